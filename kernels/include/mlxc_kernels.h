@@ -1,0 +1,184 @@
+/* mlxc kernel ABI: the only interface between the Cython engine and the C kernels.
+ *
+ * Conventions (every function below):
+ *  - dtype codes are enum mlxc_dtype; they match mlxc/_core/dtype.pyx.
+ *  - pointers point at element 0 of the operand (the byte offset is already applied);
+ *    strides are in ELEMENTS, may be 0 (broadcast) or negative (flip).
+ *  - shapes have ndim >= 0 dimensions; ndim == 0 means one element.
+ *  - outputs are row-major contiguous unless the function takes output strides.
+ *  - float16 / bfloat16 are storage types: kernels load them as float32, compute in
+ *    float32 and round to nearest-even on store.
+ *  - functions return MLXC_OK or an error status; they never crash on the inputs
+ *    the engine validates and never write outside the output.
+ *  - every function may be called without the GIL and from several threads at once.
+ */
+#ifndef MLXC_KERNELS_H
+#define MLXC_KERNELS_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum mlxc_dtype {
+    MLXC_BOOL = 0,   /* 1 byte, 0 or 1 */
+    MLXC_UINT8, MLXC_UINT16, MLXC_UINT32, MLXC_UINT64,
+    MLXC_INT8, MLXC_INT16, MLXC_INT32, MLXC_INT64,
+    MLXC_FLOAT16,    /* IEEE binary16 */
+    MLXC_BFLOAT16,   /* upper 16 bits of a binary32 */
+    MLXC_FLOAT32, MLXC_FLOAT64,
+    MLXC_COMPLEX64,  /* two float32: real, imag */
+    MLXC_NUM_DTYPES
+};
+
+enum mlxc_status {
+    MLXC_OK = 0,
+    MLXC_ERR_UNSUPPORTED = 1,  /* op not defined for this dtype */
+    MLXC_ERR_INDEX = 2,        /* an index array held a value out of range */
+    MLXC_ERR_NOMEM = 3
+};
+
+/* ---- unary: out[i] = f(in[i]); out contiguous ----
+ * Output dtype: same as input, except
+ *   ISNAN..ISNEGINF -> MLXC_BOOL;  ABS, REAL, IMAG of complex64 -> float32.
+ * Float-only ops (EXP..ERFINV, SQRT, RSQRT, RECIPROCAL) receive float or complex
+ * inputs only (the engine casts integers first).  Integer ABS/NEG/SIGN/SQUARE
+ * wrap like C unsigned arithmetic.  ROUND is round-half-to-even.  FLOOR/CEIL/ROUND
+ * on integers are the identity.  LOGICAL_NOT takes and returns bool.
+ * BITWISE_INVERT takes integers and bool (bool: logical not). */
+enum mlxc_unary_op {
+    MLXC_ABS = 0, MLXC_NEG, MLXC_SIGN, MLXC_SQRT, MLXC_RSQRT, MLXC_SQUARE, MLXC_RECIPROCAL,
+    MLXC_EXP, MLXC_EXPM1, MLXC_LOG, MLXC_LOG1P, MLXC_LOG2, MLXC_LOG10,
+    MLXC_SIN, MLXC_COS, MLXC_TAN, MLXC_ARCSIN, MLXC_ARCCOS, MLXC_ARCTAN,
+    MLXC_SINH, MLXC_COSH, MLXC_TANH, MLXC_ARCSINH, MLXC_ARCCOSH, MLXC_ARCTANH,
+    MLXC_SIGMOID, MLXC_ERF, MLXC_ERFINV,
+    MLXC_FLOOR, MLXC_CEIL, MLXC_ROUND,
+    MLXC_ISNAN, MLXC_ISINF, MLXC_ISFINITE, MLXC_ISPOSINF, MLXC_ISNEGINF,
+    MLXC_LOGICAL_NOT, MLXC_BITWISE_INVERT,
+    MLXC_CONJ, MLXC_REAL, MLXC_IMAG,
+    MLXC_NUM_UNARY
+};
+int mlxc_unary(int op, int dtype, void *out, const void *in,
+               int ndim, const int64_t *shape, const int64_t *in_strides);
+
+/* ---- binary: out[i] = f(a[i], b[i]); a and b have the same dtype (the engine
+ * promotes first); out contiguous.  Output dtype: same as inputs, except the
+ * comparisons EQ..GE -> MLXC_BOOL.
+ * Integer semantics: DIV is C truncation; FLOOR_DIV rounds toward -inf;
+ * REMAINDER has the sign of b (Python's %); integer division or remainder by 0
+ * gives 0 (never a trap); shifts by a count < 0 or >= the bit width give 0
+ * (left) or the sign fill (right); POWER with a negative integer exponent gives 0
+ * (except base 1 and -1).  Float REMAINDER is a - b*floor(a/b) (Python's %).
+ * LOGICAL_* take bool.  BITWISE_* take integers or bool.  MAXIMUM/MINIMUM
+ * propagate NaN.  ARCTAN2, LOGADDEXP are float only. */
+enum mlxc_binary_op {
+    MLXC_ADD = 0, MLXC_SUB, MLXC_MUL, MLXC_DIV, MLXC_FLOOR_DIV, MLXC_REMAINDER, MLXC_POWER,
+    MLXC_MAXIMUM, MLXC_MINIMUM,
+    MLXC_EQ, MLXC_NE, MLXC_LT, MLXC_LE, MLXC_GT, MLXC_GE,
+    MLXC_LOGICAL_AND, MLXC_LOGICAL_OR, MLXC_LOGICAL_XOR,
+    MLXC_BITWISE_AND, MLXC_BITWISE_OR, MLXC_BITWISE_XOR, MLXC_LEFT_SHIFT, MLXC_RIGHT_SHIFT,
+    MLXC_ARCTAN2, MLXC_LOGADDEXP,
+    MLXC_NUM_BINARY
+};
+int mlxc_binary(int op, int dtype, void *out,
+                const void *a, const int64_t *a_strides,
+                const void *b, const int64_t *b_strides,
+                int ndim, const int64_t *shape);
+
+/* ---- select: out[i] = cond[i] ? a[i] : b[i]; cond is bool; out contiguous ---- */
+int mlxc_select(int dtype, void *out,
+                const void *cond, const int64_t *cond_strides,
+                const void *a, const int64_t *a_strides,
+                const void *b, const int64_t *b_strides,
+                int ndim, const int64_t *shape);
+
+/* ---- copy with cast: out[i] = (dtype_out) in[i], both sides strided ----
+ * Any dtype to any dtype: float -> int truncates toward zero (NaN/out of range:
+ * unspecified value but no trap); anything -> bool is (x != 0); complex -> real
+ * takes the real part; real -> complex has imag 0. */
+int mlxc_copy(int dtype_in, int dtype_out,
+              void *out, const int64_t *out_strides,
+              const void *in, const int64_t *in_strides,
+              int ndim, const int64_t *shape);
+
+/* ---- fill: the n contiguous elements of out = *value (one element of dtype) ---- */
+int mlxc_fill(int dtype, void *out, int64_t n, const void *value);
+
+/* ---- arange: out[i] = start + i*step, computed in double, cast to dtype ---- */
+int mlxc_arange(int dtype, void *out, int64_t n, double start, double step);
+
+/* ---- reduce: the LAST nred dims of (shape, strides) are reduced; the first
+ * ndim-nred dims form the contiguous output.  SUM/PROD keep the input dtype
+ * (the engine casts bool/small ints first when MLX's rules say so); MAX/MIN keep
+ * the dtype and propagate NaN; ALL/ANY take any dtype and output bool.
+ * Sums of float16/bfloat16/float32 accumulate in float32 or wider with a fixed
+ * order (pairwise or blocked), independent of thread count. */
+enum mlxc_reduce_op { MLXC_RSUM = 0, MLXC_RPROD, MLXC_RMAX, MLXC_RMIN, MLXC_RALL, MLXC_RANY,
+                      MLXC_NUM_REDUCE };
+int mlxc_reduce(int op, int dtype, void *out, const void *in,
+                int ndim, const int64_t *shape, const int64_t *strides, int nred);
+
+/* ---- argmax/argmin over the LAST dim; out is uint32 contiguous over the
+ * first ndim-1 dims; first occurrence wins; NaN counts as the extreme. ---- */
+enum mlxc_argreduce_op { MLXC_ARGMAX = 0, MLXC_ARGMIN };
+int mlxc_argreduce(int op, int dtype, uint32_t *out, const void *in,
+                   int ndim, const int64_t *shape, const int64_t *strides);
+
+/* ---- scan over the LAST dim; out contiguous, same dtype as in.
+ * reverse: scan from the end; inclusive == 0: exclusive (shifted, identity first). */
+enum mlxc_scan_op { MLXC_CUMSUM = 0, MLXC_CUMPROD, MLXC_CUMMAX, MLXC_CUMMIN };
+int mlxc_scan(int op, int dtype, void *out, const void *in,
+              int ndim, const int64_t *shape, const int64_t *strides,
+              int reverse, int inclusive);
+
+/* ---- sort: nrows contiguous rows of length len, sorted ascending in place;
+ * NaN sorts last; stable. argsort writes uint32 indices of a stable ascending
+ * sort of each row of data (data unchanged). ---- */
+int mlxc_sort(int dtype, void *data, int64_t nrows, int64_t len);
+int mlxc_argsort(int dtype, uint32_t *idx, const void *data, int64_t nrows, int64_t len);
+
+/* ---- take: src is contiguous, viewed as (outer, axis_len, inner);
+ * idx has nidx int64 values, negative values count from the end;
+ * out[o, j, k] = src[o, idx[j], k]  (out contiguous (outer, nidx, inner)).
+ * Any index outside [-axis_len, axis_len) -> MLXC_ERR_INDEX, *bad = that index. */
+int mlxc_take(int dtype, void *out, const void *src,
+              int64_t outer, int64_t axis_len, int64_t inner,
+              const int64_t *idx, int64_t nidx, int64_t *bad);
+
+/* ---- take_along: src contiguous (outer, axis_len, inner); idx contiguous
+ * (outer, nidx, inner) int64; out[o, j, k] = src[o, idx[o, j, k], k]. ---- */
+int mlxc_take_along(int dtype, void *out, const void *src,
+                    int64_t outer, int64_t axis_len, int64_t inner,
+                    const int64_t *idx, int64_t nidx, int64_t *bad);
+
+/* ---- scatter: dst contiguous (outer, axis_len, inner), updated in place.
+ * Mode PLAIN: dst[o, idx[j], k] = upd[o, j, k] (the last write wins);
+ * the other modes accumulate repeated indices.  upd contiguous (outer, nidx, inner)
+ * of dst's dtype.  along != 0: idx is (outer, nidx, inner) like take_along. ---- */
+enum mlxc_scatter_mode { MLXC_SCATTER_PLAIN = 0, MLXC_SCATTER_ADD, MLXC_SCATTER_PROD,
+                         MLXC_SCATTER_MAX, MLXC_SCATTER_MIN };
+int mlxc_scatter(int mode, int dtype, void *dst, const void *upd,
+                 int64_t outer, int64_t axis_len, int64_t inner,
+                 const int64_t *idx, int64_t nidx, int along, int64_t *bad);
+
+/* ---- matmul: C[b] = A[b] @ B[b] for b in [0, batch); A[b] is M x K with
+ * element (i, p) at A + b*a_bs + i*a_rs + p*a_cs (elements), B[b] is K x N
+ * likewise, C contiguous (batch, M, N).  float32, float64, float16, bfloat16,
+ * complex64; half types accumulate in float32. ---- */
+int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
+                const void *A, int64_t a_bs, int64_t a_rs, int64_t a_cs,
+                const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+                void *C);
+
+/* ---- half conversions, exposed for the engine (scalars, printing) ---- */
+float mlxc_half_to_float(uint16_t h);
+uint16_t mlxc_float_to_half(float f);
+float mlxc_bf16_to_float(uint16_t h);
+uint16_t mlxc_float_to_bf16(float f);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
