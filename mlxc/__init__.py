@@ -1,0 +1,1 @@
+"""mlxc: a compiled reimplementation of MLX."""
