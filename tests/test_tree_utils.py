@@ -218,6 +218,7 @@ def test_unflatten_accepts_list_pairs():
     assert tree_unflatten([["a.b", 1], ["a.c", 2]]) == {"a": {"b": 1, "c": 2}}
 
 
+@pytest.mark.mlxc_only
 def test_unflatten_duplicate_keys_raise():
     # MLX hits RecursionError here; mlxc raises a ValueError that says why.
     with pytest.raises(ValueError, match="more than once"):
