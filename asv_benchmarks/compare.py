@@ -42,6 +42,7 @@ BACKENDS = [
 # Ratios are printed as REFERENCE/<other> for every other backend.
 REFERENCE = "mlxc"
 
+NOISY = 1.5  # max/min run time above which a cell is starred
 RESULT_MARK = "@@RESULT@@"  # stdout may carry library chatter; find our line
 
 
@@ -182,7 +183,10 @@ def main(argv=None):
             r = (data[n] or {}).get(label)
             if r and "median" in r:
                 med[n] = r["median"]
-                row.append(fmt_time(r["median"]))
+                # Flag cells whose runs disagree a lot (a busy 2-core box,
+                # thread wake-up latency): their median deserves a rerun.
+                noisy = r["max"] > NOISY * r["min"]
+                row.append(fmt_time(r["median"]) + ("*" if noisy else " "))
             else:
                 row.append("n/a")
                 if r and "error" in r and not r["error"].startswith("no "):
@@ -201,6 +205,7 @@ def main(argv=None):
         print(line(r))
     print("# median of %d runs per workload, each run >= %g s; ratio > 1 means %s is slower"
           % (args.repeat, args.min_time, REFERENCE))
+    print("# * = noisy: slowest run > %gx the fastest (see --json for min/max)" % NOISY)
     for e in errors:
         print("# error: " + e)
 
