@@ -1,0 +1,274 @@
+/* mlxc_binary: out[i] = f(a[i], b[i]).  One kernel per (op, dtype), with
+ * separate contiguous / a-scalar / b-scalar / strided inner loops. */
+#include "internal.h"
+#include <tgmath.h>
+
+/* ----------------------------------------------------- integer helpers */
+/* Division-like ops branch on 0 and -1 so that nothing ever traps
+ * (x/0, x%0, INT_MIN/-1, INT_MIN%-1). */
+#define GEN_IHELP_S(N, unused)                                                      \
+static inline STY_##N ineg_##N(STY_##N a) { return (STY_##N)((WTY_##N)0 - (WTY_##N)a); } \
+static inline STY_##N idiv_##N(STY_##N a, STY_##N b)                                \
+{                                                                                   \
+    if (b == 0) return 0;                                                           \
+    if (b == -1) return ineg_##N(a);                                                \
+    return (STY_##N)(a / b);                                                        \
+}                                                                                   \
+static inline STY_##N ifdiv_##N(STY_##N a, STY_##N b)                               \
+{                                                                                   \
+    if (b == 0) return 0;                                                           \
+    if (b == -1) return ineg_##N(a);                                                \
+    STY_##N q = (STY_##N)(a / b);                                                   \
+    if ((STY_##N)(a % b) != 0 && ((a < 0) != (b < 0))) q = (STY_##N)(q - 1);        \
+    return q;                                                                       \
+}                                                                                   \
+static inline STY_##N irem_##N(STY_##N a, STY_##N b)                                \
+{                                                                                   \
+    if (b == 0 || b == -1) return 0;                                                \
+    STY_##N r = (STY_##N)(a % b);                                                   \
+    if (r != 0 && ((r < 0) != (b < 0))) r = (STY_##N)(r + b);                       \
+    return r;                                                                       \
+}                                                                                   \
+static inline STY_##N ipow_##N(STY_##N a, STY_##N b)                                \
+{                                                                                   \
+    if (b < 0) return (STY_##N)(a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0);     \
+    WTY_##N r = 1, x = (WTY_##N)a;                                                  \
+    for (STY_##N e = b; e; e = (STY_##N)(e >> 1)) {                                 \
+        if (e & 1) r *= x;                                                          \
+        x *= x;                                                                     \
+    }                                                                               \
+    return (STY_##N)r;                                                              \
+}                                                                                   \
+static inline STY_##N ishl_##N(STY_##N a, STY_##N b)                                \
+{                                                                                   \
+    return (b < 0 || b >= BITS_##N) ? 0 : (STY_##N)((WTY_##N)a << b);               \
+}                                                                                   \
+/* arithmetic shift written without relying on >> of negative values */           \
+static inline STY_##N ishr_##N(STY_##N a, STY_##N b)                                \
+{                                                                                   \
+    if (b < 0 || b >= BITS_##N) return (STY_##N)(a < 0 ? -1 : 0);                  \
+    return a < 0 ? (STY_##N)~(~a >> b) : (STY_##N)(a >> b);                         \
+}
+#define GEN_IHELP_U(N, unused)                                                      \
+static inline STY_##N idiv_##N(STY_##N a, STY_##N b) { return b == 0 ? 0 : (STY_##N)(a / b); } \
+static inline STY_##N ifdiv_##N(STY_##N a, STY_##N b) { return b == 0 ? 0 : (STY_##N)(a / b); } \
+static inline STY_##N irem_##N(STY_##N a, STY_##N b) { return b == 0 ? 0 : (STY_##N)(a % b); } \
+static inline STY_##N ipow_##N(STY_##N a, STY_##N b)                                \
+{                                                                                   \
+    WTY_##N r = 1, x = a;                                                           \
+    for (STY_##N e = b; e; e = (STY_##N)(e >> 1)) {                                 \
+        if (e & 1) r *= x;                                                          \
+        x *= x;                                                                     \
+    }                                                                               \
+    return (STY_##N)r;                                                              \
+}                                                                                   \
+static inline STY_##N ishl_##N(STY_##N a, STY_##N b)                                \
+{                                                                                   \
+    return b >= BITS_##N ? 0 : (STY_##N)((WTY_##N)a << b);                          \
+}                                                                                   \
+static inline STY_##N ishr_##N(STY_##N a, STY_##N b)                                \
+{                                                                                   \
+    return b >= BITS_##N ? 0 : (STY_##N)(a >> b);                                   \
+}
+TL_SINT(GEN_IHELP_S, 0)
+TL_UINT(GEN_IHELP_U, 0)
+
+/* ------------------------------------------------------- float helpers */
+/* MLX's remainder: fmod, then moved into b's sign (so 5 % inf = 5,
+ * -5 % inf = inf, x % 0 = NaN). */
+static inline float frem_f(float a, float b)
+{
+    float r = fmodf(a, b);
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;
+    return r;
+}
+static inline double frem_d(double a, double b)
+{
+    double r = fmod(a, b);
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;
+    return r;
+}
+/* log(exp(a) + exp(b)) without overflow; equal infinities give that infinity */
+static inline float lae_f(float a, float b)
+{
+    if (isnan(a) || isnan(b)) return a + b;
+    float hi = a > b ? a : b, lo = a > b ? b : a;
+    if (lo == -INFINITY || hi == INFINITY) return hi;
+    return hi + log1pf(expf(lo - hi));
+}
+static inline double lae_d(double a, double b)
+{
+    if (isnan(a) || isnan(b)) return a + b;
+    double hi = a > b ? a : b, lo = a > b ? b : a;
+    if (lo == -INFINITY || hi == INFINITY) return hi;
+    return hi + log1p(exp(lo - hi));
+}
+/* MLX's complex power: exp(b * log(a)) with the plain product */
+static inline mlxc_c64 cpow_m(mlxc_c64 a, mlxc_c64 b) { return cexpf(mlxc_cmul(b, clogf(a))); }
+
+/* --------------------------------------------------- scalar semantics */
+/* BOP_<op>_<class>(a, b, T, W, N): T compute type, W wrap type, N type name */
+#define BOP_ADD_INT(a, b, T, W, N) ((T)((W)(a) + (W)(b)))
+#define BOP_SUB_INT(a, b, T, W, N) ((T)((W)(a) - (W)(b)))
+#define BOP_MUL_INT(a, b, T, W, N) ((T)((W)(a) * (W)(b)))
+#define BOP_DIV_INT(a, b, T, W, N) idiv_##N(a, b)
+#define BOP_FLOOR_DIV_INT(a, b, T, W, N) ifdiv_##N(a, b)
+#define BOP_REMAINDER_INT(a, b, T, W, N) irem_##N(a, b)
+#define BOP_POWER_INT(a, b, T, W, N) ipow_##N(a, b)
+#define BOP_MAXIMUM_INT(a, b, T, W, N) ((a) > (b) ? (a) : (b))
+#define BOP_MINIMUM_INT(a, b, T, W, N) ((a) < (b) ? (a) : (b))
+#define BOP_LEFT_SHIFT_INT(a, b, T, W, N) ishl_##N(a, b)
+#define BOP_RIGHT_SHIFT_INT(a, b, T, W, N) ishr_##N(a, b)
+
+#define BOP_ADD_F(a, b, T, W, N) ((a) + (b))
+#define BOP_SUB_F(a, b, T, W, N) ((a) - (b))
+#define BOP_MUL_F(a, b, T, W, N) ((a) * (b))
+#define BOP_DIV_F(a, b, T, W, N) ((a) / (b))
+#define BOP_FLOOR_DIV_F(a, b, T, W, N) floor((a) / (b))
+#define BOP_REMAINDER_F(a, b, T, W, N) _Generic((a), float: frem_f, default: frem_d)(a, b)
+#define BOP_POWER_F(a, b, T, W, N) pow(a, b)
+#define BOP_MAXIMUM_F(a, b, T, W, N) (((a) > (b) || (a) != (a)) ? (a) : (b))
+#define BOP_MINIMUM_F(a, b, T, W, N) (((a) < (b) || (a) != (a)) ? (a) : (b))
+#define BOP_ARCTAN2_F(a, b, T, W, N) atan2(a, b)
+#define BOP_LOGADDEXP_F(a, b, T, W, N) _Generic((a), float: lae_f, default: lae_d)(a, b)
+
+#define BOP_ADD_C(a, b, T, W, N) ((a) + (b))
+#define BOP_SUB_C(a, b, T, W, N) ((a) - (b))
+#define BOP_MUL_C(a, b, T, W, N) mlxc_cmul(a, b)
+#define BOP_DIV_C(a, b, T, W, N) mlxc_cdiv(a, b)
+#define BOP_POWER_C(a, b, T, W, N) cpow_m(a, b)
+
+/* bool arithmetic is integer arithmetic cast back to bool */
+#define BOP_ADD_B(a, b, T, W, N) ((uint8_t)((a) | (b)))
+#define BOP_SUB_B(a, b, T, W, N) ((uint8_t)((a) != (b)))
+#define BOP_MUL_B(a, b, T, W, N) ((uint8_t)((a) & (b)))
+#define BOP_MAXIMUM_B BOP_ADD_B
+#define BOP_MINIMUM_B BOP_MUL_B
+
+/* any class */
+#define BOP_EQ(a, b, T, W, N) ((a) == (b))
+#define BOP_NE(a, b, T, W, N) ((a) != (b))
+#define BOP_LT(a, b, T, W, N) ((a) < (b))
+#define BOP_LE(a, b, T, W, N) ((a) <= (b))
+#define BOP_GT(a, b, T, W, N) ((a) > (b))
+#define BOP_GE(a, b, T, W, N) ((a) >= (b))
+#define BOP_LOGICAL_AND(a, b, T, W, N) ((uint8_t)((a) && (b)))
+#define BOP_LOGICAL_OR(a, b, T, W, N) ((uint8_t)((a) || (b)))
+#define BOP_LOGICAL_XOR(a, b, T, W, N) ((uint8_t)(!(a) != !(b)))
+#define BOP_BITWISE_AND(a, b, T, W, N) ((T)((a) & (b)))
+#define BOP_BITWISE_OR(a, b, T, W, N) ((T)((a) | (b)))
+#define BOP_BITWISE_XOR(a, b, T, W, N) ((T)((a) ^ (b)))
+
+/* ------------------------------------------------------------- kernels */
+typedef void (*bi_fn)(void *out, const void *a, int64_t sa, const void *b, int64_t sb, int64_t n);
+
+#define BI_APPLY(F, N, ON, x, y) SV_##ON(F(x, y, CTY_##N, WTY_##N, N))
+#define GEN_BI(op, F, N, ON)                                                        \
+static void bi_##op##_##N(void *o_, const void *a_, int64_t sa, const void *b_,     \
+                          int64_t sb, int64_t n)                                    \
+{                                                                                   \
+    STY_##ON *restrict o = o_;                                                      \
+    const STY_##N *restrict a = a_;                                                 \
+    const STY_##N *restrict b = b_;                                                 \
+    if (sa == 1 && sb == 1) {                                                       \
+        for (int64_t i = 0; i < n; i++) {                                           \
+            CTY_##N x = LD_##N(a[i]), y = LD_##N(b[i]);                             \
+            o[i] = BI_APPLY(F, N, ON, x, y);                                        \
+        }                                                                           \
+    } else if (sa == 0 && sb == 1) {                                                \
+        CTY_##N x = LD_##N(a[0]);                                                   \
+        for (int64_t i = 0; i < n; i++) {                                           \
+            CTY_##N y = LD_##N(b[i]);                                               \
+            o[i] = BI_APPLY(F, N, ON, x, y);                                        \
+        }                                                                           \
+    } else if (sa == 1 && sb == 0) {                                                \
+        CTY_##N y = LD_##N(b[0]);                                                   \
+        for (int64_t i = 0; i < n; i++) {                                           \
+            CTY_##N x = LD_##N(a[i]);                                               \
+            o[i] = BI_APPLY(F, N, ON, x, y);                                        \
+        }                                                                           \
+    } else {                                                                        \
+        for (int64_t i = 0; i < n; i++) {                                           \
+            CTY_##N x = LD_##N(a[i * sa]), y = LD_##N(b[i * sb]);                   \
+            o[i] = BI_APPLY(F, N, ON, x, y);                                        \
+        }                                                                           \
+    }                                                                               \
+}
+
+/* X(op, type list, scalar macro, output) ; CLS picks BOP_<op>_<I|F|C|B> */
+#define CLI_U INT
+#define CLI_S INT
+#define CLI_F F
+#define CLI_C C
+#define CLI_B B
+#define BI_CLI(N) MLXC_CAT3(CLI_, CL_##N, )
+#define BI_CLASS_MACRO(op, N) MLXC_CAT(BOP_##op##_, BI_CLI(N))
+#define ARITH(X, op) X(op, TL_INT, CLS, SAME) X(op, TL_FLT, CLS, SAME)
+#define CMP_ALL(X, op) X(op, TL_BOOL, BOP_##op, BOOL) X(op, TL_INT, BOP_##op, BOOL) \
+    X(op, TL_FLT, BOP_##op, BOOL)
+#define BITW(X, op) X(op, TL_BOOL, BOP_##op, SAME) X(op, TL_INT, BOP_##op, SAME)
+#define BINARY_LIST(X)                                                              \
+    ARITH(X, ADD) X(ADD, TL_BOOL, CLS, SAME) X(ADD, TL_CPLX, CLS, SAME)             \
+    ARITH(X, SUB) X(SUB, TL_BOOL, CLS, SAME) X(SUB, TL_CPLX, CLS, SAME)             \
+    ARITH(X, MUL) X(MUL, TL_BOOL, CLS, SAME) X(MUL, TL_CPLX, CLS, SAME)             \
+    ARITH(X, DIV) X(DIV, TL_CPLX, CLS, SAME)                                        \
+    ARITH(X, FLOOR_DIV) ARITH(X, REMAINDER)                                         \
+    ARITH(X, POWER) X(POWER, TL_CPLX, CLS, SAME)                                    \
+    ARITH(X, MAXIMUM) X(MAXIMUM, TL_BOOL, CLS, SAME)                                \
+    ARITH(X, MINIMUM) X(MINIMUM, TL_BOOL, CLS, SAME)                                \
+    CMP_ALL(X, EQ) X(EQ, TL_CPLX, BOP_EQ, BOOL)                                     \
+    CMP_ALL(X, NE) X(NE, TL_CPLX, BOP_NE, BOOL)                                     \
+    CMP_ALL(X, LT) CMP_ALL(X, LE) CMP_ALL(X, GT) CMP_ALL(X, GE)                     \
+    X(LOGICAL_AND, TL_BOOL, BOP_LOGICAL_AND, SAME)                                  \
+    X(LOGICAL_OR, TL_BOOL, BOP_LOGICAL_OR, SAME)                                    \
+    X(LOGICAL_XOR, TL_BOOL, BOP_LOGICAL_XOR, SAME)                                  \
+    BITW(X, BITWISE_AND) BITW(X, BITWISE_OR) BITW(X, BITWISE_XOR)                   \
+    X(LEFT_SHIFT, TL_INT, CLS, SAME) X(RIGHT_SHIFT, TL_INT, CLS, SAME)              \
+    X(ARCTAN2, TL_FLT, CLS, SAME) X(LOGADDEXP, TL_FLT, CLS, SAME)
+
+#define PICK_O_SAME(N) N
+#define PICK_O_BOOL(N) b
+#define GEN_ONE(N, op, f, o) GEN_BI_(op, PICK_FX_##f(op, N, f), N, PICK_O_##o(N))
+#define PICK_FX_CLS(op, N, f) BI_CLASS_MACRO(op, N)
+#define PICK_FX_BOP_EQ(op, N, f) BOP_EQ
+#define PICK_FX_BOP_NE(op, N, f) BOP_NE
+#define PICK_FX_BOP_LT(op, N, f) BOP_LT
+#define PICK_FX_BOP_LE(op, N, f) BOP_LE
+#define PICK_FX_BOP_GT(op, N, f) BOP_GT
+#define PICK_FX_BOP_GE(op, N, f) BOP_GE
+#define PICK_FX_BOP_LOGICAL_AND(op, N, f) BOP_LOGICAL_AND
+#define PICK_FX_BOP_LOGICAL_OR(op, N, f) BOP_LOGICAL_OR
+#define PICK_FX_BOP_LOGICAL_XOR(op, N, f) BOP_LOGICAL_XOR
+#define PICK_FX_BOP_BITWISE_AND(op, N, f) BOP_BITWISE_AND
+#define PICK_FX_BOP_BITWISE_OR(op, N, f) BOP_BITWISE_OR
+#define PICK_FX_BOP_BITWISE_XOR(op, N, f) BOP_BITWISE_XOR
+#define GEN_BI_(op, F, N, ON) GEN_BI(op, F, N, ON)
+#define ENT_ONE(N, op, f, o) [MLXC_##op][CODE_##N] = bi_##op##_##N,
+#define DO_GEN(op, list, f, o) list(GEN_ONE, op, f, o)
+#define DO_ENT(op, list, f, o) list(ENT_ONE, op, f, o)
+
+BINARY_LIST(DO_GEN)
+
+static const bi_fn bi_tab[MLXC_NUM_BINARY][MLXC_NUM_DTYPES] = { BINARY_LIST(DO_ENT) };
+
+int mlxc_binary(int op, int dtype, void *out,
+                const void *a, const int64_t *a_strides,
+                const void *b, const int64_t *b_strides,
+                int ndim, const int64_t *shape)
+{
+    if (op < 0 || op >= MLXC_NUM_BINARY || dtype < 0 || dtype >= MLXC_NUM_DTYPES)
+        return MLXC_ERR_UNSUPPORTED;
+    bi_fn fn = bi_tab[op][dtype];
+    if (!fn) return MLXC_ERR_UNSUPPORTED;
+    int64_t zi = (int64_t)mlxc_itemsize(dtype);
+    int64_t zo = (op >= MLXC_EQ && op <= MLXC_GE) ? 1 : zi;
+    const int64_t *st[3] = {NULL, a_strides, b_strides};
+    mlxc_nd L;
+    if (mlxc_nd_init(&L, 3, ndim, shape, st) == 0) return MLXC_OK;
+    int64_t ctr[MLXC_MAXD] = {0}, off[3] = {0, 0, 0};
+    do {
+        fn((char *)out + off[0] * zo, (const char *)a + off[1] * zi, L.st[1][0],
+           (const char *)b + off[2] * zi, L.st[2][0], L.shape[0]);
+    } while (mlxc_nd_next(&L, ctr, off));
+    return MLXC_OK;
+}

@@ -1,0 +1,58 @@
+/* mlxc_select: out[i] = cond[i] ? a[i] : b[i].  Dtype-agnostic: moves
+ * elements as unsigned integers of the item size. */
+#include "internal.h"
+
+typedef void (*sel_fn)(void *out, const uint8_t *c, int64_t sc, const void *a, int64_t sa,
+                       const void *b, int64_t sb, int64_t n);
+
+#define GEN_SEL(T)                                                                  \
+static void sel_##T(void *o_, const uint8_t *restrict c, int64_t sc, const void *a_, \
+                    int64_t sa, const void *b_, int64_t sb, int64_t n)              \
+{                                                                                   \
+    T *restrict o = o_;                                                             \
+    const T *restrict a = a_;                                                       \
+    const T *restrict b = b_;                                                       \
+    if (sc == 1 && sa == 1 && sb == 1) {                                            \
+        for (int64_t i = 0; i < n; i++) o[i] = c[i] ? a[i] : b[i];                  \
+    } else if (sc == 1 && sa == 0 && sb == 0) {                                     \
+        T x = a[0], y = b[0];                                                       \
+        for (int64_t i = 0; i < n; i++) o[i] = c[i] ? x : y;                        \
+    } else if (sc == 0) {                                                           \
+        const T *p = c[0] ? a : b;                                                  \
+        int64_t s = c[0] ? sa : sb;                                                 \
+        for (int64_t i = 0; i < n; i++) o[i] = p[i * s];                            \
+    } else {                                                                        \
+        for (int64_t i = 0; i < n; i++) o[i] = c[i * sc] ? a[i * sa] : b[i * sb];   \
+    }                                                                               \
+}
+GEN_SEL(uint8_t)
+GEN_SEL(uint16_t)
+GEN_SEL(uint32_t)
+GEN_SEL(uint64_t)
+
+int mlxc_select(int dtype, void *out,
+                const void *cond, const int64_t *cond_strides,
+                const void *a, const int64_t *a_strides,
+                const void *b, const int64_t *b_strides,
+                int ndim, const int64_t *shape)
+{
+    int64_t z = (int64_t)mlxc_itemsize(dtype);
+    sel_fn fn;
+    switch (z) {
+    case 1: fn = sel_uint8_t; break;
+    case 2: fn = sel_uint16_t; break;
+    case 4: fn = sel_uint32_t; break;
+    case 8: fn = sel_uint64_t; break;
+    default: return MLXC_ERR_UNSUPPORTED;
+    }
+    const int64_t *st[4] = {NULL, cond_strides, a_strides, b_strides};
+    mlxc_nd L;
+    if (mlxc_nd_init(&L, 4, ndim, shape, st) == 0) return MLXC_OK;
+    int64_t ctr[MLXC_MAXD] = {0}, off[4] = {0, 0, 0, 0};
+    do {
+        fn((char *)out + off[0] * z, (const uint8_t *)cond + off[1], L.st[1][0],
+           (const char *)a + off[2] * z, L.st[2][0], (const char *)b + off[3] * z, L.st[3][0],
+           L.shape[0]);
+    } while (mlxc_nd_next(&L, ctr, off));
+    return MLXC_OK;
+}
