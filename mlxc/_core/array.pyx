@@ -1,0 +1,658 @@
+"""mlxc.core.array: a lazily evaluated n-dimensional array."""
+cimport cython
+from cpython.buffer cimport PyBUF_FORMAT, PyBUF_ND, PyBUF_STRIDES
+from cpython.ref cimport Py_INCREF
+from libc.stdint cimport int64_t, int32_t, uint16_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+import numpy as np
+
+from mlxc._core.allocator cimport Buffer, new_buffer
+from mlxc._core.dtype cimport Dtype, dtype_of, itemsize, kind_of, to_dtype
+from mlxc._core.kernels cimport *
+from mlxc._core.primitive cimport Primitive, check_status
+
+cdef Hooks _hooks
+cdef Hooks *hooks() noexcept:
+    return &_hooks
+
+# Cold-path calls into higher layers (indexing, astype, printing ...): name -> callable.
+_py_hooks = {}
+
+# numpy dtype for each code (bfloat16 has none: its values travel as float32).
+_NP_DTYPES = (np.bool_, np.uint8, np.uint16, np.uint32, np.uint64, np.int8, np.int16,
+              np.int32, np.int64, np.float16, None, np.float32, np.float64, np.complex64)
+_NP_TO_CODE = {np.dtype(t): i for i, t in enumerate(_NP_DTYPES) if t is not None}
+cdef const char *BUFFER_FORMATS[14]
+BUFFER_FORMATS[:] = [b"?", b"B", b"H", b"I", b"Q", b"b", b"h", b"i", b"q", b"e", b"",
+                     b"f", b"d", b"Zf"]
+
+
+# ---------------------------------------------------------------- building arrays
+
+cdef int set_shape(array a, tuple shape) except -1:
+    cdef int n = len(shape)
+    cdef int i
+    cdef int64_t size = 1, d
+    a._shape = shape
+    a.ndim = n
+    if n <= INLINE_DIMS:
+        a.dims = a._inline
+        a.strides = a._inline + INLINE_DIMS
+    else:
+        a._heap = <int64_t *>malloc(2 * n * sizeof(int64_t))
+        if a._heap == NULL:
+            raise MemoryError()
+        a.dims = a._heap
+        a.strides = a._heap + n
+    for i in range(n):
+        d = shape[i]
+        a.dims[i] = d
+        size *= d
+    a.size = size
+    return 0
+
+
+cdef void update_flags(array a) noexcept:
+    cdef int i
+    cdef int64_t expect = 1
+    cdef int flags = ROW_CONTIG | COL_CONTIG
+    for i in range(a.ndim - 1, -1, -1):
+        if a.dims[i] != 1 and a.strides[i] != expect:
+            flags &= ~ROW_CONTIG
+            break
+        expect *= a.dims[i]
+    expect = 1
+    for i in range(a.ndim):
+        if a.dims[i] != 1 and a.strides[i] != expect:
+            flags &= ~COL_CONTIG
+            break
+        expect *= a.dims[i]
+    if a.size == 0:
+        flags = ROW_CONTIG | COL_CONTIG
+    a.flags = flags
+
+
+cdef void set_row_strides(array a) noexcept:
+    cdef int i
+    cdef int64_t s = 1
+    for i in range(a.ndim - 1, -1, -1):
+        a.strides[i] = s
+        s *= a.dims[i]
+    a.flags = ROW_CONTIG | COL_CONTIG if a.ndim <= 1 else ROW_CONTIG
+    if a.ndim > 1:
+        update_flags(a)
+
+
+cdef array new_node(int dtype, tuple shape, Primitive prim, tuple inputs):
+    cdef array a = array.__new__(array)
+    a.dtype = dtype
+    set_shape(a, shape)
+    a.primitive = prim
+    a.inputs = inputs
+    return a
+
+
+cdef array new_empty(int dtype, tuple shape):
+    cdef array a = array.__new__(array)
+    a.dtype = dtype
+    set_shape(a, shape)
+    alloc_output(a)
+    return a
+
+
+cdef int alloc_output(array out) except -1:
+    out.buf = new_buffer(<size_t>(out.size * itemsize(out.dtype)))
+    out.offset = 0
+    set_row_strides(out)
+    return 0
+
+
+cdef int alloc_output_donate(array out, list inputs) except -1:
+    """Reuse the buffer of an input that nothing else will read (marked by eval)."""
+    cdef array x
+    cdef size_t need = <size_t>(out.size * itemsize(out.dtype))
+    for o in inputs:
+        x = <array>o
+        if (x.donatable and x.buf is not None and x.offset == 0 and (x.flags & ROW_CONTIG)
+                and x.buf.nbytes == need and itemsize(x.dtype) == itemsize(out.dtype)):
+            x.donatable = False
+            out.buf = x.buf
+            out.offset = 0
+            set_row_strides(out)
+            return 0
+    return alloc_output(out)
+
+
+cdef int share_buffer(array out, array src, int64_t offset) except -1:
+    out.buf = src.buf
+    out.offset = offset
+    return 0
+
+
+cdef int ensure_evaluated(array a) except -1:
+    if a.buf is None:
+        _hooks.eval([a])
+    return 0
+
+
+# Range of each integer dtype, for MLX's overflow check on Python ints.
+_INT_RANGES = {MLXC_UINT8: (0, 255), MLXC_UINT16: (0, 65535), MLXC_UINT32: (0, 2**32 - 1),
+               MLXC_UINT64: (0, 2**64 - 1), MLXC_INT8: (-128, 127),
+               MLXC_INT16: (-32768, 32767), MLXC_INT32: (-2**31, 2**31 - 1),
+               MLXC_INT64: (-2**63, 2**63 - 1)}
+
+
+cdef array scalar_array(object value, int dtype):
+    """A 0-d evaluated array of `dtype` holding the Python scalar `value`."""
+    cdef array a = array.__new__(array)
+    cdef double d
+    cdef long long i
+    cdef unsigned long long u
+    cdef char k = kind_of(dtype)
+    cdef float *cf
+    a.dtype = dtype
+    set_shape(a, ())
+    alloc_output(a)
+    if k == b'f':
+        d = value
+        check_status(mlxc_copy(MLXC_FLOAT64, dtype, a.buf.ptr, NULL, &d, NULL, 0, NULL), "array")
+    elif k == b'c':
+        c = complex(value)
+        cf = <float *>a.buf.ptr
+        cf[0] = c.real
+        cf[1] = c.imag
+    elif k == b'b':
+        (<char *>a.buf.ptr)[0] = 1 if value else 0
+    else:
+        if type(value) is float:
+            value = int(value)
+        if type(value) is not bool:
+            lo, hi = _INT_RANGES[dtype]
+            if not lo <= value <= hi:
+                raise ValueError(f"Converting {value} to {dtype_of(dtype).name} would result "
+                                 f"in overflow.")
+        if dtype == MLXC_UINT64:
+            u = value
+            check_status(mlxc_copy(MLXC_UINT64, dtype, a.buf.ptr, NULL, &u, NULL, 0, NULL), "array")
+        else:
+            i = value
+            check_status(mlxc_copy(MLXC_INT64, dtype, a.buf.ptr, NULL, &i, NULL, 0, NULL), "array")
+    return a
+
+
+cdef int infer_scalar_dtype(object v) except -2:
+    """The dtype code MLX gives a Python scalar, or -1 when v is not one."""
+    t = type(v)
+    if t is bool:
+        return MLXC_BOOL
+    if t is int:
+        return MLXC_INT32 if -2**31 <= v < 2**31 else MLXC_INT64
+    if t is float:
+        return MLXC_FLOAT32
+    if t is complex:
+        return MLXC_COMPLEX64
+    return -1
+
+
+cdef array from_numpy(object x, object dtype):
+    """Copy a numpy array into a new evaluated array, MLX's dtype mapping applied."""
+    cdef int src_code, dst_code
+    cdef array a, out
+    x = np.asarray(x)
+    nd = x.dtype
+    if nd == np.float64 and dtype is None:
+        nd = np.dtype(np.float32)     # MLX maps float64 input to float32 unless asked
+    elif nd == np.complex128:
+        nd = np.dtype(np.complex64)
+    elif nd.kind not in "biufc" or (nd.itemsize > 8 and nd.kind != "c"):
+        raise ValueError(f"Invalid type {x.dtype} received in array initialization.")
+    nd = nd.newbyteorder("=")
+    src_code = _NP_TO_CODE[nd]
+    x = np.ascontiguousarray(x, dtype=nd)
+    a = array.__new__(array)
+    a.dtype = src_code
+    set_shape(a, tuple(x.shape))
+    alloc_output(a)
+    if x.nbytes:
+        memcpy(a.buf.ptr, <void *><size_t>x.ctypes.data, x.nbytes)
+    if dtype is None:
+        return a
+    dst_code = to_dtype(dtype).code
+    if dst_code == src_code:
+        return a
+    return cast_now(a, dst_code)
+
+
+cdef array cast_now(array a, int dst_code):
+    """An evaluated copy of the evaluated contiguous array a in dtype dst_code."""
+    cdef array out = array.__new__(array)
+    out.dtype = dst_code
+    set_shape(out, a._shape)
+    alloc_output(out)
+    cdef int64_t n = a.size
+    cdef int64_t one = 1
+    check_status(mlxc_copy(a.dtype, dst_code, out.buf.ptr, &one, a.buf.ptr, &one,
+                           1, &n), "astype")
+    return out
+
+
+cdef object _infer_list_numpy(object val):
+    """numpy array for a nested list/tuple, with MLX's inference (ints int32, floats float32)."""
+    # Arrays inside lists are converted through numpy (evaluating them).
+    try:
+        x = np.array(val)
+    except ValueError as e:
+        raise ValueError("Initialization encountered non-uniform length.") from e
+    if x.dtype == object:
+        kinds = {type(v) for v in _flatten(val)}
+        if kinds <= {bool, int, float, complex}:
+            x = np.array(val, dtype=complex if complex in kinds else float)
+        else:
+            bad = next(iter(kinds - {bool, int, float, complex}))
+            raise ValueError(f"Invalid type {bad.__name__} received in array initialization.")
+    if x.dtype.kind in "US":
+        raise ValueError(f"Invalid type str received in array initialization.")
+    if x.dtype == np.int64 and x.size and not _contains_arrays(val):
+        if -2**31 <= x.min() and x.max() < 2**31:
+            x = x.astype(np.int32)
+    elif x.dtype == np.int64 and x.size == 0:
+        x = x.astype(np.int32)
+    elif x.dtype == np.float64 and (x.size == 0 or not _contains_arrays(val)):
+        x = x.astype(np.float32)
+    return x
+
+
+cdef bint _contains_arrays(object val):
+    if isinstance(val, array):
+        return True
+    if isinstance(val, (list, tuple)):
+        for v in val:
+            if _contains_arrays(v):
+                return True
+    return False
+
+
+def _flatten(val):
+    if isinstance(val, (list, tuple)):
+        for v in val:
+            yield from _flatten(v)
+    else:
+        yield val
+
+
+cdef array as_array(object x):
+    """x if it is an array, else x converted as mx.array(x) would."""
+    if isinstance(x, array):
+        return <array>x
+    return array(x)
+
+
+# ---------------------------------------------------------------- the class
+
+@cython.final
+@cython.trashcan(True)
+cdef class array:
+    """array(val: scalar | list | tuple | ndarray | array, dtype: Dtype | None = None)
+
+    An N-dimensional array object, lazily evaluated."""
+
+    def __init__(self, val, dtype=None):
+        cdef array src
+        cdef int code
+        if isinstance(val, array):
+            src = <array>val
+            if dtype is not None and to_dtype(dtype).code != src.dtype:
+                src = <array>_py_hooks["astype"](src, dtype)
+            else:
+                src = <array>_py_hooks["copy"](src)
+            self._take_state(src)
+            return
+        code = infer_scalar_dtype(val)
+        if code >= 0:
+            if dtype is not None:
+                code = to_dtype(dtype).code
+            self._take_state(scalar_array(val, code))
+            return
+        if isinstance(val, np.generic):
+            self._take_state(from_numpy(np.asarray(val), dtype))
+            return
+        if isinstance(val, (list, tuple)):
+            self._take_state(from_numpy(_infer_list_numpy(val), dtype))
+            return
+        if isinstance(val, np.ndarray):
+            self._take_state(from_numpy(val, dtype))
+            return
+        try:
+            mv = memoryview(val)
+        except TypeError:
+            raise ValueError(f"Invalid type {type(val).__name__} received in array "
+                             f"initialization.") from None
+        self._take_state(from_numpy(np.asarray(mv), dtype))
+
+    def __dealloc__(self):
+        if self._heap != NULL:
+            free(self._heap)
+            self._heap = NULL
+
+    cdef _take_state(self, array o):
+        """Make self the node/data of o (used by __init__ and __setitem__'s rebinding)."""
+        cdef int i
+        if self._heap != NULL:
+            free(self._heap)
+            self._heap = NULL
+        self.dtype = o.dtype
+        set_shape(self, o._shape)
+        for i in range(o.ndim):
+            self.strides[i] = o.strides[i]
+        self.buf = o.buf
+        self.offset = o.offset
+        self.flags = o.flags
+        self.primitive = o.primitive
+        self.inputs = o.inputs
+        self.siblings = None
+        self.position = 0
+
+    cdef array _clone(self):
+        """A new array object with the same node or data as self."""
+        cdef array c = array.__new__(array)
+        c._take_state(self)
+        c.siblings = self.siblings
+        c.position = self.position
+        return c
+
+    # -------------------------------------------------------- metadata
+    @property
+    def shape(self):
+        """The array's dimension sizes as a tuple."""
+        return self._shape
+
+    @property
+    def dtype(self):
+        """The array's Dtype."""
+        return dtype_of(self.dtype)
+
+    @property
+    def ndim(self):
+        """The number of dimensions."""
+        return self.ndim
+
+    @property
+    def size(self):
+        """The number of elements."""
+        return self.size
+
+    @property
+    def itemsize(self):
+        """The size of one element in bytes."""
+        return itemsize(self.dtype)
+
+    @property
+    def nbytes(self):
+        """The number of bytes of the elements."""
+        return self.size * itemsize(self.dtype)
+
+    @property
+    def T(self):
+        """Equivalent to calling self.transpose() with no axes."""
+        return _py_hooks["transpose"](self)
+
+    @property
+    def mT(self):
+        """The last two axes swapped (matrix transpose)."""
+        return _py_hooks["mT"](self)
+
+    @property
+    def real(self):
+        return _py_hooks["real"](self)
+
+    @property
+    def imag(self):
+        return _py_hooks["imag"](self)
+
+    @property
+    def at(self):
+        """Indexed updates that accumulate: a.at[idx].add(v) and friends."""
+        return _py_hooks["at"](self)
+
+    # -------------------------------------------------------- values
+    def item(self):
+        """Return the single element as a Python scalar."""
+        if self.size != 1:
+            raise ValueError("[convert] Only length-1 arrays can be converted to Python scalars.")
+        return self._numpy().reshape(-1)[0].item()
+
+    def tolist(self):
+        """The array as (nested) Python lists; a 0-d array gives a scalar."""
+        return self._numpy().tolist()
+
+    cdef object _numpy(self):
+        """An evaluated numpy view (copy for bfloat16, as float32) of the data."""
+        ensure_evaluated(self)
+        cdef array a = self
+        if self.dtype == MLXC_BFLOAT16:
+            a = <array>_py_hooks["contiguous_cast"](self, MLXC_FLOAT32)
+        return np.asarray(memoryview(a))
+
+    def _numpy_values(self):
+        """The values as a numpy array (bfloat16 as float32), for printing."""
+        return self._numpy()
+
+    def __array__(self, dtype=None, copy=None):
+        x = self._numpy()
+        if dtype is not None:
+            x = x.astype(dtype)
+        return np.array(x, copy=True) if copy else x
+
+    def astype(self, dtype, stream=None):
+        """astype(self, dtype: Dtype, stream=None) -> array: a copy cast to dtype."""
+        return _py_hooks["astype"](self, dtype)
+
+    def __repr__(self):
+        return _py_hooks["format"](self, True)
+
+    def __str__(self):
+        return _py_hooks["format"](self, False)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() 0-dimensional array.")
+        return self.dims[0]
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d array.")
+        return (self[i] for i in range(self.dims[0]))
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError("[convert] Only length-1 arrays can be converted to Python scalars.")
+        return bool(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __index__(self):
+        if kind_of(self.dtype) not in (b'u', b'i', b'b'):
+            raise TypeError("Only integer arrays can be used as an index.")
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __getbuffer__(self, Py_buffer *view, int flags):
+        ensure_evaluated(self)
+        if self.dtype == MLXC_BFLOAT16:
+            raise ValueError("'bfloat16' is not a valid PEP 3118 buffer format string")
+        cdef int isz = itemsize(self.dtype)
+        cdef Py_ssize_t *meta = <Py_ssize_t *>malloc(2 * max(self.ndim, 1) * sizeof(Py_ssize_t))
+        if meta == NULL:
+            raise MemoryError()
+        cdef int i
+        for i in range(self.ndim):
+            meta[i] = self.dims[i]
+            meta[self.ndim + i] = self.strides[i] * isz
+        view.buf = self.data()
+        view.obj = self
+        view.len = self.size * isz
+        view.readonly = 0
+        view.itemsize = isz
+        view.format = <char *>BUFFER_FORMATS[self.dtype] if (flags & PyBUF_FORMAT) else NULL
+        view.ndim = self.ndim
+        view.shape = meta
+        view.strides = meta + self.ndim
+        view.suboffsets = NULL
+        view.internal = meta
+
+    def __releasebuffer__(self, Py_buffer *view):
+        free(view.internal)
+
+    def __reduce__(self):
+        if self.dtype == MLXC_BFLOAT16:
+            return (_unpickle, (self._numpy(), "bfloat16"))
+        return (_unpickle, (np.array(self._numpy()), dtype_of(self.dtype).name))
+
+    def __copy__(self):
+        return _py_hooks["copy"](self)
+
+    def __deepcopy__(self, memo):
+        return _py_hooks["copy"](self)
+
+    # -------------------------------------------------------- operators
+    def __add__(self, other): return _hooks.binary(self, other, MLXC_ADD)
+    def __radd__(self, other): return _hooks.binary(other, self, MLXC_ADD)
+    def __sub__(self, other): return _hooks.binary(self, other, MLXC_SUB)
+    def __rsub__(self, other): return _hooks.binary(other, self, MLXC_SUB)
+    def __mul__(self, other): return _hooks.binary(self, other, MLXC_MUL)
+    def __rmul__(self, other): return _hooks.binary(other, self, MLXC_MUL)
+    def __truediv__(self, other): return _hooks.binary(self, other, MLXC_DIV)
+    def __rtruediv__(self, other): return _hooks.binary(other, self, MLXC_DIV)
+    def __floordiv__(self, other): return _hooks.binary(self, other, MLXC_FLOOR_DIV)
+    def __rfloordiv__(self, other): return _hooks.binary(other, self, MLXC_FLOOR_DIV)
+    def __mod__(self, other): return _hooks.binary(self, other, MLXC_REMAINDER)
+    def __rmod__(self, other): return _hooks.binary(other, self, MLXC_REMAINDER)
+    def __divmod__(self, other): return _py_hooks["divmod"](self, other)
+    def __rdivmod__(self, other): return _py_hooks["divmod"](other, self)
+    def __pow__(self, other, mod):
+        if mod is not None:
+            return NotImplemented
+        return _hooks.binary(self, other, MLXC_POWER)
+    def __rpow__(self, other, mod):
+        if mod is not None:
+            return NotImplemented
+        return _hooks.binary(other, self, MLXC_POWER)
+    def __matmul__(self, other): return _py_hooks["matmul"](self, other)
+    def __rmatmul__(self, other): return _py_hooks["matmul"](other, self)
+    def __and__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_AND)
+    def __rand__(self, other): return _hooks.binary(other, self, MLXC_BITWISE_AND)
+    def __or__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_OR)
+    def __ror__(self, other): return _hooks.binary(other, self, MLXC_BITWISE_OR)
+    def __xor__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_XOR)
+    def __rxor__(self, other): return _hooks.binary(other, self, MLXC_BITWISE_XOR)
+    def __lshift__(self, other): return _hooks.binary(self, other, MLXC_LEFT_SHIFT)
+    def __rlshift__(self, other): return _hooks.binary(other, self, MLXC_LEFT_SHIFT)
+    def __rshift__(self, other): return _hooks.binary(self, other, MLXC_RIGHT_SHIFT)
+    def __rrshift__(self, other): return _hooks.binary(other, self, MLXC_RIGHT_SHIFT)
+    def __eq__(self, other):
+        if other is None:
+            return False
+        return _hooks.binary(self, other, MLXC_EQ)
+    def __ne__(self, other):
+        if other is None:
+            return True
+        return _hooks.binary(self, other, MLXC_NE)
+    def __lt__(self, other): return _hooks.binary(self, other, MLXC_LT)
+    def __le__(self, other): return _hooks.binary(self, other, MLXC_LE)
+    def __gt__(self, other): return _hooks.binary(self, other, MLXC_GT)
+    def __ge__(self, other): return _hooks.binary(self, other, MLXC_GE)
+    def __neg__(self): return _hooks.unary(self, MLXC_NEG)
+    def __pos__(self): return self
+    def __abs__(self): return _hooks.unary(self, MLXC_ABS)
+    def __invert__(self): return _hooks.unary(self, MLXC_BITWISE_INVERT)
+
+    # In-place forms rebind the name to a new node, as in MLX (arrays are immutable).
+    def __iadd__(self, other): return _hooks.binary(self, other, MLXC_ADD)
+    def __isub__(self, other): return _hooks.binary(self, other, MLXC_SUB)
+    def __imul__(self, other): return _hooks.binary(self, other, MLXC_MUL)
+    def __itruediv__(self, other): return _hooks.binary(self, other, MLXC_DIV)
+    def __ifloordiv__(self, other): return _hooks.binary(self, other, MLXC_FLOOR_DIV)
+    def __imod__(self, other): return _hooks.binary(self, other, MLXC_REMAINDER)
+    def __ipow__(self, other): return _hooks.binary(self, other, MLXC_POWER)
+    def __imatmul__(self, other): return _py_hooks["matmul"](self, other)
+    def __iand__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_AND)
+    def __ior__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_OR)
+    def __ixor__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_XOR)
+    def __ilshift__(self, other): return _hooks.binary(self, other, MLXC_LEFT_SHIFT)
+    def __irshift__(self, other): return _hooks.binary(self, other, MLXC_RIGHT_SHIFT)
+
+    # -------------------------------------------------------- indexing
+    def __getitem__(self, idx):
+        return _py_hooks["getitem"](self, idx)
+
+    def __setitem__(self, idx, val):
+        # MLX semantics: the array object is rebound to a slice_update/scatter node
+        # whose input is the array's previous value.
+        cdef array old = self._clone()
+        self._take_state(<array>_py_hooks["setitem"](old, idx, val))
+
+    # -------------------------------------------------------- methods (see the functions)
+    def reshape(self, *shape, stream=None):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return _py_hooks["ops"].reshape(self, shape, stream=stream)
+    def transpose(self, *axes, stream=None):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return _py_hooks["ops"].transpose(self, axes if axes else None, stream=stream)
+    def abs(self, *a, **k): return _py_hooks["ops"].abs(self, *a, **k)
+    def all(self, *a, **k): return _py_hooks["ops"].all(self, *a, **k)
+    def any(self, *a, **k): return _py_hooks["ops"].any(self, *a, **k)
+    def argmax(self, *a, **k): return _py_hooks["ops"].argmax(self, *a, **k)
+    def argmin(self, *a, **k): return _py_hooks["ops"].argmin(self, *a, **k)
+    def conj(self, *a, **k): return _py_hooks["ops"].conj(self, *a, **k)
+    def cos(self, *a, **k): return _py_hooks["ops"].cos(self, *a, **k)
+    def cummax(self, *a, **k): return _py_hooks["ops"].cummax(self, *a, **k)
+    def cummin(self, *a, **k): return _py_hooks["ops"].cummin(self, *a, **k)
+    def cumprod(self, *a, **k): return _py_hooks["ops"].cumprod(self, *a, **k)
+    def cumsum(self, *a, **k): return _py_hooks["ops"].cumsum(self, *a, **k)
+    def diag(self, *a, **k): return _py_hooks["ops"].diag(self, *a, **k)
+    def diagonal(self, *a, **k): return _py_hooks["ops"].diagonal(self, *a, **k)
+    def exp(self, *a, **k): return _py_hooks["ops"].exp(self, *a, **k)
+    def flatten(self, *a, **k): return _py_hooks["ops"].flatten(self, *a, **k)
+    def log(self, *a, **k): return _py_hooks["ops"].log(self, *a, **k)
+    def log10(self, *a, **k): return _py_hooks["ops"].log10(self, *a, **k)
+    def log1p(self, *a, **k): return _py_hooks["ops"].log1p(self, *a, **k)
+    def log2(self, *a, **k): return _py_hooks["ops"].log2(self, *a, **k)
+    def logcumsumexp(self, *a, **k): return _py_hooks["ops"].logcumsumexp(self, *a, **k)
+    def logsumexp(self, *a, **k): return _py_hooks["ops"].logsumexp(self, *a, **k)
+    def max(self, *a, **k): return _py_hooks["ops"].max(self, *a, **k)
+    def mean(self, *a, **k): return _py_hooks["ops"].mean(self, *a, **k)
+    def min(self, *a, **k): return _py_hooks["ops"].min(self, *a, **k)
+    def moveaxis(self, *a, **k): return _py_hooks["ops"].moveaxis(self, *a, **k)
+    def prod(self, *a, **k): return _py_hooks["ops"].prod(self, *a, **k)
+    def reciprocal(self, *a, **k): return _py_hooks["ops"].reciprocal(self, *a, **k)
+    def round(self, *a, **k): return _py_hooks["ops"].round(self, *a, **k)
+    def rsqrt(self, *a, **k): return _py_hooks["ops"].rsqrt(self, *a, **k)
+    def sin(self, *a, **k): return _py_hooks["ops"].sin(self, *a, **k)
+    def split(self, *a, **k): return _py_hooks["ops"].split(self, *a, **k)
+    def sqrt(self, *a, **k): return _py_hooks["ops"].sqrt(self, *a, **k)
+    def square(self, *a, **k): return _py_hooks["ops"].square(self, *a, **k)
+    def squeeze(self, *a, **k): return _py_hooks["ops"].squeeze(self, *a, **k)
+    def std(self, *a, **k): return _py_hooks["ops"].std(self, *a, **k)
+    def sum(self, *a, **k): return _py_hooks["ops"].sum(self, *a, **k)
+    def swapaxes(self, *a, **k): return _py_hooks["ops"].swapaxes(self, *a, **k)
+    def var(self, *a, **k): return _py_hooks["ops"].var(self, *a, **k)
+    def view(self, *a, **k): return _py_hooks["ops"].view(self, *a, **k)
+
+
+def _unpickle(values, name):
+    from mlxc._core.dtype import DTYPES
+    d = [x for x in DTYPES if x.name == name][0]
+    return array(values, d)

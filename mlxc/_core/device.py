@@ -1,0 +1,163 @@
+"""Devices and streams.  The CPU runs everything; the GPU exists as in MLX's CPU-only build."""
+import enum
+import os
+import platform
+import threading
+
+
+class DeviceType(enum.Enum):
+    cpu = 0
+    gpu = 1
+
+    def __repr__(self):
+        return "DeviceType." + self.name
+
+    __str__ = __repr__
+
+
+cpu = DeviceType.cpu
+gpu = DeviceType.gpu
+
+
+class Device:
+    """A device: a type and an index."""
+
+    def __init__(self, type, index=0):
+        if isinstance(type, Device):
+            type, index = type.type, type.index
+        if not isinstance(type, DeviceType):
+            raise TypeError(f"Device: expected a DeviceType, got {type!r}.")
+        self.type = type
+        self.index = int(index)
+
+    def __repr__(self):
+        return f"Device({self.type.name}, {self.index})"
+
+    def __eq__(self, other):
+        if isinstance(other, DeviceType):
+            other = Device(other)
+        return isinstance(other, Device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+
+class Stream:
+    """A queue of work on a device."""
+
+    def __init__(self, device, index=0):
+        self.device = Device(device)
+        self.index = index
+
+    def __repr__(self):
+        return f"Stream({self.device!r}, {self.index})"
+
+    def __eq__(self, other):
+        return isinstance(other, Stream) and (self.device, self.index) == (other.device,
+                                                                           other.index)
+
+    def __hash__(self):
+        return hash((self.device, self.index))
+
+
+_state = threading.local()
+_cpu_streams = [Stream(Device(cpu), 0)]
+_default_device = Device(cpu)
+
+
+def is_available(device):
+    """is_available(device: Device | DeviceType) -> bool"""
+    return Device(device).type == cpu
+
+
+def device_count(device_type):
+    """device_count(device_type: DeviceType) -> int"""
+    return 1 if DeviceType(device_type) == cpu else 0
+
+
+def device_info(d=None):
+    """device_info(d: None | Device | DeviceType = None) -> dict"""
+    return {"architecture": platform.machine(), "device_name": platform.processor() or "cpu"}
+
+
+def _check_device(device, where):
+    d = Device(device)
+    if d.type != cpu:
+        raise ValueError(f"[{where}] Cannot use gpu device without gpu backend.")
+    return d
+
+
+def default_device():
+    """default_device() -> Device"""
+    return getattr(_state, "device", None) or _default_device
+
+
+def set_default_device(device):
+    """set_default_device(device: Device | DeviceType) -> None"""
+    global _default_device
+    d = Device(device)
+    if d.type != cpu:
+        raise ValueError("[set_default_device] Cannot set gpu device without gpu backend.")
+    _default_device = d
+
+
+def default_stream(device):
+    """default_stream(device: Device | DeviceType) -> Stream"""
+    d = Device(device)
+    if d.type != cpu:
+        raise ValueError("[default_stream] Cannot get gpu stream without gpu backend.")
+    return getattr(_state, "stream", None) or _cpu_streams[0]
+
+
+def set_default_stream(stream):
+    """set_default_stream(stream: Stream) -> None"""
+    if not isinstance(stream, Stream):
+        raise TypeError(f"[set_default_stream] Expected a Stream, got {stream!r}.")
+    _cpu_streams[0] = stream
+
+
+def new_stream(device):
+    """new_stream(device: Device | DeviceType) -> Stream"""
+    d = _check_device(device, "new_stream")
+    s = Stream(d, len(_cpu_streams))
+    _cpu_streams.append(s)
+    return s
+
+
+def clear_streams():
+    """clear_streams() -> None"""
+    del _cpu_streams[1:]
+
+
+def synchronize(stream=None):
+    """synchronize(stream=None) -> None: work on the CPU has finished when an eval returns."""
+    return None
+
+
+class StreamContext:
+    """Context manager that makes a stream (or device) the default inside a with block."""
+
+    def __init__(self, s):
+        if isinstance(s, (Device, DeviceType)):
+            self._stream = None
+            self._device = _check_device(s, "stream")
+        elif isinstance(s, Stream):
+            self._stream = s
+            self._device = s.device
+        else:
+            raise TypeError(f"[stream] Expected a Stream or Device, got {s!r}.")
+
+    def __enter__(self):
+        self._saved = (getattr(_state, "device", None), getattr(_state, "stream", None))
+        _state.device = self._device
+        _state.stream = self._stream
+        return self
+
+    def __exit__(self, *exc):
+        _state.device, _state.stream = self._saved
+        return False
+
+
+def stream(s):
+    """stream(s: Stream | Device | DeviceType) -> StreamContext"""
+    return StreamContext(s)

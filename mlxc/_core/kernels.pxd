@@ -1,0 +1,82 @@
+# Declarations of kernels/include/mlxc_kernels.h: the kernel ABI (see the header for contracts).
+from libc.stdint cimport int64_t, uint16_t, uint32_t
+
+cdef extern from "mlxc_kernels.h" nogil:
+    enum:
+        MLXC_BOOL, MLXC_UINT8, MLXC_UINT16, MLXC_UINT32, MLXC_UINT64
+        MLXC_INT8, MLXC_INT16, MLXC_INT32, MLXC_INT64
+        MLXC_FLOAT16, MLXC_BFLOAT16, MLXC_FLOAT32, MLXC_FLOAT64, MLXC_COMPLEX64
+        MLXC_NUM_DTYPES
+    enum:
+        MLXC_OK, MLXC_ERR_UNSUPPORTED, MLXC_ERR_INDEX, MLXC_ERR_NOMEM
+    enum:
+        MLXC_ABS, MLXC_NEG, MLXC_SIGN, MLXC_SQRT, MLXC_RSQRT, MLXC_SQUARE, MLXC_RECIPROCAL
+        MLXC_EXP, MLXC_EXPM1, MLXC_LOG, MLXC_LOG1P, MLXC_LOG2, MLXC_LOG10
+        MLXC_SIN, MLXC_COS, MLXC_TAN, MLXC_ARCSIN, MLXC_ARCCOS, MLXC_ARCTAN
+        MLXC_SINH, MLXC_COSH, MLXC_TANH, MLXC_ARCSINH, MLXC_ARCCOSH, MLXC_ARCTANH
+        MLXC_SIGMOID, MLXC_ERF, MLXC_ERFINV
+        MLXC_FLOOR, MLXC_CEIL, MLXC_ROUND
+        MLXC_ISNAN, MLXC_ISINF, MLXC_ISFINITE, MLXC_ISPOSINF, MLXC_ISNEGINF
+        MLXC_LOGICAL_NOT, MLXC_BITWISE_INVERT
+        MLXC_CONJ, MLXC_REAL, MLXC_IMAG
+        MLXC_NUM_UNARY
+    enum:
+        MLXC_ADD, MLXC_SUB, MLXC_MUL, MLXC_DIV, MLXC_FLOOR_DIV, MLXC_REMAINDER, MLXC_POWER
+        MLXC_MAXIMUM, MLXC_MINIMUM
+        MLXC_EQ, MLXC_NE, MLXC_LT, MLXC_LE, MLXC_GT, MLXC_GE
+        MLXC_LOGICAL_AND, MLXC_LOGICAL_OR, MLXC_LOGICAL_XOR
+        MLXC_BITWISE_AND, MLXC_BITWISE_OR, MLXC_BITWISE_XOR, MLXC_LEFT_SHIFT, MLXC_RIGHT_SHIFT
+        MLXC_ARCTAN2, MLXC_LOGADDEXP
+        MLXC_NUM_BINARY
+    enum:
+        MLXC_RSUM, MLXC_RPROD, MLXC_RMAX, MLXC_RMIN, MLXC_RALL, MLXC_RANY
+    enum:
+        MLXC_ARGMAX, MLXC_ARGMIN
+    enum:
+        MLXC_CUMSUM, MLXC_CUMPROD, MLXC_CUMMAX, MLXC_CUMMIN
+    enum:
+        MLXC_SCATTER_PLAIN, MLXC_SCATTER_ADD, MLXC_SCATTER_PROD, MLXC_SCATTER_MAX, MLXC_SCATTER_MIN
+
+    int mlxc_unary(int op, int dtype, void *out, const void *inp,
+                   int ndim, const int64_t *shape, const int64_t *in_strides)
+    int mlxc_binary(int op, int dtype, void *out,
+                    const void *a, const int64_t *a_strides,
+                    const void *b, const int64_t *b_strides,
+                    int ndim, const int64_t *shape)
+    int mlxc_select(int dtype, void *out,
+                    const void *cond, const int64_t *cond_strides,
+                    const void *a, const int64_t *a_strides,
+                    const void *b, const int64_t *b_strides,
+                    int ndim, const int64_t *shape)
+    int mlxc_copy(int dtype_in, int dtype_out,
+                  void *out, const int64_t *out_strides,
+                  const void *inp, const int64_t *in_strides,
+                  int ndim, const int64_t *shape)
+    int mlxc_fill(int dtype, void *out, int64_t n, const void *value)
+    int mlxc_arange(int dtype, void *out, int64_t n, double start, double step)
+    int mlxc_reduce(int op, int dtype, void *out, const void *inp,
+                    int ndim, const int64_t *shape, const int64_t *strides, int nred)
+    int mlxc_argreduce(int op, int dtype, uint32_t *out, const void *inp,
+                       int ndim, const int64_t *shape, const int64_t *strides)
+    int mlxc_scan(int op, int dtype, void *out, const void *inp,
+                  int ndim, const int64_t *shape, const int64_t *strides,
+                  int reverse, int inclusive)
+    int mlxc_sort(int dtype, void *data, int64_t nrows, int64_t length)
+    int mlxc_argsort(int dtype, uint32_t *idx, const void *data, int64_t nrows, int64_t length)
+    int mlxc_take(int dtype, void *out, const void *src,
+                  int64_t outer, int64_t axis_len, int64_t inner,
+                  const int64_t *idx, int64_t nidx, int64_t *bad)
+    int mlxc_take_along(int dtype, void *out, const void *src,
+                        int64_t outer, int64_t axis_len, int64_t inner,
+                        const int64_t *idx, int64_t nidx, int64_t *bad)
+    int mlxc_scatter(int mode, int dtype, void *dst, const void *upd,
+                     int64_t outer, int64_t axis_len, int64_t inner,
+                     const int64_t *idx, int64_t nidx, int along, int64_t *bad)
+    int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
+                    const void *A, int64_t a_bs, int64_t a_rs, int64_t a_cs,
+                    const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+                    void *C)
+    float mlxc_half_to_float(uint16_t h)
+    uint16_t mlxc_float_to_half(float f)
+    float mlxc_bf16_to_float(uint16_t h)
+    uint16_t mlxc_float_to_bf16(float f)

@@ -1,0 +1,5 @@
+# Argument checks shared by every op constructor.
+cdef tuple broadcast_shapes2(tuple a, tuple b, str op)     # numpy broadcasting or ValueError
+cdef int normalize_axis(object axis, int ndim, str op) except? -1   # int in range or an error
+cdef tuple normalize_axes(object axes, int ndim, str op)   # None -> all; tuple of unique axes
+cdef tuple check_shape(object shape, str op)               # tuple of non-negative ints

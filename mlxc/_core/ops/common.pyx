@@ -1,0 +1,61 @@
+"""Argument validation shared by the op constructors (shapes, axes)."""
+from cpython.long cimport PyLong_Check
+
+
+cdef tuple broadcast_shapes2(tuple a, tuple b, str op):
+    cdef Py_ssize_t na = len(a), nb = len(b), n = max(na, nb), i
+    if a == b:
+        return a
+    out = [0] * n
+    for i in range(n):
+        da = a[na - n + i] if na - n + i >= 0 else 1
+        db = b[nb - n + i] if nb - n + i >= 0 else 1
+        if da == db or db == 1:
+            out[i] = da
+        elif da == 1:
+            out[i] = db
+        else:
+            raise ValueError(f"[{op}] Shapes {a} and {b} cannot be broadcast.")
+    return tuple(out)
+
+
+cdef int normalize_axis(object axis, int ndim, str op) except? -1:
+    if not PyLong_Check(axis) or isinstance(axis, bool):
+        raise TypeError(f"[{op}] Expected an integer axis, got {axis!r}.")
+    cdef long long ax = axis
+    if ax < -ndim or ax >= ndim:
+        raise ValueError(f"[{op}] Axis {axis} is out of bounds for array with {ndim} "
+                         f"dimensions.")
+    return <int>(ax + ndim if ax < 0 else ax)
+
+
+cdef tuple normalize_axes(object axes, int ndim, str op):
+    if axes is None:
+        return tuple(range(ndim))
+    if PyLong_Check(axes):
+        return (normalize_axis(axes, ndim, op),)
+    try:
+        axes = tuple(axes)
+    except TypeError:
+        raise TypeError(f"[{op}] Expected an int or a sequence of ints for axis, "
+                        f"got {axes!r}.") from None
+    out = tuple(normalize_axis(a, ndim, op) for a in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"[{op}] Received duplicate axes {axes}.")
+    return out
+
+
+cdef tuple check_shape(object shape, str op):
+    if PyLong_Check(shape):
+        shape = (shape,)
+    try:
+        shape = tuple(shape)
+    except TypeError:
+        raise TypeError(f"[{op}] Expected a shape (int or sequence of ints), "
+                        f"got {shape!r}.") from None
+    for d in shape:
+        if not PyLong_Check(d) or isinstance(d, bool):
+            raise TypeError(f"[{op}] Shape entries must be integers, got {d!r}.")
+        if d < 0:
+            raise ValueError(f"[{op}] Negative dimensions are not allowed, got {shape}.")
+    return tuple(int(d) for d in shape)

@@ -1,0 +1,225 @@
+"""Array creation: zeros, ones, full, arange, linspace, eye, tri, meshgrid ..."""
+import math
+
+from cpython.long cimport PyLong_Check
+
+from mlxc._core.array cimport array, as_array, new_node, scalar_array
+from mlxc._core.dtype cimport dtype_of, is_float, kind_of, to_dtype
+from mlxc._core.kernels cimport *
+from mlxc._core.ops.common cimport check_shape
+from mlxc._core.ops.elementwise cimport astype_op, binary_op, to_array_like
+from mlxc._core.ops.shape cimport reshape_op
+from mlxc._core.prims.elementwise cimport Arange, copy_prim, select_prim
+
+from mlxc._core.array import array as _array_cls
+
+
+cdef int _dtype_code(object dtype, int default) except -1:
+    return default if dtype is None else to_dtype(dtype).code
+
+
+def full(shape, vals, dtype=None, *, stream=None):
+    """full(shape: int | Sequence[int], vals: scalar | array, dtype=None, *, stream=None)"""
+    shape = check_shape(shape, "full")
+    cdef array v
+    if isinstance(vals, array):
+        v = <array>vals
+    else:
+        v = as_array(vals)
+    if dtype is not None:
+        v = astype_op(v, to_dtype(dtype).code)
+    from mlxc._core.ops.shape import broadcast_to
+    broadcast_to(v, shape)   # validates that vals broadcasts to shape
+    return new_node(v.dtype, shape, copy_prim(), (v,))
+
+
+def zeros(shape, dtype=None, *, stream=None):
+    """zeros(shape: int | Sequence[int], dtype: Dtype | None = float32, *, stream=None)"""
+    shape = check_shape(shape, "zeros")
+    return new_node(_dtype_code(dtype, MLXC_FLOAT32), shape, copy_prim(),
+                    (scalar_array(0, _dtype_code(dtype, MLXC_FLOAT32)),))
+
+
+def ones(shape, dtype=None, *, stream=None):
+    """ones(shape: int | Sequence[int], dtype: Dtype | None = float32, *, stream=None)"""
+    shape = check_shape(shape, "ones")
+    return new_node(_dtype_code(dtype, MLXC_FLOAT32), shape, copy_prim(),
+                    (scalar_array(1, _dtype_code(dtype, MLXC_FLOAT32)),))
+
+
+def zeros_like(a, /, *, stream=None):
+    """An array of zeros with a's shape and dtype."""
+    cdef array x = as_array(a)
+    return new_node(x.dtype, x._shape, copy_prim(), (scalar_array(0, x.dtype),))
+
+
+def ones_like(a, /, *, stream=None):
+    """An array of ones with a's shape and dtype."""
+    cdef array x = as_array(a)
+    return new_node(x.dtype, x._shape, copy_prim(), (scalar_array(1, x.dtype),))
+
+
+def full_like(a, /, fill_value, *, dtype=None, stream=None):
+    """An array of fill_value with a's shape (and a's dtype unless dtype is given)."""
+    cdef array x = as_array(a)
+    cdef int dt = _dtype_code(dtype, x.dtype)
+    cdef array v = to_array_like(fill_value, x) if not isinstance(fill_value, array) \
+        else <array>fill_value
+    v = astype_op(v, dt)
+    return new_node(dt, x._shape, copy_prim(), (v,))
+
+
+def arange(*args, start=None, stop=None, step=None, dtype=None, stream=None):
+    """arange(start, stop, step, dtype=None, *, stream=None) -> array
+
+    Values from start (default 0) up to stop by step (default 1).  The dtype is int32 when
+    every given bound is an int, else float32."""
+    args = list(args)
+    if args and (isinstance(args[-1], type(dtype_of(0))) or args[-1] is None) and len(args) > 1:
+        dtype = args.pop() if dtype is None else dtype
+    if len(args) > 3:
+        raise TypeError(f"arange() takes at most 3 positional bounds, got {len(args)}.")
+    if len(args) == 1:
+        if stop is None and start is None:
+            stop = args[0]
+        elif stop is None:
+            stop = args[0]
+        else:
+            start = args[0]
+    elif len(args) == 2:
+        start, stop = args
+    elif len(args) == 3:
+        start, stop, step = args
+    if stop is None:
+        if start is None:
+            raise TypeError("arange() requires stop to be specified.")
+        start, stop = None, start
+    for v, n in ((start, "start"), (stop, "stop"), (step, "step")):
+        if v is not None and not isinstance(v, (int, float)):
+            raise TypeError(f"[arange] {n} must be a number, got {v!r}.")
+    all_int = all(v is None or (isinstance(v, int)) for v in (start, stop, step))
+    s0 = 0 if start is None else start
+    st = 1 if step is None else step
+    if st == 0:
+        raise ValueError("[arange] Cannot compute length with step 0.")
+    cdef int dt = _dtype_code(dtype, MLXC_INT32 if all_int else MLXC_FLOAT32)
+    if math.isnan(s0) or math.isnan(stop) or math.isnan(st) or math.isinf(st):
+        raise ValueError("[arange] Cannot compute length.")
+    n = max(0, math.ceil((stop - s0) / st))
+    if kind_of(dt) == b'b':
+        raise ValueError("[arange] Cannot use bool dtype.")
+    return new_node(dt, (int(n),), Arange(float(s0), float(st)), ())
+
+
+def linspace(start, stop, num=50, dtype=None, stream=None):
+    """linspace(start, stop, num: int = 50, dtype: Dtype | None = float32, stream=None)"""
+    if not PyLong_Check(num):
+        raise TypeError(f"[linspace] num must be an integer, got {num!r}.")
+    if num < 0:
+        raise ValueError(f"[linspace] num must be non-negative, got {num}.")
+    cdef int dt = _dtype_code(dtype, MLXC_FLOAT32)
+    step = (stop - start) / (num - 1) if num > 1 else 0.0
+    x = new_node(MLXC_FLOAT32 if not is_float(dt) or dt != MLXC_FLOAT64 else dt,
+                 (num,), Arange(float(start), float(step)), ())
+    if num > 1:
+        # The last value is exactly stop, as in MLX.
+        from mlxc._core.ops.elementwise import where
+        x = where(new_node(MLXC_INT32, (num,), Arange(0.0, 1.0), ()) == num - 1, float(stop), x)
+    return astype_op(x, dt)
+
+
+def tri(n, m=None, k=0, dtype=None, *, stream=None):
+    """tri(n: int, m: int | None = None, k: int = 0, dtype=float32, *, stream=None)
+
+    Ones at and below the k-th diagonal, zeros elsewhere."""
+    if m is None:
+        m = n
+    check_shape((n, m), "tri")
+    if not PyLong_Check(k):
+        raise TypeError(f"[tri] k must be an integer, got {k!r}.")
+    rows = reshape_op(new_node(MLXC_INT64, (n,), Arange(0.0, 1.0), ()), (n, 1))
+    cols = reshape_op(new_node(MLXC_INT64, (m,), Arange(0.0, 1.0), ()), (1, m))
+    mask = binary_op(cols, binary_op(rows, k, MLXC_ADD), MLXC_LE)
+    return astype_op(mask, _dtype_code(dtype, MLXC_FLOAT32))
+
+
+def eye(n, m=None, k=0, dtype=None, *, stream=None):
+    """eye(n: int, m: int | None = None, k: int = 0, dtype=float32, *, stream=None)"""
+    if m is None:
+        m = n
+    check_shape((n, m), "eye")
+    if not PyLong_Check(k):
+        raise TypeError(f"[eye] k must be an integer, got {k!r}.")
+    rows = reshape_op(new_node(MLXC_INT64, (n,), Arange(0.0, 1.0), ()), (n, 1))
+    cols = reshape_op(new_node(MLXC_INT64, (m,), Arange(0.0, 1.0), ()), (1, m))
+    mask = binary_op(cols, binary_op(rows, k, MLXC_ADD), MLXC_EQ)
+    return astype_op(mask, _dtype_code(dtype, MLXC_FLOAT32))
+
+
+def identity(n, dtype=None, *, stream=None):
+    """identity(n: int, dtype=float32, *, stream=None): the n x n identity matrix."""
+    return eye(n, n, 0, dtype)
+
+
+def _tri_mask(array x, k, bint lower):
+    if x.ndim < 2:
+        raise ValueError(f"[{'tril' if lower else 'triu'}] The array must have at least 2 "
+                         f"dimensions, got {x.ndim}.")
+    n, m = x._shape[-2], x._shape[-1]
+    if lower:
+        return tri(n, m, k, dtype_of(MLXC_BOOL))
+    from mlxc._core.ops.elementwise import logical_not
+    return logical_not(tri(n, m, k - 1, dtype_of(MLXC_BOOL)))
+
+
+def tril(x, k=0, *, stream=None):
+    """tril(x: array, k: int = 0, *, stream=None): zero the elements above the k-th diagonal."""
+    from mlxc._core.ops.elementwise import where
+    cdef array a = as_array(x)
+    return where(_tri_mask(a, k, True), a, scalar_array(0, a.dtype))
+
+
+def triu(x, k=0, *, stream=None):
+    """triu(x: array, k: int = 0, *, stream=None): zero the elements below the k-th diagonal."""
+    from mlxc._core.ops.elementwise import where
+    cdef array a = as_array(x)
+    return where(_tri_mask(a, k, False), a, scalar_array(0, a.dtype))
+
+
+def meshgrid(*arrays, sparse=False, indexing="xy", stream=None):
+    """meshgrid(*arrays, sparse: bool = False, indexing: str = 'xy', stream=None)"""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"[meshgrid] indexing must be 'xy' or 'ij', got {indexing!r}.")
+    xs = [as_array(a) for a in arrays]
+    for x in xs:
+        if x.ndim != 1:
+            from mlxc._core.ops.shape import flatten
+    xs = [reshape_op(x, (x.size,)) for x in xs]
+    n = len(xs)
+    shapes = []
+    for i in range(n):
+        s = [1] * n
+        s[i] = -1
+        shapes.append(s)
+    if indexing == "xy" and n > 1:
+        shapes[0][0], shapes[0][1] = 1, -1
+        shapes[1][0], shapes[1][1] = -1, 1
+    outs = [reshape_op(x, tuple(x.size if d == -1 else 1 for d in s)) for x, s in zip(xs, shapes)]
+    if sparse:
+        return outs
+    from mlxc._core.ops.shape import broadcast_arrays
+    return list(broadcast_arrays(*outs))
+
+
+def asarray(a, dtype=None, *, copy=None):
+    """asarray(a, dtype=None, *, copy=None): a itself when it is an array of dtype, else a
+    converted array."""
+    if isinstance(a, array) and (dtype is None or to_dtype(dtype).code == (<array>a).dtype):
+        return a
+    return _array_cls(a, dtype)
+
+
+def copy(a, *, stream=None):
+    """copy(a: array, *, stream=None) -> array: a new array with the same values."""
+    cdef array x = as_array(a)
+    return new_node(x.dtype, x._shape, copy_prim(), (x,))

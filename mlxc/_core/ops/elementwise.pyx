@@ -1,0 +1,432 @@
+"""Elementwise op constructors: unary and binary functions, where, clip, astype.
+
+Binary ops follow MLX's promotion; a Python scalar is "weak": it takes the array's
+dtype when that dtype can hold it (int scalar with an integer or float array, float
+scalar with a float array), else the default type of its kind.
+"""
+from cpython.long cimport PyLong_Check
+from cpython.float cimport PyFloat_Check
+from cpython.bool cimport PyBool_Check
+
+from mlxc._core.array cimport array, as_array, hooks, new_node, scalar_array
+from mlxc._core.dtype cimport Dtype, dtype_of, is_float, is_integral, kind_of, promote, to_dtype
+from mlxc._core.kernels cimport *
+from mlxc._core.ops.common cimport broadcast_shapes2
+from mlxc._core.prims.elementwise cimport (binary_prim, copy_prim, select_prim, unary_prim)
+from mlxc._core.prims.views cimport StopGradient
+
+from mlxc._core.array import _py_hooks
+
+_BIN_NAMES = ("add", "subtract", "multiply", "divide", "floor_divide", "remainder", "power",
+              "maximum", "minimum", "equal", "not_equal", "less", "less_equal", "greater",
+              "greater_equal", "logical_and", "logical_or", "logical_xor", "bitwise_and",
+              "bitwise_or", "bitwise_xor", "left_shift", "right_shift", "arctan2", "logaddexp")
+_UN_NAMES = ("abs", "negative", "sign", "sqrt", "rsqrt", "square", "reciprocal", "exp", "expm1",
+             "log", "log1p", "log2", "log10", "sin", "cos", "tan", "arcsin", "arccos", "arctan",
+             "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "sigmoid", "erf", "erfinv",
+             "floor", "ceil", "round", "isnan", "isinf", "isfinite", "isposinf", "isneginf",
+             "logical_not", "bitwise_invert", "conjugate", "real", "imag")
+
+
+cdef array to_array_like(object x, array like):
+    """x as an array for a binary op whose other operand is `like` (weak Python scalars)."""
+    cdef int d = like.dtype
+    cdef char k = kind_of(d)
+    if PyBool_Check(x):
+        return scalar_array(x, d)
+    if PyLong_Check(x):
+        return scalar_array(x, MLXC_INT32 if k == b'b' else d)
+    if PyFloat_Check(x):
+        return scalar_array(x, d if (k == b'f' or k == b'c') else MLXC_FLOAT32)
+    if isinstance(x, complex):
+        return scalar_array(x, MLXC_COMPLEX64)
+    if isinstance(x, (list, tuple)) or hasattr(x, "__array__") or hasattr(x, "dtype"):
+        return as_array(x)
+    raise TypeError(f"Cannot convert {type(x).__name__} to an mlx array: {x!r}.")
+
+
+cdef inline bint is_cmp(int op) noexcept:
+    return MLXC_EQ <= op <= MLXC_GE
+
+
+cpdef array binary_op(object a, object b, int op):
+    cdef array x, y
+    cdef int dt, out_dt
+    cdef tuple shape
+    if isinstance(a, array):
+        x = <array>a
+        y = <array>b if isinstance(b, array) else to_array_like(b, x)
+    elif isinstance(b, array):
+        y = <array>b
+        x = to_array_like(a, y)
+    else:
+        x = as_array(a)
+        y = as_array(b)
+    dt = promote(x.dtype, y.dtype)
+    if op <= MLXC_MINIMUM and op != MLXC_DIV:
+        pass                                     # arithmetic keeps the promoted type
+    elif op == MLXC_DIV or op == MLXC_ARCTAN2 or op == MLXC_LOGADDEXP:
+        if not is_float(dt):
+            dt = MLXC_FLOAT32
+    elif op >= MLXC_LOGICAL_AND and op <= MLXC_LOGICAL_XOR:
+        dt = MLXC_BOOL
+    elif op >= MLXC_BITWISE_AND and op <= MLXC_RIGHT_SHIFT:
+        if not is_integral(dt):
+            raise ValueError(f"[{_BIN_NAMES[op]}] Bitwise operations require integer or boolean "
+                             f"inputs, got {dtype_of(x.dtype).name} and "
+                             f"{dtype_of(y.dtype).name}.")
+        if dt == MLXC_BOOL and op >= MLXC_LEFT_SHIFT:
+            dt = MLXC_UINT8
+    if kind_of(dt) == b'c' and (op == MLXC_FLOOR_DIV or op == MLXC_REMAINDER or
+                                MLXC_LT <= op <= MLXC_GE or op == MLXC_ARCTAN2):
+        raise ValueError(f"[{_BIN_NAMES[op]}] Not supported for complex64.")
+    if x.dtype != dt:
+        x = astype_op(x, dt)
+    if y.dtype != dt:
+        y = astype_op(y, dt)
+    if x._shape is y._shape:
+        shape = x._shape
+    else:
+        shape = broadcast_shapes2(x._shape, y._shape, _BIN_NAMES[op])
+    out_dt = MLXC_BOOL if is_cmp(op) else dt
+    return new_node(out_dt, shape, binary_prim(op), (x, y))
+
+
+cpdef array unary_op(object a, int op):
+    cdef array x = as_array(a)
+    cdef int dt = x.dtype, out_dt
+    cdef char k = kind_of(dt)
+    name = _UN_NAMES[op]
+    if op == MLXC_LOGICAL_NOT:
+        if dt != MLXC_BOOL:
+            x = astype_op(x, MLXC_BOOL)
+        return new_node(MLXC_BOOL, x._shape, unary_prim(op), (x,))
+    if op == MLXC_BITWISE_INVERT:
+        if not is_integral(dt):
+            raise ValueError(f"[bitwise_invert] Bitwise inverse only allowed on integer types, "
+                             f"got {dtype_of(dt).name}.")
+        return new_node(dt, x._shape, unary_prim(op), (x,))
+    if MLXC_ISNAN <= op <= MLXC_ISNEGINF:
+        if k == b'c' and op >= MLXC_ISPOSINF:
+            raise ValueError(f"[{name}] Not supported for complex64.")
+        if not is_float(dt):
+            from mlxc._core.ops.creation import full
+            return full(x.shape, op == MLXC_ISFINITE, dtype_of(MLXC_BOOL))
+        return new_node(MLXC_BOOL, x._shape, unary_prim(op), (x,))
+    if MLXC_FLOOR <= op <= MLXC_ROUND:
+        if k == b'c':
+            raise ValueError(f"[{name}] Not supported for complex64.")
+        if not is_float(dt):
+            return x
+        return new_node(dt, x._shape, unary_prim(op), (x,))
+    if op == MLXC_CONJ or op == MLXC_REAL:
+        if k != b'c':
+            return x
+        return new_node(dt if op == MLXC_CONJ else MLXC_FLOAT32, x._shape, unary_prim(op), (x,))
+    if op == MLXC_IMAG:
+        if k != b'c':
+            from mlxc._core.ops.creation import zeros_like
+            return zeros_like(x)
+        return new_node(MLXC_FLOAT32, x._shape, unary_prim(op), (x,))
+    if op == MLXC_NEG and dt == MLXC_BOOL:
+        raise ValueError("[negative] Not supported for bool, use logical_not instead.")
+    if op == MLXC_ABS or op == MLXC_NEG or op == MLXC_SIGN or op == MLXC_SQUARE:
+        if op == MLXC_ABS and k == b'c':
+            return new_node(MLXC_FLOAT32, x._shape, unary_prim(op), (x,))
+        if op == MLXC_ABS and (dt == MLXC_BOOL or k == b'u'):
+            return x
+        return new_node(dt, x._shape, unary_prim(op), (x,))
+    # Float functions: integers compute in float32.
+    if not is_float(dt):
+        x = astype_op(x, MLXC_FLOAT32)
+        dt = MLXC_FLOAT32
+    return new_node(dt, x._shape, unary_prim(op), (x,))
+
+
+cpdef array astype_op(object a, int dtype):
+    cdef array x = as_array(a)
+    if x.dtype == dtype:
+        return x
+    return new_node(dtype, x._shape, copy_prim(), (x,))
+
+
+cpdef array contiguous_op(array a):
+    return new_node(a.dtype, a._shape, copy_prim(), (a,))
+
+
+cdef object _binary_hook(object a, object b, int op):
+    try:
+        return binary_op(a, b, op)
+    except TypeError:
+        if not isinstance(b, array) and not isinstance(a, array):
+            raise
+        other = b if isinstance(a, array) else a
+        if isinstance(other, (bool, int, float, complex, list, tuple)) or \
+                hasattr(other, "__array__"):
+            raise
+        return NotImplemented
+
+
+cdef object _unary_hook(object a, int op):
+    return unary_op(a, op)
+
+hooks().binary = _binary_hook
+hooks().unary = _unary_hook
+
+
+# ---------------------------------------------------------------- public functions
+
+def add(a, b, stream=None):
+    """add(a: scalar | array, b: scalar | array, stream=None) -> array: element-wise a + b."""
+    return binary_op(a, b, MLXC_ADD)
+
+def subtract(a, b, stream=None):
+    """Element-wise a - b."""
+    return binary_op(a, b, MLXC_SUB)
+
+def multiply(a, b, stream=None):
+    """Element-wise a * b."""
+    return binary_op(a, b, MLXC_MUL)
+
+def divide(a, b, stream=None):
+    """Element-wise true division; integers divide in float32."""
+    return binary_op(a, b, MLXC_DIV)
+
+def floor_divide(a, b, stream=None):
+    """Element-wise division rounded toward negative infinity."""
+    return binary_op(a, b, MLXC_FLOOR_DIV)
+
+def remainder(a, b, stream=None):
+    """Element-wise remainder with the sign of the divisor (Python's %)."""
+    return binary_op(a, b, MLXC_REMAINDER)
+
+def divmod(a, b, stream=None):
+    """divmod(a, b) -> (floor_divide(a, b), remainder(a, b))."""
+    return (binary_op(a, b, MLXC_FLOOR_DIV), binary_op(a, b, MLXC_REMAINDER))
+
+def power(a, b, stream=None):
+    """Element-wise a ** b."""
+    return binary_op(a, b, MLXC_POWER)
+
+def maximum(a, b, stream=None):
+    """Element-wise maximum (NaN propagates)."""
+    return binary_op(a, b, MLXC_MAXIMUM)
+
+def minimum(a, b, stream=None):
+    """Element-wise minimum (NaN propagates)."""
+    return binary_op(a, b, MLXC_MINIMUM)
+
+def equal(a, b, stream=None):
+    return binary_op(a, b, MLXC_EQ)
+
+def not_equal(a, b, stream=None):
+    return binary_op(a, b, MLXC_NE)
+
+def less(a, b, stream=None):
+    return binary_op(a, b, MLXC_LT)
+
+def less_equal(a, b, stream=None):
+    return binary_op(a, b, MLXC_LE)
+
+def greater(a, b, stream=None):
+    return binary_op(a, b, MLXC_GT)
+
+def greater_equal(a, b, stream=None):
+    return binary_op(a, b, MLXC_GE)
+
+def logical_and(a, b, stream=None):
+    return binary_op(a, b, MLXC_LOGICAL_AND)
+
+def logical_or(a, b, stream=None):
+    return binary_op(a, b, MLXC_LOGICAL_OR)
+
+def logical_xor(a, b, stream=None):
+    return binary_op(a, b, MLXC_LOGICAL_XOR)
+
+def bitwise_and(a, b, stream=None):
+    return binary_op(a, b, MLXC_BITWISE_AND)
+
+def bitwise_or(a, b, stream=None):
+    return binary_op(a, b, MLXC_BITWISE_OR)
+
+def bitwise_xor(a, b, stream=None):
+    return binary_op(a, b, MLXC_BITWISE_XOR)
+
+def left_shift(a, b, stream=None):
+    return binary_op(a, b, MLXC_LEFT_SHIFT)
+
+def right_shift(a, b, stream=None):
+    return binary_op(a, b, MLXC_RIGHT_SHIFT)
+
+def arctan2(a, b, stream=None):
+    return binary_op(a, b, MLXC_ARCTAN2)
+
+def logaddexp(a, b, stream=None):
+    """Element-wise log(exp(a) + exp(b)), computed stably."""
+    return binary_op(a, b, MLXC_LOGADDEXP)
+
+
+def _unary(int op):
+    def f(a, stream=None):
+        return unary_op(a, op)
+    f.__name__ = f.__qualname__ = _UN_NAMES[op]
+    f.__doc__ = f"{_UN_NAMES[op]}(a: array, /, *, stream=None) -> array: element-wise."
+    return f
+
+abs = _unary(MLXC_ABS)
+negative = _unary(MLXC_NEG)
+sign = _unary(MLXC_SIGN)
+sqrt = _unary(MLXC_SQRT)
+rsqrt = _unary(MLXC_RSQRT)
+square = _unary(MLXC_SQUARE)
+reciprocal = _unary(MLXC_RECIPROCAL)
+exp = _unary(MLXC_EXP)
+expm1 = _unary(MLXC_EXPM1)
+log = _unary(MLXC_LOG)
+log1p = _unary(MLXC_LOG1P)
+log2 = _unary(MLXC_LOG2)
+log10 = _unary(MLXC_LOG10)
+sin = _unary(MLXC_SIN)
+cos = _unary(MLXC_COS)
+tan = _unary(MLXC_TAN)
+arcsin = _unary(MLXC_ARCSIN)
+arccos = _unary(MLXC_ARCCOS)
+arctan = _unary(MLXC_ARCTAN)
+sinh = _unary(MLXC_SINH)
+cosh = _unary(MLXC_COSH)
+tanh = _unary(MLXC_TANH)
+arcsinh = _unary(MLXC_ARCSINH)
+arccosh = _unary(MLXC_ARCCOSH)
+arctanh = _unary(MLXC_ARCTANH)
+sigmoid = _unary(MLXC_SIGMOID)
+erf = _unary(MLXC_ERF)
+erfinv = _unary(MLXC_ERFINV)
+floor = _unary(MLXC_FLOOR)
+ceil = _unary(MLXC_CEIL)
+isnan = _unary(MLXC_ISNAN)
+isinf = _unary(MLXC_ISINF)
+isfinite = _unary(MLXC_ISFINITE)
+isposinf = _unary(MLXC_ISPOSINF)
+isneginf = _unary(MLXC_ISNEGINF)
+logical_not = _unary(MLXC_LOGICAL_NOT)
+bitwise_invert = _unary(MLXC_BITWISE_INVERT)
+conjugate = _unary(MLXC_CONJ)
+conj = conjugate
+real = _unary(MLXC_REAL)
+imag = _unary(MLXC_IMAG)
+
+
+def positive(a, stream=None):
+    """Element-wise +a (the array itself)."""
+    return as_array(a)
+
+
+def round(a, decimals=0, stream=None):
+    """round(a: array, /, decimals: int = 0, stream=None) -> array: half to even."""
+    cdef array x = as_array(a)
+    if not isinstance(decimals, int):
+        raise TypeError(f"[round] decimals must be an integer, got {decimals!r}.")
+    if decimals == 0 or not is_float(x.dtype):
+        return unary_op(x, MLXC_ROUND)
+    s = scalar_array(10.0 ** decimals, x.dtype)
+    return binary_op(unary_op(binary_op(x, s, MLXC_MUL), MLXC_ROUND), s, MLXC_DIV)
+
+
+def degrees(a, stream=None):
+    """Convert angles from radians to degrees."""
+    return binary_op(a, 57.29577951308232, MLXC_MUL)
+
+
+def radians(a, stream=None):
+    """Convert angles from degrees to radians."""
+    return binary_op(a, 0.017453292519943295, MLXC_MUL)
+
+
+def astype(a, dtype, stream=None):
+    """astype(a: array, dtype: Dtype, /, *, stream=None) -> array."""
+    return astype_op(as_array(a), to_dtype(dtype).code)
+
+
+def where(condition, x, y, stream=None):
+    """where(condition, x, y, /, *, stream=None) -> array: x where condition else y."""
+    cdef array c, a, b
+    if isinstance(x, array):
+        a = <array>x
+        b = <array>y if isinstance(y, array) else to_array_like(y, a)
+    elif isinstance(y, array):
+        b = <array>y
+        a = to_array_like(x, b)
+    else:
+        a = as_array(x)
+        b = as_array(y)
+    c = as_array(condition)
+    dt = promote(a.dtype, b.dtype)
+    a = astype_op(a, dt)
+    b = astype_op(b, dt)
+    if c.dtype != MLXC_BOOL:
+        c = astype_op(c, MLXC_BOOL)
+    shape = broadcast_shapes2(broadcast_shapes2(c._shape, a._shape, "where"), b._shape, "where")
+    return new_node(dt, shape, select_prim(), (c, a, b))
+
+
+def clip(a, a_min, a_max, stream=None):
+    """clip(a: array, /, a_min, a_max, *, stream=None) -> array."""
+    if a_min is None and a_max is None:
+        raise ValueError("[clip] At most one of a_min and a_max may be None.")
+    cdef array x = as_array(a)
+    if a_min is not None:
+        x = binary_op(x, a_min, MLXC_MAXIMUM)
+    if a_max is not None:
+        x = binary_op(x, a_max, MLXC_MINIMUM)
+    return x
+
+
+def stop_gradient(a, stream=None):
+    """stop_gradient(a: array, /, *, stream=None) -> array: a, with no gradient flowing back."""
+    cdef array x = as_array(a)
+    return new_node(x.dtype, x._shape, StopGradient(), (x,))
+
+
+def nan_to_num(a, nan=0.0, posinf=None, neginf=None, stream=None):
+    """Replace NaN and infinities with finite numbers."""
+    from mlxc._core.dtype import finfo
+    cdef array x = as_array(a)
+    if not is_float(x.dtype):
+        return x
+    info = finfo(dtype_of(x.dtype))
+    posinf = info.max if posinf is None else posinf
+    neginf = info.min if neginf is None else neginf
+    x = where(unary_op(x, MLXC_ISNAN), nan, x)
+    x = where(unary_op(x, MLXC_ISPOSINF), posinf, x)
+    return where(unary_op(x, MLXC_ISNEGINF), neginf, x)
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False, stream=None):
+    """|a - b| <= atol + rtol * |b| element-wise (infinities equal when they match)."""
+    x, y = as_array(a), as_array(b)
+    diff = unary_op(binary_op(x, y, MLXC_SUB), MLXC_ABS)
+    tol = binary_op(binary_op(unary_op(y, MLXC_ABS), rtol, MLXC_MUL), atol, MLXC_ADD)
+    close = binary_op(binary_op(diff, tol, MLXC_LE), binary_op(x, y, MLXC_EQ), MLXC_LOGICAL_OR)
+    if equal_nan:
+        both = binary_op(unary_op(x, MLXC_ISNAN), unary_op(y, MLXC_ISNAN), MLXC_LOGICAL_AND)
+        close = binary_op(close, both, MLXC_LOGICAL_OR)
+    return close
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False, stream=None):
+    """all(isclose(a, b, ...)) as a 0-d bool array."""
+    from mlxc._core.ops.reduce import all as all_
+    return all_(isclose(a, b, rtol, atol, equal_nan))
+
+
+def array_equal(a, b, equal_nan=False, stream=None):
+    """True when a and b have the same shape and equal values (any dtypes)."""
+    from mlxc._core.ops.reduce import all as all_
+    x, y = as_array(a), as_array(b)
+    if x.shape != y.shape:
+        return scalar_array(False, MLXC_BOOL)
+    eq = binary_op(x, y, MLXC_EQ)
+    if equal_nan and (is_float(x.dtype) or is_float(y.dtype)):
+        eq = binary_op(eq, binary_op(unary_op(x, MLXC_ISNAN), unary_op(y, MLXC_ISNAN),
+                                     MLXC_LOGICAL_AND), MLXC_LOGICAL_OR)
+    return all_(eq)

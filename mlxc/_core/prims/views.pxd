@@ -1,0 +1,25 @@
+# View primitives: outputs share the input's buffer with new shape, strides and offset.
+from mlxc._core.primitive cimport Primitive
+
+cdef class Reshape(Primitive):        # copies only when the input's strides do not allow a view
+    pass
+
+cdef class Transpose(Primitive):
+    cdef readonly tuple perm          # output axis i is input axis perm[i]
+
+cdef class Slice(Primitive):
+    cdef readonly tuple start         # per-axis first index (already normalized)
+    cdef readonly tuple step          # per-axis step (may be negative)
+
+cdef class Broadcast(Primitive):      # output shape is the array's shape; strides 0 where repeated
+    pass
+
+cdef class AsStrided(Primitive):
+    cdef readonly tuple strides       # element strides of the output
+    cdef readonly long long offset    # element offset from the input's element 0
+
+cdef class View(Primitive):           # reinterpret the bytes as another dtype (last axis rescaled)
+    pass
+
+cdef class StopGradient(Primitive):   # identity that blocks gradients
+    pass

@@ -1,0 +1,216 @@
+"""View primitives.  Their eval copies no data (Reshape copies only when it must)."""
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
+
+from mlxc._core.array cimport (ROW_CONTIG, alloc_output, array, share_buffer, update_flags)
+from mlxc._core.dtype cimport itemsize
+from mlxc._core.kernels cimport mlxc_copy
+from mlxc._core.primitive cimport Primitive, check_status
+
+
+cdef bint reshape_strides(array a, array out) noexcept:
+    """Strides for out viewing a's data without a copy, if a's layout allows it."""
+    cdef int i = 0, j = 0, i0, j0
+    cdef int64_t pa, pb, s
+    # Walk groups of input and output dims with equal products; each input group must be
+    # internally contiguous, then the output group gets strides derived from its last dim.
+    cdef int na = a.ndim, nb = out.ndim
+    while i < na or j < nb:
+        # Skip size-1 dims on either side.
+        if i < na and a.dims[i] == 1:
+            i += 1
+            continue
+        if j < nb and out.dims[j] == 1:
+            out.strides[j] = 0
+            j += 1
+            continue
+        if i >= na or j >= nb:
+            return False
+        i0, j0 = i, j
+        pa, pb = a.dims[i], out.dims[j]
+        i += 1
+        j += 1
+        while pa != pb:
+            if pa < pb:
+                if i >= na:
+                    return False
+                pa *= a.dims[i]
+                i += 1
+            else:
+                if j >= nb:
+                    return False
+                pb *= out.dims[j]
+                j += 1
+        for k in range(i0, i - 1):
+            if a.dims[k] != 1 and a.dims[k + 1] != 1 and \
+                    a.strides[k] != a.strides[k + 1] * a.dims[k + 1]:
+                return False
+        # Innermost stride of the group (last non-1 input dim of the group).
+        s = 1
+        for k in range(i - 1, i0 - 1, -1):
+            if a.dims[k] != 1:
+                s = a.strides[k]
+                break
+        for k in range(j - 1, j0 - 1, -1):
+            out.strides[k] = s
+            s *= out.dims[k]
+    return True
+
+
+cdef class Reshape(Primitive):
+    cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        cdef array a = <array>inputs[0]
+        cdef array out = <array>outputs[0]
+        cdef int i
+        if a.flags & ROW_CONTIG:
+            share_buffer(out, a, a.offset)
+            # Row-major strides of out.
+            s = 1
+            for i in range(out.ndim - 1, -1, -1):
+                out.strides[i] = s
+                s *= out.dims[i]
+        elif out.size == 0:
+            alloc_output(out)
+            return 0
+        elif reshape_strides(a, out):
+            share_buffer(out, a, a.offset)
+        else:
+            return copy_then_view(a, out)
+        update_flags(out)
+        return 0
+
+    cpdef bint is_equivalent(self, Primitive other):
+        return type(other) is Reshape
+
+
+cdef int copy_then_view(array a, array out) except -1:
+    """out gets a fresh row-major buffer with a's elements in a's row-major order."""
+    cdef int st, i
+    cdef int64_t s = 1
+    cdef int64_t *cs = <int64_t *>malloc(max(a.ndim, 1) * sizeof(int64_t))
+    if cs == NULL:
+        raise MemoryError()
+    for i in range(a.ndim - 1, -1, -1):
+        cs[i] = s
+        s *= a.dims[i]
+    alloc_output(out)
+    with nogil:
+        st = mlxc_copy(a.dtype, a.dtype, out.data(), cs, a.data(), a.strides, a.ndim, a.dims)
+    free(cs)
+    return check_status(st, "Reshape")
+
+
+cdef class Transpose(Primitive):
+    def __init__(self, tuple perm):
+        self.perm = perm
+
+    cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        cdef array a = <array>inputs[0]
+        cdef array out = <array>outputs[0]
+        cdef int i
+        share_buffer(out, a, a.offset)
+        for i in range(out.ndim):
+            out.strides[i] = a.strides[<int>self.perm[i]]
+        update_flags(out)
+        return 0
+
+    cpdef bint is_equivalent(self, Primitive other):
+        return type(other) is Transpose and (<Transpose>other).perm == self.perm
+
+
+cdef class Slice(Primitive):
+    def __init__(self, tuple start, tuple step):
+        self.start = start
+        self.step = step
+
+    cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        cdef array a = <array>inputs[0]
+        cdef array out = <array>outputs[0]
+        cdef int i
+        cdef int64_t off = 0, st
+        for i in range(a.ndim):
+            st = self.start[i]
+            if out.dims[i] > 0:
+                off += st * a.strides[i]
+            out.strides[i] = a.strides[i] * <int64_t>self.step[i]
+        share_buffer(out, a, a.offset + off * itemsize(a.dtype))
+        update_flags(out)
+        return 0
+
+    cpdef bint is_equivalent(self, Primitive other):
+        return (type(other) is Slice and (<Slice>other).start == self.start
+                and (<Slice>other).step == self.step)
+
+
+cdef class Broadcast(Primitive):
+    cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        cdef array a = <array>inputs[0]
+        cdef array out = <array>outputs[0]
+        cdef int i, k = out.ndim - a.ndim
+        share_buffer(out, a, a.offset)
+        for i in range(out.ndim):
+            if i < k or a.dims[i - k] != out.dims[i]:
+                out.strides[i] = 0
+            else:
+                out.strides[i] = a.strides[i - k]
+        update_flags(out)
+        return 0
+
+    cpdef bint is_equivalent(self, Primitive other):
+        return type(other) is Broadcast
+
+
+cdef class AsStrided(Primitive):
+    def __init__(self, tuple strides, long long offset):
+        self.strides = strides
+        self.offset = offset
+
+    cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        cdef array a = <array>inputs[0]
+        cdef array out = <array>outputs[0]
+        cdef int i
+        # as_strided works on the input's row-major data, as in MLX.
+        if not (a.flags & ROW_CONTIG):
+            raise ValueError("[as_strided] internal: input must be made contiguous first.")
+        share_buffer(out, a, a.offset + self.offset * itemsize(a.dtype))
+        for i in range(out.ndim):
+            out.strides[i] = self.strides[i]
+        update_flags(out)
+        return 0
+
+    cpdef bint is_equivalent(self, Primitive other):
+        return (type(other) is AsStrided and (<AsStrided>other).strides == self.strides
+                and (<AsStrided>other).offset == self.offset)
+
+
+cdef class View(Primitive):
+    cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        cdef array a = <array>inputs[0]
+        cdef array out = <array>outputs[0]
+        if not (a.flags & ROW_CONTIG):
+            raise ValueError("[view] internal: input must be made contiguous first.")
+        share_buffer(out, a, a.offset)
+        s = 1
+        for i in range(out.ndim - 1, -1, -1):
+            out.strides[i] = s
+            s *= out.dims[i]
+        update_flags(out)
+        return 0
+
+    cpdef bint is_equivalent(self, Primitive other):
+        return type(other) is View
+
+
+cdef class StopGradient(Primitive):
+    cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        cdef array a = <array>inputs[0]
+        cdef array out = <array>outputs[0]
+        cdef int i
+        share_buffer(out, a, a.offset)
+        for i in range(out.ndim):
+            out.strides[i] = a.strides[i]
+        out.flags = a.flags
+        return 0
+
+    cpdef bint is_equivalent(self, Primitive other):
+        return type(other) is StopGradient

@@ -1,0 +1,50 @@
+"""mlxc.core: MLX's core API (import mlxc.core as mx)."""
+import sys as _sys
+
+from mlxc._core.array import array, _py_hooks
+from mlxc._core.dtype import (
+    Dtype, DtypeCategory, bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64,
+    float16, bfloat16, float32, float64, complex64, complexfloating, floating, inexact,
+    signedinteger, unsignedinteger, integer, number, generic, issubdtype, finfo, iinfo,
+    promote_types,
+)
+from mlxc._core.allocator import (
+    get_active_memory, get_peak_memory, reset_peak_memory, get_cache_memory, clear_cache,
+    set_memory_limit, set_cache_limit, set_wired_limit,
+)
+from mlxc._core.device import (
+    Device, DeviceType, Stream, StreamContext, cpu, gpu, default_device, set_default_device,
+    default_stream, set_default_stream, new_stream, clear_streams, stream, synchronize,
+    is_available, device_count, device_info,
+)
+from mlxc._core.eval import eval, async_eval
+from mlxc._core.printing import PrintOptions, get_printoptions, set_printoptions, printoptions
+from mlxc._core.ops.elementwise import (
+    add, subtract, multiply, divide, floor_divide, remainder, divmod, power, maximum, minimum,
+    equal, not_equal, less, less_equal, greater, greater_equal, logical_and, logical_or,
+    logical_xor, bitwise_and, bitwise_or, bitwise_xor, left_shift, right_shift, arctan2,
+    logaddexp, abs, negative, positive, sign, sqrt, rsqrt, square, reciprocal, exp, expm1, log,
+    log1p, log2, log10, sin, cos, tan, arcsin, arccos, arctan, sinh, cosh, tanh, arcsinh,
+    arccosh, arctanh, sigmoid, erf, erfinv, floor, ceil, round, isnan, isinf, isfinite,
+    isposinf, isneginf, logical_not, bitwise_invert, conjugate, conj, real, imag, degrees,
+    radians, astype, where, clip, stop_gradient, nan_to_num, isclose, allclose, array_equal,
+)
+from mlxc._core.ops.creation import (
+    full, zeros, ones, zeros_like, ones_like, full_like, arange, linspace, tri, tril, triu, eye,
+    identity, meshgrid, asarray, copy,
+)
+from mlxc._core.ops.shape import (
+    reshape, flatten, unflatten, squeeze, expand_dims, transpose, permute_dims, swapaxes,
+    moveaxis, broadcast_shapes, broadcast_to, broadcast_arrays, atleast_1d, atleast_2d,
+    atleast_3d, as_strided, contiguous, view,
+)
+from mlxc._core.ops import array_hooks as _array_hooks
+
+# MLX's short aliases.
+pow = power
+acos, asin, atan = arccos, arcsin, arctan
+acosh, asinh, atanh = arccosh, arcsinh, arctanh
+atan2 = arctan2
+bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
+
+_py_hooks["ops"] = _sys.modules[__name__]

@@ -1,0 +1,67 @@
+"""Build: cythonize mlxc/_core/*.pyx and link every kernels/*.c into each extension.
+
+MLXC_DEBUG=1 builds with bounds checks on and -O0 -g (run the suite once under it).
+No -march flags: SIMD levels are chosen at run time by the kernels.
+"""
+import glob
+import os
+import sys
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+class build_ext_with_kernels(build_ext):
+    """Build the kernel library first, so `build_ext --inplace` works on its own too."""
+
+    def run(self):
+        self.run_command("build_clib")
+        super().run()
+
+DEBUG = os.environ.get("MLXC_DEBUG", "0") not in ("", "0")
+
+if sys.platform == "win32":
+    cflags = ["/O2"] if not DEBUG else ["/Od", "/Zi"]
+else:
+    cflags = ["-O0", "-g"] if DEBUG else ["-O3"]
+    cflags += ["-fno-math-errno", "-Wno-unused-function", "-Wno-unreachable-code"]
+
+# The kernels are compiled once into a static library that every extension links.
+kernel_sources = sorted(glob.glob("kernels/*.c"))
+kernel_cflags = cflags + (["-std=c11"] if sys.platform != "win32" else [])
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": True,   # negative indexing of tuples must keep working
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "embedsignature": True,
+}
+
+extensions = [
+    Extension(
+        os.path.splitext(p)[0].replace(os.sep, "."),
+        [p],
+        include_dirs=["kernels/include"],
+        extra_compile_args=cflags,
+        libraries=[] if sys.platform == "win32" else ["m"],
+    )
+    for p in sorted(glob.glob(os.path.join("mlxc", "_core", "**", "*.pyx"), recursive=True))
+]
+
+setup(
+    cmdclass={"build_ext": build_ext_with_kernels},
+    libraries=[("mlxc_kernels", {
+        "sources": kernel_sources,
+        "include_dirs": ["kernels/include"],
+        "cflags": kernel_cflags,
+    })],
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives=directives,
+        nthreads=os.cpu_count() or 1,
+        quiet=True,
+    ),
+)
