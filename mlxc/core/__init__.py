@@ -39,6 +39,10 @@ from mlxc._core.ops.shape import (
     atleast_3d, as_strided, contiguous, view,
 )
 from mlxc._core.ops import array_hooks as _array_hooks
+# Families that list their public names in __all__.
+from mlxc._core.ops.reduce import *        # noqa: F401,F403
+from mlxc._core.ops.index import *         # noqa: F401,F403
+from mlxc._core.ops.linalg import *        # noqa: F401,F403
 
 # MLX's short aliases.
 pow = power

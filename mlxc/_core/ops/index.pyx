@@ -1,0 +1,2 @@
+"""index op constructors (being written)."""
+__all__ = []
