@@ -43,6 +43,7 @@ from mlxc._core.ops import array_hooks as _array_hooks
 from mlxc._core.ops.reduce import *        # noqa: F401,F403
 from mlxc._core.ops.index import *         # noqa: F401,F403
 from mlxc._core.ops.linalg import *        # noqa: F401,F403
+from mlxc._core.ops.join import *          # noqa: F401,F403
 
 # MLX's short aliases.
 pow = power
