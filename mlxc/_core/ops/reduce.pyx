@@ -158,16 +158,45 @@ def prod(a, /, axis=None, keepdims=False, *, stream=None):
     return reduce_op(astype_op(x, _sum_dtype(x.dtype)), axes, keepdims, MLXC_RPROD)
 
 
+cdef array _axes_last(array x, tuple axes):
+    """x with the reduced axes moved last and merged into one (a view when possible)."""
+    cdef list perm = [i for i in range(x.ndim) if i not in axes]
+    cdef int nk = len(perm)
+    perm.extend(axes)
+    x = transpose_op(x, tuple(perm))
+    return reshape_op(x, x._shape[:nk] + (_count(x, tuple(range(nk, x.ndim))),))
+
+
+cdef array _take_one(array x, int ax, long long i):
+    """x[..., i:i+1, ...] along ax."""
+    start = [0] * x.ndim
+    stop = list(x._shape)
+    start[ax] = i
+    stop[ax] = i + 1
+    return slice_op(x, tuple(start), tuple(stop), (1,) * x.ndim)
+
+
+cdef array _complex_extreme(array x, tuple axes, bint keepdims, int op):
+    # complex64 orders lexicographically (real, then imaginary), as MLX: the first or last
+    # element of a sort over the merged reduced axes.
+    cdef array y = _axes_last(x, axes)
+    cdef int nk = y.ndim - 1
+    y = new_node(y.dtype, y._shape, Sort(nk), (y,))
+    y = _take_one(y, nk, y._shape[nk] - 1 if op == MLXC_RMAX else 0)
+    return reshape_op(y, _kept_shape(x, axes, keepdims))
+
+
 cdef array _extreme(object a, object axis, bint keepdims, int op, str name):
     cdef array x = as_array(a)
     cdef tuple axes = reduce_axes(axis, x.ndim, name)
     if len(axes) == 0:
         return x
-    _no_complex(x, name)
     if x.size == 0:
         for i in axes:
             if x._shape[i] == 0:
                 raise ValueError(f"[{name}] Cannot {name} reduce over axis {i} with size 0.")
+    if x.dtype == MLXC_COMPLEX64:
+        return _complex_extreme(x, axes, keepdims, op)
     return reduce_op(x, axes, keepdims, op)
 
 
@@ -235,9 +264,14 @@ cdef array _var(object a, object axis, bint keepdims, object ddof, str name):
         x = astype_op(x, MLXC_FLOAT32)
     cdef long long n = _count(x, axes)
     cdef array d = binary_op(x, _mean(x, axes, True), MLXC_SUB)
+    cdef array sq
     if dt == MLXC_COMPLEX64:
-        d = unary_op(d, MLXC_ABS)
-    cdef array s = reduce_op(binary_op(d, d, MLXC_MUL), axes, keepdims, MLXC_RSUM)
+        re = unary_op(d, MLXC_REAL)
+        im = unary_op(d, MLXC_IMAG)
+        sq = binary_op(binary_op(re, re, MLXC_MUL), binary_op(im, im, MLXC_MUL), MLXC_ADD)
+    else:
+        sq = binary_op(d, d, MLXC_MUL)
+    cdef array s = reduce_op(sq, axes, keepdims, MLXC_RSUM)
     # MLX divides by max(n - ddof, 0): NaN for 0/0, inf otherwise.
     s = binary_op(s, scalar_array(float(n - dd if n > dd else 0), s.dtype), MLXC_DIV)
     return astype_op(s, MLXC_FLOAT32 if dt == MLXC_COMPLEX64 else dt)
@@ -308,13 +342,36 @@ cdef array _argreduce(object a, object axis, bint keepdims, int op, str name):
         ax = _axis_int(axis, nd, name, False)
     if x.size == 0:
         raise ValueError(f"[{name}] Cannot {name} reduce zero size array.")
-    _no_complex(x, name)
-    cdef array r = new_node(MLXC_UINT32, _kept_shape(x, (ax,), False), ArgReduce(op, ax), (x,))
+    cdef array r
+    if x.dtype == MLXC_COMPLEX64:
+        r = _complex_argreduce(x, ax, op)
+    else:
+        r = new_node(MLXC_UINT32, _kept_shape(x, (ax,), False), ArgReduce(op, ax), (x,))
     if keepdims:
         r = reshape_op(r, kshape if axis is None else _kept_shape(x, (ax,), True))
     elif axis is None:
         r = reshape_op(r, ())
     return r
+
+
+cdef array _complex_argreduce(array x, int ax, int op):
+    """argmin/argmax of complex64 (lexicographic order) from a stable argsort; argmax sorts
+    the reversed axis so that, among equal maxima, the first occurrence comes out last."""
+    cdef long long n = x._shape[ax]
+    cdef array r
+    if op == MLXC_ARGMIN:
+        r = _take_one(new_node(MLXC_UINT32, x._shape, ArgSort(ax), (x,)), ax, 0)
+    else:
+        start = [0] * x.ndim
+        stop = list(x._shape)
+        step = [1] * x.ndim
+        start[ax] = n - 1
+        stop[ax] = -1
+        step[ax] = -1
+        x = slice_op(x, tuple(start), tuple(stop), tuple(step))
+        r = _take_one(new_node(MLXC_UINT32, x._shape, ArgSort(ax), (x,)), ax, n - 1)
+        r = binary_op(scalar_array(n - 1, MLXC_UINT32), r, MLXC_SUB)
+    return reshape_op(r, _kept_shape(x, (ax,), False))
 
 
 def argmax(a, /, axis=None, keepdims=False, *, stream=None):
@@ -462,11 +519,8 @@ def median(a, /, axis=None, keepdims=False, *, stream=None):
     _no_complex(x, "median")
     cdef tuple out_shape = _kept_shape(x, axes, keepdims)
     # Reduced axes last, merged into one, sorted; the middle one or two elements remain.
-    cdef list perm = [i for i in range(x.ndim) if i not in axes]
-    nk = len(perm)
-    perm.extend(axes)
-    x = transpose_op(x, tuple(perm))
-    x = reshape_op(x, x._shape[:nk] + (n,))
+    x = _axes_last(x, axes)
+    nk = x.ndim - 1
     x = new_node(x.dtype, x._shape, Sort(nk), (x,))
     start = [0] * (nk + 1)
     stop = list(x._shape)
