@@ -7,7 +7,7 @@ has run, and an input that nothing else references may donate its buffer.
 """
 from cpython.ref cimport Py_REFCNT
 
-from mlxc._core.array cimport array, hooks
+from mlxc._core.array cimport array, hooks, release_inputs
 from mlxc._core.primitive cimport Primitive
 
 cdef unsigned long long epoch = 0
@@ -77,6 +77,7 @@ cdef int run_tape(list tape) except -1:
         for x in outputs:
             o = <array>x
             o.primitive = None
+            release_inputs(o.inputs)
             o.inputs = None
             o.siblings = None
     return 0
