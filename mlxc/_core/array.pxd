@@ -32,6 +32,7 @@ cdef class array:
     cdef _take_state(self, array o)   # become o's node/data (construction, __setitem__)
     cdef array _clone(self)           # a new object with self's node/data
     cdef object _numpy(self)          # evaluated numpy view (bfloat16: float32 copy)
+    cdef _inplace(self, object other, int op)  # in-place operator (op -1: matmul)
 
     cdef inline char *data(self) noexcept nogil:
         return <char *>self.buf.ptr + self.offset

@@ -538,8 +538,6 @@ cdef class array:
     def __rfloordiv__(self, other): return _hooks.binary(other, self, MLXC_FLOOR_DIV)
     def __mod__(self, other): return _hooks.binary(self, other, MLXC_REMAINDER)
     def __rmod__(self, other): return _hooks.binary(other, self, MLXC_REMAINDER)
-    def __divmod__(self, other): return _py_hooks["divmod"](self, other)
-    def __rdivmod__(self, other): return _py_hooks["divmod"](other, self)
     def __pow__(self, other, mod):
         if mod is not None:
             return NotImplemented
@@ -549,17 +547,11 @@ cdef class array:
             return NotImplemented
         return _hooks.binary(other, self, MLXC_POWER)
     def __matmul__(self, other): return _py_hooks["matmul"](self, other)
-    def __rmatmul__(self, other): return _py_hooks["matmul"](other, self)
     def __and__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_AND)
-    def __rand__(self, other): return _hooks.binary(other, self, MLXC_BITWISE_AND)
     def __or__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_OR)
-    def __ror__(self, other): return _hooks.binary(other, self, MLXC_BITWISE_OR)
     def __xor__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_XOR)
-    def __rxor__(self, other): return _hooks.binary(other, self, MLXC_BITWISE_XOR)
     def __lshift__(self, other): return _hooks.binary(self, other, MLXC_LEFT_SHIFT)
-    def __rlshift__(self, other): return _hooks.binary(other, self, MLXC_LEFT_SHIFT)
     def __rshift__(self, other): return _hooks.binary(self, other, MLXC_RIGHT_SHIFT)
-    def __rrshift__(self, other): return _hooks.binary(other, self, MLXC_RIGHT_SHIFT)
     def __eq__(self, other):
         if other is None:
             return False
@@ -577,20 +569,37 @@ cdef class array:
     def __abs__(self): return _hooks.unary(self, MLXC_ABS)
     def __invert__(self): return _hooks.unary(self, MLXC_BITWISE_INVERT)
 
-    # In-place forms rebind the name to a new node, as in MLX (arrays are immutable).
-    def __iadd__(self, other): return _hooks.binary(self, other, MLXC_ADD)
-    def __isub__(self, other): return _hooks.binary(self, other, MLXC_SUB)
-    def __imul__(self, other): return _hooks.binary(self, other, MLXC_MUL)
-    def __itruediv__(self, other): return _hooks.binary(self, other, MLXC_DIV)
-    def __ifloordiv__(self, other): return _hooks.binary(self, other, MLXC_FLOOR_DIV)
-    def __imod__(self, other): return _hooks.binary(self, other, MLXC_REMAINDER)
-    def __ipow__(self, other): return _hooks.binary(self, other, MLXC_POWER)
-    def __imatmul__(self, other): return _py_hooks["matmul"](self, other)
-    def __iand__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_AND)
-    def __ior__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_OR)
-    def __ixor__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_XOR)
-    def __ilshift__(self, other): return _hooks.binary(self, other, MLXC_LEFT_SHIFT)
-    def __irshift__(self, other): return _hooks.binary(self, other, MLXC_RIGHT_SHIFT)
+    # In-place forms keep the Python object and rebind it to the new node, as in MLX,
+    # so aliases see the result (arrays themselves stay immutable).
+    cdef _inplace(self, object other, int op):
+        # The node must read a copy of the old state, or self would become its own input.
+        cdef array old = self._clone()
+        result = _py_hooks["matmul"](old, other) if op < 0 else _hooks.binary(old, other, op)
+        if result is NotImplemented:
+            return result
+        self._take_state(<array>result)
+        return self
+
+    def __iadd__(self, other): return self._inplace(other, MLXC_ADD)
+    def __isub__(self, other): return self._inplace(other, MLXC_SUB)
+    def __imul__(self, other): return self._inplace(other, MLXC_MUL)
+    def __itruediv__(self, other):
+        if kind_of(self.dtype) != b'f' and kind_of(self.dtype) != b'c':
+            raise ValueError("[itruediv] In place true division of an integer array would "
+                             "change its type; use a / b instead.")
+        return self._inplace(other, MLXC_DIV)
+    def __ifloordiv__(self, other):
+        return self._inplace(other, MLXC_FLOOR_DIV)
+    def __imod__(self, other): return self._inplace(other, MLXC_REMAINDER)
+    def __ipow__(self, other): return self._inplace(other, MLXC_POWER)
+    def __imatmul__(self, other): return self._inplace(other, -1)
+    def __iand__(self, other): return self._inplace(other, MLXC_BITWISE_AND)
+    def __ior__(self, other): return self._inplace(other, MLXC_BITWISE_OR)
+    def __ixor__(self, other): return self._inplace(other, MLXC_BITWISE_XOR)
+    def __ilshift__(self, other):
+        return self._inplace(other, MLXC_LEFT_SHIFT)
+    def __irshift__(self, other):
+        return self._inplace(other, MLXC_RIGHT_SHIFT)
 
     # -------------------------------------------------------- indexing
     def __getitem__(self, idx):

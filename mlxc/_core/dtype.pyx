@@ -199,8 +199,7 @@ class finfo:
             self.eps = float(f.eps)
             self.tiny = float(f.tiny)
             self.smallest_normal = float(f.smallest_normal)
-        if d.kind == "c":
-            self.dtype = d
+        self.bits = 8 * self.dtype.size
 
     def __repr__(self):
         return f"finfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype.name})"
@@ -219,6 +218,7 @@ class iinfo:
             self.min, self.max = 0, (1 << bits) - 1
         else:
             self.min, self.max = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        self.bits = bits
 
     def __repr__(self):
         return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype.name})"

@@ -3,3 +3,4 @@ cdef tuple broadcast_shapes2(tuple a, tuple b, str op)     # numpy broadcasting 
 cdef int normalize_axis(object axis, int ndim, str op) except? -1   # int in range or an error
 cdef tuple normalize_axes(object axes, int ndim, str op)   # None -> all; tuple of unique axes
 cdef tuple check_shape(object shape, str op)               # tuple of non-negative ints
+cdef int check_stream(object stream, str op) except -1        # None, or a CPU stream/device

@@ -59,3 +59,18 @@ cdef tuple check_shape(object shape, str op):
         if d < 0:
             raise ValueError(f"[{op}] Negative dimensions are not allowed, got {shape}.")
     return tuple(int(d) for d in shape)
+
+
+cdef int check_stream(object stream, str op) except -1:
+    if stream is None:
+        return 0
+    from mlxc._core.device import Device, DeviceType, Stream
+    if isinstance(stream, Stream):
+        dev = stream.device
+    elif isinstance(stream, (Device, DeviceType)):
+        dev = Device(stream)
+    else:
+        raise TypeError(f"[{op}] stream must be a Stream, Device or DeviceType, got {stream!r}.")
+    if dev.type != DeviceType.cpu:
+        raise ValueError(f"[{op}] Cannot run on {dev}: there is no gpu backend in this build.")
+    return 0

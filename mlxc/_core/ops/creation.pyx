@@ -4,7 +4,7 @@ import math
 from cpython.long cimport PyLong_Check
 
 from mlxc._core.array cimport array, as_array, new_node, scalar_array
-from mlxc._core.dtype cimport dtype_of, is_float, kind_of, to_dtype
+from mlxc._core.dtype cimport dtype_of, is_float, kind_of, promote, to_dtype
 from mlxc._core.kernels cimport *
 from mlxc._core.ops.common cimport check_shape
 from mlxc._core.ops.elementwise cimport astype_op, binary_op, to_array_like
@@ -23,14 +23,23 @@ def full(shape, vals, dtype=None, *, stream=None):
     shape = check_shape(shape, "full")
     cdef array v
     if isinstance(vals, array):
-        v = <array>vals
+        v = <array>vals                # MLX ignores dtype for an array value
+    elif dtype is not None:
+        # A Python scalar is weak against the requested dtype (MLX promotes the two).
+        v = _weak_scalar(vals, to_dtype(dtype).code)
     else:
         v = as_array(vals)
-    if dtype is not None:
-        v = astype_op(v, to_dtype(dtype).code)
     from mlxc._core.ops.shape import broadcast_to
     broadcast_to(v, shape)   # validates that vals broadcasts to shape
     return new_node(v.dtype, shape, copy_prim(), (v,))
+
+
+cdef array _weak_scalar(object val, int dtype):
+    """val as an array of dtype, or of the promoted type when dtype cannot hold it."""
+    cdef array like = scalar_array(0, dtype)
+    cdef array v = to_array_like(val, like)
+    cdef int dt = promote(v.dtype, dtype)
+    return astype_op(v, dt)
 
 
 def zeros(shape, dtype=None, *, stream=None):
@@ -47,25 +56,28 @@ def ones(shape, dtype=None, *, stream=None):
                     (scalar_array(1, _dtype_code(dtype, MLXC_FLOAT32)),))
 
 
-def zeros_like(a, /, *, stream=None):
-    """An array of zeros with a's shape and dtype."""
-    cdef array x = as_array(a)
-    return new_node(x.dtype, x._shape, copy_prim(), (scalar_array(0, x.dtype),))
-
-
-def ones_like(a, /, *, stream=None):
-    """An array of ones with a's shape and dtype."""
-    cdef array x = as_array(a)
-    return new_node(x.dtype, x._shape, copy_prim(), (scalar_array(1, x.dtype),))
-
-
-def full_like(a, /, fill_value, *, dtype=None, stream=None):
-    """An array of fill_value with a's shape (and a's dtype unless dtype is given)."""
+def zeros_like(a, /, dtype=None, *, stream=None):
+    """zeros_like(a: array, /, dtype=None, *, stream=None): zeros with a's shape (and dtype)."""
     cdef array x = as_array(a)
     cdef int dt = _dtype_code(dtype, x.dtype)
-    cdef array v = to_array_like(fill_value, x) if not isinstance(fill_value, array) \
-        else <array>fill_value
+    return new_node(dt, x._shape, copy_prim(), (scalar_array(0, dt),))
+
+
+def ones_like(a, /, dtype=None, *, stream=None):
+    """ones_like(a: array, /, dtype=None, *, stream=None): ones with a's shape (and dtype)."""
+    cdef array x = as_array(a)
+    cdef int dt = _dtype_code(dtype, x.dtype)
+    return new_node(dt, x._shape, copy_prim(), (scalar_array(1, dt),))
+
+
+def full_like(a, vals, dtype=None, *, stream=None):
+    """full_like(a: array, vals: scalar | array, dtype=None, *, stream=None)"""
+    cdef array x = as_array(a)
+    cdef int dt = _dtype_code(dtype, x.dtype)
+    cdef array v = <array>vals if isinstance(vals, array) else _weak_scalar(vals, dt)
     v = astype_op(v, dt)
+    from mlxc._core.ops.shape import broadcast_to
+    broadcast_to(v, x._shape)
     return new_node(dt, x._shape, copy_prim(), (v,))
 
 
@@ -102,7 +114,11 @@ def arange(*args, start=None, stop=None, step=None, dtype=None, stream=None):
     st = 1 if step is None else step
     if st == 0:
         raise ValueError("[arange] Cannot compute length with step 0.")
-    cdef int dt = _dtype_code(dtype, MLXC_INT32 if all_int else MLXC_FLOAT32)
+    cdef int default = MLXC_FLOAT32
+    if all_int:
+        big = max(abs(s0), abs(stop), abs(s0 + st * 2))
+        default = MLXC_INT32 if big < 2**31 else MLXC_INT64
+    cdef int dt = _dtype_code(dtype, default)
     if math.isnan(s0) or math.isnan(stop) or math.isnan(st) or math.isinf(st):
         raise ValueError("[arange] Cannot compute length.")
     n = max(0, math.ceil((stop - s0) / st))
@@ -111,17 +127,18 @@ def arange(*args, start=None, stop=None, step=None, dtype=None, stream=None):
     return new_node(dt, (int(n),), Arange(float(s0), float(st)), ())
 
 
-def linspace(start, stop, num=50, dtype=None, stream=None):
-    """linspace(start, stop, num: int = 50, dtype: Dtype | None = float32, stream=None)"""
+def linspace(start, stop, num=50, endpoint=True, dtype=None, stream=None):
+    """linspace(start, stop, num: int = 50, endpoint: bool = True, dtype=float32, stream=None)"""
     if not PyLong_Check(num):
         raise TypeError(f"[linspace] num must be an integer, got {num!r}.")
     if num < 0:
         raise ValueError(f"[linspace] num must be non-negative, got {num}.")
     cdef int dt = _dtype_code(dtype, MLXC_FLOAT32)
-    step = (stop - start) / (num - 1) if num > 1 else 0.0
+    div = (num - 1) if endpoint else num
+    step = (stop - start) / div if div > 0 else 0.0
     x = new_node(MLXC_FLOAT32 if not is_float(dt) or dt != MLXC_FLOAT64 else dt,
                  (num,), Arange(float(start), float(step)), ())
-    if num > 1:
+    if num > 1 and endpoint:
         # The last value is exactly stop, as in MLX.
         from mlxc._core.ops.elementwise import where
         x = where(new_node(MLXC_INT32, (num,), Arange(0.0, 1.0), ()) == num - 1, float(stop), x)
@@ -191,9 +208,6 @@ def meshgrid(*arrays, sparse=False, indexing="xy", stream=None):
     if indexing not in ("xy", "ij"):
         raise ValueError(f"[meshgrid] indexing must be 'xy' or 'ij', got {indexing!r}.")
     xs = [as_array(a) for a in arrays]
-    for x in xs:
-        if x.ndim != 1:
-            from mlxc._core.ops.shape import flatten
     xs = [reshape_op(x, (x.size,)) for x in xs]
     n = len(xs)
     shapes = []
@@ -206,9 +220,9 @@ def meshgrid(*arrays, sparse=False, indexing="xy", stream=None):
         shapes[1][0], shapes[1][1] = -1, 1
     outs = [reshape_op(x, tuple(x.size if d == -1 else 1 for d in s)) for x, s in zip(xs, shapes)]
     if sparse:
-        return outs
+        return tuple(outs)
     from mlxc._core.ops.shape import broadcast_arrays
-    return list(broadcast_arrays(*outs))
+    return tuple(broadcast_arrays(*outs))
 
 
 def asarray(a, dtype=None, *, copy=None):

@@ -11,11 +11,13 @@ from cpython.bool cimport PyBool_Check
 from mlxc._core.array cimport array, as_array, hooks, new_node, scalar_array
 from mlxc._core.dtype cimport Dtype, dtype_of, is_float, is_integral, kind_of, promote, to_dtype
 from mlxc._core.kernels cimport *
-from mlxc._core.ops.common cimport broadcast_shapes2
+from mlxc._core.ops.common cimport broadcast_shapes2, check_stream
 from mlxc._core.prims.elementwise cimport (binary_prim, copy_prim, select_prim, unary_prim)
 from mlxc._core.prims.views cimport StopGradient
 
 from mlxc._core.array import _py_hooks
+
+import numpy as np
 
 _BIN_NAMES = ("add", "subtract", "multiply", "divide", "floor_divide", "remainder", "power",
               "maximum", "minimum", "equal", "not_equal", "less", "less_equal", "greater",
@@ -40,9 +42,13 @@ cdef array to_array_like(object x, array like):
         return scalar_array(x, d if (k == b'f' or k == b'c') else MLXC_FLOAT32)
     if isinstance(x, complex):
         return scalar_array(x, MLXC_COMPLEX64)
-    if isinstance(x, (list, tuple)) or hasattr(x, "__array__") or hasattr(x, "dtype"):
+    if isinstance(x, np.generic):              # numpy scalars are weak too, as in MLX
+        return to_array_like(x.item(), like)
+    if isinstance(x, np.ndarray):
         return as_array(x)
-    raise TypeError(f"Cannot convert {type(x).__name__} to an mlx array: {x!r}.")
+    if x is None:
+        raise TypeError(f"Cannot combine an array with None.")
+    raise ValueError(f"Cannot convert {type(x).__name__} {x!r} to an array operand.")
 
 
 cdef inline bint is_cmp(int op) noexcept:
@@ -155,16 +161,9 @@ cpdef array contiguous_op(array a):
 
 
 cdef object _binary_hook(object a, object b, int op):
-    try:
-        return binary_op(a, b, op)
-    except TypeError:
-        if not isinstance(b, array) and not isinstance(a, array):
-            raise
-        other = b if isinstance(a, array) else a
-        if isinstance(other, (bool, int, float, complex, list, tuple)) or \
-                hasattr(other, "__array__"):
-            raise
-        return NotImplemented
+    if a is None or b is None:
+        return NotImplemented          # Python then raises TypeError, as MLX does
+    return binary_op(a, b, op)
 
 
 cdef object _unary_hook(object a, int op):
@@ -178,26 +177,32 @@ hooks().unary = _unary_hook
 
 def add(a, b, stream=None):
     """add(a: scalar | array, b: scalar | array, stream=None) -> array: element-wise a + b."""
+    check_stream(stream, "add")
     return binary_op(a, b, MLXC_ADD)
 
 def subtract(a, b, stream=None):
     """Element-wise a - b."""
+    check_stream(stream, "subtract")
     return binary_op(a, b, MLXC_SUB)
 
 def multiply(a, b, stream=None):
     """Element-wise a * b."""
+    check_stream(stream, "multiply")
     return binary_op(a, b, MLXC_MUL)
 
 def divide(a, b, stream=None):
     """Element-wise true division; integers divide in float32."""
+    check_stream(stream, "divide")
     return binary_op(a, b, MLXC_DIV)
 
 def floor_divide(a, b, stream=None):
     """Element-wise division rounded toward negative infinity."""
+    check_stream(stream, "floor_divide")
     return binary_op(a, b, MLXC_FLOOR_DIV)
 
 def remainder(a, b, stream=None):
     """Element-wise remainder with the sign of the divisor (Python's %)."""
+    check_stream(stream, "remainder")
     return binary_op(a, b, MLXC_REMAINDER)
 
 def divmod(a, b, stream=None):
@@ -206,68 +211,97 @@ def divmod(a, b, stream=None):
 
 def power(a, b, stream=None):
     """Element-wise a ** b."""
+    check_stream(stream, "power")
     return binary_op(a, b, MLXC_POWER)
 
 def maximum(a, b, stream=None):
     """Element-wise maximum (NaN propagates)."""
+    check_stream(stream, "maximum")
     return binary_op(a, b, MLXC_MAXIMUM)
 
 def minimum(a, b, stream=None):
     """Element-wise minimum (NaN propagates)."""
+    check_stream(stream, "minimum")
     return binary_op(a, b, MLXC_MINIMUM)
 
 def equal(a, b, stream=None):
+    check_stream(stream, "equal")
     return binary_op(a, b, MLXC_EQ)
 
 def not_equal(a, b, stream=None):
+    check_stream(stream, "not_equal")
     return binary_op(a, b, MLXC_NE)
 
 def less(a, b, stream=None):
+    check_stream(stream, "less")
     return binary_op(a, b, MLXC_LT)
 
 def less_equal(a, b, stream=None):
+    check_stream(stream, "less_equal")
     return binary_op(a, b, MLXC_LE)
 
 def greater(a, b, stream=None):
+    check_stream(stream, "greater")
     return binary_op(a, b, MLXC_GT)
 
 def greater_equal(a, b, stream=None):
+    check_stream(stream, "greater_equal")
     return binary_op(a, b, MLXC_GE)
 
 def logical_and(a, b, stream=None):
+    check_stream(stream, "logical_and")
     return binary_op(a, b, MLXC_LOGICAL_AND)
 
 def logical_or(a, b, stream=None):
+    check_stream(stream, "logical_or")
     return binary_op(a, b, MLXC_LOGICAL_OR)
 
 def logical_xor(a, b, stream=None):
+    check_stream(stream, "logical_xor")
     return binary_op(a, b, MLXC_LOGICAL_XOR)
 
 def bitwise_and(a, b, stream=None):
-    return binary_op(a, b, MLXC_BITWISE_AND)
+    check_stream(stream, "bitwise_and")
+    return _bitwise(a, b, MLXC_BITWISE_AND)
 
 def bitwise_or(a, b, stream=None):
-    return binary_op(a, b, MLXC_BITWISE_OR)
+    check_stream(stream, "bitwise_or")
+    return _bitwise(a, b, MLXC_BITWISE_OR)
 
 def bitwise_xor(a, b, stream=None):
-    return binary_op(a, b, MLXC_BITWISE_XOR)
+    check_stream(stream, "bitwise_xor")
+    return _bitwise(a, b, MLXC_BITWISE_XOR)
 
 def left_shift(a, b, stream=None):
-    return binary_op(a, b, MLXC_LEFT_SHIFT)
+    check_stream(stream, "left_shift")
+    return _bitwise(a, b, MLXC_LEFT_SHIFT)
 
 def right_shift(a, b, stream=None):
-    return binary_op(a, b, MLXC_RIGHT_SHIFT)
+    check_stream(stream, "right_shift")
+    return _bitwise(a, b, MLXC_RIGHT_SHIFT)
+
+cdef array _bitwise(object a, object b, int op):
+    # MLX's function forms report a non-integer input as RuntimeError.
+    try:
+        return binary_op(a, b, op)
+    except ValueError as e:
+        raise RuntimeError(str(e)) from None
+
 
 def arctan2(a, b, stream=None):
+    check_stream(stream, "arctan2")
     return binary_op(a, b, MLXC_ARCTAN2)
 
 def logaddexp(a, b, stream=None):
     """Element-wise log(exp(a) + exp(b)), computed stably."""
+    check_stream(stream, "logaddexp")
     return binary_op(a, b, MLXC_LOGADDEXP)
 
 
 def _unary(int op):
-    def f(a, stream=None):
+    name = _UN_NAMES[op]
+    def f(a, /, *, stream=None):
+        check_stream(stream, name)
         return unary_op(a, op)
     f.__name__ = f.__qualname__ = _UN_NAMES[op]
     f.__doc__ = f"{_UN_NAMES[op]}(a: array, /, *, stream=None) -> array: element-wise."
@@ -326,8 +360,10 @@ def round(a, decimals=0, stream=None):
     cdef array x = as_array(a)
     if not isinstance(decimals, int):
         raise TypeError(f"[round] decimals must be an integer, got {decimals!r}.")
-    if decimals == 0 or not is_float(x.dtype):
+    if decimals == 0 or (decimals > 0 and not is_float(x.dtype)):
         return unary_op(x, MLXC_ROUND)
+    if not is_float(x.dtype):          # integers round to tens, hundreds ... in float32
+        return astype_op(round(astype_op(x, MLXC_FLOAT32), decimals), x.dtype)
     s = scalar_array(10.0 ** decimals, x.dtype)
     return binary_op(unary_op(binary_op(x, s, MLXC_MUL), MLXC_ROUND), s, MLXC_DIV)
 

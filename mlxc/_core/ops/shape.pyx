@@ -200,10 +200,10 @@ def broadcast_to(a, /, shape, *, stream=None):
 
 
 def broadcast_arrays(*arrays, stream=None):
-    """broadcast_arrays(*arrays: array, stream=None) -> tuple[array, ...]."""
+    """broadcast_arrays(*arrays: array, stream=None) -> list[array] (a list, as MLX returns)."""
     xs = [as_array(a) for a in arrays]
     shape = broadcast_shapes(*[x.shape for x in xs]) if xs else ()
-    return tuple(broadcast_to_op(x, shape) for x in xs)
+    return [broadcast_to_op(x, shape) for x in xs]
 
 
 def _atleast(arys, int n):
