@@ -129,7 +129,7 @@ cdef class IndexLinear(Primitive):
         cdef array x
         cdef int j, d, rel, n = out.ndim, bad_found
         cdef int64_t N = out.size, i, size, stride, v, bad = 0, start, step
-        cdef int64_t pre, ln, post, c, q, val
+        cdef int64_t pre, ln, post, c, q, r, val
         cdef int64_t *o
         cdef int64_t *t
         cdef Buffer tmp
@@ -183,8 +183,8 @@ cdef class IndexLinear(Primitive):
                             for c in range(ln):
                                 val = (start + step * c) * stride
                                 q = (i * ln + c) * post
-                                for v in range(post):
-                                    o[q + v] += val
+                                for r in range(post):
+                                    o[q + r] += val
         finally:
             free(bs)
         return 0
