@@ -88,14 +88,10 @@ static inline double frem_d(double a, double b)
     if (r != 0 && ((r < 0) != (b < 0))) r += b;
     return r;
 }
-/* log(exp(a) + exp(b)) without overflow; equal infinities give that infinity */
-static inline float lae_f(float a, float b)
-{
-    if (isnan(a) || isnan(b)) return a + b;
-    float hi = a > b ? a : b, lo = a > b ? b : a;
-    if (lo == -INFINITY || hi == INFINITY) return hi;
-    return hi + log1pf(expf(lo - hi));
-}
+/* log(exp(a) + exp(b)) without overflow; equal infinities give that infinity.
+ * float goes through double: lo - hi rounded in float would cost a few ulps */
+static inline double lae_d(double a, double b);
+static inline float lae_f(float a, float b) { return (float)lae_d(a, b); }
 static inline double lae_d(double a, double b)
 {
     if (isnan(a) || isnan(b)) return a + b;

@@ -23,6 +23,7 @@ cdef class array:
     cdef bint donatable          # set by eval: this input's buffer may be reused by its reader
     cdef unsigned long long visit  # eval's traversal epoch that last reached this node
     cdef int dfs_next            # eval's traversal: next input to visit
+    cdef int readers             # unevaluated nodes holding this array as an input
     cdef Primitive primitive     # the operation that produces it; None once evaluated
     cdef tuple inputs            # the operation's inputs; None once evaluated
     cdef tuple siblings          # every output of a multi-output node, in order, or None
@@ -30,9 +31,11 @@ cdef class array:
     cdef object __weakref__
 
     cdef _take_state(self, array o)   # become o's node/data (construction, __setitem__)
+    cdef _rebind(self, array old, array new)  # in-place update: readers keep old, self is new
     cdef array _clone(self)           # a new object with self's node/data
     cdef object _numpy(self)          # evaluated numpy view (bfloat16: float32 copy)
     cdef _inplace(self, object other, int op)  # in-place operator (op -1: matmul)
+    cdef _compare(self, object other, int op)  # == and != with MLX's rules for odd types
 
     cdef inline char *data(self) noexcept nogil:
         return <char *>self.buf.ptr + self.offset
@@ -49,6 +52,7 @@ cdef int share_buffer(array out, array src, int64_t offset) except -1  # views
 cdef array scalar_array(object value, int dtype)        # a 0-d evaluated array holding value
 cdef array as_array(object x)                           # array, or a Python value converted
 cdef int ensure_evaluated(array a) except -1
+cdef void release_inputs(tuple inputs) noexcept     # readers -= 1 for each input
 
 # Calls up into the engine's higher layers, filled in once at import (one-way data flow).
 ctypedef object (*binary_hook_t)(object a, object b, int op)

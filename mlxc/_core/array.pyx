@@ -85,12 +85,25 @@ cdef void set_row_strides(array a) noexcept:
         update_flags(a)
 
 
+cdef inline void hold_inputs(tuple inputs) noexcept:
+    for x in inputs:
+        (<array>x).readers += 1
+
+
+cdef void release_inputs(tuple inputs) noexcept:
+    if inputs is None:
+        return
+    for x in inputs:
+        (<array>x).readers -= 1
+
+
 cdef array new_node(int dtype, tuple shape, Primitive prim, tuple inputs):
     cdef array a = array.__new__(array)
     a.dtype = dtype
     set_shape(a, shape)
     a.primitive = prim
     a.inputs = inputs
+    hold_inputs(inputs)
     return a
 
 
@@ -210,7 +223,7 @@ cdef array from_numpy(object x, object dtype):
         raise ValueError(f"Invalid type {x.dtype} received in array initialization.")
     nd = nd.newbyteorder("=")
     src_code = _NP_TO_CODE[nd]
-    x = np.ascontiguousarray(x, dtype=nd)
+    x = np.asarray(x, dtype=nd, order="C")   # (ascontiguousarray would make 0-d 1-d)
     a = array.__new__(array)
     a.dtype = src_code
     set_shape(a, tuple(x.shape))
@@ -282,6 +295,30 @@ def _flatten(val):
         yield val
 
 
+cdef int redirect_readers(array self, array old) except -1:
+    """Point every node that has self among its inputs at old instead.  Readers are
+    found through the garbage collector (only when the reader count says some exist)."""
+    import gc
+    cdef array node
+    for t in gc.get_referrers(self):
+        if type(t) is not tuple:
+            continue
+        for owner in gc.get_referrers(t):
+            if isinstance(owner, array) and (<array>owner).inputs is t:
+                node = <array>owner
+                new_inputs = tuple([old if x is self else x for x in t])
+                release_inputs(node.inputs)
+                node.inputs = new_inputs
+                hold_inputs(new_inputs)
+                if node.siblings is not None:
+                    for sib in node.siblings:
+                        if (<array>sib).inputs is t:
+                            (<array>sib).inputs = new_inputs
+                            hold_inputs(new_inputs)
+                            release_inputs(t)
+    return 0
+
+
 cdef array as_array(object x):
     """x if it is an array, else x converted as mx.array(x) would."""
     if isinstance(x, array):
@@ -332,6 +369,7 @@ cdef class array:
         self._take_state(from_numpy(np.asarray(mv), dtype))
 
     def __dealloc__(self):
+        release_inputs(self.inputs)
         if self._heap != NULL:
             free(self._heap)
             self._heap = NULL
@@ -350,9 +388,20 @@ cdef class array:
         self.offset = o.offset
         self.flags = o.flags
         self.primitive = o.primitive
+        release_inputs(self.inputs)
         self.inputs = o.inputs
+        if self.inputs is not None:
+            hold_inputs(self.inputs)
         self.siblings = None
         self.position = 0
+
+    cdef _rebind(self, array old, array new):
+        """self (an array the user updates in place) becomes `new`; unevaluated nodes that
+        read self are redirected to `old`, a clone of its previous state, so results
+        derived before the update keep their values (MLX semantics)."""
+        if self.readers > 0:
+            redirect_readers(self, old)
+        self._take_state(new)
 
     cdef array _clone(self):
         """A new array object with the same node or data as self."""
@@ -440,10 +489,13 @@ cdef class array:
         return self._numpy()
 
     def __array__(self, dtype=None, copy=None):
+        # numpy conversion shares the data (buffer protocol); bfloat16 has no numpy type.
+        if self.dtype == MLXC_BFLOAT16:
+            raise ValueError("'bfloat16' is not a valid PEP 3118 buffer format string")
         x = self._numpy()
         if dtype is not None:
             x = x.astype(dtype)
-        return np.array(x, copy=True) if copy else x
+        return x.copy() if copy else x
 
     def astype(self, dtype, stream=None):
         """astype(self, dtype: Dtype, stream=None) -> array: a copy cast to dtype."""
@@ -552,14 +604,19 @@ cdef class array:
     def __xor__(self, other): return _hooks.binary(self, other, MLXC_BITWISE_XOR)
     def __lshift__(self, other): return _hooks.binary(self, other, MLXC_LEFT_SHIFT)
     def __rshift__(self, other): return _hooks.binary(self, other, MLXC_RIGHT_SHIFT)
-    def __eq__(self, other):
+    def __eq__(self, other): return self._compare(other, MLXC_EQ)
+    def __ne__(self, other): return self._compare(other, MLXC_NE)
+
+    cdef _compare(self, object other, int op):
+        # MLX: == None raises TypeError; other unsupported types compare unequal.
         if other is None:
-            return False
-        return _hooks.binary(self, other, MLXC_EQ)
-    def __ne__(self, other):
-        if other is None:
-            return True
-        return _hooks.binary(self, other, MLXC_NE)
+            raise TypeError(f"Cannot compare an array with None.")
+        try:
+            return _hooks.binary(self, other, op)
+        except ValueError:
+            if isinstance(other, (array, bool, int, float, complex)):
+                raise
+            return op == MLXC_NE
     def __lt__(self, other): return _hooks.binary(self, other, MLXC_LT)
     def __le__(self, other): return _hooks.binary(self, other, MLXC_LE)
     def __gt__(self, other): return _hooks.binary(self, other, MLXC_GT)
@@ -577,7 +634,7 @@ cdef class array:
         result = _py_hooks["matmul"](old, other) if op < 0 else _hooks.binary(old, other, op)
         if result is NotImplemented:
             return result
-        self._take_state(<array>result)
+        self._rebind(old, <array>result)
         return self
 
     def __iadd__(self, other): return self._inplace(other, MLXC_ADD)
@@ -609,7 +666,7 @@ cdef class array:
         # MLX semantics: the array object is rebound to a slice_update/scatter node
         # whose input is the array's previous value.
         cdef array old = self._clone()
-        self._take_state(<array>_py_hooks["setitem"](old, idx, val))
+        self._rebind(old, <array>_py_hooks["setitem"](old, idx, val))
 
     # -------------------------------------------------------- methods (see the functions)
     def reshape(self, *shape, stream=None):

@@ -5,9 +5,10 @@ recursion, so chains of any depth work).  Each node is detached (primitive and i
 dropped) right after it runs, so an intermediate is freed as soon as its last reader
 has run, and an input that nothing else references may donate its buffer.
 """
+from cpython.object cimport PyObject
 from cpython.ref cimport Py_REFCNT
 
-from mlxc._core.array cimport array, hooks
+from mlxc._core.array cimport array, hooks, release_inputs
 from mlxc._core.primitive cimport Primitive
 
 cdef unsigned long long epoch = 0
@@ -68,8 +69,9 @@ cdef int run_tape(list tape) except -1:
         outputs = list(node.siblings) if node.siblings is not None else [node]
         for j in range(len(inputs)):
             inp = <array>inputs[j]
+            # The buffer's count is read through a borrowed pointer: 1 means only inp owns it.
             inp.donatable = (Py_REFCNT(inp) == DONATE_REFS and inp.buf is not None
-                             and Py_REFCNT(inp.buf) == 1)
+                             and (<PyObject *>inp.buf).ob_refcnt == 1)
         inp = None
         node.primitive.eval_cpu(inputs, outputs)
         for j in range(len(inputs)):
@@ -77,8 +79,11 @@ cdef int run_tape(list tape) except -1:
         for x in outputs:
             o = <array>x
             o.primitive = None
+            release_inputs(o.inputs)
             o.inputs = None
             o.siblings = None
+        o = None                         # drop loop references so the donation count holds
+        x = None
     return 0
 
 

@@ -24,7 +24,7 @@ cdef int normalize_axis(object axis, int ndim, str op) except? -1:
         raise TypeError(f"[{op}] Expected an integer axis, got {axis!r}.")
     cdef long long ax = axis
     if ax < -ndim or ax >= ndim:
-        raise ValueError(f"[{op}] Axis {axis} is out of bounds for array with {ndim} "
+        raise IndexError(f"[{op}] Axis {axis} is out of bounds for array with {ndim} "
                          f"dimensions.")
     return <int>(ax + ndim if ax < 0 else ax)
 

@@ -9,52 +9,61 @@ from mlxc._core.primitive cimport Primitive, check_status
 
 
 cdef bint reshape_strides(array a, array out) noexcept:
-    """Strides for out viewing a's data without a copy, if a's layout allows it."""
-    cdef int i = 0, j = 0, i0, j0
+    """Strides for out viewing a's data without a copy, if a's layout allows it.
+
+    Size-1 dims are dropped from the input first (their strides are meaningless); then
+    groups of input and output dims with equal products are matched, each input group
+    must be contiguous within itself, and the output group's strides follow from the
+    group's innermost stride."""
+    cdef int na = 0, nb = out.ndim, i, j, k, i0, j0
     cdef int64_t pa, pb, s
-    # Walk groups of input and output dims with equal products; each input group must be
-    # internally contiguous, then the output group gets strides derived from its last dim.
-    cdef int na = a.ndim, nb = out.ndim
-    while i < na or j < nb:
-        # Skip size-1 dims on either side.
-        if i < na and a.dims[i] == 1:
-            i += 1
-            continue
-        if j < nb and out.dims[j] == 1:
+    cdef int64_t ds[64]
+    cdef int64_t ss[64]
+    if a.ndim > 64:
+        return False
+    for i in range(a.ndim):
+        if a.dims[i] != 1:
+            ds[na] = a.dims[i]
+            ss[na] = a.strides[i]
+            na += 1
+    i = 0
+    j = 0
+    while j < nb:
+        if out.dims[j] == 1:
             out.strides[j] = 0
             j += 1
             continue
-        if i >= na or j >= nb:
+        if i >= na:
             return False
         i0, j0 = i, j
-        pa, pb = a.dims[i], out.dims[j]
+        pa, pb = ds[i], out.dims[j]
         i += 1
         j += 1
         while pa != pb:
             if pa < pb:
                 if i >= na:
                     return False
-                pa *= a.dims[i]
+                pa *= ds[i]
                 i += 1
             else:
+                while j < nb and out.dims[j] == 1:
+                    out.strides[j] = 0
+                    j += 1
                 if j >= nb:
                     return False
                 pb *= out.dims[j]
                 j += 1
         for k in range(i0, i - 1):
-            if a.dims[k] != 1 and a.dims[k + 1] != 1 and \
-                    a.strides[k] != a.strides[k + 1] * a.dims[k + 1]:
+            if ss[k] != ss[k + 1] * ds[k + 1]:
                 return False
-        # Innermost stride of the group (last non-1 input dim of the group).
-        s = 1
-        for k in range(i - 1, i0 - 1, -1):
-            if a.dims[k] != 1:
-                s = a.strides[k]
-                break
+        s = ss[i - 1]
         for k in range(j - 1, j0 - 1, -1):
+            if out.dims[k] == 1:
+                out.strides[k] = 0
+                continue
             out.strides[k] = s
             s *= out.dims[k]
-    return True
+    return i == na
 
 
 cdef class Reshape(Primitive):
