@@ -329,52 +329,9 @@ cdef array _update(array a, object idx, object val, int mode, str op):
                     (a, reshape_op(v, sliced)))
 
 
-cdef bint _same_value(array y, array old):
-    """y is old's array object or a clone of it (same node, or same evaluated data)."""
-    if y.dtype != old.dtype or y._shape != old._shape:
-        return False
-    if old.primitive is not None:
-        return (y.primitive is old.primitive and y.inputs is old.inputs
-                and y.position == old.position)
-    if y.primitive is not None or y.buf is not old.buf or y.offset != old.offset:
-        return False
-    for i in range(old.ndim):
-        if y.strides[i] != old.strides[i]:
-            return False
-    return True
-
-
-cdef array _refer_to_old(array new, array old):
-    """In new's unevaluated graph, make every reference to the array being assigned (a
-    clone of `old`) read `old` instead.  __setitem__ rebinds that object to `new`, so a value
-    or index computed from it (a[1:] = a[:-1]) would otherwise form a cycle."""
-    if _same_value(new, old) and new is not old:
-        return old
-    cdef list stack = [new]
-    cdef set seen = {id(new), id(old)}
-    cdef array node, y
-    while stack:
-        node = <array>stack.pop()
-        if node.primitive is None or node.inputs is None:
-            continue
-        ins = list(node.inputs)
-        changed = False
-        for i in range(len(ins)):
-            y = <array>ins[i]
-            if y is not old and _same_value(y, old):
-                ins[i] = old
-                changed = True
-            elif id(y) not in seen:
-                seen.add(id(y))
-                stack.append(y)
-        if changed:
-            node.inputs = tuple(ins)
-    return new
-
-
 def _setitem(old, idx, val):
-    cdef array o = <array>old
-    return _refer_to_old(_update(o, idx, val, MLXC_SCATTER_PLAIN, "scatter"), o)
+    # array.__setitem__ redirects readers of the assigned object (a[1:] = a[:-1]) to old.
+    return _update(<array>old, idx, val, MLXC_SCATTER_PLAIN, "scatter")
 
 
 cdef object _as_value(object v):
