@@ -24,7 +24,8 @@ static inline STY_##N ifdiv_##N(STY_##N a, STY_##N b)                           
 }                                                                                   \
 static inline STY_##N irem_##N(STY_##N a, STY_##N b)                                \
 {                                                                                   \
-    if (b == 0 || b == -1) return 0;                                                \
+    if (b == 0) return a;            /* MLX: x % 0 is x, never a trap */            \
+    if (b == -1) return 0;                                                          \
     STY_##N r = (STY_##N)(a % b);                                                   \
     if (r != 0 && ((r < 0) != (b < 0))) r = (STY_##N)(r + b);                       \
     return r;                                                                       \
@@ -52,7 +53,7 @@ static inline STY_##N ishr_##N(STY_##N a, STY_##N b)                            
 #define GEN_IHELP_U(N, unused)                                                      \
 static inline STY_##N idiv_##N(STY_##N a, STY_##N b) { return b == 0 ? 0 : (STY_##N)(a / b); } \
 static inline STY_##N ifdiv_##N(STY_##N a, STY_##N b) { return b == 0 ? 0 : (STY_##N)(a / b); } \
-static inline STY_##N irem_##N(STY_##N a, STY_##N b) { return b == 0 ? 0 : (STY_##N)(a % b); } \
+static inline STY_##N irem_##N(STY_##N a, STY_##N b) { return b == 0 ? a : (STY_##N)(a % b); } \
 static inline STY_##N ipow_##N(STY_##N a, STY_##N b)                                \
 {                                                                                   \
     WTY_##N r = 1, x = a;                                                           \

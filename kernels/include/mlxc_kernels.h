@@ -47,7 +47,13 @@ enum mlxc_status {
  * inputs only (the engine casts integers first).  Integer ABS/NEG/SIGN/SQUARE
  * wrap like C unsigned arithmetic.  ROUND is round-half-to-even.  FLOOR/CEIL/ROUND
  * on integers are the identity.  LOGICAL_NOT takes and returns bool.
- * BITWISE_INVERT takes integers and bool (bool: logical not). */
+ * BITWISE_INVERT takes integers and bool (bool: logical not).
+ * Details (as MLX): SIGN(NaN) = 0; SIGMOID is 1/(1+exp(-x)); ERFINV(+-1) = +-inf.
+ * complex64 is accepted by ABS NEG SIGN (z/|z|, 0 at 0) SQUARE SQRT RSQRT
+ * RECIPROCAL EXP LOG LOG2 LOG10 SIN..ARCTANH ISNAN ISINF ISFINITE CONJ REAL IMAG;
+ * not by EXPM1 LOG1P SIGMOID ERF ERFINV FLOOR CEIL ROUND ISPOSINF ISNEGINF.
+ * Bool is accepted by ABS SIGN SQUARE FLOOR CEIL ROUND (identity), the IS* ops,
+ * CONJ REAL IMAG; NEG of bool is unsupported. */
 enum mlxc_unary_op {
     MLXC_ABS = 0, MLXC_NEG, MLXC_SIGN, MLXC_SQRT, MLXC_RSQRT, MLXC_SQUARE, MLXC_RECIPROCAL,
     MLXC_EXP, MLXC_EXPM1, MLXC_LOG, MLXC_LOG1P, MLXC_LOG2, MLXC_LOG10,
@@ -67,12 +73,18 @@ int mlxc_unary(int op, int dtype, void *out, const void *in,
  * promotes first); out contiguous.  Output dtype: same as inputs, except the
  * comparisons EQ..GE -> MLXC_BOOL.
  * Integer semantics: DIV is C truncation; FLOOR_DIV rounds toward -inf;
- * REMAINDER has the sign of b (Python's %); integer division or remainder by 0
- * gives 0 (never a trap); shifts by a count < 0 or >= the bit width give 0
+ * REMAINDER has the sign of b (Python's %); integer division by 0 gives 0 and
+ * remainder by 0 gives a, as in MLX (never a trap); shifts by a count < 0 or >= the bit width give 0
  * (left) or the sign fill (right); POWER with a negative integer exponent gives 0
- * (except base 1 and -1).  Float REMAINDER is a - b*floor(a/b) (Python's %).
+ * (except base 1 and -1).
+ * Float semantics (as MLX): FLOOR_DIV is floor(a/b); REMAINDER is r = fmod(a, b)
+ * plus b when r != 0 and r, b differ in sign (5 % inf = 5, -5 % inf = inf,
+ * x % 0 = NaN, -6 % 3 = -0); half types compute each op in float32 and round
+ * once, so float16 FLOOR_DIV can differ from MLX, which rounds a/b to half first.
  * LOGICAL_* take bool.  BITWISE_* take integers or bool.  MAXIMUM/MINIMUM
- * propagate NaN.  ARCTAN2, LOGADDEXP are float only. */
+ * propagate NaN.  ARCTAN2, LOGADDEXP are float only.  Bool ADD/MAXIMUM = or,
+ * MUL/MINIMUM = and, SUB = xor (MLX); bool DIV/FLOOR_DIV/REMAINDER/POWER/shifts
+ * are unsupported.  complex64: ADD SUB MUL DIV POWER (exp(b*log(a))) EQ NE. */
 enum mlxc_binary_op {
     MLXC_ADD = 0, MLXC_SUB, MLXC_MUL, MLXC_DIV, MLXC_FLOOR_DIV, MLXC_REMAINDER, MLXC_POWER,
     MLXC_MAXIMUM, MLXC_MINIMUM,
@@ -96,8 +108,10 @@ int mlxc_select(int dtype, void *out,
 
 /* ---- copy with cast: out[i] = (dtype_out) in[i], both sides strided ----
  * Any dtype to any dtype: float -> int truncates toward zero (NaN/out of range:
- * unspecified value but no trap); anything -> bool is (x != 0); complex -> real
- * takes the real part; real -> complex has imag 0. */
+ * unspecified value but no trap; the kernels give x86's values, like MLX on x86,
+ * e.g. -1.0 -> uint8 255, NaN -> int32 INT32_MIN); anything -> bool is (x != 0);
+ * complex -> real takes the real part; real -> complex has imag 0.
+ * out_strides / in_strides may be NULL for row-major contiguous. */
 int mlxc_copy(int dtype_in, int dtype_out,
               void *out, const int64_t *out_strides,
               const void *in, const int64_t *in_strides,
@@ -114,28 +128,37 @@ int mlxc_arange(int dtype, void *out, int64_t n, double start, double step);
  * (the engine casts bool/small ints first when MLX's rules say so); MAX/MIN keep
  * the dtype and propagate NaN; ALL/ANY take any dtype and output bool.
  * Sums of float16/bfloat16/float32 accumulate in float32 or wider with a fixed
- * order (pairwise or blocked), independent of thread count. */
+ * order (pairwise or blocked), independent of thread count.
+ * complex64: SUM and PROD only.  bool SUM/MAX = any, PROD/MIN = all.  An empty
+ * reduction gives the identity: 0, 1, -inf / the lowest integer (MAX),
+ * +inf / the highest (MIN), true (ALL), false (ANY). */
 enum mlxc_reduce_op { MLXC_RSUM = 0, MLXC_RPROD, MLXC_RMAX, MLXC_RMIN, MLXC_RALL, MLXC_RANY,
                       MLXC_NUM_REDUCE };
 int mlxc_reduce(int op, int dtype, void *out, const void *in,
                 int ndim, const int64_t *shape, const int64_t *strides, int nred);
 
 /* ---- argmax/argmin over the LAST dim; out is uint32 contiguous over the
- * first ndim-1 dims; first occurrence wins; NaN counts as the extreme. ---- */
+ * first ndim-1 dims; first occurrence wins; NaN counts as the extreme.
+ * Real dtypes and bool; complex64 unsupported; an empty last dim gives 0. ---- */
 enum mlxc_argreduce_op { MLXC_ARGMAX = 0, MLXC_ARGMIN };
 int mlxc_argreduce(int op, int dtype, uint32_t *out, const void *in,
                    int ndim, const int64_t *shape, const int64_t *strides);
 
 /* ---- scan over the LAST dim; out contiguous, same dtype as in.
- * reverse: scan from the end; inclusive == 0: exclusive (shifted, identity first). */
+ * reverse: scan from the end; inclusive == 0: exclusive (shifted, identity first;
+ * CUMMAX/CUMMIN identity: -inf/+inf or the integer limits).  NaN sticks in
+ * CUMMAX/CUMMIN.  Half types keep a float32 running value (rounded only on
+ * store).  complex64: CUMSUM/CUMPROD only; bool: CUMSUM/CUMMAX = or,
+ * CUMPROD/CUMMIN = and. */
 enum mlxc_scan_op { MLXC_CUMSUM = 0, MLXC_CUMPROD, MLXC_CUMMAX, MLXC_CUMMIN };
 int mlxc_scan(int op, int dtype, void *out, const void *in,
               int ndim, const int64_t *shape, const int64_t *strides,
               int reverse, int inclusive);
 
 /* ---- sort: nrows contiguous rows of length len, sorted ascending in place;
- * NaN sorts last; stable. argsort writes uint32 indices of a stable ascending
- * sort of each row of data (data unchanged). ---- */
+ * NaN sorts last; stable (-0 and 0 are equal and keep their order).  argsort
+ * writes uint32 indices of a stable ascending sort of each row of data (data
+ * unchanged).  Real dtypes and bool; complex64 unsupported. ---- */
 int mlxc_sort(int dtype, void *data, int64_t nrows, int64_t len);
 int mlxc_argsort(int dtype, uint32_t *idx, const void *data, int64_t nrows, int64_t len);
 
@@ -156,7 +179,10 @@ int mlxc_take_along(int dtype, void *out, const void *src,
 /* ---- scatter: dst contiguous (outer, axis_len, inner), updated in place.
  * Mode PLAIN: dst[o, idx[j], k] = upd[o, j, k] (the last write wins);
  * the other modes accumulate repeated indices.  upd contiguous (outer, nidx, inner)
- * of dst's dtype.  along != 0: idx is (outer, nidx, inner) like take_along. ---- */
+ * of dst's dtype.  along != 0: idx is (outer, nidx, inner) like take_along.
+ * All indices are checked before anything is written (MLXC_ERR_INDEX leaves dst
+ * untouched).  MAX/MIN propagate NaN; complex64: PLAIN, ADD, PROD; bool: ADD/MAX
+ * = or, PROD/MIN = and.  Half types round after every accumulated update. ---- */
 enum mlxc_scatter_mode { MLXC_SCATTER_PLAIN = 0, MLXC_SCATTER_ADD, MLXC_SCATTER_PROD,
                          MLXC_SCATTER_MAX, MLXC_SCATTER_MIN };
 int mlxc_scatter(int mode, int dtype, void *dst, const void *upd,

@@ -794,7 +794,8 @@ static int ref_binary(int op, int dt, val a, val b, val *out, double *tol, doubl
             else { r.i = x / y; if (x % y != 0 && ((x < 0) != (y < 0))) r.i--; }
             break;
         case MLXC_REMAINDER:
-            if (y == 0 || (s && y == -1)) r.i = 0;
+            if (y == 0) r.i = x;
+            else if (s && y == -1) r.i = 0;
             else if (!s) r.i = (int64_t)(ux % uy);
             else { r.i = x % y; if (r.i != 0 && ((r.i < 0) != (y < 0))) r.i += y; }
             break;
@@ -961,7 +962,7 @@ static void test_binary(void)
     mlxc_binary(MLXC_DIV, MLXC_INT32, ir, ia, &one, ib, &one, 1, &n4);
     CHECK(ir[0] == INT32_MIN && ir[2] == 0, "INT_MIN / -1 wraps, x / 0 = 0");
     mlxc_binary(MLXC_REMAINDER, MLXC_INT32, ir, ia, &one, ib, &one, 1, &n4);
-    CHECK(ir[0] == 0 && ir[2] == 0, "INT_MIN %% -1 = 0, x %% 0 = 0");
+    CHECK(ir[0] == 0 && ir[2] == 5, "INT_MIN %% -1 = 0, x %% 0 = x (MLX)");
     mlxc_binary(MLXC_RIGHT_SHIFT, MLXC_INT32, ir, ia + 3, &one, ib + 3, &one, 1, &one);
     CHECK(ir[0] == -4, "-8 >> 1 = %d", ir[0]);
 }
