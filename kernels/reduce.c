@@ -130,9 +130,14 @@ static mlxc_c64 r1_RPROD_c64(const mlxc_c64 *x, int64_t s, int64_t n)
 #define CMB_AND(a, r) ((uint8_t)((a) && (r)))
 #define CMB_OR(a, r) ((uint8_t)((a) || (r)))
 
-/* op, type name, output name, accumulator type, row-combine identity,
- * combine, final conversion */
-#define GEN_RED(op, N, ON, AT, INIT, CMB, FIN)                                      \
+/* op, type name, output name, accumulator type, identity, combine, final
+ * conversion, element -> accumulator conversion.
+ * Column mode: when the innermost output dim is contiguous in the input and
+ * the (single) reduced dim is not, whole input rows are folded into a block of
+ * per-column accumulators (vectorizes, reads memory in order) instead of
+ * walking each strided column on its own. */
+#define MLXC_COLBLK 256
+#define GEN_RED(op, N, ON, AT, INIT, CMB, FIN, EL)                                  \
 static AT rnd_##op##_##N(const STY_##N *x, const mlxc_nd *R)                        \
 {                                                                                   \
     if (R->ndim == 1) return r1_##op##_##N(x, R->st[0][0], R->shape[0]);            \
@@ -144,12 +149,31 @@ static AT rnd_##op##_##N(const STY_##N *x, const mlxc_nd *R)                    
     } while (mlxc_nd_next(R, ctr, off));                                            \
     return acc;                                                                     \
 }                                                                                   \
+static void col_##op##_##N(STY_##ON *restrict o, const STY_##N *x, int64_t m,       \
+                           int64_t nr, int64_t rs)                                  \
+{                                                                                   \
+    AT acc[MLXC_COLBLK];                                                            \
+    for (int64_t j0 = 0; j0 < m; j0 += MLXC_COLBLK) {                               \
+        int64_t jn = m - j0 < MLXC_COLBLK ? m - j0 : MLXC_COLBLK;                   \
+        for (int64_t j = 0; j < jn; j++) acc[j] = INIT;                             \
+        for (int64_t r = 0; r < nr; r++) {                                          \
+            const STY_##N *restrict row = x + r * rs + j0;                          \
+            for (int64_t j = 0; j < jn; j++) acc[j] = CMB(acc[j], EL(N, AT, row[j])); \
+        }                                                                           \
+        for (int64_t j = 0; j < jn; j++) o[j0 + j] = FIN(acc[j]);                   \
+    }                                                                               \
+}                                                                                   \
 static void red_##op##_##N(void *out, const void *in, const mlxc_nd *O, const mlxc_nd *R) \
 {                                                                                   \
     STY_##ON *o = out;                                                              \
     const STY_##N *x = in;                                                          \
+    int colwise = R->ndim == 1 && O->st[1][0] == 1 && R->st[0][0] != 1 && O->shape[0] >= 4; \
     int64_t ctr[MLXC_MAXD] = {0}, off[2] = {0, 0};                                  \
     do {                                                                            \
+        if (colwise) {                                                              \
+            col_##op##_##N(o + off[0], x + off[1], O->shape[0], R->shape[0], R->st[0][0]); \
+            continue;                                                               \
+        }                                                                           \
         for (int64_t j = 0; j < O->shape[0]; j++) {                                 \
             AT r = rnd_##op##_##N(x + off[1] + j * O->st[1][0], R);                 \
             o[off[0] + j] = FIN(r);                                                 \
@@ -157,31 +181,33 @@ static void red_##op##_##N(void *out, const void *in, const mlxc_nd *O, const ml
     } while (mlxc_nd_next(O, ctr, off));                                            \
 }
 
+#define EL_LD(N, AT, v) ((AT)LD_##N(v))
+#define EL_NZ(N, AT, v) CV_b(LD_##N(v))
 #define FIN_ID(r) (r)
 #define GEN_RED_INT(N, u)                                                           \
-    GEN_RED(RSUM, N, N, WTY_##N, 0, CMB_ADD, SV_##N)                                \
-    GEN_RED(RPROD, N, N, WTY_##N, 1, CMB_MUL, SV_##N)                               \
-    GEN_RED(RMAX, N, N, STY_##N, MINV_##N, CMB_MAXI, FIN_ID)                        \
-    GEN_RED(RMIN, N, N, STY_##N, MAXV_##N, CMB_MINI, FIN_ID)
+    GEN_RED(RSUM, N, N, WTY_##N, 0, CMB_ADD, SV_##N, EL_LD)                                \
+    GEN_RED(RPROD, N, N, WTY_##N, 1, CMB_MUL, SV_##N, EL_LD)                               \
+    GEN_RED(RMAX, N, N, STY_##N, MINV_##N, CMB_MAXI, FIN_ID, EL_LD)                        \
+    GEN_RED(RMIN, N, N, STY_##N, MAXV_##N, CMB_MINI, FIN_ID, EL_LD)
 #define GEN_RED_FLT(N, u)                                                           \
     static inline STY_##N fin_##N(double r) { return SV_##N((CTY_##N)r); }          \
-    GEN_RED(RSUM, N, N, double, 0.0, CMB_ADD, fin_##N)                              \
-    GEN_RED(RPROD, N, N, CTY_##N, 1, CMB_MUL, SV_##N)                               \
-    GEN_RED(RMAX, N, N, CTY_##N, -(CTY_##N)INFINITY, CMB_MAXF, SV_##N)              \
-    GEN_RED(RMIN, N, N, CTY_##N, (CTY_##N)INFINITY, CMB_MINF, SV_##N)
+    GEN_RED(RSUM, N, N, double, 0.0, CMB_ADD, fin_##N, EL_LD)                              \
+    GEN_RED(RPROD, N, N, CTY_##N, 1, CMB_MUL, SV_##N, EL_LD)                               \
+    GEN_RED(RMAX, N, N, CTY_##N, -(CTY_##N)INFINITY, CMB_MAXF, SV_##N, EL_LD)              \
+    GEN_RED(RMIN, N, N, CTY_##N, (CTY_##N)INFINITY, CMB_MINF, SV_##N, EL_LD)
 #define GEN_RED_LOGIC(N, u)                                                         \
-    GEN_RED(RALL, N, b, uint8_t, 1, CMB_AND, FIN_ID)                                \
-    GEN_RED(RANY, N, b, uint8_t, 0, CMB_OR, FIN_ID)
+    GEN_RED(RALL, N, b, uint8_t, 1, CMB_AND, FIN_ID, EL_NZ)                                \
+    GEN_RED(RANY, N, b, uint8_t, 0, CMB_OR, FIN_ID, EL_NZ)
 
 TL_INT(GEN_RED_INT, 0)
 TL_FLT(GEN_RED_FLT, 0)
 TL_ALL(GEN_RED_LOGIC, 0)
-GEN_RED(RSUM, c64, c64, mlxc_c64, CMPLXF(0.0f, 0.0f), CMB_ADD, FIN_ID)
-GEN_RED(RPROD, c64, c64, mlxc_c64, CMPLXF(1.0f, 0.0f), CMB_CMUL, FIN_ID)
-GEN_RED(RSUM, b, b, uint8_t, 0, CMB_OR, FIN_ID)
-GEN_RED(RMAX, b, b, uint8_t, 0, CMB_OR, FIN_ID)
-GEN_RED(RPROD, b, b, uint8_t, 1, CMB_AND, FIN_ID)
-GEN_RED(RMIN, b, b, uint8_t, 1, CMB_AND, FIN_ID)
+GEN_RED(RSUM, c64, c64, mlxc_c64, CMPLXF(0.0f, 0.0f), CMB_ADD, FIN_ID, EL_LD)
+GEN_RED(RPROD, c64, c64, mlxc_c64, CMPLXF(1.0f, 0.0f), CMB_CMUL, FIN_ID, EL_LD)
+GEN_RED(RSUM, b, b, uint8_t, 0, CMB_OR, FIN_ID, EL_NZ)
+GEN_RED(RMAX, b, b, uint8_t, 0, CMB_OR, FIN_ID, EL_NZ)
+GEN_RED(RPROD, b, b, uint8_t, 1, CMB_AND, FIN_ID, EL_NZ)
+GEN_RED(RMIN, b, b, uint8_t, 1, CMB_AND, FIN_ID, EL_NZ)
 
 #define ENT4(N, u) [MLXC_RSUM][CODE_##N] = red_RSUM_##N, [MLXC_RPROD][CODE_##N] = red_RPROD_##N, \
     [MLXC_RMAX][CODE_##N] = red_RMAX_##N, [MLXC_RMIN][CODE_##N] = red_RMIN_##N,

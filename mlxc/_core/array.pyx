@@ -361,6 +361,8 @@ cdef class array:
         if isinstance(val, np.ndarray):
             self._take_state(from_numpy(val, dtype))
             return
+        if val is None:
+            raise TypeError("array(): None is not a valid value to initialize an array.")
         try:
             mv = memoryview(val)
         except TypeError:

@@ -142,7 +142,9 @@ def transpose(a, /, axes=None, *, stream=None):
         if len(axes) != x.ndim:
             raise ValueError(f"[transpose] Received {len(axes)} axes for array with {x.ndim} "
                              f"dimensions.")
-        perm = normalize_axes(axes, x.ndim, "transpose")
+        perm = tuple(normalize_axis(ax, x.ndim, "transpose") for ax in axes)
+        if len(set(perm)) != len(perm):
+            raise ValueError(f"[transpose] Repeated axes in {axes}.")
     return transpose_op(x, perm)
 
 
