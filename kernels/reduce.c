@@ -60,17 +60,35 @@ static double r1_RSUM_##N(const STY_##N *restrict x, int64_t s, int64_t n)      
 {                                                                                   \
     return psum_##N(x, s, n);                                                       \
 }                                                                                   \
-static CTY_##N r1_RPROD_##N(const STY_##N *restrict x, int64_t s, int64_t n)        \
+/* products run in double: no float32 overflow/underflow midway */              \
+static double r1_RPROD_##N(const STY_##N *restrict x, int64_t s, int64_t n)         \
 {                                                                                   \
-    CTY_##N a = 1;                                                                  \
+    double a = 1;                                                                   \
     for (int64_t i = 0; i < n; i++) a *= LD_##N(x[i * s]);                          \
     return a;                                                                       \
 }                                                                                   \
-/* NaN propagates: once m is NaN neither test can replace it */                    \
+/* NaN propagates: once m is NaN neither test can replace it.  Contiguous
+ * rows use 8 independent lanes plus a NaN flag so the loop vectorizes. */     \
 static CTY_##N r1_RMAX_##N(const STY_##N *restrict x, int64_t s, int64_t n)         \
 {                                                                                   \
     CTY_##N m = -(CTY_##N)INFINITY;                                                 \
-    for (int64_t i = 0; i < n; i++) {                                               \
+    int64_t i = 0;                                                                  \
+    if (s == 1 && n >= 16) {                                                        \
+        CTY_##N l[8];                                                               \
+        int nan[8];                                                                 \
+        for (int k = 0; k < 8; k++) { l[k] = m; nan[k] = 0; }                       \
+        for (; i + 8 <= n; i += 8)                                                  \
+            for (int k = 0; k < 8; k++) {                                           \
+                CTY_##N v = LD_##N(x[i + k]);                                       \
+                l[k] = v > l[k] ? v : l[k];                                         \
+                nan[k] |= v != v;                                                   \
+            }                                                                       \
+        for (int k = 0; k < 8; k++) {                                               \
+            if (nan[k]) return (CTY_##N)NAN;                                        \
+            m = l[k] > m ? l[k] : m;                                                \
+        }                                                                           \
+    }                                                                               \
+    for (; i < n; i++) {                                                            \
         CTY_##N v = LD_##N(x[i * s]);                                               \
         m = (v > m || v != v) ? v : m;                                              \
     }                                                                               \
@@ -79,7 +97,23 @@ static CTY_##N r1_RMAX_##N(const STY_##N *restrict x, int64_t s, int64_t n)     
 static CTY_##N r1_RMIN_##N(const STY_##N *restrict x, int64_t s, int64_t n)         \
 {                                                                                   \
     CTY_##N m = (CTY_##N)INFINITY;                                                  \
-    for (int64_t i = 0; i < n; i++) {                                               \
+    int64_t i = 0;                                                                  \
+    if (s == 1 && n >= 16) {                                                        \
+        CTY_##N l[8];                                                               \
+        int nan[8];                                                                 \
+        for (int k = 0; k < 8; k++) { l[k] = m; nan[k] = 0; }                       \
+        for (; i + 8 <= n; i += 8)                                                  \
+            for (int k = 0; k < 8; k++) {                                           \
+                CTY_##N v = LD_##N(x[i + k]);                                       \
+                l[k] = v < l[k] ? v : l[k];                                         \
+                nan[k] |= v != v;                                                   \
+            }                                                                       \
+        for (int k = 0; k < 8; k++) {                                               \
+            if (nan[k]) return (CTY_##N)NAN;                                        \
+            m = l[k] < m ? l[k] : m;                                                \
+        }                                                                           \
+    }                                                                               \
+    for (; i < n; i++) {                                                            \
         CTY_##N v = LD_##N(x[i * s]);                                               \
         m = (v < m || v != v) ? v : m;                                              \
     }                                                                               \
@@ -192,7 +226,7 @@ static void red_##op##_##N(void *out, const void *in, const mlxc_nd *O, const ml
 #define GEN_RED_FLT(N, u)                                                           \
     static inline STY_##N fin_##N(double r) { return SV_##N((CTY_##N)r); }          \
     GEN_RED(RSUM, N, N, double, 0.0, CMB_ADD, fin_##N, EL_LD)                              \
-    GEN_RED(RPROD, N, N, CTY_##N, 1, CMB_MUL, SV_##N, EL_LD)                               \
+    GEN_RED(RPROD, N, N, double, 1.0, CMB_MUL, fin_##N, EL_LD)                               \
     GEN_RED(RMAX, N, N, CTY_##N, -(CTY_##N)INFINITY, CMB_MAXF, SV_##N, EL_LD)              \
     GEN_RED(RMIN, N, N, CTY_##N, (CTY_##N)INFINITY, CMB_MINF, SV_##N, EL_LD)
 #define GEN_RED_LOGIC(N, u)                                                         \

@@ -129,6 +129,7 @@ int mlxc_arange(int dtype, void *out, int64_t n, double start, double step);
  * the dtype and propagate NaN; ALL/ANY take any dtype and output bool.
  * Sums of float16/bfloat16/float32 accumulate in float32 or wider with a fixed
  * order (pairwise or blocked), independent of thread count.
+ * Products of float types run in double and round once.
  * complex64: SUM and PROD only.  bool SUM/MAX = any, PROD/MIN = all.  An empty
  * reduction gives the identity: 0, 1, -inf / the lowest integer (MAX),
  * +inf / the highest (MIN), true (ALL), false (ANY). */

@@ -1002,6 +1002,7 @@ static void test_select(void)
 static const shp rshapes[] = {
     {0, {0}}, {1, {5}}, {2, {3, 4}}, {3, {2, 3, 5}}, {2, {3, 0}}, {2, {0, 3}}, {3, {4, 1, 9}},
     {4, {2, 1, 3, 2}}, {1, {1000}}, {2, {3, 600}},
+    {2, {600, 7}}, {3, {5, 300, 2}},   /* transposed: column-wise reduction, > 1 block */
 };
 #define NRSHAPES ((int)(sizeof rshapes / sizeof rshapes[0]))
 
