@@ -42,6 +42,7 @@ cdef class array:
 
 # Building arrays
 cdef array new_node(int dtype, tuple shape, Primitive prim, tuple inputs)
+cdef list new_nodes(list dtypes, list shapes, Primitive prim, tuple inputs)  # multi-output node
 cdef array new_empty(int dtype, tuple shape)            # evaluated, contiguous, uninitialised
 cdef int set_shape(array a, tuple shape) except -1
 cdef void set_row_strides(array a) noexcept             # row-major strides, flags
@@ -52,6 +53,8 @@ cdef int share_buffer(array out, array src, int64_t offset) except -1  # views
 cdef array scalar_array(object value, int dtype)        # a 0-d evaluated array holding value
 cdef array as_array(object x)                           # array, or a Python value converted
 cdef int ensure_evaluated(array a) except -1
+cdef int transform_depth_add(int delta) noexcept  # >0 inside grad/vjp/jvp: eval keeps graphs
+cdef tuple node_outputs(array a)          # (a,) or a's siblings
 cdef void release_inputs(tuple inputs) noexcept     # readers -= 1 for each input
 
 # Calls up into the engine's higher layers, filled in once at import (one-way data flow).

@@ -107,6 +107,29 @@ cdef array new_node(int dtype, tuple shape, Primitive prim, tuple inputs):
     return a
 
 
+cdef list new_nodes(list dtypes, list shapes, Primitive prim, tuple inputs):
+    """The outputs of one node with several outputs (siblings share primitive and inputs)."""
+    cdef list outs = [new_node(dtypes[i], shapes[i], prim, inputs) for i in range(len(dtypes))]
+    cdef tuple sib = tuple(outs)
+    cdef int i
+    for i in range(len(outs)):
+        (<array>outs[i]).siblings = sib
+        (<array>outs[i]).position = i
+    return outs
+
+
+cdef int _transform_depth = 0
+
+cdef int transform_depth_add(int delta) noexcept:
+    global _transform_depth
+    _transform_depth += delta
+    return _transform_depth
+
+
+cdef tuple node_outputs(array a):
+    return a.siblings if a.siblings is not None else (a,)
+
+
 cdef array new_empty(int dtype, tuple shape):
     cdef array a = array.__new__(array)
     a.dtype = dtype

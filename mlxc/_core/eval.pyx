@@ -8,7 +8,7 @@ has run, and an input that nothing else references may donate its buffer.
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_REFCNT
 
-from mlxc._core.array cimport array, hooks, release_inputs
+from mlxc._core.array cimport array, hooks, release_inputs, transform_depth_add
 from mlxc._core.primitive cimport Primitive
 
 cdef unsigned long long epoch = 0
@@ -60,6 +60,7 @@ cdef int run_tape(list tape) except -1:
     cdef Py_ssize_t i, j, n = len(tape)
     cdef array node, inp, o
     cdef list inputs, outputs
+    cdef bint keep_graph = transform_depth_add(0) > 0
     for i in range(n):
         node = <array>tape[i]
         tape[i] = None
@@ -76,6 +77,8 @@ cdef int run_tape(list tape) except -1:
         node.primitive.eval_cpu(inputs, outputs)
         for j in range(len(inputs)):
             (<array>inputs[j]).donatable = False
+        if keep_graph:
+            continue                     # inside grad/vjp/jvp the graph is still needed
         for x in outputs:
             o = <array>x
             o.primitive = None

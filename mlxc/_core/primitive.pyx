@@ -14,10 +14,10 @@ cdef class Primitive:
     cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
         raise NotImplementedError(f"[{self.name()}] vjp is not implemented.")
 
-    cpdef list jvp(self, list primals, list tangents, list argnums):
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
         raise NotImplementedError(f"[{self.name()}] jvp is not implemented.")
 
-    cpdef tuple vmap(self, list inputs, list axes):
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
         raise NotImplementedError(f"[{self.name()}] vmap is not implemented.")
 
     cpdef list output_shapes(self, list inputs):

@@ -23,3 +23,6 @@ cdef class View(Primitive):           # reinterpret the bytes as another dtype (
 
 cdef class StopGradient(Primitive):   # identity that blocks gradients
     pass
+
+cdef class Identity(Primitive):       # marks a transform's copy of a primal; rules pass through
+    pass

@@ -223,3 +223,28 @@ cdef class StopGradient(Primitive):
 
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is StopGradient
+
+
+cdef class Identity(Primitive):
+    """The copy of a primal that vjp/jvp/grad trace through: same data, new graph node."""
+    cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        cdef array a = <array>inputs[0]
+        cdef array out = <array>outputs[0]
+        cdef int i
+        share_buffer(out, a, a.offset)
+        for i in range(out.ndim):
+            out.strides[i] = a.strides[i]
+        out.flags = a.flags
+        return 0
+
+    cpdef bint is_equivalent(self, Primitive other):
+        return type(other) is Identity
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return [cotangents[0]]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return [tangents[0]]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return [inputs[0]], [axes[0]]
