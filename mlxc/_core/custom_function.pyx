@@ -70,6 +70,9 @@ def _custom_vjp(CustomTransforms prim, list primals, list cotangents, list argnu
                 list outputs):
     from mlxc._core.transforms import vjp as vjp_
     cdef int n = prim.n_in
+    zeros = _py_hooks["ops"].zeros
+    if all(i >= n for i in argnums):     # only the stop_gradient'ed outputs are asked for
+        return [zeros(primals[i].shape, primals[i].dtype) for i in argnums]
     arrays = primals[:n]
     fn = prim.owner._vjp
     if fn is None:
@@ -86,7 +89,6 @@ def _custom_vjp(CustomTransforms prim, list primals, list cotangents, list argnu
                 raise ValueError(f"[custom_function] The custom vjp returned a cotangent "
                                  f"of shape {getattr(g, 'shape', None)} for an input of "
                                  f"shape {p.shape}.")
-    zeros = _py_hooks["ops"].zeros
     return [grads[i] if i < n else zeros(primals[i].shape, primals[i].dtype)
             for i in argnums]
 
@@ -162,7 +164,7 @@ class custom_function:
                 raise ValueError("[custom_function] The function must return arrays "
                                  f"(or trees of arrays), got {type(o).__name__}.")
         in_arrays = [v for v in _tree_leaves(list(args)) if isinstance(v, array)]
-        prim = CustomTransforms.__new__(CustomTransforms)
+        cdef CustomTransforms prim = CustomTransforms.__new__(CustomTransforms)
         prim.owner = self
         prim.args = args
         prim.kwargs = kwargs
