@@ -300,3 +300,76 @@ def test_rules_compose():
     check_vmap(vjp_diag, [mx.array(np.arange(6.).reshape(2, 3))], [0])
     _, (g,) = mx.vjp(vjp_diag, [mx.ones(3)], [x])
     np.testing.assert_array_equal(np.array(g), np.array(mx.diagonal(x, 1)))
+
+
+# ---------------------------------------------------------------- through __getitem__ etc.
+# (these go through reshape/broadcast/elementwise/reduce rules too)
+
+def test_grad_of_getitem():
+    x = mx.array(np.arange(12.).reshape(3, 4))
+    w = mx.array(np.arange(8.).reshape(2, 4) + 1)
+    idx = mx.array([2, 2])                     # int32: an astype node in the graph
+    g = mx.grad(lambda x: (x[idx] * w).sum())(x)
+    want = np.zeros((3, 4))
+    np.add.at(want, [2, 2], np.array(w))
+    np.testing.assert_array_equal(np.array(g), want)
+    g = mx.grad(lambda x: (x[1:, None, ::2] ** 2).sum())(x)
+    want = np.zeros((3, 4))
+    want[1:, ::2] = 2 * np.array(x)[1:, ::2]
+    np.testing.assert_array_equal(np.array(g), want)
+    g = mx.grad(lambda x: x[mx.array([0, 0]), mx.array([1, 3])].sum())(x)
+    want = np.zeros((3, 4))
+    want[0, 1] = want[0, 3] = 1
+    np.testing.assert_array_equal(np.array(g), want)
+
+
+def test_grad_of_setitem_and_at():
+    x = mx.array([1., 2., 3., 4.])
+    u = mx.array([10., 20.])
+    w = mx.array([1., 2., 3., 4.])
+
+    def f(x, u):
+        y = x * 1
+        y[mx.array([3, 1])] = u * 2
+        return (y * w).sum()
+
+    gx, gu = mx.grad(f, argnums=(0, 1))(x, u)
+    np.testing.assert_array_equal(np.array(gx), [1, 0, 3, 0])
+    np.testing.assert_array_equal(np.array(gu), [8, 4])
+
+    def h(x, u):
+        y = x * 1
+        y[1:3] = u
+        return (y * w).sum()
+
+    gx, gu = mx.grad(h, argnums=(0, 1))(x, u)
+    np.testing.assert_array_equal(np.array(gx), [1, 0, 0, 4])
+    np.testing.assert_array_equal(np.array(gu), [2, 3])
+    gx, gu = mx.grad(lambda x, u: (x.at[mx.array([0, 0])].add(u) * w).sum(),
+                     argnums=(0, 1))(x, u)
+    np.testing.assert_array_equal(np.array(gx), [1, 2, 3, 4])
+    np.testing.assert_array_equal(np.array(gu), [1, 1])
+    g = mx.grad(lambda x: (mx.diag(x, 1) * mx.arange(25.).reshape(5, 5)).sum())(x)
+    np.testing.assert_array_equal(np.array(g), [1, 7, 13, 19])
+
+
+def test_vmap_of_getitem():
+    x = mx.array(np.arange(24.).reshape(2, 3, 4))
+    check_vmap(lambda x: x[1:3], [x], [2])
+    check_vmap(lambda x: x[1:3], [x], [1], out_axes=-1)
+    check_vmap(lambda x: x[[0, 2]], [x], [0])
+    check_vmap(lambda x: x[[0, 2]], [x], [2])
+    check_vmap(lambda x: x[..., mx.array([1, 0])], [x], [1])
+    check_vmap(lambda i: mx.take(x, i, axis=2), [mx.array([[0, 1], [3, 3]])], [0])
+    check_vmap(lambda x, i: mx.take(x, i, axis=1), [x, mx.array([[0, 1], [2, 2]])], [0, 1])
+
+
+def test_vmap_of_grad_and_grad_of_grad():
+    x = mx.array(np.arange(12.).reshape(3, 4))
+    idx = mx.array([2, 0, 2])
+    gf = mx.grad(lambda x: (x[idx] ** 2).sum())
+    check_vmap(gf, [mx.stack([x, x + 1])], [0])
+    gg = mx.grad(lambda x: (gf(x) * x).sum())
+    want = np.zeros((3, 4))
+    want[[0, 2]] = 4 * np.array(x)[[0, 2]] * np.array([[1], [2]])
+    np.testing.assert_allclose(np.array(gg(x)), want)
