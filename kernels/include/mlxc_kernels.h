@@ -110,7 +110,9 @@ int mlxc_select(int dtype, void *out,
  * Any dtype to any dtype: float -> int truncates toward zero (NaN/out of range:
  * unspecified value but no trap; the kernels give x86's values, like MLX on x86,
  * e.g. -1.0 -> uint8 255, NaN -> int32 INT32_MIN); anything -> bool is (x != 0);
- * complex -> real takes the real part; real -> complex has imag 0.
+ * complex -> real takes the real part; real -> complex has imag 0.  Casts to
+ * float16/bfloat16 round through float32 (as MLX), so int64/float64 sources can
+ * be rounded twice.
  * out_strides / in_strides may be NULL for row-major contiguous. */
 int mlxc_copy(int dtype_in, int dtype_out,
               void *out, const int64_t *out_strides,
@@ -204,6 +206,12 @@ float mlxc_half_to_float(uint16_t h);
 uint16_t mlxc_float_to_half(float f);
 float mlxc_bf16_to_float(uint16_t h);
 uint16_t mlxc_float_to_bf16(float f);
+
+/* ---- CPU SIMD level the kernels dispatch to (probed once; MLXC_CPU_ISA=
+ * scalar|neon|avx2|avx512 forces a lower one).  mlxc_isa_name gives its name:
+ * 0 "scalar", 1 "neon", 2 "avx2", 3 "avx512" ("unknown" for other values). ---- */
+int mlxc_cpu_isa(void);
+const char *mlxc_isa_name(int isa);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,7 @@ ordinary lazy arrays and the resulting graph is walked, calling each primitive's
 """
 from mlxc._core.array cimport array, new_node, node_outputs, transform_depth_add
 from mlxc._core.primitive cimport Primitive
-from mlxc._core.prims.views cimport Identity
+from mlxc._core.prims.views cimport Identity, StopGradient
 
 from mlxc._core.array import _py_hooks
 
@@ -75,11 +75,13 @@ cdef list graph_order(list outputs, set leaves):
 
 
 cdef set active_nodes(list order, set leaves):
-    """ids of nodes in order that depend on a leaf."""
+    """ids of nodes in order that depend on a leaf (stop_gradient cuts the dependence)."""
     cdef set active = set(leaves)
     cdef array node
     for n in order:
         node = <array>n
+        if type(node.primitive) is StopGradient:
+            continue
         for x in node.inputs:
             if id(x) in active:
                 for o in node_outputs(node):

@@ -424,7 +424,14 @@ static int ref_cast(int sdt, val v, int ddt, val *out)
             r.re = sdt == MLXC_UINT64 ? (float)(long double)(uint64_t)v.i : (float)(long double)v.i;
         if (ddt == MLXC_COMPLEX64) { r.re = (float)r.re; r.im = (float)r.im;
             if (!sf) r.re = sdt == MLXC_UINT64 ? (float)(long double)(uint64_t)v.i : (float)(long double)v.i; }
-        else { r.im = 0; r.re = rnd_to(ddt, r.re); }
+        else {
+            r.im = 0;
+            /* to float16/bfloat16 the kernels (like MLX) go through float32, so
+             * wide sources (int64, float64) may be rounded twice */
+            if (ddt == MLXC_FLOAT16 || ddt == MLXC_BFLOAT16)
+                r.re = sf ? (float)r.re : sdt == MLXC_UINT64 ? (float)(long double)(uint64_t)v.i : (float)(long double)v.i;
+            r.re = rnd_to(ddt, r.re);
+        }
     }
     if (is_int(ddt) || ddt == MLXC_BOOL) r.re = ddt == MLXC_UINT64 ? (double)(uint64_t)r.i : (double)r.i;
     *out = r;

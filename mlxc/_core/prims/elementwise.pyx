@@ -81,6 +81,16 @@ cdef class Unary(Primitive):
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is Unary and (<Unary>other).op == self.op
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return [_unary_vjp(self.op, primals[0], cotangents[0], outputs[0])]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return [_unary_jvp(self.op, primals[0], tangents[0], outputs[0])]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        from mlxc._core.ops.elementwise import unary_op
+        return [unary_op(inputs[0], self.op)], [axes[0]]
+
     cpdef str name(self):
         return _UNARY_NAMES[self.op]
 
@@ -115,6 +125,15 @@ cdef class Binary(Primitive):
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is Binary and (<Binary>other).op == self.op
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _binary_vjp(self.op, primals, cotangents, argnums, outputs)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return [_binary_jvp(self.op, primals, tangents, argnums, outputs)]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _binary_vmap(self.op, inputs, axes)
+
     cpdef str name(self):
         return _BINARY_NAMES[self.op]
 
@@ -135,6 +154,15 @@ cdef class Select(Primitive):
 
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is Select
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _select_vjp(primals, cotangents, argnums)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return [_select_jvp(primals, tangents, argnums, outputs)]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _select_vmap(inputs, axes)
 
 
 cdef class Copy(Primitive):
@@ -157,6 +185,15 @@ cdef class Copy(Primitive):
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is Copy
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _copy_vjp(primals, cotangents)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return _copy_jvp(tangents, outputs)
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _copy_vmap(inputs, axes, outputs)
+
     cpdef str name(self):
         return "AsType"
 
@@ -177,6 +214,17 @@ cdef class Arange(Primitive):
     cpdef bint is_equivalent(self, Primitive other):
         return (type(other) is Arange and (<Arange>other).start == self.start
                 and (<Arange>other).step == self.step)
+
+    # Arange has no inputs: nothing to differentiate or batch.
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return []
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        import mlxc.core as mx
+        return [mx.zeros(outputs[0].shape, outputs[0].dtype)]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return list(outputs), [-1]
 
 
 cdef list _UNARY = []
@@ -205,3 +253,246 @@ cdef Select select_prim():
 
 cdef Copy copy_prim():
     return _COPY
+
+
+# ---------------------------------------------------------------- transform rules
+# Rules are plain functions (Cython allows no closures in cpdef methods) built from mlxc
+# ops, so derivatives are themselves differentiable and batchable.
+
+_LN2 = 0.6931471805599453
+_LN10 = 2.302585092994046
+_TWO_OVER_SQRT_PI = 1.1283791670955126
+_SQRT_PI_OVER_TWO = 0.8862269254527580
+
+
+def _unary_factor(int op, x, y):
+    """d f(x) / dx for the unary op (y = f(x)), or None where the derivative is zero."""
+    import mlxc.core as mx
+    if op == MLXC_ABS:
+        return mx.sign(x)
+    if op == MLXC_NEG:
+        return -1.0
+    if op == MLXC_SQRT:
+        return 0.5 / y
+    if op == MLXC_RSQRT:
+        return -0.5 * y / x
+    if op == MLXC_SQUARE:
+        return 2.0 * x
+    if op == MLXC_RECIPROCAL:
+        return -(y * y)
+    if op == MLXC_EXP:
+        return y
+    if op == MLXC_EXPM1:
+        return y + 1.0
+    if op == MLXC_LOG:
+        return 1.0 / x
+    if op == MLXC_LOG1P:
+        return 1.0 / (x + 1.0)
+    if op == MLXC_LOG2:
+        return 1.0 / (x * _LN2)
+    if op == MLXC_LOG10:
+        return 1.0 / (x * _LN10)
+    if op == MLXC_SIN:
+        return mx.cos(x)
+    if op == MLXC_COS:
+        return -mx.sin(x)
+    if op == MLXC_TAN:
+        return 1.0 + y * y
+    if op == MLXC_ARCSIN:
+        return mx.rsqrt(1.0 - x * x)
+    if op == MLXC_ARCCOS:
+        return -mx.rsqrt(1.0 - x * x)
+    if op == MLXC_ARCTAN:
+        return 1.0 / (1.0 + x * x)
+    if op == MLXC_SINH:
+        return mx.cosh(x)
+    if op == MLXC_COSH:
+        return mx.sinh(x)
+    if op == MLXC_TANH:
+        return 1.0 - y * y
+    if op == MLXC_ARCSINH:
+        return mx.rsqrt(x * x + 1.0)
+    if op == MLXC_ARCCOSH:
+        return mx.rsqrt(x * x - 1.0)
+    if op == MLXC_ARCTANH:
+        return 1.0 / (1.0 - x * x)
+    if op == MLXC_SIGMOID:
+        return y * (1.0 - y)
+    if op == MLXC_ERF:
+        return _TWO_OVER_SQRT_PI * mx.exp(-(x * x))
+    if op == MLXC_ERFINV:
+        return _SQRT_PI_OVER_TWO * mx.exp(y * y)
+    return None          # sign, floor, ceil, round, predicates, bitwise: zero derivative
+
+
+def _unary_linear(int op, v):
+    """The linear unary ops applied to a (co)tangent."""
+    import mlxc.core as mx
+    if op == MLXC_CONJ:
+        return mx.conj(v)
+    if op == MLXC_REAL:
+        return mx.real(v)
+    if op == MLXC_IMAG:
+        return mx.imag(v)
+    return None
+
+
+def _unary_vjp(int op, x, g, y):
+    import mlxc.core as mx
+    from mlxc._core.prims.rulekit import cast_like
+    if op == MLXC_CONJ:
+        return mx.conj(g)
+    if op == MLXC_REAL or op == MLXC_IMAG:
+        g = g.astype(mx.complex64)
+        return g if op == MLXC_REAL else g * (-1j)
+    f = _unary_factor(op, x, y)
+    if f is None:
+        return mx.zeros(x.shape, x.dtype)
+    return cast_like(g * f, x)
+
+
+def _unary_jvp(int op, x, t, y):
+    import mlxc.core as mx
+    lin = _unary_linear(op, t)
+    if lin is not None:
+        return lin
+    f = _unary_factor(op, x, y)
+    if f is None:
+        return mx.zeros(y.shape, y.dtype)
+    r = t * f
+    return r if r.dtype == y.dtype else r.astype(y.dtype)
+
+
+def _binary_grads(int op, a, b, g, y):
+    """Cotangents for both inputs (before unbroadcasting), None meaning zero."""
+    import mlxc.core as mx
+    if op == MLXC_ADD:
+        return g, g
+    if op == MLXC_SUB:
+        return g, -g
+    if op == MLXC_MUL:
+        return g * b, g * a
+    if op == MLXC_DIV:
+        return g / b, -g * y / b
+    if op == MLXC_REMAINDER:
+        return g, -g * mx.floor_divide(a, b)
+    if op == MLXC_POWER:
+        safe_log = mx.log(mx.where(a > 0, a, 1.0))
+        return g * b * mx.power(a, b - 1.0), g * y * safe_log
+    if op == MLXC_MAXIMUM or op == MLXC_MINIMUM:
+        first = (a >= b) if op == MLXC_MAXIMUM else (a <= b)
+        return mx.where(first, g, 0.0), mx.where(first, 0.0, g)
+    if op == MLXC_ARCTAN2:
+        d = a * a + b * b
+        return g * b / d, -g * a / d
+    if op == MLXC_LOGADDEXP:
+        return g * mx.exp(a - y), g * mx.exp(b - y)
+    return None, None     # floor_divide, comparisons, logical and bitwise ops
+
+
+def _binary_vjp(int op, list primals, list cotangents, list argnums, list outputs):
+    import mlxc.core as mx
+    from mlxc._core.prims.rulekit import cast_like, unbroadcast
+    a, b = primals
+    ga, gb = _binary_grads(op, a, b, cotangents[0], outputs[0])
+    out = []
+    for i in argnums:
+        x = primals[i]
+        gi = ga if i == 0 else gb
+        if gi is None:
+            out.append(mx.zeros(x.shape, x.dtype))
+        else:
+            out.append(cast_like(unbroadcast(gi, x.shape), x))
+    return out
+
+
+def _binary_jvp(int op, list primals, list tangents, list argnums, list outputs):
+    import mlxc.core as mx
+    y = outputs[0]
+    a, b = primals
+    ta = tb = None
+    for i, t in zip(argnums, tangents):
+        if i == 0:
+            ta = t
+        else:
+            tb = t
+    za = ta if ta is not None else mx.zeros(a.shape, a.dtype)
+    zb = tb if tb is not None else mx.zeros(b.shape, b.dtype)
+    fa, fb = _binary_grads(op, a, b, mx.ones(y.shape, y.dtype), y)
+    r = None
+    if fa is not None and ta is not None:
+        r = fa * za
+    if fb is not None and tb is not None:
+        r = fb * zb if r is None else r + fb * zb
+    if r is None:
+        return mx.zeros(y.shape, y.dtype)
+    r = mx.broadcast_to(r, y.shape)
+    return r if r.dtype == y.dtype else r.astype(y.dtype)
+
+
+def _binary_vmap(int op, list inputs, list axes):
+    from mlxc._core.ops.elementwise import binary_op
+    from mlxc._core.prims.rulekit import align_elementwise
+    a, b = align_elementwise(inputs, axes)
+    return [binary_op(a, b, op)], [0]
+
+
+def _select_vmap(list inputs, list axes):
+    import mlxc.core as mx
+    from mlxc._core.prims.rulekit import align_elementwise
+    c, a, b = align_elementwise(inputs, axes)
+    return [mx.where(c, a, b)], [0]
+
+
+def _select_vjp(list primals, list cotangents, list argnums):
+    import mlxc.core as mx
+    from mlxc._core.prims.rulekit import cast_like, unbroadcast
+    c, a, b = primals
+    g = cotangents[0]
+    zero = mx.zeros((), g.dtype)
+    out = []
+    for i in argnums:
+        x = primals[i]
+        if i == 0:
+            out.append(mx.zeros(x.shape, x.dtype))
+        else:
+            gi = mx.where(c, g, zero) if i == 1 else mx.where(c, zero, g)
+            out.append(cast_like(unbroadcast(gi, x.shape), x))
+    return out
+
+
+def _select_jvp(list primals, list tangents, list argnums, list outputs):
+    import mlxc.core as mx
+    y = outputs[0]
+    t = {i: v for i, v in zip(argnums, tangents)}
+    ta = t.get(1, mx.zeros((), y.dtype))
+    tb = t.get(2, mx.zeros((), y.dtype))
+    return mx.broadcast_to(mx.where(primals[0], ta, tb), y.shape).astype(y.dtype)
+
+
+def _copy_vjp(list primals, list cotangents):
+    from mlxc._core.prims.rulekit import unbroadcast
+    x = primals[0]
+    g = cotangents[0]
+    g = g if g.dtype == x.dtype else g.astype(x.dtype)
+    return [unbroadcast(g, x.shape)]
+
+
+def _copy_jvp(list tangents, list outputs):
+    import mlxc.core as mx
+    y = outputs[0]
+    t = tangents[0]
+    return [mx.broadcast_to(t, y.shape).astype(y.dtype)]
+
+
+def _copy_vmap(list inputs, list axes, list outputs):
+    import mlxc.core as mx
+    from mlxc._core.prims.rulekit import move_batch_to_front
+    x, ax = inputs[0], axes[0]
+    y = outputs[0]
+    x = move_batch_to_front(x, ax)
+    missing = y.ndim - (x.ndim - 1)
+    if missing > 0:
+        x = mx.reshape(x, (x.shape[0],) + (1,) * missing + x.shape[1:])
+    out = mx.copy(mx.broadcast_to(x, (x.shape[0],) + y.shape)).astype(y.dtype)
+    return [out], [0]

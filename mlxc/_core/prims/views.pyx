@@ -91,6 +91,19 @@ cdef class Reshape(Primitive):
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is Reshape
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        import mlxc.core as mx
+        return [mx.reshape(cotangents[0], primals[0].shape)]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        import mlxc.core as mx
+        return [mx.reshape(tangents[0], outputs[0].shape)]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        import mlxc.core as mx
+        x = _batch_front(inputs[0], axes[0])
+        return [mx.reshape(x, (x.shape[0],) + outputs[0].shape)], [0]
+
 
 cdef int copy_then_view(array a, array out) except -1:
     """out gets a fresh row-major buffer with a's elements in a's row-major order."""
@@ -126,6 +139,22 @@ cdef class Transpose(Primitive):
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is Transpose and (<Transpose>other).perm == self.perm
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        import mlxc.core as mx
+        inv = [0] * len(self.perm)
+        for i, p in enumerate(self.perm):
+            inv[p] = i
+        return [mx.transpose(cotangents[0], inv)]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        import mlxc.core as mx
+        return [mx.transpose(tangents[0], self.perm)]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        import mlxc.core as mx
+        x = _batch_front(inputs[0], axes[0])
+        return [mx.transpose(x, [0] + [p + 1 for p in self.perm])], [0]
+
 
 cdef class Slice(Primitive):
     def __init__(self, tuple start, tuple step):
@@ -150,6 +179,16 @@ cdef class Slice(Primitive):
         return (type(other) is Slice and (<Slice>other).start == self.start
                 and (<Slice>other).step == self.step)
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return [_slice_vjp(self, primals[0], cotangents[0])]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return [tangents[0][_slices(self, outputs[0].shape)]]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        x = _batch_front(inputs[0], axes[0])
+        return [x[(slice(None),) + _slices(self, outputs[0].shape)]], [0]
+
 
 cdef class Broadcast(Primitive):
     cdef int eval_cpu(self, list inputs, list outputs) except -1:
@@ -167,6 +206,17 @@ cdef class Broadcast(Primitive):
 
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is Broadcast
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        from mlxc._core.prims.rulekit import unbroadcast
+        return [unbroadcast(cotangents[0], primals[0].shape)]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        import mlxc.core as mx
+        return [mx.broadcast_to(tangents[0], outputs[0].shape)]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return [_broadcast_vmap(inputs[0], axes[0], outputs[0])], [0]
 
 
 cdef class AsStrided(Primitive):
@@ -191,6 +241,16 @@ cdef class AsStrided(Primitive):
         return (type(other) is AsStrided and (<AsStrided>other).strides == self.strides
                 and (<AsStrided>other).offset == self.offset)
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return [_as_strided_vjp(self, primals[0], cotangents[0])]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        import mlxc.core as mx
+        return [mx.as_strided(tangents[0], outputs[0].shape, self.strides, self.offset)]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return [_as_strided_vmap(self, inputs[0], axes[0], outputs[0])], [0]
+
 
 cdef class View(Primitive):
     cdef int eval_cpu(self, list inputs, list outputs) except -1:
@@ -209,8 +269,21 @@ cdef class View(Primitive):
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is View
 
+    # Reinterpreting bytes has no derivative.
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _zeros_of(primals)
 
-cdef class StopGradient(Primitive):
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return _zeros_of(outputs)
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        import mlxc.core as mx
+        x = _batch_front(inputs[0], axes[0])
+        return [mx.view(x, outputs[0].dtype)], [0]
+
+
+cdef class PassThrough(Primitive):
+    """Shared eval of the identity-valued primitives: the output is the input's data."""
     cdef int eval_cpu(self, list inputs, list outputs) except -1:
         cdef array a = <array>inputs[0]
         cdef array out = <array>outputs[0]
@@ -221,21 +294,24 @@ cdef class StopGradient(Primitive):
         out.flags = a.flags
         return 0
 
+
+cdef class StopGradient(PassThrough):
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is StopGradient
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _zeros_of(primals)
 
-cdef class Identity(Primitive):
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return _zeros_of(outputs)
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        import mlxc.core as mx
+        return [mx.stop_gradient(inputs[0])], [axes[0]]
+
+
+cdef class Identity(PassThrough):
     """The copy of a primal that vjp/jvp/grad trace through: same data, new graph node."""
-    cdef int eval_cpu(self, list inputs, list outputs) except -1:
-        cdef array a = <array>inputs[0]
-        cdef array out = <array>outputs[0]
-        cdef int i
-        share_buffer(out, a, a.offset)
-        for i in range(out.ndim):
-            out.strides[i] = a.strides[i]
-        out.flags = a.flags
-        return 0
 
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is Identity
@@ -248,3 +324,65 @@ cdef class Identity(Primitive):
 
     cpdef tuple vmap(self, list inputs, list axes, list outputs):
         return [inputs[0]], [axes[0]]
+
+
+# ---------------------------------------------------------------- transform rules
+# Plain functions built from mlxc ops (Cython allows no closures in cpdef methods).
+
+def _batch_front(x, int ax):
+    from mlxc._core.prims.rulekit import move_batch_to_front
+    return move_batch_to_front(x, ax)
+
+
+def _slices(Slice p, tuple out_shape):
+    """Python slices selecting the Slice primitive's region of its input."""
+    idx = []
+    for b, s, n in zip(p.start, p.step, out_shape):
+        stop = b + s * n
+        idx.append(slice(b, stop if stop >= 0 else None, s))
+    return tuple(idx)
+
+
+def _slice_vjp(Slice p, x, g):
+    import mlxc.core as mx
+    z = mx.zeros(x.shape, g.dtype)
+    z[_slices(p, g.shape)] = g
+    return z
+
+
+def _as_strided_indices(AsStrided p, tuple shape):
+    """Flat input positions read by each output element."""
+    import mlxc.core as mx
+    idx = mx.array(p.offset, dtype=mx.int64)
+    for d, s in zip(shape, p.strides):
+        idx = mx.expand_dims(idx, -1) + mx.arange(d, dtype=mx.int64) * s
+    return mx.reshape(idx, shape)
+
+
+def _as_strided_vjp(AsStrided p, x, g):
+    import mlxc.core as mx
+    idx = _as_strided_indices(p, g.shape)
+    z = mx.zeros((x.size,), g.dtype)
+    z = z.at[mx.reshape(idx, (-1,))].add(mx.reshape(g, (-1,)))
+    return mx.reshape(z, x.shape)
+
+
+def _as_strided_vmap(AsStrided p, x, int ax, y):
+    import mlxc.core as mx
+    x = mx.contiguous(_batch_front(x, ax))
+    n = x.size // x.shape[0]
+    return mx.as_strided(x, (x.shape[0],) + y.shape, (n,) + p.strides, p.offset)
+
+
+def _broadcast_vmap(x, int ax, y):
+    import mlxc.core as mx
+    x = _batch_front(x, ax)
+    missing = y.ndim - (x.ndim - 1)
+    if missing > 0:
+        x = mx.reshape(x, (x.shape[0],) + (1,) * missing + x.shape[1:])
+    return mx.broadcast_to(x, (x.shape[0],) + y.shape)
+
+
+def _zeros_of(list arrays):
+    import mlxc.core as mx
+    return [mx.zeros(a.shape, a.dtype) for a in arrays]
