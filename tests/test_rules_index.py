@@ -354,14 +354,14 @@ def test_grad_of_setitem_and_at():
 
 
 def test_vmap_of_getitem():
-    x = mx.array(np.arange(24.).reshape(2, 3, 4))
+    x = mx.array(np.arange(36.).reshape(3, 3, 4))
     check_vmap(lambda x: x[1:3], [x], [2])
     check_vmap(lambda x: x[1:3], [x], [1], out_axes=-1)
     check_vmap(lambda x: x[[0, 2]], [x], [0])
     check_vmap(lambda x: x[[0, 2]], [x], [2])
     check_vmap(lambda x: x[..., mx.array([1, 0])], [x], [1])
     check_vmap(lambda i: mx.take(x, i, axis=2), [mx.array([[0, 1], [3, 3]])], [0])
-    check_vmap(lambda x, i: mx.take(x, i, axis=1), [x, mx.array([[0, 1], [2, 2]])], [0, 1])
+    check_vmap(lambda x, i: mx.take(x, i, axis=1), [x, mx.array([[0, 1, 2], [2, 2, 0]])], [0, 1])
 
 
 def test_vmap_of_grad_and_grad_of_grad():
