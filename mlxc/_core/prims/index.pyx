@@ -10,10 +10,12 @@ from libc.string cimport memset
 
 from mlxc._core.allocator cimport Buffer, new_buffer
 from mlxc._core.array cimport (ROW_CONTIG, alloc_output, alloc_output_donate, array,
-                               share_buffer, update_flags)
+                               new_node, share_buffer, update_flags)
 from mlxc._core.dtype cimport itemsize
-from mlxc._core.kernels cimport (MLXC_ERR_INDEX, MLXC_INT64, mlxc_copy, mlxc_scatter,
-                                 mlxc_take, mlxc_take_along)
+from mlxc._core.kernels cimport (MLXC_ERR_INDEX, MLXC_INT64, MLXC_SCATTER_ADD,
+                                 MLXC_SCATTER_MAX, MLXC_SCATTER_MIN, MLXC_SCATTER_PLAIN,
+                                 MLXC_SCATTER_PROD, mlxc_copy, mlxc_scatter, mlxc_take,
+                                 mlxc_take_along)
 from mlxc._core.primitive cimport Primitive, check_status
 
 _SCATTER_NAMES = ("Scatter", "ScatterAdd", "ScatterProd", "ScatterMax", "ScatterMin")
@@ -108,6 +110,414 @@ cdef int read_starts(array start, tuple axes, array a, const int64_t *region,
     return 0
 
 
+# ---------------------------------------------------------------- transform rules
+#
+# Built from mlxc ops and from nodes of the primitives below, so that the rules are themselves
+# differentiable and batchable.  Module-level defs (no closures inside cpdef methods).
+
+cdef array _node(object like, tuple shape, Primitive prim, tuple inputs):
+    """A new node of prim with like's dtype."""
+    return new_node((<array>like).dtype, shape, prim, inputs)
+
+
+def _rk():
+    from mlxc._core.prims import rulekit
+    return rulekit
+
+
+def _front(x, int ax):
+    import mlxc.core as mx
+    return x if ax <= 0 else mx.moveaxis(x, ax, 0)
+
+
+def _zeros_of(x):
+    import mlxc.core as mx
+    return mx.zeros(x.shape, x.dtype)
+
+
+def _block_size(tuple shape, int axis, int naxes):
+    n = 1
+    for d in shape[axis:axis + naxes]:
+        n *= d
+    return n
+
+
+def _offset_index(idx, long long L):
+    """A batched (batch first) linear index into a block of size L, shifted by b * L so
+    that it addresses the block with the batch axis merged in front of it."""
+    import mlxc.core as mx
+    n = idx.shape[0]
+    idx = mx.where(idx < 0, idx + L, idx)
+    off = mx.reshape(mx.arange(n, dtype=mx.int64) * L, (n,) + (1,) * (idx.ndim - 1))
+    return idx + off
+
+
+def _gather_node(Gather p, int axis, int naxes, src, idx):
+    shape = tuple(src.shape[:axis]) + tuple(idx.shape) + tuple(src.shape[axis + naxes:])
+    return _node(src, shape, Gather(axis, naxes, p.msg_axis, p.op), (src, idx))
+
+
+def _scatter_node(Scatter p, int mode, int axis, int naxes, dst, upd, idx):
+    return _node(dst, tuple(dst.shape), Scatter(mode, axis, naxes, p.along, p.msg_axis, p.op),
+                 (dst, _rk().cast_like(upd, dst), idx))
+
+
+def _scatter_gather(Scatter p, x, idx, shape):
+    """x read at the scatter's positions: the values the updates land on (shape of upd)."""
+    if p.along:
+        return _node(x, tuple(shape), TakeAlong(p.axis, p.op), (x, idx))
+    return _node(x, tuple(shape), Gather(p.axis, p.naxes, p.msg_axis, p.op), (x, idx))
+
+
+def _batch_index_tuple(a, int ndim, tuple dims, tuple region, tuple dyn_axes, start, int n):
+    """Advanced-index arrays addressing, for each batch element b of a (batch first), the
+    region of shape `region` starting at start[b] on dyn_axes (0 elsewhere)."""
+    import mlxc.core as mx
+    r = ndim + 1
+    idx = [mx.reshape(mx.arange(n, dtype=mx.int64), (n,) + (1,) * ndim)]
+    start = start.astype(mx.int64)
+    for d in range(ndim):
+        shp = [1] * r
+        shp[d + 1] = region[d]
+        base = mx.reshape(mx.arange(region[d], dtype=mx.int64), tuple(shp))
+        if d in dyn_axes:
+            col = start if start.ndim == 1 else start[:, dyn_axes.index(d)]
+            col = mx.where(col < 0, col + dims[d], col)
+            base = base + mx.reshape(col, (n,) + (1,) * ndim)
+        idx.append(base)
+    return tuple(idx)
+
+
+# Gather
+
+def _gather_vjp(Gather p, list primals, list cots, list argnums):
+    import mlxc.core as mx
+    src, idx = primals[0], primals[1]
+    res = []
+    for a in argnums:
+        if a == 0:
+            res.append(_node(src, tuple(src.shape),
+                             Scatter(MLXC_SCATTER_ADD, p.axis, p.naxes, False, p.msg_axis, p.op),
+                             (_zeros_of(src), _rk().cast_like(cots[0], src), idx)))
+        else:
+            res.append(_zeros_of(primals[a]))
+    return res
+
+
+def _gather_jvp(Gather p, list primals, list tangents, list argnums, list outputs):
+    for k, a in enumerate(argnums):
+        if a == 0:
+            return [_gather_node(p, p.axis, p.naxes, tangents[k], primals[1])]
+    return [_zeros_of(outputs[0])]
+
+
+def _gather_vmap(Gather p, list inputs, list axes):
+    src, idx = inputs[0], inputs[1]
+    cdef int sa = axes[0], ia = axes[1], ax = p.axis
+    if sa < 0 and ia < 0:
+        return [_gather_node(p, ax, p.naxes, src, idx)], [-1]
+    if ia < 0:
+        return [_gather_node(p, ax + 1, p.naxes, _front(src, sa), idx)], [0]
+    idx = _front(idx, ia)
+    if sa < 0:
+        return [_gather_node(p, ax, p.naxes, src, idx)], [ax]
+    import mlxc.core as mx
+    src = _front(src, sa)
+    L = _block_size(tuple(src.shape), ax + 1, p.naxes)
+    if ax > 0:
+        src = mx.moveaxis(src, 0, ax)
+    return [_gather_node(p, ax, p.naxes + 1, src, _offset_index(idx, L))], [ax]
+
+
+# TakeAlong
+
+def _take_along_vjp(TakeAlong p, list primals, list cots, list argnums):
+    src, idx = primals[0], primals[1]
+    res = []
+    for a in argnums:
+        if a == 0:
+            res.append(_node(src, tuple(src.shape),
+                             Scatter(MLXC_SCATTER_ADD, p.axis, 1, True, p.axis, p.op),
+                             (_zeros_of(src), _rk().cast_like(cots[0], src), idx)))
+        else:
+            res.append(_zeros_of(primals[a]))
+    return res
+
+
+def _take_along_jvp(TakeAlong p, list primals, list tangents, list argnums, list outputs):
+    for k, a in enumerate(argnums):
+        if a == 0:
+            idx = primals[1]
+            return [_node(tangents[k], tuple(idx.shape), TakeAlong(p.axis, p.op),
+                          (tangents[k], idx))]
+    return [_zeros_of(outputs[0])]
+
+
+def _take_along_vmap(TakeAlong p, list inputs, list axes, list outputs):
+    rk = _rk()
+    n = rk.batch_size(inputs, axes)
+    if n is None:
+        return [_node(inputs[0], tuple(outputs[0].shape), TakeAlong(p.axis, p.op),
+                      (inputs[0], inputs[1]))], [-1]
+    src = rk.materialize_batch(inputs[0], axes[0], n)
+    idx = rk.materialize_batch(inputs[1], axes[1], n)
+    return [_node(src, tuple(idx.shape), TakeAlong(p.axis + 1, p.op), (src, idx))], [0]
+
+
+# Scatter
+
+def _scatter_vjp(Scatter p, list primals, list cots, list argnums, list outputs):
+    import mlxc.core as mx
+    dst, upd, idx = primals[0], primals[1], primals[2]
+    cot = _rk().cast_like(cots[0], dst)
+    res = []
+    for a in argnums:
+        if a == 2:
+            res.append(_zeros_of(idx))
+            continue
+        if p.mode == MLXC_SCATTER_PROD:
+            raise RuntimeError("[scatter] VJP not implemented for scatter_prod")
+        if a == 0:
+            if p.mode == MLXC_SCATTER_PLAIN:
+                # The written positions no longer depend on dst.
+                g = _scatter_node(p, MLXC_SCATTER_PLAIN, p.axis, p.naxes, cot,
+                                  mx.zeros(upd.shape, cot.dtype), idx)
+            elif p.mode == MLXC_SCATTER_ADD:
+                g = cot
+            else:
+                # max/min: every input equal to the result gets the cotangent (as MLX).
+                g = mx.where(mx.equal(dst, outputs[0]), cot, mx.zeros_like(cot))
+        else:
+            g = _scatter_gather(p, cot, idx, upd.shape)
+            if p.mode == MLXC_SCATTER_MAX or p.mode == MLXC_SCATTER_MIN:
+                won = mx.equal(upd, _scatter_gather(p, outputs[0], idx, upd.shape))
+                g = mx.where(won, g, mx.zeros_like(g))
+            g = _rk().cast_like(g, upd)
+        res.append(g)
+    return res
+
+
+def _scatter_jvp(Scatter p, list primals, list tangents, list argnums, list outputs):
+    import mlxc.core as mx
+    dst, upd, idx = primals[0], primals[1], primals[2]
+    td = tu = None
+    for k, a in enumerate(argnums):
+        if a == 0:
+            td = tangents[k]
+        elif a == 1:
+            tu = tangents[k]
+    if td is None and tu is None:
+        return [_zeros_of(outputs[0])]
+    if p.mode == MLXC_SCATTER_PROD:
+        raise RuntimeError("[scatter] JVP not implemented for scatter_prod")
+    td = _zeros_of(dst) if td is None else _rk().cast_like(td, dst)
+    tu = mx.zeros(upd.shape, dst.dtype) if tu is None else _rk().cast_like(tu, dst)
+    if p.mode == MLXC_SCATTER_PLAIN or p.mode == MLXC_SCATTER_ADD:
+        return [_scatter_node(p, p.mode, p.axis, p.naxes, td, tu, idx)]
+    # max/min: the tangent of every input equal to the result (the transpose of the vjp).
+    out = outputs[0]
+    td = mx.where(mx.equal(dst, out), td, mx.zeros_like(td))
+    won = mx.equal(upd, _scatter_gather(p, out, idx, upd.shape))
+    tu = mx.where(won, tu, mx.zeros_like(tu))
+    return [_scatter_node(p, MLXC_SCATTER_ADD, p.axis, p.naxes, td, tu, idx)]
+
+
+def _scatter_vmap(Scatter p, list inputs, list axes, list outputs):
+    import mlxc.core as mx
+    rk = _rk()
+    n = rk.batch_size(inputs, axes)
+    dst, upd, idx = inputs[0], inputs[1], inputs[2]
+    cdef int ax = p.axis
+    if n is None:
+        return [_scatter_node(p, p.mode, ax, p.naxes, dst, upd, idx)], [-1]
+    dst = rk.materialize_batch(dst, axes[0], n)
+    upd = rk.materialize_batch(upd, axes[1], n)
+    if p.along:
+        idx = rk.materialize_batch(idx, axes[2], n)
+        return [_scatter_node(p, p.mode, ax + 1, 1, dst, upd, idx)], [0]
+    if axes[2] < 0:
+        return [_scatter_node(p, p.mode, ax + 1, p.naxes, dst, upd, idx)], [0]
+    # Batched indices: merge the batch axis into the front of the block.
+    L = _block_size(tuple(dst.shape), ax + 1, p.naxes)
+    idx = _offset_index(_front(idx, axes[2]), L)
+    if ax > 0:
+        dst = mx.moveaxis(dst, 0, ax)
+        upd = mx.moveaxis(upd, 0, ax)
+    return [_scatter_node(p, p.mode, ax, p.naxes + 1, dst, upd, idx)], [ax]
+
+
+# SliceUpdate
+
+def _slice_update_node(SliceUpdate p, dst, upd, start, tuple st=None, tuple sp=None,
+                       tuple dyn=None):
+    upd = _rk().cast_like(upd, dst)
+    if p.dyn_axes is None:
+        return _node(dst, tuple(dst.shape), SliceUpdate(p.start if st is None else st,
+                                                        p.step if sp is None else sp, None),
+                     (dst, upd))
+    return _node(dst, tuple(dst.shape),
+                 SliceUpdate(None, None, p.dyn_axes if dyn is None else dyn),
+                 (dst, upd, start))
+
+
+def _slice_update_vjp(SliceUpdate p, list primals, list cots, list argnums):
+    import mlxc.core as mx
+    from mlxc._core.ops.shape import slice_op
+    dst, upd = primals[0], primals[1]
+    start = primals[2] if len(primals) > 2 else None
+    cot = _rk().cast_like(cots[0], dst)
+    res = []
+    for a in argnums:
+        if a == 0:
+            res.append(_slice_update_node(p, cot, mx.zeros(upd.shape, cot.dtype), start))
+        elif a == 1:
+            if p.dyn_axes is None:
+                stop = tuple([p.start[i] + upd.shape[i] * p.step[i] for i in range(dst.ndim)])
+                g = slice_op(cot, p.start, stop, p.step)
+            else:
+                g = _node(cot, tuple(upd.shape), DynamicSlice(p.dyn_axes), (cot, start))
+            res.append(_rk().cast_like(g, upd))
+        else:
+            res.append(_zeros_of(primals[a]))
+    return res
+
+
+def _slice_update_jvp(SliceUpdate p, list primals, list tangents, list argnums, list outputs):
+    import mlxc.core as mx
+    dst, upd = primals[0], primals[1]
+    start = primals[2] if len(primals) > 2 else None
+    td = tu = None
+    for k, a in enumerate(argnums):
+        if a == 0:
+            td = tangents[k]
+        elif a == 1:
+            tu = tangents[k]
+    if td is None and tu is None:
+        return [_zeros_of(outputs[0])]
+    td = _zeros_of(dst) if td is None else _rk().cast_like(td, dst)
+    tu = mx.zeros(upd.shape, dst.dtype) if tu is None else tu
+    return [_slice_update_node(p, td, tu, start)]
+
+
+def _slice_update_vmap(SliceUpdate p, list inputs, list axes, list outputs):
+    rk = _rk()
+    n = rk.batch_size(inputs, axes)
+    dst, upd = inputs[0], inputs[1]
+    start = inputs[2] if len(inputs) > 2 else None
+    if n is None:
+        return [_slice_update_node(p, dst, upd, start)], [-1]
+    dst = rk.materialize_batch(dst, axes[0], n)
+    upd = rk.materialize_batch(upd, axes[1], n)
+    if p.dyn_axes is None:
+        return [_slice_update_node(p, dst, upd, None, (0,) + p.start, (1,) + p.step)], [0]
+    if axes[2] < 0:
+        dyn = tuple([d + 1 for d in p.dyn_axes])
+        return [_slice_update_node(p, dst, upd, start, dyn=dyn)], [0]
+    # Batched starts: a scatter at explicit per-batch positions.
+    from mlxc._core.ops.index import _setitem
+    shape = tuple(outputs[0].shape)
+    region = tuple(upd.shape[1:])
+    idx = _batch_index_tuple(dst, len(shape), shape, region, p.dyn_axes,
+                             _front(start, axes[2]), n)
+    return [_setitem(dst, idx, upd)], [0]
+
+
+# DynamicSlice
+
+def _dynamic_slice_vjp(DynamicSlice p, list primals, list cots, list argnums):
+    a, start = primals[0], primals[1]
+    res = []
+    for k in argnums:
+        if k == 0:
+            res.append(_node(a, tuple(a.shape), SliceUpdate(None, None, p.dyn_axes),
+                             (_zeros_of(a), _rk().cast_like(cots[0], a), start)))
+        else:
+            res.append(_zeros_of(primals[k]))
+    return res
+
+
+def _dynamic_slice_jvp(DynamicSlice p, list primals, list tangents, list argnums,
+                       list outputs):
+    for k, a in enumerate(argnums):
+        if a == 0:
+            return [_node(tangents[k], tuple(outputs[0].shape), DynamicSlice(p.dyn_axes),
+                          (tangents[k], primals[1]))]
+    return [_zeros_of(outputs[0])]
+
+
+def _dynamic_slice_vmap(DynamicSlice p, list inputs, list axes, list outputs):
+    a, start = inputs[0], inputs[1]
+    shape = tuple(outputs[0].shape)
+    if axes[0] < 0 and axes[1] < 0:
+        return [_node(a, shape, DynamicSlice(p.dyn_axes), (a, start))], [-1]
+    if axes[1] < 0:
+        dyn = tuple([d + 1 for d in p.dyn_axes])
+        return [_node(a, (a.shape[axes[0]],) + shape, DynamicSlice(dyn),
+                      (_front(a, axes[0]), start))], [0]
+    # Batched starts: a gather at explicit per-batch positions.
+    n = start.shape[axes[1]]
+    a = _rk().materialize_batch(a, axes[0], n)
+    dims = tuple(a.shape[1:])
+    idx = _batch_index_tuple(a, len(dims), dims, shape, p.dyn_axes, _front(start, axes[1]), n)
+    return [a[idx]], [0]
+
+
+# Diagonal
+
+def _diagonal_vjp(Diagonal p, list primals, list cots, list argnums, list outputs):
+    import mlxc.core as mx
+    a = primals[0]
+    cdef int nd = a.ndim, k
+    others = [d for d in range(nd) if d != p.axis1 and d != p.axis2]
+    perm = others + [p.axis1, p.axis2]
+    n1, n2 = a.shape[p.axis1], a.shape[p.axis2]
+    zs = tuple([a.shape[d] for d in others]) + (n1, n2)
+    n = outputs[0].shape[-1]
+    i0 = max(0, -p.offset)
+    j0 = max(0, p.offset)
+    lin = mx.arange(n, dtype=mx.int64) * (n2 + 1) + (i0 * n2 + j0)
+    g = _node(a, zs, Scatter(MLXC_SCATTER_ADD, len(others), 2, False, None, "diagonal"),
+              (mx.zeros(zs, a.dtype), _rk().cast_like(cots[0], a), lin))
+    inv = [0] * nd
+    for k in range(nd):
+        inv[perm[k]] = k
+    return [mx.transpose(g, inv)]
+
+
+def _diagonal_vmap(Diagonal p, list inputs, list axes, list outputs):
+    a = inputs[0]
+    if axes[0] < 0:
+        return [_node(a, tuple(outputs[0].shape), Diagonal(p.offset, p.axis1, p.axis2),
+                      (a,))], [-1]
+    a = _front(a, axes[0])
+    return [_node(a, (a.shape[0],) + tuple(outputs[0].shape),
+                  Diagonal(p.offset, p.axis1 + 1, p.axis2 + 1), (a,))], [0]
+
+
+# IndexLinear
+
+def _index_linear_vmap(IndexLinear p, list inputs, list axes, list outputs):
+    import mlxc.core as mx
+    rk = _rk()
+    n = rk.batch_size(inputs, axes)
+    shape = tuple(outputs[0].shape)
+    if n is None:
+        return [new_node(MLXC_INT64, shape, p, tuple(inputs))], [-1]
+    # The batch becomes a new leading dim of the broadcast index shape.
+    new = []
+    for x, ax in zip(inputs, axes):
+        if ax >= 0:
+            x = _front(x, ax)
+            x = mx.reshape(x, (n,) + (1,) * (p.bndim - (x.ndim - 1)) + tuple(x.shape[1:]))
+        new.append(x)
+    # Range dims after the broadcast index dims move one place right (none lie inside them).
+    pos = tuple([q + 1 if k < 0 and q >= p.bpos else q for q, k in zip(p.pos, p.kinds)])
+    prim = IndexLinear(p.kinds, p.sizes, p.strides, p.starts, p.steps, pos, p.bpos,
+                       p.bndim + 1, p.axes, p.op)
+    return [new_node(MLXC_INT64, shape[:p.bpos] + (n,) + shape[p.bpos:], prim,
+                     tuple(new))], [p.bpos]
+
+
 # ---------------------------------------------------------------- primitives
 
 cdef class IndexLinear(Primitive):
@@ -189,6 +599,16 @@ cdef class IndexLinear(Primitive):
             free(bs)
         return 0
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        # Integer output: no derivative.
+        return [_zeros_of(primals[a]) for a in argnums]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return [_zeros_of(outputs[0])]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _index_linear_vmap(self, inputs, axes, outputs)
+
     cpdef bint is_equivalent(self, Primitive other):
         if type(other) is not IndexLinear:
             return False
@@ -226,6 +646,15 @@ cdef class Gather(Primitive):
                              f"{self.msg_axis} with size {L}.")
         return check_status(st, self.op)
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _gather_vjp(self, primals, cotangents, argnums)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return _gather_jvp(self, primals, tangents, argnums, outputs)
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _gather_vmap(self, inputs, axes)
+
     cpdef bint is_equivalent(self, Primitive other):
         return (type(other) is Gather and (<Gather>other).axis == self.axis
                 and (<Gather>other).naxes == self.naxes)
@@ -255,6 +684,15 @@ cdef class TakeAlong(Primitive):
             raise IndexError(f"[{self.op}] Index {bad} is out of bounds for axis {ax} with "
                              f"size {L}.")
         return check_status(st, self.op)
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _take_along_vjp(self, primals, cotangents, argnums)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return _take_along_jvp(self, primals, tangents, argnums, outputs)
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _take_along_vmap(self, inputs, axes, outputs)
 
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is TakeAlong and (<TakeAlong>other).axis == self.axis
@@ -295,6 +733,15 @@ cdef class Scatter(Primitive):
             raise IndexError(f"[{self.op}] Index {bad} is out of bounds for axis "
                              f"{self.msg_axis} with size {L}.")
         return check_status(st, self.op)
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _scatter_vjp(self, primals, cotangents, argnums, outputs)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return _scatter_jvp(self, primals, tangents, argnums, outputs)
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _scatter_vmap(self, inputs, axes, outputs)
 
     cpdef bint is_equivalent(self, Primitive other):
         if type(other) is not Scatter:
@@ -344,6 +791,15 @@ cdef class SliceUpdate(Primitive):
             free(rs)
         return check_status(st, "SliceUpdate")
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _slice_update_vjp(self, primals, cotangents, argnums)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return _slice_update_jvp(self, primals, tangents, argnums, outputs)
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _slice_update_vmap(self, inputs, axes, outputs)
+
     cpdef bint is_equivalent(self, Primitive other):
         return (type(other) is SliceUpdate and (<SliceUpdate>other).start == self.start
                 and (<SliceUpdate>other).step == self.step
@@ -374,6 +830,15 @@ cdef class DynamicSlice(Primitive):
         update_flags(out)
         return 0
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _dynamic_slice_vjp(self, primals, cotangents, argnums)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return _dynamic_slice_jvp(self, primals, tangents, argnums, outputs)
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _dynamic_slice_vmap(self, inputs, axes, outputs)
+
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is DynamicSlice and (<DynamicSlice>other).dyn_axes == self.dyn_axes
 
@@ -399,6 +864,16 @@ cdef class Diagonal(Primitive):
         share_buffer(out, a, a.offset + off * itemsize(a.dtype))
         update_flags(out)
         return 0
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _diagonal_vjp(self, primals, cotangents, argnums, outputs)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        cdef Diagonal p = Diagonal(self.offset, self.axis1, self.axis2)
+        return [_node(tangents[0], tuple(outputs[0].shape), p, (tangents[0],))]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _diagonal_vmap(self, inputs, axes, outputs)
 
     cpdef bint is_equivalent(self, Primitive other):
         return (type(other) is Diagonal and (<Diagonal>other).offset == self.offset
