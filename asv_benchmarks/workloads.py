@@ -445,6 +445,44 @@ def _(np, batch, dim):
     return lambda: (2 * (x @ w - y))[:, None] * x
 
 
+def _mlp_forward(mx, params, x):
+    h = x
+    for w, b in params[:-1]:
+        h = mx.maximum(h @ w + b, 0)
+    w, b = params[-1]
+    return h @ w + b
+
+
+@workload("mlp_jvp", batch=256, sizes=(784, 512, 512, 10))
+def mlp_jvp(mx, batch, sizes):
+    # Forward-mode derivative of the MLP's logits along a direction in the first layer.
+    params = [tuple(_mx(mx, w, b)) for w, b in _mlp_params(sizes, 10)]
+    x = _mx(mx, _normal((batch, sizes[0]), 0))
+    w0, b0 = params[0]
+    dw = _mx(mx, _normal(w0.shape, 7))
+
+    def f(w):
+        return _mlp_forward(mx, [(w, b0)] + params[1:], x)
+
+    return lambda: mx.eval(mx.jvp(f, [w0], [dw]))
+
+
+@workload("custom_function_call", n=16, custom=True)
+def custom_function_call(mx, n, custom):
+    # The cost of the custom_function wrapper: the same tiny op with and without it.
+    x = _mx(mx, _normal((n,), 5))
+
+    def f(x):
+        return mx.sin(x) * 2.0
+
+    g = mx.custom_function(f) if custom else f
+
+    def run():
+        mx.eval(g(x))
+
+    return run
+
+
 # ---------------------------------------------------------------- comparison set
 
 # (label, workload name, params): the side-by-side table of compare.py.
@@ -465,6 +503,9 @@ COMPARE = [
     ("slice_setitem_1024", "slice_setitem", {"n": 1024}),
     ("mlp_value_and_grad", "mlp_value_and_grad", {}),
     ("per_example_grads_512x256", "per_example_grads", {"batch": 512, "dim": 256}),
+    ("mlp_jvp", "mlp_jvp", {}),
+    ("plain_function_call", "custom_function_call", {"custom": False}),
+    ("custom_function_call", "custom_function_call", {"custom": True}),
 ]
 
 

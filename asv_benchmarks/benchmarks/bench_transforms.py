@@ -1,5 +1,5 @@
-"""Function transforms on small models: value_and_grad of an MLP, per-example
-gradients through vmap(grad)."""
+"""Function transforms on small models: value_and_grad and jvp of an MLP, per-example
+gradients through vmap(grad), and the custom_function wrapper's cost."""
 
 from .common import W, mx
 
@@ -7,6 +7,9 @@ from .common import W, mx
 _CASES = {
     "mlp_value_and_grad": (W.mlp_value_and_grad, {}),
     "per_example_grads": (W.per_example_grads, {"batch": 512, "dim": 256}),
+    "mlp_jvp": (W.mlp_jvp, {}),
+    "plain_function_call": (W.custom_function_call, {"custom": False}),
+    "custom_function_call": (W.custom_function_call, {"custom": True}),
 }
 
 
