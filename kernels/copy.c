@@ -67,6 +67,33 @@ int mlxc_copy(int dtype_in, int dtype_out, void *out, const int64_t *out_strides
     mlxc_nd L;
     if (mlxc_nd_init(&L, 2, ndim, shape, st) == 0) return MLXC_OK;
     int64_t ctr[MLXC_MAXD] = {0}, off[2] = {0, 0};
+    /* transpose-like copies (out walks dim 0 contiguously, in walks dim 1):
+     * go through TILE x TILE tiles so both sides stay in cache */
+    const int64_t TILE = 32;
+    int tiled = L.ndim >= 2 && L.st[0][0] == 1 && (L.st[1][1] == 1 || L.st[1][1] == -1)
+                && L.st[1][0] != 1 && L.shape[0] >= TILE && L.shape[1] >= TILE;
+    if (tiled) {
+        /* dims 0 and 1 are handled here; dims >= 2 by the iterator */
+        mlxc_nd O = L;
+        O.ndim = L.ndim - 1;
+        for (int d = 1; d < O.ndim; d++) {
+            O.shape[d] = L.shape[d + 1];
+            O.st[0][d] = L.st[0][d + 1];
+            O.st[1][d] = L.st[1][d + 1];
+        }
+        do {
+            for (int64_t j0 = 0; j0 < L.shape[1]; j0 += TILE)
+                for (int64_t i0 = 0; i0 < L.shape[0]; i0 += TILE) {
+                    int64_t jn = L.shape[1] - j0 < TILE ? L.shape[1] - j0 : TILE;
+                    int64_t in0 = L.shape[0] - i0 < TILE ? L.shape[0] - i0 : TILE;
+                    for (int64_t j = j0; j < j0 + jn; j++)
+                        fn((char *)out + (off[0] + j * L.st[0][1] + i0) * (int64_t)zo, 1,
+                           (const char *)in + (off[1] + j * L.st[1][1] + i0 * L.st[1][0]) * (int64_t)zi,
+                           L.st[1][0], in0);
+                }
+        } while (mlxc_nd_next(&O, ctr, off));
+        return MLXC_OK;
+    }
     do {
         fn((char *)out + off[0] * (int64_t)zo, L.st[0][0],
            (const char *)in + off[1] * (int64_t)zi, L.st[1][0], L.shape[0]);

@@ -39,7 +39,9 @@ static inline float mlxc_h2f(uint16_t h)
     uint32_t e = h & 0x7c00u;
     uint32_t norm = ((uint32_t)(h & 0x7fffu) << 13) + ((uint32_t)(127 - 15) << 23);
     uint32_t sub = mlxc_f2u((float)(int32_t)(h & 0x3ffu) * 0x1p-24f);
-    uint32_t r = e == 0 ? sub : (e == 0x7c00u ? (norm | 0x7f800000u) : norm);
+    /* selects written as masks: gcc will not if-convert the float multiply */
+    uint32_t is_sub = 0u - (uint32_t)(e == 0), is_inf = 0u - (uint32_t)(e == 0x7c00u);
+    uint32_t r = (sub & is_sub) | (norm & ~is_sub) | (is_inf & 0x7f800000u);
     return mlxc_u2f(r | ((uint32_t)(h & 0x8000u) << 16));
 }
 
@@ -57,9 +59,12 @@ static inline uint16_t mlxc_f2h(float f)
     /* normal: rebias, add half an ulp minus one plus the lsb (ties to even);
      * a carry out of the mantissa correctly bumps the exponent */
     uint32_t norm = (a - ((uint32_t)(127 - 15) << 23) + 0xfffu + ((a >> 13) & 1u)) >> 13;
-    uint32_t r = a > 0x7f800000u ? nan
-               : a >= 0x477ff000u ? 0x7c00u      /* >= 65520 rounds to inf */
-               : a < 0x38800000u ? sub : norm;
+    uint32_t m_sub = 0u - (uint32_t)(a < 0x38800000u);
+    uint32_t m_inf = 0u - (uint32_t)(a >= 0x477ff000u);   /* >= 65520 rounds to inf */
+    uint32_t m_nan = 0u - (uint32_t)(a > 0x7f800000u);
+    uint32_t r = (sub & m_sub) | (norm & ~m_sub);
+    r = (0x7c00u & m_inf) | (r & ~m_inf);
+    r = (nan & m_nan) | (r & ~m_nan);
     return (uint16_t)(r | sign);
 }
 
