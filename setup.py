@@ -46,7 +46,7 @@ extensions = [
         [p],
         include_dirs=["kernels/include"],
         extra_compile_args=cflags,
-        libraries=[] if sys.platform == "win32" else ["m"],
+        libraries=[] if sys.platform == "win32" else ["m", "pthread"],  # kernels' thread pool
     )
     for p in sorted(glob.glob(os.path.join("mlxc", "_core", "**", "*.pyx"), recursive=True))
 ]

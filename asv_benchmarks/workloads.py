@@ -359,6 +359,92 @@ def _(np, n, k):
     return lambda: np.take_along_axis(x, idx, axis=1)
 
 
+# ---------------------------------------------------------------- transforms
+
+def _mlp_params(sizes, seed):
+    """He-scaled weights and small biases for the layer sizes, as numpy float32."""
+    params = []
+    for i, (fi, fo) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w = _normal((fi, fo), seed + 2 * i) * _np.float32(math.sqrt(2.0 / fi))
+        b = _normal((fo,), seed + 2 * i + 1) * _np.float32(0.01)
+        params.append((w, b))
+    return params
+
+
+@workload("mlp_value_and_grad", batch=256, sizes=(784, 512, 512, 10))
+def mlp_value_and_grad(mx, batch, sizes):
+    # Loss and gradients of a relu MLP with a cross-entropy head: forward, backward
+    # (matmul vjps, relu masks, logsumexp) and their evaluation, per call.
+    params = [tuple(_mx(mx, w, b)) for w, b in _mlp_params(sizes, 10)]
+    x, y = _mx(mx, _normal((batch, sizes[0]), 0), _indices(sizes[-1], batch, 1))
+
+    def loss(params, x, y):
+        h = x
+        for w, b in params[:-1]:
+            h = mx.maximum(h @ w + b, 0)
+        w, b = params[-1]
+        logits = h @ w + b
+        picked = mx.take_along_axis(logits, mx.expand_dims(y, -1), axis=-1)[..., 0]
+        return mx.mean(mx.logsumexp(logits, axis=-1) - picked)
+
+    vg = mx.value_and_grad(loss)
+
+    def run():
+        value, grads = vg(params, x, y)
+        mx.eval(value, grads)
+
+    return run
+
+
+@mlp_value_and_grad.on("numpy")
+def _(np, batch, sizes):
+    # The same loss and gradients, backpropagated by hand.
+    params = _mlp_params(sizes, 10)
+    x, y = _normal((batch, sizes[0]), 0), _indices(sizes[-1], batch, 1)
+    rows = np.arange(batch)
+
+    def run():
+        hs = [x]
+        for w, b in params[:-1]:
+            hs.append(np.maximum(hs[-1] @ w + b, 0))
+        w, b = params[-1]
+        logits = hs[-1] @ w + b
+        m = logits.max(axis=-1, keepdims=True)
+        e = np.exp(logits - m)
+        s = e.sum(axis=-1, keepdims=True)
+        value = np.mean((m + np.log(s))[:, 0] - logits[rows, y])
+        g = e / s
+        g[rows, y] -= 1
+        g /= batch
+        grads = []
+        for i in range(len(params) - 1, -1, -1):
+            w, _ = params[i]
+            grads.append((hs[i].T @ g, g.sum(axis=0)))
+            if i:
+                g = (g @ w.T) * (hs[i] > 0)
+        return value, grads[::-1]
+
+    return run
+
+
+@workload("per_example_grads", batch=512, dim=256)
+def per_example_grads(mx, batch, dim):
+    # One gradient per example: vmap of grad of a linear model's squared error.
+    w, x, y = _mx(mx, _normal((dim,), 2), _normal((batch, dim), 3), _normal((batch,), 4))
+
+    def loss(w, x, y):
+        return mx.square(x @ w - y)
+
+    f = mx.vmap(mx.grad(loss), in_axes=(None, 0, 0))
+    return lambda: mx.eval(f(w, x, y))
+
+
+@per_example_grads.on("numpy")
+def _(np, batch, dim):
+    w, x, y = _normal((dim,), 2), _normal((batch, dim), 3), _normal((batch,), 4)
+    return lambda: (2 * (x @ w - y))[:, None] * x
+
+
 # ---------------------------------------------------------------- comparison set
 
 # (label, workload name, params): the side-by-side table of compare.py.
@@ -377,6 +463,8 @@ COMPARE = [
     ("matvec_4096", "matvec", {"n": 4096}),
     ("take_2^16_of_2^20", "take", {"n": 1 << 20, "k": 1 << 16}),
     ("slice_setitem_1024", "slice_setitem", {"n": 1024}),
+    ("mlp_value_and_grad", "mlp_value_and_grad", {}),
+    ("per_example_grads_512x256", "per_example_grads", {"batch": 512, "dim": 256}),
 ]
 
 

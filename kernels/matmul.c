@@ -1,80 +1,602 @@
-/* mlxc_matmul: blocked GEMM in the GotoBLAS style.  A (MC x KC) and B
- * (KC x NC) blocks are packed into MR-row / NR-column panels (zero padded, so
- * the micro-kernel has no edge cases) and a fixed-size register-blocked
- * micro-kernel accumulates MR x NR tiles that gcc vectorizes.
- * Half types are packed as float and accumulate in float; complex64 runs four
- * real float GEMMs on the real/imag planes. */
+/* mlxc_matmul: GEMM in the BLIS structure.
+ *
+ * Five loops around a register-tiled micro-kernel: NC columns of B are split
+ * in KC-deep slabs packed into NR-wide panels (the slab stays in L3, a panel
+ * in L1); MC rows of A are packed into MR-row panels (in L2); the micro-kernel
+ * multiplies one MR x KC panel by one KC x NR panel into an MR x NR tile of C
+ * held in registers.  Packing reads any strides (transposes are free) and
+ * converts float16/bfloat16 to float32; padding the panels with zeros means
+ * the micro-kernel never sees an edge (edge tiles go through a scratch tile).
+ *
+ * Threads: C is cut into rectangles; each is computed by one thread running
+ * the loops above with its own packing buffers.  Every element of C is
+ * summed in the same order whatever the cut (KC slabs in order, k in order
+ * inside the micro-kernel), so results do not depend on the thread count.
+ *
+ * Other paths: matrix-vector (M == 1 or N == 1) as 4-row dot products or
+ * column axpys, tiny products without packing, complex64 as four real GEMMs.
+ * Kernels and blocking sizes per SIMD level live in the table `kerns`.
+ */
 #include "internal.h"
+#include "mlxc_cpu.h"
+#include "mlxc_threads.h"
 
-#define KC 256
-#define MC 64
-#define NC 512
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define GEMM_X86 1
+#include <immintrin.h>
+#define TGT_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define TGT_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,f16c")))
+#endif
+#define TGT_NONE
 
-/* name, element type of A/B, compute type T, MR, NR */
-#define GEN_GEMM(N, T, MR, NR)                                                      \
-static void micro_##N(int64_t kc, const T *restrict a, const T *restrict b,         \
-                      T *restrict c, int64_t ldc, int64_t mr, int64_t nr)            \
+#define MAX_MR 16
+#define MAX_NR 32
+
+typedef void (*ukr_f32_t)(int64_t kc, const float *restrict a, const float *restrict b,
+                          float *restrict c, int64_t ldc, int beta);
+typedef void (*ukr_f64_t)(int64_t kc, const double *restrict a, const double *restrict b,
+                          double *restrict c, int64_t ldc, int beta);
+/* out[r] = sum_p a_r[p] * x[p] for four rows */
+typedef void (*dot4_f32_t)(const float *const *a, const float *x, int64_t k, float *out);
+typedef void (*dot4_f64_t)(const double *const *a, const double *x, int64_t k, double *out);
+/* y[0:m] = sum_p a[p*lda : p*lda+m] * x[p]  (columns of A contiguous) */
+typedef void (*colmv_f32_t)(int64_t m, int64_t k, const float *a, int64_t lda, const float *x, float *y);
+typedef void (*colmv_f64_t)(int64_t m, int64_t k, const double *a, int64_t lda, const double *x, double *y);
+/* C (M x N contiguous) = A @ B without packing */
+typedef void (*small_f32_t)(int64_t M, int64_t N, int64_t K, const float *A, int64_t ars, int64_t acs,
+                            const float *B, int64_t brs, int64_t bcs, float *C);
+typedef void (*small_f64_t)(int64_t M, int64_t N, int64_t K, const double *A, int64_t ars, int64_t acs,
+                            const double *B, int64_t brs, int64_t bcs, double *C);
+
+struct blk { int mr, nr, kc, mc, nc; };
+
+#define REP4(X, ...) X(0, __VA_ARGS__) X(1, __VA_ARGS__) X(2, __VA_ARGS__) X(3, __VA_ARGS__)
+#define REP6(X, ...) REP4(X, __VA_ARGS__) X(4, __VA_ARGS__) X(5, __VA_ARGS__)
+#define REP8(X, ...) REP6(X, __VA_ARGS__) X(6, __VA_ARGS__) X(7, __VA_ARGS__)
+#define REP12(X, ...) REP8(X, __VA_ARGS__) X(8, __VA_ARGS__) X(9, __VA_ARGS__) \
+    X(10, __VA_ARGS__) X(11, __VA_ARGS__)
+#define REP14(X, ...) REP12(X, __VA_ARGS__) X(12, __VA_ARGS__) X(13, __VA_ARGS__)
+
+/* ------------------------------------------------------------ micro-kernels */
+
+/* Portable: MR x NR accumulators in an array gcc keeps in (SSE) registers. */
+#define GEN_UKR_SCALAR(NAME, T, MR, NR)                                             \
+static void NAME(int64_t kc, const T *restrict a, const T *restrict b,              \
+                 T *restrict c, int64_t ldc, int beta)                              \
 {                                                                                   \
     T acc[MR][NR];                                                                  \
     for (int r = 0; r < MR; r++)                                                    \
         for (int q = 0; q < NR; q++) acc[r][q] = 0;                                 \
-    for (int64_t p = 0; p < kc; p++) {                                              \
-        const T *ap = a + p * MR, *bp = b + p * NR;                                 \
+    for (int64_t p = 0; p < kc; p++, a += MR, b += NR)                              \
         for (int r = 0; r < MR; r++)                                                \
-            for (int q = 0; q < NR; q++) acc[r][q] += ap[r] * bp[q];                \
+            for (int q = 0; q < NR; q++) acc[r][q] += a[r] * b[q];                  \
+    for (int r = 0; r < MR; r++)                                                    \
+        for (int q = 0; q < NR; q++)                                                \
+            c[r * ldc + q] = beta ? c[r * ldc + q] + acc[r][q] : acc[r][q];         \
+}
+GEN_UKR_SCALAR(ukr_f32_scalar, float, 4, 8)
+GEN_UKR_SCALAR(ukr_f64_scalar, double, 4, 4)
+
+#ifdef GEMM_X86
+/* x86: MR rows x two vectors.  Per k: two loads of B, MR broadcasts of A,
+ * 2*MR FMAs into named accumulators (named, so they stay in registers). */
+#define UK_DECL(r, V, Z) V c##r##0 = Z(), c##r##1 = Z();
+#define UK_FMA(r, V, BC, FMA)                                                       \
+    { V t_ = BC(a + r); c##r##0 = FMA(t_, b0, c##r##0); c##r##1 = FMA(t_, b1, c##r##1); }
+#define UK_PF(r, W) _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);         \
+    _mm_prefetch((const char *)(c + r * ldc + 2 * W - 1), _MM_HINT_T0);
+#define UK_ST(r, W, LDU, STU, ADD)                                                  \
+    if (beta) {                                                                     \
+        c##r##0 = ADD(LDU(c + r * ldc), c##r##0);                                   \
+        c##r##1 = ADD(LDU(c + r * ldc + W), c##r##1);                               \
     }                                                                               \
-    if (mr == MR && nr == NR) {                                                     \
-        for (int r = 0; r < MR; r++)                                                \
-            for (int q = 0; q < NR; q++) c[r * ldc + q] += acc[r][q];               \
-    } else {                                                                        \
-        for (int64_t r = 0; r < mr; r++)                                            \
-            for (int64_t q = 0; q < nr; q++) c[r * ldc + q] += acc[r][q];           \
+    STU(c + r * ldc, c##r##0); STU(c + r * ldc + W, c##r##1);
+
+#define GEN_UKR_X86(NAME, TGT, T, V, W, MR, REP, Z, BC, FMA, LDU, STU, ADD)          \
+TGT static void NAME(int64_t kc, const T *restrict a, const T *restrict b,          \
+                     T *restrict c, int64_t ldc, int beta)                          \
+{                                                                                   \
+    REP(UK_DECL, V, Z)                                                              \
+    REP(UK_PF, W)                                                                   \
+    for (int64_t p = 0; p < kc; p++) {                                              \
+        V b0 = LDU(b), b1 = LDU(b + W);                                             \
+        REP(UK_FMA, V, BC, FMA)                                                     \
+        a += MR;                                                                    \
+        b += 2 * W;                                                                 \
+    }                                                                               \
+    REP(UK_ST, W, LDU, STU, ADD)                                                    \
+}
+
+#define BC256S(p) _mm256_broadcast_ss(p)
+#define BC256D(p) _mm256_broadcast_sd(p)
+#define BC512S(p) _mm512_set1_ps(*(p))
+#define BC512D(p) _mm512_set1_pd(*(p))
+GEN_UKR_X86(ukr_f32_avx2, TGT_AVX2, float, __m256, 8, 6, REP6, _mm256_setzero_ps, BC256S,
+            _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps)
+GEN_UKR_X86(ukr_f64_avx2, TGT_AVX2, double, __m256d, 4, 6, REP6, _mm256_setzero_pd, BC256D,
+            _mm256_fmadd_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_pd)
+GEN_UKR_X86(ukr_f32_avx512, TGT_AVX512, float, __m512, 16, 12, REP12, _mm512_setzero_ps, BC512S,
+            _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps)
+GEN_UKR_X86(ukr_f64_avx512, TGT_AVX512, double, __m512d, 8, 12, REP12, _mm512_setzero_pd, BC512D,
+            _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_add_pd)
+#endif
+
+/* ---------------------------------------------------------------- packing */
+/* A panel: m <= MR rows, k columns -> dst[p*MR + r], rows m..MR-1 zero. */
+#define GEN_PACK(N, T)                                                              \
+static void pack_a_##N(void *dst_, const void *src_, int64_t rs, int64_t cs,        \
+                       int64_t m, int64_t k, int MR)                                \
+{                                                                                   \
+    T *restrict dst = dst_;                                                         \
+    const STY_##N *src = src_;                                                      \
+    if (rs == 1 && m == MR) {                     /* columns contiguous */          \
+        for (int64_t p = 0; p < k; p++)                                             \
+            for (int r = 0; r < MR; r++) dst[p * MR + r] = LD_##N(src[p * cs + r]); \
+        return;                                                                     \
+    }                                                                               \
+    for (int64_t p = 0; p < k; p++) {             /* MR read streams, one write */  \
+        int64_t r = 0;                                                              \
+        for (; r < m; r++) dst[p * MR + r] = LD_##N(src[r * rs + p * cs]);          \
+        for (; r < MR; r++) dst[p * MR + r] = 0;                                    \
     }                                                                               \
 }                                                                                   \
-/* C (M x N, row stride N, compute type) += sign * A @ B */                         \
-static void gemm_##N(int64_t M, int64_t Nn, int64_t K,                              \
-                     const STY_##N *A, int64_t ars, int64_t acs,                    \
-                     const STY_##N *B, int64_t brs, int64_t bcs,                    \
-                     T *C, T sign, T *Ap, T *Bp)                                    \
+/* B panel: k rows, n <= NR columns -> dst[p*NR + q], columns n..NR-1 zero. */      \
+static void pack_b_##N(void *dst_, const void *src_, int64_t rs, int64_t cs,        \
+                       int64_t k, int64_t n, int NR)                                \
 {                                                                                   \
-    for (int64_t jb = 0; jb < Nn; jb += NC) {                                       \
-        int64_t nc = Nn - jb < NC ? Nn - jb : NC;                                   \
-        for (int64_t pb = 0; pb < K; pb += KC) {                                    \
-            int64_t kc = K - pb < KC ? K - pb : KC;                                 \
-            /* pack B[pb:pb+kc, jb:jb+nc] into NR-wide panels */                    \
-            for (int64_t jp = 0; jp < nc; jp += NR) {                               \
-                T *dst = Bp + jp * kc;                                              \
-                for (int64_t p = 0; p < kc; p++) {                                  \
-                    const STY_##N *src = B + (pb + p) * brs + (jb + jp) * bcs;      \
-                    for (int64_t q = 0; q < NR; q++)                                \
-                        dst[p * NR + q] = jp + q < nc ? LD_##N(src[q * bcs]) : (T)0; \
-                }                                                                   \
-            }                                                                       \
-            for (int64_t ib = 0; ib < M; ib += MC) {                                \
-                int64_t mc = M - ib < MC ? M - ib : MC;                             \
-                for (int64_t ip = 0; ip < mc; ip += MR) {                           \
-                    T *dst = Ap + ip * kc;                                          \
-                    for (int64_t p = 0; p < kc; p++) {                              \
-                        const STY_##N *src = A + (ib + ip) * ars + (pb + p) * acs;  \
-                        for (int64_t r = 0; r < MR; r++)                            \
-                            dst[p * MR + r] = ip + r < mc ? sign * LD_##N(src[r * ars]) : (T)0; \
+    T *restrict dst = dst_;                                                         \
+    const STY_##N *src = src_;                                                      \
+    if (cs == 1 && n == NR) {                     /* rows contiguous: copies */     \
+        for (int64_t p = 0; p < k; p++)                                             \
+            for (int q = 0; q < NR; q++) dst[p * NR + q] = LD_##N(src[p * rs + q]); \
+        return;                                                                     \
+    }                                                                               \
+    if (rs == 1) {                                /* columns contiguous */          \
+        for (int64_t q = 0; q < n; q++)                                             \
+            for (int64_t p = 0; p < k; p++) dst[p * NR + q] = LD_##N(src[q * cs + p]); \
+        for (int64_t p = 0; p < k; p++)                                             \
+            for (int64_t q = n; q < NR; q++) dst[p * NR + q] = 0;                   \
+        return;                                                                     \
+    }                                                                               \
+    for (int64_t p = 0; p < k; p++) {                                               \
+        int64_t q = 0;                                                              \
+        for (; q < n; q++) dst[p * NR + q] = LD_##N(src[p * rs + q * cs]);          \
+        for (; q < NR; q++) dst[p * NR + q] = 0;                                    \
+    }                                                                               \
+}
+GEN_PACK(f32, float)
+GEN_PACK(f64, double)
+GEN_PACK(f16, float)
+GEN_PACK(bf16, float)
+
+typedef void (*pack_a_t)(void *, const void *, int64_t, int64_t, int64_t, int64_t, int);
+typedef void (*pack_b_t)(void *, const void *, int64_t, int64_t, int64_t, int64_t, int);
+
+/* -------------------------------------------------- matrix-vector kernels */
+/* Dot products, four rows at a time so each load of x serves four rows.  A
+ * row's sum does not depend on which rows it is grouped with. */
+static void dot4_f32_scalar(const float *const *a, const float *x, int64_t k, float *out)
+{
+    for (int r = 0; r < 4; r++) {
+        float s[8] = {0};
+        int64_t p = 0;
+        for (; p + 8 <= k; p += 8)
+            for (int l = 0; l < 8; l++) s[l] += a[r][p + l] * x[p + l];
+        for (; p < k; p++) s[p & 7] += a[r][p] * x[p];
+        out[r] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    }
+}
+static void dot4_f64_scalar(const double *const *a, const double *x, int64_t k, double *out)
+{
+    for (int r = 0; r < 4; r++) {
+        double s[4] = {0};
+        int64_t p = 0;
+        for (; p + 4 <= k; p += 4)
+            for (int l = 0; l < 4; l++) s[l] += a[r][p + l] * x[p + l];
+        for (; p < k; p++) s[p & 3] += a[r][p] * x[p];
+        out[r] = (s[0] + s[1]) + (s[2] + s[3]);
+    }
+}
+
+#ifdef GEMM_X86
+/* Two accumulators per row; the last partial vectors are masked loads, so
+ * every element goes through the same FMA lanes. */
+#define DOT_ACC(r, V, Z) V s##r##0 = Z(), s##r##1 = Z();
+#define DOT_STEP(r, FMA, LD, W) s##r##0 = FMA(LD(a[r] + p), x0, s##r##0);                 \
+    s##r##1 = FMA(LD(a[r] + p + W), x1, s##r##1);
+
+TGT_AVX2 static float hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+TGT_AVX2 static double hsum256d(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+static const int32_t mask_tab32[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+static const int64_t mask_tab64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+
+#define GEN_DOT4_AVX2(NAME, T, V, W, Z, FMA, LD, MLD, MASK, ADD, HSUM)                \
+TGT_AVX2 static void NAME(const T *const *a, const T *x, int64_t k, T *out)          \
+{                                                                                   \
+    REP4(DOT_ACC, V, Z)                                                             \
+    int64_t p = 0;                                                                  \
+    for (; p + 2 * W <= k; p += 2 * W) {                                            \
+        V x0 = LD(x + p), x1 = LD(x + p + W);                                       \
+        REP4(DOT_STEP, FMA, LD, W)                                                  \
+    }                                                                               \
+    int64_t rem = k - p;                                                            \
+    if (rem > 0) {                                                                  \
+        int64_t n0 = rem < W ? rem : W, n1 = rem - n0;                              \
+        __m256i m0 = MASK(W - n0), m1 = MASK(W - n1);                               \
+        V x0 = MLD(x + p, m0), x1 = MLD(x + p + W, m1);                             \
+        REP4(DOT_TAIL, FMA, MLD, W)                                                 \
+    }                                                                               \
+    out[0] = HSUM(ADD(s00, s01)); out[1] = HSUM(ADD(s10, s11));                     \
+    out[2] = HSUM(ADD(s20, s21)); out[3] = HSUM(ADD(s30, s31));                     \
+}
+#define DOT_TAIL(r, FMA, MLD, W) s##r##0 = FMA(MLD(a[r] + p, m0), x0, s##r##0);      \
+    s##r##1 = FMA(MLD(a[r] + p + W, m1), x1, s##r##1);
+#define MASK32(off) _mm256_loadu_si256((const __m256i *)(mask_tab32 + (off)))
+#define MASK64(off) _mm256_loadu_si256((const __m256i *)(mask_tab64 + (off)))
+GEN_DOT4_AVX2(dot4_f32_avx2, float, __m256, 8, _mm256_setzero_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
+              _mm256_maskload_ps, MASK32, _mm256_add_ps, hsum256)
+GEN_DOT4_AVX2(dot4_f64_avx2, double, __m256d, 4, _mm256_setzero_pd, _mm256_fmadd_pd, _mm256_loadu_pd,
+              _mm256_maskload_pd, MASK64, _mm256_add_pd, hsum256d)
+
+#define GEN_DOT4_AVX512(NAME, T, V, W, Z, FMA, LD, MLD, MT, ADD, HSUM)                \
+TGT_AVX512 static void NAME(const T *const *a, const T *x, int64_t k, T *out)        \
+{                                                                                   \
+    REP4(DOT_ACC, V, Z)                                                             \
+    int64_t p = 0;                                                                  \
+    for (; p + 2 * W <= k; p += 2 * W) {                                            \
+        V x0 = LD(x + p), x1 = LD(x + p + W);                                       \
+        REP4(DOT_STEP, FMA, LD, W)                                                  \
+    }                                                                               \
+    int64_t rem = k - p;                                                            \
+    if (rem > 0) {                                                                  \
+        int64_t n0 = rem < W ? rem : W, n1 = rem - n0;                              \
+        MT m0 = (MT)((1u << n0) - 1), m1 = (MT)((1u << n1) - 1);                    \
+        V x0 = MLD(m0, x + p), x1 = MLD(m1, x + p + W);                             \
+        REP4(DOT_TAIL512, FMA, MLD, W)                                              \
+    }                                                                               \
+    out[0] = HSUM(ADD(s00, s01)); out[1] = HSUM(ADD(s10, s11));                     \
+    out[2] = HSUM(ADD(s20, s21)); out[3] = HSUM(ADD(s30, s31));                     \
+}
+#define DOT_TAIL512(r, FMA, MLD, W) s##r##0 = FMA(MLD(m0, a[r] + p), x0, s##r##0);   \
+    s##r##1 = FMA(MLD(m1, a[r] + p + W), x1, s##r##1);
+GEN_DOT4_AVX512(dot4_f32_avx512, float, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps,
+                _mm512_loadu_ps, _mm512_maskz_loadu_ps, __mmask16, _mm512_add_ps, _mm512_reduce_add_ps)
+GEN_DOT4_AVX512(dot4_f64_avx512, double, __m512d, 8, _mm512_setzero_pd, _mm512_fmadd_pd,
+                _mm512_loadu_pd, _mm512_maskz_loadu_pd, __mmask8, _mm512_add_pd, _mm512_reduce_add_pd)
+#endif
+
+/* Column form and the no-packing path, plain C compiled once per level so gcc
+ * vectorizes them with that level's registers.  No FMA contraction in ISO C
+ * mode, so vector body and scalar tail round alike. */
+#define GEN_PLAIN(SFX, TGT, T, N)                                                   \
+TGT static void colmv_##N##_##SFX(int64_t m, int64_t k, const T *a, int64_t lda,    \
+                                  const T *x, T *restrict y)                        \
+{                                                                                   \
+    for (int64_t i = 0; i < m; i++) y[i] = 0;                                       \
+    int64_t p = 0;                                                                  \
+    for (; p + 4 <= k; p += 4) {  /* four columns per pass over y */                \
+        const T *a0 = a + p * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;  \
+        T x0 = x[p], x1 = x[p + 1], x2 = x[p + 2], x3 = x[p + 3];                   \
+        for (int64_t i = 0; i < m; i++)                                             \
+            y[i] = (((y[i] + a0[i] * x0) + a1[i] * x1) + a2[i] * x2) + a3[i] * x3;  \
+    }                                                                               \
+    for (; p < k; p++) {                                                            \
+        const T *a0 = a + p * lda;                                                  \
+        T x0 = x[p];                                                                \
+        for (int64_t i = 0; i < m; i++) y[i] = y[i] + a0[i] * x0;                   \
+    }                                                                               \
+}                                                                                   \
+TGT static void small_##N##_##SFX(int64_t M, int64_t Nn, int64_t K,                 \
+                                  const T *A, int64_t ars, int64_t acs,             \
+                                  const T *B, int64_t brs, int64_t bcs, T *C)       \
+{                                                                                   \
+    for (int64_t i = 0; i < M; i++) {                                               \
+        T *restrict c = C + i * Nn;                                                 \
+        for (int64_t j = 0; j < Nn; j++) c[j] = 0;                                  \
+        for (int64_t p = 0; p < K; p++) {                                           \
+            T av = A[i * ars + p * acs];                                            \
+            const T *b = B + p * brs;                                               \
+            if (bcs == 1)                                                           \
+                for (int64_t j = 0; j < Nn; j++) c[j] = c[j] + av * b[j];           \
+            else                                                                    \
+                for (int64_t j = 0; j < Nn; j++) c[j] = c[j] + av * b[j * bcs];     \
+        }                                                                           \
+    }                                                                               \
+}
+GEN_PLAIN(scalar, TGT_NONE, float, f32)
+GEN_PLAIN(scalar, TGT_NONE, double, f64)
+#ifdef GEMM_X86
+GEN_PLAIN(avx2, TGT_AVX2, float, f32)
+GEN_PLAIN(avx2, TGT_AVX2, double, f64)
+GEN_PLAIN(avx512, TGT_AVX512, float, f32)
+GEN_PLAIN(avx512, TGT_AVX512, double, f64)
+#endif
+
+/* ------------------------------------------------------------- the table */
+struct kern {
+    struct blk bs, bd;          /* blocking for float32 / float64 */
+    ukr_f32_t uks; ukr_f64_t ukd;
+    dot4_f32_t dots; dot4_f64_t dotd;
+    colmv_f32_t cols; colmv_f64_t cold;
+    small_f32_t sms; small_f64_t smd;
+};
+
+#define KERN_SCALAR {{4, 8, 256, 64, 1024}, {4, 4, 256, 64, 1024},                 \
+    ukr_f32_scalar, ukr_f64_scalar, dot4_f32_scalar, dot4_f64_scalar,               \
+    colmv_f32_scalar, colmv_f64_scalar, small_f32_scalar, small_f64_scalar}
+static const struct kern kerns[MLXC_ISA_COUNT] = {
+    [MLXC_ISA_SCALAR] = KERN_SCALAR,
+    [MLXC_ISA_NEON] = KERN_SCALAR,
+#ifdef GEMM_X86
+    [MLXC_ISA_AVX2] = {{6, 16, 256, 144, 3072}, {6, 8, 256, 72, 3072},
+        ukr_f32_avx2, ukr_f64_avx2, dot4_f32_avx2, dot4_f64_avx2,
+        colmv_f32_avx2, colmv_f64_avx2, small_f32_avx2, small_f64_avx2},
+    [MLXC_ISA_AVX512] = {{12, 32, 256, 144, 3072}, {12, 16, 256, 72, 3072},
+        ukr_f32_avx512, ukr_f64_avx512, dot4_f32_avx512, dot4_f64_avx512,
+        colmv_f32_avx512, colmv_f64_avx512, small_f32_avx512, small_f64_avx512},
+#else
+    [MLXC_ISA_AVX2] = KERN_SCALAR,
+    [MLXC_ISA_AVX512] = KERN_SCALAR,
+#endif
+};
+
+/* ------------------------------------------------------------ GEMM driver */
+struct gjob {
+    int64_t M, N, K;
+    const char *A, *B;          /* storage elements of size z */
+    int64_t z, a_bs, ars, acs, b_bs, brs, bcs;
+    void *C;                    /* compute type, (batch, M, N) contiguous */
+    uint16_t *H;                /* half output, or NULL */
+    int half_bf16;              /* H is bfloat16 (else float16) */
+    int accumulate;             /* add to C instead of overwriting (complex) */
+    int negate_a;
+    int dbl;                    /* compute type double (else float) */
+    struct blk bk;
+    void *ukr;
+    pack_a_t pa;
+    pack_b_t pb;
+    int64_t tm, tn, gm, gn;     /* C of each matrix cut in gm x gn tiles of tm x tn */
+    char *buf;
+    size_t per_thread;          /* bytes of packing buffer per thread */
+    size_t a_off;               /* offset of the A buffer inside it */
+};
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+
+#define GEN_TILE(T, SFX, UKT)                                                       \
+static void tile_##SFX(const struct gjob *j, int64_t bi, int64_t i0, int64_t i1,    \
+                       int64_t j0, int64_t j1, T *Ap, T *Bp)                        \
+{                                                                                   \
+    const int MR = j->bk.mr, NR = j->bk.nr;                                         \
+    const int64_t KC = j->bk.kc, MC = j->bk.mc, NC = j->bk.nc;                      \
+    const int64_t N = j->N, K = j->K, z = j->z;                                     \
+    UKT uk = (UKT)j->ukr;                                                           \
+    const char *A = j->A + bi * j->a_bs * z, *B = j->B + bi * j->b_bs * z;          \
+    T *C = (T *)j->C + bi * j->M * N;                                               \
+    for (int64_t jc = j0; jc < j1; jc += NC) {                                      \
+        int64_t nc = min64(NC, j1 - jc);                                            \
+        for (int64_t pc = 0; pc < K; pc += KC) {                                    \
+            int64_t kc = min64(KC, K - pc);                                         \
+            int beta = pc > 0 || j->accumulate;                                     \
+            for (int64_t jr = 0; jr < nc; jr += NR)                                 \
+                j->pb(Bp + jr * kc, B + (pc * j->brs + (jc + jr) * j->bcs) * z,     \
+                      j->brs, j->bcs, kc, min64(NR, nc - jr), NR);                  \
+            for (int64_t ic = i0; ic < i1; ic += MC) {                              \
+                int64_t mc = min64(MC, i1 - ic);                                    \
+                for (int64_t ir = 0; ir < mc; ir += MR)                             \
+                    j->pa(Ap + ir * kc, A + ((ic + ir) * j->ars + pc * j->acs) * z, \
+                          j->ars, j->acs, min64(MR, mc - ir), kc, MR);              \
+                if (j->negate_a)                                                    \
+                    for (int64_t e = 0; e < round_up(mc, MR) * kc; e++) Ap[e] = -Ap[e]; \
+                for (int64_t jr = 0; jr < nc; jr += NR) {                           \
+                    int64_t nr = min64(NR, nc - jr);                                \
+                    for (int64_t ir = 0; ir < mc; ir += MR) {                       \
+                        int64_t mr = min64(MR, mc - ir);                            \
+                        T *c = C + (ic + ir) * N + jc + jr;                         \
+                        if (mr == MR && nr == NR) {                                 \
+                            uk(kc, Ap + ir * kc, Bp + jr * kc, c, N, beta);         \
+                        } else {                                                    \
+                            T t[MAX_MR * MAX_NR];                                   \
+                            uk(kc, Ap + ir * kc, Bp + jr * kc, t, NR, 0);           \
+                            for (int64_t r = 0; r < mr; r++)                        \
+                                for (int64_t q = 0; q < nr; q++)                    \
+                                    c[r * N + q] = beta ? c[r * N + q] + t[r * NR + q] \
+                                                        : t[r * NR + q];            \
+                        }                                                           \
                     }                                                               \
                 }                                                                   \
-                for (int64_t jp = 0; jp < nc; jp += NR)                             \
-                    for (int64_t ip = 0; ip < mc; ip += MR)                         \
-                        micro_##N(kc, Ap + ip * kc, Bp + jp * kc,                   \
-                                  C + (ib + ip) * Nn + jb + jp, Nn,                 \
-                                  mc - ip < MR ? mc - ip : MR, nc - jp < NR ? nc - jp : NR); \
             }                                                                       \
         }                                                                           \
     }                                                                               \
 }
+GEN_TILE(float, f32, ukr_f32_t)
+GEN_TILE(double, f64, ukr_f64_t)
 
-GEN_GEMM(f32, float, 4, 8)
-GEN_GEMM(f64, double, 4, 4)
-GEN_GEMM(f16, float, 4, 8)
-GEN_GEMM(bf16, float, 4, 8)
+static void gemm_task(void *ctx, int64_t task, int tid)
+{
+    const struct gjob *j = ctx;
+    int64_t per = j->gm * j->gn, bi = task / per, t = task % per;
+    int64_t i0 = t / j->gn * j->tm, j0 = t % j->gn * j->tn;
+    int64_t i1 = min64(i0 + j->tm, j->M), j1 = min64(j0 + j->tn, j->N);
+    char *buf = j->buf + (size_t)tid * j->per_thread;
+    if (j->dbl)
+        tile_f64(j, bi, i0, i1, j0, j1, (double *)(buf + j->a_off), (double *)buf);
+    else
+        tile_f32(j, bi, i0, i1, j0, j1, (float *)(buf + j->a_off), (float *)buf);
+    if (j->H) {  /* round this tile of the float accumulator to the half output */
+        const float *c = (const float *)j->C + bi * j->M * j->N;
+        uint16_t *h = j->H + bi * j->M * j->N;
+        for (int64_t i = i0; i < i1; i++)
+            for (int64_t q = j0; q < j1; q++) {
+                float v = c[i * j->N + q];
+                h[i * j->N + q] = j->half_bf16 ? mlxc_f2bf(v) : mlxc_f2h(v);
+            }
+    }
+}
 
+/* Cut C into tiles and run them on the pool.  batch matrices, C/H of each at
+ * (batch index) * M * N.  Returns MLXC_OK or MLXC_ERR_NOMEM. */
+static int run_gemm(struct gjob *j, int64_t batch, size_t tsz)
+{
+    const struct blk *b = &j->bk;
+    int64_t M = j->M, N = j->N, K = j->K;
+    int nt = mlxc_num_threads();
+    double flops = 2.0 * (double)M * (double)N * (double)K;
+    /* tiles per matrix: enough for every thread unless the batch already is,
+     * none when the product is too small to pay for waking threads */
+    int64_t want = batch >= nt || flops < 2.0 * 64 * 64 * 64 ? 1 : (nt + batch - 1) / batch;
+    int64_t gm = 1, gn = 1;
+    double best = -1;
+    for (int64_t m = 1; m <= want; m++) {
+        if (want % m) continue;
+        int64_t n = want / m;
+        if (m > 1 && (M + m - 1) / m < b->mr) continue;
+        if (n > 1 && (N + n - 1) / n < b->nr) continue;
+        /* A is packed n times, B m times */
+        double cost = (double)n * (double)M + (double)m * (double)N;
+        if (best < 0 || cost < best) { best = cost; gm = m; gn = n; }
+    }
+    j->gm = gm;
+    j->gn = gn;
+    j->tm = gm == 1 ? M : round_up((M + gm - 1) / gm, b->mr);
+    j->tn = gn == 1 ? N : round_up((N + gn - 1) / gn, b->nr);
+    j->gm = (M + j->tm - 1) / j->tm;
+    j->gn = (N + j->tn - 1) / j->tn;
+    int64_t ntask = batch * j->gm * j->gn;
+    int nthr = nt < ntask ? nt : (int)ntask;
+    /* packing buffers sized by what a tile can use */
+    int64_t kc = min64(b->kc, K);
+    int64_t nc = min64(b->nc, round_up(j->tn, b->nr));
+    int64_t mc = min64(b->mc, round_up(j->tm, b->mr));
+    size_t bsz = ((size_t)(kc * nc) * tsz + 63) & ~(size_t)63;
+    size_t asz = ((size_t)(kc * mc) * tsz + 63) & ~(size_t)63;
+    j->a_off = bsz;
+    j->per_thread = bsz + asz;
+    char *raw = malloc(j->per_thread * (size_t)nthr + 64);
+    if (!raw) return MLXC_ERR_NOMEM;
+    j->buf = (char *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    mlxc_parallel_for(ntask, nthr, gemm_task, j);
+    free(raw);
+    return MLXC_OK;
+}
+
+/* ------------------------------------------------------- matrix-vector path */
+struct mvjob {
+    int dbl;
+    const struct kern *kn;
+    int64_t M, K;               /* y (M) = A (M x K) @ x (K) */
+    const char *A, *X;          /* X: contiguous copies or the original when stride 1 */
+    int64_t a_bs, ars, acs, x_bs;
+    char *Y;                    /* contiguous (batch, M) */
+    int64_t chunks;             /* row chunks per batch */
+};
+#define MV_CHUNK 256            /* fixed, so results do not depend on the thread count */
+
+#define GEN_MV(T, SFX, DOTF, COLF)                                                  \
+static void mv_##SFX(const struct mvjob *j, int64_t bi, int64_t r0, int64_t r1)     \
+{                                                                                   \
+    const T *A = (const T *)j->A + bi * j->a_bs, *x = (const T *)j->X + bi * j->x_bs; \
+    T *y = (T *)j->Y + bi * j->M;                                                   \
+    if (j->acs == 1) {                                                              \
+        for (int64_t i = r0; i < r1; i += 4) {                                      \
+            const T *rows[4];                                                       \
+            T out[4];                                                               \
+            for (int r = 0; r < 4; r++)  /* past the end: repeat row i */           \
+                rows[r] = A + (i + r < r1 ? i + r : i) * j->ars;                    \
+            j->kn->DOTF(rows, x, j->K, out);                                        \
+            for (int r = 0; r < 4 && i + r < r1; r++) y[i + r] = out[r];            \
+        }                                                                           \
+    } else if (j->ars == 1) {                                                       \
+        j->kn->COLF(r1 - r0, j->K, A + r0, j->acs, x, y + r0);                      \
+    } else {                                                                        \
+        for (int64_t i = r0; i < r1; i++) {                                         \
+            T s = 0;                                                                \
+            for (int64_t p = 0; p < j->K; p++) s += A[i * j->ars + p * j->acs] * x[p]; \
+            y[i] = s;                                                               \
+        }                                                                           \
+    }                                                                               \
+}
+GEN_MV(float, f32, dots, cols)
+GEN_MV(double, f64, dotd, cold)
+
+static void mv_task(void *ctx, int64_t task, int tid)
+{
+    (void)tid;
+    const struct mvjob *j = ctx;
+    int64_t bi = task / j->chunks, r0 = task % j->chunks * MV_CHUNK;
+    int64_t r1 = min64(r0 + MV_CHUNK, j->M);
+    if (j->dbl) mv_f64(j, bi, r0, r1);
+    else mv_f32(j, bi, r0, r1);
+}
+
+/* y = A @ x for float32/float64; x with element stride xs, batch stride x_bs */
+static int matvec(int dbl, const struct kern *kn, int64_t batch, int64_t M, int64_t K,
+                  const void *A, int64_t a_bs, int64_t ars, int64_t acs,
+                  const void *X, int64_t x_bs, int64_t xs, void *Y)
+{
+    size_t z = dbl ? 8 : 4;
+    void *tmp = NULL;
+    if (xs != 1) {              /* gather x so the kernels read it contiguously */
+        tmp = malloc((size_t)(batch * K) * z);
+        if (!tmp) return MLXC_ERR_NOMEM;
+        for (int64_t b = 0; b < batch; b++)
+            for (int64_t p = 0; p < K; p++) {
+                if (dbl) ((double *)tmp)[b * K + p] = ((const double *)X)[b * x_bs + p * xs];
+                else ((float *)tmp)[b * K + p] = ((const float *)X)[b * x_bs + p * xs];
+            }
+        X = tmp;
+        x_bs = K;
+    }
+    struct mvjob j = {dbl, kn, M, K, A, X, a_bs, ars, acs, x_bs, Y, (M + MV_CHUNK - 1) / MV_CHUNK};
+    int64_t ntask = batch * j.chunks;
+    /* threads only when there is enough to share */
+    int nthr = (double)batch * (double)M * (double)K < 65536.0 ? 1 : mlxc_num_threads();
+    mlxc_parallel_for(ntask, nthr, mv_task, &j);
+    free(tmp);
+    return MLXC_OK;
+}
+
+/* --------------------------------------------------------- no-packing path */
+struct smjob {
+    int dbl;
+    const struct kern *kn;
+    int64_t M, N, K, per;       /* per: matrices per task */
+    const char *A, *B;
+    int64_t a_bs, ars, acs, b_bs, brs, bcs, batch;
+    char *C;
+};
+
+static void small_task(void *ctx, int64_t task, int tid)
+{
+    (void)tid;
+    const struct smjob *j = ctx;
+    int64_t b1 = min64((task + 1) * j->per, j->batch);
+    for (int64_t b = task * j->per; b < b1; b++) {
+        if (j->dbl)
+            j->kn->smd(j->M, j->N, j->K, (const double *)j->A + b * j->a_bs, j->ars, j->acs,
+                       (const double *)j->B + b * j->b_bs, j->brs, j->bcs,
+                       (double *)j->C + b * j->M * j->N);
+        else
+            j->kn->sms(j->M, j->N, j->K, (const float *)j->A + b * j->a_bs, j->ars, j->acs,
+                       (const float *)j->B + b * j->b_bs, j->brs, j->bcs,
+                       (float *)j->C + b * j->M * j->N);
+    }
+}
+
+#define SMALL_FLOPS (2 * 32 * 32 * 32)
+
+/* ---------------------------------------------------------------- entry */
 int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
                 const void *A, int64_t a_bs, int64_t a_rs, int64_t a_cs,
                 const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
@@ -86,59 +608,94 @@ int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
     if (batch <= 0 || M <= 0 || N <= 0) return MLXC_OK;
     size_t z = mlxc_itemsize(dtype), mn = (size_t)(M * N);
     if (K <= 0) { memset(C, 0, (size_t)batch * mn * z); return MLXC_OK; }
-    size_t ts = dtype == MLXC_FLOAT64 ? sizeof(double) : sizeof(float);
-    size_t kc = (size_t)(K < KC ? K : KC);
-    /* packing buffers (+ a float accumulator for half and complex) */
-    size_t nap = (size_t)MC * kc, nbp = kc * (size_t)(NC + 8);
-    size_t nacc = dtype == MLXC_COMPLEX64 ? 2 * mn : (dtype == MLXC_FLOAT16 || dtype == MLXC_BFLOAT16) ? mn : 0;
-    char *buf = malloc((nap + nbp + nacc) * ts);
-    if (!buf) return MLXC_ERR_NOMEM;
-    void *Ap = buf, *Bp = buf + nap * ts;
-    float *acc = (float *)(buf + (nap + nbp) * ts);
-    for (int64_t bi = 0; bi < batch; bi++) {
-        const char *a = (const char *)A + bi * a_bs * (int64_t)z;
-        const char *b = (const char *)B + bi * b_bs * (int64_t)z;
-        char *c = (char *)C + (size_t)bi * mn * z;
-        switch (dtype) {
-        case MLXC_FLOAT32:
-            memset(c, 0, mn * z);
-            gemm_f32(M, N, K, (const float *)a, a_rs, a_cs, (const float *)b, b_rs, b_cs,
-                     (float *)c, 1.0f, Ap, Bp);
-            break;
-        case MLXC_FLOAT64:
-            memset(c, 0, mn * z);
-            gemm_f64(M, N, K, (const double *)a, a_rs, a_cs, (const double *)b, b_rs, b_cs,
-                     (double *)c, 1.0, Ap, Bp);
-            break;
-        case MLXC_FLOAT16:
-        case MLXC_BFLOAT16: {
-            memset(acc, 0, mn * sizeof(float));
-            uint16_t *o = (uint16_t *)c;
-            if (dtype == MLXC_FLOAT16) {
-                gemm_f16(M, N, K, (const uint16_t *)a, a_rs, a_cs, (const uint16_t *)b, b_rs, b_cs,
-                         acc, 1.0f, Ap, Bp);
-                for (size_t i = 0; i < mn; i++) o[i] = mlxc_f2h(acc[i]);
-            } else {
-                gemm_bf16(M, N, K, (const uint16_t *)a, a_rs, a_cs, (const uint16_t *)b, b_rs, b_cs,
-                          acc, 1.0f, Ap, Bp);
-                for (size_t i = 0; i < mn; i++) o[i] = mlxc_f2bf(acc[i]);
-            }
-            break;
+    const struct kern *kn = &kerns[mlxc_cpu_isa()];
+
+    if (dtype == MLXC_FLOAT32 || dtype == MLXC_FLOAT64) {
+        int dbl = dtype == MLXC_FLOAT64;
+        if (N == 1)     /* y = A @ x */
+            return matvec(dbl, kn, batch, M, K, A, a_bs, a_rs, a_cs, B, b_bs, b_rs, C);
+        if (M == 1)     /* y = x @ B = B^T @ x */
+            return matvec(dbl, kn, batch, N, K, B, b_bs, b_cs, b_rs, A, a_bs, a_cs, C);
+        if (2.0 * (double)M * (double)N * (double)K <= SMALL_FLOPS) {
+            struct smjob s = {dbl, kn, M, N, K, 1, A, B, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs,
+                              batch, C};
+            /* a task is a group of matrices worth at least one small product */
+            s.per = SMALL_FLOPS / (2 * M * N * K) + 1;
+            int64_t ntask = (batch + s.per - 1) / s.per;
+            mlxc_parallel_for(ntask, ntask > 1 ? mlxc_num_threads() : 1, small_task, &s);
+            return MLXC_OK;
         }
-        default: {  /* complex: planes re = f[0::2], im = f[1::2] */
-            const float *af = (const float *)a, *bf = (const float *)b;
-            float *cr = acc, *ci = acc + mn;
-            memset(acc, 0, 2 * mn * sizeof(float));
-            gemm_f32(M, N, K, af, 2 * a_rs, 2 * a_cs, bf, 2 * b_rs, 2 * b_cs, cr, 1.0f, Ap, Bp);
-            gemm_f32(M, N, K, af + 1, 2 * a_rs, 2 * a_cs, bf + 1, 2 * b_rs, 2 * b_cs, cr, -1.0f, Ap, Bp);
-            gemm_f32(M, N, K, af, 2 * a_rs, 2 * a_cs, bf + 1, 2 * b_rs, 2 * b_cs, ci, 1.0f, Ap, Bp);
-            gemm_f32(M, N, K, af + 1, 2 * a_rs, 2 * a_cs, bf, 2 * b_rs, 2 * b_cs, ci, 1.0f, Ap, Bp);
-            float *o = (float *)c;
-            for (size_t i = 0; i < mn; i++) { o[2 * i] = cr[i]; o[2 * i + 1] = ci[i]; }
-            break;
-        }
-        }
+        struct gjob j = {0};
+        j.M = M; j.N = N; j.K = K;
+        j.A = A; j.B = B; j.z = (int64_t)z;
+        j.a_bs = a_bs; j.ars = a_rs; j.acs = a_cs; j.b_bs = b_bs; j.brs = b_rs; j.bcs = b_cs;
+        j.C = C;
+        j.dbl = dbl;
+        j.bk = dbl ? kn->bd : kn->bs;
+        j.ukr = dbl ? (void *)kn->ukd : (void *)kn->uks;
+        j.pa = dbl ? pack_a_f64 : pack_a_f32;
+        j.pb = dbl ? pack_b_f64 : pack_b_f32;
+        return run_gemm(&j, batch, dbl ? 8 : 4);
     }
-    free(buf);
-    return MLXC_OK;
+
+    if (dtype == MLXC_FLOAT16 || dtype == MLXC_BFLOAT16) {
+        int bf = dtype == MLXC_BFLOAT16;
+        /* float accumulator for a group of matrices, about 8 MiB at most */
+        int64_t group = (int64_t)((8u << 20) / (mn * sizeof(float)));
+        group = group < 1 ? 1 : group > batch ? batch : group;
+        float *acc = malloc((size_t)group * mn * sizeof(float));
+        if (!acc) return MLXC_ERR_NOMEM;
+        int st = MLXC_OK;
+        for (int64_t b0 = 0; b0 < batch && st == MLXC_OK; b0 += group) {
+            int64_t nb = min64(group, batch - b0);
+            struct gjob j = {0};
+            j.M = M; j.N = N; j.K = K;
+            j.A = (const char *)A + b0 * a_bs * 2;
+            j.B = (const char *)B + b0 * b_bs * 2;
+            j.z = 2;
+            j.a_bs = a_bs; j.ars = a_rs; j.acs = a_cs; j.b_bs = b_bs; j.brs = b_rs; j.bcs = b_cs;
+            j.C = acc;
+            j.H = (uint16_t *)C + b0 * (int64_t)mn;
+            j.half_bf16 = bf;
+            j.bk = kn->bs;
+            j.ukr = (void *)kn->uks;
+            j.pa = bf ? pack_a_bf16 : pack_a_f16;
+            j.pb = bf ? pack_b_bf16 : pack_b_f16;
+            st = run_gemm(&j, nb, 4);
+        }
+        free(acc);
+        return st;
+    }
+
+    /* complex64 on the real and imaginary planes (float views with doubled
+     * strides): re = Ar Br - Ai Bi, im = Ar Bi + Ai Br */
+    float *planes = malloc((size_t)batch * mn * 2 * sizeof(float));
+    if (!planes) return MLXC_ERR_NOMEM;
+    float *re = planes, *im = planes + (size_t)batch * mn;
+    const float *af = A, *bf = B;
+    struct { const float *a, *b; float *c; int acc, neg; } parts[4] = {
+        {af, bf, re, 0, 0}, {af + 1, bf + 1, re, 1, 1},
+        {af, bf + 1, im, 0, 0}, {af + 1, bf, im, 1, 0}};
+    int st = MLXC_OK;
+    for (int q = 0; q < 4 && st == MLXC_OK; q++) {
+        struct gjob j = {0};
+        j.M = M; j.N = N; j.K = K;
+        j.A = (const char *)parts[q].a; j.B = (const char *)parts[q].b; j.z = 4;
+        j.a_bs = 2 * a_bs; j.ars = 2 * a_rs; j.acs = 2 * a_cs;
+        j.b_bs = 2 * b_bs; j.brs = 2 * b_rs; j.bcs = 2 * b_cs;
+        j.C = parts[q].c;
+        j.accumulate = parts[q].acc;
+        j.negate_a = parts[q].neg;
+        j.bk = kn->bs;
+        j.ukr = (void *)kn->uks;
+        j.pa = pack_a_f32;
+        j.pb = pack_b_f32;
+        st = run_gemm(&j, batch, 4);
+    }
+    if (st == MLXC_OK) {
+        float *o = C;
+        for (size_t i = 0; i < (size_t)batch * mn; i++) { o[2 * i] = re[i]; o[2 * i + 1] = im[i]; }
+    }
+    free(planes);
+    return st;
 }

@@ -94,7 +94,7 @@ static inline void cpu_relax(void)
 
 /* Spin this many rounds before sleeping on a condition variable: waking a
  * sleeping thread costs tens of microseconds, a whole small GEMM's worth. */
-#define SPIN 20000
+#define SPIN 2000
 
 static void *worker(void *arg)
 {

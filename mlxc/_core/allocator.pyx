@@ -191,6 +191,13 @@ def set_memory_limit(limit):
     return prev
 
 
+def get_memory_limit():
+    """get_memory_limit() -> int
+
+    The memory limit guideline in bytes (by default the machine's memory)."""
+    return memory_limit if memory_limit else get_memory_limit_default()
+
+
 def set_wired_limit(limit):
     """set_wired_limit(limit: int) -> int
 

@@ -8,8 +8,17 @@ the function captures are not inputs of the node, so they are constants.
 """
 from mlxc._core.array cimport array, new_nodes, share_buffer, update_flags
 from mlxc._core.primitive cimport Primitive
+from mlxc._core.array cimport new_node
+from mlxc._core.prims.views cimport StopGradient
 
 from mlxc._core.array import _py_hooks
+
+
+cdef StopGradient _STOP = StopGradient.__new__(StopGradient)
+
+
+cdef array stop_gradient_op(array x):
+    return new_node(x.dtype, x._shape, _STOP, (x,))
 
 
 def _tree_leaves(tree):
@@ -156,22 +165,37 @@ class custom_function:
         return f
 
     def __call__(self, *args, **kwargs):
-        ops = _py_hooks["ops"]
         outs = self.fun(*args, **kwargs)
-        flat_outs = _tree_leaves(outs)
-        for o in flat_outs:
-            if not isinstance(o, array):
-                raise ValueError("[custom_function] The function must return arrays "
-                                 f"(or trees of arrays), got {type(o).__name__}.")
-        in_arrays = [v for v in _tree_leaves(list(args)) if isinstance(v, array)]
+        cdef list flat_outs, in_arrays
+        # Fast paths for the common shapes (array arguments, one array result) keep the
+        # wrapper cheap; trees go through the tree utilities.
+        if isinstance(outs, array):
+            flat_outs = [outs]
+        else:
+            flat_outs = _tree_leaves(outs)
+            for o in flat_outs:
+                if not isinstance(o, array):
+                    raise ValueError("[custom_function] The function must return arrays "
+                                     f"(or trees of arrays), got {type(o).__name__}.")
+        in_arrays = []
+        for a in args:
+            if isinstance(a, array):
+                in_arrays.append(a)
+            elif isinstance(a, (list, tuple, dict)):
+                in_arrays.extend(v for v in _tree_leaves(a) if isinstance(v, array))
         cdef CustomTransforms prim = CustomTransforms.__new__(CustomTransforms)
         prim.owner = self
         prim.args = args
         prim.kwargs = kwargs
         prim.out_tree = outs
         prim.n_in = len(in_arrays)
-        nodes = new_nodes([(<array>o).dtype for o in flat_outs], [o.shape for o in flat_outs],
-                          prim, tuple(in_arrays + [ops.stop_gradient(o) for o in flat_outs]))
+        cdef list dts = []
+        cdef list shapes = []
+        for o in flat_outs:
+            dts.append((<array>o).dtype)
+            shapes.append((<array>o)._shape)
+            in_arrays.append(stop_gradient_op(<array>o))
+        nodes = new_nodes(dts, shapes, prim, tuple(in_arrays))
         if isinstance(outs, array):
             return nodes[0]
         return _rebuild(outs, nodes)

@@ -10,7 +10,7 @@ from mlxc._core.dtype import (
 )
 from mlxc._core.allocator import (
     get_active_memory, get_peak_memory, reset_peak_memory, get_cache_memory, clear_cache,
-    set_memory_limit, set_cache_limit, set_wired_limit,
+    set_memory_limit, set_cache_limit, set_wired_limit, get_memory_limit,
 )
 from mlxc._core.device import (
     Device, DeviceType, Stream, StreamContext, cpu, gpu, default_device, set_default_device,
@@ -46,6 +46,14 @@ from mlxc._core.ops.reduce import *        # noqa: F401,F403
 from mlxc._core.ops.index import *         # noqa: F401,F403
 from mlxc._core.ops.linalg import *        # noqa: F401,F403
 from mlxc._core.ops.join import *          # noqa: F401,F403
+
+# Constants, as MLX exports them.
+pi = 3.141592653589793
+e = 2.718281828459045
+euler_gamma = 0.5772156649015329
+inf = float("inf")
+nan = float("nan")
+newaxis = None
 
 # MLX's short aliases.
 pow = power

@@ -18,4 +18,9 @@ $CC -O2 -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined,float-cast-o
     -fno-sanitize-recover=undefined,float-cast-overflow \
     -I kernels/include kernels/*.c tests/c/test_kernels.c -lm -o "$B/test_kernels"
 for p in $pids; do wait "$p"; done
+# GEMM at every SIMD level this CPU has; runs when no test names are given
+$CC -O2 -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined,float-cast-overflow \
+    -fno-sanitize-recover=undefined,float-cast-overflow -pthread \
+    -I kernels/include kernels/*.c tests/c/test_gemm.c -lm -o "$B/test_gemm"
+if [ $# -eq 0 ]; then "./$B/test_gemm"; fi
 exec "./$B/test_kernels" "$@"

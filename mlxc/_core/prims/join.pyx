@@ -1,4 +1,8 @@
-"""Join primitives: Concatenate copies each input into its region of a fresh output."""
+"""Join primitives: Concatenate copies each input into its region of a fresh output.
+
+Transform rules: the vjp hands each input its slice of the cotangent (a view), the jvp
+concatenates the tangents (zeros where an input has none), vmap concatenates along the
+shifted axis with every input's batch axis first."""
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 
@@ -60,3 +64,56 @@ cdef class Concatenate(Primitive):
 
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is Concatenate and (<Concatenate>other).axis == self.axis
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _concat_vjp(self.axis, primals, cotangents[0], argnums)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return [_concat_jvp(self.axis, primals, tangents, argnums, outputs[0])]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _concat_vmap(self.axis, inputs, axes)
+
+
+# Rules as plain functions: mlxc ops imported lazily (mlxc.core imports this module).
+
+def _concat_vjp(int axis, list primals, g, list argnums):
+    """Input i's cotangent is g[..., off_i:off_i + n_i, ...] along axis, in its dtype."""
+    from mlxc._core.prims.rulekit import cast_like
+    offsets = [0]
+    for x in primals:
+        offsets.append(offsets[-1] + x.shape[axis])
+    lead = (slice(None),) * axis
+    out = []
+    for i in argnums:
+        piece = g[lead + (slice(offsets[i], offsets[i + 1]),)]
+        out.append(cast_like(piece, primals[i]))
+    return out
+
+
+def _concat_jvp(int axis, list primals, list tangents, list argnums, out):
+    import mlxc.core as mx
+    from mlxc._core.prims.rulekit import cast_like
+    pieces = []
+    for x in primals:
+        pieces.append(None)
+    for k in range(len(argnums)):
+        pieces[argnums[k]] = cast_like(tangents[k], out)
+    for i in range(len(primals)):
+        if pieces[i] is None:
+            pieces[i] = mx.zeros(primals[i].shape, out.dtype)
+    return mx.concatenate(pieces, axis)
+
+
+def _concat_vmap(int axis, list inputs, list axes):
+    """Every input gets its batch axis first (unbatched ones broadcast to the batch), then
+    one concatenate along axis + 1."""
+    import mlxc.core as mx
+    from mlxc._core.prims.rulekit import batch_size, materialize_batch
+    n = batch_size(inputs, axes)
+    if n is None:
+        return [mx.concatenate(inputs, axis)], [-1]
+    xs = []
+    for x, ax in zip(inputs, axes):
+        xs.append(materialize_batch(x, ax, n))
+    return [mx.concatenate(xs, axis + 1)], [0]

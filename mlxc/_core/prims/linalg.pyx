@@ -1,4 +1,11 @@
-"""Linear algebra primitives: Matmul runs the batched strided GEMM kernel."""
+"""Linear algebra primitives: Matmul runs the batched strided GEMM kernel.
+
+Transform rules.  The op constructor (ops/linalg.pyx) reshapes 1-d operands to matrices
+and broadcasts the batch dims (as views) before it builds the node, so the primitive
+sees a (*batch, M, K) and b (*batch, K, N) with equal batch shapes; the broadcasting
+views carry their own rules.  The rules still unbroadcast, so they hold for inputs
+whose batch dims broadcast.
+"""
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 
@@ -86,6 +93,80 @@ cdef class Matmul(Primitive):
 
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is Matmul
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _matmul_vjp(primals, cotangents[0], argnums)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return [_matmul_jvp(primals, tangents, argnums, outputs[0])]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _matmul_vmap(inputs, axes)
+
+
+# Rules as plain functions: mlxc ops imported lazily (mlxc.core imports this module).
+
+def _mT(x):
+    """x with its last two axes swapped (a view)."""
+    import mlxc.core as mx
+    return mx.swapaxes(x, -1, -2)
+
+
+def _matmul_vjp(list primals, g, list argnums):
+    """C = A @ B:  dA = G @ B^T,  dB = A^T @ G, summed over broadcast batch dims."""
+    from mlxc._core.prims.rulekit import cast_like, unbroadcast
+    a, b = primals[0], primals[1]
+    out = []
+    for i in argnums:
+        if i == 0:
+            d = unbroadcast(g @ _mT(b), a.shape)
+            out.append(cast_like(d, a))
+        else:
+            d = unbroadcast(_mT(a) @ g, b.shape)
+            out.append(cast_like(d, b))
+    return out
+
+
+def _matmul_jvp(list primals, list tangents, list argnums, out):
+    """dC = dA @ B + A @ dB (a term for each input that has a tangent)."""
+    from mlxc._core.prims.rulekit import cast_like
+    a, b = primals[0], primals[1]
+    res = None
+    for k in range(len(argnums)):
+        t = tangents[k]
+        term = t @ b if argnums[k] == 0 else a @ t
+        res = term if res is None else res + term
+    if res is None:
+        import mlxc.core as mx
+        return mx.zeros(out.shape, out.dtype)
+    return cast_like(res, out)
+
+
+def _matmul_vmap(list inputs, list axes):
+    """Batch axes go to the front; an unbatched operand broadcasts against the batch
+    through matmul's own batch broadcasting (its dims line up from the right).  Two
+    common cases skip the batched GEMM: a batched operand times a shared matrix."""
+    import mlxc.core as mx
+    from mlxc._core.prims.rulekit import move_batch_to_front
+    a, b = inputs[0], inputs[1]
+    ax, bx = axes[0], axes[1]
+    if ax < 0 and bx < 0:
+        return [a @ b], [-1]
+    if bx < 0 and b.ndim == 2 and ax < a.ndim - 1:
+        # A batched (3-d), B a shared matrix: A's batch axis is not its K axis, so it is
+        # one more row/batch dim of A @ B and stays where it is.
+        return [a @ b], [ax]
+    if ax < 0 and a.ndim == 2 and b.ndim == 3:
+        # A a shared matrix, B batched: A @ [B_0 ... B_{n-1}] as one (M, K) @ (K, n*N)
+        # GEMM; the columns of the result keep the batch as an axis of its own.
+        if bx == 0:
+            b = mx.moveaxis(b, 0, 1)           # (K, n, N)
+        K, s1, s2 = b.shape
+        wide = a @ mx.reshape(b, (K, s1 * s2))
+        return [mx.reshape(wide, (a.shape[0], s1, s2))], [2 if bx == 2 else 1]
+    a = move_batch_to_front(a, ax)
+    b = move_batch_to_front(b, bx)
+    return [a @ b], [0]
 
 
 cdef Matmul _MATMUL = Matmul.__new__(Matmul)

@@ -10,7 +10,8 @@ from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
-from mlxc._core.array cimport (ROW_CONTIG, alloc_output, array, new_empty, update_flags)
+from mlxc._core.array cimport (ROW_CONTIG, alloc_output, array, new_empty, new_node,
+                               update_flags)
 from mlxc._core.kernels cimport *
 from mlxc._core.primitive cimport Primitive, check_status
 
@@ -90,6 +91,24 @@ cdef class Reduce(Primitive):
                 st = mlxc_reduce(op, dt, out.data(), a.data(), P.ndim, P.shape, P.strides, nred)
         return check_status(st, self.name())
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return [_reduce_vjp(self.op, self.axes, primals[0], cotangents[0], outputs[0])
+                for _ in argnums]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return [_reduce_jvp(self.op, self.axes, primals[0], tangents, outputs[0])]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        cdef array x = <array>inputs[0]
+        cdef int ax = axes[0]
+        cdef array y = <array>outputs[0]
+        if ax < 0:
+            return [new_node(y.dtype, y._shape, self, (x,))], [-1]
+        cdef tuple naxes = tuple([a + 1 if a >= ax else a for a in self.axes])
+        cdef int below = len([a for a in self.axes if a < ax])
+        cdef tuple shape = tuple([x._shape[i] for i in range(x.ndim) if i not in naxes])
+        return [new_node(y.dtype, shape, Reduce(self.op, naxes), (x,))], [ax - below]
+
     cpdef bint is_equivalent(self, Primitive other):
         return (type(other) is Reduce and (<Reduce>other).op == self.op
                 and (<Reduce>other).axes == self.axes)
@@ -113,6 +132,23 @@ cdef class ArgReduce(Primitive):
             st = mlxc_argreduce(op, dt, <uint32_t *>out.data(), a.data(), P.ndim, P.shape,
                                 P.strides)
         return check_status(st, self.name())
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return [_zeros_like(primals[0]) for _ in argnums]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return [_zeros_like(outputs[0])]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        cdef array x = <array>inputs[0]
+        cdef int ax = axes[0]
+        cdef array y = <array>outputs[0]
+        if ax < 0:
+            return [new_node(y.dtype, y._shape, self, (x,))], [-1]
+        cdef int a = self.axis + 1 if self.axis >= ax else self.axis
+        cdef tuple shape = tuple([x._shape[i] for i in range(x.ndim) if i != a])
+        return ([new_node(y.dtype, shape, ArgReduce(self.op, a), (x,))],
+                [ax - 1 if a < ax else ax])
 
     cpdef bint is_equivalent(self, Primitive other):
         return (type(other) is ArgReduce and (<ArgReduce>other).op == self.op
@@ -216,6 +252,23 @@ cdef class Scan(Primitive):
         set_permuted_strides(out, P, order)
         return 0
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return [_scan_vjp(self, primals[0], cotangents[0], outputs[0]) for _ in argnums]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        if not argnums:
+            return [_zeros_like(outputs[0])]
+        return [_scan_jvp(self, primals[0], tangents[0], outputs[0])]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        cdef array x = <array>inputs[0]
+        cdef int ax = axes[0]
+        if ax < 0:
+            return [new_node(x.dtype, x._shape, self, (x,))], [-1]
+        cdef int a = self.axis + 1 if self.axis >= ax else self.axis
+        return [new_node(x.dtype, x._shape, Scan(self.op, a, self.reverse, self.inclusive),
+                         (x,))], [ax]
+
     cpdef bint is_equivalent(self, Primitive other):
         return (type(other) is Scan and (<Scan>other).op == self.op
                 and (<Scan>other).axis == self.axis and (<Scan>other).reverse == self.reverse
@@ -314,6 +367,30 @@ cdef class Sort(Primitive):
         set_permuted_strides(out, P, order)
         return 0
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        # dx = g through the inverse permutation (the argsort of the argsort).
+        import mlxc.core as mx
+        cdef array x = <array>primals[0]
+        cdef array p = new_node(MLXC_UINT32, x._shape, ArgSort(self.axis), (x,))
+        cdef array inv = new_node(MLXC_UINT32, x._shape, ArgSort(self.axis), (p,))
+        return [mx.take_along_axis(cotangents[0], inv, self.axis) for _ in argnums]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        import mlxc.core as mx
+        cdef array x = <array>primals[0]
+        if not argnums:
+            return [_zeros_like(outputs[0])]
+        cdef array p = new_node(MLXC_UINT32, x._shape, ArgSort(self.axis), (x,))
+        return [mx.take_along_axis(tangents[0], p, self.axis)]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        cdef array x = <array>inputs[0]
+        cdef int ax = axes[0]
+        if ax < 0:
+            return [new_node(x.dtype, x._shape, self, (x,))], [-1]
+        cdef int a = self.axis + 1 if self.axis >= ax else self.axis
+        return [new_node(x.dtype, x._shape, Sort(a), (x,))], [ax]
+
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is Sort and (<Sort>other).axis == self.axis
 
@@ -357,8 +434,243 @@ cdef class ArgSort(Primitive):
         set_permuted_strides(out, P, order)
         return 0
 
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return [_zeros_like(primals[0]) for _ in argnums]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return [_zeros_like(outputs[0])]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        cdef array x = <array>inputs[0]
+        cdef int ax = axes[0]
+        if ax < 0:
+            return [new_node(MLXC_UINT32, x._shape, self, (x,))], [-1]
+        cdef int a = self.axis + 1 if self.axis >= ax else self.axis
+        return [new_node(MLXC_UINT32, x._shape, ArgSort(a), (x,))], [ax]
+
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is ArgSort and (<ArgSort>other).axis == self.axis
 
     cpdef str name(self):
         return "ArgSort"
+
+
+
+# ---------------------------------------------------------------- transform rules
+# Built from mlxc ops (and nodes of the primitives above), so that the derivatives are
+# themselves differentiable and batchable.
+
+def _zeros_like(x):
+    import mlxc.core as mx
+    return mx.zeros(x.shape, x.dtype)
+
+
+def _cast(g, x):
+    return g if g.dtype == x.dtype else g.astype(x.dtype)
+
+
+def _expand_back(g, axes, shape):
+    """g (the kept axes) broadcast back over the reduced axes of `shape`."""
+    import mlxc.core as mx
+    kshape = tuple([1 if i in axes else d for i, d in enumerate(shape)])
+    return mx.broadcast_to(mx.reshape(g, kshape), tuple(shape))
+
+
+def _prod_others(x, axes):
+    """For each element, the product of the other elements of its reduction group: an
+    exclusive cumprod times an exclusive reversed cumprod over the (merged) reduced axes,
+    exact with any number of zeros (no division)."""
+    import mlxc.core as mx
+    axes = list(axes)
+    if len(axes) == 1:
+        a = axes[0]
+        return (mx.cumprod(x, axis=a, inclusive=False)
+                * mx.cumprod(x, axis=a, reverse=True, inclusive=False))
+    kept = [i for i in range(x.ndim) if i not in axes]
+    perm = kept + axes
+    xt = mx.transpose(x, perm)
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    xr = mx.reshape(xt, xt.shape[:len(kept)] + (n,))
+    o = (mx.cumprod(xr, axis=-1, inclusive=False)
+         * mx.cumprod(xr, axis=-1, reverse=True, inclusive=False))
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return mx.transpose(mx.reshape(o, xt.shape), inv)
+
+
+def _extreme_mask(x, axes, y):
+    import mlxc.core as mx
+    return mx.equal(x, _expand_back(y, axes, x.shape))
+
+
+def _reduce_vjp(int op, tuple axes, x, g, y):
+    import mlxc.core as mx
+    if op == MLXC_RSUM:
+        return _cast(_expand_back(g, axes, x.shape), x)
+    if op == MLXC_RPROD:
+        return _cast(_expand_back(g, axes, x.shape) * _prod_others(x, axes), x)
+    if op == MLXC_RMAX or op == MLXC_RMIN:
+        # As MLX: the cotangent is split evenly between the elements equal to the extreme.
+        mask = _extreme_mask(x, axes, y)
+        cnt = mx.sum(mask, axis=list(axes), keepdims=True).astype(g.dtype)
+        gb = _expand_back(g, axes, x.shape)
+        return _cast(mx.where(mask, gb / cnt, mx.zeros((), gb.dtype)), x)
+    return _zeros_like(x)                              # all / any
+
+
+def _reduce_jvp(int op, tuple axes, x, list tangents, y):
+    import mlxc.core as mx
+    if not tangents or op == MLXC_RALL or op == MLXC_RANY:
+        return _zeros_like(y)
+    t = tangents[0]
+    axl = list(axes)
+    if op == MLXC_RSUM:
+        return _cast(mx.sum(t, axis=axl), y)
+    if op == MLXC_RPROD:
+        return _cast(mx.sum(t * _prod_others(x, axes), axis=axl), y)
+    # max / min: as MLX, the tangent of the first extreme element (row-major order of the
+    # reduced axes).
+    mask = _extreme_mask(x, axes, y)
+    lin = mx.zeros((), mx.int32)
+    stride = 1
+    for a in reversed(axl):
+        n = x.shape[a]
+        shp = [1] * x.ndim
+        shp[a] = n
+        lin = lin + mx.reshape(mx.arange(n, dtype=mx.int32) * stride, shp)
+        stride *= n
+    key = mx.where(mask, lin, mx.array(stride, mx.int32))
+    first = mx.equal(key, mx.min(key, axis=axl, keepdims=True))
+    return _cast(mx.sum(mx.where(first, t, mx.zeros((), t.dtype)), axis=axl), y)
+
+
+cdef array _scan_node(int op, int axis, bint reverse, bint inclusive, array x):
+    return new_node(x.dtype, x._shape, Scan(op, axis, reverse, inclusive), (x,))
+
+
+def _axis_iota(x, int axis):
+    """int32 positions along axis, shaped to broadcast against x."""
+    import mlxc.core as mx
+    shp = [1] * x.ndim
+    shp[axis] = x.shape[axis]
+    return mx.reshape(mx.arange(x.shape[axis], dtype=mx.int32), shp)
+
+
+def _zero_masks(x, int axis, bint reverse):
+    """(before, first): positions before the first zero in scan order, and that zero."""
+    import mlxc.core as mx
+    z = mx.equal(x, mx.zeros((), x.dtype)).astype(mx.int32)
+    c = _scan_node(MLXC_CUMSUM, axis, reverse, True, z)
+    return mx.equal(c, 0), mx.logical_and(mx.equal(z, 1), mx.equal(c, 1))
+
+
+def _owner(x, Scan p, bint inclusive):
+    """(owner, valid): for each output of the cummax/cummin scan, the position whose value
+    it is (the latest one, in scan order, equal to the running extreme, as MLX)."""
+    import mlxc.core as mx
+    cdef int ax = p.axis
+    y = _scan_node(p.op, ax, p.reverse, True, x)
+    mask = mx.equal(x, y)
+    iota = _axis_iota(x, ax)
+    n = x.shape[ax]
+    if p.reverse:
+        o = _scan_node(MLXC_CUMMIN, ax, True, inclusive,
+                       mx.where(mask, iota, mx.array(n, mx.int32)))
+        valid = mx.less(o, n)
+        o = mx.minimum(o, n - 1)
+    else:
+        o = _scan_node(MLXC_CUMMAX, ax, False, inclusive,
+                       mx.where(mask, iota, mx.array(-1, mx.int32)))
+        valid = mx.greater_equal(o, 0)
+        o = mx.maximum(o, 0)
+    return o, valid, mask
+
+
+def _signed_logs(g):
+    """(log g+, log g-): logs of the positive and negative parts, -inf where absent."""
+    import mlxc.core as mx
+    ninf = mx.array(-float("inf"), g.dtype)
+    zero = mx.zeros((), g.dtype)
+    pos = mx.where(mx.greater(g, zero), mx.log(mx.where(mx.greater(g, zero), g, 1)), ninf)
+    neg = mx.where(mx.less(g, zero), mx.log(mx.where(mx.less(g, zero), -g, 1)), ninf)
+    return pos, neg
+
+
+def _scan_vjp(Scan p, x, g, y):
+    import mlxc.core as mx
+    cdef int op = p.op, ax = p.axis
+    cdef bint rev = p.reverse, inc = p.inclusive
+    g = _cast(g, x)
+    if op == MLXC_CUMSUM:
+        return _scan_node(MLXC_CUMSUM, ax, not rev, inc, g)
+    if op == MLXC_CUMPROD:
+        # dx_j = sum_{i >= j} g_i prod_{k <= i, k != j} x_k (in scan order), exact with
+        # zeros: before the first zero divide by x_j; at the first zero use the scan of x
+        # with that zero replaced by one; after it the derivative is zero.
+        before, first = _zero_masks(x, ax, rev)
+        one = mx.ones((), x.dtype)
+        y1 = _scan_node(MLXC_CUMPROD, ax, rev, inc, mx.where(first, one, x))
+        a = _scan_node(MLXC_CUMSUM, ax, not rev, inc, g * y)
+        b = _scan_node(MLXC_CUMSUM, ax, not rev, inc, g * y1)
+        zero = mx.zeros((), x.dtype)
+        return _cast(mx.where(before, a / mx.where(before, x, one),
+                              mx.where(first, b, zero)), x)
+    if op == MLXC_CUMMAX or op == MLXC_CUMMIN:
+        # Each output's cotangent goes to the position that set the running extreme; a
+        # position's total is the sum of g over its run, a difference of reversed cumsums.
+        mask = mx.equal(x, _scan_node(op, ax, rev, True, x))
+        c = _scan_node(MLXC_CUMSUM, ax, not rev, inc, g)
+        iota = _axis_iota(x, ax)
+        n = x.shape[ax]
+        zero = mx.zeros((), g.dtype)
+        # The next position after j (in scan order) that starts a new run.
+        if rev:
+            nxt = _scan_node(MLXC_CUMMAX, ax, False, False,
+                             mx.where(mask, iota, mx.array(-1, mx.int32)))
+            has = mx.greater_equal(nxt, 0)
+            nxt = mx.maximum(nxt, 0)
+        else:
+            nxt = _scan_node(MLXC_CUMMIN, ax, True, False,
+                             mx.where(mask, iota, mx.array(n, mx.int32)))
+            has = mx.less(nxt, n)
+            nxt = mx.minimum(nxt, n - 1)
+        cn = mx.where(has, mx.take_along_axis(c, nxt, ax), zero)
+        return _cast(mx.where(mask, c - cn, zero), x)
+    # logcumsumexp: dx_j = sum_{i >= j} g_i exp(x_j - y_i), summed in the log domain over
+    # the positive and negative parts of g (stable for any magnitudes).
+    ninf = mx.array(-float("inf"), x.dtype)
+    dead = mx.equal(y, ninf)
+    lp, ln = _signed_logs(g)
+    sp = _scan_node(SCAN_LOGADDEXP, ax, not rev, inc, mx.where(dead, ninf, lp - y))
+    sn = _scan_node(SCAN_LOGADDEXP, ax, not rev, inc, mx.where(dead, ninf, ln - y))
+    return _cast(mx.exp(x + sp) - mx.exp(x + sn), x)
+
+
+def _scan_jvp(Scan p, x, t, y):
+    import mlxc.core as mx
+    cdef int op = p.op, ax = p.axis
+    cdef bint rev = p.reverse, inc = p.inclusive
+    t = _cast(t, x)
+    zero = mx.zeros((), x.dtype)
+    if op == MLXC_CUMSUM:
+        return _scan_node(MLXC_CUMSUM, ax, rev, inc, t)
+    if op == MLXC_CUMPROD:
+        before, first = _zero_masks(x, ax, rev)
+        one = mx.ones((), x.dtype)
+        y1 = _scan_node(MLXC_CUMPROD, ax, rev, inc, mx.where(first, one, x))
+        a = _scan_node(MLXC_CUMSUM, ax, rev, inc,
+                       mx.where(before, t / mx.where(before, x, one), zero))
+        b = _scan_node(MLXC_CUMSUM, ax, rev, inc, mx.where(first, t, zero))
+        return _cast(y * a + y1 * b, y)
+    if op == MLXC_CUMMAX or op == MLXC_CUMMIN:
+        o, valid, mask = _owner(x, p, inc)
+        return _cast(mx.where(valid, mx.take_along_axis(t, o, ax), zero), y)
+    ninf = mx.array(-float("inf"), x.dtype)
+    dead = mx.equal(y, ninf)
+    lp, ln = _signed_logs(t)
+    sp = _scan_node(SCAN_LOGADDEXP, ax, rev, inc, x + lp)
+    sn = _scan_node(SCAN_LOGADDEXP, ax, rev, inc, x + ln)
+    return _cast(mx.where(dead, zero, mx.exp(sp - y) - mx.exp(sn - y)), y)

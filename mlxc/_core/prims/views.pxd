@@ -21,8 +21,11 @@ cdef class AsStrided(Primitive):
 cdef class View(Primitive):           # reinterpret the bytes as another dtype (last axis rescaled)
     pass
 
-cdef class StopGradient(Primitive):   # identity that blocks gradients
+cdef class PassThrough(Primitive):    # output = input's data (shared eval of the two below)
     pass
 
-cdef class Identity(Primitive):       # marks a transform's copy of a primal; rules pass through
+cdef class StopGradient(PassThrough): # identity that blocks gradients
+    pass
+
+cdef class Identity(PassThrough):     # marks a transform's copy of a primal; rules pass through
     pass
