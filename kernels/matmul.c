@@ -122,6 +122,9 @@ GEN_UKR_X86(ukr_f64_avx512, TGT_AVX512, double, __m512d, 8, 12, REP12, _mm512_se
 #endif
 
 /* ---------------------------------------------------------------- packing */
+#define PACK_ROWS(N, W)                                                             \
+    for (int64_t p = 0; p < k; p++)                                                 \
+        for (int q = 0; q < W; q++) dst[p * W + q] = LD_##N(src[p * rs + q])
 /* A panel: m <= MR rows, k columns -> dst[p*MR + r], rows m..MR-1 zero. */
 #define GEN_PACK(N, T)                                                              \
 static void pack_a_##N(void *dst_, const void *src_, int64_t rs, int64_t cs,        \
@@ -147,9 +150,12 @@ static void pack_b_##N(void *dst_, const void *src_, int64_t rs, int64_t cs,    
     T *restrict dst = dst_;                                                         \
     const STY_##N *src = src_;                                                      \
     if (cs == 1 && n == NR) {                     /* rows contiguous: copies */     \
-        for (int64_t p = 0; p < k; p++)                                             \
-            for (int q = 0; q < NR; q++) dst[p * NR + q] = LD_##N(src[p * rs + q]); \
-        return;                                                                     \
+        switch (NR) {                             /* constant widths unroll */      \
+        case 8: PACK_ROWS(N, 8); return;                                            \
+        case 16: PACK_ROWS(N, 16); return;                                          \
+        case 32: PACK_ROWS(N, 32); return;                                          \
+        default: PACK_ROWS(N, NR); return;                                          \
+        }                                                                           \
     }                                                                               \
     if (rs == 1) {                                /* columns contiguous */          \
         for (int64_t q = 0; q < n; q++)                                             \
@@ -171,6 +177,59 @@ GEN_PACK(bf16, float)
 
 typedef void (*pack_a_t)(void *, const void *, int64_t, int64_t, int64_t, int64_t, int);
 typedef void (*pack_b_t)(void *, const void *, int64_t, int64_t, int64_t, int64_t, int);
+
+#ifdef GEMM_X86
+/* Row-major float32 A is the common case and its packing is a transpose:
+ * 8 x 8 blocks in registers instead of one element at a time (the scalar
+ * loop cost a third of a 128^3 product). */
+TGT_AVX2 static void transpose8(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20); r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20); r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31); r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31); r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+TGT_AVX2 static void pack_a_f32_avx2(void *dst_, const void *src_, int64_t rs, int64_t cs,
+                                     int64_t m, int64_t k, int MR)
+{
+    if (cs != 1 || m != MR || (MR != 6 && MR != 12)) {
+        pack_a_f32(dst_, src_, rs, cs, m, k, MR);
+        return;
+    }
+    float *dst = dst_;
+    const float *src = src_;
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8) {
+        for (int g = 0; g < MR; g += 8) {   /* rows g .. g+7, the missing ones zero */
+            int valid = MR - g < 8 ? MR - g : 8;
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = i < valid ? _mm256_loadu_ps(src + (g + i) * rs + p) : _mm256_setzero_ps();
+            transpose8(r);
+            float *d = dst + p * MR + g;
+            for (int l = 0; l < 8; l++, d += MR) {
+                if (valid == 8) {
+                    _mm256_storeu_ps(d, r[l]);
+                } else {                    /* 4 (MR 12) or 6 (MR 6) */
+                    _mm_storeu_ps(d, _mm256_castps256_ps128(r[l]));
+                    if (valid == 6) _mm_storel_pi((__m64 *)(d + 4), _mm256_extractf128_ps(r[l], 1));
+                }
+            }
+        }
+    }
+    for (; p < k; p++)
+        for (int r = 0; r < MR; r++) dst[p * MR + r] = src[r * rs + p];
+}
+#endif
 
 /* -------------------------------------------------- matrix-vector kernels */
 /* Dot products, four rows at a time so each load of x serves four rows.  A
@@ -634,6 +693,9 @@ int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
         j.bk = dbl ? kn->bd : kn->bs;
         j.ukr = dbl ? (void *)kn->ukd : (void *)kn->uks;
         j.pa = dbl ? pack_a_f64 : pack_a_f32;
+#ifdef GEMM_X86
+        if (!dbl && mlxc_cpu_isa() >= MLXC_ISA_AVX2) j.pa = pack_a_f32_avx2;
+#endif
         j.pb = dbl ? pack_b_f64 : pack_b_f32;
         return run_gemm(&j, batch, dbl ? 8 : 4);
     }
