@@ -33,6 +33,13 @@ def _rebuild(tree, values):
     return tree_map(lambda v: next(it) if isinstance(v, array) else v, tree)
 
 
+def _rule_args(tree, values):
+    """The arguments as the user's rules see them: a lone argument is passed by itself
+    (MLX passes f_vjp(x, dx, fx) the array, not a 1-tuple)."""
+    r = _rebuild(tree, values)
+    return r[0] if isinstance(r, tuple) and len(r) == 1 else r
+
+
 cdef class CustomTransforms(Primitive):
     cdef object owner        # the custom_function
     cdef object args         # the positional arguments of the call (a tree)
@@ -87,7 +94,7 @@ def _custom_vjp(CustomTransforms prim, list primals, list cotangents, list argnu
     if fn is None:
         _, grads = vjp_(lambda *a: prim._call_with(list(a)), arrays, cotangents)
     else:
-        res = fn(_rebuild(prim.args, arrays), prim._structured(cotangents),
+        res = fn(_rule_args(prim.args, arrays), prim._structured(cotangents),
                  prim._structured(outputs))
         grads = [res] if isinstance(res, array) else _tree_leaves(res)
         if len(grads) != n:
@@ -115,7 +122,7 @@ def _custom_jvp(CustomTransforms prim, list primals, list tangents, list argnums
     if fn is None:
         _, tans = jvp_(lambda *a: prim._call_with(list(a)), arrays, full)
         return tans
-    res = fn(_rebuild(prim.args, arrays), _rebuild(prim.args, full))
+    res = fn(_rule_args(prim.args, arrays), _rule_args(prim.args, full))
     return [res] if isinstance(res, array) else _tree_leaves(res)
 
 
@@ -128,7 +135,7 @@ def _custom_vmap(CustomTransforms prim, list inputs, list axes):
     if fn is None:
         outs = vmap_(lambda *a: prim._call_with(list(a)), in_axes=tuple(in_axes))(*arrays)
         return list(outs), [0] * len(outs)
-    res, res_axes = fn(_rebuild(prim.args, arrays), _rebuild(prim.args, in_axes))
+    res, res_axes = fn(_rule_args(prim.args, arrays), _rule_args(prim.args, in_axes))
     outs = [res] if isinstance(res, array) else _tree_leaves(res)
     oaxes = [res_axes] if not isinstance(res_axes, (list, tuple)) else list(res_axes)
     return outs, [-1 if a is None else a for a in oaxes]

@@ -74,13 +74,14 @@ cdef list graph_order(list outputs, set leaves):
     return order
 
 
-cdef set active_nodes(list order, set leaves):
-    """ids of nodes in order that depend on a leaf (stop_gradient cuts the dependence)."""
+cdef set active_nodes(list order, set leaves, bint differentiating):
+    """ids of nodes in order that depend on a leaf.  When differentiating, stop_gradient
+    cuts the dependence (vmap must still batch through it)."""
     cdef set active = set(leaves)
     cdef array node
     for n in order:
         node = <array>n
-        if type(node.primitive) is StopGradient:
+        if differentiating and type(node.primitive) is StopGradient:
             continue
         for x in node.inputs:
             if id(x) in active:
@@ -110,7 +111,7 @@ cdef list backprop(list outputs, list cotangents, list primals):
     """Cotangents of primals for the given output cotangents (reverse graph walk)."""
     cdef set leaves = set(id(p) for p in primals)
     cdef list order = graph_order(outputs, leaves)
-    cdef set active = active_nodes(order, leaves)
+    cdef set active = active_nodes(order, leaves, True)
     cdef dict cot = {}
     cdef array node
     for o, c in zip(outputs, cotangents):
@@ -139,7 +140,7 @@ cdef list backprop(list outputs, list cotangents, list primals):
 cdef list forward_tangents(list outputs, list primals, list tangents):
     cdef set leaves = set(id(p) for p in primals)
     cdef list order = graph_order(outputs, leaves)
-    cdef set active = active_nodes(order, leaves)
+    cdef set active = active_nodes(order, leaves, True)
     cdef dict tan = {id(p): t for p, t in zip(primals, tangents)}
     cdef array node
     for n in order:
@@ -249,8 +250,10 @@ def _make_grad(fun, argnums, argnames, str name, bint with_value):
     argnames = tuple(argnames)
     if argnums is None:
         argnums = () if argnames else 0
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not nums and not argnames:
+        raise ValueError(f"[{name}] Gradient wrt no argument requested")
+    single = len(nums) == 1       # MLX returns the gradient itself for one argnum
     for n in nums:
         if not isinstance(n, int):
             raise TypeError(f"[{name}] argnums must be integers, got {n!r}.")
@@ -259,6 +262,7 @@ def _make_grad(fun, argnums, argnames, str name, bint with_value):
                              f"index {n}.")
     if len(set(nums)) != len(nums):
         raise ValueError(f"[{name}] Duplicate argument index in argnums {argnums}.")
+    nums = tuple(sorted(nums))    # gradients come back in argument order, as in MLX
 
     def wrapped(*args, **kwargs):
         for n in nums:
@@ -288,13 +292,13 @@ def _make_grad(fun, argnums, argnames, str name, bint with_value):
             new_kwargs[k] = _replace_leaves(kwargs[k], it)
         out = _run_traced(lambda *a: fun(*new_args, **new_kwargs), [])
         value = out
-        loss = out[0] if (with_value and isinstance(out, (list, tuple)) and out) else out
+        loss = out[0] if (with_value and isinstance(out, tuple) and out) else out
         if not isinstance(loss, array):
             raise ValueError(f"[{name}] The return value of the function whose gradient we "
                              f"want to compute should be either a scalar array or a tuple with "
                              f"the first value being a scalar array (Union[array, Tuple[array, "
                              f"Any, ...]]); but {type(loss).__name__} was returned.")
-        if loss.size != 1:
+        if loss.ndim != 0:
             raise ValueError(f"[{name}] The return value of the function whose gradient we "
                              f"want to compute should be a scalar array; but an array of "
                              f"shape {loss.shape} was returned.")
@@ -378,6 +382,9 @@ def vmap(fun, in_axes=0, out_axes=0):
         traced_args = tree_map(lambda _: next(it), list(args))
         outs = fun(*traced_args)
         out_leaves = [v for _, v in tree_flatten(outs)]
+        if not out_leaves or not all(isinstance(v, array) for v in out_leaves):
+            raise ValueError("[vmap] The return value of the function must be an array or a "
+                             f"tree of arrays, got {type(outs).__name__}.")
         mapping = {}
         for h, x, ax in zip(holders, leaves, axes):
             if isinstance(h, array) and (<array>h).primitive is _PLACEHOLDER:
@@ -414,7 +421,7 @@ cdef list replay(list outputs, dict mapping, size):
     """Re-run the graph between placeholders and outputs with batched values."""
     cdef set leaves = set(mapping)
     cdef list order = graph_order(outputs, leaves)
-    cdef set active = active_nodes(order, leaves)
+    cdef set active = active_nodes(order, leaves, False)
     cdef array node
     for n in order:
         node = <array>n

@@ -283,7 +283,8 @@ cdef class View(Primitive):
 
 
 cdef class PassThrough(Primitive):
-    """Shared eval of the identity-valued primitives: the output is the input's data."""
+    """The identity: the output is the input's data and derivatives pass straight through.
+    StopGradient and Identity specialize it."""
     cdef int eval_cpu(self, list inputs, list outputs) except -1:
         cdef array a = <array>inputs[0]
         cdef array out = <array>outputs[0]
@@ -293,6 +294,15 @@ cdef class PassThrough(Primitive):
             out.strides[i] = a.strides[i]
         out.flags = a.flags
         return 0
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return [cotangents[0]]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return [tangents[0]]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return [inputs[0]], [axes[0]]
 
 
 cdef class StopGradient(PassThrough):
@@ -315,15 +325,6 @@ cdef class Identity(PassThrough):
 
     cpdef bint is_equivalent(self, Primitive other):
         return type(other) is Identity
-
-    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
-        return [cotangents[0]]
-
-    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
-        return [tangents[0]]
-
-    cpdef tuple vmap(self, list inputs, list axes, list outputs):
-        return [inputs[0]], [axes[0]]
 
 
 # ---------------------------------------------------------------- transform rules
