@@ -47,6 +47,8 @@ extensions = [
         include_dirs=["kernels/include"],
         extra_compile_args=cflags,
         libraries=[] if sys.platform == "win32" else ["m", "pthread"],  # kernels' thread pool
+        # Relink when a kernel changes: the kernel library is linked statically.
+        depends=kernel_sources + sorted(glob.glob("kernels/include/*.h")) + ["kernels/internal.h"],
     )
     for p in sorted(glob.glob(os.path.join("mlxc", "_core", "**", "*.pyx"), recursive=True))
 ]

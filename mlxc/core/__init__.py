@@ -18,6 +18,7 @@ from mlxc._core.device import (
     is_available, device_count, device_info,
 )
 from mlxc._core.eval import eval, async_eval
+from mlxc._core.cpu import cpu_info
 from mlxc._core.printing import PrintOptions, get_printoptions, set_printoptions, printoptions
 from mlxc._core.ops.elementwise import (
     add, subtract, multiply, divide, floor_divide, remainder, divmod, power, maximum, minimum,

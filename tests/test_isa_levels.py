@@ -1,0 +1,59 @@
+"""The kernels at every SIMD level this machine has (MLXC_CPU_ISA forces a level at
+import, so each level runs in its own interpreter), checked against numpy."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import mlxc.core as mx
+
+pytestmark = pytest.mark.mlxc_only
+
+_ORDER = ["scalar", "avx2", "avx512"]
+_DETECTED = mx.cpu_info()["isa"]
+LEVELS = _ORDER[:_ORDER.index(_DETECTED) + 1] if _DETECTED in _ORDER else [_DETECTED]
+
+# Runs in the child: results of the SIMD families as nested lists, plus the level seen.
+_CHILD = r"""
+import json, numpy as np, mlxc.core as mx
+rng = np.random.default_rng(0)
+out = {"isa": mx.cpu_info()["isa"]}
+for name, (m, k, n) in {"mm": (37, 53, 29), "mv": (64, 300, 1), "big": (130, 257, 70)}.items():
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    out[name] = [(mx.array(a) @ mx.array(b)).tolist(), (a.astype(np.float64) @ b).tolist()]
+    out[name + "_T"] = [(mx.array(b).T @ mx.array(a).T).tolist(), (b.T.astype(np.float64) @ a.T).tolist()]
+x = np.linspace(-20, 20, 100001).astype(np.float32)
+for f in ("exp", "tanh", "sigmoid", "erf"):
+    out[f] = getattr(mx, f)(mx.array(x)).tolist()
+y = np.linspace(1e-6, 1e6, 100001).astype(np.float32)
+out["log"] = mx.log(mx.array(y)).tolist()
+out["add"] = (mx.array(x) + mx.array(y)).tolist()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_kernels_at_level(level):
+    import numpy as np
+    from scipy_free_erf import erf64
+    env = dict(os.environ, MLXC_CPU_ISA=level)
+    r = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout)
+    assert out["isa"] == level
+    for name in ("mm", "mv", "big", "mm_T", "mv_T", "big_T"):
+        got, want = (np.array(v) for v in out[name])
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+    x = np.linspace(-20, 20, 100001).astype(np.float32).astype(np.float64)
+    y = np.linspace(1e-6, 1e6, 100001).astype(np.float32).astype(np.float64)
+    np.testing.assert_allclose(out["exp"], np.exp(x), rtol=3e-7)
+    np.testing.assert_allclose(out["tanh"], np.tanh(x), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(out["sigmoid"], 1 / (1 + np.exp(-x)), rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(out["erf"], erf64(x), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(out["log"], np.log(y), rtol=3e-7, atol=1e-7)
+    np.testing.assert_allclose(out["add"], (x.astype(np.float32) + y.astype(np.float32)),
+                               rtol=0)
