@@ -1,6 +1,8 @@
 """Argument validation shared by the op constructors (shapes, axes)."""
 from cpython.long cimport PyLong_Check
 
+import numpy as np
+
 
 cdef tuple broadcast_shapes2(tuple a, tuple b, str op):
     cdef Py_ssize_t na = len(a), nb = len(b), n = max(na, nb), i
@@ -20,7 +22,7 @@ cdef tuple broadcast_shapes2(tuple a, tuple b, str op):
 
 
 cdef int normalize_axis(object axis, int ndim, str op) except? -1:
-    if not PyLong_Check(axis) or isinstance(axis, bool):
+    if not ((PyLong_Check(axis) and not isinstance(axis, bool)) or isinstance(axis, np.integer)):
         raise TypeError(f"[{op}] Expected an integer axis, got {axis!r}.")
     cdef long long ax = axis
     if ax < -ndim or ax >= ndim:

@@ -18,7 +18,7 @@ from mlxc._core.dtype cimport dtype_of, is_integral, to_dtype
 from mlxc._core.kernels cimport (MLXC_BOOL, MLXC_INT64, MLXC_MAXIMUM, MLXC_MINIMUM, MLXC_MUL,
                                  MLXC_ADD, MLXC_SCATTER_ADD, MLXC_SCATTER_MAX,
                                  MLXC_SCATTER_MIN, MLXC_SCATTER_PLAIN, MLXC_SCATTER_PROD)
-from mlxc._core.ops.common cimport broadcast_shapes2
+from mlxc._core.ops.common cimport broadcast_shapes2, normalize_axis
 from mlxc._core.ops.elementwise cimport astype_op, binary_op, to_array_like
 from mlxc._core.ops.shape cimport broadcast_to_op, reshape_op, slice_op
 from mlxc._core.prims.index cimport (Diagonal, DynamicSlice, Gather, IndexLinear, Scatter,
@@ -37,15 +37,6 @@ cdef inline bint _is_int(object x):
     return (PyLong_Check(x) and not isinstance(x, bool)) or isinstance(x, np.integer)
 
 
-cdef int _axis(object axis, int ndim, str op) except? -1:
-    """axis in range (IndexError otherwise, as MLX's take/diagonal/slice do)."""
-    if not _is_int(axis):
-        raise TypeError(f"[{op}] Expected an integer axis, got {axis!r}.")
-    cdef long long ax = axis
-    if ax < -ndim or ax >= ndim:
-        raise IndexError(f"[{op}] Axis {axis} is out of bounds for array with {ndim} "
-                         f"dimensions.")
-    return <int>(ax + ndim if ax < 0 else ax)
 
 
 cdef array _index_array(object x, str op):
@@ -447,7 +438,7 @@ def take_along_axis(a, /, indices, axis=-1, *, stream=None):
         x = reshape_op(x, (x.size,))
         ax = 0
     else:
-        ax = _axis(axis, x.ndim, "take_along_axis")
+        ax = normalize_axis(axis, x.ndim, "take_along_axis")
     shape, src_shape = _along_shapes(x, idx, ax, "take_along_axis")
     _check_index_values(idx, x._shape[ax], ax, "take_along_axis")
     return new_node(x.dtype, shape, TakeAlong(ax, "take_along_axis"),
@@ -473,7 +464,7 @@ def put_along_axis(a, /, indices, values, axis=None, *, stream=None):
         idx = reshape_op(idx, (idx.size,))
         ax = 0
     else:
-        ax = _axis(axis, x.ndim, "put_along_axis")
+        ax = normalize_axis(axis, x.ndim, "put_along_axis")
         if idx.ndim != x.ndim:
             raise ValueError(f"[put_along_axis] Indices of dimension {idx.ndim} does not "
                              f"match array of dimension {x.ndim}.")

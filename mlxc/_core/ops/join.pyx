@@ -4,7 +4,7 @@ from cpython.long cimport PyLong_Check
 
 from mlxc._core.array cimport array, as_array, new_node
 from mlxc._core.dtype cimport promote
-from mlxc._core.ops.common cimport broadcast_shapes2, normalize_axes
+from mlxc._core.ops.common cimport broadcast_shapes2, normalize_axes, normalize_axis
 from mlxc._core.ops.elementwise cimport astype_op
 from mlxc._core.ops.shape cimport broadcast_to_op, reshape_op, slice_op
 from mlxc._core.prims.join cimport Concatenate
@@ -13,14 +13,6 @@ __all__ = ["concatenate", "concat", "stack", "split", "unstack", "pad", "tile", 
            "flip", "roll"]
 
 
-cdef int _axis(object axis, int ndim, str op) except -1:
-    """A normalized axis; out of range raises IndexError, as in MLX."""
-    if not PyLong_Check(axis) or isinstance(axis, bool):
-        raise TypeError(f"[{op}] Expected an integer axis, got {axis!r}.")
-    if axis < -ndim or axis >= ndim:
-        raise IndexError(f"[{op}] Axis {axis} is out of bounds for array with {ndim} "
-                         f"dimensions.")
-    return <int>(axis + ndim if axis < 0 else axis)
 
 
 cdef int _count(object n, str what, str op) except -1:
@@ -76,7 +68,7 @@ def concatenate(arrays, axis=0, *, stream=None):
         xs = [reshape_op(<array>x, ((<array>x).size,)) for x in xs]
         axis = 0
     x0 = <array>xs[0]
-    ax = _axis(axis, x0.ndim, "concatenate")
+    ax = normalize_axis(axis, x0.ndim, "concatenate")
     for o in xs[1:]:
         x = <array>o
         if x.ndim != x0.ndim:
@@ -113,7 +105,7 @@ def stack(arrays, axis=0, *, stream=None):
         xs = [reshape_op(<array>x, ((<array>x).size,)) for x in xs]
         axis = 0
         x0 = <array>xs[0]
-    ax = _axis(axis, x0.ndim + 1, "stack")
+    ax = normalize_axis(axis, x0.ndim + 1, "stack")
     shape = x0._shape[:ax] + (1,) + x0._shape[ax:]
     return concat_op([reshape_op(<array>x, shape) for x in xs], ax)
 
@@ -121,7 +113,7 @@ def stack(arrays, axis=0, *, stream=None):
 def split(a, /, indices_or_sections, axis=0, *, stream=None):
     """split(a: array, /, indices_or_sections: int | Sequence[int], axis: int = 0, *, stream=None) -> list[array]."""
     cdef array x = as_array(a)
-    ax = _axis(axis, x.ndim, "split")
+    ax = normalize_axis(axis, x.ndim, "split")
     n = x._shape[ax]
     if PyLong_Check(indices_or_sections) and not isinstance(indices_or_sections, bool):
         k = indices_or_sections
@@ -161,7 +153,7 @@ def split(a, /, indices_or_sections, axis=0, *, stream=None):
 def unstack(x, /, *, axis=0, stream=None):
     """unstack(x: array, /, *, axis: int = 0, stream=None) -> tuple[array, ...]."""
     cdef array a = as_array(x)
-    ax = _axis(axis, a.ndim, "unstack")
+    ax = normalize_axis(axis, a.ndim, "unstack")
     shape = a._shape[:ax] + a._shape[ax + 1:]
     start = [0] * a.ndim
     stop = list(a._shape)
@@ -310,7 +302,7 @@ def repeat(array, repeats, axis=None, *, stream=None):
     if axis is None:
         x = reshape_op(x, (x.size,))
         axis = 0
-    ax = _axis(axis, x.ndim, "repeat")
+    ax = normalize_axis(axis, x.ndim, "repeat")
     shape = x.shape
     # Each element along ax gets a new axis of length r right after it.
     v = reshape_op(x, shape[:ax + 1] + (1,) + shape[ax + 1:])
@@ -324,9 +316,9 @@ def flip(a, /, axis=None, *, stream=None):
     if axis is None:
         axes = range(x.ndim)
     elif PyLong_Check(axis):
-        axes = (_axis(axis, x.ndim, "flip"),)
+        axes = (normalize_axis(axis, x.ndim, "flip"),)
     else:
-        axes = [_axis(ax, x.ndim, "flip") for ax in axis]
+        axes = [normalize_axis(ax, x.ndim, "flip") for ax in axis]
     start = [0] * x.ndim
     stop = list(x._shape)
     step = [1] * x.ndim
