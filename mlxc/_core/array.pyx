@@ -318,6 +318,27 @@ def _flatten(val):
         yield val
 
 
+cdef int redirect_in_graph(array root, array self, array old) except -1:
+    """Point the unevaluated nodes of root's graph that read self at old instead."""
+    cdef list stack = [root]
+    cdef set seen = {id(root)}
+    cdef array node
+    while stack and self.readers > 0:
+        node = <array>stack.pop()
+        if node.inputs is None:
+            continue
+        if any(x is self for x in node.inputs):
+            new_inputs = tuple([old if x is self else x for x in node.inputs])
+            release_inputs(node.inputs)
+            node.inputs = new_inputs
+            hold_inputs(new_inputs)
+        for x in node.inputs:
+            if id(x) not in seen and (<array>x).inputs is not None:
+                seen.add(id(x))
+                stack.append(x)
+    return 0
+
+
 cdef int redirect_readers(array self, array old) except -1:
     """Point every node that has self among its inputs at old instead.  Readers are
     found through the garbage collector (only when the reader count says some exist)."""
@@ -425,7 +446,9 @@ cdef class array:
         read self are redirected to `old`, a clone of its previous state, so results
         derived before the update keep their values (MLX semantics)."""
         if self.readers > 0:
-            redirect_readers(self, old)
+            redirect_in_graph(new, self, old)     # the usual case: x[i] = f(x)
+        if self.readers > 0:
+            redirect_readers(self, old)           # readers elsewhere: find them via gc
         self._take_state(new)
 
     cdef array _clone(self):
