@@ -1,6 +1,17 @@
 /* mlxc_unary: out[i] = f(in[i]).  One kernel per (op, dtype); the scalar
- * semantics per dtype class are the UOP_<op>_<class> macros below. */
+ * semantics per dtype class are the UOP_<op>_<class> macros below.
+ *
+ * Fast paths: the vector-math functions (exp, log, sin, ..., see vmath.h) of
+ * float32 / float16 / bfloat16 contiguous inputs run the SIMD kernels of the
+ * current level (half types through float32 blocks); other inputs and the
+ * scalar level use the libm loops here.  Contiguous work past a size
+ * threshold is cut into fixed chunks run by the thread pool; every element is
+ * computed by the same code whatever the chunk, so results do not depend on
+ * the thread count. */
 #include "internal.h"
+#include "mlxc_cpu.h"
+#include "mlxc_threads.h"
+#include "vmath.h"
 #include <tgmath.h>   /* exp(x) picks expf for float x: one macro per op and class */
 
 /* ------------------------------------------------------------- erfinv */
@@ -240,6 +251,58 @@ UNARY_LIST(DO_GEN)
 
 static const un_fn un_tab[MLXC_NUM_UNARY][MLXC_NUM_DTYPES] = { UNARY_LIST(DO_ENT) };
 
+/* ------------------------------------------------- vector math, threads */
+/* half types: convert a block to float32, run the kernel in place, round back */
+#define VM_BLOCK 512
+static void vm_apply(mlxc_vm_fn vm, int dtype, void *out, const void *in, int64_t n)
+{
+    if (dtype == MLXC_FLOAT32) {
+        vm(out, in, n);
+        return;
+    }
+    float buf[VM_BLOCK];
+    const uint16_t *x = in;
+    uint16_t *o = out;
+    for (int64_t i = 0; i < n; i += VM_BLOCK) {
+        int64_t m = n - i < VM_BLOCK ? n - i : VM_BLOCK;
+        if (dtype == MLXC_FLOAT16) {
+            for (int64_t j = 0; j < m; j++) buf[j] = mlxc_h2f(x[i + j]);
+            vm(buf, buf, m);
+            for (int64_t j = 0; j < m; j++) o[i + j] = mlxc_f2h(buf[j]);
+        } else {
+            for (int64_t j = 0; j < m; j++) buf[j] = mlxc_bf2f(x[i + j]);
+            vm(buf, buf, m);
+            for (int64_t j = 0; j < m; j++) o[i + j] = mlxc_f2bf(buf[j]);
+        }
+    }
+}
+
+/* Element counts: below PAR_MIN one thread does it all (waking the pool costs
+ * more than it saves); above, tasks of CHUNK elements.  Vector math is ~10x
+ * the work per element of a copy-like op, so it splits earlier. */
+#define PAR_MIN (1 << 16)
+#define PAR_MIN_VM (1 << 14)
+#define CHUNK (1 << 15)
+#define CHUNK_VM (1 << 13)
+
+typedef struct {
+    un_fn fn;
+    mlxc_vm_fn vm;
+    int dtype;
+    char *out;
+    const char *in;
+    int64_t zi, zo, s, n, chunk;
+} un_job;
+
+static void un_task(void *ctx, int64_t t, int tid)
+{
+    (void)tid;
+    const un_job *J = ctx;
+    int64_t a = t * J->chunk, len = J->n - a < J->chunk ? J->n - a : J->chunk;
+    if (J->vm) vm_apply(J->vm, J->dtype, J->out + a * J->zo, J->in + a * J->zi, len);
+    else J->fn(J->out + a * J->zo, J->in + a * J->s * J->zi, J->s, len);
+}
+
 int mlxc_unary(int op, int dtype, void *out, const void *in,
                int ndim, const int64_t *shape, const int64_t *in_strides)
 {
@@ -252,7 +315,25 @@ int mlxc_unary(int op, int dtype, void *out, const void *in,
     else if (dtype == MLXC_COMPLEX64 && (op == MLXC_ABS || op == MLXC_REAL || op == MLXC_IMAG)) zo = 4;
     const int64_t *st[2] = {NULL, in_strides};
     mlxc_nd L;
-    if (mlxc_nd_init(&L, 2, ndim, shape, st) == 0) return MLXC_OK;
+    int64_t total = mlxc_nd_init(&L, 2, ndim, shape, st);
+    if (total == 0) return MLXC_OK;
+    if (L.ndim == 1) {
+        /* one run of elements: vector math and / or threads */
+        un_job J = {fn, NULL, dtype, out, in, zi, zo, L.st[1][0], total, CHUNK};
+        int vf = mlxc_vm_of_unary(op);
+        if (vf >= 0 && (J.s == 1 || total == 1) &&
+            (dtype == MLXC_FLOAT32 || dtype == MLXC_FLOAT16 || dtype == MLXC_BFLOAT16))
+            J.vm = mlxc_vm_f32(vf, mlxc_cpu_isa());
+        int64_t par_min = J.vm ? PAR_MIN_VM : PAR_MIN;
+        if (J.vm) J.chunk = CHUNK_VM;
+        if (total < par_min) {
+            J.chunk = total;
+            un_task(&J, 0, 0);
+        } else {
+            mlxc_parallel_for((total + J.chunk - 1) / J.chunk, mlxc_num_threads(), un_task, &J);
+        }
+        return MLXC_OK;
+    }
     int64_t ctr[MLXC_MAXD] = {0}, off[2] = {0, 0};
     do {
         fn((char *)out + off[0] * zo, (const char *)in + off[1] * zi, L.st[1][0], L.shape[0]);

@@ -88,13 +88,15 @@ def erf_fits():
     # |x| < 3/4: erf x = x + x P(x^2) (P(0) = 2/sqrt(pi) - 1 keeps the leading
     # term's rounding error 8x smaller than a rounded 2/sqrt(pi) would)
     fit("erf small", -0.75, 0.75, lambda x: x, lambda x: mp.erf(x),
-        [1, 3, 5, 7, 9, 11, 13, 15])
-    # 3/4 <= |x| < 4.25 in width-1/2 pieces: erf(c + t) ~ poly(t), |t| <= 1/4,
-    # absolute error (the result is >= erf(3/4) = 0.71, ulp 2^-24)
+        [1, 3, 5, 7, 9, 11])
+    # 3/4 <= |x| < 4.25 in width-1/2 pieces: erf(c + t) = 1 - Q(t), |t| <= 1/4,
+    # Q ~ erfc(c + t) to an absolute error (the result is >= erf(3/4) = 0.71,
+    # ulp 2^-24); fitting erfc rather than erf keeps Q's leading coefficient
+    # exact to 2^-24 of erfc(c), not of erf(c) ~ 1
     for k in range(7):
         c = 1.0 + 0.5 * k
         fit(f"erf piece {k} (centre {c})", -0.25, 0.25, lambda t: 0 * t,
-            lambda t, c=c: mp.erf(c + t), list(range(0, 10)), rel=False, scale=0.25)
+            lambda t, c=c: mp.erfc(c + t), list(range(0, 9)), rel=False, scale=0.25)
 
 
 FITS["erf"] = erf_fits
