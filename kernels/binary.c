@@ -1,6 +1,17 @@
 /* mlxc_binary: out[i] = f(a[i], b[i]).  One kernel per (op, dtype), with
- * separate contiguous / a-scalar / b-scalar / strided inner loops. */
+ * separate contiguous / a-scalar / b-scalar / strided inner loops.
+ *
+ * Fast paths when the operands collapse to one run of elements: float32 /
+ * float64 ADD SUB MUL DIV MAXIMUM MINIMUM through copies of the same loops
+ * compiled for the AVX2 / AVX-512 level (gcc vectorizes them at full width);
+ * float32 / float16 / bfloat16 POWER through the SIMD pow of vmath.h (half
+ * types in float32 blocks); past a size threshold the run is cut into fixed
+ * chunks for the thread pool.  Every element is computed by the same code
+ * whatever the chunk, so results do not depend on the thread count. */
 #include "internal.h"
+#include "mlxc_cpu.h"
+#include "mlxc_threads.h"
+#include "vmath.h"
 #include <tgmath.h>
 
 /* ----------------------------------------------------- integer helpers */
@@ -248,6 +259,104 @@ BINARY_LIST(DO_GEN)
 
 static const bi_fn bi_tab[MLXC_NUM_BINARY][MLXC_NUM_DTYPES] = { BINARY_LIST(DO_ENT) };
 
+/* ------------------------------------------- per-level float arithmetic */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define FAST_X86 1
+#define TGT_avx2 __attribute__((target("avx2,fma,f16c")))
+#define TGT_avx512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,f16c,prefer-vector-width=512")))
+#define FOP_ADD(x, y) ((x) + (y))
+#define FOP_SUB(x, y) ((x) - (y))
+#define FOP_MUL(x, y) ((x) * (y))
+#define FOP_DIV(x, y) ((x) / (y))
+#define FOP_MAXIMUM(x, y) (((x) > (y) || (x) != (x)) ? (x) : (y))
+#define FOP_MINIMUM(x, y) (((x) < (y) || (x) != (x)) ? (x) : (y))
+#define GEN_FAST(op, T, lvl)                                                        \
+static TGT_##lvl void fast_##op##_##T##_##lvl(void *o_, const void *a_, int64_t sa,  \
+                                              const void *b_, int64_t sb, int64_t n) \
+{                                                                                   \
+    T *restrict o = o_;                                                             \
+    const T *restrict a = a_;                                                       \
+    const T *restrict b = b_;                                                       \
+    if (sa == 1 && sb == 1) {                                                       \
+        for (int64_t i = 0; i < n; i++) o[i] = FOP_##op(a[i], b[i]);                \
+    } else if (sa == 0 && sb == 1) {                                                \
+        T x = a[0];                                                                 \
+        for (int64_t i = 0; i < n; i++) o[i] = FOP_##op(x, b[i]);                   \
+    } else if (sa == 1 && sb == 0) {                                                \
+        T y = b[0];                                                                 \
+        for (int64_t i = 0; i < n; i++) o[i] = FOP_##op(a[i], y);                   \
+    } else {                                                                        \
+        for (int64_t i = 0; i < n; i++) o[i] = FOP_##op(a[i * sa], b[i * sb]);      \
+    }                                                                               \
+}
+#define GEN_FAST_OPS(T, lvl) GEN_FAST(ADD, T, lvl) GEN_FAST(SUB, T, lvl)             \
+    GEN_FAST(MUL, T, lvl) GEN_FAST(DIV, T, lvl) GEN_FAST(MAXIMUM, T, lvl)           \
+    GEN_FAST(MINIMUM, T, lvl)
+GEN_FAST_OPS(float, avx2)
+GEN_FAST_OPS(double, avx2)
+GEN_FAST_OPS(float, avx512)
+GEN_FAST_OPS(double, avx512)
+#define FAST_ENT(op, lvl) [MLXC_##op][MLXC_FLOAT32] = fast_##op##_float_##lvl,         \
+                          [MLXC_##op][MLXC_FLOAT64] = fast_##op##_double_##lvl,
+#define FAST_ROW(lvl) { FAST_ENT(ADD, lvl) FAST_ENT(SUB, lvl) FAST_ENT(MUL, lvl)          \
+                        FAST_ENT(DIV, lvl) FAST_ENT(MAXIMUM, lvl) FAST_ENT(MINIMUM, lvl) }
+static const bi_fn fast_tab[2][MLXC_NUM_BINARY][MLXC_NUM_DTYPES] = { FAST_ROW(avx2), FAST_ROW(avx512) };
+#endif
+
+/* ------------------------------------------------------- pow, threads */
+/* half types: float32 blocks through the SIMD pow, rounded back */
+#define POW_BLOCK 512
+static void pow_apply(mlxc_vm_pow_fn pw, int dtype, void *out, const void *a, int64_t sa,
+                      const void *b, int64_t sb, int64_t n)
+{
+    if (dtype == MLXC_FLOAT32) {
+        pw(out, a, sa, b, sb, n);
+        return;
+    }
+    float fa[POW_BLOCK], fb[POW_BLOCK], fo[POW_BLOCK];
+    const uint16_t *x = a, *y = b;
+    uint16_t *o = out;
+    int h = dtype == MLXC_FLOAT16;
+    for (int64_t i = 0; i < n; i += POW_BLOCK) {
+        int64_t m = n - i < POW_BLOCK ? n - i : POW_BLOCK;
+        int64_t ma = sa ? m : 1, mb = sb ? m : 1;
+        const uint16_t *xi = x + i * sa, *yi = y + i * sb;
+        if (h) {
+            for (int64_t j = 0; j < ma; j++) fa[j] = mlxc_h2f(xi[j]);
+            for (int64_t j = 0; j < mb; j++) fb[j] = mlxc_h2f(yi[j]);
+        } else {
+            for (int64_t j = 0; j < ma; j++) fa[j] = mlxc_bf2f(xi[j]);
+            for (int64_t j = 0; j < mb; j++) fb[j] = mlxc_bf2f(yi[j]);
+        }
+        pw(fo, fa, sa, fb, sb, m);
+        if (h) for (int64_t j = 0; j < m; j++) o[i + j] = mlxc_f2h(fo[j]);
+        else for (int64_t j = 0; j < m; j++) o[i + j] = mlxc_f2bf(fo[j]);
+    }
+}
+
+/* below PAR_MIN elements one thread does it all; above, CHUNK-element tasks */
+#define PAR_MIN (1 << 16)
+#define CHUNK (1 << 15)
+
+typedef struct {
+    bi_fn fn;
+    mlxc_vm_pow_fn pw;
+    int dtype;
+    char *out;
+    const char *a, *b;
+    int64_t zi, zo, sa, sb, n, chunk;
+} bi_job;
+
+static void bi_task(void *ctx, int64_t t, int tid)
+{
+    (void)tid;
+    const bi_job *J = ctx;
+    int64_t s = t * J->chunk, len = J->n - s < J->chunk ? J->n - s : J->chunk;
+    const char *a = J->a + s * J->sa * J->zi, *b = J->b + s * J->sb * J->zi;
+    if (J->pw) pow_apply(J->pw, J->dtype, J->out + s * J->zo, a, J->sa, b, J->sb, len);
+    else J->fn(J->out + s * J->zo, a, J->sa, b, J->sb, len);
+}
+
 int mlxc_binary(int op, int dtype, void *out,
                 const void *a, const int64_t *a_strides,
                 const void *b, const int64_t *b_strides,
@@ -261,7 +370,29 @@ int mlxc_binary(int op, int dtype, void *out,
     int64_t zo = (op >= MLXC_EQ && op <= MLXC_GE) ? 1 : zi;
     const int64_t *st[3] = {NULL, a_strides, b_strides};
     mlxc_nd L;
-    if (mlxc_nd_init(&L, 3, ndim, shape, st) == 0) return MLXC_OK;
+    int64_t total = mlxc_nd_init(&L, 3, ndim, shape, st);
+    if (total == 0) return MLXC_OK;
+    if (L.ndim == 1) {
+        /* one run of elements: SIMD paths and / or threads */
+        bi_job J = {fn, NULL, dtype, out, a, b, zi, zo, L.st[1][0], L.st[2][0], total, CHUNK};
+        int isa = mlxc_cpu_isa();
+#ifdef FAST_X86
+        if ((isa == MLXC_ISA_AVX2 || isa == MLXC_ISA_AVX512) &&
+            fast_tab[isa == MLXC_ISA_AVX512][op][dtype])
+            J.fn = fast_tab[isa == MLXC_ISA_AVX512][op][dtype];
+#endif
+        if (op == MLXC_POWER && (J.sa == 0 || J.sa == 1) && (J.sb == 0 || J.sb == 1) &&
+            (dtype == MLXC_FLOAT32 || dtype == MLXC_FLOAT16 || dtype == MLXC_BFLOAT16))
+            J.pw = mlxc_vm_pow_f32(isa);
+        if (total < (J.pw ? PAR_MIN / 8 : PAR_MIN)) {
+            J.chunk = total;
+            bi_task(&J, 0, 0);
+        } else {
+            if (J.pw) J.chunk = CHUNK / 8;
+            mlxc_parallel_for((total + J.chunk - 1) / J.chunk, mlxc_num_threads(), bi_task, &J);
+        }
+        return MLXC_OK;
+    }
     int64_t ctr[MLXC_MAXD] = {0}, off[3] = {0, 0, 0};
     do {
         fn((char *)out + off[0] * zo, (const char *)a + off[1] * zi, L.st[1][0],

@@ -23,4 +23,16 @@ $CC -O2 -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined,float-cast-o
     -fno-sanitize-recover=undefined,float-cast-overflow -pthread \
     -I kernels/include kernels/*.c tests/c/test_gemm.c -lm -o "$B/test_gemm"
 if [ $# -eq 0 ]; then "./$B/test_gemm"; fi
+# vector math accuracy at every SIMD level: a sparse pass under the sanitizers,
+# then the dense sweeps optimized (tests/c/test_vmath.c; --exhaustive NAME for
+# all 2^32 inputs); runs when no test names are given
+$CC -O2 -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined,float-cast-overflow \
+    -fno-sanitize-recover=undefined,float-cast-overflow -pthread \
+    -I kernels/include kernels/*.c tests/c/test_vmath.c -lm -o "$B/test_vmath_san"
+$CC -O2 -std=c11 -fno-math-errno -Wall -Wextra -Werror -pthread \
+    -I kernels/include kernels/*.c tests/c/test_vmath.c -lm -o "$B/test_vmath"
+if [ $# -eq 0 ]; then
+    MLXC_VMATH_STRIDE=65521 "./$B/test_vmath_san" > /dev/null
+    "./$B/test_vmath"
+fi
 exec "./$B/test_kernels" "$@"
