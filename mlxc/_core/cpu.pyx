@@ -9,9 +9,8 @@ cdef extern from "mlxc_threads.h" nogil:
     int mlxc_num_threads()
 
 # Families with hand-written SIMD per level; the others are compiler-vectorized C.
-_SIMD_FAMILIES = ("matmul",)
-_PORTABLE_FAMILIES = ("unary", "binary", "select", "copy", "reduce", "scan", "sort",
-                      "gather")
+_SIMD_FAMILIES = ("matmul", "unary", "binary", "reduce", "argreduce", "scan")
+_PORTABLE_FAMILIES = ("select", "copy", "sort", "gather")
 
 
 def cpu_info():
