@@ -301,6 +301,67 @@ GEN_FAST_OPS(double, avx512)
 #define FAST_ROW(lvl) { FAST_ENT(ADD, lvl) FAST_ENT(SUB, lvl) FAST_ENT(MUL, lvl)          \
                         FAST_ENT(DIV, lvl) FAST_ENT(MAXIMUM, lvl) FAST_ENT(MINIMUM, lvl) }
 static const bi_fn fast_tab[2][MLXC_NUM_BINARY][MLXC_NUM_DTYPES] = { FAST_ROW(avx2), FAST_ROW(avx512) };
+
+/* The same four ops with non-temporal stores, for outputs far larger than the
+ * caches: the store skips the read-for-ownership of the line, a quarter of
+ * the memory traffic of a + b.  Elements before the first 64-byte boundary
+ * and after the last full vector use the scalar op (IEEE: same result). */
+#include <immintrin.h>
+#define GEN_STREAM(op, T, lvl, VT, pfx, sfx, W)                                     \
+static TGT_##lvl void stream_##op##_##T##_##lvl(void *o_, const void *a_, int64_t sa, \
+                                                const void *b_, int64_t sb, int64_t n) \
+{                                                                                   \
+    T *o = o_;                                                                      \
+    const T *a = a_, *b = b_;                                                       \
+    int64_t i = 0;                                                                  \
+    for (; i < n && ((uintptr_t)(o + i) & 63); i++) o[i] = FOP_##op(a[i * sa], b[i * sb]); \
+    if (sa == 1 && sb == 1) {                                                       \
+        for (; i + W <= n; i += W)                                                  \
+            pfx##_stream_##sfx(o + i, pfx##_##op##_##sfx(pfx##_loadu_##sfx(a + i),  \
+                                                       pfx##_loadu_##sfx(b + i)));  \
+    } else if (sa == 0 && sb == 1) {                                                \
+        VT x = pfx##_set1_##sfx(a[0]);                                              \
+        for (; i + W <= n; i += W)                                                  \
+            pfx##_stream_##sfx(o + i, pfx##_##op##_##sfx(x, pfx##_loadu_##sfx(b + i))); \
+    } else if (sa == 1 && sb == 0) {                                                \
+        VT y = pfx##_set1_##sfx(b[0]);                                              \
+        for (; i + W <= n; i += W)                                                  \
+            pfx##_stream_##sfx(o + i, pfx##_##op##_##sfx(pfx##_loadu_##sfx(a + i), y)); \
+    }                                                                               \
+    for (; i < n; i++) o[i] = FOP_##op(a[i * sa], b[i * sb]);                       \
+    _mm_sfence();     /* order the streamed lines before the pool's handoff */      \
+}
+#define _mm256_ADD_ps _mm256_add_ps
+#define _mm256_SUB_ps _mm256_sub_ps
+#define _mm256_MUL_ps _mm256_mul_ps
+#define _mm256_DIV_ps _mm256_div_ps
+#define _mm256_ADD_pd _mm256_add_pd
+#define _mm256_SUB_pd _mm256_sub_pd
+#define _mm256_MUL_pd _mm256_mul_pd
+#define _mm256_DIV_pd _mm256_div_pd
+#define _mm512_ADD_ps _mm512_add_ps
+#define _mm512_SUB_ps _mm512_sub_ps
+#define _mm512_MUL_ps _mm512_mul_ps
+#define _mm512_DIV_ps _mm512_div_ps
+#define _mm512_ADD_pd _mm512_add_pd
+#define _mm512_SUB_pd _mm512_sub_pd
+#define _mm512_MUL_pd _mm512_mul_pd
+#define _mm512_DIV_pd _mm512_div_pd
+#define GEN_STREAM_OPS(op)                                                          \
+    GEN_STREAM(op, float, avx2, __m256, _mm256, ps, 8)                              \
+    GEN_STREAM(op, double, avx2, __m256d, _mm256, pd, 4)                            \
+    GEN_STREAM(op, float, avx512, __m512, _mm512, ps, 16)                           \
+    GEN_STREAM(op, double, avx512, __m512d, _mm512, pd, 8)
+GEN_STREAM_OPS(ADD) GEN_STREAM_OPS(SUB) GEN_STREAM_OPS(MUL) GEN_STREAM_OPS(DIV)
+#define STREAM_ENT(op, lvl) [MLXC_##op][MLXC_FLOAT32] = stream_##op##_float_##lvl,     \
+                            [MLXC_##op][MLXC_FLOAT64] = stream_##op##_double_##lvl,
+#define STREAM_ROW(lvl) { STREAM_ENT(ADD, lvl) STREAM_ENT(SUB, lvl) STREAM_ENT(MUL, lvl) \
+                          STREAM_ENT(DIV, lvl) }
+static const bi_fn stream_tab[2][MLXC_NUM_BINARY][MLXC_NUM_DTYPES] = {
+    STREAM_ROW(avx2), STREAM_ROW(avx512) };
+/* output size from which stores bypass the caches (well past any L2, and a
+ * good part of a desktop L3: such an output is not read back from cache) */
+#define STREAM_MIN_BYTES (16 << 20)
 #endif
 
 /* ------------------------------------------------------- pow, threads */
@@ -377,9 +438,13 @@ int mlxc_binary(int op, int dtype, void *out,
         bi_job J = {fn, NULL, dtype, out, a, b, zi, zo, L.st[1][0], L.st[2][0], total, CHUNK};
         int isa = mlxc_cpu_isa();
 #ifdef FAST_X86
-        if ((isa == MLXC_ISA_AVX2 || isa == MLXC_ISA_AVX512) &&
-            fast_tab[isa == MLXC_ISA_AVX512][op][dtype])
-            J.fn = fast_tab[isa == MLXC_ISA_AVX512][op][dtype];
+        if (isa == MLXC_ISA_AVX2 || isa == MLXC_ISA_AVX512) {
+            int w = isa == MLXC_ISA_AVX512;
+            if (fast_tab[w][op][dtype]) J.fn = fast_tab[w][op][dtype];
+            if (stream_tab[w][op][dtype] && total * zo >= STREAM_MIN_BYTES &&
+                (J.sa == 0 || J.sa == 1) && (J.sb == 0 || J.sb == 1))
+                J.fn = stream_tab[w][op][dtype];
+        }
 #endif
         if (op == MLXC_POWER && (J.sa == 0 || J.sa == 1) && (J.sb == 0 || J.sb == 1) &&
             (dtype == MLXC_FLOAT32 || dtype == MLXC_FLOAT16 || dtype == MLXC_BFLOAT16))

@@ -394,6 +394,27 @@ static void test_threads(void)
     }
     mlxc_set_num_threads(0);
     free(x); free(y1); free(y2); free(h); free(h1); free(h2);
+
+    /* outputs past 16 MB take the streaming-store loops: misaligned output,
+     * every level, against the plain C expression */
+    int64_t nb = (1 << 22) + 37, z = 0;
+    float *p = malloc(nb * 4), *q = malloc(nb * 4), *r = malloc((nb + 1) * 4);
+    for (int64_t i = 0; i < nb; i++) { p[i] = (float)i * 0.37f - 5.0f; q[i] = (float)(i % 97) - 40.5f; }
+    for (int l = MLXC_ISA_SCALAR; l <= mlxc_cpu_detected_isa(); l++) {
+        if (l == MLXC_ISA_NEON) continue;
+        mlxc_cpu_set_isa(l);
+        for (int bc = 0; bc < 2; bc++) {
+            mlxc_binary(MLXC_DIV, MLXC_FLOAT32, r + 1, p, &one, q, bc ? &z : &one, 1, &nb);
+            for (int64_t i = 0; i < nb; i++)
+                if (f2u(r[i + 1]) != f2u(p[i] / q[bc ? 0 : i])) {
+                    printf("  big DIV at level %s wrong at %lld: FAIL\n", mlxc_isa_name(l), (long long)i);
+                    failures++;
+                    break;
+                }
+        }
+    }
+    mlxc_cpu_set_isa(-1);
+    free(p); free(q); free(r);
 }
 
 /* ------------------------------------------------------------ exhaustive */
