@@ -40,7 +40,7 @@
 #define RB_BLK ((int64_t)1 << 16)    /* block of a long max/min/integer sum */
 #define RB_MIN (2 * RB_BLK)
 #define TASK_WORK ((int64_t)1 << 15) /* input elements per task, about */
-#define COLW 1024                    /* float32 column sums: columns per pass */
+#define COLW 4096                    /* float32 column sums: columns per pass (32 KiB of double) */
 
 /* per-call state: the SIMD level's f32 kernels and whether a long 1-D
  * reduction may start its own parallel_for */
@@ -719,10 +719,11 @@ int mlxc_reduce(int op, int dtype, void *out, const void *in,
     int64_t ntask;
     J.colwise = J.R.ndim == 1 && J.O.st[1][0] == 1 && J.R.st[0][0] != 1 && m >= 4 && rlen > 0;
     if (J.colwise) {
-        /* column blocks: any split gives the same sums */
+        /* column blocks: any split gives the same sums; as wide as the thread
+         * count allows (long runs of each row stream faster) */
         J.cw = m;
         if (nthr > 1 && nrows < 4 * nthr) {
-            int64_t per = (4 * nthr + nrows - 1) / nrows;
+            int64_t per = (nthr + nrows - 1) / nrows;
             J.cw = imax(64, (((m + per - 1) / per) + 15) & ~(int64_t)15);
         }
         J.ncb = (m + J.cw - 1) / J.cw;
