@@ -31,6 +31,8 @@ if _here not in sys.path:
 
 def pytest_configure(config):
     config.addinivalue_line(
+        "markers", "slow: opt-in long tests (run with MLXC_SLOW_TESTS=1)")
+    config.addinivalue_line(
         "markers",
         "mlxc_only: behaviour where mlxc deliberately goes beyond MLX "
         "(skipped when MLXC_TEST_REFERENCE=mlx)",

@@ -2,38 +2,52 @@
 # Build the kernel tests with ASan/UBSan and run them; exit status is the
 # test program's (non-zero on any failure).  Run from anywhere.
 #   tests/c/run.sh [test name ...]      MLXC_TEST_SEED=n picks another stream
+# Each kernel file is compiled once per flag set (in parallel) and linked into every
+# test program, so the sanitized build costs one pass over the kernels.
 set -e
 cd "$(dirname "$0")/../.."
 B=tests/c/build
-mkdir -p "$B"
+mkdir -p "$B/rel" "$B/san" "$B/opt" "$B/tsan" "$B/topt"
 CC=${CC:-gcc}
-# the release flags must stay warning-free too (compiled in parallel)
+WARN="-std=c11 -Wall -Wextra -Werror -I kernels/include"
+SAN="-fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined,float-cast-overflow"
+JOBS=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
+
+# compile SRC OUT FLAGS...: one object, run in the background, at most JOBS at a time
 pids=""
-for f in kernels/*.c; do
-    $CC -O3 -std=c11 -fno-math-errno -Wall -Wextra -Werror -I kernels/include \
-        -c "$f" -o "$B/$(basename "$f" .c).o" &
+compile() {
+    src=$1; out=$2; shift 2
+    $CC "$@" -c "$src" -o "$out" &
     pids="$pids $!"
+    set -- $pids
+    if [ $# -ge "$JOBS" ]; then wait "$1"; pids="${pids#* $1}"; pids=" ${pids# }"; fi
+}
+for f in kernels/*.c; do
+    n=$(basename "$f" .c)
+    # the release flags must stay warning-free too
+    compile "$f" "$B/rel/$n.o" -O3 -fno-math-errno $WARN
+    compile "$f" "$B/san/$n.o" -O2 $WARN $SAN -pthread
+    compile "$f" "$B/opt/$n.o" -O2 -fno-math-errno $WARN -pthread
 done
-$CC -O2 -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined,float-cast-overflow \
-    -fno-sanitize-recover=undefined,float-cast-overflow \
-    -I kernels/include kernels/*.c tests/c/test_kernels.c -lm -o "$B/test_kernels"
+for t in test_kernels test_gemm test_vmath; do
+    compile "tests/c/$t.c" "$B/tsan/$t.o" -O2 $WARN $SAN -pthread
+done
+compile tests/c/test_vmath.c "$B/topt/test_vmath.o" -O2 -fno-math-errno $WARN -pthread
 for p in $pids; do wait "$p"; done
-# GEMM at every SIMD level this CPU has; runs when no test names are given
-$CC -O2 -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined,float-cast-overflow \
-    -fno-sanitize-recover=undefined,float-cast-overflow -pthread \
-    -I kernels/include kernels/*.c tests/c/test_gemm.c -lm -o "$B/test_gemm"
-if [ $# -eq 0 ]; then "./$B/test_gemm"; fi
-# vector math accuracy at every SIMD level: a sparse pass under the sanitizers,
-# then the dense sweeps optimized (tests/c/test_vmath.c; --exhaustive NAME for
-# all 2^32 inputs); runs when no test names are given
-$CC -O2 -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined,float-cast-overflow \
-    -fno-sanitize-recover=undefined,float-cast-overflow -pthread \
-    -I kernels/include kernels/*.c tests/c/test_vmath.c -lm -o "$B/test_vmath_san"
-$CC -O2 -std=c11 -fno-math-errno -Wall -Wextra -Werror -pthread \
-    -I kernels/include kernels/*.c tests/c/test_vmath.c -lm -o "$B/test_vmath"
+
+for t in test_kernels test_gemm test_vmath; do
+    $CC $SAN -pthread "$B"/san/*.o "$B/tsan/$t.o" -lm -o "$B/$t"_san
+done
+$CC -pthread "$B"/opt/*.o "$B/topt/test_vmath.o" -lm -o "$B/test_vmath"
+
 if [ $# -eq 0 ]; then
+    # GEMM at every SIMD level this CPU has
+    "./$B/test_gemm_san"
+    # vector math accuracy at every SIMD level: a sparse pass under the sanitizers,
+    # then the dense sweeps optimized (tests/c/test_vmath.c; --exhaustive NAME for
+    # all 2^32 inputs)
     MLXC_VMATH_STRIDE=65521 "./$B/test_vmath_san" > "$B/test_vmath_san.log" ||
         { cat "$B/test_vmath_san.log"; exit 1; }
     "./$B/test_vmath"
 fi
-exec "./$B/test_kernels" "$@"
+exec "./$B/test_kernels_san" "$@"
