@@ -361,7 +361,9 @@ static const bi_fn stream_tab[2][MLXC_NUM_BINARY][MLXC_NUM_DTYPES] = {
     STREAM_ROW(avx2), STREAM_ROW(avx512) };
 /* output size from which stores bypass the caches (well past any L2, and a
  * good part of a desktop L3: such an output is not read back from cache) */
+#ifndef STREAM_MIN_BYTES     /* -D to tune */
 #define STREAM_MIN_BYTES (16 << 20)
+#endif
 #endif
 
 /* ------------------------------------------------------- pow, threads */
