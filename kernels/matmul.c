@@ -27,6 +27,10 @@
 #define TGT_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define TGT_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,f16c")))
 #endif
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define GEMM_NEON 1             /* Advanced SIMD is part of the arm64 baseline */
+#include <arm_neon.h>
+#endif
 #define TGT_NONE
 
 #define MAX_MR 16
@@ -121,6 +125,69 @@ GEN_UKR_X86(ukr_f64_avx512, TGT_AVX512, double, __m512d, 8, 12, REP12, _mm512_se
             _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_add_pd)
 #endif
 
+#ifdef GEMM_NEON
+/* arm64: 32 vector registers.  float32 8 x 12: per k two loads of A (rows
+ * 0-3, 4-7), three of B, 24 FMAs taking A's element from a register lane
+ * (vfmaq_laneq), so no broadcasts; 24 accumulators + 5 operands = 29.
+ * float64 6 x 8: three loads of A, four of B, 24 FMAs; 31 registers. */
+#define NF_ACC3(r) float32x4_t c##r##0 = vdupq_n_f32(0), c##r##1 = c##r##0, c##r##2 = c##r##0;
+#define NF_FMA3(r, A, L) c##r##0 = vfmaq_laneq_f32(c##r##0, b0, A, L);                 \
+    c##r##1 = vfmaq_laneq_f32(c##r##1, b1, A, L); c##r##2 = vfmaq_laneq_f32(c##r##2, b2, A, L);
+#define NF_ST3(r) {                                                                 \
+    float *o_ = c + r * ldc;                                                        \
+    if (beta) {                                                                     \
+        c##r##0 = vaddq_f32(vld1q_f32(o_), c##r##0);                                \
+        c##r##1 = vaddq_f32(vld1q_f32(o_ + 4), c##r##1);                            \
+        c##r##2 = vaddq_f32(vld1q_f32(o_ + 8), c##r##2);                            \
+    }                                                                               \
+    vst1q_f32(o_, c##r##0); vst1q_f32(o_ + 4, c##r##1); vst1q_f32(o_ + 8, c##r##2); }
+
+static void ukr_f32_neon(int64_t kc, const float *restrict a, const float *restrict b,
+                         float *restrict c, int64_t ldc, int beta)
+{
+    NF_ACC3(0) NF_ACC3(1) NF_ACC3(2) NF_ACC3(3) NF_ACC3(4) NF_ACC3(5) NF_ACC3(6) NF_ACC3(7)
+    for (int r = 0; r < 8; r++) __builtin_prefetch(c + r * ldc, 1);
+    for (int64_t p = 0; p < kc; p++, a += 8, b += 12) {
+        float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4);
+        float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);
+        NF_FMA3(0, a0, 0) NF_FMA3(1, a0, 1) NF_FMA3(2, a0, 2) NF_FMA3(3, a0, 3)
+        NF_FMA3(4, a1, 0) NF_FMA3(5, a1, 1) NF_FMA3(6, a1, 2) NF_FMA3(7, a1, 3)
+    }
+    NF_ST3(0) NF_ST3(1) NF_ST3(2) NF_ST3(3) NF_ST3(4) NF_ST3(5) NF_ST3(6) NF_ST3(7)
+}
+
+#define ND_ACC4(r) float64x2_t c##r##0 = vdupq_n_f64(0), c##r##1 = c##r##0,           \
+    c##r##2 = c##r##0, c##r##3 = c##r##0;
+#define ND_FMA4(r, A, L) c##r##0 = vfmaq_laneq_f64(c##r##0, b0, A, L);                 \
+    c##r##1 = vfmaq_laneq_f64(c##r##1, b1, A, L); c##r##2 = vfmaq_laneq_f64(c##r##2, b2, A, L); \
+    c##r##3 = vfmaq_laneq_f64(c##r##3, b3, A, L);
+#define ND_ST4(r) {                                                                 \
+    double *o_ = c + r * ldc;                                                       \
+    if (beta) {                                                                     \
+        c##r##0 = vaddq_f64(vld1q_f64(o_), c##r##0);                                \
+        c##r##1 = vaddq_f64(vld1q_f64(o_ + 2), c##r##1);                            \
+        c##r##2 = vaddq_f64(vld1q_f64(o_ + 4), c##r##2);                            \
+        c##r##3 = vaddq_f64(vld1q_f64(o_ + 6), c##r##3);                            \
+    }                                                                               \
+    vst1q_f64(o_, c##r##0); vst1q_f64(o_ + 2, c##r##1);                             \
+    vst1q_f64(o_ + 4, c##r##2); vst1q_f64(o_ + 6, c##r##3); }
+
+static void ukr_f64_neon(int64_t kc, const double *restrict a, const double *restrict b,
+                         double *restrict c, int64_t ldc, int beta)
+{
+    ND_ACC4(0) ND_ACC4(1) ND_ACC4(2) ND_ACC4(3) ND_ACC4(4) ND_ACC4(5)
+    for (int r = 0; r < 6; r++) __builtin_prefetch(c + r * ldc, 1);
+    for (int64_t p = 0; p < kc; p++, a += 6, b += 8) {
+        float64x2_t a0 = vld1q_f64(a), a1 = vld1q_f64(a + 2), a2 = vld1q_f64(a + 4);
+        float64x2_t b0 = vld1q_f64(b), b1 = vld1q_f64(b + 2), b2 = vld1q_f64(b + 4),
+                    b3 = vld1q_f64(b + 6);
+        ND_FMA4(0, a0, 0) ND_FMA4(1, a0, 1) ND_FMA4(2, a1, 0)
+        ND_FMA4(3, a1, 1) ND_FMA4(4, a2, 0) ND_FMA4(5, a2, 1)
+    }
+    ND_ST4(0) ND_ST4(1) ND_ST4(2) ND_ST4(3) ND_ST4(4) ND_ST4(5)
+}
+#endif
+
 /* ---------------------------------------------------------------- packing */
 #define PACK_ROWS(N, W)                                                             \
     for (int64_t p = 0; p < k; p++)                                                 \
@@ -152,6 +219,7 @@ static void pack_b_##N(void *dst_, const void *src_, int64_t rs, int64_t cs,    
     if (cs == 1 && n == NR) {                     /* rows contiguous: copies */     \
         switch (NR) {                             /* constant widths unroll */      \
         case 8: PACK_ROWS(N, 8); return;                                            \
+        case 12: PACK_ROWS(N, 12); return;                                          \
         case 16: PACK_ROWS(N, 16); return;                                          \
         case 32: PACK_ROWS(N, 32); return;                                          \
         default: PACK_ROWS(N, NR); return;                                          \
@@ -228,6 +296,39 @@ TGT_AVX2 static void pack_a_f32_avx2(void *dst_, const void *src_, int64_t rs, i
     }
     for (; p < k; p++)
         for (int r = 0; r < MR; r++) dst[p * MR + r] = src[r * rs + p];
+}
+#endif
+
+#ifdef GEMM_NEON
+/* Row-major float32 A into 8-row panels: 4 x 4 blocks transposed in
+ * registers (trn1/trn2 on 32-bit, then on 64-bit lanes). */
+static void pack_a_f32_neon(void *dst_, const void *src_, int64_t rs, int64_t cs,
+                            int64_t m, int64_t k, int MR)
+{
+    if (cs != 1 || m != MR || MR != 8) {
+        pack_a_f32(dst_, src_, rs, cs, m, k, MR);
+        return;
+    }
+    float *dst = dst_;
+    const float *src = src_;
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4)
+        for (int g = 0; g < 8; g += 4) {
+            const float *s = src + g * rs + p;
+            float32x4_t r0 = vld1q_f32(s), r1 = vld1q_f32(s + rs);
+            float32x4_t r2 = vld1q_f32(s + 2 * rs), r3 = vld1q_f32(s + 3 * rs);
+            float64x2_t t0 = vreinterpretq_f64_f32(vtrn1q_f32(r0, r1));  /* 00 10 02 12 */
+            float64x2_t t1 = vreinterpretq_f64_f32(vtrn2q_f32(r0, r1));  /* 01 11 03 13 */
+            float64x2_t t2 = vreinterpretq_f64_f32(vtrn1q_f32(r2, r3));
+            float64x2_t t3 = vreinterpretq_f64_f32(vtrn2q_f32(r2, r3));
+            float *d = dst + p * 8 + g;
+            vst1q_f32(d, vreinterpretq_f32_f64(vtrn1q_f64(t0, t2)));       /* column p */
+            vst1q_f32(d + 8, vreinterpretq_f32_f64(vtrn1q_f64(t1, t3)));   /* p + 1 */
+            vst1q_f32(d + 16, vreinterpretq_f32_f64(vtrn2q_f64(t0, t2)));  /* p + 2 */
+            vst1q_f32(d + 24, vreinterpretq_f32_f64(vtrn2q_f64(t1, t3)));  /* p + 3 */
+        }
+    for (; p < k; p++)
+        for (int r = 0; r < 8; r++) dst[p * 8 + r] = src[r * rs + p];
 }
 #endif
 
@@ -334,6 +435,62 @@ GEN_DOT4_AVX512(dot4_f64_avx512, double, __m512d, 8, _mm512_setzero_pd, _mm512_f
                 _mm512_loadu_pd, _mm512_maskz_loadu_pd, __mmask8, _mm512_add_pd, _mm512_reduce_add_pd)
 #endif
 
+#ifdef GEMM_NEON
+/* Two accumulators per row (eight float32 / four float64 partial sums, as
+ * the scalar kernel); the tail goes through the same lanes from zero-padded
+ * copies, so every product is one FMA. */
+static void dot4_f32_neon(const float *const *a, const float *x, int64_t k, float *out)
+{
+    float32x4_t s[4][2];
+    for (int r = 0; r < 4; r++) s[r][0] = s[r][1] = vdupq_n_f32(0);
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8) {
+        float32x4_t x0 = vld1q_f32(x + p), x1 = vld1q_f32(x + p + 4);
+        for (int r = 0; r < 4; r++) {
+            s[r][0] = vfmaq_f32(s[r][0], vld1q_f32(a[r] + p), x0);
+            s[r][1] = vfmaq_f32(s[r][1], vld1q_f32(a[r] + p + 4), x1);
+        }
+    }
+    if (p < k) {
+        float xt[8] = {0}, at[8];
+        memcpy(xt, x + p, (size_t)(k - p) * sizeof *x);
+        float32x4_t x0 = vld1q_f32(xt), x1 = vld1q_f32(xt + 4);
+        for (int r = 0; r < 4; r++) {
+            memset(at, 0, sizeof at);
+            memcpy(at, a[r] + p, (size_t)(k - p) * sizeof *x);
+            s[r][0] = vfmaq_f32(s[r][0], vld1q_f32(at), x0);
+            s[r][1] = vfmaq_f32(s[r][1], vld1q_f32(at + 4), x1);
+        }
+    }
+    for (int r = 0; r < 4; r++) out[r] = vaddvq_f32(vaddq_f32(s[r][0], s[r][1]));
+}
+static void dot4_f64_neon(const double *const *a, const double *x, int64_t k, double *out)
+{
+    float64x2_t s[4][2];
+    for (int r = 0; r < 4; r++) s[r][0] = s[r][1] = vdupq_n_f64(0);
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+        float64x2_t x0 = vld1q_f64(x + p), x1 = vld1q_f64(x + p + 2);
+        for (int r = 0; r < 4; r++) {
+            s[r][0] = vfmaq_f64(s[r][0], vld1q_f64(a[r] + p), x0);
+            s[r][1] = vfmaq_f64(s[r][1], vld1q_f64(a[r] + p + 2), x1);
+        }
+    }
+    if (p < k) {
+        double xt[4] = {0}, at[4];
+        memcpy(xt, x + p, (size_t)(k - p) * sizeof *x);
+        float64x2_t x0 = vld1q_f64(xt), x1 = vld1q_f64(xt + 2);
+        for (int r = 0; r < 4; r++) {
+            memset(at, 0, sizeof at);
+            memcpy(at, a[r] + p, (size_t)(k - p) * sizeof *x);
+            s[r][0] = vfmaq_f64(s[r][0], vld1q_f64(at), x0);
+            s[r][1] = vfmaq_f64(s[r][1], vld1q_f64(at + 2), x1);
+        }
+    }
+    for (int r = 0; r < 4; r++) out[r] = vaddvq_f64(vaddq_f64(s[r][0], s[r][1]));
+}
+#endif
+
 /* Column form and the no-packing path, plain C compiled once per level so gcc
  * vectorizes them with that level's registers.  No FMA contraction in ISO C
  * mode, so vector body and scalar tail round alike. */
@@ -395,7 +552,15 @@ struct kern {
     colmv_f32_scalar, colmv_f64_scalar, small_f32_scalar, small_f64_scalar}
 static const struct kern kerns[MLXC_ISA_COUNT] = {
     [MLXC_ISA_SCALAR] = KERN_SCALAR,
+#ifdef GEMM_NEON
+    /* colmv / small: the portable C, which gcc and clang vectorize with NEON
+     * (the arm64 baseline) already */
+    [MLXC_ISA_NEON] = {{8, 12, 256, 128, 3072}, {6, 8, 256, 72, 3072},
+        ukr_f32_neon, ukr_f64_neon, dot4_f32_neon, dot4_f64_neon,
+        colmv_f32_scalar, colmv_f64_scalar, small_f32_scalar, small_f64_scalar},
+#else
     [MLXC_ISA_NEON] = KERN_SCALAR,
+#endif
 #ifdef GEMM_X86
     [MLXC_ISA_AVX2] = {{6, 16, 256, 144, 3072}, {6, 8, 256, 72, 3072},
         ukr_f32_avx2, ukr_f64_avx2, dot4_f32_avx2, dot4_f64_avx2,
@@ -695,6 +860,9 @@ int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
         j.pa = dbl ? pack_a_f64 : pack_a_f32;
 #ifdef GEMM_X86
         if (!dbl && mlxc_cpu_isa() >= MLXC_ISA_AVX2) j.pa = pack_a_f32_avx2;
+#endif
+#ifdef GEMM_NEON
+        if (!dbl && kn == &kerns[MLXC_ISA_NEON]) j.pa = pack_a_f32_neon;
 #endif
         j.pb = dbl ? pack_b_f64 : pack_b_f32;
         return run_gemm(&j, batch, dbl ? 8 : 4);
