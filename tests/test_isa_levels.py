@@ -39,9 +39,14 @@ print(json.dumps(out))
 def test_kernels_at_level(level):
     import numpy as np
     from scipy_free_erf import erf64
-    env = dict(os.environ, MLXC_CPU_ISA=level)
+    # The child imports the same mlxc as this process (installed or built in place),
+    # from a neutral directory so a source checkout in the cwd cannot shadow it.
+    import mlxc
+    root = os.path.dirname(os.path.dirname(os.path.abspath(mlxc.__file__)))
+    env = dict(os.environ, MLXC_CPU_ISA=level,
+               PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     r = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
-                       text=True, timeout=300)
+                       text=True, timeout=300, cwd=os.path.dirname(os.path.abspath(__file__)))
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout)
     assert out["isa"] == level
