@@ -1,6 +1,8 @@
-/* mlxc_take, mlxc_take_along, mlxc_scatter.  Indices are validated in a first
- * pass so an error never leaves a half-updated scatter destination. */
+/* mlxc_take, mlxc_take_along, mlxc_scatter.  Gathers check each index as they
+ * read it; scatters validate all indices in a first pass so an error never
+ * leaves a half-updated destination. */
 #include "internal.h"
+#include "mlxc_threads.h"
 
 static int check_idx(const int64_t *idx, int64_t n, int64_t axis_len, int64_t *bad)
 {
@@ -16,66 +18,157 @@ static int check_idx(const int64_t *idx, int64_t n, int64_t axis_len, int64_t *b
 static inline int64_t wrap_idx(int64_t i, int64_t len) { return i < 0 ? i + len : i; }
 
 /* ------------------------------------------------------------- take */
+/* The gather runs over "rows" (o, j) — for take_along also k — in tasks of
+ * TAKE_TASK output elements on the thread pool.  Indices are checked as they
+ * are read (the output is garbage on error; the caller discards it) and each
+ * task remembers its first bad position, so the index reported is the first
+ * bad one in order, whatever the thread count.  inner == 1 (a gather of single
+ * elements, the common take(x_1d, idx)) has its own loop: no per-row call. */
+#define TAKE_TASK ((int64_t)1 << 15)
+#define TAKE_PAR_MIN ((int64_t)1 << 16)
+#define TAKE_PREFETCH 16   /* indices ahead: random reads overlap instead of queueing */
+
+static inline int idx_ok(int64_t i, int64_t len) { return (uint64_t)(i + len) < (uint64_t)(2 * len); }
+
+/* rows [r0, r1) of take: row r = (o, j); returns the first bad row or -1 */
 #define GEN_TAKE(N, u)                                                              \
-static void take_##N(void *out_, const void *src_, int64_t outer, int64_t L,        \
-                     int64_t inner, const int64_t *idx, int64_t nidx, int along)    \
+static int64_t take_##N(void *out_, const void *src_, int64_t L, int64_t inner,     \
+                        const int64_t *idx, int64_t nidx, int64_t r0, int64_t r1)   \
 {                                                                                   \
     STY_##N *restrict out = out_;                                                   \
     const STY_##N *restrict src = src_;                                             \
-    for (int64_t o = 0; o < outer; o++) {                                           \
-        const STY_##N *s = src + o * L * inner;                                     \
-        for (int64_t j = 0; j < nidx; j++) {                                        \
-            STY_##N *d = out + (o * nidx + j) * inner;                              \
-            if (along) {                                                            \
-                const int64_t *ix = idx + (o * nidx + j) * inner;                   \
-                for (int64_t k = 0; k < inner; k++)                                 \
-                    d[k] = s[wrap_idx(ix[k], L) * inner + k];                       \
-            } else {                                                                \
-                const STY_##N *r = s + wrap_idx(idx[j], L) * inner;                 \
-                for (int64_t k = 0; k < inner; k++) d[k] = r[k];                    \
+    int64_t bad = -1;                                                               \
+    int64_t o = r0 / nidx, j = r0 - o * nidx;          /* one division per task */ \
+    if (inner == 1) {                                                               \
+        for (int64_t r = r0; r < r1; r++) {                                         \
+            const STY_##N *s = src + o * L;                                         \
+            int64_t i = idx[j];                                                     \
+            if (j + TAKE_PREFETCH < nidx) {                                         \
+                int64_t q = idx[j + TAKE_PREFETCH];                                 \
+                if (idx_ok(q, L)) __builtin_prefetch(s + wrap_idx(q, L));           \
             }                                                                       \
+            if (idx_ok(i, L)) out[r] = s[wrap_idx(i, L)];                           \
+            else if (bad < 0) bad = r;                                              \
+            if (++j == nidx) { j = 0; o++; }                                        \
         }                                                                           \
+        return bad;                                                                 \
     }                                                                               \
+    for (int64_t r = r0; r < r1; r++) {                                             \
+        int64_t i = idx[j];                                                         \
+        if (idx_ok(i, L)) {                                                         \
+            const STY_##N *s = src + (o * L + wrap_idx(i, L)) * inner;              \
+            STY_##N *d = out + r * inner;                                           \
+            for (int64_t k = 0; k < inner; k++) d[k] = s[k];                        \
+        } else if (bad < 0) {                                                       \
+            bad = r;                                                                \
+        }                                                                           \
+        if (++j == nidx) { j = 0; o++; }                                            \
+    }                                                                               \
+    return bad;                                                                     \
+}                                                                                   \
+/* elements [e0, e1) of take_along (element e = (o, j, k)); first bad element or -1 */ \
+static int64_t along_##N(void *out_, const void *src_, int64_t L, int64_t inner,    \
+                         const int64_t *idx, int64_t nidx, int64_t e0, int64_t e1)  \
+{                                                                                   \
+    STY_##N *restrict out = out_;                                                   \
+    const STY_##N *restrict src = src_;                                             \
+    int64_t bad = -1, row = nidx * inner;                                           \
+    int64_t o = e0 / row, k = e0 % inner;                 /* divisions once per task */ \
+    int64_t left = row - e0 % row;                        /* elements left in row o */ \
+    for (int64_t e = e0; e < e1; e++) {                                             \
+        int64_t i = idx[e];                                                         \
+        if (idx_ok(i, L)) out[e] = src[(o * L + wrap_idx(i, L)) * inner + k];       \
+        else if (bad < 0) bad = e;                                                  \
+        if (++k == inner) k = 0;                                                    \
+        if (--left == 0) { left = row; o++; }                                       \
+    }                                                                               \
+    return bad;                                                                     \
 }
 #define TL_RAW(M, ...) M(u8, __VA_ARGS__) M(u16, __VA_ARGS__) M(u32, __VA_ARGS__) M(u64, __VA_ARGS__)
 TL_RAW(GEN_TAKE, 0)
 
-typedef void (*take_fn)(void *, const void *, int64_t, int64_t, int64_t, const int64_t *, int64_t, int);
-static take_fn take_for(int dtype)
+typedef int64_t (*take_fn)(void *, const void *, int64_t, int64_t, const int64_t *, int64_t,
+                           int64_t, int64_t);
+
+typedef struct {
+    take_fn fn;
+    char *out;
+    const char *src;
+    int64_t L, inner, nidx, n, per_task, unit;  /* n work items of `unit` output elements */
+    const int64_t *idx;
+    int64_t *first_bad;                          /* per task: first bad item or -1 */
+} take_job;
+
+static void take_task(void *ctx, int64_t t, int tid)
+{
+    (void)tid;
+    take_job *J = ctx;
+    int64_t a = t * J->per_task, b = a + J->per_task < J->n ? a + J->per_task : J->n;
+    J->first_bad[t] = J->fn(J->out, J->src, J->L, J->inner, J->idx, J->nidx, a, b);
+}
+
+/* run the gather over n items (of `unit` output elements) on the pool;
+ * *first = the first bad item in order, or -1 */
+static int take_run(take_fn fn, void *out, const void *src, int64_t L, int64_t inner,
+                    const int64_t *idx, int64_t nidx, int64_t n, int64_t unit, int64_t *first)
+{
+    int64_t per = TAKE_TASK / unit > 0 ? TAKE_TASK / unit : 1;
+    int64_t ntask = (n + per - 1) / per;
+    if (n * unit < TAKE_PAR_MIN) ntask = 1;
+    int64_t one = -1;
+    int64_t *fb = ntask > 1 ? malloc((size_t)ntask * sizeof(int64_t)) : &one;
+    if (!fb) return MLXC_ERR_NOMEM;
+    take_job J = {fn, out, src, L, inner, nidx, n, ntask > 1 ? per : n, unit, idx, fb};
+    if (ntask == 1) take_task(&J, 0, 0);
+    else mlxc_parallel_for(ntask, mlxc_num_threads(), take_task, &J);
+    *first = -1;
+    for (int64_t t = 0; t < ntask && *first < 0; t++) *first = fb[t];
+    if (fb != &one) free(fb);
+    return MLXC_OK;
+}
+
+static int raw_index(int dtype)
 {
     switch (mlxc_itemsize(dtype)) {
-    case 1: return take_u8;
-    case 2: return take_u16;
-    case 4: return take_u32;
-    case 8: return take_u64;
-    default: return NULL;
+    case 1: return 0;
+    case 2: return 1;
+    case 4: return 2;
+    case 8: return 3;
+    default: return -1;
     }
 }
+static const take_fn take_tab[4] = {take_u8, take_u16, take_u32, take_u64};
+static const take_fn along_tab[4] = {along_u8, along_u16, along_u32, along_u64};
 
 int mlxc_take(int dtype, void *out, const void *src,
               int64_t outer, int64_t axis_len, int64_t inner,
               const int64_t *idx, int64_t nidx, int64_t *bad)
 {
-    take_fn fn = take_for(dtype);
-    if (!fn) return MLXC_ERR_UNSUPPORTED;
+    int k = raw_index(dtype);
+    if (k < 0) return MLXC_ERR_UNSUPPORTED;
     if (outer <= 0 || inner <= 0 || nidx <= 0) return MLXC_OK;
-    int rc = check_idx(idx, nidx, axis_len, bad);
+    int64_t first;
+    int rc = take_run(take_tab[k], out, src, axis_len, inner, idx, nidx, outer * nidx, inner, &first);
     if (rc) return rc;
-    fn(out, src, outer, axis_len, inner, idx, nidx, 0);
-    return MLXC_OK;
+    if (first < 0) return MLXC_OK;
+    if (bad) *bad = idx[first % nidx];   /* item (o, j) read idx[j] */
+    return MLXC_ERR_INDEX;
 }
 
 int mlxc_take_along(int dtype, void *out, const void *src,
                     int64_t outer, int64_t axis_len, int64_t inner,
                     const int64_t *idx, int64_t nidx, int64_t *bad)
 {
-    take_fn fn = take_for(dtype);
-    if (!fn) return MLXC_ERR_UNSUPPORTED;
+    int k = raw_index(dtype);
+    if (k < 0) return MLXC_ERR_UNSUPPORTED;
     if (outer <= 0 || inner <= 0 || nidx <= 0) return MLXC_OK;
-    int rc = check_idx(idx, outer * nidx * inner, axis_len, bad);
+    int64_t first;
+    int rc = take_run(along_tab[k], out, src, axis_len, inner, idx, nidx, outer * nidx * inner, 1,
+                      &first);
     if (rc) return rc;
-    fn(out, src, outer, axis_len, inner, idx, nidx, 1);
-    return MLXC_OK;
+    if (first < 0) return MLXC_OK;
+    if (bad) *bad = idx[first];
+    return MLXC_ERR_INDEX;
 }
 
 /* ----------------------------------------------------------- scatter */

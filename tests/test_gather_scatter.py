@@ -163,3 +163,27 @@ def test_trace_3d_and_dtypes():
     assert_close(mx.trace(mx.array([[True, False], [False, True]])), 2, dtype="int32")
     with pytest.raises(ValueError):
         mx.trace(mx.array([1, 2]))
+
+
+@pytest.mark.mlxc_only
+@pytest.mark.parametrize("inner", [1, 3])
+def test_take_large_lazy_indices(inner):
+    # Past the threading threshold, with indices computed lazily so the kernel
+    # (not the eager op-time check) validates them: the values match numpy, and
+    # the first bad index in order is the one reported.
+    rng = np.random.default_rng(7)
+    n, k = 1 << 12, 1 << 17
+    src = rng.standard_normal((n, inner)).astype(np.float32)
+    idx = rng.integers(-n, n, size=k)
+    lazy = mx.array(idx) + 0
+    got = mx.take(mx.array(src), lazy, axis=0)
+    np.testing.assert_array_equal(to_np(got), src[idx])
+    along = mx.take_along_axis(mx.array(src.T.copy()), (mx.array(idx) + 0)[None, :] % n, axis=1)
+    np.testing.assert_array_equal(to_np(along), src.T[:, idx % n] if inner == 1 else
+                                  np.take_along_axis(src.T, (idx % n)[None, :], axis=1))
+    bad = idx.copy()
+    bad[k - 10], bad[k // 2 + 3] = n + 5, -n - 9     # two bad ones, the later in order is larger
+    with pytest.raises(IndexError, match=r"Index %d is out of bounds" % (-n - 9)):
+        mx.eval(mx.take(mx.array(src), mx.array(bad) + 0, axis=0))
+    with pytest.raises(IndexError, match=r"Index %d is out of bounds" % (-n - 9)):
+        mx.eval(mx.take_along_axis(mx.array(src.T.copy()), (mx.array(bad) + 0)[None, :], axis=1))

@@ -10,10 +10,18 @@ from libc.string cimport memset
 cdef extern from "stdlib.h" nogil:
     int posix_memalign(void **memptr, size_t alignment, size_t size)
 
+cdef extern from "sys/mman.h" nogil:
+    int madvise(void *addr, size_t length, int advice)
+    int MADV_HUGEPAGE
+
 DEF ALIGN = 64
 DEF PAGE = 16384
 DEF NSMALL = 9          # small classes 64, 128, ..., 16384 bytes
 DEF SMALL_SLOTS = 256   # cached buffers kept per small class
+# Buffers this big start on a 2 MiB boundary and ask for transparent huge pages:
+# random access into them (gather) then misses the TLB far less, and a fresh
+# buffer faults in 2 MiB at a time instead of 4 KiB.
+DEF HUGE = 2097152
 
 cdef size_t active_bytes = 0
 cdef size_t peak_bytes = 0
@@ -42,8 +50,10 @@ cdef inline size_t class_size(size_t n, int *cls) noexcept nogil:
 
 cdef void *raw_alloc(size_t cap) noexcept nogil:
     cdef void *p = NULL
-    if posix_memalign(&p, ALIGN, cap) != 0:
+    if posix_memalign(&p, HUGE if cap >= HUGE else ALIGN, cap) != 0:
         return NULL
+    if cap >= HUGE:
+        madvise(p, cap, MADV_HUGEPAGE)   # advice only: failure (no THP) is harmless
     return p
 
 
