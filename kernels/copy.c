@@ -81,6 +81,14 @@ int mlxc_copy(int dtype_in, int dtype_out, void *out, const int64_t *out_strides
             O.st[0][d] = L.st[0][d + 1];
             O.st[1][d] = L.st[1][d + 1];
         }
+        if (dtype_in == dtype_out && L.st[1][1] == 1) {   /* a plain transpose: no cast */
+            do {
+                mlxc_transpose_copy(zi, (char *)out + off[0] * (int64_t)zo, L.st[0][1],
+                                    (const char *)in + off[1] * (int64_t)zi, L.st[1][0],
+                                    L.shape[0], L.shape[1]);
+            } while (mlxc_nd_next(&O, ctr, off));
+            return MLXC_OK;
+        }
         do {
             for (int64_t j0 = 0; j0 < L.shape[1]; j0 += TILE)
                 for (int64_t i0 = 0; i0 < L.shape[0]; i0 += TILE) {

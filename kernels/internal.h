@@ -329,6 +329,11 @@ static inline size_t mlxc_itemsize(int dtype)
 #define MLXC_MAXD 64
 #define MLXC_MAXOPS 4
 
+/* out[j * ldo + i] = in[i * ldi + j] for i < ni, j < nj: a cache-friendly,
+ * threaded transposing copy of z-byte elements (kernels/transpose.c). */
+int mlxc_transpose_copy(size_t z, void *out, int64_t ldo, const void *in, int64_t ldi,
+                        int64_t ni, int64_t nj);
+
 typedef struct {
     int ndim;                          /* >= 1; index 0 is the INNERMOST dim */
     int nops;

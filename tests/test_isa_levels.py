@@ -31,6 +31,8 @@ for f in ("exp", "tanh", "sigmoid", "erf"):
 y = np.linspace(1e-6, 1e6, 100001).astype(np.float32)
 out["log"] = mx.log(mx.array(y)).tolist()
 out["add"] = (mx.array(x) + mx.array(y)).tolist()
+t = rng.standard_normal((77, 203)).astype(np.float32)   # ragged for the 8 x 8 blocks
+out["transpose"] = [mx.contiguous(mx.array(t).T).tolist(), t.T.tolist()]
 print(json.dumps(out))
 """
 
@@ -50,6 +52,7 @@ def test_kernels_at_level(level):
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout)
     assert out["isa"] == level
+    np.testing.assert_array_equal(*out["transpose"])
     for name in ("mm", "mv", "big", "mm_T", "mv_T", "big_T"):
         got, want = (np.array(v) for v in out[name])
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
