@@ -31,6 +31,27 @@ TL_ALL(GEN_CAST_ROW, 0)
 #define ENT_CAST_ROW(src, unused) [CODE_##src] = { TL_ALL2(ENT_CAST, src) },
 static const cast_fn cast_tab[MLXC_NUM_DTYPES][MLXC_NUM_DTYPES] = { TL_ALL(ENT_CAST_ROW, 0) };
 
+/* half <-> float32 runs: the block converters (F16C where the CPU has it) */
+#define GEN_HALF_CAST(src, dst, block)                                              \
+static void hcast_##src##_##dst(void *o, int64_t so, const void *i, int64_t si, int64_t n) \
+{                                                                                   \
+    if (so == 1 && si == 1) block(o, i, n);                                         \
+    else cast_##src##_##dst(o, so, i, si, n);                                       \
+}
+GEN_HALF_CAST(f16, f32, mlxc_h2f_n)
+GEN_HALF_CAST(f32, f16, mlxc_f2h_n)
+GEN_HALF_CAST(bf16, f32, mlxc_bf2f_n)
+GEN_HALF_CAST(f32, bf16, mlxc_f2bf_n)
+
+static cast_fn cast_for(int din, int dout)
+{
+    if (din == MLXC_FLOAT16 && dout == MLXC_FLOAT32) return hcast_f16_f32;
+    if (din == MLXC_FLOAT32 && dout == MLXC_FLOAT16) return hcast_f32_f16;
+    if (din == MLXC_BFLOAT16 && dout == MLXC_FLOAT32) return hcast_bf16_f32;
+    if (din == MLXC_FLOAT32 && dout == MLXC_BFLOAT16) return hcast_f32_bf16;
+    return cast_tab[din][dout];
+}
+
 /* same dtype: move bits (keeps NaN payloads of half types exact) */
 #define GEN_RAW(T)                                                                  \
 static void raw_##T(void *o_, int64_t so, const void *i_, int64_t si, int64_t n)    \
@@ -61,7 +82,7 @@ int mlxc_copy(int dtype_in, int dtype_out, void *out, const int64_t *out_strides
 {
     if (dtype_in < 0 || dtype_in >= MLXC_NUM_DTYPES || dtype_out < 0 || dtype_out >= MLXC_NUM_DTYPES)
         return MLXC_ERR_UNSUPPORTED;
-    cast_fn fn = dtype_in == dtype_out ? raw_fn(mlxc_itemsize(dtype_in)) : cast_tab[dtype_in][dtype_out];
+    cast_fn fn = dtype_in == dtype_out ? raw_fn(mlxc_itemsize(dtype_in)) : cast_for(dtype_in, dtype_out);
     size_t zo = mlxc_itemsize(dtype_out), zi = mlxc_itemsize(dtype_in);
     const int64_t *st[2] = {out_strides, in_strides};
     mlxc_nd L;

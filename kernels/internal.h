@@ -329,6 +329,13 @@ static inline size_t mlxc_itemsize(int dtype)
 #define MLXC_MAXD 64
 #define MLXC_MAXOPS 4
 
+/* n half values <-> float32, F16C where the SIMD level has it (kernels/halfconv.c);
+ * the same bits as mlxc_h2f / mlxc_f2h / mlxc_bf2f / mlxc_f2bf element by element. */
+void mlxc_h2f_n(float *dst, const uint16_t *src, int64_t n);
+void mlxc_f2h_n(uint16_t *dst, const float *src, int64_t n);
+void mlxc_bf2f_n(float *dst, const uint16_t *src, int64_t n);
+void mlxc_f2bf_n(uint16_t *dst, const float *src, int64_t n);
+
 /* out[j * ldo + i] = in[i * ldi + j] for i < ni, j < nj: a cache-friendly,
  * threaded transposing copy of z-byte elements (kernels/transpose.c). */
 int mlxc_transpose_copy(size_t z, void *out, int64_t ldo, const void *in, int64_t ldi,

@@ -266,13 +266,13 @@ static void vm_apply(mlxc_vm_fn vm, int dtype, void *out, const void *in, int64_
     for (int64_t i = 0; i < n; i += VM_BLOCK) {
         int64_t m = n - i < VM_BLOCK ? n - i : VM_BLOCK;
         if (dtype == MLXC_FLOAT16) {
-            for (int64_t j = 0; j < m; j++) buf[j] = mlxc_h2f(x[i + j]);
+            mlxc_h2f_n(buf, x + i, m);
             vm(buf, buf, m);
-            for (int64_t j = 0; j < m; j++) o[i + j] = mlxc_f2h(buf[j]);
+            mlxc_f2h_n(o + i, buf, m);
         } else {
-            for (int64_t j = 0; j < m; j++) buf[j] = mlxc_bf2f(x[i + j]);
+            mlxc_bf2f_n(buf, x + i, m);
             vm(buf, buf, m);
-            for (int64_t j = 0; j < m; j++) o[i + j] = mlxc_f2bf(buf[j]);
+            mlxc_f2bf_n(o + i, buf, m);
         }
     }
 }
