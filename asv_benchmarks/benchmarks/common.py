@@ -59,9 +59,10 @@ class _Case:
 
     def _rate(self):
         # asv tracks only what a track_ returns, so time it here with the
-        # median-of-runs helper compare.py uses; the byte/flop count is the
-        # workload's own (workloads.py), as in compare.py's share column.
-        median, _, _ = W.measure(self.run, repeat=5, min_time=0.05, warmup=1)
+        # median-of-runs helper compare.py uses (few runs: the whole suite
+        # runs once per ISA level); the byte/flop count is the workload's own
+        # (workloads.py), as in compare.py's share column.
+        median, _, _ = W.measure(self.run, repeat=3, min_time=0.02, warmup=1)
         value, _ = self.workload.rate(median, **self.kwargs)
         return value
 
