@@ -131,7 +131,9 @@ def worker(name, set_name, filt, repeat, min_time, threads):
         except Exception as e:  # one missing op must not sink the column
             results[case.label] = {"error": "%s: %s" % (type(e).__name__, e)}
         fn = None  # free this workload's inputs before building the next
-    print(RESULT_MARK + json.dumps({"version": str(version), "results": results}))
+    root = sys.modules[backend.module.split(".")[0]]
+    print(RESULT_MARK + json.dumps({"version": str(version), "results": results,
+                                    "file": getattr(root, "__file__", None)}))
 
 
 # ---------------------------------------------------------------- driver side
@@ -253,8 +255,10 @@ def main(argv=None):
         python, out, why = run_backend(b, getattr(args, "%s_python" % b.name), args)
         if out:
             data[b.name] = out["results"]
-            meta[b.name] = {"python": python, "version": out["version"]}
-            print("# %-6s %s %s via %s" % (b.name, b.module, out["version"], python))
+            meta[b.name] = {"python": python, "version": out["version"], "file": out["file"]}
+            # The file tells which build ran (a source tree or site-packages).
+            print("# %-6s %s %s via %s (%s)" % (b.name, b.module, out["version"], python,
+                                                out["file"]))
         else:
             data[b.name] = None
             meta[b.name] = {"error": why}
