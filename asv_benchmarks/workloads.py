@@ -2,11 +2,17 @@
 
 A workload is a *builder*: ``builder(module, **params)`` creates and
 evaluates its inputs (the setup, untimed) and returns a zero-argument
-callable that does the timed work, including forcing the result.  The
+callable that does the timed work, including forcing the result, and
+returns that result (so tests can check it against numpy).  The
 builder for the MLX API family receives the array module (``mlxc.core`` or
-``mlx.core``), so the identical code runs on both.  Other families (numpy
-now, torch/jax later) register their own equivalent builder per workload with
+``mlx.core``), so the identical code runs on both.  Other families (numpy,
+torch, jax) register their own equivalent builder per workload with
 ``@workload.on("family")``; a workload without one shows "n/a" there.
+
+A workload may also say how much work one call does, next to its builders:
+``@workload.bytes`` (bytes read + written by the minimal algorithm, for
+memory-bound work) or ``@workload.flops`` (for compute-bound work).  Rates
+and the share of this machine's limits (PEAK_GFLOPS, PEAK_GBS) come from them.
 
 Inputs come from numpy's seeded generator so that every backend sees the
 same numbers.  This module imports nothing heavy at import time: the worker
@@ -21,6 +27,14 @@ import time
 import numpy as _np
 
 WORKLOADS = {}
+
+# Physical limits measured on the 2-core reference machine: float32 FMA peak
+# of both cores, and streaming memory bandwidth.
+PEAK_GFLOPS = 234.0
+PEAK_GBS = 41.0
+LIMITS = {"flops": PEAK_GFLOPS, "bytes": PEAK_GBS}
+UNITS = {"flops": "GFLOP/s", "bytes": "GB/s"}
+F32 = 4  # bytes per float32 (and per int32 index)
 
 
 class Workload:
@@ -49,6 +63,34 @@ class Workload:
         # Convenience for the asv suite, which only ever uses the MLX API.
         return self.build("mlx", mx, **params)
 
+    # -- work per call: decorators taking the workload's params as keywords
+
+    def bytes(self, fn):
+        """Register fn(**params) -> bytes moved per call (memory-bound)."""
+        self.count_fn, self.bound = fn, "bytes"
+        return fn
+
+    def flops(self, fn):
+        """Register fn(**params) -> floating-point ops per call (compute-bound)."""
+        self.count_fn, self.bound = fn, "flops"
+        return fn
+
+    count_fn = None
+    bound = None  # "bytes", "flops", or None: no meaningful rate
+
+    def rate(self, seconds, **params):
+        """(achieved GB/s or GFLOP/s, unit) of one call lasting `seconds`;
+        (None, None) for a workload with no count."""
+        if self.count_fn is None:
+            return None, None
+        amount = self.count_fn(**{**self.defaults, **params})
+        return amount / seconds / 1e9, UNITS[self.bound]
+
+    def share(self, seconds, **params):
+        """Fraction of this machine's limit (peak FMA rate or memory bandwidth)."""
+        value, _ = self.rate(seconds, **params)
+        return None if value is None else value / LIMITS[self.bound]
+
 
 def workload(name, **defaults):
     """Decorator: the decorated function is the MLX-API builder."""
@@ -74,15 +116,52 @@ def _indices(n, k, seed, unique=False):
     return _np.ascontiguousarray(idx, dtype=_np.int32)
 
 
-def _mx(mx, *arrays):
-    """numpy -> evaluated array of `mx`, so no input work leaks into timing."""
-    out = [mx.array(a) for a in arrays]
-    mx.eval(*out)
+def _unwrap(out):
     return out if len(out) > 1 else out[0]
 
 
-def _shape(n, d2=False):
-    return (n, n) if d2 else (n,)
+def _mx_list(mx, arrays):
+    """numpy -> evaluated arrays of `mx`, so no input work leaks into timing."""
+    out = [mx.array(a) for a in arrays]
+    mx.eval(*out)
+    return out
+
+
+def _torch_list(torch, arrays):
+    """numpy -> torch tensors sharing the memory (from_numpy: no copy)."""
+    return [torch.from_numpy(a) for a in arrays]
+
+
+def _jax_list(jax, arrays):
+    """numpy -> jax arrays on the CPU device, transferred before timing."""
+    out = [jax.device_put(a) for a in arrays]
+    for a in out:
+        a.block_until_ready()
+    return out
+
+
+def _evaluated(mx, out):
+    """Force `out` (timed) and hand it back, so tests can check the numbers."""
+    mx.eval(out)
+    return out
+
+
+def _mx(mx, *arrays):
+    return _unwrap(_mx_list(mx, arrays))
+
+
+def _torch(torch, *arrays):
+    return _unwrap(_torch_list(torch, arrays))
+
+
+def _jax(jax, *arrays):
+    return _unwrap(_jax_list(jax, arrays))
+
+
+def _jax_erf():
+    import jax.scipy.special  # a submodule `import jax` does not load
+
+    return jax.scipy.special.erf
 
 
 # ---------------------------------------------------------------- overhead
@@ -95,7 +174,7 @@ def overhead_chain(mx, steps, n):
         y = x
         for _ in range(steps):
             y = y * 1.0001 + 0.5
-        mx.eval(y)
+        return _evaluated(mx, y)
 
     return run
 
@@ -116,7 +195,7 @@ def _(np, steps, n):
 @workload("overhead_add", n=16)
 def overhead_add(mx, n):
     a, b = _mx(mx, _normal((n,), 0), _normal((n,), 1))
-    return lambda: mx.eval(a + b)
+    return lambda: _evaluated(mx, a + b)
 
 
 @overhead_add.on("numpy")
@@ -130,14 +209,14 @@ def _(np, n):
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 
 
-def _gelu(mx, x):
-    # erf form, written out (not mx.nn) so it is the same on every backend.
-    return 0.5 * x * (1.0 + mx.erf(x * _SQRT1_2))
+def _gelu(erf, x):
+    # erf form as separate ops (no fused gelu), the same on every backend.
+    return 0.5 * x * (1.0 + erf(x * _SQRT1_2))
 
 
 _MX_UNARY = {
     "exp": lambda mx, a: mx.exp(a),
-    "gelu": _gelu,
+    "gelu": lambda mx, a: _gelu(mx.erf, a),
 }
 _MX_BINARY = {
     "add": lambda mx, a, b: a + b,
@@ -149,30 +228,57 @@ _NP_OPS = {
     "exp": lambda np, a: np.exp(a),
     # no erf in numpy itself: gelu has no numpy column.
 }
+_TORCH_OPS = {
+    "add": lambda torch, a, b: a + b,
+    "multiply": lambda torch, a, b: a * b,
+    "exp": lambda torch, a: torch.exp(a),
+    "gelu": lambda torch, a: _gelu(torch.erf, a),
+}
+_JAX_OPS = {
+    "add": lambda jnp, a, b: a + b,
+    "multiply": lambda jnp, a, b: a * b,
+    "exp": lambda jnp, a: jnp.exp(a),
+    "gelu": lambda jnp, a: _gelu(_jax_erf(), a),
+}
 ELEMENTWISE_OPS = ["add", "multiply", "exp", "gelu"]
+
+
+def _elementwise_inputs(op, n):
+    return [_normal((n,), i) for i in range(2 if op in _MX_BINARY else 1)]
 
 
 @workload("elementwise", op="add", n=1 << 20)
 def elementwise(mx, op, n):
-    if op in _MX_BINARY:
-        a, b = _mx(mx, _normal((n,), 0), _normal((n,), 1))
-        f = _MX_BINARY[op]
-        return lambda: mx.eval(f(mx, a, b))
-    a = _mx(mx, _normal((n,), 0))
-    f = _MX_UNARY[op]
-    return lambda: mx.eval(f(mx, a))
+    args = _mx_list(mx, _elementwise_inputs(op, n))
+    f = _MX_BINARY.get(op) or _MX_UNARY[op]
+    return lambda: _evaluated(mx, f(mx, *args))
 
 
 @elementwise.on("numpy")
 def _(np, op, n):
     if op not in _NP_OPS:
         return None
-    f = _NP_OPS[op]
-    if op in _MX_BINARY:
-        a, b = _normal((n,), 0), _normal((n,), 1)
-        return lambda: f(np, a, b)
-    a = _normal((n,), 0)
-    return lambda: f(np, a)
+    args, f = _elementwise_inputs(op, n), _NP_OPS[op]
+    return lambda: f(np, *args)
+
+
+@elementwise.on("torch")
+def _(torch, op, n):
+    args, f = _torch_list(torch, _elementwise_inputs(op, n)), _TORCH_OPS[op]
+    return lambda: f(torch, *args)
+
+
+@elementwise.on("jax")
+def _(jax, op, n):
+    args, f = _jax_list(jax, _elementwise_inputs(op, n)), _JAX_OPS[op]
+    return lambda: f(jax.numpy, *args).block_until_ready()
+
+
+@elementwise.bytes
+def elementwise_bytes(op, n):
+    # Each input read once, the output written once (gelu too: one fused
+    # pass is the minimal algorithm, whatever the backends really do).
+    return F32 * n * (3 if op in _MX_BINARY else 2)
 
 
 # ---------------------------------------------------------------- reductions
@@ -213,7 +319,7 @@ _NP_REDUCE = {
 def reduce(mx, op, n):
     x = _mx(mx, _normal((n, n), 0))
     f = _MX_REDUCE[op]
-    return lambda: mx.eval(f(mx, x))
+    return lambda: _evaluated(mx, f(mx, x))
 
 
 @reduce.on("numpy")
@@ -223,13 +329,59 @@ def _(np, op, n):
     return lambda: f(np, x)
 
 
+_TORCH_REDUCE = {
+    "sum_all": lambda torch, x: x.sum(),
+    "sum_axis0": lambda torch, x: x.sum(dim=0),
+    "sum_axis1": lambda torch, x: x.sum(dim=1),
+    "argmax": lambda torch, x: torch.argmax(x, dim=-1),
+    "logsumexp": lambda torch, x: torch.logsumexp(x, dim=-1),
+    "softmax": lambda torch, x: torch.softmax(x, dim=-1),
+}
+
+
+@reduce.on("torch")
+def _(torch, op, n):
+    x = _torch(torch, _normal((n, n), 0))
+    f = _TORCH_REDUCE[op]
+    return lambda: f(torch, x)
+
+
+def _jax_reduce(jax, op):
+    import jax.nn  # noqa: F401  (loads jax.nn for the attribute below)
+
+    jnp = jax.numpy
+    return {
+        "sum_all": lambda x: jnp.sum(x),
+        "sum_axis0": lambda x: jnp.sum(x, axis=0),
+        "sum_axis1": lambda x: jnp.sum(x, axis=1),
+        "argmax": lambda x: jnp.argmax(x, axis=-1),
+        "logsumexp": lambda x: jax.nn.logsumexp(x, axis=-1),
+        "softmax": lambda x: jax.nn.softmax(x, axis=-1),
+    }[op]
+
+
+@reduce.on("jax")
+def _(jax, op, n):
+    x = _jax(jax, _normal((n, n), 0))
+    f = _jax_reduce(jax, op)
+    return lambda: f(x).block_until_ready()
+
+
+@reduce.bytes
+def reduce_bytes(op, n):
+    # Read the matrix once; write the result (a scalar, a row of n, or for
+    # softmax the whole matrix again).
+    out = {"sum_all": 1, "softmax": n * n}.get(op, n)
+    return F32 * (n * n + out)
+
+
 # ---------------------------------------------------------------- matmul
 
 @workload("matmul", n=256, batch=0)
 def matmul(mx, n, batch):
     shape = (batch, n, n) if batch else (n, n)
     a, b = _mx(mx, _normal(shape, 0), _normal(shape, 1))
-    return lambda: mx.eval(a @ b)
+    return lambda: _evaluated(mx, a @ b)
 
 
 @matmul.on("numpy")
@@ -239,10 +391,29 @@ def _(np, n, batch):
     return lambda: a @ b
 
 
+@matmul.on("torch")
+def _(torch, n, batch):
+    shape = (batch, n, n) if batch else (n, n)
+    a, b = _torch(torch, _normal(shape, 0), _normal(shape, 1))
+    return lambda: a @ b
+
+
+@matmul.on("jax")
+def _(jax, n, batch):
+    shape = (batch, n, n) if batch else (n, n)
+    a, b = _jax(jax, _normal(shape, 0), _normal(shape, 1))
+    return lambda: (a @ b).block_until_ready()
+
+
+@matmul.flops
+def matmul_flops(n, batch=0):
+    return 2.0 * n ** 3 * max(batch, 1)
+
+
 @workload("matvec", n=4096)
 def matvec(mx, n):
     a, v = _mx(mx, _normal((n, n), 0), _normal((n,), 1))
-    return lambda: mx.eval(a @ v)
+    return lambda: _evaluated(mx, a @ v)
 
 
 @matvec.on("numpy")
@@ -251,8 +422,22 @@ def _(np, n):
     return lambda: a @ v
 
 
-def matmul_flops(n, batch=0):
-    return 2.0 * n ** 3 * max(batch, 1)
+@matvec.on("torch")
+def _(torch, n):
+    a, v = _torch(torch, _normal((n, n), 0), _normal((n,), 1))
+    return lambda: a @ v
+
+
+@matvec.on("jax")
+def _(jax, n):
+    a, v = _jax(jax, _normal((n, n), 0), _normal((n,), 1))
+    return lambda: (a @ v).block_until_ready()
+
+
+@matvec.bytes
+def matvec_bytes(n):
+    # 2 flops per matrix element read once: bandwidth-bound, not FMA-bound.
+    return F32 * (n * n + 2 * n)
 
 
 # ---------------------------------------------------------------- indexing
@@ -260,7 +445,7 @@ def matmul_flops(n, batch=0):
 @workload("take", n=1 << 20, k=1 << 16)
 def take(mx, n, k):
     x, idx = _mx(mx, _normal((n,), 0), _indices(n, k, 1))
-    return lambda: mx.eval(mx.take(x, idx))
+    return lambda: _evaluated(mx, mx.take(x, idx))
 
 
 @take.on("numpy")
@@ -269,11 +454,63 @@ def _(np, n, k):
     return lambda: np.take(x, idx)
 
 
+@take.on("torch")
+def _(torch, n, k):
+    # index_select takes the int32 indices as they are (torch.take wants int64).
+    x, idx = _torch(torch, _normal((n,), 0), _indices(n, k, 1))
+    return lambda: torch.index_select(x, 0, idx)
+
+
+@take.on("jax")
+def _(jax, n, k):
+    x, idx = _jax(jax, _normal((n,), 0), _indices(n, k, 1))
+    return lambda: jax.numpy.take(x, idx).block_until_ready()
+
+
+@take.bytes
+def take_bytes(n, k):
+    # Read k indices and the k picked values, write k values.  Random
+    # gathers really move whole cache lines, so the share understates them.
+    return F32 * 3 * k
+
+
+@workload("transpose_copy", n=1024)
+def transpose_copy(mx, n):
+    # mx.contiguous of the transposed view: a real row-major copy on both
+    # mlxc and MLX (x.T alone would stay a view).
+    x = _mx(mx, _normal((n, n), 0))
+    return lambda: _evaluated(mx, mx.contiguous(x.T))
+
+
+@transpose_copy.on("numpy")
+def _(np, n):
+    x = _normal((n, n), 0)
+    return lambda: np.ascontiguousarray(x.T)
+
+
+@transpose_copy.on("torch")
+def _(torch, n):
+    x = _torch(torch, _normal((n, n), 0))
+    return lambda: x.T.contiguous()
+
+
+@transpose_copy.on("jax")
+def _(jax, n):
+    # jax arrays have no strided views: .T is already the copy.
+    x = _jax(jax, _normal((n, n), 0))
+    return lambda: x.T.block_until_ready()
+
+
+@transpose_copy.bytes
+def transpose_copy_bytes(n):
+    return F32 * 2 * n * n
+
+
 @workload("slice", n=1024)
 def slice_(mx, n):
     x = _mx(mx, _normal((n, n), 0))
     # A strided 2-D window; evaluating it may be a view or a copy.
-    return lambda: mx.eval(x[1::2, n // 8: n - n // 8])
+    return lambda: _evaluated(mx, x[1::2, n // 8: n - n // 8])
 
 
 @slice_.on("numpy")
@@ -292,14 +529,14 @@ def setitem(mx, n, kind):
 
         def run():
             x[lo: lo + n // 2] = v
-            mx.eval(x)
+            return _evaluated(mx, x)
     else:  # "int_array": scatter rows picked by unique integer indices
         x, idx, v = _mx(mx, _normal((n, n), 0), _indices(n, n // 4, 2, True),
                         _normal((n // 4, n), 1))
 
         def run():
             x[idx] = v
-            mx.eval(x)
+            return _evaluated(mx, x)
 
     return run
 
@@ -312,11 +549,13 @@ def _(np, n, kind):
 
         def run():
             x[lo: lo + n // 2] = v
+            return x
     else:
         idx, v = _indices(n, n // 4, 2, True), _normal((n // 4, n), 1)
 
         def run():
             x[idx] = v
+            return x
 
     return run
 
@@ -330,7 +569,7 @@ def slice_setitem(mx, n):
 
     def run():
         x[0::2, c0:c1] = -x[1::2, c0:c1]
-        mx.eval(x)
+        return _evaluated(mx, x)
 
     return run
 
@@ -342,6 +581,7 @@ def _(np, n):
 
     def run():
         x[0::2, c0:c1] = -x[1::2, c0:c1]
+        return x
 
     return run
 
@@ -350,13 +590,76 @@ def _(np, n):
 def take_along_axis(mx, n, k):
     idx = _indices(n, n * k, 3).reshape(n, k)
     x, idx = _mx(mx, _normal((n, n), 0), idx)
-    return lambda: mx.eval(mx.take_along_axis(x, idx, axis=1))
+    return lambda: _evaluated(mx, mx.take_along_axis(x, idx, axis=1))
 
 
 @take_along_axis.on("numpy")
 def _(np, n, k):
     x, idx = _normal((n, n), 0), _indices(n, n * k, 3).reshape(n, k)
     return lambda: np.take_along_axis(x, idx, axis=1)
+
+
+# ---------------------------------------------------------------- scans, sort
+
+@workload("cumsum", n=1 << 20)
+def cumsum(mx, n):
+    x = _mx(mx, _normal((n,), 0))
+    return lambda: _evaluated(mx, mx.cumsum(x))
+
+
+@cumsum.on("numpy")
+def _(np, n):
+    x = _normal((n,), 0)
+    return lambda: np.cumsum(x)
+
+
+@cumsum.on("torch")
+def _(torch, n):
+    x = _torch(torch, _normal((n,), 0))
+    return lambda: torch.cumsum(x, dim=0)
+
+
+@cumsum.on("jax")
+def _(jax, n):
+    x = _jax(jax, _normal((n,), 0))
+    return lambda: jax.numpy.cumsum(x).block_until_ready()
+
+
+@cumsum.bytes
+def cumsum_bytes(n):
+    return F32 * 2 * n
+
+
+@workload("sort", n=1 << 20)
+def sort(mx, n):
+    # The input is never modified, so every call sorts the same random data.
+    x = _mx(mx, _normal((n,), 0))
+    return lambda: _evaluated(mx, mx.sort(x))
+
+
+@sort.on("numpy")
+def _(np, n):
+    x = _normal((n,), 0)
+    return lambda: np.sort(x)
+
+
+@sort.on("torch")
+def _(torch, n):
+    x = _torch(torch, _normal((n,), 0))
+    return lambda: torch.sort(x).values
+
+
+@sort.on("jax")
+def _(jax, n):
+    x = _jax(jax, _normal((n,), 0))
+    return lambda: jax.numpy.sort(x).block_until_ready()
+
+
+@sort.bytes
+def sort_bytes(n):
+    # Read once, write once: the floor no comparison sort reaches, so the
+    # share of bandwidth is only a yardstick here.
+    return F32 * 2 * n
 
 
 # ---------------------------------------------------------------- transforms
@@ -391,7 +694,7 @@ def mlp_value_and_grad(mx, batch, sizes):
 
     def run():
         value, grads = vg(params, x, y)
-        mx.eval(value, grads)
+        return _evaluated(mx, (value, grads))
 
     return run
 
@@ -436,7 +739,7 @@ def per_example_grads(mx, batch, dim):
         return mx.square(x @ w - y)
 
     f = mx.vmap(mx.grad(loss), in_axes=(None, 0, 0))
-    return lambda: mx.eval(f(w, x, y))
+    return lambda: _evaluated(mx, f(w, x, y))
 
 
 @per_example_grads.on("numpy")
@@ -464,7 +767,7 @@ def mlp_jvp(mx, batch, sizes):
     def f(w):
         return _mlp_forward(mx, [(w, b0)] + params[1:], x)
 
-    return lambda: mx.eval(mx.jvp(f, [w0], [dw]))
+    return lambda: _evaluated(mx, mx.jvp(f, [w0], [dw]))
 
 
 @workload("custom_function_call", n=16, custom=True)
@@ -478,35 +781,80 @@ def custom_function_call(mx, n, custom):
     g = mx.custom_function(f) if custom else f
 
     def run():
-        mx.eval(g(x))
+        return _evaluated(mx, g(x))
 
     return run
 
 
-# ---------------------------------------------------------------- comparison set
+# ---------------------------------------------------------------- comparison sets
 
-# (label, workload name, params): the side-by-side table of compare.py.
+
+class Case:
+    """One row of compare.py's table: a workload at fixed params, and
+    optionally the target for mlxc's time over the fastest peer's."""
+
+    def __init__(self, label, workload, params, target=None):
+        self.label, self.workload, self.params, self.target = label, workload, params, target
+
+    def build(self, family, module):
+        return WORKLOADS[self.workload].build(family, module, **self.params)
+
+    def rate(self, seconds):
+        return WORKLOADS[self.workload].rate(seconds, **self.params)
+
+    def share(self, seconds):
+        return WORKLOADS[self.workload].share(seconds, **self.params)
+
+
+# The everyday set: mlxc against MLX (and NumPy) on small and mid sizes.
 COMPARE = [
-    ("overhead_chain_100", "overhead_chain", {"steps": 100, "n": 16}),
-    ("overhead_add", "overhead_add", {"n": 16}),
-    ("add_2^20", "elementwise", {"op": "add", "n": 1 << 20}),
-    ("mul_2^20", "elementwise", {"op": "multiply", "n": 1 << 20}),
-    ("exp_2^20", "elementwise", {"op": "exp", "n": 1 << 20}),
-    ("sum_1024x1024", "reduce", {"op": "sum_all", "n": 1024}),
-    ("argmax_1024x1024", "reduce", {"op": "argmax", "n": 1024}),
-    ("logsumexp_1024x1024", "reduce", {"op": "logsumexp", "n": 1024}),
-    ("softmax_1024x1024", "reduce", {"op": "softmax", "n": 1024}),
-    ("matmul_256", "matmul", {"n": 256}),
-    ("matmul_1024", "matmul", {"n": 1024}),
-    ("matvec_4096", "matvec", {"n": 4096}),
-    ("take_2^16_of_2^20", "take", {"n": 1 << 20, "k": 1 << 16}),
-    ("slice_setitem_1024", "slice_setitem", {"n": 1024}),
-    ("mlp_value_and_grad", "mlp_value_and_grad", {}),
-    ("per_example_grads_512x256", "per_example_grads", {"batch": 512, "dim": 256}),
-    ("mlp_jvp", "mlp_jvp", {}),
-    ("plain_function_call", "custom_function_call", {"custom": False}),
-    ("custom_function_call", "custom_function_call", {"custom": True}),
+    Case("overhead_chain_100", "overhead_chain", {"steps": 100, "n": 16}),
+    Case("overhead_add", "overhead_add", {"n": 16}),
+    Case("add_2^20", "elementwise", {"op": "add", "n": 1 << 20}),
+    Case("mul_2^20", "elementwise", {"op": "multiply", "n": 1 << 20}),
+    Case("exp_2^20", "elementwise", {"op": "exp", "n": 1 << 20}),
+    Case("sum_1024x1024", "reduce", {"op": "sum_all", "n": 1024}),
+    Case("argmax_1024x1024", "reduce", {"op": "argmax", "n": 1024}),
+    Case("logsumexp_1024x1024", "reduce", {"op": "logsumexp", "n": 1024}),
+    Case("softmax_1024x1024", "reduce", {"op": "softmax", "n": 1024}),
+    Case("matmul_256", "matmul", {"n": 256}),
+    Case("matmul_1024", "matmul", {"n": 1024}),
+    Case("matvec_4096", "matvec", {"n": 4096}),
+    Case("take_2^16_of_2^20", "take", {"n": 1 << 20, "k": 1 << 16}),
+    Case("slice_setitem_1024", "slice_setitem", {"n": 1024}),
+    Case("mlp_value_and_grad", "mlp_value_and_grad", {}),
+    Case("per_example_grads_512x256", "per_example_grads", {"batch": 512, "dim": 256}),
+    Case("mlp_jvp", "mlp_jvp", {}),
+    Case("plain_function_call", "custom_function_call", {"custom": False}),
+    Case("custom_function_call", "custom_function_call", {"custom": True}),
 ]
+
+# The performance targets of issue 3: large float32 workloads, mlxc against
+# the fastest of NumPy, PyTorch and JAX (all on 2 threads).
+_N24, _N22 = 1 << 24, 1 << 22
+ISSUE3 = [
+    Case("exp_2^24", "elementwise", {"op": "exp", "n": _N24}, 0.6),
+    Case("add_2^24", "elementwise", {"op": "add", "n": _N24}, 0.8),
+    Case("gelu_erf_2^24", "elementwise", {"op": "gelu", "n": _N24}, 0.8),
+    Case("sum_4096^2", "reduce", {"op": "sum_all", "n": 4096}, 1.0),
+    Case("sum_axis0_4096^2", "reduce", {"op": "sum_axis0", "n": 4096}, 1.0),
+    Case("sum_axis1_4096^2", "reduce", {"op": "sum_axis1", "n": 4096}, 1.0),
+    Case("argmax_4096^2", "reduce", {"op": "argmax", "n": 4096}, 1.0),
+    Case("logsumexp_4096^2", "reduce", {"op": "logsumexp", "n": 4096}, 1.0),
+    Case("softmax_4096^2", "reduce", {"op": "softmax", "n": 4096}, 1.0),
+    Case("matmul_256", "matmul", {"n": 256}, 1.2),
+    Case("matmul_1024", "matmul", {"n": 1024}, 1.1),
+    Case("matmul_2048", "matmul", {"n": 2048}, 1.1),
+    Case("matmul_64x128^3", "matmul", {"n": 128, "batch": 64}, 1.1),
+    Case("matvec_4096", "matvec", {"n": 4096}, 1.1),
+    Case("transpose_copy_4096^2", "transpose_copy", {"n": 4096}, 1.0),
+    Case("cumsum_2^22", "cumsum", {"n": _N22}, 1.0),
+    Case("sort_2^22", "sort", {"n": _N22}, 1.2),
+    Case("take_2^20_of_2^22", "take", {"n": _N22, "k": 1 << 20}, 1.2),
+]
+
+# compare.py --set NAME
+SETS = {"default": COMPARE, "issue3": ISSUE3}
 
 
 # ---------------------------------------------------------------- timing

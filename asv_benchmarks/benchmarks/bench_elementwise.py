@@ -1,14 +1,12 @@
-"""Elementwise float32 ops over sizes from overhead-bound to bandwidth-bound."""
+"""Elementwise float32 ops from overhead-bound (2^12) to bandwidth-bound (2^24)."""
 
-from .common import W, mx
+from .common import W, _MemoryBound
 
 
-class Elementwise:
-    params = (W.ELEMENTWISE_OPS, [1 << 10, 1 << 16, 1 << 20])
+class Elementwise(_MemoryBound):
+    params = (W.ELEMENTWISE_OPS, [1 << 12, 1 << 16, 1 << 20, 1 << 24])
     param_names = ["op", "n"]
+    timeout = 120
 
-    def setup(self, op, n):
-        self.run = W.elementwise(mx, op=op, n=n)
-
-    def time_op(self, op, n):
-        self.run()
+    def case(self, op, n):
+        return W.elementwise, {"op": op, "n": n}

@@ -1,18 +1,24 @@
-"""Gathers, slices and in-place updates."""
+"""Gathers, transposing copies, slices and in-place updates."""
 
-from .common import W, mx
+from .common import W, _MemoryBound, mx
 
 
-class Take:
-    params = [[1 << 10, 1 << 16]]
-    param_names = ["k"]
+class Take(_MemoryBound):
+    # k random int32 indices into an n-element float32 vector
+    params = [[1 << 20, 1 << 22], [1 << 10, 1 << 16, 1 << 20]]
+    param_names = ["n", "k"]
 
-    def setup(self, k):
-        # k integer indices into a 2^20 float32 vector
-        self.run = W.take(mx, n=1 << 20, k=k)
+    def case(self, n, k):
+        return W.take, {"n": n, "k": k}
 
-    def time_take(self, k):
-        self.run()
+
+class TransposeCopy(_MemoryBound):
+    # mx.contiguous(x.T): a real row-major copy of the transposed matrix
+    params = [[256, 1024, 4096]]
+    param_names = ["n"]
+
+    def case(self, n):
+        return W.transpose_copy, {"n": n}
 
 
 class Slice:

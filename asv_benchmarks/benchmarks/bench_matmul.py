@@ -1,32 +1,30 @@
-"""float32 matrix products: timings, plus achieved GFLOP/s as a tracked value."""
+"""float32 matrix products (GFLOP/s) and matrix-vector products (GB/s: they
+read each matrix element once for 2 flops, so bandwidth is their limit)."""
 
-from .common import W, mx
+from .common import W, _ComputeBound, _MemoryBound
 
-# name -> (workload, params, flops per call)
-_CASES = {
-    "matmul_256": (W.matmul, {"n": 256}, W.matmul_flops(256)),
-    "matmul_1024": (W.matmul, {"n": 1024}, W.matmul_flops(1024)),
-    "batched_64x128": (W.matmul, {"n": 128, "batch": 64}, W.matmul_flops(128, 64)),
-    "matvec_4096": (W.matvec, {"n": 4096}, 2.0 * 4096 * 4096),
+# name -> params of the matmul workload
+_MATMUL = {
+    "256": {"n": 256},
+    "512": {"n": 512},
+    "1024": {"n": 1024},
+    "2048": {"n": 2048},
+    "batched_64x128": {"n": 128, "batch": 64},
 }
 
 
-class Matmul:
-    params = [list(_CASES)]
+class Matmul(_ComputeBound):
+    params = [list(_MATMUL)]
     param_names = ["case"]
-    timeout = 180
+    timeout = 180  # 2048^2 at the scalar level takes seconds per call
 
-    def setup(self, case):
-        wl, params, self.flops = _CASES[case]
-        self.run = wl(mx, **params)
+    def case(self, case):
+        return W.matmul, _MATMUL[case]
 
-    def time_matmul(self, case):
-        self.run()
 
-    def track_gflops(self, case):
-        # asv only tracks what we return, so time it here with the same
-        # median-of-runs helper compare.py uses.
-        median, _, _ = W.measure(self.run, repeat=5, min_time=0.05)
-        return self.flops / median / 1e9
+class Matvec(_MemoryBound):
+    params = [[256, 1024, 4096]]
+    param_names = ["n"]
 
-    track_gflops.unit = "GFLOP/s"
+    def case(self, n):
+        return W.matvec, {"n": n}

@@ -1,15 +1,12 @@
 """Reductions and the row-wise softmax family on square float32 matrices."""
 
-from .common import W, mx
+from .common import W, _MemoryBound
 
 
-class Reduce:
-    params = (W.REDUCE_OPS, [1024, 4096])
+class Reduce(_MemoryBound):
+    params = (W.REDUCE_OPS, [256, 1024, 4096])
     param_names = ["op", "n"]
-    timeout = 120  # 4096^2 setup (64 MiB of normals) plus slow ops
+    timeout = 120  # 4096^2 setup (64 MiB of normals) plus slow ops at the scalar level
 
-    def setup(self, op, n):
-        self.run = W.reduce(mx, op=op, n=n)
-
-    def time_op(self, op, n):
-        self.run()
+    def case(self, op, n):
+        return W.reduce, {"op": op, "n": n}

@@ -1,4 +1,5 @@
-"""What every benchmark module shares: the array module and the workloads.
+"""What every benchmark module shares: the array module, the workloads, and
+the base classes giving each benchmark a time_ and a track_ (rate) method.
 
 The workloads live one folder up (asv_benchmarks/workloads.py) so that
 compare.py times exactly the same code.
@@ -39,3 +40,42 @@ try:
     mx = importlib.import_module(MODULE)
 except Exception as e:  # ImportError, or a half-built extension raising anything
     mx = _Missing(e)
+
+
+# ------------------------------------------------------------ base classes
+# Underscore names: asv discovers the public subclasses in the family
+# modules (and their inherited methods), never these bases themselves.
+
+class _Case:
+    """A workload at asv's params.  Subclasses set `params`/`param_names`
+    and define case(self, *params) -> (workload, its keyword params)."""
+
+    def setup(self, *params):
+        self.workload, self.kwargs = self.case(*params)
+        self.run = self.workload(mx, **self.kwargs)
+
+    def time_run(self, *params):
+        self.run()
+
+    def _rate(self):
+        # asv tracks only what a track_ returns, so time it here with the
+        # median-of-runs helper compare.py uses (few runs: the whole suite
+        # runs once per ISA level); the byte/flop count is the workload's own
+        # (workloads.py), as in compare.py's share column.
+        median, _, _ = W.measure(self.run, repeat=3, min_time=0.02, warmup=1)
+        value, _ = self.workload.rate(median, **self.kwargs)
+        return value
+
+
+class _MemoryBound(_Case):
+    def track_gbs(self, *params):
+        return self._rate()
+
+    track_gbs.unit = "GB/s"
+
+
+class _ComputeBound(_Case):
+    def track_gflops(self, *params):
+        return self._rate()
+
+    track_gflops.unit = "GFLOP/s"
