@@ -8,24 +8,32 @@
  * sign and NaN its payload.  A stable sort has exactly one result, so this
  * equals any other stable sort bit for bit, whatever the thread count.
  *
- * sort moves the elements; argsort moves (key, index) pairs -- packed as
- * key << 32 | index in a uint64 for keys up to 32 bits -- and keeps the index.
- * One histogram pass counts every digit at once; passes whose digit is the same
- * for all elements are skipped.  Rows shorter than RADIX_MIN use a merge sort
- * (a radix pass costs 256 buckets whatever the length).
+ * One histogram pass counts every digit at once; a digit that is the same for
+ * all elements costs no pass.  sort moves the elements between the row and a
+ * scratch row.  argsort moves (key, index) pairs -- key << 32 | index in a
+ * uint64 for keys of up to 32 bits -- made on the fly by the first pass from
+ * the input, and its last pass writes only the indices to the output.
  *
- * Threads: many rows are spread over the pool a chunk of rows per task; a long
- * row (few rows) is sorted with every pass split into contiguous blocks: block
- * histograms, a bucket-major prefix sum over (bucket, block) and a scatter in
- * which each block writes its own disjoint ranges. */
+ * Rows shorter than RADIX_MIN (a pass costs 256 buckets whatever the length)
+ * are merge sorted as pairs, whose comparison is then a plain integer one.
+ *
+ * Threads: many rows are spread over the pool, a chunk of rows per task; a
+ * long row (with fewer rows than threads) has every pass split into contiguous
+ * blocks: block histograms, offsets from a prefix sum over (bucket, block) in
+ * that order, and a scatter in which each block fills its own ranges. */
+#define _GNU_SOURCE            /* madvise */
 #include "internal.h"
 #include "mlxc_threads.h"
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define SORT_RUN 32          /* insertion-sorted runs of the merge sort */
 #define RADIX_MIN 192        /* shorter rows: merge sort */
 #define PAR_ROW_MIN 65536    /* a row this long is sorted by all threads together */
 #define PAR_TOTAL_MIN 32768  /* less work than this in all: one thread */
 #define NB 256               /* buckets per digit */
+#define MAXKB 8              /* key bytes at most */
 
 /* ------------------------------------------------------------------- keys */
 static inline uint8_t key_b(uint8_t x) { return x; }
@@ -38,16 +46,14 @@ static inline uint16_t key_i16(int16_t x) { return (uint16_t)((uint16_t)x ^ 0x80
 static inline uint32_t key_i32(int32_t x) { return (uint32_t)x ^ 0x80000000u; }
 static inline uint64_t key_i64(int64_t x) { return (uint64_t)x ^ 0x8000000000000000ull; }
 
-/* float bits u of width W with the exponent-all-ones magnitude INF: positives
- * get the sign bit set, negatives are complemented (larger magnitude, smaller
- * key); zeros of either sign -> the +0 key, NaN -> the top key */
+/* float bits u (type T) with sign bit SIGN and infinity's magnitude INF:
+ * positives get the sign bit set, negatives are complemented (larger magnitude,
+ * smaller key); zeros of either sign -> the +0 key, NaN -> the top key */
 #define FKEY(T, u, SIGN, INF)                                                       \
-    do {                                                                            \
-        T a_ = (T)((u) & (T)~(SIGN));                                               \
-        T k_ = ((u) & (SIGN)) ? (T)~(u) : (T)((u) | (SIGN));                        \
-        k_ = a_ == 0 ? (T)(SIGN) : k_;                                              \
-        return a_ > (INF) ? (T)~(T)0 : k_;                                          \
-    } while (0)
+    T a_ = (T)((u) & (T)~(SIGN));                                                   \
+    T k_ = ((u) & (SIGN)) ? (T)~(u) : (T)((u) | (SIGN));                            \
+    k_ = a_ == 0 ? (T)(SIGN) : k_;                                                  \
+    return a_ > (INF) ? (T)~(T)0 : k_
 static inline uint16_t key_f16(uint16_t u) { FKEY(uint16_t, u, 0x8000u, 0x7c00u); }
 static inline uint16_t key_bf16(uint16_t u) { FKEY(uint16_t, u, 0x8000u, 0x7f80u); }
 static inline uint32_t key_f32(float x)
@@ -63,7 +69,7 @@ static inline uint64_t key_f64(double x)
     FKEY(uint64_t, u, 0x8000000000000000ull, 0x7ff0000000000000ull);
 }
 
-/* key bytes per dtype */
+/* key bytes, and the argsort pair kind: pk (packed uint64) or p64 (struct) */
 #define KB_b 1
 #define KB_u8 1
 #define KB_i8 1
@@ -77,333 +83,365 @@ static inline uint64_t key_f64(double x)
 #define KB_u64 8
 #define KB_i64 8
 #define KB_f64 8
+#define PC_b pk
+#define PC_u8 pk
+#define PC_i8 pk
+#define PC_u16 pk
+#define PC_i16 pk
+#define PC_f16 pk
+#define PC_bf16 pk
+#define PC_u32 pk
+#define PC_i32 pk
+#define PC_f32 pk
+#define PC_u64 p64
+#define PC_i64 p64
+#define PC_f64 p64
 
-/* argsort elements: packed key << 32 | index (keys <= 32 bits), or a pair */
-typedef struct { uint64_t k; uint64_t i; } pair64;
-#define PKEY(e) ((e) >> 32)
-#define P64KEY(e) ((e).k)
+/* ------------------------------------------------------------------ pairs */
+typedef uint64_t pair_pk;                       /* key << 32 | index */
+typedef struct { uint64_t k, i; } pair_p64;
+static inline pair_pk mk_pk(uint64_t k, int64_t i) { return k << 32 | (uint64_t)i; }
+static inline pair_p64 mk_p64(uint64_t k, int64_t i) { pair_p64 e = {k, (uint64_t)i}; return e; }
+static inline uint64_t pkey_pk(pair_pk e) { return e >> 32; }
+static inline uint64_t pkey_p64(pair_p64 e) { return e.k; }
+static inline uint32_t pidx_pk(pair_pk e) { return (uint32_t)e; }
+static inline uint32_t pidx_p64(pair_p64 e) { return (uint32_t)e.i; }
+/* (key, index) order: a total order, so any sort of pairs is the stable one */
+static inline int pless_pk(pair_pk a, pair_pk b) { return a < b; }
+static inline int pless_p64(pair_p64 a, pair_p64 b) { return a.k < b.k || (a.k == b.k && a.i < b.i); }
 
-/* ------------------------------------------------------------ the engine */
-/* GEN_ENGINE(name, E, KEY, KB): sorting of E arrays by the KB-byte key KEY(e).
- *   msort_name(a, tmp, n)     stable merge sort (short rows)
- *   rsort_name(a, tmp, n)     radix sort, one thread; returns the buffer
- *                             (a or tmp) that holds the result
- *   row_name(a, tmp, n)       either, by length
- *   psort_name(a, tmp, n, nt, h)  radix sort split over nt blocks; h: scratch
- *                             for nt * KB * NB counts */
-#define GEN_ENGINE(name, E, KEY, KB)                                                \
-static void ins_##name(E *a, int64_t n)                                             \
+/* ------------------------------------------------------ radix building blocks
+ * One signature for all (the passes go through function pointers):
+ *   hist(s, lo, m, sh, h): counts of elements s[lo, lo+m) -- every digit into
+ *       h[p * NB + digit] when sh < 0, else the digit at shift sh into h[0..NB)
+ *   scat(s, d, lo, m, sh, off): s[lo, lo+m) to d[off[digit]++], in order */
+typedef void (*hist_fn)(const void *s, int64_t lo, int64_t m, int sh, int64_t *h);
+typedef void (*scat_fn)(const void *s, void *d, int64_t lo, int64_t m, int sh, int64_t *off);
+
+/* GEN_RADIX(name, E, KEY, KB): hist_name and scat_name for elements E */
+#define GEN_RADIX(name, E, KEY, KB)                                                 \
+static void hist_##name(const void *vs, int64_t lo, int64_t m, int sh, int64_t *h) \
 {                                                                                   \
-    for (int64_t i = 1; i < n; i++) {                                               \
-        E v = a[i];                                                                 \
-        uint64_t kv = KEY(v);                                                       \
-        int64_t j = i;                                                              \
-        while (j > 0 && kv < (uint64_t)KEY(a[j - 1])) { a[j] = a[j - 1]; j--; }     \
-        a[j] = v;                                                                   \
-    }                                                                               \
-}                                                                                   \
-/* on ties the left run's element goes first (stable) */                           \
-static void merge_##name(const E *src, E *dst, int64_t lo, int64_t mid, int64_t hi) \
-{                                                                                   \
-    int64_t i = lo, j = mid, k = lo;                                                \
-    while (i < mid && j < hi)                                                       \
-        dst[k++] = (uint64_t)KEY(src[j]) < (uint64_t)KEY(src[i]) ? src[j++] : src[i++]; \
-    while (i < mid) dst[k++] = src[i++];                                            \
-    while (j < hi) dst[k++] = src[j++];                                             \
-}                                                                                   \
-static E *msort_##name(E *a, E *tmp, int64_t n)                                     \
-{                                                                                   \
-    for (int64_t lo = 0; lo < n; lo += SORT_RUN)                                    \
-        ins_##name(a + lo, n - lo < SORT_RUN ? n - lo : SORT_RUN);                  \
-    E *src = a, *dst = tmp;                                                         \
-    for (int64_t w = SORT_RUN; w < n; w *= 2) {                                     \
-        for (int64_t lo = 0; lo < n; lo += 2 * w) {                                 \
-            int64_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n; \
-            merge_##name(src, dst, lo, mid, hi);                                    \
+    const E *s = (const E *)vs + lo;                                                \
+    if (sh < 0) {                                                                   \
+        memset(h, 0, sizeof(int64_t) * KB * NB);                                    \
+        for (int64_t i = 0; i < m; i++) {                                           \
+            uint64_t k = KEY(s[i]);                                                 \
+            for (int p = 0; p < KB; p++) h[p * NB + ((k >> (8 * p)) & (NB - 1))]++; \
         }                                                                           \
-        E *t = src; src = dst; dst = t;                                             \
-    }                                                                               \
-    return src;                                                                     \
-}                                                                                   \
-/* counts of every digit: h[p * NB + digit p of the key] */                         \
-static void hist_##name(const E *s, int64_t n, int64_t *h)                          \
-{                                                                                   \
-    memset(h, 0, sizeof(int64_t) * KB * NB);                                        \
-    for (int64_t i = 0; i < n; i++) {                                               \
-        uint64_t k = KEY(s[i]);                                                     \
-        for (int p = 0; p < KB; p++) h[p * NB + ((k >> (8 * p)) & (NB - 1))]++;     \
+    } else {                                                                        \
+        memset(h, 0, sizeof(int64_t) * NB);                                         \
+        for (int64_t i = 0; i < m; i++) h[((uint64_t)KEY(s[i]) >> sh) & (NB - 1)]++; \
     }                                                                               \
 }                                                                                   \
-static void hist1_##name(const E *s, int64_t n, int sh, int64_t *h)                 \
+static void scat_##name(const void *vs, void *vd, int64_t lo, int64_t m, int sh, int64_t *off) \
 {                                                                                   \
-    memset(h, 0, sizeof(int64_t) * NB);                                             \
-    for (int64_t i = 0; i < n; i++) h[((uint64_t)KEY(s[i]) >> sh) & (NB - 1)]++;    \
-}                                                                                   \
-/* stable scatter by the digit at shift sh; off: each bucket's next slot */         \
-static void scat_##name(const E *s, E *d, int64_t n, int sh, int64_t *off)          \
-{                                                                                   \
-    for (int64_t i = 0; i < n; i++) {                                               \
+    const E *s = (const E *)vs + lo;                                                \
+    E *d = vd;                                                                      \
+    for (int64_t i = 0; i < m; i++) {                                               \
         E e = s[i];                                                                 \
         d[off[((uint64_t)KEY(e) >> sh) & (NB - 1)]++] = e;                          \
     }                                                                               \
-}                                                                                   \
-static E *rsort_##name(E *a, E *tmp, int64_t n)                                     \
+}
+#define GEN_RADIX_VAL(N, u) GEN_RADIX(v_##N, STY_##N, key_##N, KB_##N)
+TL_REAL(GEN_RADIX_VAL, 0)
+/* pairs: only the one-digit histogram is used (the first pass reads values) */
+GEN_RADIX(pk, pair_pk, pkey_pk, 4)
+GEN_RADIX(p64, pair_p64, pkey_p64, 8)
+
+/* argsort passes: the first makes pairs from the values (index lo + i), the
+ * last keeps only the indices, and a lone pass goes from values to indices */
+#define GEN_ARG_FIRST(N, u)                                                         \
+static void first_##N(const void *vs, void *vd, int64_t lo, int64_t m, int sh, int64_t *off) \
 {                                                                                   \
-    int64_t h[KB * NB];                                                             \
-    hist_##name(a, n, h);                                                           \
-    uint64_t k0 = KEY(a[0]);                                                        \
-    E *src = a, *dst = tmp;                                                         \
-    for (int p = 0; p < KB; p++) {                                                  \
-        int64_t *hp = h + p * NB;                                                   \
-        if (hp[(k0 >> (8 * p)) & (NB - 1)] == n) continue;   /* constant digit */  \
-        int64_t sum = 0;                                                            \
-        for (int d = 0; d < NB; d++) { int64_t c = hp[d]; hp[d] = sum; sum += c; }  \
-        scat_##name(src, dst, n, 8 * p, hp);                                        \
-        E *t = src; src = dst; dst = t;                                             \
+    const STY_##N *s = vs;                                                          \
+    MLXC_CAT(pair_, PC_##N) *d = vd;                                                \
+    for (int64_t i = lo; i < lo + m; i++) {                                         \
+        uint64_t k = key_##N(s[i]);                                                 \
+        d[off[(k >> sh) & (NB - 1)]++] = MLXC_CAT(mk_, PC_##N)(k, i);               \
+    }                                                                               \
+}                                                                                   \
+static void only_##N(const void *vs, void *vd, int64_t lo, int64_t m, int sh, int64_t *off) \
+{                                                                                   \
+    const STY_##N *s = vs;                                                          \
+    uint32_t *d = vd;                                                               \
+    for (int64_t i = lo; i < lo + m; i++)                                           \
+        d[off[((uint64_t)key_##N(s[i]) >> sh) & (NB - 1)]++] = (uint32_t)i;         \
+}
+TL_REAL(GEN_ARG_FIRST, 0)
+#define GEN_ARG_LAST(P)                                                             \
+static void last_##P(const void *vs, void *vd, int64_t lo, int64_t m, int sh, int64_t *off) \
+{                                                                                   \
+    const pair_##P *s = (const pair_##P *)vs + lo;                                  \
+    uint32_t *d = vd;                                                               \
+    for (int64_t i = 0; i < m; i++)                                                 \
+        d[off[(pkey_##P(s[i]) >> sh) & (NB - 1)]++] = pidx_##P(s[i]);              \
+}
+GEN_ARG_LAST(pk)
+GEN_ARG_LAST(p64)
+
+/* ------------------------------------------------------------- short rows */
+/* pairs of row[0, n) into e; merge sort them (tmp: n more); the sorted pairs
+ * are returned (e or tmp) */
+typedef void (*build_fn)(const void *row, void *e, int64_t n);
+typedef void *(*psort_fn)(void *e, void *tmp, int64_t n);
+#define GEN_BUILD(N, u)                                                             \
+static void build_##N(const void *row, void *ve, int64_t n)                         \
+{                                                                                   \
+    const STY_##N *s = row;                                                         \
+    MLXC_CAT(pair_, PC_##N) *e = ve;                                                \
+    for (int64_t i = 0; i < n; i++) e[i] = MLXC_CAT(mk_, PC_##N)(key_##N(s[i]), i); \
+}
+TL_REAL(GEN_BUILD, 0)
+
+#define GEN_MSORT(P)                                                                \
+static void ins_##P(pair_##P *a, int64_t n)                                         \
+{                                                                                   \
+    for (int64_t i = 1; i < n; i++) {                                               \
+        pair_##P v = a[i];                                                          \
+        int64_t j = i;                                                              \
+        while (j > 0 && pless_##P(v, a[j - 1])) { a[j] = a[j - 1]; j--; }           \
+        a[j] = v;                                                                   \
+    }                                                                               \
+}                                                                                   \
+static void *msort_##P(void *va, void *vt, int64_t n)                               \
+{                                                                                   \
+    pair_##P *src = va, *dst = vt;                                                  \
+    for (int64_t lo = 0; lo < n; lo += SORT_RUN)                                    \
+        ins_##P(src + lo, n - lo < SORT_RUN ? n - lo : SORT_RUN);                   \
+    for (int64_t w = SORT_RUN; w < n; w *= 2) {                                     \
+        for (int64_t lo = 0; lo < n; lo += 2 * w) {                                 \
+            int64_t i = lo, mid = lo + w < n ? lo + w : n, j = mid;                 \
+            int64_t hi = lo + 2 * w < n ? lo + 2 * w : n, k = lo;                   \
+            while (i < mid && j < hi)                                               \
+                dst[k++] = pless_##P(src[j], src[i]) ? src[j++] : src[i++];         \
+            while (i < mid) dst[k++] = src[i++];                                    \
+            while (j < hi) dst[k++] = src[j++];                                     \
+        }                                                                           \
+        pair_##P *t = src; src = dst; dst = t;                                      \
     }                                                                               \
     return src;                                                                     \
-}                                                                                   \
-static E *row_##name(E *a, E *tmp, int64_t n)                                       \
-{                                                                                   \
-    return n < RADIX_MIN ? msort_##name(a, tmp, n) : rsort_##name(a, tmp, n);       \
-}                                                                                   \
-static void task_hist_##name(void *vc, int64_t t, int tid)                          \
-{                                                                                   \
-    (void)tid;                                                                      \
-    par_ctx *c = vc;                                                                \
-    int64_t lo = t * c->bs, m = c->n - lo < c->bs ? c->n - lo : c->bs;              \
-    const E *s = c->src;                                                            \
-    if (c->sh < 0) hist_##name(s + lo, m, c->h + t * KB * NB);                      \
-    else hist1_##name(s + lo, m, c->sh, c->h + (t * KB + c->sh / 8) * NB);          \
-}                                                                                   \
-static void task_scat_##name(void *vc, int64_t t, int tid)                          \
-{                                                                                   \
-    (void)tid;                                                                      \
-    par_ctx *c = vc;                                                                \
-    int64_t lo = t * c->bs, m = c->n - lo < c->bs ? c->n - lo : c->bs;              \
-    const E *s = c->src;                                                            \
-    scat_##name(s + lo, c->dst, m, c->sh, c->h + (t * KB + c->sh / 8) * NB);        \
-}                                                                                   \
-static E *psort_##name(E *a, E *tmp, int64_t n, int nt, int64_t *h)                 \
-{                                                                                   \
-    par_ctx c = {a, tmp, n, (n + nt - 1) / nt, -1, h};                              \
-    int64_t nb = (n + c.bs - 1) / c.bs;                                             \
-    mlxc_parallel_for(nb, nt, task_hist_##name, &c);                                \
-    uint64_t k0 = KEY(a[0]);                                                        \
-    int first = 1;                                                                  \
-    for (int p = 0; p < KB; p++) {                                                  \
-        int d0 = (int)((k0 >> (8 * p)) & (NB - 1));                                 \
-        int64_t c0 = 0;                                                             \
-        for (int64_t t = 0; t < nb; t++) c0 += h[(t * KB + p) * NB + d0];           \
-        if (c0 == n) continue;                        /* constant digit */          \
-        c.sh = 8 * p;                                                               \
-        /* the first pass reads the input, whose block counts we have */           \
-        if (!first) mlxc_parallel_for(nb, nt, task_hist_##name, &c);                \
-        first = 0;                                                                  \
-        int64_t sum = 0;                                                            \
-        for (int d = 0; d < NB; d++)                                                \
-            for (int64_t t = 0; t < nb; t++) {                                      \
-                int64_t *q = &h[(t * KB + p) * NB + d], cnt = *q;                   \
-                *q = sum;                                                           \
-                sum += cnt;                                                         \
-            }                                                                       \
-        mlxc_parallel_for(nb, nt, task_scat_##name, &c);                            \
-        void *x = c.src; c.src = c.dst; c.dst = x;                                  \
-    }                                                                               \
-    return c.src;                                                                   \
 }
-
-/* one parallel radix sort: blocks of bs elements of src scattered into dst by
- * the digit at shift sh (sh < 0: count every digit) */
-typedef struct {
-    void *src, *dst;
-    int64_t n, bs;
-    int sh;
-    int64_t *h;      /* per block: KB x NB counts, then offsets */
-} par_ctx;
-
-#define GEN_VAL_ENGINE(N, u) GEN_ENGINE(v_##N, STY_##N, key_##N, KB_##N)
-TL_REAL(GEN_VAL_ENGINE, 0)
-GEN_ENGINE(pk1, uint64_t, PKEY, 1)
-GEN_ENGINE(pk2, uint64_t, PKEY, 2)
-GEN_ENGINE(pk4, uint64_t, PKEY, 4)
-GEN_ENGINE(p64, pair64, P64KEY, 8)
-
-/* ------------------------------------------------------- argsort pairs */
-/* (key, index) elements of data[lo, hi) into e[lo, hi), and the indices back */
-#define GEN_BUILD_PK(N, u)                                                          \
-static void build_##N(const void *data, void *e, int64_t lo, int64_t hi)            \
-{                                                                                   \
-    const STY_##N *d = data;                                                        \
-    uint64_t *o = e;                                                                \
-    for (int64_t i = lo; i < hi; i++) o[i] = (uint64_t)key_##N(d[i]) << 32 | (uint64_t)i; \
-}
-#define GEN_BUILD_P64(N, u)                                                         \
-static void build_##N(const void *data, void *e, int64_t lo, int64_t hi)            \
-{                                                                                   \
-    const STY_##N *d = data;                                                        \
-    pair64 *o = e;                                                                  \
-    for (int64_t i = lo; i < hi; i++) { o[i].k = key_##N(d[i]); o[i].i = (uint64_t)i; } \
-}
-GEN_BUILD_PK(b, 0) GEN_BUILD_PK(u8, 0) GEN_BUILD_PK(i8, 0)
-GEN_BUILD_PK(u16, 0) GEN_BUILD_PK(i16, 0) GEN_BUILD_PK(f16, 0) GEN_BUILD_PK(bf16, 0)
-GEN_BUILD_PK(u32, 0) GEN_BUILD_PK(i32, 0) GEN_BUILD_PK(f32, 0)
-GEN_BUILD_P64(u64, 0) GEN_BUILD_P64(i64, 0) GEN_BUILD_P64(f64, 0)
-
-static void take_pk(const void *e, uint32_t *idx, int64_t lo, int64_t hi)
-{
-    const uint64_t *s = e;
-    for (int64_t i = lo; i < hi; i++) idx[i] = (uint32_t)s[i];
-}
-static void take_p64(const void *e, uint32_t *idx, int64_t lo, int64_t hi)
-{
-    const pair64 *s = e;
-    for (int64_t i = lo; i < hi; i++) idx[i] = (uint32_t)s[i].i;
-}
+GEN_MSORT(pk)
+GEN_MSORT(p64)
 
 /* ------------------------------------------------------------ dispatch */
-typedef void *(*row_fn)(void *a, void *tmp, int64_t n);
-typedef void *(*par_fn)(void *a, void *tmp, int64_t n, int nt, int64_t *h);
-typedef void (*build_fn)(const void *data, void *e, int64_t lo, int64_t hi);
-typedef void (*take_fn)(const void *e, uint32_t *idx, int64_t lo, int64_t hi);
 typedef struct {
-    row_fn row;
-    par_fn par;
-    size_t esz;      /* bytes per engine element */
-    int kb;          /* key bytes */
-} engine;
+    int kb;                  /* key bytes */
+    size_t psz;              /* bytes per argsort pair */
+    hist_fn vhist, phist;    /* histograms of values / pairs */
+    scat_fn vscat, pscat;    /* value pass (sort) / pair pass (argsort middle) */
+    scat_fn first, last, only;
+    build_fn build;
+    psort_fn psort;
+    uint32_t (*pidx)(const void *e, int64_t i);
+} sorter;
+static uint32_t pidx_at_pk(const void *e, int64_t i) { return pidx_pk(((const pair_pk *)e)[i]); }
+static uint32_t pidx_at_p64(const void *e, int64_t i) { return pidx_p64(((const pair_p64 *)e)[i]); }
+#define ENT(N, u)                                                                   \
+    [CODE_##N] = {KB_##N, sizeof(MLXC_CAT(pair_, PC_##N)), hist_v_##N,              \
+                  MLXC_CAT(hist_, PC_##N), scat_v_##N, MLXC_CAT(scat_, PC_##N),     \
+                  first_##N, MLXC_CAT(last_, PC_##N), only_##N, build_##N,          \
+                  MLXC_CAT(msort_, PC_##N), MLXC_CAT(pidx_at_, PC_##N)},
+static const sorter sorters[MLXC_NUM_DTYPES] = { TL_REAL(ENT, 0) };
 
-/* the engines take typed pointers; wrappers give the tables one signature */
-#define GEN_WRAP(name, E)                                                           \
-static void *row_w_##name(void *a, void *tmp, int64_t n) { return row_##name(a, tmp, n); } \
-static void *par_w_##name(void *a, void *tmp, int64_t n, int nt, int64_t *h)       \
-{ return psort_##name(a, tmp, n, nt, h); }
-#define GEN_VAL_WRAP(N, u) GEN_WRAP(v_##N, STY_##N)
-TL_REAL(GEN_VAL_WRAP, 0)
-GEN_WRAP(pk1, uint64_t) GEN_WRAP(pk2, uint64_t) GEN_WRAP(pk4, uint64_t) GEN_WRAP(p64, pair64)
+/* ------------------------------------------------------------ radix driver */
+/* One radix sort of n elements in nb blocks of bs (the last one shorter).
+ * sort: data sorted in place with tmp (n values).  argsort (idx != NULL): data
+ * read only, pairs in a and b (n each), indices to idx.  h: nb * MAXKB * NB
+ * counts.  Blocks run on nt threads. */
+typedef struct {
+    const sorter *so;
+    const void *src;
+    void *dst;
+    scat_fn scat;
+    hist_fn hist;
+    int64_t n, bs;
+    int sh;
+    int64_t *h;              /* block t, digit p: h + (t * MAXKB + p) * NB */
+} pass_ctx;
 
-#define ENG(name, E, kb) {row_w_##name, par_w_##name, sizeof(E), kb}
-#define ENT_VAL(N, u) [CODE_##N] = ENG(v_##N, STY_##N, KB_##N),
-static const engine val_eng[MLXC_NUM_DTYPES] = { TL_REAL(ENT_VAL, 0) };
-static const engine pk_eng[4] = {ENG(pk1, uint64_t, 1), ENG(pk2, uint64_t, 2),
-                                 ENG(pk4, uint64_t, 4), ENG(p64, pair64, 8)};
-static const engine *arg_engine(int dtype)
+static void hist_task(void *vc, int64_t t, int tid)
 {
-    int kb = val_eng[dtype].kb;
-    return &pk_eng[kb == 1 ? 0 : kb == 2 ? 1 : kb == 4 ? 2 : 3];
+    (void)tid;
+    pass_ctx *c = vc;
+    int64_t lo = t * c->bs, m = c->n - lo < c->bs ? c->n - lo : c->bs;
+    int p = c->sh < 0 ? 0 : c->sh / 8;
+    c->hist(c->src, lo, m, c->sh, c->h + (t * MAXKB + p) * NB);
 }
-#define ENT_BUILD(N, u) [CODE_##N] = build_##N,
-static const build_fn build_tab[MLXC_NUM_DTYPES] = { TL_REAL(ENT_BUILD, 0) };
+static void scat_task(void *vc, int64_t t, int tid)
+{
+    (void)tid;
+    pass_ctx *c = vc;
+    int64_t lo = t * c->bs, m = c->n - lo < c->bs ? c->n - lo : c->bs;
+    c->scat(c->src, c->dst, lo, m, c->sh, c->h + (t * MAXKB + c->sh / 8) * NB);
+}
+static void run_blocks(int64_t nb, int nt, mlxc_task_fn fn, pass_ctx *c)
+{
+    if (nb == 1) fn(c, 0, 0);
+    else mlxc_parallel_for(nb, nt, fn, c);
+}
+
+static void radix(const sorter *so, size_t isz, void *data, void *tmp, uint32_t *idx,
+                  void *a, void *b, int64_t n, int64_t nb, int nt, int64_t *h)
+{
+    pass_ctx c = {so, data, NULL, NULL, so->vhist, n, (n + nb - 1) / nb, -1, h};
+    nb = (n + c.bs - 1) / c.bs;
+    run_blocks(nb, nt, hist_task, &c);
+    /* the digits that vary: a constant one has all n elements in one bucket */
+    int pass[MAXKB], np = 0;
+    for (int p = 0; p < so->kb; p++) {
+        int constant = 0;
+        for (int d = 0; d < NB && !constant; d++) {
+            int64_t cnt = 0;
+            for (int64_t t = 0; t < nb; t++) cnt += h[(t * MAXKB + p) * NB + d];
+            constant = cnt == n;
+        }
+        if (!constant) pass[np++] = p;
+    }
+    if (idx && np == 0)
+        for (int64_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
+    for (int j = 0; j < np; j++) {
+        int p = pass[j];
+        c.sh = 8 * p;
+        if (idx) {
+            if (np == 1) { c.scat = so->only; c.dst = idx; }
+            else if (j == 0) { c.scat = so->first; c.dst = a; }
+            else if (j == np - 1) { c.scat = so->last; c.dst = idx; }
+            else { c.scat = so->pscat; c.dst = c.src == a ? b : a; }
+        } else {
+            c.scat = so->vscat;
+            c.dst = c.src == data ? tmp : data;
+        }
+        /* block counts: the first pass reads the input, counted above; later
+         * sources are recounted (one block: a digit's counts never change) */
+        if (j > 0 && nb > 1) {
+            c.hist = idx ? so->phist : so->vhist;
+            run_blocks(nb, nt, hist_task, &c);
+        }
+        /* block t's range of bucket d follows those of blocks < t (stable) */
+        int64_t sum = 0;
+        for (int d = 0; d < NB; d++)
+            for (int64_t t = 0; t < nb; t++) {
+                int64_t *q = &h[(t * MAXKB + p) * NB + d], cnt = *q;
+                *q = sum;
+                sum += cnt;
+            }
+        run_blocks(nb, nt, scat_task, &c);
+        c.src = c.dst;
+    }
+    if (!idx && c.src != data) memcpy(data, c.src, (size_t)n * isz);
+}
+
+/* a short row by merge sorting pairs: into idx (argsort) or the row in place
+ * (sort; the values gathered through tmp) */
+static void short_row(const sorter *so, size_t isz, void *row, void *tmp, uint32_t *idx,
+                      void *a, void *b, int64_t n)
+{
+    so->build(row, a, n);
+    const void *e = so->psort(a, b, n);
+    if (idx) {
+        for (int64_t i = 0; i < n; i++) idx[i] = so->pidx(e, i);
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            memcpy((char *)tmp + (size_t)i * isz, (const char *)row + (size_t)so->pidx(e, i) * isz, isz);
+        memcpy(row, tmp, (size_t)n * isz);
+    }
+}
 
 /* ------------------------------------------------------------ drivers */
-/* one call: rows [r0, r1) of rows of len elements, each thread its scratch */
+/* Scratch for one call.  Large blocks are asked to be backed by huge pages:
+ * the buffers are new to every call, and faulting in 4K pages one by one cost
+ * about as much as the argsort of 2^22 floats itself. */
+#define HUGE_MIN ((size_t)4 << 20)
+static void *scratch_alloc(size_t n)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (n >= HUGE_MIN) {
+        void *p;
+        if (posix_memalign(&p, (size_t)2 << 20, n) != 0) return NULL;
+        madvise(p, n, MADV_HUGEPAGE);      /* advice only: failure is harmless */
+        return p;
+    }
+#endif
+    return malloc(n);
+}
+
+/* scratch of one sort of a row of len: the value copy, two pair arrays, counts */
 typedef struct {
-    const engine *eng;
-    build_fn build;          /* argsort only */
-    take_fn take;
-    char *data;              /* sort: the rows, in place; argsort: the input */
-    uint32_t *idx;           /* argsort output */
-    char *scratch;           /* per thread: stride bytes */
-    size_t stride, isz;
+    size_t vals, pairs, bytes;    /* offsets of the pair arrays and the counts */
+} layout;
+static int scratch_layout(const sorter *so, size_t isz, int argsort, int64_t len,
+                          int64_t nb, layout *L)
+{
+    /* sort of a long row needs the value copy only; short rows and argsort pairs */
+    size_t n = (size_t)len, npair = argsort || len < RADIX_MIN ? 2 : 0;
+    if (n > (SIZE_MAX / 4) / (isz + npair * so->psz + 64)) return 0;
+    L->vals = (n * isz + 63) & ~(size_t)63;
+    L->pairs = (n * so->psz + 63) & ~(size_t)63;
+    L->bytes = L->vals + npair * L->pairs + (size_t)nb * MAXKB * NB * sizeof(int64_t);
+    return 1;
+}
+
+typedef struct {
+    const sorter *so;
+    size_t isz;
+    char *data;              /* the rows: sorted in place, or argsort's input */
+    uint32_t *idx;           /* argsort output, or NULL */
+    char *scratch;           /* per thread: L.bytes */
+    layout L;
     int64_t nrows, len, rows_per_task;
 } rows_ctx;
 
-static void sort_rows_task(void *vc, int64_t t, int tid)
+static void rows_task(void *vc, int64_t t, int tid)
 {
     rows_ctx *c = vc;
     int64_t len = c->len, r1 = (t + 1) * c->rows_per_task;
     if (r1 > c->nrows) r1 = c->nrows;
-    char *a = c->scratch + (size_t)tid * c->stride, *b = a + (size_t)len * c->eng->esz;
+    char *tmp = c->scratch + (size_t)tid * c->L.bytes, *a = tmp + c->L.vals, *b = a + c->L.pairs;
+    int64_t *h = (int64_t *)(tmp + c->L.bytes - MAXKB * NB * sizeof(int64_t));
     for (int64_t r = t * c->rows_per_task; r < r1; r++) {
-        if (c->idx) {   /* argsort: pairs in a, sorted with b */
-            c->build(c->data + (size_t)r * (size_t)len * c->isz, a, 0, len);
-            void *res = c->eng->row(a, b, len);
-            c->take(res, c->idx + r * len, 0, len);
-        } else {        /* sort in place with a as the scratch */
-            char *row = c->data + (size_t)r * (size_t)len * c->isz;
-            void *res = c->eng->row(row, a, len);
-            if (res != row) memcpy(row, res, (size_t)len * c->isz);
-        }
+        char *row = c->data + (size_t)r * (size_t)len * c->isz;
+        uint32_t *ix = c->idx ? c->idx + r * len : NULL;
+        if (len < RADIX_MIN) short_row(c->so, c->isz, row, tmp, ix, a, b, len);
+        else radix(c->so, c->isz, row, tmp, ix, a, b, len, 1, 1, h);
     }
-}
-
-/* argsort of one long row with all threads: pair building and index taking in
- * blocks too */
-typedef struct {
-    build_fn build;
-    take_fn take;
-    const void *data;
-    void *e;
-    uint32_t *idx;
-    int64_t n, bs;
-} io_ctx;
-static void task_build(void *vc, int64_t t, int tid)
-{
-    (void)tid;
-    io_ctx *c = vc;
-    int64_t lo = t * c->bs, hi = lo + c->bs < c->n ? lo + c->bs : c->n;
-    c->build(c->data, c->e, lo, hi);
-}
-static void task_take(void *vc, int64_t t, int tid)
-{
-    (void)tid;
-    io_ctx *c = vc;
-    int64_t lo = t * c->bs, hi = lo + c->bs < c->n ? lo + c->bs : c->n;
-    c->take(c->e, c->idx, lo, hi);
 }
 
 /* sort (idx == NULL: data in place) or argsort (into idx) */
 static int sort_any(int dtype, uint32_t *idx, void *data, int64_t nrows, int64_t len)
 {
-    if (dtype < 0 || dtype >= MLXC_NUM_DTYPES || !val_eng[dtype].row) return MLXC_ERR_UNSUPPORTED;
+    if (dtype < 0 || dtype >= MLXC_NUM_DTYPES || !sorters[dtype].kb) return MLXC_ERR_UNSUPPORTED;
     if (idx && len > (int64_t)UINT32_MAX) return MLXC_ERR_UNSUPPORTED;
     if (nrows <= 0 || len <= 0 || (!idx && len == 1)) return MLXC_OK;
+    const sorter *so = &sorters[dtype];
     size_t isz = mlxc_itemsize(dtype);
-    const engine *eng = idx ? arg_engine(dtype) : &val_eng[dtype];
-    build_fn build = idx ? build_tab[dtype] : NULL;
-    take_fn take = eng->kb == 8 && idx ? take_p64 : take_pk;
     int nt = mlxc_num_threads();
     if (nrows * len < PAR_TOTAL_MIN) nt = 1;
-    /* scratch per row: one array (sort) or two (argsort: pairs and their copy) */
-    int narr = idx ? 2 : 1;
-    if ((uint64_t)len > SIZE_MAX / 4 / (eng->esz * (size_t)narr)) return MLXC_ERR_NOMEM;
-    size_t row_bytes = (size_t)len * eng->esz * (size_t)narr;
+    layout L;
 
     if (nt > 1 && nrows < nt && len >= PAR_ROW_MIN) {
-        /* few long rows: each row by all threads */
-        char *buf = malloc(row_bytes);
-        int64_t *h = malloc(sizeof(int64_t) * (size_t)nt * 8 * NB);
-        if (!buf || !h) { free(buf); free(h); return MLXC_ERR_NOMEM; }
-        io_ctx io = {build, take, NULL, buf, idx, len, (len + nt - 1) / nt};
-        int64_t nb = (len + io.bs - 1) / io.bs;
-        for (int64_t r = 0; r < nrows; r++) {
-            char *row = (char *)data + (size_t)r * (size_t)len * isz;
-            if (idx) {
-                char *b = buf + (size_t)len * eng->esz;
-                io.data = row;
-                io.idx = idx + r * len;
-                io.e = buf;
-                mlxc_parallel_for(nb, nt, task_build, &io);
-                io.e = eng->par(buf, b, len, nt, h);
-                mlxc_parallel_for(nb, nt, task_take, &io);
-            } else {
-                void *res = eng->par(row, buf, len, nt, h);
-                if (res != row) memcpy(row, res, (size_t)len * isz);
-            }
-        }
-        free(buf);
-        free(h);
+        /* few long rows: each row by all threads, a block each */
+        if (!scratch_layout(so, isz, idx != NULL, len, nt, &L)) return MLXC_ERR_NOMEM;
+        char *s = scratch_alloc(L.bytes);
+        if (!s) return MLXC_ERR_NOMEM;
+        for (int64_t r = 0; r < nrows; r++)
+            radix(so, isz, (char *)data + (size_t)r * (size_t)len * isz, s, idx ? idx + r * len : NULL,
+                  s + L.vals, s + L.vals + L.pairs, len, nt, nt, (int64_t *)(s + L.bytes) - (size_t)nt * MAXKB * NB);
+        free(s);
         return MLXC_OK;
     }
-    /* rows spread over the threads, a chunk of rows (>= ~16K elements) a task */
+    /* rows over the threads, a chunk of rows (~16K elements, >= 4 chunks a thread) a task */
     int64_t per = (16384 + len - 1) / len;
     if (per * nt * 4 > nrows) per = nrows / (nt * 4) > 0 ? nrows / (nt * 4) : 1;
     int64_t ntask = (nrows + per - 1) / per;
     if (nt > ntask) nt = (int)ntask;
-    char *scratch = malloc(row_bytes * (size_t)nt);
+    if (!scratch_layout(so, isz, idx != NULL, len, 1, &L)) return MLXC_ERR_NOMEM;
+    if ((size_t)nt > SIZE_MAX / L.bytes) return MLXC_ERR_NOMEM;
+    char *scratch = scratch_alloc(L.bytes * (size_t)nt);
     if (!scratch) return MLXC_ERR_NOMEM;
-    rows_ctx c = {eng, build, take, data, idx, scratch, row_bytes, isz, nrows, len, per};
-    mlxc_parallel_for(ntask, nt, sort_rows_task, &c);
+    rows_ctx c = {so, isz, data, idx, scratch, L, nrows, len, per};
+    mlxc_parallel_for(ntask, nt, rows_task, &c);
     free(scratch);
     return MLXC_OK;
 }
