@@ -212,7 +212,8 @@ int main(void)
 {
     const char *s = getenv("MLXC_TEST_SEED");
     if (s && *s) rng ^= strtoull(s, NULL, 10) * 0x9e3779b97f4a7c15ull;
-    static const int64_t lens[] = {0, 1, 2, 31, 32, 33, 191, 192, 255, 256, 1000, 100000};
+    /* around the merge/radix switch of each key width (56, 80, 128, 224) */
+    static const int64_t lens[] = {0, 1, 2, 16, 17, 33, 55, 56, 79, 80, 127, 128, 223, 224, 256, 1000, 100000};
     for (int dt = 0; dt < MLXC_NUM_DTYPES; dt++) {
         if (dt == MLXC_COMPLEX64) {
             snprintf(ctx, sizeof ctx, "complex64");
