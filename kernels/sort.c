@@ -17,10 +17,13 @@
  * Short rows (RADIX_MIN) are merge sorted as pairs, whose comparison is then a
  * plain integer one.
  *
- * Threads: many rows are spread over the pool, a chunk of rows per task; a
- * long row (with fewer rows than threads) has every pass split into contiguous
- * blocks: block histograms, offsets from a prefix sum over (bucket, block) in
- * that order, and a scatter in which each block fills its own ranges. */
+ * Threads: many rows are spread over the pool, a chunk of rows per task.  A
+ * long row (with fewer rows than threads) gets one pass by its top varying
+ * digit (MSD) into up to 256 buckets, which are then LSD sorted on their own,
+ * spread over the threads (big buckets one after another with all threads).
+ * A pass over all threads splits its input into contiguous blocks: block
+ * histograms, offsets from a prefix sum over (bucket, block) in that order,
+ * and a scatter in which each block fills its own ranges. */
 #define _GNU_SOURCE            /* madvise */
 #include "internal.h"
 #include "mlxc_threads.h"
@@ -253,19 +256,16 @@ static uint32_t pidx_at_p64(const void *e, int64_t i) { return pidx_p64(((const 
 static const sorter sorters[MLXC_NUM_DTYPES] = { TL_REAL(ENT, 0) };
 
 /* ------------------------------------------------------------ radix driver */
-/* One radix sort of n elements in nb blocks of bs (the last one shorter).
- * sort: data sorted in place with tmp (n values).  argsort (idx != NULL): data
- * read only, pairs in a and b (n each), indices to idx.  h: nb * MAXKB * NB
- * counts.  Blocks run on nt threads. */
+/* A pass over n elements in blocks of bs (the last one shorter), run on up to
+ * nt threads: block t counts/scatters with h + (t * MAXKB + digit) * NB. */
 typedef struct {
-    const sorter *so;
     const void *src;
     void *dst;
     scat_fn scat;
     hist_fn hist;
     int64_t n, bs;
     int sh;
-    int64_t *h;              /* block t, digit p: h + (t * MAXKB + p) * NB */
+    int64_t *h;
 } pass_ctx;
 
 static void hist_task(void *vc, int64_t t, int tid)
@@ -288,16 +288,18 @@ static void run_blocks(int64_t nb, int nt, mlxc_task_fn fn, pass_ctx *c)
     if (nb == 1) fn(c, 0, 0);
     else mlxc_parallel_for(nb, nt, fn, c);
 }
-
-static void radix(const sorter *so, size_t isz, void *data, void *tmp, uint32_t *idx,
-                  void *a, void *b, int64_t n, int64_t nb, int nt, int64_t *h)
+/* blocks of about n / nb; returns their number */
+static int64_t set_blocks(pass_ctx *c, int64_t n, int64_t nb)
 {
-    pass_ctx c = {so, data, NULL, NULL, so->vhist, n, (n + nb - 1) / nb, -1, h};
-    nb = (n + c.bs - 1) / c.bs;
-    run_blocks(nb, nt, hist_task, &c);
-    /* the digits that vary: a constant one has all n elements in one bucket */
-    int pass[MAXKB], np = 0;
-    for (int p = 0; p < so->kb; p++) {
+    c->n = n;
+    c->bs = (n + nb - 1) / nb;
+    return (n + c->bs - 1) / c->bs;
+}
+/* the digits (of the kb counted) that vary: a constant one has all n in a bucket */
+static int varying_digits(const int64_t *h, int64_t nb, int kb, int64_t n, int *pass)
+{
+    int np = 0;
+    for (int p = 0; p < kb; p++) {
         int constant = 0;
         for (int d = 0; d < NB && !constant; d++) {
             int64_t cnt = 0;
@@ -306,38 +308,147 @@ static void radix(const sorter *so, size_t isz, void *data, void *tmp, uint32_t 
         }
         if (!constant) pass[np++] = p;
     }
-    if (idx && np == 0)
-        for (int64_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
-    for (int j = 0; j < np; j++) {
-        int p = pass[j];
-        c.sh = 8 * p;
-        if (idx) {
-            if (np == 1) { c.scat = so->only; c.dst = idx; }
-            else if (j == 0) { c.scat = so->first; c.dst = a; }
-            else if (j == np - 1) { c.scat = so->last; c.dst = idx; }
-            else { c.scat = so->pscat; c.dst = c.src == a ? b : a; }
-        } else {
-            c.scat = so->vscat;
-            c.dst = c.src == data ? tmp : data;
+    return np;
+}
+/* the scatter by digit p: block t's range of bucket d follows those of blocks
+ * < t (stability) */
+static void scatter_pass(pass_ctx *c, int64_t nb, int nt, int p)
+{
+    int64_t sum = 0;
+    c->sh = 8 * p;
+    for (int d = 0; d < NB; d++)
+        for (int64_t t = 0; t < nb; t++) {
+            int64_t *q = &c->h[(t * MAXKB + p) * NB + d], cnt = *q;
+            *q = sum;
+            sum += cnt;
         }
+    run_blocks(nb, nt, scat_task, c);
+}
+
+/* One LSD sort of n elements by their digits below pmax.
+ * sort (idx NULL): the values start in x, ping-pong with y and end in out (x
+ * or y).  argsort: the input is values in x, or pairs in a (from_pairs); pairs
+ * move between a and b; the indices go to idx.  nb blocks on nt threads; h:
+ * nb * MAXKB * NB counts. */
+typedef struct {
+    void *x, *y, *out;
+    uint32_t *idx;
+    void *a, *b;
+    int from_pairs;
+} lsd_job;
+
+static void lsd(const sorter *so, size_t isz, const lsd_job *J, int64_t n, int pmax,
+                int64_t nb, int nt, int64_t *h)
+{
+    int arg = J->idx != NULL, fp = arg && J->from_pairs;
+    pass_ctx c = {fp ? J->a : J->x, NULL, NULL, fp ? so->phist : so->vhist, 0, 0, -1, h};
+    nb = set_blocks(&c, n, nb);
+    run_blocks(nb, nt, hist_task, &c);
+    int pass[MAXKB];
+    int np = varying_digits(h, nb, pmax, n, pass);
+    if (arg && np == 0) {
+        if (fp) for (int64_t i = 0; i < n; i++) J->idx[i] = so->pidx(J->a, i);
+        else for (int64_t i = 0; i < n; i++) J->idx[i] = (uint32_t)i;
+    }
+    for (int j = 0; j < np; j++) {
+        if (!arg) { c.scat = so->vscat; c.dst = c.src == J->x ? J->y : J->x; }
+        else if (j == np - 1) { c.scat = np == 1 && !fp ? so->only : so->last; c.dst = J->idx; }
+        else if (j == 0 && !fp) { c.scat = so->first; c.dst = J->a; }
+        else { c.scat = so->pscat; c.dst = c.src == J->a ? J->b : J->a; }
         /* block counts: the first pass reads the input, counted above; later
          * sources are recounted (one block: a digit's counts never change) */
         if (j > 0 && nb > 1) {
-            c.hist = idx ? so->phist : so->vhist;
+            c.hist = arg ? so->phist : so->vhist;
+            c.sh = 8 * pass[j];
             run_blocks(nb, nt, hist_task, &c);
         }
-        /* block t's range of bucket d follows those of blocks < t (stable) */
-        int64_t sum = 0;
-        for (int d = 0; d < NB; d++)
-            for (int64_t t = 0; t < nb; t++) {
-                int64_t *q = &h[(t * MAXKB + p) * NB + d], cnt = *q;
-                *q = sum;
-                sum += cnt;
-            }
-        run_blocks(nb, nt, scat_task, &c);
+        scatter_pass(&c, nb, nt, pass[j]);
         c.src = c.dst;
     }
-    if (!idx && c.src != data) memcpy(data, c.src, (size_t)n * isz);
+    if (!arg && c.src != J->out) memcpy(J->out, c.src, (size_t)n * isz);
+}
+
+/* A long row: one scatter by the top varying digit (MSD) splits it into up to
+ * 256 buckets in order, then each bucket is LSD sorted by the lower digits on
+ * its own -- in cache, and buckets spread over the threads.  Buckets of more
+ * than an nt-th of the row are sorted one after another with all threads.
+ * sort: data in place with tmp; argsort: pairs in a and b, indices to idx.
+ * h: nt * MAXKB * NB counts, hb: the same for the bucket tasks. */
+typedef struct {
+    const sorter *so;
+    size_t isz;
+    lsd_job whole;           /* the row's buffers; a bucket is a window of them */
+    const int64_t *start;    /* bucket d: [start[d], start[d + 1]) */
+    const int *todo;         /* the buckets for the tasks */
+    int pmax;
+    int64_t *hb;
+} bucket_ctx;
+
+static lsd_job bucket_job(const bucket_ctx *c, int64_t lo)
+{
+    const lsd_job *W = &c->whole;
+    lsd_job J = {NULL, NULL, NULL, NULL, NULL, NULL, 1};
+    if (W->idx) {
+        J.idx = W->idx + lo;
+        J.a = (char *)W->a + (size_t)lo * c->so->psz;
+        J.b = (char *)W->b + (size_t)lo * c->so->psz;
+    } else {                 /* the MSD pass left the values in tmp (y) */
+        J.x = (char *)W->y + (size_t)lo * c->isz;
+        J.y = J.out = (char *)W->x + (size_t)lo * c->isz;
+    }
+    return J;
+}
+static void bucket_task(void *vc, int64_t t, int tid)
+{
+    bucket_ctx *c = vc;
+    int d = c->todo[t];
+    int64_t lo = c->start[d];
+    lsd_job J = bucket_job(c, lo);
+    lsd(c->so, c->isz, &J, c->start[d + 1] - lo, c->pmax, 1, 1, c->hb + (size_t)tid * MAXKB * NB);
+}
+
+static void long_row(const sorter *so, size_t isz, void *data, void *tmp, uint32_t *idx,
+                     void *a, void *b, int64_t n, int nt, int64_t *h, int64_t *hb)
+{
+    pass_ctx c = {data, NULL, NULL, so->vhist, 0, 0, -1, h};
+    int64_t nb = set_blocks(&c, n, nt);
+    run_blocks(nb, nt, hist_task, &c);
+    int pass[MAXKB];
+    int np = varying_digits(h, nb, so->kb, n, pass);
+    if (np == 0) {
+        if (idx) for (int64_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
+        return;
+    }
+    int top = pass[np - 1];
+    int64_t start[NB + 1];
+    start[0] = 0;
+    for (int d = 0; d < NB; d++) {
+        int64_t cnt = 0;
+        for (int64_t t = 0; t < nb; t++) cnt += h[(t * MAXKB + top) * NB + d];
+        start[d + 1] = start[d] + cnt;
+    }
+    if (idx) { c.scat = np == 1 ? so->only : so->first; c.dst = np == 1 ? (void *)idx : a; }
+    else { c.scat = so->vscat; c.dst = tmp; }
+    scatter_pass(&c, nb, nt, top);
+    if (np == 1) {
+        if (!idx) memcpy(data, tmp, (size_t)n * isz);
+        return;
+    }
+    bucket_ctx bc = {so, isz, {data, tmp, data, idx, a, b, 0}, start, NULL, top, hb};
+    int todo[NB], ntodo = 0;
+    for (int d = 0; d < NB; d++) {
+        int64_t lo = start[d], m = start[d + 1] - lo;
+        if (m == 0) continue;
+        if (nt > 1 && m * nt > n) {          /* a big bucket: all threads on it */
+            lsd_job J = bucket_job(&bc, lo);
+            lsd(so, isz, &J, m, top, nt, nt, h);
+        } else {
+            todo[ntodo++] = d;
+        }
+    }
+    bc.todo = todo;
+    if (nt > 1 && ntodo > 1) mlxc_parallel_for(ntodo, nt, bucket_task, &bc);
+    else for (int t = 0; t < ntodo; t++) bucket_task(&bc, t, 0);
 }
 
 /* a short row by merge sorting pairs: into idx (argsort) or the row in place
@@ -406,12 +517,18 @@ static void rows_task(void *vc, int64_t t, int tid)
     int64_t len = c->len, r1 = (t + 1) * c->rows_per_task;
     if (r1 > c->nrows) r1 = c->nrows;
     char *tmp = c->scratch + (size_t)tid * c->L.bytes, *a = tmp + c->L.vals, *b = a + c->L.pairs;
-    int64_t *h = (int64_t *)(tmp + c->L.bytes - MAXKB * NB * sizeof(int64_t));
+    int64_t *h = (int64_t *)(tmp + c->L.bytes) - MAXKB * NB;
     for (int64_t r = t * c->rows_per_task; r < r1; r++) {
         char *row = c->data + (size_t)r * (size_t)len * c->isz;
         uint32_t *ix = c->idx ? c->idx + r * len : NULL;
-        if (len < RADIX_MIN(c->so->kb)) short_row(c->so, c->isz, row, tmp, ix, a, b, len);
-        else radix(c->so, c->isz, row, tmp, ix, a, b, len, 1, 1, h);
+        /* (long_row on one thread measured slower than plain LSD: float keys
+         * cluster in few top-byte buckets, so the buckets rarely fit in cache) */
+        if (len < RADIX_MIN(c->so->kb)) {
+            short_row(c->so, c->isz, row, tmp, ix, a, b, len);
+        } else {
+            lsd_job J = {row, tmp, row, ix, a, b, 0};
+            lsd(c->so, c->isz, &J, len, c->so->kb, 1, 1, h);
+        }
     }
 }
 
@@ -428,13 +545,14 @@ static int sort_any(int dtype, uint32_t *idx, void *data, int64_t nrows, int64_t
     layout L;
 
     if (nt > 1 && nrows < nt && len >= PAR_ROW_MIN) {
-        /* few long rows: each row by all threads, a block each */
-        if (!scratch_layout(so, isz, idx != NULL, len, nt, &L)) return MLXC_ERR_NOMEM;
+        /* few long rows: each row by all threads */
+        if (!scratch_layout(so, isz, idx != NULL, len, 2 * nt, &L)) return MLXC_ERR_NOMEM;
         char *s = scratch_alloc(L.bytes);
         if (!s) return MLXC_ERR_NOMEM;
+        int64_t *h = (int64_t *)(s + L.bytes) - (size_t)2 * nt * MAXKB * NB;
         for (int64_t r = 0; r < nrows; r++)
-            radix(so, isz, (char *)data + (size_t)r * (size_t)len * isz, s, idx ? idx + r * len : NULL,
-                  s + L.vals, s + L.vals + L.pairs, len, nt, nt, (int64_t *)(s + L.bytes) - (size_t)nt * MAXKB * NB);
+            long_row(so, isz, (char *)data + (size_t)r * (size_t)len * isz, s, idx ? idx + r * len : NULL,
+                     s + L.vals, s + L.vals + L.pairs, len, nt, h, h + (size_t)nt * MAXKB * NB);
         free(s);
         return MLXC_OK;
     }

@@ -4,9 +4,10 @@
  * as the tiebreak, i.e. the one stable order.  argsort must equal it exactly
  * and sort must equal the input permuted by it, bit for bit (so -0 keeps its
  * sign and NaN its payload).  Every real dtype, inputs with NaN, inf, +-0,
- * subnormals, ties, sorted/reversed/constant runs and keys that differ only in
- * their top byte; lengths around the merge/radix and one-/all-thread
- * switches; 1, 2 and 3 threads.  Prints a summary; exit status 1 on failure. */
+ * subnormals, ties, sorted/reversed/constant runs, keys that differ only in
+ * their top byte and keys that mostly share it (one big bucket); lengths
+ * around the merge/radix/long-row and one-/all-thread switches; 1-3 threads.
+ * Prints a summary; exit status 1 on failure. */
 #include "mlxc_kernels.h"
 #include "mlxc_threads.h"
 #include <math.h>
@@ -128,8 +129,8 @@ static uint64_t rand_bits(int dt)
     return rnd();
 }
 
-enum { P_RANDOM, P_FEW, P_SORTED, P_REVERSED, P_CONST, P_ZEROS, P_TOPBYTE, P_NPAT };
-static const char *patname[] = {"random", "few", "sorted", "reversed", "const", "zeros", "topbyte"};
+enum { P_RANDOM, P_FEW, P_SORTED, P_REVERSED, P_CONST, P_ZEROS, P_TOPBYTE, P_SKEW, P_NPAT };
+static const char *patname[] = {"random", "few", "sorted", "reversed", "const", "zeros", "topbyte", "skew"};
 
 static void fill(int dt, char *row, int64_t len, int pat)
 {
@@ -147,6 +148,11 @@ static void fill(int dt, char *row, int64_t len, int pat)
         case P_TOPBYTE: {                           /* only the top byte varies */
             int sh = 8 * (isz[dt] - 1);
             b = sh ? (low & ((1ull << sh) - 1)) | ((rnd() & 0xff) << sh) : rnd();
+            break;
+        }
+        case P_SKEW: {                              /* 3/4 share the top byte */
+            int sh = 8 * (isz[dt] - 1);
+            b = rnd() % 4 ? (low << sh) ^ (rnd() & ((1ull << sh) - 1)) : rnd();
             break;
         }
         default: b = rand_bits(dt);
