@@ -1,125 +1,582 @@
-/* mlxc_sort / mlxc_argsort: stable bottom-up merge sort (insertion sort on
- * runs of 32, then ping-pong merges), NaN after everything else. */
+/* mlxc_sort / mlxc_argsort: stable LSD radix sort on order-preserving unsigned
+ * keys, one 8-bit digit per pass.
+ *
+ * Keys: unsigned ints are their own key; signed ints flip the sign bit; floats
+ * flip the sign bit of positives and every bit of negatives, with -0 given the
+ * key of +0 and every NaN the top key, so -0 == +0 and NaNs sort last, equal.
+ * The elements themselves are moved (only the key is derived), so -0 keeps its
+ * sign and NaN its payload.  A stable sort has exactly one result, so this
+ * equals any other stable sort bit for bit, whatever the thread count.
+ *
+ * One histogram pass counts every digit at once; a digit that is the same for
+ * all elements costs no pass.  sort moves the elements between the row and a
+ * scratch row.  argsort moves (key, index) pairs -- key << 32 | index in a
+ * uint64 for keys of up to 32 bits -- made on the fly by the first pass from
+ * the input, and its last pass writes only the indices to the output.
+ *
+ * Short rows (RADIX_MIN) are merge sorted as pairs, whose comparison is then a
+ * plain integer one.
+ *
+ * Threads: many rows are spread over the pool, a chunk of rows per task.  A
+ * long row (with fewer rows than threads) gets one pass by its top varying
+ * digit (MSD) into up to 256 buckets, which are then LSD sorted on their own,
+ * spread over the threads (big buckets one after another with all threads).
+ * A pass over all threads splits its input into contiguous blocks: block
+ * histograms, offsets from a prefix sum over (bucket, block) in that order,
+ * and a scatter in which each block fills its own ranges. */
+#define _GNU_SOURCE            /* madvise */
 #include "internal.h"
+#include "mlxc_threads.h"
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
-#define SORT_RUN 32
+#define SORT_RUN 16          /* insertion-sorted runs of the merge sort */
+/* shorter rows are merge sorted: a radix pass costs its 256 buckets whatever the
+ * row length (measured crossover: ~100 elements for 4-byte keys, ~200 for 8) */
+#define RADIX_MIN(kb) (24 * (kb) + 32)
+#define PAR_ROW_MIN 65536    /* a row this long is sorted by all threads together */
+#define PAR_TOTAL_MIN 32768  /* less work than this in all: one thread */
+#define NB 256               /* buckets per digit */
+#define MAXKB 8              /* key bytes at most */
 
-/* name, element type, LESS(a, b) (may use the context pointer ctx) */
-#define GEN_MSORT(name, T, LESS)                                                    \
-static void ins_##name(T *a, int64_t n, const void *ctx)                            \
+/* ------------------------------------------------------------------- keys */
+static inline uint8_t key_b(uint8_t x) { return x; }
+static inline uint8_t key_u8(uint8_t x) { return x; }
+static inline uint16_t key_u16(uint16_t x) { return x; }
+static inline uint32_t key_u32(uint32_t x) { return x; }
+static inline uint64_t key_u64(uint64_t x) { return x; }
+static inline uint8_t key_i8(int8_t x) { return (uint8_t)((uint8_t)x ^ 0x80u); }
+static inline uint16_t key_i16(int16_t x) { return (uint16_t)((uint16_t)x ^ 0x8000u); }
+static inline uint32_t key_i32(int32_t x) { return (uint32_t)x ^ 0x80000000u; }
+static inline uint64_t key_i64(int64_t x) { return (uint64_t)x ^ 0x8000000000000000ull; }
+
+/* float bits u (type T) with sign bit SIGN and infinity's magnitude INF:
+ * positives get the sign bit set, negatives are complemented (larger magnitude,
+ * smaller key); zeros of either sign -> the +0 key, NaN -> the top key */
+#define FKEY(T, u, SIGN, INF)                                                       \
+    T a_ = (T)((u) & (T)~(SIGN));                                                   \
+    T k_ = ((u) & (SIGN)) ? (T)~(u) : (T)((u) | (SIGN));                            \
+    k_ = a_ == 0 ? (T)(SIGN) : k_;                                                  \
+    return a_ > (INF) ? (T)~(T)0 : k_
+static inline uint16_t key_f16(uint16_t u) { FKEY(uint16_t, u, 0x8000u, 0x7c00u); }
+static inline uint16_t key_bf16(uint16_t u) { FKEY(uint16_t, u, 0x8000u, 0x7f80u); }
+static inline uint32_t key_f32(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    FKEY(uint32_t, u, 0x80000000u, 0x7f800000u);
+}
+static inline uint64_t key_f64(double x)
+{
+    uint64_t u;
+    memcpy(&u, &x, 8);
+    FKEY(uint64_t, u, 0x8000000000000000ull, 0x7ff0000000000000ull);
+}
+
+/* key bytes, and the argsort pair kind: pk (packed uint64) or p64 (struct) */
+#define KB_b 1
+#define KB_u8 1
+#define KB_i8 1
+#define KB_u16 2
+#define KB_i16 2
+#define KB_f16 2
+#define KB_bf16 2
+#define KB_u32 4
+#define KB_i32 4
+#define KB_f32 4
+#define KB_u64 8
+#define KB_i64 8
+#define KB_f64 8
+#define PC_b pk
+#define PC_u8 pk
+#define PC_i8 pk
+#define PC_u16 pk
+#define PC_i16 pk
+#define PC_f16 pk
+#define PC_bf16 pk
+#define PC_u32 pk
+#define PC_i32 pk
+#define PC_f32 pk
+#define PC_u64 p64
+#define PC_i64 p64
+#define PC_f64 p64
+
+/* ------------------------------------------------------------------ pairs */
+typedef uint64_t pair_pk;                       /* key << 32 | index */
+typedef struct { uint64_t k, i; } pair_p64;
+static inline pair_pk mk_pk(uint64_t k, int64_t i) { return k << 32 | (uint64_t)i; }
+static inline pair_p64 mk_p64(uint64_t k, int64_t i) { pair_p64 e = {k, (uint64_t)i}; return e; }
+static inline uint64_t pkey_pk(pair_pk e) { return e >> 32; }
+static inline uint64_t pkey_p64(pair_p64 e) { return e.k; }
+static inline uint32_t pidx_pk(pair_pk e) { return (uint32_t)e; }
+static inline uint32_t pidx_p64(pair_p64 e) { return (uint32_t)e.i; }
+/* (key, index) order: a total order, so any sort of pairs is the stable one */
+static inline int pless_pk(pair_pk a, pair_pk b) { return a < b; }
+static inline int pless_p64(pair_p64 a, pair_p64 b) { return a.k < b.k || (a.k == b.k && a.i < b.i); }
+
+/* ------------------------------------------------------ radix building blocks
+ * One signature for all (the passes go through function pointers):
+ *   hist(s, lo, m, sh, h): counts of elements s[lo, lo+m) -- every digit into
+ *       h[p * NB + digit] when sh < 0, else the digit at shift sh into h[0..NB)
+ *   scat(s, d, lo, m, sh, off): s[lo, lo+m) to d[off[digit]++], in order */
+typedef void (*hist_fn)(const void *s, int64_t lo, int64_t m, int sh, int64_t *h);
+typedef void (*scat_fn)(const void *s, void *d, int64_t lo, int64_t m, int sh, int64_t *off);
+
+/* GEN_RADIX(name, E, KEY, KB): hist_name and scat_name for elements E */
+#define GEN_RADIX(name, E, KEY, KB)                                                 \
+static void hist_##name(const void *vs, int64_t lo, int64_t m, int sh, int64_t *h) \
 {                                                                                   \
-    (void)ctx;                                                                      \
+    const E *s = (const E *)vs + lo;                                                \
+    if (sh < 0) {                                                                   \
+        memset(h, 0, sizeof(int64_t) * KB * NB);                                    \
+        for (int64_t i = 0; i < m; i++) {                                           \
+            uint64_t k = KEY(s[i]);                                                 \
+            for (int p = 0; p < KB; p++) h[p * NB + ((k >> (8 * p)) & (NB - 1))]++; \
+        }                                                                           \
+    } else {                                                                        \
+        memset(h, 0, sizeof(int64_t) * NB);                                         \
+        for (int64_t i = 0; i < m; i++) h[((uint64_t)KEY(s[i]) >> sh) & (NB - 1)]++; \
+    }                                                                               \
+}                                                                                   \
+static void scat_##name(const void *vs, void *vd, int64_t lo, int64_t m, int sh, int64_t *off) \
+{                                                                                   \
+    const E *s = (const E *)vs + lo;                                                \
+    E *d = vd;                                                                      \
+    for (int64_t i = 0; i < m; i++) {                                               \
+        E e = s[i];                                                                 \
+        d[off[((uint64_t)KEY(e) >> sh) & (NB - 1)]++] = e;                          \
+    }                                                                               \
+}
+#define GEN_RADIX_VAL(N, u) GEN_RADIX(v_##N, STY_##N, key_##N, KB_##N)
+TL_REAL(GEN_RADIX_VAL, 0)
+/* pairs: only the one-digit histogram is used (the first pass reads values) */
+GEN_RADIX(pk, pair_pk, pkey_pk, 4)
+GEN_RADIX(p64, pair_p64, pkey_p64, 8)
+
+/* argsort passes: the first makes pairs from the values (index lo + i), the
+ * last keeps only the indices, and a lone pass goes from values to indices */
+#define GEN_ARG_FIRST(N, u)                                                         \
+static void first_##N(const void *vs, void *vd, int64_t lo, int64_t m, int sh, int64_t *off) \
+{                                                                                   \
+    const STY_##N *s = vs;                                                          \
+    MLXC_CAT(pair_, PC_##N) *d = vd;                                                \
+    for (int64_t i = lo; i < lo + m; i++) {                                         \
+        uint64_t k = key_##N(s[i]);                                                 \
+        d[off[(k >> sh) & (NB - 1)]++] = MLXC_CAT(mk_, PC_##N)(k, i);               \
+    }                                                                               \
+}                                                                                   \
+static void only_##N(const void *vs, void *vd, int64_t lo, int64_t m, int sh, int64_t *off) \
+{                                                                                   \
+    const STY_##N *s = vs;                                                          \
+    uint32_t *d = vd;                                                               \
+    for (int64_t i = lo; i < lo + m; i++)                                           \
+        d[off[((uint64_t)key_##N(s[i]) >> sh) & (NB - 1)]++] = (uint32_t)i;         \
+}
+TL_REAL(GEN_ARG_FIRST, 0)
+#define GEN_ARG_LAST(P)                                                             \
+static void last_##P(const void *vs, void *vd, int64_t lo, int64_t m, int sh, int64_t *off) \
+{                                                                                   \
+    const pair_##P *s = (const pair_##P *)vs + lo;                                  \
+    uint32_t *d = vd;                                                               \
+    for (int64_t i = 0; i < m; i++)                                                 \
+        d[off[(pkey_##P(s[i]) >> sh) & (NB - 1)]++] = pidx_##P(s[i]);              \
+}
+GEN_ARG_LAST(pk)
+GEN_ARG_LAST(p64)
+
+/* ------------------------------------------------------------- short rows */
+/* pairs of row[0, n) into e; merge sort them (tmp: n more); the sorted pairs
+ * are returned (e or tmp) */
+typedef void (*build_fn)(const void *row, void *e, int64_t n);
+typedef void *(*psort_fn)(void *e, void *tmp, int64_t n);
+#define GEN_BUILD(N, u)                                                             \
+static void build_##N(const void *row, void *ve, int64_t n)                         \
+{                                                                                   \
+    const STY_##N *s = row;                                                         \
+    MLXC_CAT(pair_, PC_##N) *e = ve;                                                \
+    for (int64_t i = 0; i < n; i++) e[i] = MLXC_CAT(mk_, PC_##N)(key_##N(s[i]), i); \
+}
+TL_REAL(GEN_BUILD, 0)
+
+#define GEN_MSORT(P)                                                                \
+static void ins_##P(pair_##P *a, int64_t n)                                         \
+{                                                                                   \
     for (int64_t i = 1; i < n; i++) {                                               \
-        T v = a[i];                                                                 \
+        pair_##P v = a[i];                                                          \
         int64_t j = i;                                                              \
-        while (j > 0 && LESS(v, a[j - 1])) { a[j] = a[j - 1]; j--; }                \
+        while (j > 0 && pless_##P(v, a[j - 1])) { a[j] = a[j - 1]; j--; }           \
         a[j] = v;                                                                   \
     }                                                                               \
 }                                                                                   \
-/* stable: on ties the left run's element goes first */                            \
-static void merge_##name(const T *src, T *dst, int64_t lo, int64_t mid, int64_t hi, \
-                         const void *ctx)                                           \
+static void *msort_##P(void *va, void *vt, int64_t n)                               \
 {                                                                                   \
-    (void)ctx;                                                                      \
-    int64_t i = lo, j = mid, k = lo;                                                \
-    if (!LESS(src[mid], src[mid - 1])) {   /* already in order */                   \
-        memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(T));                  \
-        return;                                                                     \
-    }                                                                               \
-    while (i < mid && j < hi) dst[k++] = LESS(src[j], src[i]) ? src[j++] : src[i++]; \
-    while (i < mid) dst[k++] = src[i++];                                            \
-    while (j < hi) dst[k++] = src[j++];                                             \
-}                                                                                   \
-static void msort_##name(T *a, T *tmp, int64_t n, const void *ctx)                  \
-{                                                                                   \
+    pair_##P *src = va, *dst = vt;                                                  \
     for (int64_t lo = 0; lo < n; lo += SORT_RUN)                                    \
-        ins_##name(a + lo, n - lo < SORT_RUN ? n - lo : SORT_RUN, ctx);             \
-    T *src = a, *dst = tmp;                                                         \
+        ins_##P(src + lo, n - lo < SORT_RUN ? n - lo : SORT_RUN);                   \
     for (int64_t w = SORT_RUN; w < n; w *= 2) {                                     \
         for (int64_t lo = 0; lo < n; lo += 2 * w) {                                 \
-            int64_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n; \
-            if (mid >= hi) memcpy(dst + lo, src + lo, (size_t)(hi - lo) * sizeof(T)); \
-            else merge_##name(src, dst, lo, mid, hi, ctx);                          \
+            int64_t i = lo, mid = lo + w < n ? lo + w : n, j = mid;                 \
+            int64_t hi = lo + 2 * w < n ? lo + 2 * w : n, k = lo;                   \
+            while (i < mid && j < hi) {     /* branch-free: ties take the left */   \
+                pair_##P x = src[i], y = src[j];                                    \
+                int tj = pless_##P(y, x);                                           \
+                dst[k++] = tj ? y : x;                                              \
+                j += tj;                                                            \
+                i += !tj;                                                           \
+            }                                                                       \
+            while (i < mid) dst[k++] = src[i++];                                    \
+            while (j < hi) dst[k++] = src[j++];                                     \
         }                                                                           \
-        T *t = src; src = dst; dst = t;                                             \
+        pair_##P *t = src; src = dst; dst = t;                                      \
     }                                                                               \
-    if (src != a) memcpy(a, src, (size_t)n * sizeof(T));                            \
+    return src;                                                                     \
+}
+GEN_MSORT(pk)
+GEN_MSORT(p64)
+
+/* ------------------------------------------------------------ dispatch */
+typedef struct {
+    int kb;                  /* key bytes */
+    size_t psz;              /* bytes per argsort pair */
+    hist_fn vhist, phist;    /* histograms of values / pairs */
+    scat_fn vscat, pscat;    /* value pass (sort) / pair pass (argsort middle) */
+    scat_fn first, last, only;
+    build_fn build;
+    psort_fn psort;
+    uint32_t (*pidx)(const void *e, int64_t i);
+} sorter;
+static uint32_t pidx_at_pk(const void *e, int64_t i) { return pidx_pk(((const pair_pk *)e)[i]); }
+static uint32_t pidx_at_p64(const void *e, int64_t i) { return pidx_p64(((const pair_p64 *)e)[i]); }
+#define ENT(N, u)                                                                   \
+    [CODE_##N] = {KB_##N, sizeof(MLXC_CAT(pair_, PC_##N)), hist_v_##N,              \
+                  MLXC_CAT(hist_, PC_##N), scat_v_##N, MLXC_CAT(scat_, PC_##N),     \
+                  first_##N, MLXC_CAT(last_, PC_##N), only_##N, build_##N,          \
+                  MLXC_CAT(msort_, PC_##N), MLXC_CAT(pidx_at_, PC_##N)},
+static const sorter sorters[MLXC_NUM_DTYPES] = { TL_REAL(ENT, 0) };
+
+/* ------------------------------------------------------------ radix driver */
+/* A pass over n elements in blocks of bs (the last one shorter), run on up to
+ * nt threads: block t counts/scatters with h + (t * MAXKB + digit) * NB. */
+typedef struct {
+    const void *src;
+    void *dst;
+    scat_fn scat;
+    hist_fn hist;
+    int64_t n, bs;
+    int sh;
+    int64_t *h;
+} pass_ctx;
+
+static void hist_task(void *vc, int64_t t, int tid)
+{
+    (void)tid;
+    pass_ctx *c = vc;
+    int64_t lo = t * c->bs, m = c->n - lo < c->bs ? c->n - lo : c->bs;
+    int p = c->sh < 0 ? 0 : c->sh / 8;
+    c->hist(c->src, lo, m, c->sh, c->h + (t * MAXKB + p) * NB);
+}
+static void scat_task(void *vc, int64_t t, int tid)
+{
+    (void)tid;
+    pass_ctx *c = vc;
+    int64_t lo = t * c->bs, m = c->n - lo < c->bs ? c->n - lo : c->bs;
+    c->scat(c->src, c->dst, lo, m, c->sh, c->h + (t * MAXKB + c->sh / 8) * NB);
+}
+static void run_blocks(int64_t nb, int nt, mlxc_task_fn fn, pass_ctx *c)
+{
+    if (nb == 1) fn(c, 0, 0);
+    else mlxc_parallel_for(nb, nt, fn, c);
+}
+/* blocks of about n / nb; returns their number */
+static int64_t set_blocks(pass_ctx *c, int64_t n, int64_t nb)
+{
+    c->n = n;
+    c->bs = (n + nb - 1) / nb;
+    return (n + c->bs - 1) / c->bs;
+}
+/* the digits (of the kb counted) that vary: a constant one has all n in a bucket */
+static int varying_digits(const int64_t *h, int64_t nb, int kb, int64_t n, int *pass)
+{
+    int np = 0;
+    for (int p = 0; p < kb; p++) {
+        int constant = 0;
+        for (int d = 0; d < NB && !constant; d++) {
+            int64_t cnt = 0;
+            for (int64_t t = 0; t < nb; t++) cnt += h[(t * MAXKB + p) * NB + d];
+            constant = cnt == n;
+        }
+        if (!constant) pass[np++] = p;
+    }
+    return np;
+}
+/* the scatter by digit p: block t's range of bucket d follows those of blocks
+ * < t (stability) */
+static void scatter_pass(pass_ctx *c, int64_t nb, int nt, int p)
+{
+    int64_t sum = 0;
+    c->sh = 8 * p;
+    for (int d = 0; d < NB; d++)
+        for (int64_t t = 0; t < nb; t++) {
+            int64_t *q = &c->h[(t * MAXKB + p) * NB + d], cnt = *q;
+            *q = sum;
+            sum += cnt;
+        }
+    run_blocks(nb, nt, scat_task, c);
 }
 
-/* ordering of compute values: NaN greater than everything, NaNs equal */
-#define KLESS_INT(x, y) ((x) < (y))
-#define KLESS_FLT(x, y) ((x) < (y) || ((y) != (y) && (x) == (x)))
-#define KLESS_U KLESS_INT
-#define KLESS_S KLESS_INT
-#define KLESS_B KLESS_INT
-#define KLESS_F KLESS_FLT
-#define KLESS(N) MLXC_CAT(KLESS_, CL_##N)
+/* One LSD sort of n elements by their digits below pmax.
+ * sort (idx NULL): the values start in x, ping-pong with y and end in out (x
+ * or y).  argsort: the input is values in x, or pairs in a (from_pairs); pairs
+ * move between a and b; the indices go to idx.  nb blocks on nt threads; h:
+ * nb * MAXKB * NB counts. */
+typedef struct {
+    void *x, *y, *out;
+    uint32_t *idx;
+    void *a, *b;
+    int from_pairs;
+} lsd_job;
 
-#define GEN_SORT(N, u)                                                              \
-static inline int vless_##N(STY_##N a, STY_##N b)                                   \
-{                                                                                   \
-    CTY_##N x = LD_##N(a), y = LD_##N(b);                                           \
-    return KLESS(N)(x, y);                                                          \
-}                                                                                   \
-static inline int iless_##N(uint32_t i, uint32_t j, const void *ctx)                \
-{                                                                                   \
-    const STY_##N *d = ctx;                                                         \
-    return vless_##N(d[i], d[j]);                                                   \
-}                                                                                   \
-GEN_MSORT(v_##N, STY_##N, vless_##N)                                                \
-GEN_MSORT(i_##N, uint32_t, ILESS_##N)
-#define ILESS_b(a, b) iless_b(a, b, ctx)
-#define ILESS_u8(a, b) iless_u8(a, b, ctx)
-#define ILESS_u16(a, b) iless_u16(a, b, ctx)
-#define ILESS_u32(a, b) iless_u32(a, b, ctx)
-#define ILESS_u64(a, b) iless_u64(a, b, ctx)
-#define ILESS_i8(a, b) iless_i8(a, b, ctx)
-#define ILESS_i16(a, b) iless_i16(a, b, ctx)
-#define ILESS_i32(a, b) iless_i32(a, b, ctx)
-#define ILESS_i64(a, b) iless_i64(a, b, ctx)
-#define ILESS_f16(a, b) iless_f16(a, b, ctx)
-#define ILESS_bf16(a, b) iless_bf16(a, b, ctx)
-#define ILESS_f32(a, b) iless_f32(a, b, ctx)
-#define ILESS_f64(a, b) iless_f64(a, b, ctx)
-TL_REAL(GEN_SORT, 0)
+static void lsd(const sorter *so, size_t isz, const lsd_job *J, int64_t n, int pmax,
+                int64_t nb, int nt, int64_t *h)
+{
+    int arg = J->idx != NULL, fp = arg && J->from_pairs;
+    pass_ctx c = {fp ? J->a : J->x, NULL, NULL, fp ? so->phist : so->vhist, 0, 0, -1, h};
+    nb = set_blocks(&c, n, nb);
+    run_blocks(nb, nt, hist_task, &c);
+    int pass[MAXKB];
+    int np = varying_digits(h, nb, pmax, n, pass);
+    if (arg && np == 0) {
+        if (fp) for (int64_t i = 0; i < n; i++) J->idx[i] = so->pidx(J->a, i);
+        else for (int64_t i = 0; i < n; i++) J->idx[i] = (uint32_t)i;
+    }
+    for (int j = 0; j < np; j++) {
+        if (!arg) { c.scat = so->vscat; c.dst = c.src == J->x ? J->y : J->x; }
+        else if (j == np - 1) { c.scat = np == 1 && !fp ? so->only : so->last; c.dst = J->idx; }
+        else if (j == 0 && !fp) { c.scat = so->first; c.dst = J->a; }
+        else { c.scat = so->pscat; c.dst = c.src == J->a ? J->b : J->a; }
+        /* block counts: the first pass reads the input, counted above; later
+         * sources are recounted (one block: a digit's counts never change) */
+        if (j > 0 && nb > 1) {
+            c.hist = arg ? so->phist : so->vhist;
+            c.sh = 8 * pass[j];
+            run_blocks(nb, nt, hist_task, &c);
+        }
+        scatter_pass(&c, nb, nt, pass[j]);
+        c.src = c.dst;
+    }
+    if (!arg && c.src != J->out) memcpy(J->out, c.src, (size_t)n * isz);
+}
 
-typedef void (*vsort_fn)(void *a, void *tmp, int64_t n, const void *ctx);
-typedef void (*isort_fn)(uint32_t *a, uint32_t *tmp, int64_t n, const void *ctx);
-#define ENT_I(N, u) [CODE_##N] = msort_i_##N,
-/* msort_v_N takes typed pointers; wrap them so the table has one signature */
-#define GEN_VWRAP(N, u)                                                             \
-static void vsort_##N(void *a, void *tmp, int64_t n, const void *ctx) { msort_v_##N(a, tmp, n, ctx); }
-TL_REAL(GEN_VWRAP, 0)
-#define ENT_VW(N, u) [CODE_##N] = vsort_##N,
-static const vsort_fn vsort_tab[MLXC_NUM_DTYPES] = { TL_REAL(ENT_VW, 0) };
-static const isort_fn isort_tab[MLXC_NUM_DTYPES] = { TL_REAL(ENT_I, 0) };
+/* A long row: one scatter by the top varying digit (MSD) splits it into up to
+ * 256 buckets in order, then each bucket is LSD sorted by the lower digits on
+ * its own -- in cache, and buckets spread over the threads.  Buckets of more
+ * than an nt-th of the row are sorted one after another with all threads.
+ * sort: data in place with tmp; argsort: pairs in a and b, indices to idx.
+ * h: nt * MAXKB * NB counts, hb: the same for the bucket tasks. */
+typedef struct {
+    const sorter *so;
+    size_t isz;
+    lsd_job whole;           /* the row's buffers; a bucket is a window of them */
+    const int64_t *start;    /* bucket d: [start[d], start[d + 1]) */
+    const int *todo;         /* the buckets for the tasks */
+    int pmax;
+    int64_t *hb;
+} bucket_ctx;
+
+static lsd_job bucket_job(const bucket_ctx *c, int64_t lo)
+{
+    const lsd_job *W = &c->whole;
+    lsd_job J = {NULL, NULL, NULL, NULL, NULL, NULL, 1};
+    if (W->idx) {
+        J.idx = W->idx + lo;
+        J.a = (char *)W->a + (size_t)lo * c->so->psz;
+        J.b = (char *)W->b + (size_t)lo * c->so->psz;
+    } else {                 /* the MSD pass left the values in tmp (y) */
+        J.x = (char *)W->y + (size_t)lo * c->isz;
+        J.y = J.out = (char *)W->x + (size_t)lo * c->isz;
+    }
+    return J;
+}
+static void bucket_task(void *vc, int64_t t, int tid)
+{
+    bucket_ctx *c = vc;
+    int d = c->todo[t];
+    int64_t lo = c->start[d];
+    lsd_job J = bucket_job(c, lo);
+    lsd(c->so, c->isz, &J, c->start[d + 1] - lo, c->pmax, 1, 1, c->hb + (size_t)tid * MAXKB * NB);
+}
+
+static void long_row(const sorter *so, size_t isz, void *data, void *tmp, uint32_t *idx,
+                     void *a, void *b, int64_t n, int nt, int64_t *h, int64_t *hb)
+{
+    pass_ctx c = {data, NULL, NULL, so->vhist, 0, 0, -1, h};
+    int64_t nb = set_blocks(&c, n, nt);
+    run_blocks(nb, nt, hist_task, &c);
+    int pass[MAXKB];
+    int np = varying_digits(h, nb, so->kb, n, pass);
+    if (np == 0) {
+        if (idx) for (int64_t i = 0; i < n; i++) idx[i] = (uint32_t)i;
+        return;
+    }
+    int top = pass[np - 1];
+    int64_t start[NB + 1];
+    start[0] = 0;
+    for (int d = 0; d < NB; d++) {
+        int64_t cnt = 0;
+        for (int64_t t = 0; t < nb; t++) cnt += h[(t * MAXKB + top) * NB + d];
+        start[d + 1] = start[d] + cnt;
+    }
+    if (idx) { c.scat = np == 1 ? so->only : so->first; c.dst = np == 1 ? (void *)idx : a; }
+    else { c.scat = so->vscat; c.dst = tmp; }
+    scatter_pass(&c, nb, nt, top);
+    if (np == 1) {
+        if (!idx) memcpy(data, tmp, (size_t)n * isz);
+        return;
+    }
+    bucket_ctx bc = {so, isz, {data, tmp, data, idx, a, b, 0}, start, NULL, top, hb};
+    int todo[NB], ntodo = 0;
+    for (int d = 0; d < NB; d++) {
+        int64_t lo = start[d], m = start[d + 1] - lo;
+        if (m == 0) continue;
+        if (nt > 1 && m * nt > n) {          /* a big bucket: all threads on it */
+            lsd_job J = bucket_job(&bc, lo);
+            lsd(so, isz, &J, m, top, nt, nt, h);
+        } else {
+            todo[ntodo++] = d;
+        }
+    }
+    bc.todo = todo;
+    if (nt > 1 && ntodo > 1) mlxc_parallel_for(ntodo, nt, bucket_task, &bc);
+    else for (int t = 0; t < ntodo; t++) bucket_task(&bc, t, 0);
+}
+
+/* a short row by merge sorting pairs: into idx (argsort) or the row in place
+ * (sort; the values gathered through tmp) */
+static void short_row(const sorter *so, size_t isz, void *row, void *tmp, uint32_t *idx,
+                      void *a, void *b, int64_t n)
+{
+    so->build(row, a, n);
+    const void *e = so->psort(a, b, n);
+    if (idx) {
+        for (int64_t i = 0; i < n; i++) idx[i] = so->pidx(e, i);
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            memcpy((char *)tmp + (size_t)i * isz, (const char *)row + (size_t)so->pidx(e, i) * isz, isz);
+        memcpy(row, tmp, (size_t)n * isz);
+    }
+}
+
+/* ------------------------------------------------------------ drivers */
+/* Scratch for one call.  Large blocks are asked to be backed by huge pages:
+ * the buffers are new to every call, and faulting in 4K pages one by one cost
+ * about as much as the argsort of 2^22 floats itself. */
+#define HUGE_MIN ((size_t)4 << 20)
+static void *scratch_alloc(size_t n)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (n >= HUGE_MIN) {
+        void *p;
+        if (posix_memalign(&p, (size_t)2 << 20, n) != 0) return NULL;
+        madvise(p, n, MADV_HUGEPAGE);      /* advice only: failure is harmless */
+        return p;
+    }
+#endif
+    return malloc(n);
+}
+
+/* scratch of one sort of a row of len: the value copy, two pair arrays, counts */
+typedef struct {
+    size_t vals, pairs, bytes;    /* offsets of the pair arrays and the counts */
+} layout;
+static int scratch_layout(const sorter *so, size_t isz, int argsort, int64_t len,
+                          int64_t nb, layout *L)
+{
+    /* sort of a long row needs the value copy only; short rows and argsort pairs */
+    size_t n = (size_t)len, npair = argsort || len < RADIX_MIN(so->kb) ? 2 : 0;
+    if (n > (SIZE_MAX / 4) / (isz + npair * so->psz + 64)) return 0;
+    L->vals = (n * isz + 63) & ~(size_t)63;
+    L->pairs = (n * so->psz + 63) & ~(size_t)63;
+    L->bytes = L->vals + npair * L->pairs + (size_t)nb * MAXKB * NB * sizeof(int64_t);
+    return 1;
+}
+
+typedef struct {
+    const sorter *so;
+    size_t isz;
+    char *data;              /* the rows: sorted in place, or argsort's input */
+    uint32_t *idx;           /* argsort output, or NULL */
+    char *scratch;           /* per thread: L.bytes */
+    layout L;
+    int64_t nrows, len, rows_per_task;
+} rows_ctx;
+
+static void rows_task(void *vc, int64_t t, int tid)
+{
+    rows_ctx *c = vc;
+    int64_t len = c->len, r1 = (t + 1) * c->rows_per_task;
+    if (r1 > c->nrows) r1 = c->nrows;
+    char *tmp = c->scratch + (size_t)tid * c->L.bytes, *a = tmp + c->L.vals, *b = a + c->L.pairs;
+    int64_t *h = (int64_t *)(tmp + c->L.bytes) - MAXKB * NB;
+    for (int64_t r = t * c->rows_per_task; r < r1; r++) {
+        char *row = c->data + (size_t)r * (size_t)len * c->isz;
+        uint32_t *ix = c->idx ? c->idx + r * len : NULL;
+        /* (long_row on one thread measured slower than plain LSD: float keys
+         * cluster in few top-byte buckets, so the buckets rarely fit in cache) */
+        if (len < RADIX_MIN(c->so->kb)) {
+            short_row(c->so, c->isz, row, tmp, ix, a, b, len);
+        } else {
+            lsd_job J = {row, tmp, row, ix, a, b, 0};
+            lsd(c->so, c->isz, &J, len, c->so->kb, 1, 1, h);
+        }
+    }
+}
+
+/* sort (idx == NULL: data in place) or argsort (into idx) */
+static int sort_any(int dtype, uint32_t *idx, void *data, int64_t nrows, int64_t len)
+{
+    if (dtype < 0 || dtype >= MLXC_NUM_DTYPES || !sorters[dtype].kb) return MLXC_ERR_UNSUPPORTED;
+    if (idx && len > (int64_t)UINT32_MAX) return MLXC_ERR_UNSUPPORTED;
+    if (nrows <= 0 || len <= 0 || (!idx && len == 1)) return MLXC_OK;
+    const sorter *so = &sorters[dtype];
+    size_t isz = mlxc_itemsize(dtype);
+    int nt = mlxc_num_threads();
+    if (nrows * len < PAR_TOTAL_MIN) nt = 1;
+    layout L;
+
+    if (nt > 1 && nrows < nt && len >= PAR_ROW_MIN) {
+        /* few long rows: each row by all threads */
+        if (!scratch_layout(so, isz, idx != NULL, len, 2 * nt, &L)) return MLXC_ERR_NOMEM;
+        char *s = scratch_alloc(L.bytes);
+        if (!s) return MLXC_ERR_NOMEM;
+        int64_t *h = (int64_t *)(s + L.bytes) - (size_t)2 * nt * MAXKB * NB;
+        for (int64_t r = 0; r < nrows; r++)
+            long_row(so, isz, (char *)data + (size_t)r * (size_t)len * isz, s, idx ? idx + r * len : NULL,
+                     s + L.vals, s + L.vals + L.pairs, len, nt, h, h + (size_t)nt * MAXKB * NB);
+        free(s);
+        return MLXC_OK;
+    }
+    /* rows over the threads, a chunk of rows (~16K elements, >= 4 chunks a thread) a task */
+    int64_t per = (16384 + len - 1) / len;
+    if (per * nt * 4 > nrows) per = nrows / (nt * 4) > 0 ? nrows / (nt * 4) : 1;
+    int64_t ntask = (nrows + per - 1) / per;
+    if (nt > ntask) nt = (int)ntask;
+    if (!scratch_layout(so, isz, idx != NULL, len, 1, &L)) return MLXC_ERR_NOMEM;
+    if ((size_t)nt > SIZE_MAX / L.bytes) return MLXC_ERR_NOMEM;
+    char *scratch = scratch_alloc(L.bytes * (size_t)nt);
+    if (!scratch) return MLXC_ERR_NOMEM;
+    rows_ctx c = {so, isz, data, idx, scratch, L, nrows, len, per};
+    mlxc_parallel_for(ntask, nt, rows_task, &c);
+    free(scratch);
+    return MLXC_OK;
+}
 
 int mlxc_sort(int dtype, void *data, int64_t nrows, int64_t len)
 {
-    if (dtype < 0 || dtype >= MLXC_NUM_DTYPES || !vsort_tab[dtype]) return MLXC_ERR_UNSUPPORTED;
-    if (len <= 1 || nrows <= 0) return MLXC_OK;
-    size_t z = mlxc_itemsize(dtype);
-    void *tmp = malloc((size_t)len * z);
-    if (!tmp) return MLXC_ERR_NOMEM;
-    for (int64_t r = 0; r < nrows; r++)
-        vsort_tab[dtype]((char *)data + (size_t)(r * len) * z, tmp, len, NULL);
-    free(tmp);
-    return MLXC_OK;
+    return sort_any(dtype, NULL, data, nrows, len);
 }
 
 int mlxc_argsort(int dtype, uint32_t *idx, const void *data, int64_t nrows, int64_t len)
 {
-    if (dtype < 0 || dtype >= MLXC_NUM_DTYPES || !isort_tab[dtype]) return MLXC_ERR_UNSUPPORTED;
-    if (len <= 0 || nrows <= 0) return MLXC_OK;
-    if (len > (int64_t)UINT32_MAX) return MLXC_ERR_UNSUPPORTED;
-    size_t z = mlxc_itemsize(dtype);
-    uint32_t *tmp = malloc((size_t)len * sizeof(uint32_t));
-    if (!tmp) return MLXC_ERR_NOMEM;
-    for (int64_t r = 0; r < nrows; r++) {
-        uint32_t *row = idx + r * len;
-        for (int64_t i = 0; i < len; i++) row[i] = (uint32_t)i;
-        isort_tab[dtype](row, tmp, len, (const char *)data + (size_t)(r * len) * z);
-    }
-    free(tmp);
-    return MLXC_OK;
+    return sort_any(dtype, idx, (void *)data, nrows, len);
 }

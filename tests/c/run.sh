@@ -29,13 +29,13 @@ for f in kernels/*.c; do
     compile "$f" "$B/san/$n.o" -O2 $WARN $SAN -pthread
     compile "$f" "$B/opt/$n.o" -O2 -fno-math-errno $WARN -pthread
 done
-for t in test_kernels test_gemm test_vmath; do
+for t in test_kernels test_gemm test_vmath test_sort; do
     compile "tests/c/$t.c" "$B/tsan/$t.o" -O2 $WARN $SAN -pthread
 done
 compile tests/c/test_vmath.c "$B/topt/test_vmath.o" -O2 -fno-math-errno $WARN -pthread
 for p in $pids; do wait "$p"; done
 
-for t in test_kernels test_gemm test_vmath; do
+for t in test_kernels test_gemm test_vmath test_sort; do
     $CC $SAN -pthread "$B"/san/*.o "$B/tsan/$t.o" -lm -o "$B/$t"_san
 done
 $CC -pthread "$B"/opt/*.o "$B/topt/test_vmath.o" -lm -o "$B/test_vmath"
@@ -49,5 +49,7 @@ if [ $# -eq 0 ]; then
     MLXC_VMATH_STRIDE=65521 "./$B/test_vmath_san" > "$B/test_vmath_san.log" ||
         { cat "$B/test_vmath_san.log"; exit 1; }
     "./$B/test_vmath"
+    # sort/argsort against a qsort reference, 1-3 threads
+    "./$B/test_sort_san"
 fi
 exec "./$B/test_kernels_san" "$@"
