@@ -7,8 +7,9 @@
  * added into lane i % 64 of 64 accumulators (so each lane sums <= 32
  * elements), the lanes folded by halving (lane k += lane k + w, w = 32 .. 1);
  * leaves combined pairwise, the split point a function of the length only.
- * The AVX2 (8 x 8 lanes) and AVX-512 (4 x 16 lanes) leaves do exactly the
- * scalar leaf's additions, so sums are bit-identical at every SIMD level.
+ * The AVX2 leaf (8 x 8 lanes, kernels/reduce_simd.h; the AVX-512 level uses
+ * it too) does exactly the scalar leaf's additions, so sums are
+ * bit-identical at every SIMD level.
  * Error O(32 + log n) ulp of the absolute sum.
  *
  * Threads (kernels/threads.c) split a reduction of >= PAR_MIN input elements:

@@ -133,12 +133,10 @@ cdef class ArgReduce(Primitive):
         return check_status(st, self.name())
 
     cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
-        from mlxc._core.prims.rulekit import zeros_cotangent
-        return [zeros_cotangent(primals[0]) for _ in argnums]
+        return _index_output_vjp(primals, argnums)
 
     cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
-        from mlxc._core.prims.rulekit import zeros_cotangent
-        return [zeros_cotangent(outputs[0])]
+        return _index_output_jvp(outputs)
 
     cpdef tuple vmap(self, list inputs, list axes, list outputs):
         cdef array x = <array>inputs[0]
@@ -367,12 +365,10 @@ cdef class ArgSort(Primitive):
         return 0
 
     cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
-        from mlxc._core.prims.rulekit import zeros_cotangent
-        return [zeros_cotangent(primals[0]) for _ in argnums]
+        return _index_output_vjp(primals, argnums)
 
     cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
-        from mlxc._core.prims.rulekit import zeros_cotangent
-        return [zeros_cotangent(outputs[0])]
+        return _index_output_jvp(outputs)
 
     cpdef tuple vmap(self, list inputs, list axes, list outputs):
         cdef array x = <array>inputs[0]
@@ -393,6 +389,17 @@ cdef class ArgSort(Primitive):
 # ---------------------------------------------------------------- transform rules
 # Built from mlxc ops (and nodes of the primitives above), so that the derivatives are
 # themselves differentiable and batchable.
+
+def _index_output_vjp(list primals, list argnums):
+    """ArgReduce / ArgSort: integer outputs carry no gradient."""
+    from mlxc._core.prims.rulekit import zeros_cotangent
+    return [zeros_cotangent(primals[0]) for _ in argnums]
+
+
+def _index_output_jvp(list outputs):
+    from mlxc._core.prims.rulekit import zeros_cotangent
+    return [zeros_cotangent(outputs[0])]
+
 
 def _expand_back(g, axes, shape):
     """g (the kept axes) broadcast back over the reduced axes of `shape`."""
