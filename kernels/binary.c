@@ -17,6 +17,17 @@
 /* ----------------------------------------------------- integer helpers */
 /* Division-like ops branch on 0 and -1 so that nothing ever traps
  * (x/0, x%0, INT_MIN/-1, INT_MIN%-1). */
+/* x^e by squaring, wrapping: the low bits of a product do not depend on the
+ * bits above them, so every integer width takes the low bits of this one */
+static inline uint64_t upow(uint64_t x, uint64_t e)
+{
+    uint64_t r = 1;
+    for (; e; e >>= 1) {
+        if (e & 1) r *= x;
+        x *= x;
+    }
+    return r;
+}
 #define GEN_IHELP_S(N, unused)                                                      \
 static inline STY_##N ineg_##N(STY_##N a) { return (STY_##N)((WTY_##N)0 - (WTY_##N)a); } \
 static inline STY_##N idiv_##N(STY_##N a, STY_##N b)                                \
@@ -44,12 +55,7 @@ static inline STY_##N irem_##N(STY_##N a, STY_##N b)                            
 static inline STY_##N ipow_##N(STY_##N a, STY_##N b)                                \
 {                                                                                   \
     if (b < 0) return (STY_##N)(a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0);     \
-    WTY_##N r = 1, x = (WTY_##N)a;                                                  \
-    for (STY_##N e = b; e; e = (STY_##N)(e >> 1)) {                                 \
-        if (e & 1) r *= x;                                                          \
-        x *= x;                                                                     \
-    }                                                                               \
-    return (STY_##N)r;                                                              \
+    return (STY_##N)upow((uint64_t)(WTY_##N)a, (uint64_t)b);                        \
 }                                                                                   \
 static inline STY_##N ishl_##N(STY_##N a, STY_##N b)                                \
 {                                                                                   \
@@ -65,15 +71,7 @@ static inline STY_##N ishr_##N(STY_##N a, STY_##N b)                            
 static inline STY_##N idiv_##N(STY_##N a, STY_##N b) { return b == 0 ? 0 : (STY_##N)(a / b); } \
 static inline STY_##N ifdiv_##N(STY_##N a, STY_##N b) { return b == 0 ? 0 : (STY_##N)(a / b); } \
 static inline STY_##N irem_##N(STY_##N a, STY_##N b) { return b == 0 ? a : (STY_##N)(a % b); } \
-static inline STY_##N ipow_##N(STY_##N a, STY_##N b)                                \
-{                                                                                   \
-    WTY_##N r = 1, x = a;                                                           \
-    for (STY_##N e = b; e; e = (STY_##N)(e >> 1)) {                                 \
-        if (e & 1) r *= x;                                                          \
-        x *= x;                                                                     \
-    }                                                                               \
-    return (STY_##N)r;                                                              \
-}                                                                                   \
+static inline STY_##N ipow_##N(STY_##N a, STY_##N b) { return (STY_##N)upow(a, b); } \
 static inline STY_##N ishl_##N(STY_##N a, STY_##N b)                                \
 {                                                                                   \
     return b >= BITS_##N ? 0 : (STY_##N)((WTY_##N)a << b);                          \
@@ -262,40 +260,19 @@ static const bi_fn bi_tab[MLXC_NUM_BINARY][MLXC_NUM_DTYPES] = { BINARY_LIST(DO_E
 /* ------------------------------------------- per-level float arithmetic */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define FAST_X86 1
-#define TGT_avx2 __attribute__((target("avx2,fma,f16c")))
-#define TGT_avx512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,f16c,prefer-vector-width=512")))
 #define FOP_ADD(x, y) ((x) + (y))
 #define FOP_SUB(x, y) ((x) - (y))
 #define FOP_MUL(x, y) ((x) * (y))
 #define FOP_DIV(x, y) ((x) / (y))
 #define FOP_MAXIMUM(x, y) (((x) > (y) || (x) != (x)) ? (x) : (y))
 #define FOP_MINIMUM(x, y) (((x) < (y) || (x) != (x)) ? (x) : (y))
-#define GEN_FAST(op, T, lvl)                                                        \
-static TGT_##lvl void fast_##op##_##T##_##lvl(void *o_, const void *a_, int64_t sa,  \
-                                              const void *b_, int64_t sb, int64_t n) \
-{                                                                                   \
-    T *restrict o = o_;                                                             \
-    const T *restrict a = a_;                                                       \
-    const T *restrict b = b_;                                                       \
-    if (sa == 1 && sb == 1) {                                                       \
-        for (int64_t i = 0; i < n; i++) o[i] = FOP_##op(a[i], b[i]);                \
-    } else if (sa == 0 && sb == 1) {                                                \
-        T x = a[0];                                                                 \
-        for (int64_t i = 0; i < n; i++) o[i] = FOP_##op(x, b[i]);                   \
-    } else if (sa == 1 && sb == 0) {                                                \
-        T y = b[0];                                                                 \
-        for (int64_t i = 0; i < n; i++) o[i] = FOP_##op(a[i], y);                   \
-    } else {                                                                        \
-        for (int64_t i = 0; i < n; i++) o[i] = FOP_##op(a[i * sa], b[i * sb]);      \
-    }                                                                               \
-}
-#define GEN_FAST_OPS(T, lvl) GEN_FAST(ADD, T, lvl) GEN_FAST(SUB, T, lvl)             \
-    GEN_FAST(MUL, T, lvl) GEN_FAST(DIV, T, lvl) GEN_FAST(MAXIMUM, T, lvl)           \
-    GEN_FAST(MINIMUM, T, lvl)
-GEN_FAST_OPS(float, avx2)
-GEN_FAST_OPS(double, avx2)
-GEN_FAST_OPS(float, avx512)
-GEN_FAST_OPS(double, avx512)
+#include <immintrin.h>
+#define BS_AVX512 0
+#include "binary_simd.h"
+#undef BS_AVX512
+#define BS_AVX512 1
+#include "binary_simd.h"
+#undef BS_AVX512
 #define FAST_ENT(op, lvl) [MLXC_##op][MLXC_FLOAT32] = fast_##op##_float_##lvl,         \
                           [MLXC_##op][MLXC_FLOAT64] = fast_##op##_double_##lvl,
 #define FAST_ROW(lvl) { FAST_ENT(ADD, lvl) FAST_ENT(SUB, lvl) FAST_ENT(MUL, lvl)          \
@@ -304,61 +281,14 @@ static const bi_fn fast_tab[2][MLXC_NUM_BINARY][MLXC_NUM_DTYPES] = { FAST_ROW(av
 
 /* The same four ops with non-temporal stores, for outputs far larger than the
  * caches: the store skips the read-for-ownership of the line, a quarter of
- * the memory traffic of a + b.  Elements before the first 64-byte boundary
- * and after the last full vector use the scalar op (IEEE: same result). */
-#include <immintrin.h>
-#define GEN_STREAM(op, T, lvl, VT, pfx, sfx, W)                                     \
-static TGT_##lvl void stream_##op##_##T##_##lvl(void *o_, const void *a_, int64_t sa, \
-                                                const void *b_, int64_t sb, int64_t n) \
-{                                                                                   \
-    T *o = o_;                                                                      \
-    const T *a = a_, *b = b_;                                                       \
-    int64_t i = 0;                                                                  \
-    for (; i < n && ((uintptr_t)(o + i) & 63); i++) o[i] = FOP_##op(a[i * sa], b[i * sb]); \
-    if (sa == 1 && sb == 1) {                                                       \
-        for (; i + W <= n; i += W)                                                  \
-            pfx##_stream_##sfx(o + i, pfx##_##op##_##sfx(pfx##_loadu_##sfx(a + i),  \
-                                                       pfx##_loadu_##sfx(b + i)));  \
-    } else if (sa == 0 && sb == 1) {                                                \
-        VT x = pfx##_set1_##sfx(a[0]);                                              \
-        for (; i + W <= n; i += W)                                                  \
-            pfx##_stream_##sfx(o + i, pfx##_##op##_##sfx(x, pfx##_loadu_##sfx(b + i))); \
-    } else if (sa == 1 && sb == 0) {                                                \
-        VT y = pfx##_set1_##sfx(b[0]);                                              \
-        for (; i + W <= n; i += W)                                                  \
-            pfx##_stream_##sfx(o + i, pfx##_##op##_##sfx(pfx##_loadu_##sfx(a + i), y)); \
-    }                                                                               \
-    for (; i < n; i++) o[i] = FOP_##op(a[i * sa], b[i * sb]);                       \
-    _mm_sfence();     /* order the streamed lines before the pool's handoff */      \
-}
-#define _mm256_ADD_ps _mm256_add_ps
-#define _mm256_SUB_ps _mm256_sub_ps
-#define _mm256_MUL_ps _mm256_mul_ps
-#define _mm256_DIV_ps _mm256_div_ps
-#define _mm256_ADD_pd _mm256_add_pd
-#define _mm256_SUB_pd _mm256_sub_pd
-#define _mm256_MUL_pd _mm256_mul_pd
-#define _mm256_DIV_pd _mm256_div_pd
-#define _mm512_ADD_ps _mm512_add_ps
-#define _mm512_SUB_ps _mm512_sub_ps
-#define _mm512_MUL_ps _mm512_mul_ps
-#define _mm512_DIV_ps _mm512_div_ps
-#define _mm512_ADD_pd _mm512_add_pd
-#define _mm512_SUB_pd _mm512_sub_pd
-#define _mm512_MUL_pd _mm512_mul_pd
-#define _mm512_DIV_pd _mm512_div_pd
-#define GEN_STREAM_OPS(op)                                                          \
-    GEN_STREAM(op, float, avx2, __m256, _mm256, ps, 8)                              \
-    GEN_STREAM(op, double, avx2, __m256d, _mm256, pd, 4)                            \
-    GEN_STREAM(op, float, avx512, __m512, _mm512, ps, 16)                           \
-    GEN_STREAM(op, double, avx512, __m512d, _mm512, pd, 8)
-GEN_STREAM_OPS(ADD) GEN_STREAM_OPS(SUB) GEN_STREAM_OPS(MUL) GEN_STREAM_OPS(DIV)
+ * the memory traffic of a + b. */
 #define STREAM_ENT(op, lvl) [MLXC_##op][MLXC_FLOAT32] = stream_##op##_float_##lvl,     \
                             [MLXC_##op][MLXC_FLOAT64] = stream_##op##_double_##lvl,
 #define STREAM_ROW(lvl) { STREAM_ENT(ADD, lvl) STREAM_ENT(SUB, lvl) STREAM_ENT(MUL, lvl) \
                           STREAM_ENT(DIV, lvl) }
 static const bi_fn stream_tab[2][MLXC_NUM_BINARY][MLXC_NUM_DTYPES] = {
     STREAM_ROW(avx2), STREAM_ROW(avx512) };
+
 /* output size from which stores bypass the caches (well past any L2, and a
  * good part of a desktop L3: such an output is not read back from cache) */
 #ifndef STREAM_MIN_BYTES     /* -D to tune */

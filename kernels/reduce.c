@@ -7,8 +7,9 @@
  * added into lane i % 64 of 64 accumulators (so each lane sums <= 32
  * elements), the lanes folded by halving (lane k += lane k + w, w = 32 .. 1);
  * leaves combined pairwise, the split point a function of the length only.
- * The AVX2 (8 x 8 lanes) and AVX-512 (4 x 16 lanes) leaves do exactly the
- * scalar leaf's additions, so sums are bit-identical at every SIMD level.
+ * The AVX2 leaf (8 x 8 lanes, kernels/reduce_simd.h; the AVX-512 level uses
+ * it too) does exactly the scalar leaf's additions, so sums are
+ * bit-identical at every SIMD level.
  * Error O(32 + log n) ulp of the absolute sum.
  *
  * Threads (kernels/threads.c) split a reduction of >= PAR_MIN input elements:
@@ -218,187 +219,12 @@ static uint8_t r1_RANY_##N(const rctx *C, const STY_##N *restrict x, int64_t s, 
     return 0;                                                                       \
 }
 
-/* ------------------------------------------------ float32 SIMD kernels */
-static float leaf_f32(const float *restrict x, int64_t s, int64_t n);
-static float sum_f32_scalar(const float *x, int64_t n) { return leaf_f32(x, 1, n); }
-static float max_f32_scalar(const float *x, int64_t n);
-static float min_f32_scalar(const float *x, int64_t n);
-
-#ifdef RED_X86
-/* element i of the leaf -> lane i % 64: vector j holds lanes 8j .. 8j+7 */
-TGT_AVX2 static float sum_f32_avx2(const float *x, int64_t n)
-{
-    __m256 a[8];
-    for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 64 <= n; i += 64)
-        for (int j = 0; j < 8; j++) a[j] = _mm256_add_ps(a[j], _mm256_loadu_ps(x + i + 8 * j));
-    if (i < n) {
-        const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        int r = (int)(n - i);
-        for (int j = 0; j < 8 && 8 * j < r; j++) {
-            __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(r - 8 * j), iota);
-            a[j] = _mm256_add_ps(a[j], _mm256_maskload_ps(x + i + 8 * j, m));
-        }
-    }
-    for (int j = 0; j < 4; j++) a[j] = _mm256_add_ps(a[j], a[j + 4]);   /* w = 32 */
-    for (int j = 0; j < 2; j++) a[j] = _mm256_add_ps(a[j], a[j + 2]);   /* w = 16 */
-    __m256 v = _mm256_add_ps(a[0], a[1]);                                /* w = 8 */
-    __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-    q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));
-    return _mm_cvtss_f32(q);
-}
-
-/* vector j holds lanes 16j .. 16j+15 */
-TGT_AVX512 static float sum_f32_avx512(const float *x, int64_t n)
-{
-    __m512 a[4];
-    for (int j = 0; j < 4; j++) a[j] = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 64 <= n; i += 64)
-        for (int j = 0; j < 4; j++) a[j] = _mm512_add_ps(a[j], _mm512_loadu_ps(x + i + 16 * j));
-    if (i < n) {
-        int r = (int)(n - i);
-        for (int j = 0; j < 4 && 16 * j < r; j++) {
-            int c = r - 16 * j > 16 ? 16 : r - 16 * j;
-            __mmask16 m = (__mmask16)((1u << c) - 1u);
-            a[j] = _mm512_add_ps(a[j], _mm512_maskz_loadu_ps(m, x + i + 16 * j));
-        }
-    }
-    a[0] = _mm512_add_ps(a[0], a[2]);                                    /* w = 32 */
-    a[1] = _mm512_add_ps(a[1], a[3]);
-    __m512 z = _mm512_add_ps(a[0], a[1]);                                /* w = 16 */
-    __m256 v = _mm256_add_ps(_mm512_castps512_ps256(z),                  /* w = 8 */
-                             _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1)));
-    __m128 q = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-    q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));
-    return _mm_cvtss_f32(q);
-}
-
-/* max/min with a NaN flag; m = v OP m ? v : m per lane (what max_ps(v, m)
- * does), NaN -> NaN.  The lanes are then folded as in the scalar code. */
-#define GEN_MM_AVX2(NAME, INS, CMPOP)                                               \
-TGT_AVX2 static float NAME##_f32_avx2(const float *x, int64_t n)                    \
-{                                                                                   \
-    if (n < 64) return NAME##_f32_scalar(x, n);                                     \
-    __m256 a[4], nan = _mm256_setzero_ps();                                         \
-    for (int j = 0; j < 4; j++) a[j] = _mm256_set1_ps(INIT_##NAME);                 \
-    int64_t i = 0;                                                                  \
-    for (; i + 32 <= n; i += 32)                                                    \
-        for (int j = 0; j < 4; j++) {                                               \
-            __m256 v = _mm256_loadu_ps(x + i + 8 * j);                              \
-            a[j] = INS(v, a[j]);                                                    \
-            nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));             \
-        }                                                                           \
-    if (_mm256_movemask_ps(nan)) return NAN;                                        \
-    float l[32], m = INIT_##NAME;                                                   \
-    for (int j = 0; j < 4; j++) _mm256_storeu_ps(l + 8 * j, a[j]);                  \
-    for (int k = 0; k < 32; k++) m = l[k] CMPOP m ? l[k] : m;                       \
-    for (; i < n; i++) { float v = x[i]; m = (v CMPOP m || v != v) ? v : m; }       \
-    return m;                                                                       \
-}
-#define GEN_MM_AVX512(NAME, INS, CMPOP)                                             \
-TGT_AVX512 static float NAME##_f32_avx512(const float *x, int64_t n)                \
-{                                                                                   \
-    if (n < 128) return NAME##_f32_scalar(x, n);                                    \
-    __m512 a[4];                                                                    \
-    __mmask16 nan = 0;                                                              \
-    for (int j = 0; j < 4; j++) a[j] = _mm512_set1_ps(INIT_##NAME);                 \
-    int64_t i = 0;                                                                  \
-    for (; i + 64 <= n; i += 64)                                                    \
-        for (int j = 0; j < 4; j++) {                                               \
-            __m512 v = _mm512_loadu_ps(x + i + 16 * j);                             \
-            a[j] = INS(v, a[j]);                                                    \
-            nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);                          \
-        }                                                                           \
-    if (nan) return NAN;                                                            \
-    float l[64], m = INIT_##NAME;                                                   \
-    for (int j = 0; j < 4; j++) _mm512_storeu_ps(l + 16 * j, a[j]);                 \
-    for (int k = 0; k < 64; k++) m = l[k] CMPOP m ? l[k] : m;                       \
-    for (; i < n; i++) { float v = x[i]; m = (v CMPOP m || v != v) ? v : m; }       \
-    return m;                                                                       \
-}
-#define INIT_max (-INFINITY)
-#define INIT_min INFINITY
-GEN_MM_AVX2(max, _mm256_max_ps, >)
-GEN_MM_AVX2(min, _mm256_min_ps, <)
-GEN_MM_AVX512(max, _mm512_max_ps, >)
-GEN_MM_AVX512(min, _mm512_min_ps, <)
-
-/* column sums: acc[j] = (((acc[j] + r0[j]) + r1[j]) + r2[j]) + r3[j] in
- * double, the same additions as one row at a time */
-TGT_AVX2 static void colsum_f32_avx2(float *o, const float *x, int64_t rs, int64_t nr, int64_t w)
-{
-    double acc[COLW];
-    for (int64_t j0 = 0; j0 < w; j0 += COLW) {
-        int64_t jn = imin(COLW, w - j0), r = 0;
-        for (int64_t j = 0; j < jn; j++) acc[j] = 0.0;
-        for (; r + 4 <= nr; r += 4) {
-            const float *p0 = x + r * rs + j0, *p1 = p0 + rs, *p2 = p1 + rs, *p3 = p2 + rs;
-            int64_t j = 0;
-            for (; j + 8 <= jn; j += 8) {
-                __m256d a = _mm256_loadu_pd(acc + j), b = _mm256_loadu_pd(acc + j + 4);
-                a = _mm256_add_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(p0 + j)));
-                b = _mm256_add_pd(b, _mm256_cvtps_pd(_mm_loadu_ps(p0 + j + 4)));
-                a = _mm256_add_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(p1 + j)));
-                b = _mm256_add_pd(b, _mm256_cvtps_pd(_mm_loadu_ps(p1 + j + 4)));
-                a = _mm256_add_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(p2 + j)));
-                b = _mm256_add_pd(b, _mm256_cvtps_pd(_mm_loadu_ps(p2 + j + 4)));
-                a = _mm256_add_pd(a, _mm256_cvtps_pd(_mm_loadu_ps(p3 + j)));
-                b = _mm256_add_pd(b, _mm256_cvtps_pd(_mm_loadu_ps(p3 + j + 4)));
-                _mm256_storeu_pd(acc + j, a);
-                _mm256_storeu_pd(acc + j + 4, b);
-            }
-            for (; j < jn; j++)
-                acc[j] = (((acc[j] + (double)p0[j]) + (double)p1[j]) + (double)p2[j]) + (double)p3[j];
-        }
-        for (; r < nr; r++) {
-            const float *p0 = x + r * rs + j0;
-            for (int64_t j = 0; j < jn; j++) acc[j] += (double)p0[j];
-        }
-        for (int64_t j = 0; j < jn; j++) o[j0 + j] = (float)acc[j];
-    }
-}
-
-TGT_AVX512 static void colsum_f32_avx512(float *o, const float *x, int64_t rs, int64_t nr, int64_t w)
-{
-    double acc[COLW];
-    for (int64_t j0 = 0; j0 < w; j0 += COLW) {
-        int64_t jn = imin(COLW, w - j0), r = 0;
-        for (int64_t j = 0; j < jn; j++) acc[j] = 0.0;
-        for (; r + 4 <= nr; r += 4) {
-            const float *p0 = x + r * rs + j0, *p1 = p0 + rs, *p2 = p1 + rs, *p3 = p2 + rs;
-            int64_t j = 0;
-            for (; j + 16 <= jn; j += 16) {
-                __m512d a = _mm512_loadu_pd(acc + j), b = _mm512_loadu_pd(acc + j + 8);
-                a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_loadu_ps(p0 + j)));
-                b = _mm512_add_pd(b, _mm512_cvtps_pd(_mm256_loadu_ps(p0 + j + 8)));
-                a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_loadu_ps(p1 + j)));
-                b = _mm512_add_pd(b, _mm512_cvtps_pd(_mm256_loadu_ps(p1 + j + 8)));
-                a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_loadu_ps(p2 + j)));
-                b = _mm512_add_pd(b, _mm512_cvtps_pd(_mm256_loadu_ps(p2 + j + 8)));
-                a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_loadu_ps(p3 + j)));
-                b = _mm512_add_pd(b, _mm512_cvtps_pd(_mm256_loadu_ps(p3 + j + 8)));
-                _mm512_storeu_pd(acc + j, a);
-                _mm512_storeu_pd(acc + j + 8, b);
-            }
-            for (; j < jn; j++)
-                acc[j] = (((acc[j] + (double)p0[j]) + (double)p1[j]) + (double)p2[j]) + (double)p3[j];
-        }
-        for (; r < nr; r++) {
-            const float *p0 = x + r * rs + j0;
-            for (int64_t j = 0; j < jn; j++) acc[j] += (double)p0[j];
-        }
-        for (int64_t j = 0; j < jn; j++) o[j0 + j] = (float)acc[j];
-    }
-}
-#endif
-
 TL_INT(GEN_R1_INT, 0)
 TL_FLT(GEN_R1_FLT, 0)
 TL_ALL(GEN_R1_LOGIC, 0)
+
+/* the scalar level of the float32 kernel table (rctx) */
+static float sum_f32_scalar(const float *x, int64_t n) { return leaf_f32(x, 1, n); }
 static float max_f32_scalar(const float *x, int64_t n) { return max_f32(x, 1, n); }
 static float min_f32_scalar(const float *x, int64_t n) { return min_f32(x, 1, n); }
 
@@ -415,6 +241,81 @@ static void colsum_f32_scalar(float *o, const float *x, int64_t rs, int64_t nr, 
         for (int64_t j = 0; j < jn; j++) o[j0 + j] = (float)acc[j];
     }
 }
+
+/* ------------------------------------------------- argreduce, 1-D kernels */
+/* first occurrence wins; the first NaN wins over everything */
+#define GEN_ARG(N, u)                                                               \
+static uint32_t arg_ARGMAX_##N(const STY_##N *x, int64_t s, int64_t n)              \
+{                                                                                   \
+    if (n <= 0) return 0;                                                           \
+    CTY_##N best = LD_##N(x[0]);                                                    \
+    uint32_t bi = 0;                                                                \
+    if (best != best) return 0;                                                     \
+    for (int64_t i = 1; i < n; i++) {                                               \
+        CTY_##N v = LD_##N(x[i * s]);                                               \
+        if (v != v) return (uint32_t)i;                                             \
+        if (v > best) { best = v; bi = (uint32_t)i; }                               \
+    }                                                                               \
+    return bi;                                                                      \
+}                                                                                   \
+static uint32_t arg_ARGMIN_##N(const STY_##N *x, int64_t s, int64_t n)              \
+{                                                                                   \
+    if (n <= 0) return 0;                                                           \
+    CTY_##N best = LD_##N(x[0]);                                                    \
+    uint32_t bi = 0;                                                                \
+    if (best != best) return 0;                                                     \
+    for (int64_t i = 1; i < n; i++) {                                               \
+        CTY_##N v = LD_##N(x[i * s]);                                               \
+        if (v != v) return (uint32_t)i;                                             \
+        if (v < best) { best = v; bi = (uint32_t)i; }                               \
+    }                                                                               \
+    return bi;                                                                      \
+}
+TL_REAL(GEN_ARG, 0)
+
+typedef uint32_t (*argf32_fn)(const float *, int64_t);
+
+/* Contiguous float32 rows: every lane keeps its best value and the index
+ * where it first appeared (replaced only on a strict improvement); the lanes
+ * are then merged taking the best value and, among equal values, the lowest
+ * index: the first occurrence, as the serial loop.  A NaN seen in a step
+ * sends the search for the first NaN back to that step's elements. */
+#ifdef RED_X86
+static uint32_t first_nan_f32(const float *x, int64_t i, int64_t n)
+{
+    for (; i < n; i++) if (x[i] != x[i]) break;
+    return (uint32_t)i;
+}
+static uint32_t arg_merge_f32(const float *lv, const int32_t *li, int nl, const float *x,
+                              int64_t i, int64_t n, int ismax)
+{
+    float best = lv[0];
+    int32_t bi = li[0];
+    for (int k = 1; k < nl; k++) {
+        float v = lv[k];
+        if (ismax ? v > best : v < best) { best = v; bi = li[k]; }
+        else if (v == best && li[k] < bi) bi = li[k];
+    }
+    for (; i < n; i++) {
+        float v = x[i];
+        if (v != v) return (uint32_t)i;
+        if (ismax ? v > best : v < best) { best = v; bi = (int32_t)i; }
+    }
+    return (uint32_t)bi;
+}
+#endif
+
+/* ------------------------------------------------ float32 SIMD kernels */
+#ifdef RED_X86
+#define INIT_max (-INFINITY)
+#define INIT_min INFINITY
+#define RS_AVX512 0
+#include "reduce_simd.h"
+#undef RS_AVX512
+#define RS_AVX512 1
+#include "reduce_simd.h"
+#undef RS_AVX512
+#endif
 
 static mlxc_c64 r1_RSUM_c64(const rctx *C, const mlxc_c64 *x, int64_t s, int64_t n)
 {
@@ -673,7 +574,7 @@ static void rctx_init(rctx *C)
     C->colsum_f32 = colsum_f32_scalar;
 #ifdef RED_X86
     if (isa >= MLXC_ISA_AVX512) {
-        C->sum_f32 = sum_f32_avx512;
+        C->sum_f32 = sum_f32_avx2;        /* reduce_simd.h: streams faster */
         C->max_f32 = max_f32_avx512;
         C->min_f32 = min_f32_avx512;
         C->colsum_f32 = colsum_f32_avx512;
@@ -750,143 +651,6 @@ int mlxc_reduce(int op, int dtype, void *out, const void *in,
 }
 
 /* -------------------------------------------------------------- argreduce */
-/* first occurrence wins; the first NaN wins over everything */
-#define GEN_ARG(N, u)                                                               \
-static uint32_t arg_ARGMAX_##N(const STY_##N *x, int64_t s, int64_t n)              \
-{                                                                                   \
-    if (n <= 0) return 0;                                                           \
-    CTY_##N best = LD_##N(x[0]);                                                    \
-    uint32_t bi = 0;                                                                \
-    if (best != best) return 0;                                                     \
-    for (int64_t i = 1; i < n; i++) {                                               \
-        CTY_##N v = LD_##N(x[i * s]);                                               \
-        if (v != v) return (uint32_t)i;                                             \
-        if (v > best) { best = v; bi = (uint32_t)i; }                               \
-    }                                                                               \
-    return bi;                                                                      \
-}                                                                                   \
-static uint32_t arg_ARGMIN_##N(const STY_##N *x, int64_t s, int64_t n)              \
-{                                                                                   \
-    if (n <= 0) return 0;                                                           \
-    CTY_##N best = LD_##N(x[0]);                                                    \
-    uint32_t bi = 0;                                                                \
-    if (best != best) return 0;                                                     \
-    for (int64_t i = 1; i < n; i++) {                                               \
-        CTY_##N v = LD_##N(x[i * s]);                                               \
-        if (v != v) return (uint32_t)i;                                             \
-        if (v < best) { best = v; bi = (uint32_t)i; }                               \
-    }                                                                               \
-    return bi;                                                                      \
-}
-TL_REAL(GEN_ARG, 0)
-
-typedef uint32_t (*argf32_fn)(const float *, int64_t);
-
-/* Contiguous float32 rows: every lane keeps its best value and the index
- * where it first appeared (replaced only on a strict improvement); the lanes
- * are then merged taking the best value and, among equal values, the lowest
- * index: the first occurrence, as the serial loop.  A NaN seen in a step
- * sends the search for the first NaN back to that step's elements. */
-#ifdef RED_X86
-static uint32_t first_nan_f32(const float *x, int64_t i, int64_t n)
-{
-    for (; i < n; i++) if (x[i] != x[i]) break;
-    return (uint32_t)i;
-}
-static uint32_t arg_merge_f32(const float *lv, const int32_t *li, int nl, const float *x,
-                              int64_t i, int64_t n, int ismax)
-{
-    float best = lv[0];
-    int32_t bi = li[0];
-    for (int k = 1; k < nl; k++) {
-        float v = lv[k];
-        if (ismax ? v > best : v < best) { best = v; bi = li[k]; }
-        else if (v == best && li[k] < bi) bi = li[k];
-    }
-    for (; i < n; i++) {
-        float v = x[i];
-        if (v != v) return (uint32_t)i;
-        if (ismax ? v > best : v < best) { best = v; bi = (int32_t)i; }
-    }
-    return (uint32_t)bi;
-}
-#define GEN_ARG_AVX2(NAME, PRED, ISMAX)                                             \
-TGT_AVX2 static uint32_t NAME##_f32_avx2(const float *x, int64_t n)                 \
-{                                                                                   \
-    if (n < 64 || n > INT32_MAX) return arg_##NAME##_f32(x, 1, n);                  \
-    __m256 b[4];                                                                    \
-    __m256i bi[4], ci[4];                                                           \
-    const __m256i step = _mm256_set1_epi32(32);                                     \
-    __m256 nan = _mm256_setzero_ps();                                               \
-    for (int j = 0; j < 4; j++) {                                                   \
-        b[j] = _mm256_loadu_ps(x + 8 * j);                                          \
-        ci[j] = bi[j] = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), \
-                                         _mm256_set1_epi32(8 * j));                 \
-        nan = _mm256_or_ps(nan, _mm256_cmp_ps(b[j], b[j], _CMP_UNORD_Q));           \
-    }                                                                               \
-    if (_mm256_movemask_ps(nan)) return first_nan_f32(x, 0, n);                     \
-    int64_t i = 32;                                                                 \
-    for (; i + 32 <= n; i += 32) {                                                  \
-        for (int j = 0; j < 4; j++) {                                               \
-            __m256 v = _mm256_loadu_ps(x + i + 8 * j);                              \
-            ci[j] = _mm256_add_epi32(ci[j], step);                                  \
-            __m256 m = _mm256_cmp_ps(v, b[j], PRED);                                \
-            b[j] = _mm256_blendv_ps(b[j], v, m);                                    \
-            bi[j] = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi[j]), \
-                                        _mm256_castsi256_ps(ci[j]), m));            \
-            nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));             \
-        }                                                                           \
-        if (_mm256_movemask_ps(nan)) return first_nan_f32(x, i, n);                 \
-    }                                                                               \
-    float lv[32];                                                                   \
-    int32_t li[32];                                                                 \
-    for (int j = 0; j < 4; j++) {                                                   \
-        _mm256_storeu_ps(lv + 8 * j, b[j]);                                         \
-        _mm256_storeu_si256((__m256i *)(li + 8 * j), bi[j]);                        \
-    }                                                                               \
-    return arg_merge_f32(lv, li, 32, x, i, n, ISMAX);                               \
-}
-#define GEN_ARG_AVX512(NAME, PRED, ISMAX)                                           \
-TGT_AVX512 static uint32_t NAME##_f32_avx512(const float *x, int64_t n)             \
-{                                                                                   \
-    if (n < 128 || n > INT32_MAX) return arg_##NAME##_f32(x, 1, n);                 \
-    __m512 b[4];                                                                    \
-    __m512i bi[4], ci[4];                                                           \
-    const __m512i step = _mm512_set1_epi32(64);                                     \
-    __mmask16 nan = 0;                                                              \
-    for (int j = 0; j < 4; j++) {                                                   \
-        b[j] = _mm512_loadu_ps(x + 16 * j);                                         \
-        ci[j] = bi[j] = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, \
-                                         10, 11, 12, 13, 14, 15), _mm512_set1_epi32(16 * j)); \
-        nan |= _mm512_cmp_ps_mask(b[j], b[j], _CMP_UNORD_Q);                        \
-    }                                                                               \
-    if (nan) return first_nan_f32(x, 0, n);                                         \
-    int64_t i = 64;                                                                 \
-    for (; i + 64 <= n; i += 64) {                                                  \
-        for (int j = 0; j < 4; j++) {                                               \
-            __m512 v = _mm512_loadu_ps(x + i + 16 * j);                             \
-            ci[j] = _mm512_add_epi32(ci[j], step);                                  \
-            __mmask16 m = _mm512_cmp_ps_mask(v, b[j], PRED);                        \
-            b[j] = _mm512_mask_mov_ps(b[j], m, v);                                  \
-            bi[j] = _mm512_mask_mov_epi32(bi[j], m, ci[j]);                         \
-            nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);                          \
-        }                                                                           \
-        if (nan) return first_nan_f32(x, i, n);                                     \
-    }                                                                               \
-    float lv[64];                                                                   \
-    int32_t li[64];                                                                 \
-    for (int j = 0; j < 4; j++) {                                                   \
-        _mm512_storeu_ps(lv + 16 * j, b[j]);                                        \
-        _mm512_storeu_si512((void *)(li + 16 * j), bi[j]);                          \
-    }                                                                               \
-    return arg_merge_f32(lv, li, 64, x, i, n, ISMAX);                               \
-}
-GEN_ARG_AVX2(ARGMAX, _CMP_GT_OQ, 1)
-GEN_ARG_AVX2(ARGMIN, _CMP_LT_OQ, 0)
-GEN_ARG_AVX512(ARGMAX, _CMP_GT_OQ, 1)
-GEN_ARG_AVX512(ARGMIN, _CMP_LT_OQ, 0)
-#endif
-
 typedef struct {
     int op, dtype;
     uint32_t *out;

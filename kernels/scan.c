@@ -10,7 +10,10 @@
  * totals (the same group scan from 0), then the blocks scanned from the
  * running sum of the totals before them; the blocks run on the thread pool
  * (or one after another, with the same additions).  Many rows: rows split
- * over the pool.  Nothing depends on the thread count. */
+ * over the pool.  Nothing depends on the thread count.
+ *
+ * LOGCUMSUMEXP keeps the running log(sum(exp)) in the compute type (float for
+ * half types, double for float64), one element at a time. */
 #include "internal.h"
 #include "mlxc_cpu.h"
 #include "mlxc_threads.h"
@@ -40,6 +43,19 @@ typedef void (*scan_fn)(void *out, const void *in, int64_t s, int64_t n, int rev
 #define SC_MIN(a, v, W) (((v) < (a) || (v) != (v)) ? (v) : (a))
 #define SC_OR(a, v, W) ((uint8_t)((a) | (v)))
 #define SC_AND(a, v, W) ((uint8_t)((a) & (v)))
+#define SC_LAE(a, v, W) _Generic((a), double: lae_f64, default: lae_f32)(a, v)
+
+/* log(exp(a) + exp(x)) from the larger operand, so nothing overflows; equal
+ * operands (also both +inf or both -inf, where x - a is NaN) add log 2 */
+#define GEN_LAE(T, SFX, LOG1P, EXP)                                                 \
+static inline T lae_##SFX(T a, T x)                                                 \
+{                                                                                   \
+    if (a != a || x != x) return a + x;                                             \
+    if (a == x) return a + (T)0.6931471805599453;                                   \
+    return a > x ? a + LOG1P(EXP(x - a)) : x + LOG1P(EXP(a - x));                   \
+}
+GEN_LAE(float, f32, log1pf, expf)
+GEN_LAE(double, f64, log1p, exp)
 
 /* op, type name, accumulator type, identity, step */
 #define GEN_SCAN(op, N, AT, INIT, STEP)                                             \
@@ -70,7 +86,8 @@ static void scan_##op##_##N(void *o_, const void *i_, int64_t s, int64_t n,     
 #define GEN_SCAN_FLT(N, u)                                                          \
     GEN_SCAN(CUMSUM, N, CTY_##N, 0, SC_ADD) GEN_SCAN(CUMPROD, N, CTY_##N, 1, SC_MUL) \
     GEN_SCAN(CUMMAX, N, CTY_##N, -(CTY_##N)INFINITY, SC_MAX)                        \
-    GEN_SCAN(CUMMIN, N, CTY_##N, (CTY_##N)INFINITY, SC_MIN)
+    GEN_SCAN(CUMMIN, N, CTY_##N, (CTY_##N)INFINITY, SC_MIN)                        \
+    GEN_SCAN(LOGCUMSUMEXP, N, CTY_##N, -(CTY_##N)INFINITY, SC_LAE)
 TL_INT(GEN_SCAN_INT, 0)
 TL_FLT(GEN_SCAN_FLT, 0)
 GEN_SCAN(CUMSUM, b, uint8_t, 0, SC_OR)
@@ -227,8 +244,9 @@ static void cs_f32_row(const sctx *S, float *out, const float *x, int64_t s, int
 #define ENT_SCAN(N, u) [MLXC_CUMSUM][CODE_##N] = scan_CUMSUM_##N, \
     [MLXC_CUMPROD][CODE_##N] = scan_CUMPROD_##N, [MLXC_CUMMAX][CODE_##N] = scan_CUMMAX_##N, \
     [MLXC_CUMMIN][CODE_##N] = scan_CUMMIN_##N,
-static const scan_fn scan_tab[4][MLXC_NUM_DTYPES] = {
-    TL_REAL(ENT_SCAN, 0)
+#define ENT_LCSE(N, u) [MLXC_LOGCUMSUMEXP][CODE_##N] = scan_LOGCUMSUMEXP_##N,
+static const scan_fn scan_tab[MLXC_NUM_SCAN][MLXC_NUM_DTYPES] = {
+    TL_REAL(ENT_SCAN, 0) TL_FLT(ENT_LCSE, 0)
     [MLXC_CUMSUM][MLXC_COMPLEX64] = scan_CUMSUM_c64, [MLXC_CUMPROD][MLXC_COMPLEX64] = scan_CUMPROD_c64,
 };
 
@@ -275,7 +293,7 @@ int mlxc_scan(int op, int dtype, void *out, const void *in,
               int ndim, const int64_t *shape, const int64_t *strides,
               int reverse, int inclusive)
 {
-    if (op < 0 || op > MLXC_CUMMIN || dtype < 0 || dtype >= MLXC_NUM_DTYPES || ndim < 1)
+    if (op < 0 || op >= MLXC_NUM_SCAN || dtype < 0 || dtype >= MLXC_NUM_DTYPES || ndim < 1)
         return MLXC_ERR_UNSUPPORTED;
     scan_fn fn = scan_tab[op][dtype];
     if (!fn) return MLXC_ERR_UNSUPPORTED;

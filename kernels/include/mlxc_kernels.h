@@ -152,8 +152,10 @@ int mlxc_argreduce(int op, int dtype, uint32_t *out, const void *in,
  * CUMMAX/CUMMIN identity: -inf/+inf or the integer limits).  NaN sticks in
  * CUMMAX/CUMMIN.  Half types keep a float32 running value (rounded only on
  * store).  complex64: CUMSUM/CUMPROD only; bool: CUMSUM/CUMMAX = or,
- * CUMPROD/CUMMIN = and. */
-enum mlxc_scan_op { MLXC_CUMSUM = 0, MLXC_CUMPROD, MLXC_CUMMAX, MLXC_CUMMIN };
+ * CUMPROD/CUMMIN = and.  LOGCUMSUMEXP (running log(sum(exp)), identity -inf,
+ * NaN sticks): float dtypes only. */
+enum mlxc_scan_op { MLXC_CUMSUM = 0, MLXC_CUMPROD, MLXC_CUMMAX, MLXC_CUMMIN, MLXC_LOGCUMSUMEXP,
+                    MLXC_NUM_SCAN };
 int mlxc_scan(int op, int dtype, void *out, const void *in,
               int ndim, const int64_t *shape, const int64_t *strides,
               int reverse, int inclusive);

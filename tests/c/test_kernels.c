@@ -1301,6 +1301,82 @@ static void test_scan(void)
                     }
 }
 
+/* log(sum(exp(x))) in float64: NaN if any NaN, +inf if any +inf, -inf if empty */
+static double lse_ref(const double *x, int64_t n)
+{
+    double m = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        if (isnan(x[i])) return NAN;
+        if (x[i] > m) m = x[i];
+    }
+    if (isinf(m)) return m;
+    double s = 0;
+    for (int64_t i = 0; i < n; i++) s += exp(x[i] - m);
+    return m + log(s);
+}
+
+/* LOGCUMSUMEXP: float dtypes against lse_ref of the elements before each
+ * position in scan order (ulps of the largest such magnitude: the running
+ * value can cancel to near 0); other dtypes are refused */
+static void test_logcumsumexp(void)
+{
+    for (int dt = 0; dt < MLXC_NUM_DTYPES; dt++)
+        for (int si = 0; si < NRSHAPES; si++)
+            for (int lay = 0; lay < L_NLAYOUT; lay++)
+                for (int mode = 0; mode < 4; mode++) {
+                    const shp *sh = &rshapes[si];
+                    if (sh->ndim < 1) continue;
+                    int reverse = mode & 1, inclusive = mode >> 1;
+                    SETCTX("logcumsumexp %s shape#%d %s rev %d incl %d", dtname[dt], si, lname[lay],
+                           reverse, inclusive);
+                    view in;
+                    view_make(&in, dt, sh->ndim, sh->d, lay, 1);
+                    int64_t full = sh->d[sh->ndim - 1], nrow = full ? in.n / full : 0;
+                    char *out = malloc((size_t)(in.n * isz[dt]) + 8);
+                    int rc = mlxc_scan(MLXC_LOGCUMSUMEXP, dt, out, in.base, sh->ndim, sh->d, in.strides,
+                                       reverse, inclusive);
+                    if (!is_flt(dt)) {
+                        CHECK(rc == MLXC_ERR_UNSUPPORTED, "rc %d", rc);
+                    } else {
+                        CHECK(rc == MLXC_OK, "rc %d", rc);
+                        int64_t len = full > 60 ? 60 : full;   /* the reference is quadratic */
+                        double xs[64];
+                        for (int64_t r = 0; r < nrow; r++)
+                            for (int64_t i = 0; i < len; i++) {
+                                int64_t cnt = 0;
+                                double scale = 0;
+                                for (int64_t j = 0; j < full && cnt < 64; j++) {
+                                    int before = reverse ? (j > i || (inclusive && j == i))
+                                                         : (j < i || (inclusive && j == i));
+                                    if (!before) continue;
+                                    xs[cnt] = view_get(&in, r * full + j).re;
+                                    if (isfinite(xs[cnt])) scale = fmax(scale, fabs(xs[cnt]));
+                                    cnt++;
+                                }
+                                if (cnt >= 63) continue;
+                                double want = rnd_to(dt, lse_ref(xs, cnt));
+                                double tol = prec_of(dt) < 24 ? 2 : 4 + (double)cnt;
+                                double got = getv(dt, out, r * full + i).re;
+                                CHECK(close_f(dt, got, want, tol, scale), "r=%lld i=%lld n=%lld got %.9g want %.9g",
+                                      (long long)r, (long long)i, (long long)cnt, got, want);
+                            }
+                    }
+                    free(out);
+                    view_free(&in);
+                }
+    /* the running value: one dominant term, equal terms (+log 2), infinities, NaN */
+    SETCTX("logcumsumexp values");
+    static const double x[] = {-INFINITY, 0.0, 0.0, -1000.0, 50.0, INFINITY, 1.0, NAN, 2.0};
+    static const double want[] = {-INFINITY, 0.0, 0.69314718055994531, 0.69314718055994531,
+                                  50.0, INFINITY, INFINITY, NAN, NAN};
+    double o[9];
+    int64_t n = 9, st = 1;
+    CHECK(mlxc_scan(MLXC_LOGCUMSUMEXP, MLXC_FLOAT64, o, x, 1, &n, &st, 0, 1) == MLXC_OK, "rc");
+    for (int i = 0; i < 9; i++)
+        CHECK(isnan(want[i]) ? isnan(o[i]) : o[i] == want[i] || fabs(o[i] - want[i]) <= 1e-15,
+              "i=%d got %.17g want %.17g", i, o[i], want[i]);
+}
+
 /* ============================================================ sort */
 /* key order: NaN after everything, -0 == 0; returns -1, 0, 1 */
 static int key_cmp(int dt, val a, val b)
@@ -1546,6 +1622,7 @@ int main(int argc, char **argv)
         {"half", test_half}, {"copy", test_copy}, {"fill/arange", test_fill_arange},
         {"unary", test_unary}, {"binary", test_binary}, {"select", test_select},
         {"reduce", test_reduce}, {"argreduce", test_argreduce}, {"scan", test_scan},
+        {"logcumsumexp", test_logcumsumexp},
         {"sort", test_sort}, {"gather", test_gather}, {"matmul", test_matmul},
     };
     for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++) {

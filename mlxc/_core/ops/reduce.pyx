@@ -15,7 +15,7 @@ from mlxc._core.kernels cimport *
 from mlxc._core.ops.elementwise cimport astype_op, binary_op, unary_op
 from mlxc._core.ops.shape cimport reshape_op, slice_op, transpose_op
 from mlxc._core.prims.elementwise cimport select_prim
-from mlxc._core.prims.reduce cimport (SCAN_LOGADDEXP, ArgReduce, ArgSort, Reduce, Scan, Sort)
+from mlxc._core.prims.reduce cimport ArgReduce, ArgSort, Reduce, Scan, Sort
 
 __all__ = [
     "sum", "mean", "prod", "max", "min", "all", "any", "var", "std", "logsumexp",
@@ -435,7 +435,7 @@ def logcumsumexp(a, /, axis=None, *, reverse=False, inclusive=True, stream=None)
     cdef int dt = x.dtype
     if _is_half(dt):
         x = astype_op(x, MLXC_FLOAT32)
-    x = _scan(x, axis, reverse, inclusive, None, SCAN_LOGADDEXP, "logcumsumexp")
+    x = _scan(x, axis, reverse, inclusive, None, MLXC_LOGCUMSUMEXP, "logcumsumexp")
     return astype_op(x, dt)
 
 

@@ -1,9 +1,6 @@
 # Reduction, arg-reduction, scan and sort primitive families.
 from mlxc._core.primitive cimport Primitive
 
-cdef enum:
-    SCAN_LOGADDEXP = 4            # Scan op past enum mlxc_scan_op: logcumsumexp (float only)
-
 cdef class Reduce(Primitive):     # output: the kept axes, in order (keepdims is a reshape)
     cdef readonly int op          # enum mlxc_reduce_op
     cdef readonly tuple axes      # reduced axes, normalized, ascending, unique
@@ -13,7 +10,7 @@ cdef class ArgReduce(Primitive):  # uint32 output: the input's shape without axi
     cdef readonly int axis
 
 cdef class Scan(Primitive):       # output: input's shape and dtype
-    cdef readonly int op          # enum mlxc_scan_op, or SCAN_LOGADDEXP
+    cdef readonly int op          # enum mlxc_scan_op
     cdef readonly int axis
     cdef readonly bint reverse
     cdef readonly bint inclusive

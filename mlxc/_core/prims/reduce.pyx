@@ -5,7 +5,6 @@ permutes the input's dims and strides (no copy) to put the worked-on axes last.
 Scan and Sort write rows in that permuted order; their output keeps the buffer and
 gets the permuted strides (a valid strided array) instead of being copied back.
 """
-from libc.math cimport INFINITY, exp, expf, log1p, log1pf
 from libc.stdint cimport int64_t, uint32_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
@@ -134,10 +133,10 @@ cdef class ArgReduce(Primitive):
         return check_status(st, self.name())
 
     cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
-        return [_zeros_like(primals[0]) for _ in argnums]
+        return _index_output_vjp(primals, argnums)
 
     cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
-        return [_zeros_like(outputs[0])]
+        return _index_output_jvp(outputs)
 
     cpdef tuple vmap(self, list inputs, list axes, list outputs):
         cdef array x = <array>inputs[0]
@@ -158,66 +157,6 @@ cdef class ArgReduce(Primitive):
         return "ArgMax" if self.op == MLXC_ARGMAX else "ArgMin"
 
 
-# ---------------------------------------------------------------- logcumsumexp rows
-# The kernel ABI has no log-add-exp scan; these run over rows already laid out
-# contiguously (copied into the output), in place, in float32 / float64.
-
-cdef inline double lae(double a, double x) noexcept nogil:
-    if a != a or x != x:
-        return a + x
-    if a == x:                          # also covers +-inf on both sides
-        return a + 0.6931471805599453
-    if a > x:
-        return a + log1p(exp(x - a))
-    return x + log1p(exp(a - x))
-
-
-cdef inline float laef(float a, float x) noexcept nogil:
-    if a != a or x != x:
-        return a + x
-    if a == x:
-        return a + <float>0.6931471805599453
-    if a > x:
-        return a + log1pf(expf(x - a))
-    return x + log1pf(expf(a - x))
-
-
-cdef void lcse_rows(int dt, char *data, int64_t nrows, int64_t n, bint reverse,
-                    bint inclusive) noexcept nogil:
-    cdef int64_t r, k, i, d = -1 if reverse else 1, i0 = n - 1 if reverse else 0
-    cdef double acc, v
-    cdef float accf, vf
-    cdef double *pd
-    cdef float *pf
-    for r in range(nrows):
-        if dt == MLXC_FLOAT64:
-            pd = <double *>data + r * n
-            acc = -INFINITY
-            i = i0
-            for k in range(n):
-                v = pd[i]
-                if inclusive:
-                    acc = lae(acc, v)
-                    pd[i] = acc
-                else:
-                    pd[i] = acc
-                    acc = lae(acc, v)
-                i += d
-        else:
-            pf = <float *>data + r * n
-            accf = -INFINITY
-            i = i0
-            for k in range(n):
-                vf = pf[i]
-                if inclusive:
-                    accf = laef(accf, vf)
-                    pf[i] = accf
-                else:
-                    pf[i] = accf
-                    accf = laef(accf, vf)
-                i += d
-
-
 cdef class Scan(Primitive):
     def __init__(self, int op, int axis, bint reverse, bint inclusive):
         self.op = op
@@ -232,22 +171,11 @@ cdef class Scan(Primitive):
         cdef bint rev = self.reverse, inc = self.inclusive
         cdef list order = axis_last(a.ndim, self.axis)
         cdef Perm P = make_perm(a, order)
-        cdef int64_t n = P.shape[P.ndim - 1] if P.ndim > 0 else 1
         alloc_output(out)
         if out.size == 0:
             return 0
-        if op == SCAN_LOGADDEXP:
-            if dt != MLXC_FLOAT32 and dt != MLXC_FLOAT64:
-                return check_status(MLXC_ERR_UNSUPPORTED, self.name())
-            with nogil:
-                st = mlxc_copy(dt, dt, out.data(), P.cstrides, a.data(), P.strides, P.ndim,
-                               P.shape)
-                if st == MLXC_OK:
-                    lcse_rows(dt, out.data(), out.size // n, n, rev, inc)
-        else:
-            with nogil:
-                st = mlxc_scan(op, dt, out.data(), a.data(), P.ndim, P.shape, P.strides,
-                               rev, inc)
+        with nogil:
+            st = mlxc_scan(op, dt, out.data(), a.data(), P.ndim, P.shape, P.strides, rev, inc)
         check_status(st, self.name())
         set_permuted_strides(out, P, order)
         return 0
@@ -256,8 +184,9 @@ cdef class Scan(Primitive):
         return [_scan_vjp(self, primals[0], cotangents[0], outputs[0]) for _ in argnums]
 
     cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        from mlxc._core.prims.rulekit import zeros_cotangent
         if not argnums:
-            return [_zeros_like(outputs[0])]
+            return [zeros_cotangent(outputs[0])]
         return [_scan_jvp(self, primals[0], tangents[0], outputs[0])]
 
     cpdef tuple vmap(self, list inputs, list axes, list outputs):
@@ -377,9 +306,10 @@ cdef class Sort(Primitive):
 
     cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
         import mlxc.core as mx
+        from mlxc._core.prims.rulekit import zeros_cotangent
         cdef array x = <array>primals[0]
         if not argnums:
-            return [_zeros_like(outputs[0])]
+            return [zeros_cotangent(outputs[0])]
         cdef array p = new_node(MLXC_UINT32, x._shape, ArgSort(self.axis), (x,))
         return [mx.take_along_axis(tangents[0], p, self.axis)]
 
@@ -435,10 +365,10 @@ cdef class ArgSort(Primitive):
         return 0
 
     cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
-        return [_zeros_like(primals[0]) for _ in argnums]
+        return _index_output_vjp(primals, argnums)
 
     cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
-        return [_zeros_like(outputs[0])]
+        return _index_output_jvp(outputs)
 
     cpdef tuple vmap(self, list inputs, list axes, list outputs):
         cdef array x = <array>inputs[0]
@@ -460,13 +390,15 @@ cdef class ArgSort(Primitive):
 # Built from mlxc ops (and nodes of the primitives above), so that the derivatives are
 # themselves differentiable and batchable.
 
-def _zeros_like(x):
-    import mlxc.core as mx
-    return mx.zeros(x.shape, x.dtype)
+def _index_output_vjp(list primals, list argnums):
+    """ArgReduce / ArgSort: integer outputs carry no gradient."""
+    from mlxc._core.prims.rulekit import zeros_cotangent
+    return [zeros_cotangent(primals[0]) for _ in argnums]
 
 
-def _cast(g, x):
-    return g if g.dtype == x.dtype else g.astype(x.dtype)
+def _index_output_jvp(list outputs):
+    from mlxc._core.prims.rulekit import zeros_cotangent
+    return [zeros_cotangent(outputs[0])]
 
 
 def _expand_back(g, axes, shape):
@@ -508,29 +440,31 @@ def _extreme_mask(x, axes, y):
 
 def _reduce_vjp(int op, tuple axes, x, g, y):
     import mlxc.core as mx
+    from mlxc._core.prims.rulekit import cast_like, zeros_cotangent
     if op == MLXC_RSUM:
-        return _cast(_expand_back(g, axes, x.shape), x)
+        return cast_like(_expand_back(g, axes, x.shape), x)
     if op == MLXC_RPROD:
-        return _cast(_expand_back(g, axes, x.shape) * _prod_others(x, axes), x)
+        return cast_like(_expand_back(g, axes, x.shape) * _prod_others(x, axes), x)
     if op == MLXC_RMAX or op == MLXC_RMIN:
         # As MLX: the cotangent is split evenly between the elements equal to the extreme.
         mask = _extreme_mask(x, axes, y)
         cnt = mx.sum(mask, axis=list(axes), keepdims=True).astype(g.dtype)
         gb = _expand_back(g, axes, x.shape)
-        return _cast(mx.where(mask, gb / cnt, mx.zeros((), gb.dtype)), x)
-    return _zeros_like(x)                              # all / any
+        return cast_like(mx.where(mask, gb / cnt, mx.zeros((), gb.dtype)), x)
+    return zeros_cotangent(x)                          # all / any
 
 
 def _reduce_jvp(int op, tuple axes, x, list tangents, y):
     import mlxc.core as mx
+    from mlxc._core.prims.rulekit import cast_like, zeros_cotangent
     if not tangents or op == MLXC_RALL or op == MLXC_RANY:
-        return _zeros_like(y)
+        return zeros_cotangent(y)
     t = tangents[0]
     axl = list(axes)
     if op == MLXC_RSUM:
-        return _cast(mx.sum(t, axis=axl), y)
+        return cast_like(mx.sum(t, axis=axl), y)
     if op == MLXC_RPROD:
-        return _cast(mx.sum(t * _prod_others(x, axes), axis=axl), y)
+        return cast_like(mx.sum(t * _prod_others(x, axes), axis=axl), y)
     # max / min: as MLX, the tangent of the first extreme element (row-major order of the
     # reduced axes).
     mask = _extreme_mask(x, axes, y)
@@ -544,7 +478,7 @@ def _reduce_jvp(int op, tuple axes, x, list tangents, y):
         stride *= n
     key = mx.where(mask, lin, mx.array(stride, mx.int32))
     first = mx.equal(key, mx.min(key, axis=axl, keepdims=True))
-    return _cast(mx.sum(mx.where(first, t, mx.zeros((), t.dtype)), axis=axl), y)
+    return cast_like(mx.sum(mx.where(first, t, mx.zeros((), t.dtype)), axis=axl), y)
 
 
 cdef array _scan_node(int op, int axis, bint reverse, bint inclusive, array x):
@@ -601,9 +535,10 @@ def _signed_logs(g):
 
 def _scan_vjp(Scan p, x, g, y):
     import mlxc.core as mx
+    from mlxc._core.prims.rulekit import cast_like
     cdef int op = p.op, ax = p.axis
     cdef bint rev = p.reverse, inc = p.inclusive
-    g = _cast(g, x)
+    g = cast_like(g, x)
     if op == MLXC_CUMSUM:
         return _scan_node(MLXC_CUMSUM, ax, not rev, inc, g)
     if op == MLXC_CUMPROD:
@@ -616,8 +551,8 @@ def _scan_vjp(Scan p, x, g, y):
         a = _scan_node(MLXC_CUMSUM, ax, not rev, inc, g * y)
         b = _scan_node(MLXC_CUMSUM, ax, not rev, inc, g * y1)
         zero = mx.zeros((), x.dtype)
-        return _cast(mx.where(before, a / mx.where(before, x, one),
-                              mx.where(first, b, zero)), x)
+        return cast_like(mx.where(before, a / mx.where(before, x, one),
+                                  mx.where(first, b, zero)), x)
     if op == MLXC_CUMMAX or op == MLXC_CUMMIN:
         # Each output's cotangent goes to the position that set the running extreme; a
         # position's total is the sum of g over its run, a difference of reversed cumsums.
@@ -638,22 +573,23 @@ def _scan_vjp(Scan p, x, g, y):
             has = mx.less(nxt, n)
             nxt = mx.minimum(nxt, n - 1)
         cn = mx.where(has, mx.take_along_axis(c, nxt, ax), zero)
-        return _cast(mx.where(mask, c - cn, zero), x)
+        return cast_like(mx.where(mask, c - cn, zero), x)
     # logcumsumexp: dx_j = sum_{i >= j} g_i exp(x_j - y_i), summed in the log domain over
     # the positive and negative parts of g (stable for any magnitudes).
     ninf = mx.array(-float("inf"), x.dtype)
     dead = mx.equal(y, ninf)
     lp, ln = _signed_logs(g)
-    sp = _scan_node(SCAN_LOGADDEXP, ax, not rev, inc, mx.where(dead, ninf, lp - y))
-    sn = _scan_node(SCAN_LOGADDEXP, ax, not rev, inc, mx.where(dead, ninf, ln - y))
-    return _cast(mx.exp(x + sp) - mx.exp(x + sn), x)
+    sp = _scan_node(MLXC_LOGCUMSUMEXP, ax, not rev, inc, mx.where(dead, ninf, lp - y))
+    sn = _scan_node(MLXC_LOGCUMSUMEXP, ax, not rev, inc, mx.where(dead, ninf, ln - y))
+    return cast_like(mx.exp(x + sp) - mx.exp(x + sn), x)
 
 
 def _scan_jvp(Scan p, x, t, y):
     import mlxc.core as mx
+    from mlxc._core.prims.rulekit import cast_like
     cdef int op = p.op, ax = p.axis
     cdef bint rev = p.reverse, inc = p.inclusive
-    t = _cast(t, x)
+    t = cast_like(t, x)
     zero = mx.zeros((), x.dtype)
     if op == MLXC_CUMSUM:
         return _scan_node(MLXC_CUMSUM, ax, rev, inc, t)
@@ -664,13 +600,13 @@ def _scan_jvp(Scan p, x, t, y):
         a = _scan_node(MLXC_CUMSUM, ax, rev, inc,
                        mx.where(before, t / mx.where(before, x, one), zero))
         b = _scan_node(MLXC_CUMSUM, ax, rev, inc, mx.where(first, t, zero))
-        return _cast(y * a + y1 * b, y)
+        return cast_like(y * a + y1 * b, y)
     if op == MLXC_CUMMAX or op == MLXC_CUMMIN:
         o, valid, mask = _owner(x, p, inc)
-        return _cast(mx.where(valid, mx.take_along_axis(t, o, ax), zero), y)
+        return cast_like(mx.where(valid, mx.take_along_axis(t, o, ax), zero), y)
     ninf = mx.array(-float("inf"), x.dtype)
     dead = mx.equal(y, ninf)
     lp, ln = _signed_logs(t)
-    sp = _scan_node(SCAN_LOGADDEXP, ax, rev, inc, x + lp)
-    sn = _scan_node(SCAN_LOGADDEXP, ax, rev, inc, x + ln)
-    return _cast(mx.where(dead, zero, mx.exp(sp - y) - mx.exp(sn - y)), y)
+    sp = _scan_node(MLXC_LOGCUMSUMEXP, ax, rev, inc, x + lp)
+    sn = _scan_node(MLXC_LOGCUMSUMEXP, ax, rev, inc, x + ln)
+    return cast_like(mx.where(dead, zero, mx.exp(sp - y) - mx.exp(sn - y)), y)
