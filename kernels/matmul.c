@@ -786,7 +786,7 @@ struct mvjob {
 };
 #define MV_CHUNK 256            /* fixed, so results do not depend on the thread count */
 
-#define GEN_MV(T, SFX, DOTF, COLF)                                                   \
+#define GEN_MV(T, SFX, DOTF, COLF)                                                  \
 static void mv_##SFX(const struct mvjob *j, int64_t bi, int64_t r0, int64_t r1)     \
 {                                                                                   \
     const T *A = (const T *)j->A + bi * j->a_bs, *x = (const T *)j->X + bi * j->x_bs; \
