@@ -19,8 +19,9 @@
  *
  * addmm epilogue (out = alpha * A@B + beta * C): every path applies it to a
  * block of finished sums while the block is still in cache: the packed path
- * to each register tile right after its last KC slab, matvec to each row
- * chunk, the no-packing path to each matrix, half types to the float
+ * to each MC x NC block of C right after its last KC slab, row by row (per
+ * register tile, C's rows N apart cost three times as much), matvec to each
+ * row chunk, the no-packing path to each matrix, half types to the float
  * accumulator of a thread's tile before the single rounding, complex64 while
  * interleaving the planes.  It is elementwise, so thread cuts cannot change it.
  */
@@ -634,8 +635,8 @@ struct gjob {
     int half_bf16;              /* H is bfloat16 (else float16) */
     int accumulate;             /* add to C instead of overwriting (complex) */
     int negate_a;
-    const struct epi *ep;       /* addmm epilogue, or NULL: on C's register tiles, or
-                                   on the float accumulator before rounding to H */
+    const struct epi *ep;       /* addmm epilogue, or NULL: on C's blocks, or on the
+                                   float accumulator before rounding to H */
     int dbl;                    /* compute type double (else float) */
     struct blk bk;
     void *ukr;
@@ -691,10 +692,10 @@ static void tile_##SFX(const struct gjob *j, int64_t bi, int64_t i0, int64_t i1,
                                     c[r * N + q] = beta ? c[r * N + q] + t[r * NR + q] \
                                                         : t[r * NR + q];            \
                         }                                                           \
-                        if (ep)         /* the tile is final and still in L1 */     \
-                            EPI(ep, c, N, bi, ic + ir, jc + jr, mr, nr);            \
                     }                                                               \
                 }                                                                   \
+                if (ep)         /* the block is final and still in L2 */            \
+                    EPI(ep, C + ic * N + jc, N, bi, ic, jc, mc, nc);                \
             }                                                                       \
         }                                                                           \
     }                                                                               \
