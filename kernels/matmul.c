@@ -16,6 +16,14 @@
  * Other paths: matrix-vector (M == 1 or N == 1) as 4-row dot products or
  * column axpys, tiny products without packing, complex64 as four real GEMMs.
  * Kernels and blocking sizes per SIMD level live in the table `kerns`.
+ *
+ * addmm epilogue (out = alpha * A@B + beta * C): every path applies it to a
+ * block of finished sums while the block is still in cache: the packed path
+ * to each MC x NC block of C right after its last KC slab, row by row (per
+ * register tile, C's rows N apart cost three times as much), matvec to each
+ * row chunk, the no-packing path to each matrix, half types to the float
+ * accumulator of a thread's tile before the single rounding, complex64 while
+ * interleaving the planes.  It is elementwise, so thread cuts cannot change it.
  */
 #include "internal.h"
 #include "mlxc_cpu.h"
@@ -53,6 +61,49 @@ typedef void (*small_f64_t)(int64_t M, int64_t N, int64_t K, const double *A, in
                             const double *B, int64_t brs, int64_t bcs, double *C);
 
 struct blk { int mr, nr, kc, mc, nc; };
+
+/* The addmm epilogue.  C == NULL (beta == 0): C is never read, so its NaN/inf
+ * cannot leak into the result. */
+struct epi {
+    double alpha, beta;
+    const char *C;              /* addend, storage of the output dtype, or NULL */
+    int64_t bs, rs, cs;         /* its batch / row / column strides (elements, may be 0) */
+};
+
+/* o = alpha * o + beta * C over an m x n block (row stride ldo) that sits at
+ * rows i0.., columns j0.. of matrix bi; arithmetic in T (float for half types,
+ * rounded once by the caller).  No FMA contraction (ISO C, baseline target),
+ * so every element rounds the same way wherever the block boundaries fall. */
+#define GEN_EPI(T, N)                                                               \
+static void epi_##N(const struct epi *e, T *o, int64_t ldo, int64_t bi,             \
+                    int64_t i0, int64_t j0, int64_t m, int64_t n)                   \
+{                                                                                   \
+    const T al = (T)e->alpha, be = (T)e->beta;                                      \
+    if (!e->C) {                                                                    \
+        if (e->alpha != 1)                                                          \
+            for (int64_t r = 0; r < m; r++)                                         \
+                for (int64_t q = 0; q < n; q++) o[r * ldo + q] = al * o[r * ldo + q]; \
+        return;                                                                     \
+    }                                                                               \
+    const STY_##N *c = (const STY_##N *)e->C + bi * e->bs + i0 * e->rs + j0 * e->cs; \
+    for (int64_t r = 0; r < m; r++) {                                               \
+        T *restrict orow = o + r * ldo;                                             \
+        const STY_##N *crow = c + r * e->rs;                                        \
+        if (e->cs == 1) {                                                           \
+            for (int64_t q = 0; q < n; q++) orow[q] = al * orow[q] + be * LD_##N(crow[q]); \
+        } else if (e->cs == 0) {        /* C broadcast along the row */             \
+            const T v = be * LD_##N(crow[0]);                                       \
+            for (int64_t q = 0; q < n; q++) orow[q] = al * orow[q] + v;             \
+        } else {                                                                    \
+            for (int64_t q = 0; q < n; q++)                                         \
+                orow[q] = al * orow[q] + be * LD_##N(crow[q * e->cs]);              \
+        }                                                                           \
+    }                                                                               \
+}
+GEN_EPI(float, f32)
+GEN_EPI(double, f64)
+GEN_EPI(float, f16)
+GEN_EPI(float, bf16)
 
 #define REP4(X, ...) X(0, __VA_ARGS__) X(1, __VA_ARGS__) X(2, __VA_ARGS__) X(3, __VA_ARGS__)
 #define REP6(X, ...) REP4(X, __VA_ARGS__) X(4, __VA_ARGS__) X(5, __VA_ARGS__)
@@ -584,6 +635,8 @@ struct gjob {
     int half_bf16;              /* H is bfloat16 (else float16) */
     int accumulate;             /* add to C instead of overwriting (complex) */
     int negate_a;
+    const struct epi *ep;       /* addmm epilogue, or NULL: on C's blocks, or on the
+                                   float accumulator before rounding to H */
     int dbl;                    /* compute type double (else float) */
     struct blk bk;
     void *ukr;
@@ -598,7 +651,7 @@ struct gjob {
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
-#define GEN_TILE(T, SFX, UKT)                                                       \
+#define GEN_TILE(T, SFX, UKT, EPI)                                                  \
 static void tile_##SFX(const struct gjob *j, int64_t bi, int64_t i0, int64_t i1,    \
                        int64_t j0, int64_t j1, T *Ap, T *Bp)                        \
 {                                                                                   \
@@ -613,6 +666,7 @@ static void tile_##SFX(const struct gjob *j, int64_t bi, int64_t i0, int64_t i1,
         for (int64_t pc = 0; pc < K; pc += KC) {                                    \
             int64_t kc = min64(KC, K - pc);                                         \
             int beta = pc > 0 || j->accumulate;                                     \
+            const struct epi *ep = pc + kc >= K && !j->H ? j->ep : NULL; /* last slab */ \
             for (int64_t jr = 0; jr < nc; jr += NR)                                 \
                 j->pb(Bp + jr * kc, B + (pc * j->brs + (jc + jr) * j->bcs) * z,     \
                       j->brs, j->bcs, kc, min64(NR, nc - jr), NR);                  \
@@ -640,12 +694,14 @@ static void tile_##SFX(const struct gjob *j, int64_t bi, int64_t i0, int64_t i1,
                         }                                                           \
                     }                                                               \
                 }                                                                   \
+                if (ep)         /* the block is final and still in L2 */            \
+                    EPI(ep, C + ic * N + jc, N, bi, ic, jc, mc, nc);                \
             }                                                                       \
         }                                                                           \
     }                                                                               \
 }
-GEN_TILE(float, f32, ukr_f32_t)
-GEN_TILE(double, f64, ukr_f64_t)
+GEN_TILE(float, f32, ukr_f32_t, epi_f32)
+GEN_TILE(double, f64, ukr_f64_t, epi_f64)
 
 static void gemm_task(void *ctx, int64_t task, int tid)
 {
@@ -659,8 +715,11 @@ static void gemm_task(void *ctx, int64_t task, int tid)
     else
         tile_f32(j, bi, i0, i1, j0, j1, (float *)(buf + j->a_off), (float *)buf);
     if (j->H) {  /* round this tile of the float accumulator to the half output */
-        const float *c = (const float *)j->C + bi * j->M * j->N;
+        float *c = (float *)j->C + bi * j->M * j->N;
         uint16_t *h = j->H + bi * j->M * j->N;
+        if (j->ep)
+            (j->half_bf16 ? epi_bf16 : epi_f16)(j->ep, c + i0 * j->N + j0, j->N, bi, i0, j0,
+                                                 i1 - i0, j1 - j0);
         for (int64_t i = i0; i < i1; i++)
             for (int64_t q = j0; q < j1; q++) {
                 float v = c[i * j->N + q];
@@ -724,6 +783,7 @@ struct mvjob {
     int64_t a_bs, ars, acs, x_bs;
     char *Y;                    /* contiguous (batch, M) */
     int64_t chunks;             /* row chunks per batch */
+    const struct epi *ep;       /* with rs the stride of C along y, or NULL */
 };
 #define MV_CHUNK 256            /* fixed, so results do not depend on the thread count */
 
@@ -750,6 +810,7 @@ static void mv_##SFX(const struct mvjob *j, int64_t bi, int64_t r0, int64_t r1) 
             y[i] = s;                                                               \
         }                                                                           \
     }                                                                               \
+    if (j->ep) epi_##SFX(j->ep, y + r0, 1, bi, r0, 0, r1 - r0, 1);                   \
 }
 GEN_MV(float, f32, dots, cols)
 GEN_MV(double, f64, dotd, cold)
@@ -764,10 +825,11 @@ static void mv_task(void *ctx, int64_t task, int tid)
     else mv_f32(j, bi, r0, r1);
 }
 
-/* y = A @ x for float32/float64; x with element stride xs, batch stride x_bs */
+/* y = A @ x for float32/float64; x with element stride xs, batch stride x_bs;
+ * ep: the epilogue with C's stride along y as its row stride, or NULL */
 static int matvec(int dbl, const struct kern *kn, int64_t batch, int64_t M, int64_t K,
                   const void *A, int64_t a_bs, int64_t ars, int64_t acs,
-                  const void *X, int64_t x_bs, int64_t xs, void *Y)
+                  const void *X, int64_t x_bs, int64_t xs, void *Y, const struct epi *ep)
 {
     size_t z = dbl ? 8 : 4;
     void *tmp = NULL;
@@ -782,7 +844,8 @@ static int matvec(int dbl, const struct kern *kn, int64_t batch, int64_t M, int6
         X = tmp;
         x_bs = K;
     }
-    struct mvjob j = {dbl, kn, M, K, A, X, a_bs, ars, acs, x_bs, Y, (M + MV_CHUNK - 1) / MV_CHUNK};
+    struct mvjob j = {dbl, kn, M, K, A, X, a_bs, ars, acs, x_bs, Y, (M + MV_CHUNK - 1) / MV_CHUNK,
+                      ep};
     int64_t ntask = batch * j.chunks;
     /* threads only when there is enough to share */
     int nthr = (double)batch * (double)M * (double)K < 65536.0 ? 1 : mlxc_num_threads();
@@ -799,6 +862,7 @@ struct smjob {
     const char *A, *B;
     int64_t a_bs, ars, acs, b_bs, brs, bcs, batch;
     char *C;
+    const struct epi *ep;       /* or NULL */
 };
 
 static void small_task(void *ctx, int64_t task, int tid)
@@ -807,42 +871,153 @@ static void small_task(void *ctx, int64_t task, int tid)
     const struct smjob *j = ctx;
     int64_t b1 = min64((task + 1) * j->per, j->batch);
     for (int64_t b = task * j->per; b < b1; b++) {
-        if (j->dbl)
+        if (j->dbl) {
+            double *c = (double *)j->C + b * j->M * j->N;
             j->kn->smd(j->M, j->N, j->K, (const double *)j->A + b * j->a_bs, j->ars, j->acs,
-                       (const double *)j->B + b * j->b_bs, j->brs, j->bcs,
-                       (double *)j->C + b * j->M * j->N);
-        else
+                       (const double *)j->B + b * j->b_bs, j->brs, j->bcs, c);
+            if (j->ep) epi_f64(j->ep, c, j->N, b, 0, 0, j->M, j->N);
+        } else {
+            float *c = (float *)j->C + b * j->M * j->N;
             j->kn->sms(j->M, j->N, j->K, (const float *)j->A + b * j->a_bs, j->ars, j->acs,
-                       (const float *)j->B + b * j->b_bs, j->brs, j->bcs,
-                       (float *)j->C + b * j->M * j->N);
+                       (const float *)j->B + b * j->b_bs, j->brs, j->bcs, c);
+            if (j->ep) epi_f32(j->ep, c, j->N, b, 0, 0, j->M, j->N);
+        }
     }
 }
 
 #define SMALL_FLOPS (2 * 32 * 32 * 32)
 
 /* ---------------------------------------------------------------- entry */
-int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
-                const void *A, int64_t a_bs, int64_t a_rs, int64_t a_cs,
-                const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
-                void *C)
+/* K == 0: the product is zero, out = alpha * 0 + beta * C (IEEE: an infinite
+ * alpha still gives NaN, as alpha * zeros would). */
+static void empty_k(int dtype, int64_t batch, int64_t M, int64_t N, void *out,
+                    const struct epi *ep)
+{
+    size_t mn = (size_t)(M * N);
+    memset(out, 0, (size_t)batch * mn * mlxc_itemsize(dtype));
+    if (!ep) return;
+    if (dtype == MLXC_FLOAT64) {
+        for (int64_t b = 0; b < batch; b++) epi_f64(ep, (double *)out + b * mn, N, b, 0, 0, M, N);
+        return;
+    }
+    if (dtype == MLXC_FLOAT32) {
+        for (int64_t b = 0; b < batch; b++) epi_f32(ep, (float *)out + b * mn, N, b, 0, 0, M, N);
+        return;
+    }
+    float row[64];              /* half and complex: a float row at a time */
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t i = 0; i < M; i++)
+            for (int64_t j0 = 0; j0 < N; j0 += 64) {
+                int64_t n = min64(64, N - j0), e0 = (b * M + i) * N + j0;
+                if (dtype == MLXC_COMPLEX64) {
+                    float *o = (float *)out + 2 * e0;
+                    for (int64_t q = 0; q < n; q++) {
+                        const float *c = ep->C ? (const float *)ep->C
+                            + 2 * (b * ep->bs + i * ep->rs + (j0 + q) * ep->cs) : NULL;
+                        o[2 * q] = (float)ep->alpha * 0.0f + (c ? (float)ep->beta * c[0] : 0.0f);
+                        o[2 * q + 1] = (float)ep->alpha * 0.0f + (c ? (float)ep->beta * c[1] : 0.0f);
+                    }
+                    continue;
+                }
+                for (int64_t q = 0; q < n; q++) row[q] = 0;
+                uint16_t *h = (uint16_t *)out + e0;
+                if (dtype == MLXC_BFLOAT16) {
+                    epi_bf16(ep, row, 64, b, i, j0, 1, n);
+                    for (int64_t q = 0; q < n; q++) h[q] = mlxc_f2bf(row[q]);
+                } else {
+                    epi_f16(ep, row, 64, b, i, j0, 1, n);
+                    for (int64_t q = 0; q < n; q++) h[q] = mlxc_f2h(row[q]);
+                }
+            }
+}
+
+/* complex64 on the real and imaginary planes (float views with doubled
+ * strides): re = Ar Br - Ai Bi, im = Ar Bi + Ai Br; the epilogue is applied
+ * while the planes are interleaved into out. */
+static int complex_gemm(const struct kern *kn, int64_t batch, int64_t M, int64_t N, int64_t K,
+                        const float *af, int64_t a_bs, int64_t a_rs, int64_t a_cs,
+                        const float *bf, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+                        float *out, const struct epi *ep)
+{
+    size_t mn = (size_t)(M * N);
+    float *planes = malloc((size_t)batch * mn * 2 * sizeof(float));
+    if (!planes) return MLXC_ERR_NOMEM;
+    float *re = planes, *im = planes + (size_t)batch * mn;
+    struct { const float *a, *b; float *c; int acc, neg; } parts[4] = {
+        {af, bf, re, 0, 0}, {af + 1, bf + 1, re, 1, 1},
+        {af, bf + 1, im, 0, 0}, {af + 1, bf, im, 1, 0}};
+    int st = MLXC_OK;
+    for (int q = 0; q < 4 && st == MLXC_OK; q++) {
+        struct gjob j = {0};
+        j.M = M; j.N = N; j.K = K;
+        j.A = (const char *)parts[q].a; j.B = (const char *)parts[q].b; j.z = 4;
+        j.a_bs = 2 * a_bs; j.ars = 2 * a_rs; j.acs = 2 * a_cs;
+        j.b_bs = 2 * b_bs; j.brs = 2 * b_rs; j.bcs = 2 * b_cs;
+        j.C = parts[q].c;
+        j.accumulate = parts[q].acc;
+        j.negate_a = parts[q].neg;
+        j.bk = kn->bs;
+        j.ukr = (void *)kn->uks;
+        j.pa = pack_a_f32;
+        j.pb = pack_b_f32;
+        st = run_gemm(&j, batch, 4);
+    }
+    if (st == MLXC_OK && !ep) {
+        for (size_t i = 0; i < (size_t)batch * mn; i++) { out[2 * i] = re[i]; out[2 * i + 1] = im[i]; }
+    } else if (st == MLXC_OK) {
+        const float al = (float)ep->alpha, be = (float)ep->beta, *C = (const float *)ep->C;
+        for (int64_t b = 0; b < batch; b++)
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t q = 0; q < N; q++) {
+                    size_t e = (size_t)((b * M + i) * N + q);
+                    float r = al * re[e], m = al * im[e];
+                    if (C) {
+                        const float *c = C + 2 * (b * ep->bs + i * ep->rs + q * ep->cs);
+                        r = r + be * c[0];
+                        m = m + be * c[1];
+                    }
+                    out[2 * e] = r;
+                    out[2 * e + 1] = m;
+                }
+    }
+    free(planes);
+    return st;
+}
+
+int mlxc_addmm(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
+               const void *A, int64_t a_bs, int64_t a_rs, int64_t a_cs,
+               const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+               void *out, double alpha, double beta,
+               const void *C, int64_t c_bs, int64_t c_rs, int64_t c_cs)
 {
     if (dtype != MLXC_FLOAT32 && dtype != MLXC_FLOAT64 && dtype != MLXC_FLOAT16
         && dtype != MLXC_BFLOAT16 && dtype != MLXC_COMPLEX64)
         return MLXC_ERR_UNSUPPORTED;
     if (batch <= 0 || M <= 0 || N <= 0) return MLXC_OK;
+    /* the plain product (alpha 1, beta 0) runs no epilogue at all */
+    struct epi e = {alpha, beta, beta != 0 ? (const char *)C : NULL, c_bs, c_rs, c_cs};
+    const struct epi *ep = alpha == 1 && !e.C ? NULL : &e;
     size_t z = mlxc_itemsize(dtype), mn = (size_t)(M * N);
-    if (K <= 0) { memset(C, 0, (size_t)batch * mn * z); return MLXC_OK; }
+    if (K <= 0) { empty_k(dtype, batch, M, N, out, ep); return MLXC_OK; }
     const struct kern *kn = &kerns[mlxc_cpu_isa()];
 
     if (dtype == MLXC_FLOAT32 || dtype == MLXC_FLOAT64) {
         int dbl = dtype == MLXC_FLOAT64;
-        if (N == 1)     /* y = A @ x */
-            return matvec(dbl, kn, batch, M, K, A, a_bs, a_rs, a_cs, B, b_bs, b_rs, C);
-        if (M == 1)     /* y = x @ B = B^T @ x */
-            return matvec(dbl, kn, batch, N, K, B, b_bs, b_cs, b_rs, A, a_bs, a_cs, C);
+        struct epi ev = e;      /* matvec: C's stride along y as its row stride */
+        if (N == 1) {   /* y = A @ x */
+            ev.cs = 0;
+            return matvec(dbl, kn, batch, M, K, A, a_bs, a_rs, a_cs, B, b_bs, b_rs, out,
+                          ep ? &ev : NULL);
+        }
+        if (M == 1) {   /* y = x @ B = B^T @ x */
+            ev.rs = c_cs;
+            ev.cs = 0;
+            return matvec(dbl, kn, batch, N, K, B, b_bs, b_cs, b_rs, A, a_bs, a_cs, out,
+                          ep ? &ev : NULL);
+        }
         if (2.0 * (double)M * (double)N * (double)K <= SMALL_FLOPS) {
             struct smjob s = {dbl, kn, M, N, K, 1, A, B, a_bs, a_rs, a_cs, b_bs, b_rs, b_cs,
-                              batch, C};
+                              batch, out, ep};
             /* a task is a group of matrices worth at least one small product */
             s.per = SMALL_FLOPS / (2 * M * N * K) + 1;
             int64_t ntask = (batch + s.per - 1) / s.per;
@@ -853,7 +1028,8 @@ int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
         j.M = M; j.N = N; j.K = K;
         j.A = A; j.B = B; j.z = (int64_t)z;
         j.a_bs = a_bs; j.ars = a_rs; j.acs = a_cs; j.b_bs = b_bs; j.brs = b_rs; j.bcs = b_cs;
-        j.C = C;
+        j.C = out;
+        j.ep = ep;
         j.dbl = dbl;
         j.bk = dbl ? kn->bd : kn->bs;
         j.ukr = dbl ? (void *)kn->ukd : (void *)kn->uks;
@@ -878,6 +1054,8 @@ int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
         int st = MLXC_OK;
         for (int64_t b0 = 0; b0 < batch && st == MLXC_OK; b0 += group) {
             int64_t nb = min64(group, batch - b0);
+            struct epi eg = e;  /* the group's matrices count from 0 */
+            if (eg.C) eg.C += b0 * c_bs * 2;
             struct gjob j = {0};
             j.M = M; j.N = N; j.K = K;
             j.A = (const char *)A + b0 * a_bs * 2;
@@ -885,7 +1063,8 @@ int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
             j.z = 2;
             j.a_bs = a_bs; j.ars = a_rs; j.acs = a_cs; j.b_bs = b_bs; j.brs = b_rs; j.bcs = b_cs;
             j.C = acc;
-            j.H = (uint16_t *)C + b0 * (int64_t)mn;
+            j.H = (uint16_t *)out + b0 * (int64_t)mn;
+            j.ep = ep ? &eg : NULL;
             j.half_bf16 = bf;
             j.bk = kn->bs;
             j.ukr = (void *)kn->uks;
@@ -897,35 +1076,14 @@ int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
         return st;
     }
 
-    /* complex64 on the real and imaginary planes (float views with doubled
-     * strides): re = Ar Br - Ai Bi, im = Ar Bi + Ai Br */
-    float *planes = malloc((size_t)batch * mn * 2 * sizeof(float));
-    if (!planes) return MLXC_ERR_NOMEM;
-    float *re = planes, *im = planes + (size_t)batch * mn;
-    const float *af = A, *bf = B;
-    struct { const float *a, *b; float *c; int acc, neg; } parts[4] = {
-        {af, bf, re, 0, 0}, {af + 1, bf + 1, re, 1, 1},
-        {af, bf + 1, im, 0, 0}, {af + 1, bf, im, 1, 0}};
-    int st = MLXC_OK;
-    for (int q = 0; q < 4 && st == MLXC_OK; q++) {
-        struct gjob j = {0};
-        j.M = M; j.N = N; j.K = K;
-        j.A = (const char *)parts[q].a; j.B = (const char *)parts[q].b; j.z = 4;
-        j.a_bs = 2 * a_bs; j.ars = 2 * a_rs; j.acs = 2 * a_cs;
-        j.b_bs = 2 * b_bs; j.brs = 2 * b_rs; j.bcs = 2 * b_cs;
-        j.C = parts[q].c;
-        j.accumulate = parts[q].acc;
-        j.negate_a = parts[q].neg;
-        j.bk = kn->bs;
-        j.ukr = (void *)kn->uks;
-        j.pa = pack_a_f32;
-        j.pb = pack_b_f32;
-        st = run_gemm(&j, batch, 4);
-    }
-    if (st == MLXC_OK) {
-        float *o = C;
-        for (size_t i = 0; i < (size_t)batch * mn; i++) { o[2 * i] = re[i]; o[2 * i + 1] = im[i]; }
-    }
-    free(planes);
-    return st;
+    return complex_gemm(kn, batch, M, N, K, A, a_bs, a_rs, a_cs, B, b_bs, b_rs, b_cs, out, ep);
+}
+
+int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
+                const void *A, int64_t a_bs, int64_t a_rs, int64_t a_cs,
+                const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+                void *C)
+{
+    return mlxc_addmm(dtype, batch, M, N, K, A, a_bs, a_rs, a_cs, B, b_bs, b_rs, b_cs,
+                      C, 1.0, 0.0, NULL, 0, 0, 0);
 }

@@ -35,7 +35,7 @@ def _primitive_classes():
 def test_dispatch_table_is_nontrivial():
     _, found = _primitive_classes()
     names = {cls.__name__ for cls in found.values()}
-    for expected in ("Unary", "Binary", "Reduce", "Matmul", "Reshape", "Transpose",
+    for expected in ("Unary", "Binary", "Reduce", "Matmul", "AddMM", "Reshape", "Transpose",
                      "Concatenate", "Gather", "Scan", "Sort", "CustomTransforms"):
         assert expected in names, f"{expected} missing from the dispatch table: {sorted(names)}"
     assert len(found) >= 20

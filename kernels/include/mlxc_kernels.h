@@ -203,6 +203,25 @@ int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
                 const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
                 void *C);
 
+/* ---- addmm: out[b] = alpha * (A[b] @ B[b]) + beta * C[b], one GEMM whose
+ * write-back applies the epilogue once per output element after its last K
+ * block.  A, B, batch and out as mlxc_matmul (out contiguous (batch, M, N));
+ * C is of the output dtype with element (i, j) of matrix b at
+ * C + b*c_bs + i*c_rs + j*c_cs (elements; 0 broadcasts, e.g. a bias row is
+ * c_bs = c_rs = 0, c_cs = 1).  C must not overlap out.
+ * beta == 0: C is not read (may be NULL), so its NaN/inf do not reach out.
+ * Arithmetic: float32/float64 in their own precision with (float)alpha /
+ * alpha, no fused multiply-add (alpha*p and beta*c each rounded, then the
+ * sum); float16/bfloat16 in float32 on the float32 sum, rounded once;
+ * complex64 scales both parts by the real alpha and beta.  K == 0 gives
+ * beta * C.  mlxc_matmul is the case alpha = 1, beta = 0.  Results do not
+ * depend on the thread count. ---- */
+int mlxc_addmm(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
+               const void *A, int64_t a_bs, int64_t a_rs, int64_t a_cs,
+               const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+               void *out, double alpha, double beta,
+               const void *C, int64_t c_bs, int64_t c_rs, int64_t c_cs);
+
 /* ---- half conversions, exposed for the engine (scalars, printing) ---- */
 float mlxc_half_to_float(uint16_t h);
 uint16_t mlxc_float_to_half(float f);

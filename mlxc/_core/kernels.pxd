@@ -76,6 +76,11 @@ cdef extern from "mlxc_kernels.h" nogil:
                     const void *A, int64_t a_bs, int64_t a_rs, int64_t a_cs,
                     const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
                     void *C)
+    int mlxc_addmm(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
+                   const void *A, int64_t a_bs, int64_t a_rs, int64_t a_cs,
+                   const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+                   void *out, double alpha, double beta,
+                   const void *C, int64_t c_bs, int64_t c_rs, int64_t c_cs)
     float mlxc_half_to_float(uint16_t h)
     uint16_t mlxc_float_to_half(float f)
     float mlxc_bf16_to_float(uint16_t h)

@@ -1,7 +1,10 @@
 /* mlxc_matmul against a double-precision reference, at every SIMD level this
  * CPU has, for every dtype, with transposed / strided / negative-stride /
  * broadcast-batch operands and sizes around the register tiles and cache
- * blocks; results must be bit-identical for 1, 2 and 3 threads.
+ * blocks; results must be bit-identical for 1, 2 and 3 threads.  mlxc_addmm's
+ * epilogue (alpha * A@B + beta * C) likewise on every path, with the addend
+ * full, transposed, broadcast (row, column, scalar: stride 0) and, for
+ * beta == 0, full of NaN that must not reach the result.
  *   tests/c/test_gemm [-v] [-q] [level ...]
  *     level: only these (scalar, neon, avx2, avx512); all the CPU has if none
  *     -q: two layouts instead of eight on the big shapes (under emulation)
@@ -93,6 +96,32 @@ static struct opnd make(int dt, int64_t batch, int64_t R, int64_t C, int layout,
     return o;
 }
 
+/* The addmm addend: none (plain mlxc_matmul), or C with strides of a kind */
+enum { C_NONE, C_FULL, C_TRANS, C_ROW, C_COL, C_SCALAR };
+static const char *cname[] = {"", "full", "transposed", "row", "column", "scalar"};
+struct addend { int kind; double alpha, beta; void *buf; int64_t bs, rs, cs; };
+static struct addend make_addend(int dt, int64_t batch, int64_t M, int64_t N, int kind,
+                                 double alpha, double beta)
+{
+    struct addend c = {kind, alpha, beta, NULL, 0, 0, 0};
+    int64_t n = 1;
+    switch (kind) {
+    case C_NONE: return c;
+    case C_FULL: c.rs = N; c.cs = 1; c.bs = M * N; n = batch * M * N; break;
+    case C_TRANS: c.rs = 1; c.cs = M; c.bs = M * N; n = batch * M * N; break;
+    case C_ROW: c.cs = 1; n = N; break;          /* one bias row for every matrix */
+    case C_COL: c.rs = 1; n = M; break;
+    default: break;                             /* C_SCALAR: one element */
+    }
+    c.buf = malloc((size_t)n * isz(dt));
+    for (int64_t e = 0; e < n; e++) {
+        double im = urand(), re = urand();
+        if (beta == 0) re = im = NAN;           /* must not be read */
+        put(dt, c.buf, e, re, im);
+    }
+    return c;
+}
+
 static double eps_of(int dt)
 {
     return dt == MLXC_FLOAT64 ? 0x1p-52 : 0x1p-23;
@@ -104,12 +133,16 @@ static double out_eps(int dt)  /* rounding of the stored result */
 
 /* one product at the current level and thread count; returns the output */
 static void *run(int dt, int64_t batch, int64_t M, int64_t N, int64_t K,
-                 struct opnd *a, struct opnd *b)
+                 struct opnd *a, struct opnd *b, const struct addend *ad)
 {
     size_t n = (size_t)(batch * M * N) * isz(dt);
     void *c = malloc(n ? n : 1);
     memset(c, 0xcd, n);  /* garbage: every element must be written */
-    int st = mlxc_matmul(dt, batch, M, N, K, a->p, a->bs, a->rs, a->cs, b->p, b->bs, b->rs, b->cs, c);
+    int st = ad->kind == C_NONE
+        ? mlxc_matmul(dt, batch, M, N, K, a->p, a->bs, a->rs, a->cs, b->p, b->bs, b->rs, b->cs, c)
+        : mlxc_addmm(dt, batch, M, N, K, a->p, a->bs, a->rs, a->cs, b->p, b->bs, b->rs, b->cs,
+                     c, ad->alpha, ad->beta, ad->beta != 0 ? ad->buf : NULL,
+                     ad->bs, ad->rs, ad->cs);
     if (st != MLXC_OK) {
         printf("FAIL status %d\n", st);
         failures++;
@@ -117,13 +150,15 @@ static void *run(int dt, int64_t batch, int64_t M, int64_t N, int64_t K,
     return c;
 }
 
-static void check(int dt, int64_t batch, int64_t M, int64_t N, int64_t K, int la, int lb, int bc)
+static void check_ep(int dt, int64_t batch, int64_t M, int64_t N, int64_t K, int la, int lb,
+                     int bc, int ckind, double alpha, double beta)
 {
     struct opnd a = make(dt, batch, M, K, la, 0);
     struct opnd b = make(dt, batch, K, N, lb, bc);
+    struct addend ad = make_addend(dt, batch, M, N, ckind, alpha, beta);
     int isa = mlxc_cpu_isa();
     mlxc_set_num_threads(1);
-    void *c1 = run(dt, batch, M, N, K, &a, &b);
+    void *c1 = run(dt, batch, M, N, K, &a, &b, &ad);
     int ncomp = dt == MLXC_COMPLEX64 ? 2 : 1;
     int64_t bad = 0;
     double worst = 0;
@@ -165,6 +200,18 @@ static void check(int dt, int64_t batch, int64_t M, int64_t N, int64_t K, int la
                 }
                 int64_t e = (bi * M + i) * N + j;
                 double tol = 2.0 * (double)(K + 2) * eps_of(dt) * mag + 1e-300;
+                double cre = 0, cim = 0;
+                if (ckind != C_NONE) {  /* the epilogue, and its two roundings */
+                    if (beta != 0) {
+                        int64_t ec = bi * ad.bs + i * ad.rs + j * ad.cs;
+                        cre = beta * get(dt, ad.buf, ec, 0);
+                        cim = beta * get(dt, ad.buf, ec, 1);
+                    }
+                    re = alpha * re + cre;
+                    im = alpha * im + cim;
+                    tol = fabs(alpha) * tol
+                          + 4 * eps_of(dt) * (fabs(alpha) * mag + fabs(cre) + fabs(cim));
+                }
                 for (int k = 0; k < ncomp; k++) {
                     double want = k ? im : re, got = get(dt, c1, e, k);
                     /* float16 results below 2^-14 are subnormal: spacing 2^-24 */
@@ -185,7 +232,7 @@ static void check(int dt, int64_t batch, int64_t M, int64_t N, int64_t K, int la
     int same = 1;
     for (int nt = 2; nt <= 3; nt++) {
         mlxc_set_num_threads(nt);
-        void *c2 = run(dt, batch, M, N, K, &a, &b);
+        void *c2 = run(dt, batch, M, N, K, &a, &b, &ad);
         if (memcmp(c1, c2, (size_t)(batch * M * N) * isz(dt)) != 0) same = 0;
         free(c2);
     }
@@ -193,18 +240,29 @@ static void check(int dt, int64_t batch, int64_t M, int64_t N, int64_t K, int la
     checks++;
     if (bad || !same) {
         failures++;
-        printf("FAIL %s %s batch=%ld M=%ld N=%ld K=%ld A=%s B=%s%s: %ld wrong%s\n",
-               mlxc_isa_name(isa), dname(dt), (long)batch, (long)M, (long)N, (long)K,
-               lname[la], lname[lb], bc ? " (B broadcast)" : "", (long)bad,
-               same ? "" : ", differs with 2/3 threads");
+        printf("FAIL %s %s batch=%ld M=%ld N=%ld K=%ld A=%s B=%s%s", mlxc_isa_name(isa),
+               dname(dt), (long)batch, (long)M, (long)N, (long)K, lname[la], lname[lb],
+               bc ? " (B broadcast)" : "");
+        if (ckind != C_NONE)
+            printf(" addmm C=%s alpha=%g beta=%g", cname[ckind], alpha, beta);
+        printf(": %ld wrong%s\n", (long)bad, same ? "" : ", differs with 2/3 threads");
     } else if (verbose) {
-        printf("ok %s %s batch=%ld %ldx%ldx%ld A=%s B=%s%s worst err/tol %.3f\n",
-               mlxc_isa_name(isa), dname(dt), (long)batch, (long)M, (long)N, (long)K,
-               lname[la], lname[lb], bc ? " bcast" : "", worst);
+        printf("ok %s %s batch=%ld %ldx%ldx%ld A=%s B=%s%s", mlxc_isa_name(isa), dname(dt),
+               (long)batch, (long)M, (long)N, (long)K, lname[la], lname[lb],
+               bc ? " bcast" : "");
+        if (ckind != C_NONE)
+            printf(" addmm C=%s alpha=%g beta=%g", cname[ckind], alpha, beta);
+        printf(" worst err/tol %.3f\n", worst);
     }
     free(c1);
     free(a.buf);
     free(b.buf);
+    free(ad.buf);
+}
+
+static void check(int dt, int64_t batch, int64_t M, int64_t N, int64_t K, int la, int lb, int bc)
+{
+    check_ep(dt, batch, M, N, K, la, lb, bc, C_NONE, 1, 0);
 }
 
 int main(int argc, char **argv)
@@ -259,6 +317,29 @@ int main(int argc, char **argv)
             check(dt, 4, 70, 1, 33, ROWMAJOR, COLMAJOR, 1);
             check(dt, 4, 1, 70, 33, STRIDED, ROWMAJOR, 0);
             check(dt, 3, 130, 140, 150, NEGATIVE, COLMAJOR, 0);
+            /* addmm: every path (no-packing, matvec both ways, packed with edge
+             * tiles, several KC slabs, K == 0, batched) and every addend kind */
+            static const struct { int64_t batch, M, N, K; int la, lb, bc, ck; double al, be; } ep[] = {
+                {1, 5, 7, 11, ROWMAJOR, ROWMAJOR, 0, C_FULL, 1.5, -0.75},
+                {2, 5, 7, 11, COLMAJOR, STRIDED, 0, C_ROW, 1, 1},
+                {1, 37, 1, 19, ROWMAJOR, ROWMAJOR, 0, C_COL, -2, 0.5},
+                {3, 300, 1, 70, COLMAJOR, ROWMAJOR, 0, C_FULL, 0.5, 2},
+                {1, 1, 37, 19, ROWMAJOR, COLMAJOR, 0, C_ROW, 1, 3},
+                {2, 1, 300, 70, STRIDED, ROWMAJOR, 1, C_SCALAR, 0.25, 1},
+                {1, 33, 65, 300, ROWMAJOR, ROWMAJOR, 0, C_FULL, 0.5, 2},
+                {1, 149, 150, 260, COLMAJOR, NEGATIVE, 0, C_TRANS, -1, 0.5},
+                {1, 150, 47, 513, ROWMAJOR, COLMAJOR, 0, C_ROW, 2, 1},
+                {4, 70, 90, 40, ROWMAJOR, ROWMAJOR, 1, C_COL, 1, -1},
+                {3, 40, 50, 60, STRIDED, ROWMAJOR, 0, C_SCALAR, 3, 0.5},
+                {2, 60, 70, 80, ROWMAJOR, ROWMAJOR, 0, C_FULL, 1.25, 0},   /* NaN C unread */
+                {1, 5, 7, 11, ROWMAJOR, ROWMAJOR, 0, C_ROW, 0.5, 0},
+                {1, 37, 1, 19, ROWMAJOR, ROWMAJOR, 0, C_COL, 2, 0},
+                {2, 5, 7, 0, ROWMAJOR, ROWMAJOR, 0, C_FULL, 2, 0.5},       /* K == 0 */
+                {1, 6, 3, 0, ROWMAJOR, ROWMAJOR, 0, C_ROW, 1, 0},
+            };
+            for (size_t q = 0; q < sizeof ep / sizeof ep[0]; q++)
+                check_ep(dt, ep[q].batch, ep[q].M, ep[q].N, ep[q].K, ep[q].la, ep[q].lb,
+                         ep[q].bc, ep[q].ck, ep[q].al, ep[q].be);
         }
     }
     mlxc_cpu_set_isa(-1);

@@ -3,11 +3,11 @@ from cpython.long cimport PyLong_Check
 
 from mlxc._core.array cimport array, as_array, new_node
 from mlxc._core.dtype cimport dtype_of, is_float, promote
-from mlxc._core.kernels cimport MLXC_ADD, MLXC_MUL
+from mlxc._core.kernels cimport MLXC_MUL
 from mlxc._core.ops.common cimport broadcast_shapes2
 from mlxc._core.ops.elementwise cimport astype_op, binary_op
 from mlxc._core.ops.shape cimport broadcast_to_op, reshape_op, transpose_op
-from mlxc._core.prims.linalg cimport matmul_prim
+from mlxc._core.prims.linalg cimport addmm_prim, matmul_prim
 
 from mlxc._core.array import _py_hooks
 
@@ -27,9 +27,11 @@ cdef int _matmul_dtype(array a, array b, int dt, str op) except -1:
     return dt
 
 
-cdef array matmul_op(array a, array b, int dt, str op):
-    """a @ b in dtype dt with numpy's rules: 1-d operands gain a dim that is dropped after,
-    batch dims broadcast.  dt is already checked to be inexact."""
+cdef tuple _mm_operands(array a, array b, int dt, str op):
+    """a and b as the (*batch, M, K) and (*batch, K, N) node inputs in dtype dt, with
+    numpy's rules: 1-d operands gain a dim (dropped from the result), batch dims
+    broadcast.  Returns (a, b, node shape, result shape, vec_a, vec_b).  dt is already
+    checked."""
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"[{op}] Got 0 dimension input. Inputs must have at least one "
                          f"dimension.")
@@ -47,11 +49,39 @@ cdef array matmul_op(array a, array b, int dt, str op):
     # Broadcast batch dims are stride-0 views: the primitive never copies them.
     a = broadcast_to_op(astype_op(a, dt), batch + (M, K))
     b = broadcast_to_op(astype_op(b, dt), batch + (K, N))
-    cdef array out = new_node(dt, batch + (M, N), matmul_prim(), (a, b))
-    if vec_a or vec_b:
-        shape = batch + ((M,) if not vec_a else ()) + ((N,) if not vec_b else ())
-        out = reshape_op(out, shape)
-    return out
+    shape = batch + ((M,) if not vec_a else ()) + ((N,) if not vec_b else ())
+    return a, b, batch + (M, N), shape, vec_a, vec_b
+
+
+cdef array matmul_op(array a, array b, int dt, str op):
+    """a @ b in dtype dt (see _mm_operands)."""
+    a, b, node_shape, shape, _, _ = _mm_operands(a, b, dt, op)
+    cdef array out = new_node(dt, node_shape, matmul_prim(), (a, b))
+    return out if shape == node_shape else reshape_op(out, shape)
+
+
+cdef array addmm_op(array c, array a, array b, int dt, double alpha, double beta):
+    """alpha * (a @ b) + beta * c as one AddMM node: c (which must broadcast to the
+    result) is read by the GEMM's write-back through stride-0 broadcast strides."""
+    a, b, node_shape, shape, vec_a, vec_b = _mm_operands(a, b, dt, "addmm")
+    if broadcast_shapes2(c._shape, shape, "addmm") != shape:
+        raise ValueError(f"[addmm] input c must broadcast to the output shape, got c with "
+                         f"shape {_fmt(c._shape)} and output shape {_fmt(shape)}.")
+    c = astype_op(c, dt)
+    cs = c._shape
+    if len(cs) > 0 and (vec_a or vec_b):
+        # A 1-d a dropped the M dim, a 1-d b the N dim: give c that unit dim back so it
+        # lines up with the node's (*batch, M, N) from the right.
+        if vec_a and vec_b:
+            cs = cs + (1, 1)
+        elif vec_a:
+            cs = cs[:-1] + (1,) + cs[-1:]
+        else:
+            cs = cs + (1,)
+        c = reshape_op(c, cs)
+    c = broadcast_to_op(c, node_shape)
+    cdef array out = new_node(dt, node_shape, addmm_prim(alpha, beta), (a, b, c))
+    return out if shape == node_shape else reshape_op(out, shape)
 
 
 def matmul(a, b, /, *, stream=None):
@@ -65,19 +95,14 @@ def addmm(c, a, b, /, alpha=1.0, beta=1.0, *, stream=None):
     cdef array z = as_array(c), x = as_array(a), y = as_array(b)
     alpha = float(alpha)
     beta = float(beta)
-    cdef int dt = _matmul_dtype(x, y, promote(promote(x.dtype, y.dtype), z.dtype), "addmm")
-    cdef array out = matmul_op(x, y, dt, "addmm")
-    if broadcast_shapes2(z._shape, out._shape, "addmm") != out._shape:
-        raise ValueError(f"[addmm] input c with shape {_fmt(z._shape)} must broadcast to the "
-                         f"output shape {_fmt(out._shape)}.")
-    if alpha != 1.0:
-        out = binary_op(out, alpha, MLXC_MUL)
-    if beta == 0.0:
-        return out                     # c is ignored, as in BLAS (its NaN/inf do not leak)
-    z = astype_op(z, dt)
-    if beta != 1.0:
-        z = binary_op(z, beta, MLXC_MUL)
-    return binary_op(out, z, MLXC_ADD)
+    cdef int dt = promote(promote(x.dtype, y.dtype), z.dtype)
+    if not is_float(dt):
+        raise ValueError(f"[addmm] Only real floating point types are supported but "
+                         f"{dtype_of(z.dtype).name}, {dtype_of(x.dtype).name} and "
+                         f"{dtype_of(y.dtype).name} were provided which results in "
+                         f"{dtype_of(dt).name}, which is not a real floating point type.")
+    # beta == 0 ignores c (BLAS): the kernel never reads it, so its NaN/inf do not leak.
+    return addmm_op(z, x, y, dt, alpha, beta)
 
 
 cdef list _axes_of(object axes, int ndim, str which):

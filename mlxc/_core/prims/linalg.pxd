@@ -5,3 +5,8 @@ cdef class Matmul(Primitive):   # inputs (*batch, M, K) and (*batch, K, N), same
     pass
 
 cdef Matmul matmul_prim()       # the shared instance
+
+cdef class AddMM(Primitive):    # inputs a, b as Matmul's and c broadcast to (*batch, M, N)
+    cdef readonly double alpha, beta
+
+cdef AddMM addmm_prim(double alpha, double beta)
