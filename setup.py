@@ -29,6 +29,9 @@ else:
 
 # The kernels are compiled once into a static library that every extension links.
 kernel_sources = sorted(glob.glob("kernels/*.c"))
+# Every header the kernels include (ABI, internal macros, per-ISA implementation
+# headers): a change to any of them rebuilds the kernels and relinks the extensions.
+kernel_headers = sorted(glob.glob("kernels/*.h") + glob.glob("kernels/include/*.h"))
 kernel_cflags = cflags + (["-std=c11"] if sys.platform != "win32" else [])
 
 directives = {
@@ -48,7 +51,7 @@ extensions = [
         extra_compile_args=cflags,
         libraries=[] if sys.platform == "win32" else ["m", "pthread"],  # kernels' thread pool
         # Relink when a kernel changes: the kernel library is linked statically.
-        depends=kernel_sources + sorted(glob.glob("kernels/include/*.h")) + ["kernels/internal.h"],
+        depends=kernel_sources + kernel_headers,
     )
     for p in sorted(glob.glob(os.path.join("mlxc", "_core", "**", "*.pyx"), recursive=True))
 ]
@@ -59,6 +62,7 @@ setup(
         "sources": kernel_sources,
         "include_dirs": ["kernels/include"],
         "cflags": kernel_cflags,
+        "obj_deps": {"": kernel_headers},   # "": dependencies of every source
     })],
     ext_modules=cythonize(
         extensions,
