@@ -31,11 +31,13 @@ static inline int64_t wrap_idx(int64_t i, int64_t len) { return i < 0 ? i + len 
 
 static inline int idx_ok(int64_t i, int64_t len) { return (uint64_t)(i + len) < (uint64_t)(2 * len); }
 
-/* rows [r0, r1) of take: row r = (o, j); returns the first bad row or -1 */
-#define GEN_TAKE(N, u)                                                              \
-static int64_t take_##N(void *out_, const void *src_, int64_t L, int64_t inner,     \
-                        const int64_t *idx, int64_t nidx, int64_t r0, int64_t r1)   \
+/* rows [r0, r1) of take: row r = (o, j); returns the first bad row or -1.
+ * IT: the index type (int32 or int64: the engine passes these as they are). */
+#define GEN_TAKE_I(N, IT, ISFX)                                                     \
+static int64_t take_##N##ISFX(void *out_, const void *src_, int64_t L, int64_t inner, \
+                              const void *idx_, int64_t nidx, int64_t r0, int64_t r1) \
 {                                                                                   \
+    const IT *idx = idx_;                                                           \
     STY_##N *restrict out = out_;                                                   \
     const STY_##N *restrict src = src_;                                             \
     int64_t bad = -1;                                                               \
@@ -64,9 +66,10 @@ static int64_t take_##N(void *out_, const void *src_, int64_t L, int64_t inner, 
     return bad;                                                                     \
 }                                                                                   \
 /* elements [e0, e1) of take_along (element e = (o, j, k)); first bad element or -1 */ \
-static int64_t along_##N(void *out_, const void *src_, int64_t L, int64_t inner,    \
-                         const int64_t *idx, int64_t nidx, int64_t e0, int64_t e1)  \
+static int64_t along_##N##ISFX(void *out_, const void *src_, int64_t L, int64_t inner, \
+                               const void *idx_, int64_t nidx, int64_t e0, int64_t e1) \
 {                                                                                   \
+    const IT *idx = idx_;                                                           \
     STY_##N *restrict out = out_;                                                   \
     const STY_##N *restrict src = src_;                                             \
     int64_t bad = -1, row = nidx * inner;                                           \
@@ -82,9 +85,10 @@ static int64_t along_##N(void *out_, const void *src_, int64_t L, int64_t inner,
     return bad;                                                                     \
 }
 #define TL_RAW(M, ...) M(u8, __VA_ARGS__) M(u16, __VA_ARGS__) M(u32, __VA_ARGS__) M(u64, __VA_ARGS__)
+#define GEN_TAKE(N, u) GEN_TAKE_I(N, int32_t, _i32) GEN_TAKE_I(N, int64_t, _i64)
 TL_RAW(GEN_TAKE, 0)
 
-typedef int64_t (*take_fn)(void *, const void *, int64_t, int64_t, const int64_t *, int64_t,
+typedef int64_t (*take_fn)(void *, const void *, int64_t, int64_t, const void *, int64_t,
                            int64_t, int64_t);
 
 typedef struct {
@@ -92,7 +96,7 @@ typedef struct {
     char *out;
     const char *src;
     int64_t L, inner, nidx, n, per_task;  /* n work items, per_task of them a task */
-    const int64_t *idx;
+    const void *idx;
     int64_t *first_bad;                          /* per task: first bad item or -1 */
 } take_job;
 
@@ -114,16 +118,20 @@ static int raw_index(int dtype)
     default: return -1;
     }
 }
-static const take_fn take_tab[4] = {take_u8, take_u16, take_u32, take_u64};
-static const take_fn along_tab[4] = {along_u8, along_u16, along_u32, along_u64};
+/* [element size][index is int64] */
+static const take_fn take_tab[4][2] = {{take_u8_i32, take_u8_i64}, {take_u16_i32, take_u16_i64},
+                                       {take_u32_i32, take_u32_i64}, {take_u64_i32, take_u64_i64}};
+static const take_fn along_tab[4][2] = {{along_u8_i32, along_u8_i64}, {along_u16_i32, along_u16_i64},
+                                        {along_u32_i32, along_u32_i64}, {along_u64_i32, along_u64_i64}};
 
 /* take (along == 0: items are rows (o, j) of `inner` elements reading idx[j])
  * or take_along (items are elements reading idx[item]) on the pool */
 static int gather(int along, int dtype, void *out, const void *src, int64_t outer, int64_t L,
-                  int64_t inner, const int64_t *idx, int64_t nidx, int64_t *bad)
+                  int64_t inner, const void *idx, int idx_dtype, int64_t nidx, int64_t *bad)
 {
     int k = raw_index(dtype);
-    if (k < 0) return MLXC_ERR_UNSUPPORTED;
+    if (k < 0 || (idx_dtype != MLXC_INT32 && idx_dtype != MLXC_INT64)) return MLXC_ERR_UNSUPPORTED;
+    int wide = idx_dtype == MLXC_INT64;
     if (outer <= 0 || inner <= 0 || nidx <= 0) return MLXC_OK;
     int64_t unit = along ? 1 : inner, n = outer * nidx * (along ? inner : 1);
     int64_t per = TAKE_TASK / unit > 0 ? TAKE_TASK / unit : 1;
@@ -131,7 +139,7 @@ static int gather(int along, int dtype, void *out, const void *src, int64_t oute
     int64_t one;
     int64_t *fb = ntask > 1 ? malloc((size_t)ntask * sizeof(int64_t)) : &one;
     if (!fb) return MLXC_ERR_NOMEM;
-    take_job J = {(along ? along_tab : take_tab)[k], out, src, L, inner, nidx, n,
+    take_job J = {(along ? along_tab : take_tab)[k][wide], out, src, L, inner, nidx, n,
                   ntask > 1 ? per : n, idx, fb};
     if (ntask == 1) take_task(&J, 0, 0);
     else mlxc_parallel_for(ntask, mlxc_num_threads(), take_task, &J);
@@ -139,20 +147,21 @@ static int gather(int along, int dtype, void *out, const void *src, int64_t oute
     for (int64_t t = 0; t < ntask && first < 0; t++) first = fb[t];
     if (fb != &one) free(fb);
     if (first < 0) return MLXC_OK;
-    if (bad) *bad = along ? idx[first] : idx[first % nidx];
+    int64_t at = along ? first : first % nidx;
+    if (bad) *bad = wide ? ((const int64_t *)idx)[at] : ((const int32_t *)idx)[at];
     return MLXC_ERR_INDEX;
 }
 
 int mlxc_take(int dtype, void *out, const void *src, int64_t outer, int64_t axis_len,
-              int64_t inner, const int64_t *idx, int64_t nidx, int64_t *bad)
+              int64_t inner, const void *idx, int idx_dtype, int64_t nidx, int64_t *bad)
 {
-    return gather(0, dtype, out, src, outer, axis_len, inner, idx, nidx, bad);
+    return gather(0, dtype, out, src, outer, axis_len, inner, idx, idx_dtype, nidx, bad);
 }
 
 int mlxc_take_along(int dtype, void *out, const void *src, int64_t outer, int64_t axis_len,
-                    int64_t inner, const int64_t *idx, int64_t nidx, int64_t *bad)
+                    int64_t inner, const void *idx, int idx_dtype, int64_t nidx, int64_t *bad)
 {
-    return gather(1, dtype, out, src, outer, axis_len, inner, idx, nidx, bad);
+    return gather(1, dtype, out, src, outer, axis_len, inner, idx, idx_dtype, nidx, bad);
 }
 
 /* ----------------------------------------------------------- scatter */

@@ -244,8 +244,8 @@ static void colsum_f32_scalar(float *o, const float *x, int64_t rs, int64_t nr, 
 
 /* ------------------------------------------------- argreduce, 1-D kernels */
 /* first occurrence wins; the first NaN wins over everything */
-#define GEN_ARG(N, u)                                                               \
-static uint32_t arg_ARGMAX_##N(const STY_##N *x, int64_t s, int64_t n)              \
+#define GEN_ARG1(op, N, BETTER)                                                     \
+static uint32_t arg_##op##_##N(const STY_##N *x, int64_t s, int64_t n)              \
 {                                                                                   \
     if (n <= 0) return 0;                                                           \
     CTY_##N best = LD_##N(x[0]);                                                    \
@@ -254,23 +254,13 @@ static uint32_t arg_ARGMAX_##N(const STY_##N *x, int64_t s, int64_t n)          
     for (int64_t i = 1; i < n; i++) {                                               \
         CTY_##N v = LD_##N(x[i * s]);                                               \
         if (v != v) return (uint32_t)i;                                             \
-        if (v > best) { best = v; bi = (uint32_t)i; }                               \
-    }                                                                               \
-    return bi;                                                                      \
-}                                                                                   \
-static uint32_t arg_ARGMIN_##N(const STY_##N *x, int64_t s, int64_t n)              \
-{                                                                                   \
-    if (n <= 0) return 0;                                                           \
-    CTY_##N best = LD_##N(x[0]);                                                    \
-    uint32_t bi = 0;                                                                \
-    if (best != best) return 0;                                                     \
-    for (int64_t i = 1; i < n; i++) {                                               \
-        CTY_##N v = LD_##N(x[i * s]);                                               \
-        if (v != v) return (uint32_t)i;                                             \
-        if (v < best) { best = v; bi = (uint32_t)i; }                               \
+        if (BETTER(v, best)) { best = v; bi = (uint32_t)i; }                        \
     }                                                                               \
     return bi;                                                                      \
 }
+#define ARG_GT(a, b) ((a) > (b))
+#define ARG_LT(a, b) ((a) < (b))
+#define GEN_ARG(N, u) GEN_ARG1(ARGMAX, N, ARG_GT) GEN_ARG1(ARGMIN, N, ARG_LT)
 TL_REAL(GEN_ARG, 0)
 
 typedef uint32_t (*argf32_fn)(const float *, int64_t);

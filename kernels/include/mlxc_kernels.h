@@ -168,18 +168,20 @@ int mlxc_sort(int dtype, void *data, int64_t nrows, int64_t len);
 int mlxc_argsort(int dtype, uint32_t *idx, const void *data, int64_t nrows, int64_t len);
 
 /* ---- take: src is contiguous, viewed as (outer, axis_len, inner);
- * idx has nidx int64 values, negative values count from the end;
- * out[o, j, k] = src[o, idx[j], k]  (out contiguous (outer, nidx, inner)).
- * Any index outside [-axis_len, axis_len) -> MLXC_ERR_INDEX, *bad = that index. */
+ * idx has nidx values of idx_dtype (MLXC_INT32 or MLXC_INT64), negative values
+ * count from the end; out[o, j, k] = src[o, idx[j], k]  (out contiguous
+ * (outer, nidx, inner)).  Any index outside [-axis_len, axis_len) ->
+ * MLXC_ERR_INDEX, *bad = the first such index in order (out is then unspecified). */
 int mlxc_take(int dtype, void *out, const void *src,
               int64_t outer, int64_t axis_len, int64_t inner,
-              const int64_t *idx, int64_t nidx, int64_t *bad);
+              const void *idx, int idx_dtype, int64_t nidx, int64_t *bad);
 
 /* ---- take_along: src contiguous (outer, axis_len, inner); idx contiguous
- * (outer, nidx, inner) int64; out[o, j, k] = src[o, idx[o, j, k], k]. ---- */
+ * (outer, nidx, inner) of idx_dtype (int32 or int64);
+ * out[o, j, k] = src[o, idx[o, j, k], k]; errors as take. ---- */
 int mlxc_take_along(int dtype, void *out, const void *src,
                     int64_t outer, int64_t axis_len, int64_t inner,
-                    const int64_t *idx, int64_t nidx, int64_t *bad);
+                    const void *idx, int idx_dtype, int64_t nidx, int64_t *bad);
 
 /* ---- scatter: dst contiguous (outer, axis_len, inner), updated in place.
  * Mode PLAIN: dst[o, idx[j], k] = upd[o, j, k] (the last write wins);

@@ -65,10 +65,10 @@ cdef extern from "mlxc_kernels.h" nogil:
     int mlxc_argsort(int dtype, uint32_t *idx, const void *data, int64_t nrows, int64_t length)
     int mlxc_take(int dtype, void *out, const void *src,
                   int64_t outer, int64_t axis_len, int64_t inner,
-                  const int64_t *idx, int64_t nidx, int64_t *bad)
+                  const void *idx, int idx_dtype, int64_t nidx, int64_t *bad)
     int mlxc_take_along(int dtype, void *out, const void *src,
                         int64_t outer, int64_t axis_len, int64_t inner,
-                        const int64_t *idx, int64_t nidx, int64_t *bad)
+                        const void *idx, int idx_dtype, int64_t nidx, int64_t *bad)
     int mlxc_scatter(int mode, int dtype, void *dst, const void *upd,
                      int64_t outer, int64_t axis_len, int64_t inner,
                      const int64_t *idx, int64_t nidx, int along, int64_t *bad)

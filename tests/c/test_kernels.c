@@ -1452,15 +1452,22 @@ static void test_gather(void)
             char *dst = malloc((size_t)(nsrc * z) + 8), *ref = malloc((size_t)(nsrc * z) + 8);
             char *upd = malloc((size_t)(nout * z) + 8);
             int64_t *idx = malloc(sizeof(int64_t) * (size_t)(nout + 1));
+            int32_t *idx32 = malloc(sizeof(int32_t) * (size_t)(nout + 1));   /* the same, narrow */
             for (int64_t i = 0; i < nsrc; i++) setv(dt, src, i, rand_val(dt, 1));
             for (int64_t i = 0; i < nout; i++) setv(dt, upd, i, rand_val(dt, 1));
             for (int along = 0; along < 2; along++) {
                 int64_t ni = along ? nout : nidx;
                 for (int64_t i = 0; i < ni; i++) idx[i] = (int64_t)(rnd() % (uint64_t)(2 * L)) - L;
+                for (int64_t i = 0; i < ni; i++) idx32[i] = (int32_t)idx[i];
                 int64_t bad = 12345;
-                int rc = along ? mlxc_take_along(dt, out, src, outer, L, inner, idx, nidx, &bad)
-                               : mlxc_take(dt, out, src, outer, L, inner, idx, nidx, &bad);
-                CHECK(rc == MLXC_OK, "take rc %d", rc);
+                int rc = MLXC_OK;
+                for (int wide = 0; wide < 2; wide++) {
+                const void *ix = wide ? (const void *)idx : (const void *)idx32;
+                int it = wide ? MLXC_INT64 : MLXC_INT32;
+                memset(out, 0, (size_t)(nout * z));
+                rc = along ? mlxc_take_along(dt, out, src, outer, L, inner, ix, it, nidx, &bad)
+                           : mlxc_take(dt, out, src, outer, L, inner, ix, it, nidx, &bad);
+                CHECK(rc == MLXC_OK, "take rc %d (int%d indices)", rc, wide ? 64 : 32);
                 for (int64_t o = 0; o < outer; o++)
                     for (int64_t j = 0; j < nidx; j++)
                         for (int64_t k = 0; k < inner; k++) {
@@ -1470,6 +1477,9 @@ static void test_gather(void)
                             CHECK(memcmp(out + q * z, src + ((o * L + i) * inner + k) * z, (size_t)z) == 0,
                                   "take along=%d at %lld", along, (long long)q);
                         }
+                }
+                CHECK(mlxc_take(dt, out, src, outer, L, inner, idx, MLXC_INT16, nidx, &bad)
+                      == MLXC_ERR_UNSUPPORTED, "take with int16 indices");
                 for (int mode = 0; mode <= MLXC_SCATTER_MIN; mode++) {
                     memcpy(dst, src, (size_t)(nsrc * z));
                     memcpy(ref, src, (size_t)(nsrc * z));
@@ -1523,9 +1533,14 @@ static void test_gather(void)
                     for (int t = 0; t < 2; t++) {
                         idx[ni - 1] = t ? -L - 1 : L;
                         bad = 0;
-                        rc = along ? mlxc_take_along(dt, out, src, outer, L, inner, idx, nidx, &bad)
-                                   : mlxc_take(dt, out, src, outer, L, inner, idx, nidx, &bad);
+                        rc = along ? mlxc_take_along(dt, out, src, outer, L, inner, idx, MLXC_INT64, nidx, &bad)
+                                   : mlxc_take(dt, out, src, outer, L, inner, idx, MLXC_INT64, nidx, &bad);
                         CHECK(rc == MLXC_ERR_INDEX && bad == idx[ni - 1], "take bad index rc %d bad %lld", rc, (long long)bad);
+                        idx32[ni - 1] = (int32_t)idx[ni - 1];
+                        bad = 0;
+                        rc = along ? mlxc_take_along(dt, out, src, outer, L, inner, idx32, MLXC_INT32, nidx, &bad)
+                                   : mlxc_take(dt, out, src, outer, L, inner, idx32, MLXC_INT32, nidx, &bad);
+                        CHECK(rc == MLXC_ERR_INDEX && bad == idx[ni - 1], "take int32 bad index rc %d", rc);
                         memcpy(dst, src, (size_t)(nsrc * z));
                         bad = 0;
                         rc = mlxc_scatter(MLXC_SCATTER_PLAIN, dt, dst, upd, outer, L, inner, idx, nidx, along, &bad);
@@ -1535,7 +1550,7 @@ static void test_gather(void)
                     idx[ni - 1] = save;
                 }
             }
-            free(src); free(out); free(dst); free(ref); free(upd); free(idx);
+            free(src); free(out); free(dst); free(ref); free(upd); free(idx); free(idx32);
         }
 }
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from mlxc._core.array cimport array, as_array, new_node, scalar_array
 from mlxc._core.dtype cimport dtype_of, is_integral, to_dtype
-from mlxc._core.kernels cimport (MLXC_BOOL, MLXC_INT64, MLXC_MAXIMUM, MLXC_MINIMUM, MLXC_MUL,
+from mlxc._core.kernels cimport (MLXC_BOOL, MLXC_INT32, MLXC_INT64, MLXC_MAXIMUM, MLXC_MINIMUM, MLXC_MUL,
                                  MLXC_ADD, MLXC_SCATTER_ADD, MLXC_SCATTER_MAX,
                                  MLXC_SCATTER_MIN, MLXC_SCATTER_PLAIN, MLXC_SCATTER_PROD)
 from mlxc._core.ops.common cimport broadcast_shapes2, normalize_axis
@@ -67,6 +67,14 @@ cdef int _check_index_values(array x, long long size, object axis, str op) excep
         raise IndexError(f"[{op}] Index {lo if lo < -size else hi} is out of bounds for axis "
                          f"{axis} with size {size}.")
     return 0
+
+
+cdef array _gather_index(array idx):
+    """Index arrays as the gather kernels read them: int32 and int64 as they are (no
+    widening pass over MLX's usual int32 indices), other integer types as int64."""
+    if idx.dtype == MLXC_INT32 or idx.dtype == MLXC_INT64:
+        return idx
+    return astype_op(idx, MLXC_INT64)
 
 
 cdef long long _check_int(object i, long long size, object axis) except? -1:
@@ -404,7 +412,7 @@ def take(a, /, indices, axis=None, *, stream=None):
                           x._shape[:ax] + x._shape[ax + 1:])
     _check_index_values(idx, x._shape[ax], ax, "take")
     return new_node(x.dtype, x._shape[:ax] + idx._shape + x._shape[ax + 1:],
-                    Gather(ax, 1, ax, "take"), (x, astype_op(idx, MLXC_INT64)))
+                    Gather(ax, 1, ax, "take"), (x, _gather_index(idx)))
 
 
 cdef tuple _along_shapes(array x, array idx, int ax, str op):
@@ -443,7 +451,7 @@ def take_along_axis(a, /, indices, axis=-1, *, stream=None):
     _check_index_values(idx, x._shape[ax], ax, "take_along_axis")
     return new_node(x.dtype, shape, TakeAlong(ax, "take_along_axis"),
                     (broadcast_to_op(x, src_shape),
-                     broadcast_to_op(astype_op(idx, MLXC_INT64), shape)))
+                     broadcast_to_op(_gather_index(idx), shape)))
 
 
 def put_along_axis(a, /, indices, values, axis=None, *, stream=None):

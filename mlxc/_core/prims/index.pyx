@@ -12,7 +12,7 @@ from mlxc._core.allocator cimport Buffer, new_buffer
 from mlxc._core.array cimport (ROW_CONTIG, alloc_output, alloc_output_donate, array,
                                new_node, share_buffer, update_flags)
 from mlxc._core.dtype cimport itemsize
-from mlxc._core.kernels cimport (MLXC_ERR_INDEX, MLXC_INT64, MLXC_SCATTER_ADD,
+from mlxc._core.kernels cimport (MLXC_ERR_INDEX, MLXC_INT32, MLXC_INT64, MLXC_SCATTER_ADD,
                                  MLXC_SCATTER_MAX, MLXC_SCATTER_MIN, MLXC_SCATTER_PLAIN,
                                  MLXC_SCATTER_PROD, mlxc_copy, mlxc_scatter, mlxc_take,
                                  mlxc_take_along)
@@ -618,6 +618,12 @@ cdef class IndexLinear(Primitive):
                 and b.bpos == self.bpos and b.bndim == self.bndim)
 
 
+cdef inline int gather_index_dtype(array idx):
+    """The index dtype the gather kernels read: int32 indices as they are (MLX's usual
+    index type: no widening pass), anything else widened to int64."""
+    return MLXC_INT32 if idx.dtype == MLXC_INT32 else MLXC_INT64
+
+
 cdef class Gather(Primitive):
     def __init__(self, int axis, int naxes, object msg_axis, str op):
         self.axis = axis
@@ -634,13 +640,14 @@ cdef class Gather(Primitive):
         cdef int64_t outer = prod(src, 0, self.axis)
         cdef int64_t L = prod(src, self.axis, self.axis + self.naxes)
         cdef int64_t inner = prod(src, self.axis + self.naxes, src.ndim)
+        cdef int it = gather_index_dtype(idx)
         cdef Buffer sb = contig_or_none(src, src.dtype)
-        cdef Buffer ib = contig_or_none(idx, MLXC_INT64)
+        cdef Buffer ib = contig_or_none(idx, it)
         cdef void *sp = ptr_of(src, sb)
-        cdef int64_t *ip = <int64_t *>ptr_of(idx, ib)
+        cdef void *ip = ptr_of(idx, ib)
         alloc_output(out)
         with nogil:
-            st = mlxc_take(src.dtype, out.data(), sp, outer, L, inner, ip, idx.size, &bad)
+            st = mlxc_take(src.dtype, out.data(), sp, outer, L, inner, ip, it, idx.size, &bad)
         if st == MLXC_ERR_INDEX:
             raise IndexError(f"[{self.op}] Index {bad} is out of bounds for axis "
                              f"{self.msg_axis} with size {L}.")
@@ -673,13 +680,14 @@ cdef class TakeAlong(Primitive):
         cdef int64_t bad = 0
         cdef int64_t outer = prod(out, 0, ax), nidx = out.dims[ax]
         cdef int64_t inner = prod(out, ax + 1, out.ndim), L = src.dims[ax]
+        cdef int it = gather_index_dtype(idx)
         cdef Buffer sb = contig_or_none(src, src.dtype)
-        cdef Buffer ib = contig_or_none(idx, MLXC_INT64)
+        cdef Buffer ib = contig_or_none(idx, it)
         cdef void *sp = ptr_of(src, sb)
-        cdef int64_t *ip = <int64_t *>ptr_of(idx, ib)
+        cdef void *ip = ptr_of(idx, ib)
         alloc_output(out)
         with nogil:
-            st = mlxc_take_along(src.dtype, out.data(), sp, outer, L, inner, ip, nidx, &bad)
+            st = mlxc_take_along(src.dtype, out.data(), sp, outer, L, inner, ip, it, nidx, &bad)
         if st == MLXC_ERR_INDEX:
             raise IndexError(f"[{self.op}] Index {bad} is out of bounds for axis {ax} with "
                              f"size {L}.")
