@@ -10,9 +10,22 @@ from libc.string cimport memset
 cdef extern from "stdlib.h" nogil:
     int posix_memalign(void **memptr, size_t alignment, size_t size)
 
-cdef extern from "sys/mman.h" nogil:
-    int madvise(void *addr, size_t length, int advice)
-    int MADV_HUGEPAGE
+cdef extern from *:
+    """
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    #endif
+    /* Ask for transparent huge pages where the OS has them (Linux); advice only. */
+    static void mlxc_advise_huge(void *p, size_t n)
+    {
+    #if defined(__linux__) && defined(MADV_HUGEPAGE)
+        madvise(p, n, MADV_HUGEPAGE);
+    #else
+        (void)p; (void)n;
+    #endif
+    }
+    """
+    void mlxc_advise_huge(void *p, size_t n) nogil
 
 DEF ALIGN = 64
 DEF PAGE = 16384
@@ -53,7 +66,7 @@ cdef void *raw_alloc(size_t cap) noexcept nogil:
     if posix_memalign(&p, HUGE if cap >= HUGE else ALIGN, cap) != 0:
         return NULL
     if cap >= HUGE:
-        madvise(p, cap, MADV_HUGEPAGE)   # advice only: failure (no THP) is harmless
+        mlxc_advise_huge(p, cap)   # failure (no THP) is harmless
     return p
 
 
