@@ -43,12 +43,31 @@ static int64_t take_##N##ISFX(void *out_, const void *src_, int64_t L, int64_t i
     int64_t bad = -1;                                                               \
     int64_t o = r0 / nidx, j = r0 - o * nidx;          /* one division per task */ \
     if (inner == 1) {                                                               \
-        for (int64_t r = r0; r < r1; r++) {                                         \
+        /* a run of indices within one o: when all are in [0, L) (one cheap       \
+         * vectorized pass tells), a loop of just load-index, load, store keeps   \
+         * many more random reads in flight than the checking loop */            \
+        for (int64_t r = r0; r < r1;) {                                             \
+            int64_t n = nidx - j < r1 - r ? nidx - j : r1 - r;                      \
             const STY_##N *s = src + o * L;                                         \
-            int64_t i = idx[j];                                                     \
-            if (idx_ok(i, L)) out[r] = s[wrap_idx(i, L)];                           \
-            else if (bad < 0) bad = r;                                              \
-            if (++j == nidx) { j = 0; o++; }                                        \
+            const IT *ix = idx + j;                                                 \
+            STY_##N *d = out + r;                                                   \
+            uint64_t umax = 0;                                                      \
+            for (int64_t q = 0; q < n; q++) {                                       \
+                uint64_t u = (uint64_t)(int64_t)ix[q];                              \
+                umax = u > umax ? u : umax;                                         \
+            }                                                                       \
+            if (umax < (uint64_t)L) {                                               \
+                for (int64_t q = 0; q < n; q++) d[q] = s[ix[q]];                    \
+            } else {                                                                \
+                for (int64_t q = 0; q < n; q++) {                                   \
+                    int64_t i = ix[q];                                              \
+                    if (idx_ok(i, L)) d[q] = s[wrap_idx(i, L)];                     \
+                    else if (bad < 0) bad = r + q;                                  \
+                }                                                                   \
+            }                                                                       \
+            r += n;                                                                 \
+            j += n;                                                                 \
+            if (j == nidx) { j = 0; o++; }                                          \
         }                                                                           \
         return bad;                                                                 \
     }                                                                               \
