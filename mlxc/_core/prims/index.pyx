@@ -190,18 +190,18 @@ def _batch_index_tuple(a, int ndim, tuple dims, tuple region, tuple dyn_axes, st
 
 # Gather
 
-def _gather_vjp(Gather p, list primals, list cots, list argnums):
-    import mlxc.core as mx
+def _scatter_add_vjp(Scatter scat, list primals, list cots, list argnums):
+    """vjp of a gather (plain or along an axis): the cotangent scatter-added back into
+    zeros at the gathered positions, by the matching Scatter; the indices get zeros."""
     src, idx = primals[0], primals[1]
-    res = []
-    for a in argnums:
-        if a == 0:
-            res.append(_node(src, tuple(src.shape),
-                             Scatter(MLXC_SCATTER_ADD, p.axis, p.naxes, False, p.msg_axis, p.op),
-                             (_zeros_of(src), _rk().cast_like(cots[0], src), idx)))
-        else:
-            res.append(_zeros_of(primals[a]))
-    return res
+    return [_node(src, tuple(src.shape), scat,
+                  (_zeros_of(src), _rk().cast_like(cots[0], src), idx))
+            if a == 0 else _zeros_of(primals[a]) for a in argnums]
+
+
+def _gather_vjp(Gather p, list primals, list cots, list argnums):
+    return _scatter_add_vjp(Scatter(MLXC_SCATTER_ADD, p.axis, p.naxes, False, p.msg_axis, p.op),
+                            primals, cots, argnums)
 
 
 def _gather_jvp(Gather p, list primals, list tangents, list argnums, list outputs):
@@ -232,16 +232,8 @@ def _gather_vmap(Gather p, list inputs, list axes):
 # TakeAlong
 
 def _take_along_vjp(TakeAlong p, list primals, list cots, list argnums):
-    src, idx = primals[0], primals[1]
-    res = []
-    for a in argnums:
-        if a == 0:
-            res.append(_node(src, tuple(src.shape),
-                             Scatter(MLXC_SCATTER_ADD, p.axis, 1, True, p.axis, p.op),
-                             (_zeros_of(src), _rk().cast_like(cots[0], src), idx)))
-        else:
-            res.append(_zeros_of(primals[a]))
-    return res
+    return _scatter_add_vjp(Scatter(MLXC_SCATTER_ADD, p.axis, 1, True, p.axis, p.op),
+                            primals, cots, argnums)
 
 
 def _take_along_jvp(TakeAlong p, list primals, list tangents, list argnums, list outputs):
