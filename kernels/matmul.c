@@ -490,56 +490,36 @@ GEN_DOT4_AVX512(dot4_f64_avx512, double, __m512d, 8, _mm512_setzero_pd, _mm512_f
 /* Two accumulators per row (eight float32 / four float64 partial sums, as
  * the scalar kernel); the tail goes through the same lanes from zero-padded
  * copies, so every product is one FMA. */
-static void dot4_f32_neon(const float *const *a, const float *x, int64_t k, float *out)
-{
-    float32x4_t s[4][2];
-    for (int r = 0; r < 4; r++) s[r][0] = s[r][1] = vdupq_n_f32(0);
-    int64_t p = 0;
-    for (; p + 8 <= k; p += 8) {
-        float32x4_t x0 = vld1q_f32(x + p), x1 = vld1q_f32(x + p + 4);
-        for (int r = 0; r < 4; r++) {
-            s[r][0] = vfmaq_f32(s[r][0], vld1q_f32(a[r] + p), x0);
-            s[r][1] = vfmaq_f32(s[r][1], vld1q_f32(a[r] + p + 4), x1);
-        }
-    }
-    if (p < k) {
-        float xt[8] = {0}, at[8];
-        memcpy(xt, x + p, (size_t)(k - p) * sizeof *x);
-        float32x4_t x0 = vld1q_f32(xt), x1 = vld1q_f32(xt + 4);
-        for (int r = 0; r < 4; r++) {
-            memset(at, 0, sizeof at);
-            memcpy(at, a[r] + p, (size_t)(k - p) * sizeof *x);
-            s[r][0] = vfmaq_f32(s[r][0], vld1q_f32(at), x0);
-            s[r][1] = vfmaq_f32(s[r][1], vld1q_f32(at + 4), x1);
-        }
-    }
-    for (int r = 0; r < 4; r++) out[r] = vaddvq_f32(vaddq_f32(s[r][0], s[r][1]));
+#define GEN_DOT4_NEON(NAME, T, V, W, DUP, LD, FMA, ADD, ADDV)                       \
+static void NAME(const T *const *a, const T *x, int64_t k, T *out)                   \
+{                                                                                   \
+    V s[4][2];                                                                      \
+    for (int r = 0; r < 4; r++) s[r][0] = s[r][1] = DUP(0);                         \
+    int64_t p = 0;                                                                  \
+    for (; p + 2 * W <= k; p += 2 * W) {                                            \
+        V x0 = LD(x + p), x1 = LD(x + p + W);                                       \
+        for (int r = 0; r < 4; r++) {                                               \
+            s[r][0] = FMA(s[r][0], LD(a[r] + p), x0);                               \
+            s[r][1] = FMA(s[r][1], LD(a[r] + p + W), x1);                           \
+        }                                                                           \
+    }                                                                               \
+    if (p < k) {                                                                    \
+        T xt[2 * W] = {0}, at[2 * W];                                               \
+        memcpy(xt, x + p, (size_t)(k - p) * sizeof *x);                             \
+        V x0 = LD(xt), x1 = LD(xt + W);                                             \
+        for (int r = 0; r < 4; r++) {                                               \
+            memset(at, 0, sizeof at);                                               \
+            memcpy(at, a[r] + p, (size_t)(k - p) * sizeof *x);                      \
+            s[r][0] = FMA(s[r][0], LD(at), x0);                                     \
+            s[r][1] = FMA(s[r][1], LD(at + W), x1);                                 \
+        }                                                                           \
+    }                                                                               \
+    for (int r = 0; r < 4; r++) out[r] = ADDV(ADD(s[r][0], s[r][1]));               \
 }
-static void dot4_f64_neon(const double *const *a, const double *x, int64_t k, double *out)
-{
-    float64x2_t s[4][2];
-    for (int r = 0; r < 4; r++) s[r][0] = s[r][1] = vdupq_n_f64(0);
-    int64_t p = 0;
-    for (; p + 4 <= k; p += 4) {
-        float64x2_t x0 = vld1q_f64(x + p), x1 = vld1q_f64(x + p + 2);
-        for (int r = 0; r < 4; r++) {
-            s[r][0] = vfmaq_f64(s[r][0], vld1q_f64(a[r] + p), x0);
-            s[r][1] = vfmaq_f64(s[r][1], vld1q_f64(a[r] + p + 2), x1);
-        }
-    }
-    if (p < k) {
-        double xt[4] = {0}, at[4];
-        memcpy(xt, x + p, (size_t)(k - p) * sizeof *x);
-        float64x2_t x0 = vld1q_f64(xt), x1 = vld1q_f64(xt + 2);
-        for (int r = 0; r < 4; r++) {
-            memset(at, 0, sizeof at);
-            memcpy(at, a[r] + p, (size_t)(k - p) * sizeof *x);
-            s[r][0] = vfmaq_f64(s[r][0], vld1q_f64(at), x0);
-            s[r][1] = vfmaq_f64(s[r][1], vld1q_f64(at + 2), x1);
-        }
-    }
-    for (int r = 0; r < 4; r++) out[r] = vaddvq_f64(vaddq_f64(s[r][0], s[r][1]));
-}
+GEN_DOT4_NEON(dot4_f32_neon, float, float32x4_t, 4, vdupq_n_f32, vld1q_f32, vfmaq_f32,
+              vaddq_f32, vaddvq_f32)
+GEN_DOT4_NEON(dot4_f64_neon, double, float64x2_t, 2, vdupq_n_f64, vld1q_f64, vfmaq_f64,
+              vaddq_f64, vaddvq_f64)
 #endif
 
 /* Column form and the no-packing path, plain C compiled once per level so gcc
