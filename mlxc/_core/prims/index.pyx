@@ -289,15 +289,22 @@ def _scatter_vjp(Scatter p, list primals, list cots, list argnums, list outputs)
     return res
 
 
-def _scatter_jvp(Scatter p, list primals, list tangents, list argnums, list outputs):
-    import mlxc.core as mx
-    dst, upd, idx = primals[0], primals[1], primals[2]
+def _update_tangents(list tangents, list argnums):
+    """(tangent of the destination, tangent of the update) of an update primitive
+    (Scatter, SliceUpdate: inputs 0 and 1), None where that input is not active."""
     td = tu = None
     for k, a in enumerate(argnums):
         if a == 0:
             td = tangents[k]
         elif a == 1:
             tu = tangents[k]
+    return td, tu
+
+
+def _scatter_jvp(Scatter p, list primals, list tangents, list argnums, list outputs):
+    import mlxc.core as mx
+    dst, upd, idx = primals[0], primals[1], primals[2]
+    td, tu = _update_tangents(tangents, argnums)
     if td is None and tu is None:
         return [_zeros_of(outputs[0])]
     if p.mode == MLXC_SCATTER_PROD:
@@ -378,12 +385,7 @@ def _slice_update_jvp(SliceUpdate p, list primals, list tangents, list argnums, 
     import mlxc.core as mx
     dst, upd = primals[0], primals[1]
     start = primals[2] if len(primals) > 2 else None
-    td = tu = None
-    for k, a in enumerate(argnums):
-        if a == 0:
-            td = tangents[k]
-        elif a == 1:
-            tu = tangents[k]
+    td, tu = _update_tangents(tangents, argnums)
     if td is None and tu is None:
         return [_zeros_of(outputs[0])]
     td = _zeros_of(dst) if td is None else _rk().cast_like(td, dst)
