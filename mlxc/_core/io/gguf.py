@@ -96,10 +96,12 @@ def write(path, arrays, metadata):
     head = b"".join(head)
     with open(path, "wb") as f:
         f.write(head + b"\0" * ((-len(head)) % DEFAULT_ALIGN))
-        for a in arrays.values():
+        last = len(arrays) - 1
+        for i, a in enumerate(arrays.values()):
             if a.size:
                 write_all(f, row_bytes(a))
-            f.write(b"\0" * ((-a.nbytes) % DEFAULT_ALIGN))
+            if i < last:          # MLX pads between tensors, not after the last
+                f.write(b"\0" * ((-a.nbytes) % DEFAULT_ALIGN))
 
 
 # ---------------------------------------------------------------- reading

@@ -21,8 +21,7 @@ def write(f, args, kwargs, compressed, writer):
         for k, a in arrays.items():
             info = zipfile.ZipInfo(k + ".npy", date_time=_EPOCH)
             info.compress_type = method
-            big = a.nbytes > (1 << 31) - (1 << 20)
-            with zf.open(info, "w", force_zip64=big) as member:
+            with zf.open(info, "w", force_zip64=True) as member:    # as MLX (any size)
                 npy.write(member, a, writer)
 
 
