@@ -29,7 +29,7 @@ def read(f):
     name = file_name(f)
     try:
         zf = zipfile.ZipFile(f)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+    except Exception as e:         # BadZipFile, OSError, NotImplementedError (version) ...
         if isinstance(e, FileNotFoundError):
             raise RuntimeError(f"[load] Failed to open file {name}") from None
         raise ValueError(f"[load_npz] Input must be a zip file or a file-like object that "
