@@ -480,7 +480,8 @@ BAD_GGUF = {
     "past_end": _gguf(infos=_gguf_str(b"t") + struct.pack("<IQIQ", 1, 1000, 0, 0)),
     "offset_past_end": _gguf(infos=_gguf_str(b"t") + struct.pack("<IQIQ", 1, 4, 0, 2**63)),
     "unknown_type": _gguf(infos=_gguf_str(b"t") + struct.pack("<IQIQ", 1, 4, 77, 0)),
-    "k_quant": _gguf(infos=_gguf_str(b"t") + struct.pack("<IQIQ", 1, 256, 12, 0)),
+    "q5_k_unsupported": _gguf(infos=_gguf_str(b"t") + struct.pack("<IQIQ", 1, 256, 13, 0)),
+    "q4_k_not_256": _gguf(infos=_gguf_str(b"t") + struct.pack("<IQIQ", 1, 32, 12, 0)),
     "quant_not_32": _gguf(infos=_gguf_str(b"t") + struct.pack("<IQIQ", 1, 20, 2, 0)),
     "overlap": _gguf(n_tensors=2, infos=_gguf_str(b"t") + struct.pack("<IQIQ", 1, 8, 0, 0)
                      + _gguf_str(b"u") + struct.pack("<IQIQ", 1, 8, 0, 16)),
@@ -588,19 +589,24 @@ def _valid_files(tmp_path):
     return {ext: (tmp_path / f"{stem}.{ext}").read_bytes()
             for stem, ext in [("f", "npy"), ("z", "npz"), ("c", "npz"),
                               ("s", "safetensors"), ("g", "gguf")]} | \
-        {"cnpz": (tmp_path / "c.npz").read_bytes()}
+        {"cnpz": (tmp_path / "c.npz").read_bytes(),
+         "qgguf": pathlib.Path(REF, "types.gguf").read_bytes(),
+         "kgguf": pathlib.Path(REF, "kquants.gguf").read_bytes()}
 
 
 def _load_bytes(tmp_path, ext, data):
-    path = tmp_path / f"fuzzed.{'npz' if ext == 'cnpz' else ext}"
+    path = tmp_path / f"fuzzed.{ {'cnpz': 'npz', 'qgguf': 'gguf', 'kgguf': 'gguf'}.get(ext, ext)}"
     path.write_bytes(data)
     return mx.load(str(path))
 
 
 @pytest.mark.mlxc_only
-@pytest.mark.parametrize("ext", ["npy", "npz", "cnpz", "safetensors", "gguf"])
+@pytest.mark.parametrize("ext", ["npy", "npz", "cnpz", "safetensors", "gguf", "qgguf",
+                                 "kgguf"])
 def test_truncated_files_raise_cleanly(tmp_path, ext):
     data = _valid_files(tmp_path)[ext]
+    if ext in ("qgguf", "kgguf"):      # hand-built: padding after the last tensor
+        data = data.rstrip(b"\0")
     _load_bytes(tmp_path, ext, data)                     # the intact file loads
     for n in sorted(set(range(0, len(data), max(1, len(data) // 97))) | {len(data) - 1}):
         with pytest.raises(CLEAN) as e:
@@ -609,7 +615,8 @@ def test_truncated_files_raise_cleanly(tmp_path, ext):
 
 
 @pytest.mark.mlxc_only
-@pytest.mark.parametrize("ext", ["npy", "npz", "cnpz", "safetensors", "gguf"])
+@pytest.mark.parametrize("ext", ["npy", "npz", "cnpz", "safetensors", "gguf", "qgguf",
+                                 "kgguf"])
 def test_flipped_bytes_load_or_raise_cleanly(tmp_path, ext):
     data = _valid_files(tmp_path)[ext]
     rng = np.random.default_rng(len(data))

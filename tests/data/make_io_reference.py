@@ -63,6 +63,9 @@ def load_record(path, **kw):
 # ------------------------------------------------------------ hand-built gguf
 GGUF_F32, GGUF_F16, GGUF_Q4_0, GGUF_Q4_1, GGUF_Q8_0 = 0, 1, 2, 3, 8
 GGUF_I8, GGUF_I16, GGUF_I32, GGUF_I64, GGUF_F64, GGUF_BF16 = 24, 25, 26, 27, 28, 30
+GGUF_Q2_K, GGUF_Q4_K, GGUF_Q6_K = 10, 12, 14
+# K-quant super-blocks of 256 values: (bytes, [(byte offset of an f16 scale), ...]).
+K_BLOCKS = {GGUF_Q2_K: (84, [80, 82]), GGUF_Q4_K: (144, [0, 2]), GGUF_Q6_K: (210, [208])}
 
 
 def gguf_str(s):
@@ -111,6 +114,18 @@ def q8_0_blocks(rng, nblocks):
     return out
 
 
+def k_blocks(rng, typ, nblocks):
+    """Random K-quant super-blocks whose f16 scales are small finite numbers."""
+    size, scale_at = K_BLOCKS[typ]
+    out = b""
+    for _ in range(nblocks):
+        b = bytearray(rng.integers(0, 256, size, dtype=np.uint8).tobytes())
+        for at in scale_at:
+            b[at:at + 2] = np.float16(rng.uniform(-0.05, 0.05)).tobytes()
+        out += bytes(b)
+    return out
+
+
 def main():
     os.makedirs(HERE, exist_ok=True)
     for f in os.listdir(HERE):
@@ -154,6 +169,12 @@ def main():
         ("q40_noweight", (1, 32), GGUF_Q4_0, q4_0_blocks(rng, 1)),
         ("h", (2, 3), GGUF_F16, f16),
         ("bf", (6,), GGUF_BF16, bf16.tobytes()),
+    ])
+    # K-quants: MLX dequantizes these to float16.
+    write_gguf(os.path.join(HERE, "kquants.gguf"), [
+        ("q2k", (2, 256), GGUF_Q2_K, k_blocks(rng, GGUF_Q2_K, 2)),
+        ("q4k", (2, 256), GGUF_Q4_K, k_blocks(rng, GGUF_Q4_K, 2)),
+        ("q6k", (1, 512), GGUF_Q6_K, k_blocks(rng, GGUF_Q6_K, 2)),
     ])
     for name, typ, raw in [("i64", GGUF_I64, np.arange(3, dtype=np.int64).tobytes()),
                            ("f64", GGUF_F64, np.arange(3, dtype=np.float64).tobytes())]:

@@ -4,7 +4,8 @@ As MLX 0.32.4: writes float32/float16/int8/int16/int32 tensors and metadata of
 strings, lists of strings and 0-d/1-d arrays; reads F32, F16, I8, I16, I32, BF16 (as
 float16, like MLX) and the quantized Q4_0, Q4_1, Q8_0 tensors as MLX's quantized
 triples: `name` (packed uint32), `name[:-7] + ".scales"` and `... + ".biases"`
-(float16, groups of 32).  Unlike MLX, a corrupted file raises instead of crashing:
+(float16, groups of 32); Q2_K, Q4_K and Q6_K dequantized to float16 (bit for bit
+what MLX returns).  Unlike MLX, a corrupted file raises instead of crashing:
 every count, length, shape and offset is checked against the file's size first."""
 import struct
 
@@ -29,6 +30,8 @@ _META_CODES = {v: k for k, v in _META_DTYPES.items() if v is not float64}
 _TENSOR_CODES = {float32: 0, float16: 1, int8: 24, int16: 25, int32: 26}
 _PLAIN = {0: float32, 1: float16, 24: int8, 25: int16, 26: int32, 30: bfloat16}
 _QUANT = {2: ("Q4_0", 18), 3: ("Q4_1", 20), 8: ("Q8_0", 34)}   # bytes per block of 32
+# K-quants MLX dequantizes to float16: bytes per super-block of 256.
+_KQUANT = {10: ("Q2_K", 84), 12: ("Q4_K", 144), 14: ("Q6_K", 210)}
 _TYPE_NAMES = ["F32", "F16", "Q4_0", "Q4_1", "Q4_2", "Q4_3", "Q5_0", "Q5_1", "Q8_0",
                "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K", "IQ2_XXS",
                "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8",
@@ -167,6 +170,12 @@ def _tensor_bytes(r, name, ttype, shape):
             raise r.bad(f"tensor {name!r} of type {tname} has shape {shape}: the last "
                         "dimension must be a multiple of 32")
         return count // 32 * block
+    if ttype in _KQUANT:
+        tname, block = _KQUANT[ttype]
+        if not shape or shape[-1] % 256:
+            raise r.bad(f"tensor {name!r} of type {tname} has shape {shape}: the last "
+                        "dimension must be a multiple of 256")
+        return count // 256 * block
     tname = _TYPE_NAMES[ttype] if ttype < len(_TYPE_NAMES) else f"unknown ({ttype})"
     raise RuntimeError(f"[load_gguf] tensor {name!r} has type {tname}, which is not "
                        f"supported (file {r.src.name})")
@@ -178,6 +187,13 @@ def _fill(out, values):
     return out
 
 
+def _read_blocks(src, name, nblocks, block):
+    raw = np.empty((nblocks, block), np.uint8)
+    if raw.size:
+        src.readinto(memoryview(raw.reshape(-1)), f"tensor {name!r}")
+    return raw
+
+
 def _quantized(src, name, ttype, shape, arrays):
     """MLX's quantized triple for a Q4_0/Q4_1/Q8_0 tensor (groups of 32)."""
     tname, block = _QUANT[ttype]
@@ -185,8 +201,7 @@ def _quantized(src, name, ttype, shape, arrays):
     for d in shape:
         nblocks *= d
     nblocks //= 32
-    raw = np.empty((nblocks, block), np.uint8)
-    src.readinto(memoryview(raw).cast("B"), f"tensor {name!r}")
+    raw = _read_blocks(src, name, nblocks, block)
     d = raw[:, :2].copy().view(np.float16)
     if ttype == 8:      # Q8_0: int8 values; MLX stores q + 128 unsigned, bias -128 d
         packed = raw[:, 2:] ^ np.uint8(0x80)
@@ -206,6 +221,80 @@ def _quantized(src, name, ttype, shape, arrays):
     arrays[name] = w
     arrays[prefix + ".scales"] = _fill(_empty(float16, lead + (groups,)), d.reshape(-1))
     arrays[prefix + ".biases"] = _fill(_empty(float16, lead + (groups,)), bias.reshape(-1))
+
+
+def _f16(raw, at):
+    """The float16 field at byte `at` of every block, as float32 (nblocks, 1)."""
+    return raw[:, at:at + 2].copy().view(np.float16).astype(np.float32)
+
+
+def _q2_k(raw):
+    # 16 groups of 16: 4-bit scale and 4-bit min per group; 2-bit values, four
+    # per byte, cycling through 32-byte runs of qs with shifts 0, 2, 4, 6.
+    sc = raw[:, :16]
+    qs = raw[:, 16:80].reshape(-1, 2, 1, 32)
+    d, dmin = _f16(raw, 80), _f16(raw, 82)
+    q = (qs >> (np.arange(4, dtype=np.uint8) * 2)[None, None, :, None]) & 3
+    q = q.reshape(-1, 16, 16).astype(np.float32)    # (half, shift, 32 bytes) -> groups
+    scale = (d * (sc & 15))[:, :, None]
+    low = (dmin * (sc >> 4))[:, :, None]
+    return (scale * q - low).reshape(-1, 256)
+
+
+def _scale_min_k4(q):
+    """Q4_K's eight 6-bit scales and mins packed in 12 bytes."""
+    q = q.astype(np.uint8)
+    sc = np.empty((q.shape[0], 8), np.uint8)
+    mn = np.empty((q.shape[0], 8), np.uint8)
+    sc[:, :4] = q[:, 0:4] & 63
+    mn[:, :4] = q[:, 4:8] & 63
+    sc[:, 4:] = (q[:, 8:12] & 15) | ((q[:, 0:4] >> 6) << 4)
+    mn[:, 4:] = (q[:, 8:12] >> 4) | ((q[:, 4:8] >> 6) << 4)
+    return sc.astype(np.float32), mn.astype(np.float32)
+
+
+def _q4_k(raw):
+    # 8 groups of 32; each 32-byte run of qs gives a group (low nibbles) and the
+    # next group (high nibbles); 6-bit scales and mins.
+    d, dmin = _f16(raw, 0), _f16(raw, 2)
+    sc, mn = _scale_min_k4(raw[:, 4:16])
+    # MLX's gguf reader (gguflib) applies the even group's scale and min to both
+    # groups of each 64-value chunk (llama.cpp uses group 2c+1's for the high
+    # nibbles); we return what MLX returns.
+    even = [0, 0, 2, 2, 4, 4, 6, 6]
+    sc, mn = sc[:, even], mn[:, even]
+    qs = raw[:, 16:144].reshape(-1, 4, 1, 32)
+    q = np.concatenate([qs & 15, qs >> 4], axis=2).reshape(-1, 8, 32).astype(np.float32)
+    return ((d * sc)[:, :, None] * q - (dmin * mn)[:, :, None]).reshape(-1, 256)
+
+
+def _q6_k(raw):
+    # Two halves of 128: 4 low bits from ql, 2 high bits from qh, minus 32; a signed
+    # 8-bit scale per 16 values.
+    ql = raw[:, :128].reshape(-1, 2, 2, 32)             # (half, first/second 32 bytes)
+    qh = raw[:, 128:192].reshape(-1, 2, 1, 32)
+    sc = raw[:, 192:208].view(np.int8).astype(np.float32).reshape(-1, 2, 8)
+    d = _f16(raw, 208)[:, :, None, None]
+    low = np.concatenate([ql & 15, ql >> 4], axis=2)    # quarters 0,1 (low) 2,3 (high)
+    high = (qh >> (np.arange(4, dtype=np.uint8) * 2)[None, None, :, None]) & 3
+    q = (low | (high << 4)).astype(np.float32) - 32     # (blocks, half, quarter, 32)
+    scale = d * np.repeat(sc, 16, axis=2).reshape(-1, 2, 4, 32)
+    return (scale * q).reshape(-1, 256)
+
+
+_KDEQUANT = {10: _q2_k, 12: _q4_k, 14: _q6_k}
+
+
+def _kquant(src, name, ttype, shape):
+    """A K-quant tensor dequantized to float16, as MLX does."""
+    _, block = _KQUANT[ttype]
+    nblocks = 1
+    for d in shape:
+        nblocks *= d
+    nblocks //= 256
+    raw = _read_blocks(src, name, nblocks, block)
+    values = _KDEQUANT[ttype](raw).astype(np.float16)
+    return _fill(_empty(float16, tuple(shape)), values.reshape(-1))
 
 
 def read(path):
@@ -265,8 +354,13 @@ def read(path):
             if e > b:
                 src.skip(b - pos, f"the gap before tensor {name!r}")
                 pos = e
-            if ttype in _QUANT:
-                _quantized(src, name, ttype, shape, arrays)
+            if ttype in _QUANT or ttype in _KQUANT:
+                # float16 overflow gives inf, as in MLX: no numpy warnings for it.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    if ttype in _QUANT:
+                        _quantized(src, name, ttype, shape, arrays)
+                    else:
+                        arrays[name] = _kquant(src, name, ttype, shape)
             elif ttype == 30:      # BF16: MLX hands it out as float16
                 from mlxc._core.ops.elementwise import astype
                 arrays[name] = astype(read_array(src, bfloat16, shape, f"tensor {name!r}"),
