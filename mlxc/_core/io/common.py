@@ -113,9 +113,7 @@ class Source:
                     data = self.f.read(end - pos)
                     got = len(data)
                     mv[pos:pos + got] = data
-            except (OSError, ValueError, EOFError) as e:
-                raise corrupt(self.reader, self.name, f"reading {what} failed: {e}") from None
-            except Exception as e:       # zipfile's BadZipFile (CRC), zlib errors ...
+            except Exception as e:   # OSError, EOFError, zipfile's BadZipFile (CRC), zlib ...
                 raise corrupt(self.reader, self.name, f"reading {what} failed: {e}") from None
             if not got:
                 raise corrupt(self.reader, self.name,
@@ -167,14 +165,9 @@ def check_array(x, writer, what):
 
 def row_bytes(a):
     """a's bytes in row-major order (no copy when a is already row-contiguous)."""
-    row, _ = _layout(a)
-    if not row:
+    if not _layout(a)[0]:
         from mlxc._core.ops.shape import contiguous
         a = contiguous(a)
-        row, _ = _layout(a)
-        if not row:                       # contiguous may keep a column-major layout
-            from mlxc._core.ops.creation import copy
-            a = copy(a)
     return _raw_bytes(a)
 
 
