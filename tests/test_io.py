@@ -663,3 +663,17 @@ def test_loading_holds_one_copy(tmp_path, fmt):
     mx.eval(out)
     assert mx.get_peak_memory() - before <= 4 * n + (1 << 16)
     assert out[n - 1].item() == n - 1
+
+
+def test_safetensors_package_reads_mlxc_files(tmp_path):
+    # The format's reference reader (validates offsets, coverage, dtypes), if installed.
+    st = pytest.importorskip("safetensors")
+    from safetensors.numpy import load_file
+    arrays = {n: sample(n) for n in ST_DTYPES if n != "bfloat16"}   # numpy lacks bfloat16
+    arrays["T"] = sample("int16").T
+    mx.save_safetensors(str(tmp_path / "p"), arrays, {"k": "v"})
+    got = load_file(str(tmp_path / "p.safetensors"))
+    with st.safe_open(str(tmp_path / "p.safetensors"), "np") as f:
+        assert f.metadata() == {"k": "v"}
+    for k, a in arrays.items():
+        assert got[k].tobytes() == raw(a)[2] and got[k].shape == a.shape
