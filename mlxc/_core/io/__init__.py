@@ -6,7 +6,7 @@ straight into a new array's buffer.  Every header field is checked before any
 allocation, and a bad file raises an exception that names it."""
 import os
 
-from .common import Source, file_name, is_path, open_for_write, with_extension
+from .common import Source, is_path, open_for_write, with_extension
 from . import gguf, npy, npz, safetensors
 
 __all__ = ["save", "savez", "savez_compressed", "save_safetensors", "save_gguf", "load"]

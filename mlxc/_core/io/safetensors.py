@@ -9,7 +9,7 @@ from mlxc._core.dtype import (
     bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64, float16, bfloat16,
     float32, complex64,
 )
-from .common import DTYPE_NAMES, check_array, corrupt, read_array, row_bytes, write_all
+from .common import check_array, corrupt, read_array, row_bytes, write_all
 
 _TO_ST = {bool_: "BOOL", uint8: "U8", uint16: "U16", uint32: "U32", uint64: "U64",
           int8: "I8", int16: "I16", int32: "I32", int64: "I64", float16: "F16",
