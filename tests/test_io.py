@@ -677,3 +677,22 @@ def test_safetensors_package_reads_mlxc_files(tmp_path):
         assert f.metadata() == {"k": "v"}
     for k, a in arrays.items():
         assert got[k].tobytes() == raw(a)[2] and got[k].shape == a.shape
+
+
+@pytest.mark.mlxc_only
+def test_npz_stored_member_read_in_place_checks_the_crc(tmp_path):
+    x = sample("float32")
+    mx.savez(tmp_path / "crc", x=x)
+    path = tmp_path / "crc.npz"
+    same(mx.load(str(path))["x"], x)
+    with open(path, "rb") as fh:           # find the data: the npy magic, then its length
+        blob = bytearray(fh.read())
+    at = blob.index(b"\x93NUMPY") + 10 + struct.unpack("<H", blob[blob.index(b"\x93NUMPY")
+                                                                 + 8:][:2])[0]
+    blob[at + 5] ^= 0x40                   # one data bit
+    path.write_bytes(bytes(blob))
+    with pytest.raises(RuntimeError, match="CRC"):
+        mx.load(str(path))
+    with pytest.raises(RuntimeError, match="CRC"):   # the file-object path (zipfile) too
+        with open(path, "rb") as fh:
+            mx.load(fh)

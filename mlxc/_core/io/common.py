@@ -7,6 +7,7 @@ the reader and the file.  Every header field is checked before anything is alloc
 """
 import io
 import os
+import zlib
 
 from mlxc._core.array import array, _empty, _raw_bytes, _layout
 from mlxc._core.dtype import (
@@ -61,6 +62,7 @@ class Source:
                 raise RuntimeError(f"[load] Failed to open file {self.name}") from None
         else:
             self.f = f
+        self.crc = None          # set to 0 to keep a running CRC-32 of what is read
         self.remaining = remaining
         if remaining is not None:
             return
@@ -118,6 +120,8 @@ class Source:
             if not got:
                 raise corrupt(self.reader, self.name,
                               f"unable to read {what}: the file ends {n - pos} bytes early")
+            if self.crc is not None:
+                self.crc = zlib.crc32(mv[pos:pos + got], self.crc)
             pos += got
         if self.remaining is not None:
             self.remaining -= n
