@@ -786,6 +786,68 @@ def custom_function_call(mx, n, custom):
     return run
 
 
+# ---------------------------------------------------------------- io
+
+def _io_file(kind, n):
+    """A float32 file of n values in a fresh temp dir (removed at exit): .npy written
+    by numpy, .safetensors by hand (8-byte length, JSON header, data), so every
+    library reads the very same bytes."""
+    import atexit
+    import json
+    import shutil
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="mlxc_bench_io_")
+    atexit.register(shutil.rmtree, d, True)
+    x = _normal((n,), 11)
+    if kind == "npy":
+        path = d + "/x.npy"
+        _np.save(path, x)
+        return path
+    path = d + "/x.safetensors"
+    head = json.dumps({"x": {"dtype": "F32", "shape": [n],
+                             "data_offsets": [0, x.nbytes]}}).encode()
+    with open(path, "wb") as f:
+        f.write(len(head).to_bytes(8, "little") + head)
+        x.tofile(f)
+    return path
+
+
+@workload("load_npy", n=64 << 20)
+def load_npy(mx, n):
+    path = _io_file("npy", n)
+    return lambda: _evaluated(mx, mx.load(path))
+
+
+@load_npy.on("numpy")
+def _(np, n):
+    path = _io_file("npy", n)
+    return lambda: np.load(path)
+
+
+@load_npy.bytes
+def _(n):
+    return 2 * F32 * n  # read from the page cache, written into the new array
+
+
+@workload("load_safetensors", n=64 << 20)
+def load_safetensors(mx, n):
+    path = _io_file("safetensors", n)
+    return lambda: _evaluated(mx, mx.load(path)["x"])
+
+
+@load_safetensors.on("numpy")
+def _(np, n):
+    # numpy has no safetensors reader: the same data as .npy, through numpy.load.
+    path = _io_file("npy", n)
+    return lambda: np.load(path)
+
+
+@load_safetensors.bytes
+def _(n):
+    return 2 * F32 * n
+
+
 # ---------------------------------------------------------------- comparison sets
 
 
@@ -853,8 +915,15 @@ ISSUE3 = [
     Case("take_2^20_of_2^22", "take", {"n": _N22, "k": 1 << 20}, 1.2),
 ]
 
+# Loading 256 MiB of float32 (page cache warm) against numpy.load of the same .npy.
+_N26 = 64 << 20
+IO = [
+    Case("load_npy_256MiB", "load_npy", {"n": _N26}, 1.5),
+    Case("load_safetensors_256MiB", "load_safetensors", {"n": _N26}, 1.5),
+]
+
 # compare.py --set NAME
-SETS = {"default": COMPARE, "issue3": ISSUE3}
+SETS = {"default": COMPARE, "issue3": ISSUE3, "io": IO}
 
 
 # ---------------------------------------------------------------- timing

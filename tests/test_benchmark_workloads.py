@@ -32,7 +32,8 @@ TINY = (
        ("per_example_grads", {"batch": 4, "dim": 3}),
        ("mlp_jvp", {"batch": 4, "sizes": (6, 5, 3)}),
        ("custom_function_call", {"n": 5, "custom": True}),
-       ("custom_function_call", {"n": 5, "custom": False})]
+       ("custom_function_call", {"n": 5, "custom": False}),
+       ("load_npy", {"n": 37}), ("load_safetensors", {"n": 37})]
 )
 
 

@@ -770,3 +770,53 @@ def _unpickle(values, name):
     from mlxc._core.dtype import DTYPES
     d = [x for x in DTYPES if x.name == name][0]
     return array(values, d)
+
+
+# ---------------------------------------------------------------- raw bytes (io)
+
+def _empty(dtype, shape):
+    """An evaluated, row-contiguous, uninitialised array: io reads file bytes straight
+    into it (through _raw_bytes), so loading copies the data once."""
+    return new_empty(to_dtype(dtype).code, tuple(shape))
+
+
+def _layout(array a):
+    """(row_contiguous, col_contiguous) of a, evaluating it first."""
+    ensure_evaluated(a)
+    return bool(a.flags & ROW_CONTIG), bool(a.flags & COL_CONTIG)
+
+
+cdef const char *BYTE_FORMAT = b"B"
+
+
+@cython.final
+cdef class _RawBytes:
+    """A flat, writable byte buffer over an evaluated contiguous array's memory, for
+    every dtype (bfloat16 too, which has no PEP 3118 format)."""
+    cdef array a
+
+    def __getbuffer__(self, Py_buffer *view, int flags):
+        view.buf = self.a.data()
+        view.obj = self
+        view.len = self.a.size * itemsize(self.a.dtype)
+        view.readonly = 0
+        view.itemsize = 1
+        view.format = <char *>BYTE_FORMAT if (flags & PyBUF_FORMAT) else NULL
+        view.ndim = 1
+        view.shape = &view.len
+        view.strides = &view.itemsize
+        view.suboffsets = NULL
+        view.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer *view):
+        pass
+
+
+def _raw_bytes(array a):
+    """memoryview of a's bytes in memory order; a must be row- or column-contiguous."""
+    ensure_evaluated(a)
+    if not (a.flags & (ROW_CONTIG | COL_CONTIG)):
+        raise ValueError("_raw_bytes: the array is not contiguous")
+    cdef _RawBytes r = _RawBytes.__new__(_RawBytes)
+    r.a = a
+    return memoryview(r)
