@@ -358,9 +358,21 @@ def _unary_jvp(int op, x, t, y):
         return lin
     f = _unary_factor(op, x, y)
     if f is None:
-        return mx.zeros(y.shape, y.dtype)
+        return mx.zeros(y.shape, _flat_tangent_dtype(op, x, t, y))
     r = t * f
     return r if r.dtype == y.dtype else r.astype(y.dtype)
+
+
+def _flat_tangent_dtype(int op, x, t, y):
+    """The dtype of a zero-derivative unary op's tangent, as MLX gives it: the tangent's
+    own for the predicates MLX computes as one primitive on the input (isnan, isposinf,
+    isneginf) and for logical_not of a bool input; bool where MLX first casts the input
+    to bool or builds the predicate from logical ops (isinf, isfinite)."""
+    if op == MLXC_ISNAN or op == MLXC_ISPOSINF or op == MLXC_ISNEGINF:
+        return t.dtype
+    if op == MLXC_LOGICAL_NOT:
+        return t.dtype if x.dtype == y.dtype else y.dtype
+    return y.dtype
 
 
 def _binary_grads(int op, a, b, g, y):
@@ -425,6 +437,9 @@ def _binary_jvp(int op, list primals, list tangents, list argnums, list outputs)
     if fb is not None and tb is not None:
         r = fb * zb if r is None else r + fb * zb
     if r is None:
+        if MLXC_EQ <= op <= MLXC_GE:
+            # As MLX: a comparison's tangent is zeros in its operands' (promoted) dtype.
+            return mx.zeros(y.shape, mx.promote_types(a.dtype, b.dtype))
         return mx.zeros(y.shape, y.dtype)
     r = mx.broadcast_to(r, y.shape)
     return r if r.dtype == y.dtype else r.astype(y.dtype)
