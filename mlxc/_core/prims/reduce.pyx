@@ -442,11 +442,12 @@ def _extreme_mask(x, axes, y):
 
 def _reduce_vjp(int op, tuple axes, x, g, y):
     import mlxc.core as mx
-    from mlxc._core.prims.rulekit import cast_like, zeros_cotangent
+    from mlxc._core.prims.rulekit import cast_like, conj_factor, zeros_cotangent
     if op == MLXC_RSUM:
         return cast_like(_expand_back(g, axes, x.shape), x)
     if op == MLXC_RPROD:
-        return cast_like(_expand_back(g, axes, x.shape) * _prod_others(x, axes), x)
+        return cast_like(_expand_back(g, axes, x.shape) * _prod_others(conj_factor(x), axes),
+                         x)
     if op == MLXC_RMAX or op == MLXC_RMIN:
         # As MLX: the cotangent is split evenly between the elements equal to the extreme.
         mask = _extreme_mask(x, axes, y)
@@ -551,6 +552,8 @@ def _scan_vjp(Scan p, x, g, y):
         # dx_j = sum_{i >= j} g_i prod_{k <= i, k != j} x_k (in scan order), exact with
         # zeros: before the first zero divide by x_j; at the first zero use the scan of x
         # with that zero replaced by one; after it the derivative is zero.
+        if x.dtype == mx.complex64:      # MLX's convention: conjugated factors
+            x, y = mx.conj(x), mx.conj(y)
         before, first = _zero_masks(x, ax, rev)
         one = mx.ones((), x.dtype)
         y1 = _scan_node(MLXC_CUMPROD, ax, rev, inc, mx.where(first, one, x))
