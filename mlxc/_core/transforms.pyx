@@ -192,13 +192,13 @@ def vjp(fun, primals, cotangents):
     leaves, copies = trace_leaves(prim_list)
     outs = _run_traced(fun, copies)
     out_list, _ = _as_list(outs, "vjp")
-    if len(out_list) != len(cot_list):
+    if len(out_list) > len(cot_list):    # (extra cotangents are ignored, as in MLX)
         raise ValueError(f"[vjp] Number of outputs to compute gradients for ({len(out_list)}) "
                          f"does not match number of cotangents ({len(cot_list)}).")
     for o, c in zip(out_list, cot_list):
         if o.shape != c.shape:
-            raise ValueError(f"[vjp] Output shape {o.shape} does not match cotangent shape "
-                             f"{c.shape}.")
+            raise ValueError(f"[vjp] Output shape {_shape_str(o.shape)} does not match "
+                             f"cotangent shape {_shape_str(c.shape)}.")
     grads = backprop(out_list, [c.astype(o.dtype) for o, c in zip(out_list, cot_list)], leaves)
     return out_list, grads
 
@@ -210,12 +210,10 @@ def jvp(fun, primals, tangents):
     prim_list, _ = _as_list(primals, "jvp")
     tan_list, _ = _as_list(tangents, "jvp")
     if len(prim_list) != len(tan_list):
-        raise ValueError(f"[jvp] Number of inputs ({len(prim_list)}) does not match number of "
-                         f"tangents ({len(tan_list)}).")
+        raise ValueError("[jvp] Number of inputs does not match number of tangents.")
     for p, t in zip(prim_list, tan_list):
         if p.shape != t.shape:
-            raise ValueError(f"[jvp] Input shape {p.shape} does not match tangent shape "
-                             f"{t.shape}.")
+            raise ValueError("[jvp] Input shape does not match shape of tangent.")
     leaves, copies = trace_leaves(prim_list)
     outs = _run_traced(fun, copies)
     out_list, _ = _as_list(outs, "jvp")
@@ -293,6 +291,39 @@ def _swap_out(tree, dict back, dict made, set seen):
     return tree
 
 
+_RETURN = "The return value of the function whose gradient we want to compute should be"
+
+
+def _check_loss(out, str name, bint with_value):
+    """The scalar to differentiate: out, or out[0] for value_and_grad (the rest is
+    auxiliary); MLX's errors otherwise."""
+    if with_value:
+        if isinstance(out, tuple):
+            if not out:
+                raise ValueError(f"[{name}] {_RETURN} either a scalar array or a non-empty "
+                                 f"tuple. The first value should be a scalar array and the "
+                                 f"rest can be anything. Instead, we got an empty tuple.")
+            if not isinstance(out[0], array):
+                raise ValueError(f"[{name}] {_RETURN} either a scalar array or a tuple with "
+                                 f"the first value being a scalar array (Union[array, "
+                                 f"tuple[array, Any, ...]]); but it was a tuple with the first "
+                                 f"value being of type {type(out[0]).__name__} .")
+            out = out[0]
+        elif not isinstance(out, array):
+            raise ValueError(f"[{name}] {_RETURN} either a scalar array or a tuple with the "
+                             f"first value being a scalar array (Union[array, tuple[array, "
+                             f"Any, ...]]); but {type(out).__name__} was returned.")
+    elif not isinstance(out, array):
+        raise ValueError(f"[{name}] {_RETURN} a scalar array; but {type(out).__name__} was "
+                         f"returned.")
+    if out.ndim != 0:
+        hint = " If you are using grad your function must return a scalar." \
+            if out.size == 1 else ""
+        raise ValueError(f"[vjp] Output shape {_shape_str(out.shape)} does not match "
+                         f"cotangent shape ().{hint}")
+    return out
+
+
 def value_and_grad(fun, argnums=None, argnames=()):
     """value_and_grad(fun: Callable, argnums: int | Sequence[int] | None = None, argnames: str | Sequence[str] = []) -> Callable
 
@@ -326,9 +357,10 @@ def _make_grad(fun, argnums, argnames, str name, bint with_value):
             raise TypeError(f"[{name}] argnums must be integers, got {n!r}.")
         if n < 0:
             raise ValueError(f"[{name}] Can't compute the gradient of negative argument "
-                             f"index {n}.")
-    if len(set(nums)) != len(nums):
-        raise ValueError(f"[{name}] Duplicate argument index in argnums {argnums}.")
+                             f"index {n}")
+    for i, n in enumerate(nums):
+        if n in nums[:i]:
+            raise ValueError(f"[{name}] Duplicate argument index {n} is not allowed.")
     nums = tuple(sorted(nums))    # gradients come back in argument order, as in MLX
 
     def wrapped(*args, **kwargs):
@@ -341,7 +373,7 @@ def _make_grad(fun, argnums, argnames, str name, bint with_value):
             if k not in kwargs:
                 raise ValueError(f"[{name}] Can't compute the gradient of keyword argument "
                                  f"'{k}' because the function is called with the following "
-                                 f"keyword arguments {list(kwargs)}.")
+                                 f"keyword arguments {{{''.join(k + ',' for k in kwargs)}}}")
         targets = [args[n] for n in nums] + [kwargs[k] for k in argnames]
         leaves = []
         for t in targets:
@@ -373,16 +405,7 @@ def _make_grad(fun, argnums, argnames, str name, bint with_value):
             for k in argnames:
                 _swap_out(new_kwargs[k], back, made_ids, seen)
         value = out
-        loss = out[0] if (with_value and isinstance(out, tuple) and out) else out
-        if not isinstance(loss, array):
-            raise ValueError(f"[{name}] The return value of the function whose gradient we "
-                             f"want to compute should be either a scalar array or a tuple with "
-                             f"the first value being a scalar array (Union[array, Tuple[array, "
-                             f"Any, ...]]); but {type(loss).__name__} was returned.")
-        if loss.ndim != 0:
-            raise ValueError(f"[{name}] The return value of the function whose gradient we "
-                             f"want to compute should be a scalar array; but an array of "
-                             f"shape {loss.shape} was returned.")
+        loss = _check_loss(out, name, with_value)
         one = _py_hooks["ops"].ones(loss.shape, loss.dtype)
         grads = backprop([loss], [one], tleaves) if tleaves else []
         git = iter(grads)
