@@ -433,3 +433,22 @@ def test_value_and_grad_aux_and_argnums_mixes():
     np.testing.assert_array_equal(np.array(gpos[0]), [9.0, 1.0])     # d/da = b c
     np.testing.assert_array_equal(np.array(gpos[1]), [3.0, -2.0])    # d/db = a c
     np.testing.assert_array_equal(np.array(gkw["c"]), [3.0, -2.0])   # d/dc = a b
+
+
+def test_nested_vmap_keeps_each_level_placeholders_apart():
+    x_np = np.arange(1.0, 7.0, dtype=np.float32).reshape(2, 3)
+    b_np = np.array([1.0, 2.0, 3.0], np.float32)
+    inner = mx.vmap(lambda a, b: a * b, in_axes=(0, None))
+    got = mx.vmap(inner, in_axes=(1, 0))(mx.array(x_np), mx.array(b_np))
+    want = np.array([[x_np[i, j] * b_np[j] for i in range(2)] for j in range(3)])
+    np.testing.assert_array_equal(np.array(got), want)
+
+    def f(a):                          # an in-place update at both levels
+        a[0] = -1.0
+        return mx.vmap(lambda r: r * 2)(a)
+
+    x3 = np.arange(12, dtype=np.float32).reshape(2, 2, 3)
+    got = mx.vmap(f)(mx.array(x3))
+    want = x3.copy()
+    want[:, 0] = -1.0
+    np.testing.assert_array_equal(np.array(got), want * 2)

@@ -19,6 +19,7 @@ cdef class Placeholder(Primitive):
     then holds the input's old state still shares this primitive."""
     cdef object value        # the batched array
     cdef int axis            # its batch axis
+    cdef object call         # the vmap call it belongs to (nested vmaps have their own)
     cdef int eval_cpu(self, list inputs, list outputs) except -1:
         raise ValueError("[eval] Attempting to eval an array during function transformations "
                          "like compile or vmap is not allowed.")
@@ -471,6 +472,7 @@ def vmap(fun, in_axes=0, out_axes=0):
             raise ValueError("[tree_flatten] The argument should contain only arrays")
         size = None
         holders = []
+        call = object()
         for x, ax in zip(leaves, axes):
             if ax is None:
                 holders.append(x)
@@ -487,6 +489,7 @@ def vmap(fun, in_axes=0, out_axes=0):
             ph = Placeholder.__new__(Placeholder)
             ph.value = x
             ph.axis = ax
+            ph.call = call
             holders.append(new_node((<array>x).dtype, shape, ph, ()))
         if size is None:
             raise ValueError("At least one of in_axes must be non-None.")
@@ -496,7 +499,7 @@ def vmap(fun, in_axes=0, out_axes=0):
         out_leaves = [v for _, v in tree_flatten(outs)]
         if not out_leaves or not all(isinstance(v, array) for v in out_leaves):
             raise ValueError("[tree_flatten] The argument should contain only arrays")
-        results = replay(out_leaves, {}, size)
+        results = replay(out_leaves, call, size)
         oaxes = _axes_tree(out_axes, outs, "out_axes") if not isinstance(out_axes, int) \
             else [out_axes] * len(out_leaves)
         final = []
@@ -531,14 +534,15 @@ def _shape_str(shape):
     return "(" + ",".join(str(d) for d in shape) + ")"
 
 
-cdef list replay(list outputs, dict mapping, size):
-    """Re-run the graph between placeholders and outputs with batched values."""
+cdef list replay(list outputs, object call, size):
+    """Re-run the graph between call's placeholders and outputs with batched values."""
     cdef list order = graph_order(outputs, set())
+    cdef dict mapping = {}
     cdef array node
     cdef Placeholder ph
-    for n in order:         # every array holding a placeholder (clones included)
+    for n in order:         # every array holding one of call's placeholders (clones too)
         node = <array>n
-        if type(node.primitive) is Placeholder:
+        if type(node.primitive) is Placeholder and (<Placeholder>node.primitive).call is call:
             ph = <Placeholder>node.primitive
             mapping[id(node)] = (ph.value, ph.axis)
     cdef set leaves = set(mapping)
