@@ -24,6 +24,8 @@ cdef class array:
     cdef unsigned long long visit  # eval's traversal epoch that last reached this node
     cdef int dfs_next            # eval's traversal: next input to visit
     cdef int readers             # unevaluated nodes holding this array as an input
+    cdef unsigned long owner     # thread (ident) that has scheduled this node in an eval and
+                                 # not yet finished it; 0 otherwise (its buf may be partial)
     cdef Primitive primitive     # the operation that produces it; None once evaluated
     cdef tuple inputs            # the operation's inputs; None once evaluated
     cdef tuple siblings          # every output of a multi-output node, in order, or None
@@ -52,8 +54,8 @@ cdef int alloc_output_donate(array out, list inputs) except -1
 cdef int share_buffer(array out, array src, int64_t offset) except -1  # views
 cdef array scalar_array(object value, int dtype)        # a 0-d evaluated array holding value
 cdef array as_array(object x)                           # array, or a Python value converted
-cdef int ensure_evaluated(array a) except -1
-cdef int transform_depth_add(int delta) noexcept  # >0 inside grad/vjp/jvp: eval keeps graphs
+cdef int ensure_evaluated(array a) except -1         # evaluated and not being written by a thread
+cdef int transform_depth_add(int delta) noexcept  # >0 inside grad/vjp/jvp (this thread): eval keeps graphs
 cdef tuple node_outputs(array a)          # (a,) or a's siblings
 cdef void release_inputs(tuple inputs) noexcept     # readers -= 1 for each input
 

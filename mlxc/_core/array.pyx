@@ -118,12 +118,23 @@ cdef list new_nodes(list dtypes, list shapes, Primitive prim, tuple inputs):
     return outs
 
 
-cdef int _transform_depth = 0
+cdef extern from *:
+    """
+    /* Per OS thread (each Python thread is one): a transform in one thread must not
+       change how another thread's eval treats its graphs. */
+    #if defined(_MSC_VER)
+    static __declspec(thread) int mlxc_transform_depth;
+    #else
+    static _Thread_local int mlxc_transform_depth;
+    #endif
+    """
+    int mlxc_transform_depth
+
 
 cdef int transform_depth_add(int delta) noexcept:
-    global _transform_depth
-    _transform_depth += delta
-    return _transform_depth
+    global mlxc_transform_depth
+    mlxc_transform_depth += delta
+    return mlxc_transform_depth
 
 
 cdef tuple node_outputs(array a):
@@ -168,7 +179,8 @@ cdef int share_buffer(array out, array src, int64_t offset) except -1:
 
 
 cdef int ensure_evaluated(array a) except -1:
-    if a.buf is None:
+    # owner != 0: another thread's eval may still be writing the buffer; eval waits for it
+    if a.buf is None or a.owner != 0:
         _hooks.eval([a])
     return 0
 
@@ -423,6 +435,8 @@ cdef class array:
     cdef _take_state(self, array o):
         """Make self the node/data of o (used by __init__ and __setitem__'s rebinding)."""
         cdef int i
+        if o.owner != 0:
+            ensure_evaluated(o)   # another thread is still writing o's buffer: wait for it
         if self._heap != NULL:
             free(self._heap)
             self._heap = NULL

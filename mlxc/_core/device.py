@@ -60,9 +60,33 @@ class Stream:
         return hash((self.device, self.index))
 
 
+# As in MLX, the default stream is per thread: the main thread's is stream 0, another
+# thread gets a new stream the first time it asks; set_default_stream and the stream
+# context change only the calling thread's.  Stream indices come from one counter.
 _state = threading.local()
-_cpu_streams = [Stream(Device(cpu), 0)]
+_main_stream = Stream(Device(cpu), 0)
+_index_lock = threading.Lock()
+_next_index = 1
 _default_device = Device(cpu)
+
+
+def _next_stream(device):
+    global _next_index
+    with _index_lock:
+        i = _next_index
+        _next_index += 1
+    return Stream(device, i)
+
+
+def _thread_default():
+    s = getattr(_state, "default", None)
+    if s is None:
+        if threading.current_thread() is threading.main_thread():
+            s = _main_stream
+        else:
+            s = _next_stream(Device(cpu))
+        _state.default = s
+    return s
 
 
 def is_available(device):
@@ -106,27 +130,25 @@ def default_stream(device):
     d = Device(device)
     if d.type != cpu:
         raise ValueError("[default_stream] Cannot get gpu stream without gpu backend.")
-    return getattr(_state, "stream", None) or _cpu_streams[0]
+    return getattr(_state, "stream", None) or _thread_default()
 
 
 def set_default_stream(stream):
-    """set_default_stream(stream: Stream) -> None"""
+    """set_default_stream(stream: Stream) -> None: for the calling thread."""
     if not isinstance(stream, Stream):
         raise TypeError(f"[set_default_stream] Expected a Stream, got {stream!r}.")
-    _cpu_streams[0] = stream
+    _state.default = stream
 
 
 def new_stream(device):
     """new_stream(device: Device | DeviceType) -> Stream"""
-    d = _check_device(device, "new_stream")
-    s = Stream(d, len(_cpu_streams))
-    _cpu_streams.append(s)
-    return s
+    return _next_stream(_check_device(device, "new_stream"))
 
 
 def clear_streams():
-    """clear_streams() -> None"""
-    del _cpu_streams[1:]
+    """clear_streams() -> None: the CPU keeps no per-stream state; indices keep counting,
+    as in MLX."""
+    return None
 
 
 def synchronize(stream=None):

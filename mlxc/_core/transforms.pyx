@@ -13,7 +13,13 @@ cdef Identity _IDENTITY = Identity.__new__(Identity)
 
 cdef class Placeholder(Primitive):
     """The stand-in for a batched input while vmap traces a function: it has a shape but
-    no data, so evaluating it (or anything built on it) is an error, as in MLX."""
+    no data, so evaluating it (or anything built on it) is an error, as in MLX.  Each
+    input has its own instance, which knows the batched value it stands for: the
+    function may rebind the placeholder array in place (x[i] = v), and the clone that
+    then holds the input's old state still shares this primitive."""
+    cdef object value        # the batched array
+    cdef int axis            # its batch axis
+    cdef object call         # the vmap call it belongs to (nested vmaps have their own)
     cdef int eval_cpu(self, list inputs, list outputs) except -1:
         raise ValueError("[eval] Attempting to eval an array during function transformations "
                          "like compile or vmap is not allowed.")
@@ -28,12 +34,23 @@ cdef class Placeholder(Primitive):
         raise ValueError("[vmap] a placeholder is replaced before its rule runs.")
 
 
-cdef Placeholder _PLACEHOLDER = Placeholder.__new__(Placeholder)
-
-
 cdef array identity_copy(array x):
     """A new node with x's value whose graph the transforms can tell apart from x."""
     return new_node(x.dtype, x._shape, _IDENTITY, (x,))
+
+
+cdef tuple trace_leaves(list primals):
+    """(leaves, passed): the nodes a transform differentiates with respect to, and the
+    arrays handed to the function, one identity node above each leaf.  The function may
+    rebind what it is given in place (x[i] = v, x += 1); the leaf stays put."""
+    cdef list leaves = [identity_copy(<array>p) for p in primals]
+    return leaves, [identity_copy(<array>l) for l in leaves]
+
+
+cdef bint untouched(array passed, array leaf):
+    """The function did not rebind `passed` in place."""
+    return passed.primitive is _IDENTITY and passed.inputs is not None \
+        and passed.inputs[0] is leaf
 
 
 cdef list graph_order(list outputs, set leaves):
@@ -173,17 +190,17 @@ def vjp(fun, primals, cotangents):
     The outputs of fun(*primals) and the vector-Jacobian products of the cotangents."""
     prim_list, _ = _as_list(primals, "vjp")
     cot_list, _ = _as_list(cotangents, "vjp")
-    copies = [identity_copy(<array>p) for p in prim_list]
+    leaves, copies = trace_leaves(prim_list)
     outs = _run_traced(fun, copies)
     out_list, _ = _as_list(outs, "vjp")
-    if len(out_list) != len(cot_list):
+    if len(out_list) > len(cot_list):    # (extra cotangents are ignored, as in MLX)
         raise ValueError(f"[vjp] Number of outputs to compute gradients for ({len(out_list)}) "
                          f"does not match number of cotangents ({len(cot_list)}).")
     for o, c in zip(out_list, cot_list):
         if o.shape != c.shape:
-            raise ValueError(f"[vjp] Output shape {o.shape} does not match cotangent shape "
-                             f"{c.shape}.")
-    grads = backprop(out_list, [c.astype(o.dtype) for o, c in zip(out_list, cot_list)], copies)
+            raise ValueError(f"[vjp] Output shape {_shape_str(o.shape)} does not match "
+                             f"cotangent shape {_shape_str(c.shape)}.")
+    grads = backprop(out_list, [c.astype(o.dtype) for o, c in zip(out_list, cot_list)], leaves)
     return out_list, grads
 
 
@@ -194,16 +211,14 @@ def jvp(fun, primals, tangents):
     prim_list, _ = _as_list(primals, "jvp")
     tan_list, _ = _as_list(tangents, "jvp")
     if len(prim_list) != len(tan_list):
-        raise ValueError(f"[jvp] Number of inputs ({len(prim_list)}) does not match number of "
-                         f"tangents ({len(tan_list)}).")
+        raise ValueError("[jvp] Number of inputs does not match number of tangents.")
     for p, t in zip(prim_list, tan_list):
         if p.shape != t.shape:
-            raise ValueError(f"[jvp] Input shape {p.shape} does not match tangent shape "
-                             f"{t.shape}.")
-    copies = [identity_copy(<array>p) for p in prim_list]
+            raise ValueError("[jvp] Input shape does not match shape of tangent.")
+    leaves, copies = trace_leaves(prim_list)
     outs = _run_traced(fun, copies)
     out_list, _ = _as_list(outs, "jvp")
-    tans = forward_tangents(out_list, copies,
+    tans = forward_tangents(out_list, leaves,
                             [t.astype(p.dtype) for p, t in zip(prim_list, tan_list)])
     return out_list, tans
 
@@ -224,6 +239,90 @@ def _replace_leaves(tree, it):
     """tree with each array leaf replaced by next(it)."""
     from mlxc.utils import tree_map
     return tree_map(lambda _: next(it), tree)
+
+
+def _swap_in(tree, it, list made):
+    """Put next(it) in place of each array leaf of tree, as MLX does: lists and dicts
+    are changed in place (the function sees the caller's containers, so what it writes
+    into them stays visible), tuples are rebuilt (made records (new, old))."""
+    if isinstance(tree, array):
+        return next(it)
+    if isinstance(tree, list):
+        for i in range(len(tree)):
+            tree[i] = _swap_in(tree[i], it, made)
+        return tree
+    if isinstance(tree, dict):
+        for k in list(tree):
+            tree[k] = _swap_in(tree[k], it, made)
+        return tree
+    if isinstance(tree, tuple):
+        items = [_swap_in(v, it, made) for v in tree]
+        new = type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+        made.append((new, tree))
+        return new
+    return tree
+
+
+def _swap_out(tree, dict back, dict made, set seen):
+    """Undo _swap_in where the function left a slot as it was given: the caller's array
+    comes back; slots the function rebound keep the new value."""
+    if isinstance(tree, array):
+        return back.get(id(tree), tree)
+    if isinstance(tree, (list, dict, tuple)):
+        if id(tree) in seen:
+            return tree
+        seen.add(id(tree))
+    if isinstance(tree, list):
+        for i in range(len(tree)):
+            tree[i] = _swap_out(tree[i], back, made, seen)
+        return tree
+    if isinstance(tree, dict):
+        for k in list(tree):
+            tree[k] = _swap_out(tree[k], back, made, seen)
+        return tree
+    if isinstance(tree, tuple):
+        items = [_swap_out(v, back, made, seen) for v in tree]
+        old = made.get(id(tree))
+        if old is not None and len(old) == len(items) and \
+                all(a is b for a, b in zip(items, old)):
+            return old
+        if all(a is b for a, b in zip(items, tree)):
+            return tree
+        return type(tree)(*items) if hasattr(tree, "_fields") else tuple(items)
+    return tree
+
+
+_RETURN = "The return value of the function whose gradient we want to compute should be"
+
+
+def _check_loss(out, str name, bint with_value):
+    """The scalar to differentiate: out, or out[0] for value_and_grad (the rest is
+    auxiliary); MLX's errors otherwise."""
+    if with_value:
+        if isinstance(out, tuple):
+            if not out:
+                raise ValueError(f"[{name}] {_RETURN} either a scalar array or a non-empty "
+                                 f"tuple. The first value should be a scalar array and the "
+                                 f"rest can be anything. Instead, we got an empty tuple.")
+            if not isinstance(out[0], array):
+                raise ValueError(f"[{name}] {_RETURN} either a scalar array or a tuple with "
+                                 f"the first value being a scalar array (Union[array, "
+                                 f"tuple[array, Any, ...]]); but it was a tuple with the first "
+                                 f"value being of type {type(out[0]).__name__} .")
+            out = out[0]
+        elif not isinstance(out, array):
+            raise ValueError(f"[{name}] {_RETURN} either a scalar array or a tuple with the "
+                             f"first value being a scalar array (Union[array, tuple[array, "
+                             f"Any, ...]]); but {type(out).__name__} was returned.")
+    elif not isinstance(out, array):
+        raise ValueError(f"[{name}] {_RETURN} a scalar array; but {type(out).__name__} was "
+                         f"returned.")
+    if out.ndim != 0:
+        hint = " If you are using grad your function must return a scalar." \
+            if out.size == 1 else ""
+        raise ValueError(f"[vjp] Output shape {_shape_str(out.shape)} does not match "
+                         f"cotangent shape ().{hint}")
+    return out
 
 
 def value_and_grad(fun, argnums=None, argnames=()):
@@ -259,9 +358,10 @@ def _make_grad(fun, argnums, argnames, str name, bint with_value):
             raise TypeError(f"[{name}] argnums must be integers, got {n!r}.")
         if n < 0:
             raise ValueError(f"[{name}] Can't compute the gradient of negative argument "
-                             f"index {n}.")
-    if len(set(nums)) != len(nums):
-        raise ValueError(f"[{name}] Duplicate argument index in argnums {argnums}.")
+                             f"index {n}")
+    for i, n in enumerate(nums):
+        if n in nums[:i]:
+            raise ValueError(f"[{name}] Duplicate argument index {n} is not allowed.")
     nums = tuple(sorted(nums))    # gradients come back in argument order, as in MLX
 
     def wrapped(*args, **kwargs):
@@ -274,36 +374,41 @@ def _make_grad(fun, argnums, argnames, str name, bint with_value):
             if k not in kwargs:
                 raise ValueError(f"[{name}] Can't compute the gradient of keyword argument "
                                  f"'{k}' because the function is called with the following "
-                                 f"keyword arguments {list(kwargs)}.")
+                                 f"keyword arguments {{{''.join(k + ',' for k in kwargs)}}}")
         targets = [args[n] for n in nums] + [kwargs[k] for k in argnames]
         leaves = []
-        counts = []
         for t in targets:
-            lv = _flatten_arrays(t, name)
-            leaves.extend(lv)
-            counts.append(len(lv))
-        copies = [identity_copy(<array>x) for x in leaves]
+            leaves.extend(_flatten_arrays(t, name))
+        # The gradients take the arguments' structure as it is now: the function may
+        # change the containers it is given.
+        lit = iter(leaves)
+        targets = [_replace_leaves(t, lit) for t in targets]
+        tleaves, copies = trace_leaves(leaves)
         it = iter(copies)
+        made = []
         new_args = list(args)
-        for n in nums:
-            new_args[n] = _replace_leaves(args[n], it)
         new_kwargs = dict(kwargs)
-        for k in argnames:
-            new_kwargs[k] = _replace_leaves(kwargs[k], it)
-        out = _run_traced(lambda *a: fun(*new_args, **new_kwargs), [])
+        try:
+            for n in nums:
+                new_args[n] = _swap_in(args[n], it, made)
+            for k in argnames:
+                new_kwargs[k] = _swap_in(kwargs[k], it, made)
+            out = _run_traced(lambda *a: fun(*new_args, **new_kwargs), [])
+        finally:
+            # The caller's containers get their arrays back, except where the function
+            # put new ones (MLX semantics: in-place updates stay visible).
+            back = {id(c): x for c, x, l in zip(copies, leaves, tleaves)
+                    if untouched(<array>c, <array>l)}
+            made_ids = {id(m[0]): m[1] for m in made}
+            seen = set()
+            for n in nums:
+                _swap_out(new_args[n], back, made_ids, seen)
+            for k in argnames:
+                _swap_out(new_kwargs[k], back, made_ids, seen)
         value = out
-        loss = out[0] if (with_value and isinstance(out, tuple) and out) else out
-        if not isinstance(loss, array):
-            raise ValueError(f"[{name}] The return value of the function whose gradient we "
-                             f"want to compute should be either a scalar array or a tuple with "
-                             f"the first value being a scalar array (Union[array, Tuple[array, "
-                             f"Any, ...]]); but {type(loss).__name__} was returned.")
-        if loss.ndim != 0:
-            raise ValueError(f"[{name}] The return value of the function whose gradient we "
-                             f"want to compute should be a scalar array; but an array of "
-                             f"shape {loss.shape} was returned.")
+        loss = _check_loss(out, name, with_value)
         one = _py_hooks["ops"].ones(loss.shape, loss.dtype)
-        grads = backprop([loss], [one], copies) if copies else []
+        grads = backprop([loss], [one], tleaves) if tleaves else []
         git = iter(grads)
         per_target = [_replace_leaves(t, git) for t in targets]
         pos = per_target[:len(nums)]
@@ -349,8 +454,11 @@ def vmap(fun, in_axes=0, out_axes=0):
     if not callable(fun):
         raise TypeError(f"[vmap] Expected a callable, got {type(fun).__name__}.")
 
-    def wrapped(*args):
+    def wrapped(*args, **kwargs):
         from mlxc.utils import tree_flatten, tree_unflatten, tree_map
+        cdef Placeholder ph
+        if kwargs:
+            raise TypeError("[vmap] Keyword arguments are not supported.")
         ins_axes = in_axes
         if isinstance(in_axes, list):
             ins_axes = tuple(in_axes)
@@ -360,36 +468,38 @@ def vmap(fun, in_axes=0, out_axes=0):
         axes = _axes_tree(ins_axes if not isinstance(ins_axes, int) and ins_axes is not None
                           else ins_axes, args, "in_axes")
         leaves = [v for _, v in tree_flatten(list(args))]
+        if not all(isinstance(v, array) for v in leaves):
+            raise ValueError("[tree_flatten] The argument should contain only arrays")
         size = None
         holders = []
+        call = object()
         for x, ax in zip(leaves, axes):
-            if not isinstance(x, array) or ax is None:
+            if ax is None:
                 holders.append(x)
                 continue
             if ax < -x.ndim or ax >= x.ndim:
                 raise IndexError(f"[vmap] Invalid vectorization axis {ax} for array with shape "
-                                 f"{x.shape}")
+                                 f"{_shape_str(x.shape)}")
             ax = ax % x.ndim
             if size is None:
                 size = x.shape[ax]
             elif x.shape[ax] != size:
                 raise ValueError(f"[vmap] Inconsistent axis sizes: {size} and {x.shape[ax]}.")
             shape = x.shape[:ax] + x.shape[ax + 1:]
-            holders.append(new_node((<array>x).dtype, shape, _PLACEHOLDER, ()))
+            ph = Placeholder.__new__(Placeholder)
+            ph.value = x
+            ph.axis = ax
+            ph.call = call
+            holders.append(new_node((<array>x).dtype, shape, ph, ()))
         if size is None:
-            raise ValueError("[vmap] At least one of in_axes must be non-None.")
+            raise ValueError("At least one of in_axes must be non-None.")
         it = iter(holders)
         traced_args = tree_map(lambda _: next(it), list(args))
         outs = fun(*traced_args)
         out_leaves = [v for _, v in tree_flatten(outs)]
         if not out_leaves or not all(isinstance(v, array) for v in out_leaves):
-            raise ValueError("[vmap] The return value of the function must be an array or a "
-                             f"tree of arrays, got {type(outs).__name__}.")
-        mapping = {}
-        for h, x, ax in zip(holders, leaves, axes):
-            if isinstance(h, array) and (<array>h).primitive is _PLACEHOLDER:
-                mapping[id(h)] = (x, ax % x.ndim)
-        results = replay(out_leaves, mapping, size)
+            raise ValueError("[tree_flatten] The argument should contain only arrays")
+        results = replay(out_leaves, call, size)
         oaxes = _axes_tree(out_axes, outs, "out_axes") if not isinstance(out_axes, int) \
             else [out_axes] * len(out_leaves)
         final = []
@@ -413,19 +523,33 @@ def _place_batch(y, int ax, oa, size):
         y = ops.broadcast_to(ops.expand_dims(y, 0), (size,) + y.shape)
         ax = 0
     if oa < -y.ndim or oa >= y.ndim:
-        raise IndexError(f"[vmap] Invalid out axis {oa} for output with {y.ndim} dimensions.")
+        unbatched = y.shape[:ax] + y.shape[ax + 1:]
+        raise IndexError(f"[vmap] Invalid output vectorization axis {oa} for array with "
+                         f"shape {_shape_str(unbatched)}")
     return ops.moveaxis(y, ax, oa % y.ndim)
 
 
-cdef list replay(list outputs, dict mapping, size):
-    """Re-run the graph between placeholders and outputs with batched values."""
-    cdef set leaves = set(mapping)
-    cdef list order = graph_order(outputs, leaves)
-    cdef set active = active_nodes(order, leaves, False)
+def _shape_str(shape):
+    """A shape as MLX's messages print it: (2,3), (2), ()."""
+    return "(" + ",".join(str(d) for d in shape) + ")"
+
+
+cdef list replay(list outputs, object call, size):
+    """Re-run the graph between call's placeholders and outputs with batched values."""
+    cdef list order = graph_order(outputs, set())
+    cdef dict mapping = {}
     cdef array node
+    cdef Placeholder ph
+    for n in order:         # every array holding one of call's placeholders (clones too)
+        node = <array>n
+        if type(node.primitive) is Placeholder and (<Placeholder>node.primitive).call is call:
+            ph = <Placeholder>node.primitive
+            mapping[id(node)] = (ph.value, ph.axis)
+    cdef set leaves = set(mapping)
+    cdef set active = active_nodes(order, leaves, False)
     for n in order:
         node = <array>n
-        if id(node) not in active:
+        if id(node) not in active or id(node) in leaves:
             continue
         inputs, axes = [], []
         for x in node.inputs:

@@ -344,8 +344,11 @@ def _unary_vjp(int op, x, g, y):
         return mx.conj(g)
     if op == MLXC_REAL or op == MLXC_IMAG:
         g = g.astype(mx.complex64)
-        return g if op == MLXC_REAL else g * (-1j)
-    f = _unary_factor(op, x, y)
+        return g if op == MLXC_REAL else g * 1j    # dL/dRe + i dL/dIm, as MLX
+    if x.dtype == mx.complex64 and op != MLXC_ABS:
+        f = _unary_factor(op, mx.conj(x), mx.conj(y))   # MLX: g * conj(f'(x))
+    else:
+        f = _unary_factor(op, x, y)      # abs: g * x / |x| for complex x, as MLX
     if f is None:
         return mx.zeros(x.shape, x.dtype)
     return cast_like(g * f, x)
@@ -358,9 +361,23 @@ def _unary_jvp(int op, x, t, y):
         return lin
     f = _unary_factor(op, x, y)
     if f is None:
-        return mx.zeros(y.shape, y.dtype)
+        return mx.zeros(y.shape, _flat_tangent_dtype(op, x, t, y))
+    if op == MLXC_ABS and x.dtype == mx.complex64:
+        f = mx.conj(f)                   # d|x| = Re(conj(x) dx) / |x|
     r = t * f
     return r if r.dtype == y.dtype else r.astype(y.dtype)
+
+
+def _flat_tangent_dtype(int op, x, t, y):
+    """The dtype of a zero-derivative unary op's tangent, as MLX gives it: the tangent's
+    own for the predicates MLX computes as one primitive on the input (isnan, isposinf,
+    isneginf) and for logical_not of a bool input; bool where MLX first casts the input
+    to bool or builds the predicate from logical ops (isinf, isfinite)."""
+    if op == MLXC_ISNAN or op == MLXC_ISPOSINF or op == MLXC_ISNEGINF:
+        return t.dtype
+    if op == MLXC_LOGICAL_NOT:
+        return t.dtype if x.dtype == y.dtype else y.dtype
+    return y.dtype
 
 
 def _binary_grads(int op, a, b, g, y):
@@ -377,7 +394,10 @@ def _binary_grads(int op, a, b, g, y):
     if op == MLXC_REMAINDER:
         return g, -g * mx.floor_divide(a, b)
     if op == MLXC_POWER:
-        safe_log = mx.log(mx.where(a > 0, a, 1.0))
+        if a.dtype == mx.complex64 or b.dtype == mx.complex64:
+            safe_log = mx.log(mx.where(mx.equal(a, 0), 1.0, a))
+        else:
+            safe_log = mx.log(mx.where(a > 0, a, 1.0))
         return g * b * mx.power(a, b - 1.0), g * y * safe_log
     if op == MLXC_MAXIMUM or op == MLXC_MINIMUM:
         first = (a >= b) if op == MLXC_MAXIMUM else (a <= b)
@@ -394,7 +414,13 @@ def _binary_vjp(int op, list primals, list cotangents, list argnums, list output
     import mlxc.core as mx
     from mlxc._core.prims.rulekit import cast_like, unbroadcast
     a, b = primals
-    ga, gb = _binary_grads(op, a, b, cotangents[0], outputs[0])
+    y = outputs[0]
+    if y.dtype == mx.complex64 and op != MLXC_POWER:
+        # MLX: g * conj(df/da), g * conj(df/db) -- except for power, whose MLX rule
+        # takes no conjugate (kept so that gradients agree with MLX's numbers).
+        ga, gb = _binary_grads(op, mx.conj(a), mx.conj(b), cotangents[0], mx.conj(y))
+    else:
+        ga, gb = _binary_grads(op, a, b, cotangents[0], y)
     out = []
     for i in argnums:
         x = primals[i]
@@ -425,6 +451,9 @@ def _binary_jvp(int op, list primals, list tangents, list argnums, list outputs)
     if fb is not None and tb is not None:
         r = fb * zb if r is None else r + fb * zb
     if r is None:
+        if MLXC_EQ <= op <= MLXC_GE:
+            # As MLX: a comparison's tangent is zeros in its operands' (promoted) dtype.
+            return mx.zeros(y.shape, mx.promote_types(a.dtype, b.dtype))
         return mx.zeros(y.shape, y.dtype)
     r = mx.broadcast_to(r, y.shape)
     return r if r.dtype == y.dtype else r.astype(y.dtype)

@@ -190,6 +190,13 @@ def _batch_index_tuple(a, int ndim, tuple dims, tuple region, tuple dyn_axes, st
 
 # Gather
 
+def _no_index_derivative(str op, str rule, list argnums, int index_input):
+    """MLX's error for differentiating with respect to an integer index input."""
+    if index_input in argnums:
+        raise ValueError(f"[{op}] Cannot calculate {rule} with respect to indices. Use "
+                         f"stop_gradient on indices to stop gradients from being computed.")
+
+
 def _scatter_add_vjp(Scatter scat, list primals, list cots, list argnums):
     """vjp of a gather (plain or along an axis): the cotangent scatter-added back into
     zeros at the gathered positions, by the matching Scatter; the indices get zeros."""
@@ -200,11 +207,13 @@ def _scatter_add_vjp(Scatter scat, list primals, list cots, list argnums):
 
 
 def _gather_vjp(Gather p, list primals, list cots, list argnums):
+    _no_index_derivative("gather", "VJP", argnums, 1)
     return _scatter_add_vjp(Scatter(MLXC_SCATTER_ADD, p.axis, p.naxes, False, p.msg_axis, p.op),
                             primals, cots, argnums)
 
 
 def _gather_jvp(Gather p, list primals, list tangents, list argnums, list outputs):
+    _no_index_derivative("gather", "JVP", argnums, 1)
     for k, a in enumerate(argnums):
         if a == 0:
             return [_gather_node(p, p.axis, p.naxes, tangents[k], primals[1])]
@@ -232,11 +241,13 @@ def _gather_vmap(Gather p, list inputs, list axes):
 # TakeAlong
 
 def _take_along_vjp(TakeAlong p, list primals, list cots, list argnums):
+    _no_index_derivative("gather_axis", "VJP", argnums, 1)
     return _scatter_add_vjp(Scatter(MLXC_SCATTER_ADD, p.axis, 1, True, p.axis, p.op),
                             primals, cots, argnums)
 
 
 def _take_along_jvp(TakeAlong p, list primals, list tangents, list argnums, list outputs):
+    _no_index_derivative("gather_axis", "JVP", argnums, 1)
     for k, a in enumerate(argnums):
         if a == 0:
             idx = primals[1]
@@ -261,6 +272,7 @@ def _take_along_vmap(TakeAlong p, list inputs, list axes, list outputs):
 def _scatter_vjp(Scatter p, list primals, list cots, list argnums, list outputs):
     import mlxc.core as mx
     dst, upd, idx = primals[0], primals[1], primals[2]
+    _no_index_derivative("scatter_axis" if p.along else "scatter", "VJP", argnums, 2)
     cot = _rk().cast_like(cots[0], dst)
     res = []
     for a in argnums:
@@ -304,6 +316,7 @@ def _update_tangents(list tangents, list argnums):
 def _scatter_jvp(Scatter p, list primals, list tangents, list argnums, list outputs):
     import mlxc.core as mx
     dst, upd, idx = primals[0], primals[1], primals[2]
+    _no_index_derivative("scatter_axis" if p.along else "scatter", "JVP", argnums, 2)
     td, tu = _update_tangents(tangents, argnums)
     if td is None and tu is None:
         return [_zeros_of(outputs[0])]
@@ -364,6 +377,8 @@ def _slice_update_vjp(SliceUpdate p, list primals, list cots, list argnums):
     from mlxc._core.ops.shape import slice_op
     dst, upd = primals[0], primals[1]
     start = primals[2] if len(primals) > 2 else None
+    if 2 in argnums:
+        raise ValueError("[DynamicSliceUpdate::vjp] Not supported for start indices")
     cot = _rk().cast_like(cots[0], dst)
     res = []
     for a in argnums:
@@ -385,6 +400,8 @@ def _slice_update_jvp(SliceUpdate p, list primals, list tangents, list argnums, 
     import mlxc.core as mx
     dst, upd = primals[0], primals[1]
     start = primals[2] if len(primals) > 2 else None
+    if 2 in argnums:
+        raise ValueError("[DynamicSliceUpdate::jvp] Not supported for start indices")
     td, tu = _update_tangents(tangents, argnums)
     if td is None and tu is None:
         return [_zeros_of(outputs[0])]
@@ -419,6 +436,8 @@ def _slice_update_vmap(SliceUpdate p, list inputs, list axes, list outputs):
 # DynamicSlice
 
 def _dynamic_slice_vjp(DynamicSlice p, list primals, list cots, list argnums):
+    if 1 in argnums:
+        raise ValueError("[DynamicSlice::vjp] Not supported for start indices.")
     a, start = primals[0], primals[1]
     res = []
     for k in argnums:
@@ -432,6 +451,8 @@ def _dynamic_slice_vjp(DynamicSlice p, list primals, list cots, list argnums):
 
 def _dynamic_slice_jvp(DynamicSlice p, list primals, list tangents, list argnums,
                        list outputs):
+    if 1 in argnums:
+        raise ValueError("[DynamicSlice::jvp] Not supported for start indices.")
     for k, a in enumerate(argnums):
         if a == 0:
             return [_node(tangents[k], tuple(outputs[0].shape), DynamicSlice(p.dyn_axes),

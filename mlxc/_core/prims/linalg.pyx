@@ -165,8 +165,11 @@ def _mT(x):
 
 def _matmul_vjp(list primals, g, list argnums):
     """C = A @ B:  dA = G @ B^T,  dB = A^T @ G, summed over broadcast batch dims."""
-    from mlxc._core.prims.rulekit import cast_like, unbroadcast
+    import mlxc.core as mx
+    from mlxc._core.prims.rulekit import cast_like, conj_factor, unbroadcast
     a, b = primals[0], primals[1]
+    if g.dtype == mx.complex64:          # MLX: dA = G @ B^H, dB = A^H @ G
+        a, b = conj_factor(a), conj_factor(b)
     out = []
     for i in argnums:
         if i == 0:
@@ -231,8 +234,11 @@ def _scaled_matmul(x, y, double alpha):
 def _addmm_vjp(double alpha, double beta, list primals, g, list argnums):
     """out = alpha A @ B + beta C:  dA = alpha G @ B^T,  dB = alpha A^T @ G,  dC = beta G,
     each summed over the dims its input was broadcast along."""
-    from mlxc._core.prims.rulekit import cast_like, unbroadcast
+    import mlxc.core as mx
+    from mlxc._core.prims.rulekit import cast_like, conj_factor, unbroadcast
     a, b, c = primals[0], primals[1], primals[2]
+    if g.dtype == mx.complex64:
+        a, b = conj_factor(a), conj_factor(b)
     out = []
     for i in argnums:
         if i == 0:

@@ -299,7 +299,9 @@ cdef class Sort(Primitive):
     cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
         # dx = g through the inverse permutation (the argsort of the argsort).
         import mlxc.core as mx
-        cdef array x = <array>primals[0]
+        # The permutations index gathers: computed from stop_gradient(x), so that a
+        # second derivative does not ask for one with respect to them.
+        cdef array x = <array>mx.stop_gradient(primals[0])
         cdef array p = new_node(MLXC_UINT32, x._shape, ArgSort(self.axis), (x,))
         cdef array inv = new_node(MLXC_UINT32, x._shape, ArgSort(self.axis), (p,))
         return [mx.take_along_axis(cotangents[0], inv, self.axis) for _ in argnums]
@@ -307,7 +309,7 @@ cdef class Sort(Primitive):
     cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
         import mlxc.core as mx
         from mlxc._core.prims.rulekit import zeros_cotangent
-        cdef array x = <array>primals[0]
+        cdef array x = <array>mx.stop_gradient(primals[0])
         if not argnums:
             return [zeros_cotangent(outputs[0])]
         cdef array p = new_node(MLXC_UINT32, x._shape, ArgSort(self.axis), (x,))
@@ -440,11 +442,12 @@ def _extreme_mask(x, axes, y):
 
 def _reduce_vjp(int op, tuple axes, x, g, y):
     import mlxc.core as mx
-    from mlxc._core.prims.rulekit import cast_like, zeros_cotangent
+    from mlxc._core.prims.rulekit import cast_like, conj_factor, zeros_cotangent
     if op == MLXC_RSUM:
         return cast_like(_expand_back(g, axes, x.shape), x)
     if op == MLXC_RPROD:
-        return cast_like(_expand_back(g, axes, x.shape) * _prod_others(x, axes), x)
+        return cast_like(_expand_back(g, axes, x.shape) * _prod_others(conj_factor(x), axes),
+                         x)
     if op == MLXC_RMAX or op == MLXC_RMIN:
         # As MLX: the cotangent is split evenly between the elements equal to the extreme.
         mask = _extreme_mask(x, axes, y)
@@ -457,9 +460,12 @@ def _reduce_vjp(int op, tuple axes, x, g, y):
 def _reduce_jvp(int op, tuple axes, x, list tangents, y):
     import mlxc.core as mx
     from mlxc._core.prims.rulekit import cast_like, zeros_cotangent
-    if not tangents or op == MLXC_RALL or op == MLXC_RANY:
+    if not tangents:
         return zeros_cotangent(y)
     t = tangents[0]
+    if op == MLXC_RALL or op == MLXC_RANY:
+        # As MLX: zeros in the dtype a sum of the tangent has (bool sums to int32).
+        return mx.zeros(y.shape, mx.int32 if t.dtype == mx.bool_ else t.dtype)
     axl = list(axes)
     if op == MLXC_RSUM:
         return cast_like(mx.sum(t, axis=axl), y)
@@ -506,6 +512,7 @@ def _owner(x, Scan p, bint inclusive):
     it is (the latest one, in scan order, equal to the running extreme, as MLX)."""
     import mlxc.core as mx
     cdef int ax = p.axis
+    x = mx.stop_gradient(x)     # positions are constants (they index a gather)
     y = _scan_node(p.op, ax, p.reverse, True, x)
     mask = mx.equal(x, y)
     iota = _axis_iota(x, ax)
@@ -545,6 +552,8 @@ def _scan_vjp(Scan p, x, g, y):
         # dx_j = sum_{i >= j} g_i prod_{k <= i, k != j} x_k (in scan order), exact with
         # zeros: before the first zero divide by x_j; at the first zero use the scan of x
         # with that zero replaced by one; after it the derivative is zero.
+        if x.dtype == mx.complex64:      # MLX's convention: conjugated factors
+            x, y = mx.conj(x), mx.conj(y)
         before, first = _zero_masks(x, ax, rev)
         one = mx.ones((), x.dtype)
         y1 = _scan_node(MLXC_CUMPROD, ax, rev, inc, mx.where(first, one, x))
@@ -556,7 +565,9 @@ def _scan_vjp(Scan p, x, g, y):
     if op == MLXC_CUMMAX or op == MLXC_CUMMIN:
         # Each output's cotangent goes to the position that set the running extreme; a
         # position's total is the sum of g over its run, a difference of reversed cumsums.
-        mask = mx.equal(x, _scan_node(op, ax, rev, True, x))
+        # (Positions are constants: no derivative may flow into the gather's indices.)
+        xs = mx.stop_gradient(x)
+        mask = mx.equal(xs, _scan_node(op, ax, rev, True, xs))
         c = _scan_node(MLXC_CUMSUM, ax, not rev, inc, g)
         iota = _axis_iota(x, ax)
         n = x.shape[ax]

@@ -21,6 +21,14 @@ def unbroadcast(g, shape):
     return mx.reshape(g, shape)
 
 
+def conj_factor(x):
+    """x conjugated when complex.  MLX's complex convention: the vjp of a holomorphic op
+    is g * conj(f'(x)) (the gradient of a real loss is dL/dRe + i dL/dIm), so a rule's
+    derivative factors are built from conjugated primals (they are holomorphic with real
+    coefficients: conj(f'(x)) = f'(conj(x)))."""
+    return mx.conj(x) if x.dtype == mx.complex64 else x
+
+
 def cast_like(g, x):
     """g in x's dtype (cotangents of an input carry that input's dtype)."""
     return g if g.dtype == x.dtype else g.astype(x.dtype)
