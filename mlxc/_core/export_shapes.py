@@ -1,0 +1,176 @@
+"""Output shapes of a replayed node when a shapeless import gets new input shapes.
+
+Each rule takes the primitive, the new input shapes, and the input and output shapes the
+node had when it was traced, and returns the new output shapes.  A node whose input
+shapes did not change keeps its traced output shapes (the caller checks that first); a
+primitive with no rule here can only be replayed that way, as in MLX, where such a
+primitive "cannot infer output shapes".
+"""
+from math import prod
+
+
+def _cannot(prim):
+    raise ValueError(f"[Primitive::output_shapes] {prim.name()} cannot infer output shapes.")
+
+
+def _broadcast(shapes):
+    nd = max(len(s) for s in shapes)
+    out = []
+    for i in range(nd):
+        d = 1
+        for s in shapes:
+            k = i - (nd - len(s))
+            if k < 0 or s[k] == 1:
+                continue
+            if d != 1 and s[k] != d:
+                raise ValueError("[broadcast_shapes] Shapes " + " and ".join(
+                    "(" + ",".join(str(x) for x in s) + ")" for s in shapes) +
+                    " cannot be broadcast.")
+            d = s[k]
+        out.append(d)
+    return tuple(out)
+
+
+def _elementwise(prim, ins, rec_ins, rec_outs):
+    return [_broadcast(ins)] * len(rec_outs)
+
+
+def _same_as_first(prim, ins, rec_ins, rec_outs):
+    return [tuple(ins[0])] * len(rec_outs)
+
+
+def _broadcast_to(prim, ins, rec_ins, rec_outs):
+    # Output dims that came from the input follow it; dims the input was repeated along
+    # (it had 1 or no dim there) keep their traced size.
+    (s,), (r,), (o,) = ins, rec_ins, rec_outs
+    out = list(o)
+    lead = len(o) - len(r)
+    for i in range(len(r)):
+        if r[i] == o[lead + i]:
+            out[lead + i] = s[i]
+    return [_broadcast([s, tuple(out)])]
+
+
+def _reshape(prim, ins, rec_ins, rec_outs):
+    # Pair runs of input dims with runs of output dims of equal product (the traced
+    # reshape), then scale each run: a merged run takes the product of its new dims; in a
+    # split run the first dim that can absorb the change does (reshape(-1, k) and friends).
+    (s,), (r,), (o,) = ins, rec_ins, rec_outs
+    out = []
+    i = j = 0
+    while i < len(r) or j < len(o):
+        i0, j0 = i, j
+        pi = pj = 1
+        if i < len(r):
+            pi *= r[i]
+            i += 1
+        if j < len(o):
+            pj *= o[j]
+            j += 1
+        while pi != pj or (i < len(r) and r[i] == 1 and (j >= len(o) or o[j] != 1)) \
+                or (j < len(o) and o[j] == 1 and (i >= len(r) or r[i] != 1)):
+            if (pi <= pj or j >= len(o)) and i < len(r):
+                pi *= r[i]
+                i += 1
+            elif j < len(o):
+                pj *= o[j]
+                j += 1
+            else:
+                _cannot(prim)
+        new_in = prod(s[i0:i])
+        group = list(o[j0:j])
+        if new_in != pi:
+            rest = prod(group)
+            for k, d in enumerate(group):
+                others = rest // d if d else 0
+                if d and others and new_in % others == 0:
+                    group[k] = new_in // others
+                    break
+            else:
+                _cannot(prim)
+        out.extend(group)
+    return [tuple(out)]
+
+
+def _transpose(prim, ins, rec_ins, rec_outs):
+    return [tuple(ins[0][p] for p in prim.perm)]
+
+
+def _slice(prim, ins, rec_ins, rec_outs):
+    # Only dims the slice left whole may change.
+    (s,), (r,), (o,) = ins, rec_ins, rec_outs
+    out = list(o)
+    for k in range(len(s)):
+        if s[k] != r[k]:
+            if prim.start[k] != 0 or prim.step[k] != 1 or o[k] != r[k]:
+                _cannot(prim)
+            out[k] = s[k]
+    return [tuple(out)]
+
+
+def _reduce(prim, ins, rec_ins, rec_outs):
+    return [tuple(d for k, d in enumerate(ins[0]) if k not in prim.axes)]
+
+
+def _arg_reduce(prim, ins, rec_ins, rec_outs):
+    return [tuple(d for k, d in enumerate(ins[0]) if k != prim.axis)]
+
+
+def _matmul(prim, ins, rec_ins, rec_outs):
+    a, b = ins[0], ins[1]
+    if a[-1] != b[-2]:
+        raise ValueError(f"[matmul] Last dimension of first input with shape {a} must match "
+                         f"second to last dimension of second input with shape {b}.")
+    out = _broadcast([a[:-2], b[:-2]]) + (a[-2], b[-1])
+    if len(ins) == 3:                        # AddMM's c must broadcast to the product
+        out = _broadcast([tuple(ins[2]), out])
+    return [out]
+
+
+def _concatenate(prim, ins, rec_ins, rec_outs):
+    ax = prim.axis
+    out = list(ins[0])
+    for s in ins[1:]:
+        if len(s) != len(out) or any(s[k] != out[k] for k in range(len(s)) if k != ax):
+            raise ValueError(f"[concatenate] All the input array dimensions must match exactly "
+                             f"except for the concatenation axis, got {ins}.")
+    out[ax] = sum(s[ax] for s in ins)
+    return [tuple(out)]
+
+
+def _gather(prim, ins, rec_ins, rec_outs):
+    # The linear index addresses the block's traced layout: the block must not change.
+    src, idx = ins[0], ins[1]
+    blk = slice(prim.axis, prim.axis + prim.naxes)
+    if tuple(src[blk]) != tuple(rec_ins[0][blk]):
+        _cannot(prim)
+    return [tuple(src[:prim.axis]) + tuple(idx) + tuple(src[prim.axis + prim.naxes:])]
+
+
+def _take_along(prim, ins, rec_ins, rec_outs):
+    return [tuple(ins[1])]
+
+
+RULES = {
+    "Unary": _elementwise, "Binary": _elementwise, "Select": _elementwise,
+    "Copy": _same_as_first, "PassThrough": _same_as_first, "StopGradient": _same_as_first,
+    "Identity": _same_as_first, "Scan": _same_as_first, "Sort": _same_as_first,
+    "ArgSort": _same_as_first,
+    "Broadcast": _broadcast_to, "Reshape": _reshape, "Transpose": _transpose,
+    "Slice": _slice, "Reduce": _reduce, "ArgReduce": _arg_reduce, "Matmul": _matmul,
+    "AddMM": _matmul, "Concatenate": _concatenate, "Gather": _gather,
+    "TakeAlong": _take_along,
+}
+
+
+def output_shapes(prim, ins, rec_ins, rec_outs):
+    """The node's output shapes for input shapes ins (traced: rec_ins -> rec_outs)."""
+    ins = [tuple(s) for s in ins]
+    if ins == [tuple(s) for s in rec_ins]:
+        return [tuple(s) for s in rec_outs]
+    if any(len(a) != len(b) for a, b in zip(ins, rec_ins)):
+        _cannot(prim)
+    rule = RULES.get(type(prim).__name__)
+    if rule is None:
+        _cannot(prim)
+    return rule(prim, ins, rec_ins, rec_outs)
