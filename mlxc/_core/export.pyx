@@ -110,6 +110,23 @@ def primitive_record(Primitive prim):
     return [cls.__module__, cls.__name__, args[1], mode, state]
 
 
+# Op-code fields that index a family's tables (kernels, rules, names): checked on load so
+# that a file with a code out of range fails here instead of in a kernel.
+_OP_TABLES = {"Unary": ("op", "_UNARY_NAMES"), "Binary": ("op", "_BINARY_NAMES"),
+              "Reduce": ("op", "_REDUCE_NAMES"), "Scan": ("op", "_SCAN_NAMES"),
+              "Scatter": ("mode", "_SCATTER_NAMES")}
+
+
+def _check_op_code(prim, mod, str name):
+    spec = _OP_TABLES.get(name)
+    if spec is None:
+        return
+    table = getattr(mod, spec[1], None)
+    code = getattr(prim, spec[0])
+    if table is not None and not 0 <= code < len(table):
+        raise ValueError(f"{spec[0]} code {code} out of range")
+
+
 def primitive_from_record(rec):
     """The primitive a record describes; ValueError when it names no mlxc primitive or
     its state does not fit the class (another build's layout)."""
@@ -135,7 +152,7 @@ def primitive_from_record(rec):
         else:
             prim = fn(cls, checksum, None)
             prim.__setstate_cython__(state)
-        prim.name()            # parameters out of a table's range fail here, not in a kernel
+        _check_op_code(prim, mod, name)
     except Exception as e:
         raise ValueError(f"Unable to deserialize primitive {name} ({e})") from None
     if type(prim) is not cls:
