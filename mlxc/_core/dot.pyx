@@ -3,7 +3,7 @@
 Arrays are named A, B, ... in the order they are first met (names given as keyword
 arguments take their slot first); each primitive is a rectangle with an edge from each
 input array and an edge to each output array; arrays with no primitive (data, not yet
-part of a computation) rank as sources, the requested outputs as sinks.
+part of a computation) rank as sources, arrays nothing in the graph reads as sinks.
 """
 from mlxc._core.array cimport array, node_outputs
 
@@ -86,9 +86,14 @@ def export_to_dot(file, *args, **kwargs):
             names[id(x)] = _letters(len(names))
         return names[id(x)]
 
-    sinks = set(id(o) for o in outputs)
+    order = _post_order(outputs)
+    read = set()
+    for n in order:
+        node = <array>n
+        if node.primitive is not None:
+            read.update(id(x) for x in node.inputs)
     lines = ["digraph {"]
-    for n in _post_order(outputs):
+    for n in order:
         node = <array>n
         if node.primitive is None:
             lines.append(f'{{ rank=source; "{name(node)}"; }}')
@@ -99,7 +104,7 @@ def export_to_dot(file, *args, **kwargs):
         for x in node.inputs:
             lines.append(f'"{name(x)}" -> {nid}')
         for o in outs:
-            rank = "rank=sink; " if id(o) in sinks else ""
+            rank = "" if id(o) in read else "rank=sink; "
             lines.append(f'{{ {rank}"{name(o)}"; }}')
             lines.append(f'{nid} -> "{name(o)}"')
     text = "\n".join(lines) + "\n}"
