@@ -215,6 +215,25 @@ def test_closure_constant_is_frozen_at_export(tmp_path):
     _close(mx.import_function(path)(mx.array([1.0, 1.0]))[0], np.array([1.0, 2.0]))
 
 
+@pytest.mark.mlxc_only
+def test_non_contiguous_constants_and_returned_constant(tmp_path):
+    # MLX 0.32.4 writes a transposed constant's buffer in memory order and reads it back
+    # as row-major (wrong values); mlxc stores constants in logical order.
+    path = str(tmp_path / "nc.mlxfn")
+    w = mx.array(np.arange(6.0).reshape(2, 3).astype(np.float32)).T
+    b = mx.broadcast_to(mx.array([1.0, 2.0]), (3, 2))
+    mx.eval(w, b)
+    mx.export_function(path, lambda x: (x + w, x * b, w), mx.ones((3, 2)))
+    f = mx.import_function(path)
+    wn = np.arange(6.0).reshape(2, 3).T
+    r = f(mx.ones((3, 2)))
+    _close(r[0], wn + 1)
+    _close(r[1], np.broadcast_to([1.0, 2.0], (3, 2)))
+    _close(r[2], wn)
+    r[2][0] = 100.0                       # updating a returned constant in place ...
+    _close(f(mx.ones((3, 2)))[2], wn)     # ... leaves the function unchanged
+
+
 # ------------------------------------------------------------------ calling conventions
 
 def test_kwargs_and_calling_forms(tmp_path):

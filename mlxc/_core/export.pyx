@@ -626,7 +626,10 @@ class _ImportedTrace:
                 vals.append(new_node(node.codes[0], tuple(shapes[0]), node.prim, ins))
             else:
                 vals.extend(new_nodes(node.codes, [tuple(s) for s in shapes], node.prim, ins))
-        return tuple(vals[r] if r >= 0 else consts[-r - 1] for r in self.outputs)
+        # A constant returned as is gets a copy: the caller may update it in place
+        # (__setitem__), which must not change the function.
+        copy = _mx().copy
+        return tuple(vals[r] if r >= 0 else copy(consts[-r - 1]) for r in self.outputs)
 
 
 class ImportedFunction:
