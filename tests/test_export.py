@@ -391,6 +391,30 @@ def test_shapeless_accepts_other_shapes(tmp_path):
         f(mx.ones((3, 4)), mx.ones((3, 5)))
 
 
+@pytest.mark.parametrize("fun,oracle", [
+    (lambda x: x.reshape(-1, 2), lambda x: x.reshape(-1, 2)),
+    (lambda x: x.reshape(2, -1), lambda x: x.reshape(2, -1)),
+    (lambda x: mx.flatten(x.reshape(-1, 1)), lambda x: x.copy()),
+    (lambda x: x[None, :, None] * 2, lambda x: x[None, :, None] * 2),
+    (lambda x: x.reshape(1, -1, 1).sum(axis=(0, 2)), lambda x: x),
+])
+def test_shapeless_reshapes(tmp_path, fun, oracle):
+    path = str(tmp_path / "r.mlxfn")
+    mx.export_function(path, fun, mx.ones((4,)), shapeless=True)
+    x = np.arange(6, dtype=np.float32)
+    _close(mx.import_function(path)(mx.array(x))[0], oracle(x))
+
+
+def test_shapeless_reshape_errors(tmp_path):
+    path = str(tmp_path / "r2.mlxfn")
+    mx.export_function(path, lambda x: x.reshape(-1, 2), mx.ones((4,)), shapeless=True)
+    with pytest.raises(ValueError, match="Cannot reshape array of size 7"):
+        mx.import_function(path)(mx.ones((7,)))
+    mx.export_function(path, lambda x: x.reshape(2, 2), mx.ones((4,)), shapeless=True)
+    with pytest.raises(ValueError):         # a fixed target shape cannot follow the input
+        mx.import_function(path)(mx.ones((6,)))
+
+
 def test_shapeless_limits(tmp_path):
     path = str(tmp_path / "s2.mlxfn")
     mx.export_function(path, lambda x: x[1:], mx.ones((4,)), shapeless=True)

@@ -52,10 +52,17 @@ def _broadcast_to(prim, ins, rec_ins, rec_outs):
 
 
 def _reshape(prim, ins, rec_ins, rec_outs):
-    # Pair runs of input dims with runs of output dims of equal product (the traced
-    # reshape), then scale each run: a merged run takes the product of its new dims; in a
-    # split run the first dim that can absorb the change does (reshape(-1, k) and friends).
+    # A reshape given a -1 infers it again.  Otherwise pair runs of input dims with runs
+    # of output dims of equal product (the traced reshape) and let each run follow its
+    # input: a merged run (flatten, keepdims, expand/squeeze) takes the product of its new
+    # dims; a split run whose input changed is ambiguous unless it has one dim other than 1.
     (s,), (r,), (o,) = ins, rec_ins, rec_outs
+    if prim.spec is not None:                # the user's shape had a -1: infer it again
+        size, known = prod(s), prod(d for d in prim.spec if d != -1)
+        if known == 0 or size % known:
+            raise ValueError(f"[reshape] Cannot reshape array of size {size} into shape "
+                             f"{tuple(prim.spec)}.")
+        return [tuple(size // known if d == -1 else d for d in prim.spec)]
     out = []
     i = j = 0
     while i < len(r) or j < len(o):
@@ -80,14 +87,11 @@ def _reshape(prim, ins, rec_ins, rec_outs):
         new_in = prod(s[i0:i])
         group = list(o[j0:j])
         if new_in != pi:
-            rest = prod(group)
-            for k, d in enumerate(group):
-                others = rest // d if d else 0
-                if d and others and new_in % others == 0:
-                    group[k] = new_in // others
-                    break
-            else:
+            # Only a run with one dim other than 1 can follow its input unambiguously.
+            big = [k for k, d in enumerate(group) if d != 1]
+            if len(big) != 1:
                 _cannot(prim)
+            group[big[0]] = new_in
         out.extend(group)
     return [tuple(out)]
 
