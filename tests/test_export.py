@@ -506,6 +506,38 @@ def test_custom_function_cannot_be_exported(tmp_path):
         mx.export_function(str(tmp_path / "cf.mlxfn"), lambda x: cf(x), mx.array([1.0]))
 
 
+def test_input_independent_custom_function_is_folded(tmp_path):
+    # A lazy closure value made by a custom_function does not depend on the inputs: it is
+    # evaluated and stored as a constant instead of failing the export.
+    @mx.custom_function
+    def cf(a):
+        return mx.sin(a)
+
+    c = cf(mx.array([1.0, 2.0]))
+    path = str(tmp_path / "fold.mlxfn")
+    mx.export_function(path, lambda x: x + c, mx.array([0.0, 0.0]))
+    _close(mx.import_function(path)(mx.array([1.0, -1.0]))[0],
+           np.array([1.0, -1.0]) + np.sin([1.0, 2.0]))
+
+
+def test_export_of_transformed_functions(tmp_path):
+    def loss(w, x):
+        return mx.tanh(x @ w).sum()
+
+    w = mx.array(RNG.standard_normal((3, 2)).astype(np.float32))
+    x = mx.array(RNG.standard_normal((4, 3)).astype(np.float32))
+    path = str(tmp_path / "gr.mlxfn")
+    mx.export_function(path, mx.grad(loss), w, x)
+    wn, xn = np.array(w, np.float64), np.array(x, np.float64)
+    want = xn.T @ (1 - np.tanh(xn @ wn) ** 2)
+    _close(mx.import_function(path)(w, x)[0], want, 1e-5)
+    vf = mx.vmap(lambda a: mx.softmax(a @ w, axis=-1))
+    xs = RNG.standard_normal((5, 4, 3)).astype(np.float32)
+    mx.export_function(path, vf, mx.array(xs))
+    e = np.exp(xs @ wn)
+    _close(mx.import_function(path)(mx.array(xs))[0], e / e.sum(-1, keepdims=True), 1e-5)
+
+
 def test_eval_inside_export_is_an_error(tmp_path):
     def fun(x):
         y = x + 1
