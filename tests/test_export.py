@@ -396,7 +396,9 @@ def test_shapeless_accepts_other_shapes(tmp_path):
     (lambda x: x.reshape(2, -1), lambda x: x.reshape(2, -1)),
     (lambda x: mx.flatten(x.reshape(-1, 1)), lambda x: x.copy()),
     (lambda x: x[None, :, None] * 2, lambda x: x[None, :, None] * 2),
-    (lambda x: x.reshape(1, -1, 1).sum(axis=(0, 2)), lambda x: x),
+    # MLX 0.32.4 crashes (segmentation fault) replaying this one at another size
+    pytest.param(lambda x: x.reshape(1, -1, 1).sum(axis=(0, 2)), lambda x: x,
+                 marks=pytest.mark.mlxc_only),
 ])
 def test_shapeless_reshapes(tmp_path, fun, oracle):
     path = str(tmp_path / "r.mlxfn")
