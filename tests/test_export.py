@@ -396,6 +396,8 @@ def test_shapeless_accepts_other_shapes(tmp_path):
     (lambda x: x.reshape(2, -1), lambda x: x.reshape(2, -1)),
     (lambda x: mx.flatten(x.reshape(-1, 1)), lambda x: x.copy()),
     (lambda x: x[None, :, None] * 2, lambda x: x[None, :, None] * 2),
+    (lambda x: x.astype(mx.int32) * 2 + mx.cumsum(x).astype(mx.int32),
+     lambda x: x.astype(np.int32) * 2 + np.cumsum(x).astype(np.int32)),
     # MLX 0.32.4 crashes (segmentation fault) replaying this one at another size
     pytest.param(lambda x: x.reshape(1, -1, 1).sum(axis=(0, 2)), lambda x: x,
                  marks=pytest.mark.mlxc_only),
@@ -616,6 +618,8 @@ def test_every_truncation_is_a_clean_error(tmp_path):
     (lambda p: p["traces"][0]["nodes"][0][0].__setitem__(4, (10 ** 6,)), "deserialize"),
     (lambda p: p["traces"][0]["nodes"][0].__setitem__(1, [57]), "not defined"),
     (lambda p: p["constants"][0].__setitem__(2, b"\0" * 3), "bytes"),
+    (lambda p: p["traces"][0]["nodes"][0][2][0].__setitem__(0, [3, 5]), "do not fit"),
+    (lambda p: p["traces"][0]["nodes"][1].__setitem__(1, [0]), "do not fit"),
     (lambda p: p["constants"][0].__setitem__(1, "float128"), "dtype"),
     (lambda p: p.pop("traces"), "malformed"),
 ])

@@ -40,6 +40,7 @@ def _same_as_first(prim, ins, rec_ins, rec_outs):
 
 
 def _broadcast_to(prim, ins, rec_ins, rec_outs):
+    # Broadcast, and Copy (a cast, or full/zeros materializing a value at a shape).
     # Output dims that came from the input follow it; dims the input was repeated along
     # (it had 1 or no dim there) keep their traced size.
     (s,), (r,), (o,) = ins, rec_ins, rec_outs
@@ -157,7 +158,7 @@ def _take_along(prim, ins, rec_ins, rec_outs):
 
 RULES = {
     "Unary": _elementwise, "Binary": _elementwise, "Select": _elementwise,
-    "Copy": _same_as_first, "PassThrough": _same_as_first, "StopGradient": _same_as_first,
+    "Copy": _broadcast_to, "PassThrough": _same_as_first, "StopGradient": _same_as_first,
     "Identity": _same_as_first, "Scan": _same_as_first, "Sort": _same_as_first,
     "ArgSort": _same_as_first,
     "Broadcast": _broadcast_to, "Reshape": _reshape, "Transpose": _transpose,
@@ -178,3 +179,23 @@ def output_shapes(prim, ins, rec_ins, rec_outs):
     if rule is None:
         _cannot(prim)
     return rule(prim, ins, rec_ins, rec_outs)
+
+
+# Rules that derive every output dim from the inputs and the primitive's parameters (the
+# others keep traced dims, so they cannot check a node against itself).
+_DERIVING = {"Unary", "Binary", "Select", "PassThrough", "StopGradient", "Identity",
+             "Scan", "Sort", "ArgSort", "Transpose", "Reduce", "ArgReduce", "Matmul",
+             "AddMM", "Concatenate", "Gather", "TakeAlong"}
+
+
+def consistent(prim, in_shapes, out_shapes):
+    """Whether a node read from a file has the output shapes its inputs give (checked on
+    load for the primitives whose rule derives them)."""
+    name = type(prim).__name__
+    if name not in _DERIVING:
+        return True
+    try:
+        want = RULES[name](prim, [tuple(s) for s in in_shapes], in_shapes, out_shapes)
+    except Exception:
+        return False
+    return [tuple(s) for s in want] == [tuple(s) for s in out_shapes]
