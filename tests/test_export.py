@@ -622,6 +622,9 @@ def test_every_truncation_is_a_clean_error(tmp_path):
     (lambda p: p["traces"][0]["nodes"][1].__setitem__(1, [0]), "do not fit"),
     (lambda p: p["constants"][0].__setitem__(1, "float128"), "dtype"),
     (lambda p: p.pop("traces"), "malformed"),
+    (lambda p: p["traces"][0].__setitem__("args", 5), "malformed"),
+    (lambda p: p["traces"][0]["args"].__setitem__(0, [[3, 4], ["float32"]]), "malformed"),
+    (lambda p: p["traces"][0]["nodes"].append(7), "malformed"),
 ])
 def test_inconsistent_contents_raise_value_error(tmp_path, edit, what):
     from mlxc._core import export_format

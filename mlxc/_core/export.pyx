@@ -240,13 +240,6 @@ cdef list _fold_unserializable(list order, set holders):
     return fold
 
 
-class _Trace:
-    """One recorded signature of a function: plain values only, ready for the file."""
-
-    def __init__(self, record):
-        self.record = record
-
-
 def trace_function(fun, pos, kw, constants):
     """Run fun on placeholders shaped like pos/kw and record its graph.  constants is the
     exporter's shared list of [array, record] (arrays that hold data), extended in place.
@@ -540,7 +533,7 @@ def _bad(path, what):
 def _shape_dtype(path, v):
     if not (isinstance(v, list) and len(v) == 2 and isinstance(v[0], list) and
             all(isinstance(d, int) and 0 <= d < 2 ** 62 for d in v[0]) and
-            v[1] in _DTYPE_BY_NAME):
+            isinstance(v[1], str) and v[1] in _DTYPE_BY_NAME):
         _bad(path, f"malformed shape/dtype {v!r}")
     return tuple(v[0]), _DTYPE_BY_NAME[v[1]]
 
@@ -709,6 +702,10 @@ def import_function(file, return_metadata=False):
             consts.append(_constant_from_bytes(shape, dt, c[2]))
         except ValueError as e:
             _bad(path, str(e))
-    traces = [_ImportedTrace(path, t, consts, payload["shapeless"]) for t in payload["traces"]]
+    try:
+        traces = [_ImportedTrace(path, t, consts, payload["shapeless"])
+                  for t in payload["traces"]]
+    except (TypeError, KeyError, IndexError, AttributeError) as e:
+        _bad(path, f"malformed trace ({type(e).__name__}: {e})")
     fn = ImportedFunction(path, traces)
     return (fn, payload["metadata"]) if return_metadata else fn
