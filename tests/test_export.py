@@ -636,6 +636,60 @@ def test_inconsistent_contents_raise_value_error(tmp_path, edit, what):
         mx.import_function(str(path))
 
 
+def _fuzz_fun(x, i):
+    y = x * 1
+    y[1] = 2.0
+    return ((mx.exp(x) @ _W).sum(axis=1), x[1:, ::2], mx.take(x, i, axis=1),
+            mx.cumsum(x.T, axis=0), mx.concatenate([x, x]), mx.sort(x, axis=1), y,
+            mx.diagonal(x), mx.broadcast_to(x[:1], (5, 4)), mx.as_strided(x, (2, 2), (4, 1), 1),
+            mx.argmax(x, axis=0), x.reshape(2, 6))
+
+
+@pytest.mark.mlxc_only
+def test_mutated_parameters_never_crash(tmp_path):
+    """Every integer of every node (primitive parameters, shapes) replaced in turn by odd
+    values, the checksum made valid again: loading and running either works or raises."""
+    import random
+    from mlxc._core import export_format
+    path = tmp_path / "fz.mlxfn"
+    x, i = mx.array(A), mx.array(np.array([0, 2, 3], dtype=np.int32))
+    mx.export_function(str(path), _fuzz_fun, x, i)
+    base = path.read_bytes()
+
+    def int_paths(v, at):
+        if isinstance(v, bool):
+            return
+        if isinstance(v, int):
+            yield at
+        elif isinstance(v, (list, tuple)):
+            for k, e in enumerate(v):
+                yield from int_paths(e, at + (k,))
+
+    def replace(v, at, new):
+        if not at:
+            return new
+        items = list(v)
+        items[at[0]] = replace(items[at[0]], at[1:], new)
+        return items if isinstance(v, list) else tuple(items)
+
+    payload = export_format.loads(base, str(path))
+    nodes = payload["traces"][0]["nodes"]
+    spots = [(n, at) for n in range(len(nodes)) for at in int_paths(nodes[n], ())]
+    rng = random.Random(0)
+    outcomes = {"ok": 0, "error": 0}
+    for n, at in spots:
+        value = rng.choice([-3, -1, 0, 1, 2, 3, 5, 17, 2 ** 40])
+        p = export_format.loads(base, str(path))
+        p["traces"][0]["nodes"][n] = replace(p["traces"][0]["nodes"][n], at, value)
+        path.write_bytes(export_format.dumps(p))
+        try:
+            mx.eval(mx.import_function(str(path))(x, i))
+            outcomes["ok"] += 1
+        except (ValueError, IndexError, TypeError, MemoryError):
+            outcomes["error"] += 1
+    assert outcomes["error"] > 0 and sum(outcomes.values()) == len(spots)
+
+
 # ------------------------------------------------------------------ export_to_dot
 
 _NODE = re.compile(r'^\{ (\d+) \[label ="(\w+)", shape=rectangle\]; \}$')

@@ -574,7 +574,8 @@ class _ImportedTrace:
             node.shapes = [s for s, _ in outs]
             node.codes = [(<Dtype>d).code for _, d in outs]
             if not export_shapes.consistent(prim, node.in_shapes, node.shapes):
-                _bad(path, f"a {prim.name()} node's shapes do not fit its inputs")
+                _bad(path, f"a {prim.name()} node's parameters or shapes do not fit its "
+                          f"inputs")
             shapes.extend(node.shapes)
             self.nodes.append(node)
         if not isinstance(rec["outputs"], list):

@@ -188,14 +188,80 @@ _DERIVING = {"Unary", "Binary", "Select", "PassThrough", "StopGradient", "Identi
              "AddMM", "Concatenate", "Gather", "TakeAlong"}
 
 
-def consistent(prim, in_shapes, out_shapes):
-    """Whether a node read from a file has the output shapes its inputs give (checked on
-    load for the primitives whose rule derives them)."""
+def _in_range(v, n):
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < n
+
+
+def _strided_ok(ins_dims, out_dims, start, step):
+    """A static strided region (start/step per dim, out_dims long) lies inside ins_dims."""
+    if not (len(start) == len(step) == len(ins_dims) == len(out_dims)):
+        return False
+    for n, d, b, k in zip(ins_dims, out_dims, start, step):
+        if d == 0:
+            continue
+        if not (isinstance(b, int) and isinstance(k, int) and k != 0):
+            return False
+        if not (_in_range(b, n) and _in_range(b + (d - 1) * k, n)):
+            return False
+    return True
+
+
+def _params_ok(prim, ins, outs):
+    """The primitive's axes, offsets and strides fit the shapes it is given (a kernel
+    trusts them)."""
     name = type(prim).__name__
-    if name not in _DERIVING:
-        return True
+    nd = len(ins[0]) if ins else 0
+    for attr in ("axis", "axis1", "axis2"):
+        v = getattr(prim, attr, None)
+        if v is not None and not _in_range(v, nd):
+            return False
+    if name in ("Gather", "Scatter"):
+        if not (isinstance(prim.naxes, int) and 0 <= prim.naxes and
+                prim.axis + prim.naxes <= nd):
+            return False
+    if name == "Diagonal" and prim.axis1 == prim.axis2:
+        return False
+    if name == "Reduce" and not all(_in_range(a, nd) for a in prim.axes):
+        return False
+    if name == "Transpose" and sorted(prim.perm) != list(range(nd)):
+        return False
+    if name in ("DynamicSlice", "SliceUpdate") and prim.dyn_axes is not None and \
+            not all(_in_range(a, nd) for a in prim.dyn_axes):
+        return False
+    if name == "Slice" and not _strided_ok(ins[0], outs[0], prim.start, prim.step):
+        return False
+    if name == "SliceUpdate" and prim.start is not None and (
+            len(ins) < 2 or tuple(outs[0]) != tuple(ins[0]) or
+            not _strided_ok(ins[0], ins[1], prim.start, prim.step)):
+        return False
+    if name == "AsStrided":
+        out, st = outs[0], prim.strides
+        if len(st) != len(out) or not all(isinstance(k, int) for k in st):
+            return False
+        if prod(out) > 0:
+            hi = prim.offset + sum((d - 1) * k for d, k in zip(out, st) if k > 0)
+            lo = prim.offset + sum((d - 1) * k for d, k in zip(out, st) if k < 0)
+            if lo < 0 or hi >= prod(ins[0]):
+                return False
+    if name in ("Broadcast", "Copy") and _broadcast([ins[0], outs[0]]) != tuple(outs[0]):
+        return False
+    if name == "Reshape" and prod(ins[0]) != prod(outs[0]):
+        return False
+    return True
+
+
+def consistent(prim, in_shapes, out_shapes):
+    """Whether a node read from a file fits its inputs: parameters within their shapes, and
+    the output shapes they give where the primitive's rule derives them."""
+    in_shapes = [tuple(s) for s in in_shapes]
+    out_shapes = [tuple(s) for s in out_shapes]
     try:
-        want = RULES[name](prim, [tuple(s) for s in in_shapes], in_shapes, out_shapes)
+        if not _params_ok(prim, in_shapes, out_shapes):
+            return False
+        name = type(prim).__name__
+        if name not in _DERIVING:
+            return True
+        want = RULES[name](prim, in_shapes, in_shapes, out_shapes)
     except Exception:
         return False
-    return [tuple(s) for s in want] == [tuple(s) for s in out_shapes]
+    return [tuple(s) for s in want] == out_shapes
