@@ -190,10 +190,11 @@ def test_dtypes_of_constants_and_inputs(tmp_path):
         "i64": mx.array([2 ** 40, -5, 7], dtype=mx.int64),
         "f64": mx.array([1e-300, 2.5, np.pi], dtype=mx.float64),
     }
+    empty = mx.zeros((0, 3))
 
     def fun(x):
         return tuple(c + x.astype(c.dtype) if c.dtype != mx.bool_ else c & (x > 0)
-                     for c in consts.values())
+                     for c in consts.values()) + (empty + x,)
 
     x = mx.array([1.0, 0.0, -1.0])
     mx.export_function(path, fun, x)
