@@ -153,7 +153,13 @@ def _gather(prim, ins, rec_ins, rec_outs):
 
 
 def _take_along(prim, ins, rec_ins, rec_outs):
-    return [tuple(ins[1])]
+    # The op broadcast source and indices against each other (but along the axis): the
+    # kernel relies on that.
+    src, idx = ins[0], ins[1]
+    if len(src) != len(idx) or any(src[k] != idx[k] for k in range(len(src))
+                                   if k != prim.axis):
+        _cannot(prim)
+    return [tuple(idx)]
 
 
 RULES = {
