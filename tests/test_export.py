@@ -420,6 +420,24 @@ def test_shapeless_reshape_errors(tmp_path):
         mx.import_function(path)(mx.ones((6,)))
 
 
+def test_shapeless_batched_matmul(tmp_path):
+    # the weight is broadcast to the traced batch; a new batch size broadcasts it again
+    path = str(tmp_path / "bm.mlxfn")
+    b = mx.array(W[:, :3])
+    mx.export_function(path, lambda x, c: (x @ _W, mx.addmm(c, x, b), b.T @ x.swapaxes(-1, -2)),
+                       mx.ones((2, 3, 4)), mx.ones((2, 3, 3)), shapeless=True)
+    f = mx.import_function(path)
+    for batch, rows in [(6, 3), (1, 5), (2, 3)]:
+        x = RNG.standard_normal((batch, rows, 4)).astype(np.float32)
+        c = RNG.standard_normal((batch, rows, 3)).astype(np.float32)
+        got = f(mx.array(x), mx.array(c))
+        _close(got[0], x @ W, 1e-4)
+        _close(got[1], c + x @ W[:, :3], 1e-4)
+        _close(got[2], W[:, :3].T @ x.swapaxes(-1, -2), 1e-4)
+    with pytest.raises(ValueError):
+        f(mx.ones((2, 3, 5)), mx.ones((2, 3, 3)))      # inner dims no longer match
+
+
 def test_shapeless_limits(tmp_path):
     path = str(tmp_path / "s2.mlxfn")
     mx.export_function(path, lambda x: x[1:], mx.ones((4,)), shapeless=True)

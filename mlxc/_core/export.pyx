@@ -611,21 +611,56 @@ class _ImportedTrace:
         cdef _Node node
         cdef list vals = list(pos) + [kw[k] for k, _, _ in self.kwargs]
         cdef list consts = self.consts
+        cdef dict broadcasts = {}       # shapeless: id(value) -> (prim, source, weak shape)
         for n in self.nodes:
             node = <_Node>n
             ins = tuple(vals[r] if r >= 0 else consts[-r - 1] for r in node.refs)
             shapes = node.shapes
             if self.shapeless:
+                if type(node.prim).__name__ in ("Matmul", "AddMM"):
+                    ins = _align_batch(ins, broadcasts)
                 shapes = export_shapes.output_shapes(node.prim, [x.shape for x in ins],
                                                      node.in_shapes, node.shapes)
             if len(node.codes) == 1:
                 vals.append(new_node(node.codes[0], tuple(shapes[0]), node.prim, ins))
+                if self.shapeless and type(node.prim).__name__ == "Broadcast":
+                    broadcasts[id(vals[-1])] = (node.prim, ins[0], export_shapes.weak_shape(
+                        ins[0].shape, node.in_shapes[0], node.shapes[0]))
             else:
                 vals.extend(new_nodes(node.codes, [tuple(s) for s in shapes], node.prim, ins))
         # A constant returned as is gets a copy: the caller may update it in place
         # (__setitem__), which must not change the function.
         copy = _mx().copy
         return tuple(vals[r] if r >= 0 else copy(consts[-r - 1]) for r in self.outputs)
+
+
+def _align_batch(tuple ins, dict broadcasts):
+    """Shapeless matmul: operands the op broadcast to a common batch at trace time are
+    broadcast again to the batch of the new shapes (a batched x @ w with another batch)."""
+    cdef array src
+    shapes = [tuple(x.shape) for x in ins]
+    if any(len(s) < 2 for s in shapes[:2]):
+        return ins
+    weak = [broadcasts[id(x)][2] if id(x) in broadcasts else shapes[k]
+            for k, x in enumerate(ins[:2])]
+    try:
+        batch = export_shapes.broadcast_shapes([w[:-2] for w in weak])
+    except ValueError:
+        return ins                     # the shape rule reports the mismatch
+    want = [batch + shapes[0][-2:], batch + shapes[1][-2:]]
+    if len(ins) == 3:
+        want.append(batch + (shapes[0][-2], shapes[1][-1]))
+    out = list(ins)
+    for k in range(len(ins)):
+        if shapes[k] != want[k] and id(ins[k]) in broadcasts:
+            prim, src, _ = broadcasts[id(ins[k])]
+            try:
+                fits = export_shapes.broadcast_shapes([src.shape, want[k]]) == want[k]
+            except ValueError:
+                fits = False
+            if fits:
+                out[k] = new_node((<array>src).dtype, want[k], prim, (src,))
+    return tuple(out)
 
 
 class ImportedFunction:

@@ -31,6 +31,17 @@ def _broadcast(shapes):
     return tuple(out)
 
 
+def broadcast_shapes(shapes):
+    return _broadcast([tuple(s) for s in shapes])
+
+
+def weak_shape(s, r, o):
+    """The shape a Broadcast (traced r -> o) of a new input s demands of its readers: the
+    dims it took from the input, 1 where it repeated the input."""
+    lead = len(o) - len(r)
+    return (1,) * lead + tuple(s[i] if r[i] == o[lead + i] else 1 for i in range(len(r)))
+
+
 def _elementwise(prim, ins, rec_ins, rec_outs):
     return [_broadcast(ins)] * len(rec_outs)
 
@@ -126,9 +137,11 @@ def _matmul(prim, ins, rec_ins, rec_outs):
     if a[-1] != b[-2]:
         raise ValueError(f"[matmul] Last dimension of first input with shape {a} must match "
                          f"second to last dimension of second input with shape {b}.")
-    out = _broadcast([a[:-2], b[:-2]]) + (a[-2], b[-1])
-    if len(ins) == 3:                        # AddMM's c must broadcast to the product
-        out = _broadcast([tuple(ins[2]), out])
+    # The ops broadcast batch dims (and AddMM's c) beforehand; the kernel relies on it.
+    out = tuple(a[:-2]) + (a[-2], b[-1])
+    if len(a) < 2 or len(b) != len(a) or tuple(b[:-2]) != tuple(a[:-2]) or \
+            (len(ins) == 3 and tuple(ins[2]) != out):
+        _cannot(prim)
     return [out]
 
 
