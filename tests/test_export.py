@@ -420,7 +420,10 @@ def test_shapeless_reshape_errors(tmp_path):
         mx.import_function(path)(mx.ones((6,)))
 
 
+@pytest.mark.mlxc_only
 def test_shapeless_batched_matmul(tmp_path):
+    # (MLX 0.32.4 replays the batched addmm below with wrong values even at the traced
+    # shapes; its batched x @ w works as here.)
     # the weight is broadcast to the traced batch; a new batch size broadcasts it again
     path = str(tmp_path / "bm.mlxfn")
     b = mx.array(W[:, :3])
