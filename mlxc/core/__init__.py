@@ -42,6 +42,8 @@ from mlxc._core.ops.shape import (
 from mlxc._core.ops import array_hooks as _array_hooks
 from mlxc._core.transforms import vjp, jvp, grad, value_and_grad, vmap
 from mlxc._core.custom_function import custom_function, checkpoint
+from mlxc._core.export import export_function, import_function, exporter, FunctionExporter
+from mlxc._core.dot import export_to_dot
 # Families that list their public names in __all__.
 from mlxc._core.ops.reduce import *        # noqa: F401,F403
 from mlxc._core.ops.index import *         # noqa: F401,F403

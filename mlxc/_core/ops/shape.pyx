@@ -76,9 +76,16 @@ def _resolve_shape(tuple shape, long long size, str op):
 def reshape(a, /, shape, *, stream=None):
     """reshape(a: array, /, shape: Sequence[int], *, stream=None) -> array."""
     cdef array x = as_array(a)
+    cdef Reshape prim
     if PyLong_Check(shape):
         shape = (shape,)
-    return reshape_op(x, _resolve_shape(tuple(shape), x.size, "reshape"))
+    shape = tuple(shape)
+    resolved = _resolve_shape(shape, x.size, "reshape")
+    if -1 in shape and resolved != x._shape:
+        prim = Reshape.__new__(Reshape)
+        prim.spec = shape          # which dim was inferred: replays at other sizes need it
+        return new_node(x.dtype, resolved, prim, (x,))
+    return reshape_op(x, resolved)
 
 
 def flatten(a, /, start_axis=0, end_axis=-1, *, stream=None):

@@ -2,7 +2,7 @@
 from mlxc._core.primitive cimport Primitive
 
 cdef class Reshape(Primitive):        # copies only when the input's strides do not allow a view
-    pass
+    cdef readonly tuple spec          # the user's shape when it had a -1 (shapeless export), or None
 
 cdef class Transpose(Primitive):
     cdef readonly tuple perm          # output axis i is input axis perm[i]
