@@ -40,6 +40,7 @@ from mlxc._core.ops.shape import (
     atleast_3d, as_strided, contiguous, view,
 )
 from mlxc._core.ops import array_hooks as _array_hooks
+from mlxc._core.dlpack import from_dlpack
 from mlxc._core.transforms import vjp, jvp, grad, value_and_grad, vmap
 from mlxc._core.custom_function import custom_function, checkpoint
 # Families that list their public names in __all__.
