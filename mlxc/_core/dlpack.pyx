@@ -19,6 +19,8 @@ from mlxc._core.dtype cimport dtype_of, itemsize, to_dtype
 from mlxc._core.kernels cimport *
 from mlxc._core.primitive cimport check_status
 
+import numpy as np
+
 from mlxc._core.array import _py_hooks
 
 cdef extern from "Python.h":
@@ -283,9 +285,14 @@ cdef object _capsule_of(object x, object copy):
 
 cdef array import_dlpack(object x, int want, object copy):
     if not hasattr(x, "__dlpack__"):
-        raise TypeError(f"[from_dlpack] Expected an object with __dlpack__ (a DLPack "
-                        f"producer such as a numpy, PyTorch or JAX array), got "
-                        f"{type(x).__name__}.")
+        # Buffer-protocol objects (bytes, numpy scalars, array.array ...) through numpy's
+        # view of their buffer, as MLX accepts them.
+        try:
+            x = np.asarray(memoryview(x))
+        except TypeError:
+            raise TypeError(f"[from_dlpack] Expected an object with __dlpack__ or the buffer "
+                            f"protocol (a numpy, PyTorch or JAX array ...), got "
+                            f"{type(x).__name__}.") from None
     cap = _capsule_of(x, copy)
     cdef _Lender lender = _Lender.__new__(_Lender)
     cdef DLTensor *t

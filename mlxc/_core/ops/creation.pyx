@@ -249,7 +249,7 @@ def asarray(a, dtype=None, *, copy=None):
         return astype_op(x, want)
     if not hasattr(a, "__dlpack__") and not isinstance(a, (list, tuple, bool, int, float,
                                                             complex)):
-        try:                            # bytes, array.array ...: their buffer, shared
+        try:                            # bytes, array.array, numpy scalars: their buffer
             a = np.asarray(memoryview(a))
         except TypeError:
             pass
