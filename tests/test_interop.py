@@ -243,3 +243,14 @@ def test_unpickle_rejects_inconsistent_data():
     from mlxc._core.array import _unpickle
     with pytest.raises(ValueError, match="do not hold"):
         _unpickle(b"abc", "float32", (2,))
+
+
+@pytest.mark.mlxc_only  # MLX raises RuntimeError("std::bad_cast") for these
+@pytest.mark.parametrize("x", [np.array(["a"]), np.array([1, None], dtype=object),
+                               np.array(["2020"], dtype="datetime64[D]")])
+def test_unsupported_numpy_dtypes_raise_value_error(x):
+    for f in (mx.array, mx.asarray):
+        with pytest.raises(ValueError, match="Invalid type"):
+            f(x)
+    with pytest.raises(BufferError):           # numpy's own refusal to export
+        mx.from_dlpack(x)
