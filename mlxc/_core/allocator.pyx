@@ -124,13 +124,26 @@ cdef Buffer new_buffer(size_t nbytes):
     return b
 
 
+cdef Buffer wrap_external(void *ptr, size_t nbytes, object owner, bint readonly):
+    """A Buffer over memory that `owner` keeps alive (zero-copy imports); dropping the
+    Buffer drops owner, whose own cleanup releases the memory."""
+    cdef Buffer b = Buffer.__new__(Buffer)
+    b.ptr = ptr
+    b.nbytes = nbytes
+    b.capacity = nbytes
+    b.owner = owner
+    b.readonly = readonly
+    return b
+
+
 cdef class Buffer:
     """A block of array data.  Returned to the cache when the last array using it dies."""
 
     def __dealloc__(self):
         global active_bytes, cache_bytes
         cdef int cls
-        if self.ptr == NULL:
+        if self.ptr == NULL or self.owner is not None:
+            self.ptr = NULL      # borrowed memory: the owner (cleared after this) frees it
             return
         active_bytes -= self.capacity
         class_size(self.capacity, &cls)

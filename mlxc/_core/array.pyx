@@ -1,6 +1,6 @@
 """mlxc.core.array: a lazily evaluated n-dimensional array."""
 cimport cython
-from cpython.buffer cimport PyBUF_FORMAT, PyBUF_ND, PyBUF_STRIDES
+from cpython.buffer cimport PyBUF_FORMAT, PyBUF_ND, PyBUF_STRIDES, PyBUF_WRITABLE
 from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int64_t, int32_t, uint16_t
 from libc.stdlib cimport free, malloc
@@ -25,7 +25,9 @@ _NP_DTYPES = (np.bool_, np.uint8, np.uint16, np.uint32, np.uint64, np.int8, np.i
               np.int32, np.int64, np.float16, None, np.float32, np.float64, np.complex64)
 _NP_TO_CODE = {np.dtype(t): i for i, t in enumerate(_NP_DTYPES) if t is not None}
 cdef const char *BUFFER_FORMATS[14]
-BUFFER_FORMATS[:] = [b"?", b"B", b"H", b"I", b"Q", b"b", b"h", b"i", b"q", b"e", b"",
+# bfloat16 has no PEP 3118 code: MLX names it "bfloat16" (memoryview accepts any format;
+# numpy refuses it).
+BUFFER_FORMATS[:] = [b"?", b"B", b"H", b"I", b"Q", b"b", b"h", b"i", b"q", b"e", b"bfloat16",
                      b"f", b"d", b"Zf"]
 
 
@@ -162,7 +164,9 @@ cdef int alloc_output_donate(array out, list inputs) except -1:
     cdef size_t need = <size_t>(out.size * itemsize(out.dtype))
     for o in inputs:
         x = <array>o
-        if (x.donatable and x.buf is not None and x.offset == 0 and (x.flags & ROW_CONTIG)
+        # Borrowed memory (a zero-copy import) is never written: its owner may still read it.
+        if (x.donatable and x.buf is not None and x.buf.owner is None
+                and x.offset == 0 and (x.flags & ROW_CONTIG)
                 and x.buf.nbytes == need and itemsize(x.dtype) == itemsize(out.dtype)):
             x.donatable = False
             out.buf = x.buf
@@ -419,6 +423,9 @@ cdef class array:
             return
         if val is None:
             raise TypeError("array(): None is not a valid value to initialize an array.")
+        if hasattr(val, "__dlpack__"):        # PyTorch, JAX ... arrays: copied, as MLX does
+            self._take_state(<array>_py_hooks["dlpack_import_copy"](val, dtype))
+            return
         try:
             mv = memoryview(val)
         except TypeError:
@@ -551,13 +558,36 @@ cdef class array:
         return self._numpy()
 
     def __array__(self, dtype=None, copy=None):
-        # numpy conversion shares the data (buffer protocol); bfloat16 has no numpy type.
-        if self.dtype == MLXC_BFLOAT16:
+        """numpy's conversion protocol (numpy 2): a view of the data unless copy is True or
+        dtype needs a cast; copy=False raises ValueError when a copy cannot be avoided."""
+        if self.dtype == MLXC_BFLOAT16:      # numpy has no bfloat16 (MLX raises the same)
             raise ValueError("'bfloat16' is not a valid PEP 3118 buffer format string")
         x = self._numpy()
-        if dtype is not None:
-            x = x.astype(dtype)
+        if dtype is not None and np.dtype(dtype) != x.dtype:
+            if copy is False:
+                raise ValueError(f"Unable to avoid copy while creating an array as requested "
+                                 f"(casting {x.dtype} to {np.dtype(dtype)}).")
+            return x.astype(dtype)
         return x.copy() if copy else x
+
+    def __array_namespace__(self, api_version=None):
+        """__array_namespace__(self, api_version: str | None = None) -> module
+
+        The module with the array API functions (mlxc.core), as MLX's array has."""
+        if api_version is not None:
+            raise ValueError("Explicitly specifying api_version is not yet implemented.")
+        return _py_hooks["ops"]
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """__dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None)
+
+        A DLPack capsule over the array's data (no copy unless copy=True): the versioned
+        "dltensor_versioned" when max_version >= (1, 0), else the legacy "dltensor"."""
+        return _py_hooks["dlpack_export"](self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self):
+        """__dlpack_device__(self) -> tuple: (1, 0), DLPack's CPU device."""
+        return (1, 0)
 
     def astype(self, dtype, stream=None):
         """astype(self, dtype: Dtype, stream=None) -> array: a copy cast to dtype."""
@@ -603,8 +633,8 @@ cdef class array:
 
     def __getbuffer__(self, Py_buffer *view, int flags):
         ensure_evaluated(self)
-        if self.dtype == MLXC_BFLOAT16:
-            raise ValueError("'bfloat16' is not a valid PEP 3118 buffer format string")
+        if (flags & PyBUF_WRITABLE) and self.buf.readonly:
+            raise BufferError("This array's memory was lent read-only (zero-copy import).")
         cdef int isz = itemsize(self.dtype)
         cdef Py_ssize_t *meta = <Py_ssize_t *>malloc(2 * max(self.ndim, 1) * sizeof(Py_ssize_t))
         if meta == NULL:
@@ -616,7 +646,7 @@ cdef class array:
         view.buf = self.data()
         view.obj = self
         view.len = self.size * isz
-        view.readonly = 0
+        view.readonly = self.buf.readonly
         view.itemsize = isz
         view.format = <char *>BUFFER_FORMATS[self.dtype] if (flags & PyBUF_FORMAT) else NULL
         view.ndim = self.ndim
@@ -629,9 +659,10 @@ cdef class array:
         free(view.internal)
 
     def __reduce__(self):
-        if self.dtype == MLXC_BFLOAT16:
-            return (_unpickle, (self._numpy(), "bfloat16"))
-        return (_unpickle, (np.array(self._numpy()), dtype_of(self.dtype).name))
+        # The raw bytes in row-major order: exact for every dtype (bfloat16 and NaN
+        # payloads included).
+        ensure_evaluated(self)
+        return (_unpickle, (memoryview(self).tobytes(), dtype_of(self.dtype).name, self._shape))
 
     def __copy__(self):
         return _py_hooks["copy"](self)
@@ -780,10 +811,17 @@ cdef class array:
     def view(self, *a, **k): return _py_hooks["ops"].view(self, *a, **k)
 
 
-def _unpickle(values, name):
+def _unpickle(data, name, shape):
     from mlxc._core.dtype import DTYPES
-    d = [x for x in DTYPES if x.name == name][0]
-    return array(values, d)
+    cdef int code = [x for x in DTYPES if x.name == name][0].code
+    cdef array a = new_empty(code, tuple(shape))
+    if len(data) != a.size * itemsize(code):
+        raise ValueError(f"[unpickle] {len(data)} bytes do not hold an array of shape "
+                         f"{tuple(shape)} and dtype {name}.")
+    if a.size:
+        memcpy(a.buf.ptr, <const char *>data, len(data))
+    return a
+
 
 
 # ---------------------------------------------------------------- raw bytes (io)

@@ -40,6 +40,7 @@ from mlxc._core.ops.shape import (
     atleast_3d, as_strided, contiguous, view,
 )
 from mlxc._core.ops import array_hooks as _array_hooks
+from mlxc._core.dlpack import from_dlpack
 from mlxc._core.transforms import vjp, jvp, grad, value_and_grad, vmap
 from mlxc._core.custom_function import custom_function, checkpoint
 from mlxc._core.export import export_function, import_function, exporter, FunctionExporter
@@ -67,3 +68,6 @@ atan2 = arctan2
 bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
 
 _py_hooks["ops"] = _sys.modules[__name__]
+
+# Device namespaces (mx.metal, mx.cuda, mx.distributed), as MLX's CPU-only build has them.
+from mlxc.core import cuda, distributed, metal  # noqa: E402

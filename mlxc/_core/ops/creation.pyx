@@ -3,7 +3,10 @@ import math
 
 from cpython.long cimport PyLong_Check
 
+import numpy as np
+
 from mlxc._core.array cimport array, as_array, new_node, scalar_array
+from mlxc._core.dlpack cimport import_dlpack
 from mlxc._core.dtype cimport dtype_of, is_float, kind_of, promote, to_dtype
 from mlxc._core.kernels cimport *
 from mlxc._core.ops.common cimport check_shape
@@ -226,10 +229,40 @@ def meshgrid(*arrays, sparse=False, indexing="xy", stream=None):
 
 
 def asarray(a, dtype=None, *, copy=None):
-    """asarray(a, dtype=None, *, copy=None): a itself when it is an array of dtype, else a
-    converted array."""
-    if isinstance(a, array) and (dtype is None or to_dtype(dtype).code == (<array>a).dtype):
-        return a
+    """asarray(a: scalar | array | Sequence | DLPackCompatible, dtype: Dtype | None = None, *,
+    copy: bool | None = None) -> array
+
+    a as an array.  copy=True always copies; copy=None shares memory when possible (an
+    mlxc array, or a DLPack producer such as a numpy array of the same dtype) and copies
+    otherwise; copy=False never copies and raises ValueError when a copy is required."""
+    cdef array x
+    cdef int want = -1 if dtype is None else to_dtype(dtype).code
+    if isinstance(a, array):
+        x = <array>a
+        if want < 0 or want == x.dtype:
+            # A new array object (in-place operators on it must not touch a).
+            return new_node(x.dtype, x._shape, copy_prim(), (x,)) if copy else x._clone()
+        if copy is False:
+            raise ValueError(f"Unable to avoid copy while creating an array as requested "
+                             f"(asarray: casting {dtype_of(x.dtype).name} to "
+                             f"{dtype_of(want).name}).")
+        return astype_op(x, want)
+    if not hasattr(a, "__dlpack__") and not isinstance(a, (list, tuple, bool, int, float,
+                                                            complex)):
+        try:                            # bytes, array.array, numpy scalars: their buffer
+            a = np.asarray(memoryview(a))
+        except TypeError:
+            pass
+    if hasattr(a, "__dlpack__"):
+        try:
+            return import_dlpack(a, want, copy)
+        except BufferError:
+            # numpy cannot export some arrays (byte-swapped, read-only legacy ...).
+            if copy is False or not isinstance(a, (np.ndarray, np.generic)):
+                raise
+    if copy is False:
+        raise ValueError(f"Unable to avoid copy while creating an array as requested "
+                         f"(asarray of {type(a).__name__}).")
     return _array_cls(a, dtype)
 
 
