@@ -823,7 +823,6 @@ def _unpickle(data, name, shape):
     return a
 
 
-
 # ---------------------------------------------------------------- raw bytes (io)
 
 def _empty(dtype, shape):
