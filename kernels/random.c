@@ -35,7 +35,8 @@ static const float ERFINV_R[10] = {
 
 typedef struct {
     int mode;
-    float low, range;        /* MLXC_RANDOM_RANDINT */
+    float low, range;        /* MLXC_RANDOM_RANDINT: the float affine map */
+    int32_t ilow, ihigh;     /* and the integer clamp */
     char *out;
     const uint32_t *keys;
     int64_t per_key, half, off, nchunk;
@@ -123,8 +124,9 @@ static inline void emit_s(const rand_job *J, uint32_t *o, uint32_t w)
     case MLXC_RANDOM_BITS: *o = w; return;
     case MLXC_RANDOM_UNIFORM: *(float *)o = u01_s(w); return;
     case MLXC_RANDOM_RANDINT: {
-        float x = J->range * u01_s(w) + J->low;
-        *(int32_t *)o = f2i32(x > J->low ? x : J->low);   /* max; NaN-free */
+        int32_t v = f2i32(floorf(J->range * u01_s(w) + J->low));
+        v = v < J->ihigh ? v : J->ihigh;
+        *(int32_t *)o = v > J->ilow ? v : J->ilow;
         return;
     }
     default: {
@@ -189,13 +191,14 @@ FN VF vf_add(VF a, VF b) { return _mm256_add_ps(a, b); }
 FN VF vf_sub(VF a, VF b) { return _mm256_sub_ps(a, b); }
 FN VF vf_mul(VF a, VF b) { return _mm256_mul_ps(a, b); }
 FN VF vf_fma(VF a, VF b, VF c) { return _mm256_fmadd_ps(a, b, c); }
-/* min/max with the constant or the bound second: no NaN can reach them */
+/* min with the constant second: no NaN can reach it */
 FN VF vf_min(VF a, VF b) { return _mm256_min_ps(a, b); }
-FN VF vf_max(VF a, VF b) { return _mm256_max_ps(a, b); }
 FN VF vf_abs(VF a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
 FN VF vf_gt_sel(VF a, VF b, VF x, VF y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
 FN void vf_store(float *p, VF v) { _mm256_storeu_ps(p, v); }
-FN void vf_store_i32(int32_t *p, VF v) { _mm256_storeu_si256((__m256i *)p, _mm256_cvttps_epi32(v)); }
+FN VU vf_floor_i32(VF v) { return _mm256_cvttps_epi32(_mm256_floor_ps(v)); }
+FN VU vi_min(VU a, VU b) { return _mm256_min_epi32(a, b); }
+FN VU vi_max(VU a, VU b) { return _mm256_max_epi32(a, b); }
 /* unsigned -> float: both 16-bit halves convert exactly, one fused rounding */
 FN VF vu_to_vf(VU w)
 {
@@ -280,11 +283,12 @@ typedef __m512 VF512;
 #define vf_mul vf_mul512
 #define vf_fma vf_fma512
 #define vf_min vf_min512
-#define vf_max vf_max512
 #define vf_abs vf_abs512
 #define vf_gt_sel vf_gt_sel512
 #define vf_store vf_store512
-#define vf_store_i32 vf_store_i32_512
+#define vf_floor_i32 vf_floor_i32_512
+#define vi_min vi_min512
+#define vi_max vi_max512
 #define vu_to_vf vu_to_vf512
 #define v_logf v_logf512
 FN VU vu_set(uint32_t a) { return _mm512_set1_epi32((int)a); }
@@ -302,11 +306,15 @@ FN VF vf_sub(VF a, VF b) { return _mm512_sub_ps(a, b); }
 FN VF vf_mul(VF a, VF b) { return _mm512_mul_ps(a, b); }
 FN VF vf_fma(VF a, VF b, VF c) { return _mm512_fmadd_ps(a, b, c); }
 FN VF vf_min(VF a, VF b) { return _mm512_min_ps(a, b); }
-FN VF vf_max(VF a, VF b) { return _mm512_max_ps(a, b); }
 FN VF vf_abs(VF a) { return _mm512_abs_ps(a); }
 FN VF vf_gt_sel(VF a, VF b, VF x, VF y) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), y, x); }
 FN void vf_store(float *p, VF v) { _mm512_storeu_ps(p, v); }
-FN void vf_store_i32(int32_t *p, VF v) { _mm512_storeu_si512(p, _mm512_cvttps_epi32(v)); }
+FN VU vf_floor_i32(VF v)
+{
+    return _mm512_cvttps_epi32(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
+}
+FN VU vi_min(VU a, VU b) { return _mm512_min_epi32(a, b); }
+FN VU vi_max(VU a, VU b) { return _mm512_max_epi32(a, b); }
 FN VF vu_to_vf(VU w) { return _mm512_cvtepu32_ps(w); }
 FN __m256 logf_half_avx512(__m256 z, __m256i i, __m256i k, __m512d tinv0, __m512d tinv1,
                            __m512d tlog0, __m512d tlog1)
@@ -395,12 +403,12 @@ static void rand_task(void *ctx, int64_t t, int tid)
 }
 
 int mlxc_random(int mode, void *out, const uint32_t *keys, int64_t nkeys, int64_t per_key,
-                float low, float range)
+                float low, float range, int32_t ilow, int32_t ihigh)
 {
     if (mode < 0 || mode >= MLXC_NUM_RANDOM || nkeys < 0 || per_key < 0)
         return MLXC_ERR_UNSUPPORTED;
     if (nkeys == 0 || per_key == 0) return MLXC_OK;
-    rand_job J = {mode, low, range, out, keys, per_key, per_key / 2, per_key - per_key / 2, 0, 0};
+    rand_job J = {mode, low, range, ilow, ihigh, out, keys, per_key, per_key / 2, per_key - per_key / 2, 0, 0};
     J.nchunk = J.half > 0 ? (J.half + RAND_CHUNK - 1) / RAND_CHUNK : 1;
     int isa = mlxc_cpu_isa();
     if (isa == MLXC_ISA_AVX2 || isa == MLXC_ISA_AVX512) {

@@ -1,9 +1,9 @@
 /* The vector body of kernels/random.c, included once per SIMD level after the
  * level's operations are defined:
  *   W lanes; VU (W uint32) with vu_set vu_add vu_xor vu_rotl vu_iota vu_store;
- *   VF (W float32) with vf_set vf_add vf_mul vf_fma vf_min vf_max vf_abs
- *   vf_gt_sel vf_store, vu_to_vf (unsigned, round to nearest), vf_store_i32
- *   (truncating, 0x80000000 when out of range), v_logf (the C library's logf
+ *   VF (W float32) with vf_set vf_add vf_mul vf_fma vf_min vf_abs
+ *   vf_gt_sel vf_store, vu_to_vf (unsigned, round to nearest), vf_floor_i32
+ *   (0x80000000 when out of range), vi_min vi_max (int32), v_logf (the C library's logf
  *   for positive normal inputs), SFX(name) and KFN.
  * Every lane computes what the scalar code in random.c computes for its element,
  * bit for bit. */
@@ -55,9 +55,9 @@ FN void SFX(emit_vec)(const rand_job *J, uint32_t *o, VU w)
         vf_store((float *)o, SFX(u01_vec)(w));
         return;
     case MLXC_RANDOM_RANDINT: {
-        VF lo = vf_set(J->low);
-        VF x = vf_add(vf_mul(vf_set(J->range), SFX(u01_vec)(w)), lo);
-        vf_store_i32((int32_t *)o, vf_max(x, lo));
+        VF x = vf_add(vf_mul(vf_set(J->range), SFX(u01_vec)(w)), vf_set(J->low));
+        VU v = vi_min(vf_floor_i32(x), vu_set((uint32_t)J->ihigh));
+        vu_store(o, vi_max(v, vu_set((uint32_t)J->ilow)));
         return;
     }
     default: {

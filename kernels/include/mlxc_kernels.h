@@ -234,13 +234,14 @@ int mlxc_addmm(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
  *   UNIFORM  float32 u = min(float(w) / 2^32, nextafter(1, 0))  (MLX's [0, 1))
  *   ERFINV   float32 MLX's erfinv(2u + nextafter(-1, 0))
  *   NORMAL   float32 (float)sqrt(2) * the ERFINV value (MLX's float32 normal)
- *   RANDINT  int32   (int32)max(range * u + low, low)  (MLX's float32 randint;
- *                    out of int32 range: INT32_MIN, as mlxc_copy)
+ *   RANDINT  int32   max(min((int32)floor(range * u + low), ihigh), ilow)  (MLX's
+ *                    randint to int32 with ihigh = high - 1; a float out of int32
+ *                    range converts to INT32_MIN, as mlxc_copy)
  * Same bits at any thread count and SIMD level. ---- */
 enum mlxc_random_mode { MLXC_RANDOM_BITS = 0, MLXC_RANDOM_UNIFORM, MLXC_RANDOM_ERFINV,
                         MLXC_RANDOM_NORMAL, MLXC_RANDOM_RANDINT, MLXC_NUM_RANDOM };
 int mlxc_random(int mode, void *out, const uint32_t *keys, int64_t nkeys, int64_t per_key,
-                float low, float range);
+                float low, float range, int32_t ilow, int32_t ihigh);
 
 /* ---- MLX's float32 math as MLX computes it on the CPU (the C library's logf
  * and log1pf; MLX's polynomial erf, erfinv and exp), for the random transforms

@@ -78,8 +78,8 @@ def _key(k):
     return _next_key() if k is None else _r.check_key(k)
 
 
-def _bits(shape, k, mode=_r.BITS, low=0.0, range=1.0):
-    return _r.random_bits(_key(k), shape, mode, low, range)
+def _bits(shape, k, mode=_r.BITS, *params):
+    return _r.random_bits(_key(k), shape, mode, *params)
 
 
 def split(key, num=2, stream=None):
@@ -145,13 +145,13 @@ def normal(shape=[], dtype=mx.float32, loc=None, scale=None, key=None, stream=No
     if dtype is None:
         dtype = mx.float32
     if dtype == mx.complex64:
+        # real and imaginary parts of variance 1/2 each: erfinv(u) (sqrt(2) / sqrt(2))
         shape = tuple(_r.bits_shape(shape))
-        z = normal(shape + (2,), mx.float32, key=key)
-        z = mx.view(z, mx.complex64).reshape(shape) * mx.array(_f32(1.0 / _SQRT2), mx.float32)
+        z = mx.view(_bits(shape + (2,), key, _r.ERFINV), mx.complex64).reshape(shape)
         if scale is not None:
-            z = mx.asarray(scale) * z
+            z = mx.astype(mx.asarray(scale), mx.complex64) * z
         if loc is not None:
-            z = mx.asarray(loc) + z
+            z = mx.astype(mx.asarray(loc), mx.complex64) + z
         return z
     if not _floating(dtype):
         raise ValueError("[normal] Only floating point and complex64 types are supported.")
@@ -169,20 +169,24 @@ def normal(shape=[], dtype=mx.float32, loc=None, scale=None, key=None, stream=No
 
 
 def randint(low, high, shape=[], dtype=mx.int32, key=None, stream=None):
-    """Random integers in [low, high)."""
+    """Random integers in [low, high): floor(uniform(low, high)) in dtype, clamped to
+    [low, high - 1] cast to dtype (MLX's formula, wrap-arounds of the casts included)."""
     _r.check_stream_arg(stream, "randint")
     if dtype is None:
         dtype = mx.int32
     if mx.issubdtype(dtype, mx.inexact):
         raise ValueError("[randint] randint only accepts integer dtypes and bool.")
-    if (dtype == mx.int32 and isinstance(low, int) and isinstance(high, int)
-            and not isinstance(low, bool) and not isinstance(high, bool)
-            and -2 ** 31 <= low < 2 ** 31 and -2 ** 31 <= high < 2 ** 31):
+    if (dtype == mx.int32 and type(low) is int and type(high) is int
+            and -2 ** 31 <= low < 2 ** 31 and -2 ** 31 < high < 2 ** 31):
+        # the whole formula in the generator's pass
         shape = _r.bits_shape(shape)
         lo = _f32(float(low))
-        return _bits(shape, key, _r.RANDINT, lo, _f32(_f32(float(high)) - lo))
+        return _bits(shape, key, _r.RANDINT, lo, _f32(_f32(float(high)) - lo), low, high - 1)
+    low, high = mx.asarray(low), mx.asarray(high)
     u = _uniform(low, high, shape, mx.float32, key)
-    return mx.astype(mx.maximum(u, low), dtype)
+    v = mx.astype(mx.floor(u), dtype)
+    v = mx.minimum(v, mx.astype(high - 1, dtype))
+    return mx.maximum(v, mx.astype(low, dtype))
 
 
 def bernoulli(p=0.5, shape=None, key=None, stream=None):
@@ -232,9 +236,27 @@ def laplace(shape=[], dtype=mx.float32, loc=0.0, scale=1.0, key=None, stream=Non
     if not _floating(dtype):
         raise ValueError("[laplace] Only real floating point types are supported.")
     u = _uniform(_NORMAL_LO, 1.0, shape, mx.float32, key)
-    samples = -mx.sign(u) * _r.mlx_math(-mx.abs(u), _r.LOG1P)
+    samples = mx.sign(u) * _r.mlx_math(-mx.abs(u), _r.LOG1P)
     samples = mx.astype(samples, dtype)
     return mx.array(loc, dtype) + mx.array(scale, dtype) * samples
+
+
+def _categorical_cdf(logits, ax, shape, k):
+    """One distribution (MLX's path when the logits hold a single row): inverse-CDF
+    sampling, u * sum(w) located in cumsum(w) with w = exp(logits - max) (or the
+    one-hot of the maximum when it is infinite)."""
+    b = mx.reshape(mx.moveaxis(logits, ax, -1), (-1,)).astype(mx.float32)
+    m = mx.max(b)
+    w = mx.where(mx.logical_or(m == float("inf"), m == float("-inf")),
+                 mx.astype(b == m, mx.float32), _r.mlx_math(b - m, _r.EXP))
+    cdf = mx.cumsum(w)
+    n = 1
+    for d in shape:
+        n *= d
+    x = _uniform(0, 1, (n,), mx.float32, k) * cdf[-1]
+    # searchsorted(cdf, x, side="right"): how many cdf entries are <= x
+    idx = mx.sum(mx.expand_dims(cdf, 0) <= mx.expand_dims(x, 1), axis=1)
+    return mx.reshape(mx.astype(idx, mx.uint32), shape)
 
 
 def categorical(logits, axis=-1, shape=None, num_samples=None, key=None, stream=None):
@@ -249,15 +271,25 @@ def categorical(logits, axis=-1, shape=None, num_samples=None, key=None, stream=
         raise IndexError(f"[categorical] Invalid axis {axis} for logits with {nd} dimensions.")
     reduced = logits.shape[:ax] + logits.shape[ax + 1:]
     if num_samples is not None:
-        shape = reduced + (num_samples,)
+        out_shape = tuple(_r.bits_shape(reduced + (num_samples,)))
     elif shape is None:
-        shape = reduced
+        out_shape = reduced
     else:
-        shape = tuple(_r.bits_shape(shape))
-        mx.broadcast_shapes(shape, reduced)
-    shape = tuple(_r.bits_shape(shape))
-    offset = ax + len(shape) - nd + 1
-    gshape = shape[:offset] + (logits.shape[ax],) + shape[offset:]
+        out_shape = tuple(_r.bits_shape(shape))
+        mx.broadcast_shapes(out_shape, reduced)
+    if logits.shape[ax] == 0:
+        raise ValueError("[argmax] Cannot argmax reduce zero size array.")
+    batch = 1
+    for d in reduced:
+        batch *= d
+    if batch == 1 and len(out_shape) > 0:
+        return _categorical_cdf(logits, ax, out_shape, key)
+    if num_samples is not None:
+        # the samples are a last axis of the noise; logits broadcast along it
+        g = gumbel(logits.shape + (num_samples,), mx.float32, key)
+        return mx.argmax(g + mx.expand_dims(logits, -1), axis=ax)
+    offset = ax + len(out_shape) - nd + 1
+    gshape = out_shape[:offset] + (logits.shape[ax],) + out_shape[offset:]
     g = gumbel(gshape, mx.float32, key)
     return mx.argmax(g + logits, axis=offset)
 

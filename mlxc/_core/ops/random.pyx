@@ -43,9 +43,10 @@ def check_stream_arg(stream, str op):
     check_stream(stream, op)
 
 
-def random_bits(key, shape, int mode=MLXC_RANDOM_BITS, float low=0.0, float range=1.0):
+def random_bits(key, shape, int mode=MLXC_RANDOM_BITS, float low=0.0, float range=1.0,
+                int ilow=0, int ihigh=0):
     """A RandomBits node of `shape` from a checked key (see check_key, bits_shape)."""
-    return random_node(<array>key, tuple(shape), mode, low, range)
+    return random_node(<array>key, tuple(shape), mode, low, range, ilow, ihigh)
 
 
 def mlx_math(x, int func):

@@ -54,7 +54,7 @@ cdef class RandomBits(Primitive):
         if st == 0:
             with nogil:
                 st = mlxc_random(self.mode, out.data(), kp, nkeys, per_key, self.low,
-                                 self.range)
+                                 self.range, self.ilow, self.ihigh)
         free(kbuf)
         return check_status(st, self.name())
 
@@ -66,7 +66,7 @@ cdef class RandomBits(Primitive):
             return False
         cdef RandomBits o = <RandomBits>other
         return (o.shape == self.shape and o.mode == self.mode and o.low == self.low
-                and o.range == self.range)
+                and o.range == self.range and o.ilow == self.ilow and o.ihigh == self.ihigh)
 
     cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
         from mlxc._core.prims.rulekit import zeros_cotangent
@@ -83,24 +83,29 @@ cdef class RandomBits(Primitive):
         key = inputs[0]
         cdef int kax = axes[0]
         if kax < 0:
-            return [random_node(key, self.shape, self.mode, self.low, self.range)], [-1]
+            return [random_node(key, self.shape, self.mode, self.low, self.range,
+                                 self.ilow, self.ihigh)], [-1]
         if kax == key.ndim - 1:
             key = mx.swapaxes(key, kax, kax - 1)
             kax -= 1
         shape = self.shape[:kax] + (key.shape[kax],) + self.shape[kax:]
-        return [random_node(key, shape, self.mode, self.low, self.range)], [kax]
+        return [random_node(key, shape, self.mode, self.low, self.range, self.ilow,
+                            self.ihigh)], [kax]
 
     cpdef str name(self):
         return _MODE_NAMES[self.mode]
 
 
-cpdef array random_node(array key, tuple shape, int mode, float low=0.0, float range=1.0):
+cpdef array random_node(array key, tuple shape, int mode, float low=0.0, float range=1.0,
+                        int ilow=0, int ihigh=0):
     """A RandomBits node (no argument checks: the callers validated key and shape)."""
     cdef RandomBits p = RandomBits.__new__(RandomBits)
     p.shape = shape
     p.mode = mode
     p.low = low
     p.range = range
+    p.ilow = ilow
+    p.ihigh = ihigh
     return new_node(mode_dtype(mode), shape, p, (key,))
 
 
