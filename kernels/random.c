@@ -87,17 +87,16 @@ static inline float erfinv_s(float a)
 /* MLX's exp: 2^i * P(f) with x log2(e) = i + f, |f| <= 1/2 */
 static inline float exp_s(float x0)
 {
+    if (x0 != x0) return x0;
+    if (x0 > 88.0f) return INFINITY;
+    if (x0 < -88.0f) return 0.0f;
     float x = x0 * 1.442695f;
     float ip = floorf(x + 0.5f), fp = x - ip;
     static const float c[7] = {1.535336188319500e-4f, 1.339887440266574e-3f,
                                9.618437357674640e-3f, 5.550332471162809e-2f,
                                2.402264791363012e-1f, 6.931472028550421e-1f, 1.0f};
     x = poly_s(fp, c, 7);
-    float r = mlxc_u2f((uint32_t)(((int32_t)ip + 127) << 23)) * x;
-    if (x0 != x0) return x0;
-    if (x0 > 88.0f) return INFINITY;
-    if (x0 < -88.0f) return 0.0f;
-    return r;
+    return mlxc_u2f((uint32_t)((int32_t)ip + 127) << 23) * x;   /* 2^ip, ip in [-127, 127] */
 }
 
 /* MLX's erf: Abramowitz-Stegun 7.1.26 with MLX's exp */
@@ -149,6 +148,10 @@ static void rand_block_scalar(const rand_job *J, uint32_t *o, uint32_t k0, uint3
 }
 
 /* ------------------------------------------------------------------ vector */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define RAND_X86 1
+#include <immintrin.h>
+
 /* The C library's logf (see the header comment): for x = 2^k z, z in
  * [0x3f330000, 2 * 0x3f330000) as bits, i = 4 bits of z's mantissa,
  * log x = k ln2 + log(c_i) + log1p(z/c_i - 1), the last by a polynomial. */
@@ -168,9 +171,6 @@ static const double LOGF_LOGC[16] = {
 #define LOGF_A2 (-0x1.ffffef20a4123p-2)
 #define LOGF_OFF 0x3f330000
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define RAND_X86 1
-#include <immintrin.h>
 
 /* ---- AVX2 + FMA: 8 lanes ---- */
 #define W 8
@@ -362,7 +362,9 @@ TGT static int logf_matches_avx512(void)
 #endif
 
 /* ------------------------------------------------------------------ driver */
+#ifdef RAND_X86
 static int logf_ok[MLXC_ISA_COUNT] = {-1, -1, -1, -1};  /* per level; -1: not checked */
+#endif
 
 static int vector_logf_ok(int isa)
 {
