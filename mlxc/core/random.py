@@ -103,6 +103,14 @@ def _is_py_number(x):
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def _in_dtype(x, dtype):
+    """x as an array of dtype: a Python scalar converts straight to dtype (as MLX's
+    bindings do: a float64 keeps the double), an array is cast."""
+    if isinstance(x, (int, float, complex)):
+        return mx.array(x, dtype)
+    return mx.astype(mx.asarray(x), dtype)
+
+
 def _uniform(low, high, shape, dtype, k, op="uniform"):
     if dtype is None:
         dtype = mx.float32
@@ -149,9 +157,9 @@ def normal(shape=[], dtype=mx.float32, loc=None, scale=None, key=None, stream=No
         shape = tuple(_r.bits_shape(shape))
         z = mx.view(_bits(shape + (2,), key, _r.ERFINV), mx.complex64).reshape(shape)
         if scale is not None:
-            z = mx.astype(mx.asarray(scale), mx.complex64) * z
+            z = _in_dtype(scale, mx.complex64) * z
         if loc is not None:
-            z = mx.astype(mx.asarray(loc), mx.complex64) + z
+            z = _in_dtype(loc, mx.complex64) + z
         return z
     if not _floating(dtype):
         raise ValueError("[normal] Only floating point and complex64 types are supported.")
@@ -161,10 +169,10 @@ def normal(shape=[], dtype=mx.float32, loc=None, scale=None, key=None, stream=No
     samples = mx.astype(_bits(shape, key, _r.ERFINV), dtype)
     applied = mx.array(_SQRT2, dtype)
     if scale is not None:
-        applied = applied * mx.astype(mx.asarray(scale), dtype)
+        applied = applied * _in_dtype(scale, dtype)
     samples = applied * samples
     if loc is not None:
-        samples = mx.astype(mx.asarray(loc), dtype) + samples
+        samples = _in_dtype(loc, dtype) + samples
     return samples
 
 

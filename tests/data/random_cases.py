@@ -39,6 +39,7 @@ def cases(mx):
     yield "normal_big", lambda: r.normal((big,), key=r.key(12))
     yield "randint_big", lambda: r.randint(0, 1000, (big,), key=r.key(13))
     yield "normal_f64", lambda: r.normal((9,), mx.float64, key=r.key(14))
+    yield "normal_f64_loc_scale", lambda: r.normal((5,), mx.float64, 0.3, 0.1, key=r.key(14))
     yield "normal_c64", lambda: r.normal((3, 3), mx.complex64, key=r.key(15))
     yield "normal_c64_locscale", lambda: r.normal((5,), mx.complex64, loc=1.0, scale=2.0,
                                                   key=r.key(15))
