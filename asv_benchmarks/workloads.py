@@ -662,6 +662,56 @@ def sort_bytes(n):
     return F32 * 2 * n
 
 
+# ---------------------------------------------------------------- random
+
+RANDOM_OPS = ("normal", "uniform", "randint")
+
+
+@workload("random", op="normal", n=1 << 22)
+def random(mx, op, n):
+    # Fresh float32 normals / uniforms or int32 integers in [0, 1000) from a fixed key
+    # each call (the generator's work; the key's bits are MLX's in mlxc and MLX).
+    k = mx.random.key(0)
+    mx.eval(k)
+    f = {"normal": lambda: mx.random.normal((n,), key=k),
+         "uniform": lambda: mx.random.uniform(shape=(n,), key=k),
+         "randint": lambda: mx.random.randint(0, 1000, (n,), key=k)}[op]
+    return lambda: _evaluated(mx, f())
+
+
+@random.on("numpy")
+def _(np, op, n):
+    rng = np.random.default_rng(0)
+    return {"normal": lambda: rng.standard_normal(n, dtype=np.float32),
+            "uniform": lambda: rng.random(n, dtype=np.float32),
+            "randint": lambda: rng.integers(0, 1000, n, dtype=np.int32)}[op]
+
+
+@random.on("torch")
+def _(torch, op, n):
+    torch.manual_seed(0)
+    return {"normal": lambda: torch.randn(n),
+            "uniform": lambda: torch.rand(n),
+            "randint": lambda: torch.randint(0, 1000, (n,), dtype=torch.int32)}[op]
+
+
+@random.on("jax")
+def _(jax, op, n):
+    k = jax.random.key(0)
+    f = {"normal": lambda k: jax.random.normal(k, (n,)),
+         "uniform": lambda k: jax.random.uniform(k, (n,)),
+         "randint": lambda k: jax.random.randint(k, (n,), 0, 1000)}[op]
+    f = jax.jit(f)
+    f(k).block_until_ready()
+    return lambda: f(k).block_until_ready()
+
+
+@random.bytes
+def random_bytes(op, n):
+    # Only the output is written: a yardstick, the generator is compute-bound.
+    return F32 * n
+
+
 # ---------------------------------------------------------------- transforms
 
 def _mlp_params(sizes, seed):
@@ -922,8 +972,16 @@ IO = [
     Case("load_safetensors_256MiB", "load_safetensors", {"n": _N26}, 1.5),
 ]
 
+# mx.random: the generator against the fastest of NumPy's default_rng, PyTorch and
+# JAX (the MLX column is reported beside; its target is 10x faster than MLX).
+RANDOM = [
+    Case("random_normal_2^22", "random", {"op": "normal", "n": _N22}, 1.0),
+    Case("random_uniform_2^22", "random", {"op": "uniform", "n": _N22}, 1.0),
+    Case("randint_2^22", "random", {"op": "randint", "n": _N22}, 1.0),
+]
+
 # compare.py --set NAME
-SETS = {"default": COMPARE, "issue3": ISSUE3, "io": IO}
+SETS = {"default": COMPARE, "issue3": ISSUE3, "random": RANDOM, "io": IO}
 
 
 # ---------------------------------------------------------------- timing

@@ -34,6 +34,7 @@ TINY = (
        ("custom_function_call", {"n": 5, "custom": True}),
        ("custom_function_call", {"n": 5, "custom": False}),
        ("load_npy", {"n": 37}), ("load_safetensors", {"n": 37})]
+    + [("random", {"op": op, "n": 41}) for op in W.RANDOM_OPS]
 )
 
 
@@ -54,6 +55,12 @@ def test_workload_on_mlxc_matches_numpy_builder(name, params):
     got = w.build("mlx", mx, **params)()
     assert got is not None, "%s: the mlx builder returned no result" % name
     ref_fn = w.build("numpy", np, **params)
+    if name == "random":  # other generators: same shape, dtype kind and range
+        got, want = np.asarray(got), np.asarray(ref_fn())
+        assert got.shape == want.shape and got.dtype.kind == want.dtype.kind
+        lo, hi = {"normal": (-8, 8), "uniform": (0, 1), "randint": (0, 999)}[params["op"]]
+        assert got.min() >= lo and got.max() <= hi and np.unique(got).size > 10
+        return
     if ref_fn is None:  # no numpy equivalent (gelu, jvp, custom_function)
         for leaf in _leaves(got):
             assert np.all(np.isfinite(leaf))

@@ -224,6 +224,32 @@ int mlxc_addmm(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
                void *out, double alpha, double beta,
                const void *C, int64_t c_bs, int64_t c_rs, int64_t c_cs);
 
+/* ---- random: MLX's threefry-2x32 bits and float transforms, bit for bit ----
+ * keys: nkeys (k0, k1) uint32 pairs, contiguous.  out: nkeys blocks of per_key
+ * 32-bit elements, block i from key i (MLX's RandomBits layout: with
+ * h = per_key / 2 and off = per_key - h, elements j < h and j + off are the two
+ * words of threefry(key, (j, j + off)); for odd per_key element h is the first
+ * word of threefry(key, (h, 0))).  Each element is a function of its word w:
+ *   BITS     uint32  w
+ *   UNIFORM  float32 u = min(float(w) / 2^32, nextafter(1, 0))  (MLX's [0, 1))
+ *   ERFINV   float32 MLX's erfinv(2u + nextafter(-1, 0))
+ *   NORMAL   float32 (float)sqrt(2) * the ERFINV value (MLX's float32 normal)
+ *   RANDINT  int32   max(min((int32)floor(range * u + low), ihigh), ilow)  (MLX's
+ *                    randint to int32 with ihigh = high - 1; a float out of int32
+ *                    range converts to INT32_MIN, as mlxc_copy)
+ * Same bits at any thread count and SIMD level. ---- */
+enum mlxc_random_mode { MLXC_RANDOM_BITS = 0, MLXC_RANDOM_UNIFORM, MLXC_RANDOM_ERFINV,
+                        MLXC_RANDOM_NORMAL, MLXC_RANDOM_RANDINT, MLXC_NUM_RANDOM };
+int mlxc_random(int mode, void *out, const uint32_t *keys, int64_t nkeys, int64_t per_key,
+                float low, float range, int32_t ilow, int32_t ihigh);
+
+/* ---- MLX's float32 math as MLX computes it on the CPU (the C library's logf
+ * and log1pf; MLX's polynomial erf, erfinv and exp), for the random transforms
+ * that must match MLX's bits; out[i] = f(in[i]), contiguous, out may be in. ---- */
+enum mlxc_mlxmath_func { MLXC_MLXMATH_LOG = 0, MLXC_MLXMATH_LOG1P, MLXC_MLXMATH_ERF,
+                         MLXC_MLXMATH_ERFINV, MLXC_MLXMATH_EXP, MLXC_NUM_MLXMATH };
+int mlxc_mlx_math(int func, float *out, const float *in, int64_t n);
+
 /* ---- half conversions, exposed for the engine (scalars, printing) ---- */
 float mlxc_half_to_float(uint16_t h);
 uint16_t mlxc_float_to_half(float f);

@@ -1,5 +1,5 @@
 # Declarations of kernels/include/mlxc_kernels.h: the kernel ABI (see the header for contracts).
-from libc.stdint cimport int64_t, uint16_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t
 
 cdef extern from "mlxc_kernels.h" nogil:
     enum:
@@ -81,6 +81,15 @@ cdef extern from "mlxc_kernels.h" nogil:
                    const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
                    void *out, double alpha, double beta,
                    const void *C, int64_t c_bs, int64_t c_rs, int64_t c_cs)
+    enum:
+        MLXC_RANDOM_BITS, MLXC_RANDOM_UNIFORM, MLXC_RANDOM_ERFINV, MLXC_RANDOM_NORMAL
+        MLXC_RANDOM_RANDINT, MLXC_NUM_RANDOM
+    enum:
+        MLXC_MLXMATH_LOG, MLXC_MLXMATH_LOG1P, MLXC_MLXMATH_ERF, MLXC_MLXMATH_ERFINV
+        MLXC_MLXMATH_EXP, MLXC_NUM_MLXMATH
+    int mlxc_random(int mode, void *out, const uint32_t *keys, int64_t nkeys,
+                    int64_t per_key, float low, float range, int32_t ilow, int32_t ihigh)
+    int mlxc_mlx_math(int func, float *out, const float *inp, int64_t n)
     float mlxc_half_to_float(uint16_t h)
     uint16_t mlxc_float_to_half(float f)
     float mlxc_bf16_to_float(uint16_t h)

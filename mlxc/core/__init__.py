@@ -69,5 +69,6 @@ bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
 
 _py_hooks["ops"] = _sys.modules[__name__]
 
-# Device namespaces (mx.metal, mx.cuda, mx.distributed), as MLX's CPU-only build has them.
-from mlxc.core import cuda, distributed, metal  # noqa: E402
+# Submodules: mx.random, and the device namespaces (mx.metal, mx.cuda, mx.distributed) as
+# MLX's CPU-only build has them.
+from mlxc.core import cuda, distributed, metal, random  # noqa: E402

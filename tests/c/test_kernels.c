@@ -4,6 +4,7 @@
  * dtype it accepts, with edge values (NaN, inf, -0, subnormals, INT_MIN, ...).
  * Prints a summary; exit status 1 on any failure. */
 #include "mlxc_kernels.h"
+#include "mlxc_cpu.h"
 #include <complex.h>
 #include <float.h>
 #include <math.h>
@@ -1628,6 +1629,101 @@ static void test_matmul(void)
 
 /* usage: test_kernels [name ...]  (no names: run everything);
  * MLXC_TEST_SEED=n picks another random stream */
+
+/* ---- random: MLX's threefry bits (a known answer from MLX, an independent
+ * threefry for the layout), the float transforms, at every SIMD level ---- */
+static uint32_t ref_rotl(uint32_t x, int r) { return (x << r) | (x >> (32 - r)); }
+static void ref_threefry(uint32_t k0, uint32_t k1, uint32_t c0, uint32_t c1, uint32_t out[2])
+{
+    const int rot[8] = {13, 15, 26, 6, 17, 29, 16, 24};
+    uint32_t ks[3] = {k0, k1, 0x1BD11BDAu ^ k0 ^ k1}, x0 = c0 + k0, x1 = c1 + k1;
+    for (int i = 0; i < 20; i++) {
+        x0 += x1;
+        x1 = ref_rotl(x1, rot[i % 8]) ^ x0;
+        if (i % 4 == 3) {
+            int s = i / 4 + 1;
+            x0 += ks[s % 3];
+            x1 += ks[(s + 1) % 3] + (uint32_t)s;
+        }
+    }
+    out[0] = x0;
+    out[1] = x1;
+}
+static uint32_t ref_word(uint32_t k0, uint32_t k1, int64_t n, int64_t j)
+{
+    int64_t h = n / 2, off = n - h;
+    uint32_t o[2];
+    if (j < h) { ref_threefry(k0, k1, (uint32_t)j, (uint32_t)(j + off), o); return o[0]; }
+    if (j == h && off != h) { ref_threefry(k0, k1, (uint32_t)h, 0, o); return o[0]; }
+    ref_threefry(k0, k1, (uint32_t)(j - off), (uint32_t)j, o);
+    return o[1];
+}
+
+static void test_random(void)
+{
+    /* mx.random.split(mx.random.key(0), 3) in MLX 0.32.4 */
+    static const uint32_t split0[6] = {2467461003u, 428148500u, 3186719485u, 3840466878u,
+                                       2562233961u, 1946702221u};
+    uint32_t key0[2] = {0, 0}, w6[6];
+    CHECK(mlxc_random(MLXC_RANDOM_BITS, w6, key0, 1, 6, 0, 0, 0, 0) == MLXC_OK, "rc");
+    for (int i = 0; i < 6; i++) CHECK(w6[i] == split0[i], "split(key(0))[%d] = %u", i, w6[i]);
+    static const int64_t sizes[] = {1, 2, 3, 7, 16, 17, 33, 1025, 40003};
+    uint32_t keys[6] = {7, 9, 0xdeadbeefu, 0x12345678u, 0, 0xffffffffu};
+    int64_t cap = 3 * 40003;
+    uint32_t *w = malloc(cap * 4), *o = malloc(cap * 4);
+    for (int lv = 0; lv < 4; lv++) {
+        if (mlxc_cpu_set_isa(lv) != lv) continue;
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            int64_t n = sizes[si];
+            for (int64_t j = 0; j < 3 * n; j++) w[j] = ref_word(keys[2 * (j / n)], keys[2 * (j / n) + 1], n, j % n);
+            long bad[5] = {0};
+            for (int mode = 0; mode < MLXC_NUM_RANDOM; mode++) {
+                CHECK(mlxc_random(mode, o, keys, 3, n, -3.0f, 1003.0f, -3, 999) == MLXC_OK, "rc");
+                for (int64_t j = 0; j < 3 * n; j++) {
+                    float u = (float)w[j] * 0x1p-32f;
+                    u = u < 0x1.fffffep-1f ? u : 0x1.fffffep-1f;
+                    float s = 2.0f * u - 0x1.fffffep-1f;
+                    /* MLX's erfinv through the C library's logf */
+                    float t = logf(fmaf(s, -s, 1.0f)), p;
+                    if (fabsf(t) > 6.125f) {
+                        p = 3.03697567e-10f; p = fmaf(p, t, 2.93243101e-8f); p = fmaf(p, t, 1.22150334e-6f);
+                        p = fmaf(p, t, 2.84108955e-5f); p = fmaf(p, t, 3.93552968e-4f); p = fmaf(p, t, 3.02698812e-3f);
+                        p = fmaf(p, t, 4.83185798e-3f); p = fmaf(p, t, -2.64646143e-1f); p = fmaf(p, t, 8.40016484e-1f);
+                    } else {
+                        p = 5.43877832e-9f; p = fmaf(p, t, 1.43285448e-7f); p = fmaf(p, t, 1.22774793e-6f);
+                        p = fmaf(p, t, 1.12963626e-7f); p = fmaf(p, t, -5.61530760e-5f); p = fmaf(p, t, -1.47697632e-4f);
+                        p = fmaf(p, t, 2.31468678e-3f); p = fmaf(p, t, 1.15392581e-2f); p = fmaf(p, t, -2.32015476e-1f);
+                        p = fmaf(p, t, 8.86226892e-1f);
+                    }
+                    float e = s * p, x = floorf(1003.0f * u - 3.0f);
+                    int32_t ri = x < -3.0f ? -3 : x > 999.0f ? 999 : (int32_t)x;
+                    uint32_t want = mode == MLXC_RANDOM_BITS ? w[j]
+                                  : mode == MLXC_RANDOM_UNIFORM ? f2u(u)
+                                  : mode == MLXC_RANDOM_ERFINV ? f2u(e)
+                                  : mode == MLXC_RANDOM_NORMAL ? f2u(0x1.6a09e6p+0f * e)
+                                  : (uint32_t)ri;
+                    if (o[j] != want && bad[mode]++ < 3)
+                        CHECK(0, "level %d mode %d n %ld [%ld]: %08x want %08x", lv, mode, (long)n, (long)j, o[j], want);
+                    n_checks++;
+                }
+            }
+            for (int m = 0; m < 5; m++) CHECK(bad[m] == 0, "level %d mode %d n %ld: %ld wrong", lv, m, (long)n, bad[m]);
+        }
+    }
+    mlxc_cpu_set_isa(-1);
+    CHECK(mlxc_random(MLXC_NUM_RANDOM, o, keys, 1, 1, 0, 0, 0, 0) == MLXC_ERR_UNSUPPORTED, "bad mode");
+    free(w);
+    free(o);
+    /* MLX's math: its bits for erf(0.5), exp(1), erfinv(0.5) (MLX 0.32.4) */
+    float xin[3] = {0.5f, 1.0f, 0.5f}, y[3];
+    static const float want_m[3] = {0x1.0a7efep-1f, 0x1.5bf0a8p+1f, 0x1.e861fcp-2f};
+    static const int funcs[3] = {MLXC_MLXMATH_ERF, MLXC_MLXMATH_EXP, MLXC_MLXMATH_ERFINV};
+    for (int i = 0; i < 3; i++) {
+        CHECK(mlxc_mlx_math(funcs[i], y + i, xin + i, 1) == MLXC_OK, "rc");
+        CHECK(f2u(y[i]) == f2u(want_m[i]), "mlx math %d: %a want %a", funcs[i], (double)y[i], (double)want_m[i]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *seed = getenv("MLXC_TEST_SEED");   /* default seed: reproducible runs */
@@ -1639,6 +1735,7 @@ int main(int argc, char **argv)
         {"reduce", test_reduce}, {"argreduce", test_argreduce}, {"scan", test_scan},
         {"logcumsumexp", test_logcumsumexp},
         {"sort", test_sort}, {"gather", test_gather}, {"matmul", test_matmul},
+        {"random", test_random},
     };
     for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++) {
         int want = argc < 2;
