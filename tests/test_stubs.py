@@ -41,7 +41,7 @@ def top_level(tree):
             for t in node.targets:
                 if isinstance(t, ast.Name):
                     out[t.id] = node
-        elif isinstance(node, ast.ImportFrom) and node.level == 1:
+        elif isinstance(node, ast.ImportFrom) and (node.level == 1 or node.module == "mlxc.core"):
             for a in node.names:
                 out[a.asname or a.name] = node
     return out

@@ -40,15 +40,15 @@ StreamOrDevice = Union["Stream", "ThreadLocalStream", "Device", "DeviceType", No
 DLPackCompatible = Any
 '''
 
-SUB_IMPORTS = '''
-from mlxc.core import (
-    Device, DeviceType, Dtype, Stream, ThreadLocalStream, array, bfloat16, float32, int32,
-)
+SUB_ALIASES = '''
 P = ParamSpec("P")
 R = TypeVar("R")
 scalar = Union[bool, int, float, complex]
-StreamOrDevice = Union[Stream, ThreadLocalStream, Device, DeviceType, None]
+StreamOrDevice = Union["Stream", "ThreadLocalStream", "Device", "DeviceType", None]
 '''
+# Core names a submodule's annotations and defaults use.
+SUB_NEEDS = ("Device", "DeviceType", "Dtype", "Stream", "ThreadLocalStream", "array",
+             "bfloat16", "float32", "int32")
 
 # Types of the array properties the surface file only describes in words.
 PROPERTY_TYPES = {
@@ -169,9 +169,21 @@ _DUNDERS = {
 }
 
 
-def module_stub(mod, prefix, surface, is_core):
-    out = [HEADER.format(module=mod.__name__), CORE_ALIASES if is_core else SUB_IMPORTS, "\n"]
+def module_stub(mod, prefix, surface, is_core, core=None):
+    out = [HEADER.format(module=mod.__name__)]
     names = public_names(mod)
+    if is_core:
+        out.append(CORE_ALIASES)
+    else:
+        # Core objects the submodule re-exports, and those its annotations need.
+        shared = [n for n in names if getattr(core, n, None) is getattr(mod, n)]
+        needed = [n for n in SUB_NEEDS if hasattr(core, n) and n not in shared]
+        imports = [f"{n} as {n}" for n in shared] + needed
+        if imports:
+            out.append("from mlxc.core import " + ", ".join(imports) + "\n")
+        out.append(SUB_ALIASES)
+        names = [n for n in names if n not in shared]
+    out.append("\n")
     # An alias points at the name the surface file gives a signature (arccos, not acos).
     by_id = {}
     for n in sorted(names, key=lambda n: not surface.get(f"{prefix}.{n}", "").strip().startswith("(")):
@@ -216,7 +228,7 @@ def main(argv):
         mod = getattr(mx, sub, None)
         if not isinstance(mod, types.ModuleType):
             continue
-        text = module_stub(mod, f"mx.{sub}", surface, False)
+        text = module_stub(mod, f"mx.{sub}", surface, False, mx)
         with open(os.path.join(core_dir, f"{sub}.pyi"), "w") as f:
             f.write(text)
     print("stubs written to", core_dir)
