@@ -2,7 +2,7 @@
 cimport cython
 from cpython.buffer cimport PyBUF_FORMAT, PyBUF_ND, PyBUF_STRIDES
 from cpython.ref cimport Py_INCREF
-from libc.stdint cimport int64_t, int32_t, uint16_t
+from libc.stdint cimport INT64_MAX, int64_t, int32_t, uint16_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -46,11 +46,21 @@ cdef int set_shape(array a, tuple shape) except -1:
             raise MemoryError()
         a.dims = a._heap
         a.strides = a._heap + n
+    cdef bint overflow = False, empty = False
     for i in range(n):
         d = shape[i]
+        if d < 0:
+            raise ValueError(f"Negative dimensions are not allowed, got {shape}.")
         a.dims[i] = d
-        size *= d
-    a.size = size
+        if d == 0:
+            empty = True
+        elif size > INT64_MAX // d:
+            overflow = True          # the last line of defence: ops check their shapes first
+        else:
+            size *= d
+    if overflow and not empty:
+        raise OverflowError(f"Shape {shape} has more than 2**63 - 1 elements.")
+    a.size = 0 if empty else size
     return 0
 
 
@@ -101,6 +111,9 @@ cdef array new_node(int dtype, tuple shape, Primitive prim, tuple inputs):
     cdef array a = array.__new__(array)
     a.dtype = dtype
     set_shape(a, shape)
+    if a.size > INT64_MAX // itemsize(dtype):
+        raise OverflowError(f"[{prim.name()}] An array of shape {shape} and type "
+                            f"{dtype_of(dtype).name} would take more than 2**63 - 1 bytes.")
     a.primitive = prim
     a.inputs = inputs
     hold_inputs(inputs)

@@ -50,7 +50,7 @@ cpdef array slice_op(array a, tuple start, tuple stop, tuple step):
 def _resolve_shape(tuple shape, long long size, str op):
     """Replace a single -1 with the inferred dimension; check the element count."""
     cdef int neg = -1, i
-    cdef long long known = 1
+    known = 1                    # a Python int: a product of huge entries cannot wrap
     for i in range(len(shape)):
         d = shape[i]
         if not PyLong_Check(d) or isinstance(d, bool):
@@ -70,7 +70,7 @@ def _resolve_shape(tuple shape, long long size, str op):
         shape = shape[:neg] + (size // known,) + shape[neg + 1:]
     elif known != size:
         raise ValueError(f"[{op}] Cannot reshape array of size {size} into shape {shape}.")
-    return tuple(int(d) for d in shape)
+    return check_shape(shape, op)
 
 
 def reshape(a, /, shape, *, stream=None):
