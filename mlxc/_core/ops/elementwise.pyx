@@ -366,7 +366,7 @@ def round(a, decimals=0, stream=None):
         return astype_op(round(astype_op(x, MLXC_FLOAT32), decimals), x.dtype)
     if decimals > 308:            # finer than any float's resolution: the values stay
         return binary_op(x, scalar_array(1, x.dtype), MLXC_MUL)
-    if decimals < -400:           # coarser than any float's range: zeros (NaN stays NaN)
+    if decimals < -308:           # coarser than any float's range: zeros (NaN stays NaN)
         return binary_op(x, scalar_array(0, x.dtype), MLXC_MUL)
     s = scalar_array(10.0 ** decimals, x.dtype)
     return binary_op(unary_op(binary_op(x, s, MLXC_MUL), MLXC_ROUND), s, MLXC_DIV)
