@@ -47,6 +47,7 @@ from mlxc._core.ops.reduce import *        # noqa: F401,F403
 from mlxc._core.ops.index import *         # noqa: F401,F403
 from mlxc._core.ops.linalg import *        # noqa: F401,F403
 from mlxc._core.ops.join import *          # noqa: F401,F403
+from mlxc._core.ops.composite import *     # noqa: F401,F403
 
 # Constants, as MLX exports them.
 pi = 3.141592653589793
@@ -62,5 +63,6 @@ acos, asin, atan = arccos, arcsin, arctan
 acosh, asinh, atanh = arccosh, arcsinh, arctanh
 atan2 = arctan2
 bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
+empty, empty_like = zeros, zeros_like      # MLX's empty and empty_like are these functions
 
 _py_hooks["ops"] = _sys.modules[__name__]
