@@ -1,7 +1,9 @@
 """mlxc.core: MLX's core API (import mlxc.core as mx)."""
 import sys as _sys
 
-from mlxc._core.array import array, _py_hooks
+from mlxc._core.array import (
+    array, _py_hooks, ArrayIterator, ArrayLike, get_array_buffer_size,
+)
 from mlxc._core.dtype import (
     Dtype, DtypeCategory, bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64,
     float16, bfloat16, float32, float64, complex64, complexfloating, floating, inexact,

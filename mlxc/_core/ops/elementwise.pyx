@@ -48,6 +48,8 @@ cdef array to_array_like(object x, array like):
         return as_array(x)
     if x is None:
         raise TypeError(f"Cannot combine an array with None.")
+    if hasattr(type(x), "__mlx_array__"):      # MLX's ArrayLike protocol
+        return as_array(x)
     raise ValueError(f"Cannot convert {type(x).__name__} {x!r} to an array operand.")
 
 

@@ -28,7 +28,7 @@ from mlxc._core.array import _py_hooks
 from mlxc._core.ops.creation import zeros
 
 __all__ = ["take", "take_along_axis", "put_along_axis", "slice", "slice_update", "diagonal",
-           "diag", "trace"]
+           "diag", "trace", "ArrayAt"]
 
 
 # ---------------------------------------------------------------- index parsing
@@ -348,46 +348,53 @@ cdef object _as_value(object v):
     return as_array(v) if isinstance(v, (list, tuple, np.ndarray)) else v
 
 
-class _AtUpdate:
-    """a.at[idx]: out-of-place updates where repeated indices accumulate."""
-    __slots__ = ("_a", "_idx")
+class ArrayAt:
+    """A helper object to apply updates at specific indices: a.at[idx].add(v) and
+    friends, out of place, where repeated indices accumulate.  a.at and a.at[idx] are
+    both ArrayAt objects, as in MLX."""
+    __slots__ = ("_a", "_idx", "_has_idx")
 
-    def __init__(self, a, idx):
-        self._a = a
-        self._idx = idx
+    def __init__(self, *args, **kwargs):
+        raise TypeError("mlxc.core.ArrayAt: no constructor defined!")
+
+    def __getitem__(self, idx):
+        return _new_at(self._a, idx, True)
+
+    def _update(self, values, int mode, str op):
+        if not self._has_idx:
+            raise ValueError("Must give indices to array.at (e.g. `x.at[0].add(4)`).")
+        return _update(self._a, self._idx, values, mode, op)
 
     def add(self, values):
-        return _update(self._a, self._idx, values, MLXC_SCATTER_ADD, "scatter_add")
+        return self._update(values, MLXC_SCATTER_ADD, "scatter_add")
 
     def subtract(self, values):
         return self.add(-_as_value(values))
 
     def multiply(self, values):
-        return _update(self._a, self._idx, values, MLXC_SCATTER_PROD, "scatter_prod")
+        return self._update(values, MLXC_SCATTER_PROD, "scatter_prod")
 
     def divide(self, values):
         v = _as_value(values)
         return self.multiply(1 / v)
 
     def maximum(self, values):
-        return _update(self._a, self._idx, values, MLXC_SCATTER_MAX, "scatter_max")
+        return self._update(values, MLXC_SCATTER_MAX, "scatter_max")
 
     def minimum(self, values):
-        return _update(self._a, self._idx, values, MLXC_SCATTER_MIN, "scatter_min")
+        return self._update(values, MLXC_SCATTER_MIN, "scatter_min")
 
 
-class _At:
-    __slots__ = ("_a",)
-
-    def __init__(self, a):
-        self._a = a
-
-    def __getitem__(self, idx):
-        return _AtUpdate(self._a, idx)
+cdef object _new_at(object a, object idx, bint has_idx):
+    at = ArrayAt.__new__(ArrayAt)
+    at._a = a
+    at._idx = idx
+    at._has_idx = has_idx
+    return at
 
 
 def _at(a):
-    return _At(a)
+    return _new_at(a, None, False)
 
 
 # ---------------------------------------------------------------- gather/scatter ops
