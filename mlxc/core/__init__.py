@@ -17,7 +17,8 @@ from mlxc._core.allocator import (
 from mlxc._core.device import (
     Device, DeviceType, Stream, StreamContext, cpu, gpu, default_device, set_default_device,
     default_stream, set_default_stream, new_stream, clear_streams, stream, synchronize,
-    is_available, device_count, device_info,
+    is_available, device_count, device_info, ThreadLocalStream, new_thread_local_stream,
+    new_thread_unsafe_stream,
 )
 from mlxc._core.eval import eval, async_eval
 from mlxc._core.cpu import cpu_info

@@ -115,13 +115,14 @@ cdef tuple check_shape(object shape, str op):
 cdef int check_stream(object stream, str op) except -1:
     if stream is None:
         return 0
-    from mlxc._core.device import Device, DeviceType, Stream
-    if isinstance(stream, Stream):
+    from mlxc._core.device import Device, DeviceType, Stream, ThreadLocalStream
+    if isinstance(stream, (Stream, ThreadLocalStream)):
         dev = stream.device
     elif isinstance(stream, (Device, DeviceType)):
         dev = Device(stream)
     else:
-        raise TypeError(f"[{op}] stream must be a Stream, Device or DeviceType, got {stream!r}.")
+        raise TypeError(f"[{op}] stream must be a Stream, ThreadLocalStream, Device or "
+                        f"DeviceType, got {stream!r}.")
     if dev.type != DeviceType.cpu:
         raise ValueError(f"[{op}] Cannot run on {dev}: there is no gpu backend in this build.")
     return 0
