@@ -52,6 +52,11 @@ from mlxc._core.ops.linalg import *        # noqa: F401,F403
 from mlxc._core.ops.join import *          # noqa: F401,F403
 from mlxc._core.ops.composite import *     # noqa: F401,F403
 
+# The MLX release whose API this module implements.  Scripts compare mx.__version__ to gate
+# features (and parse it as dotted integers), so it reads as that MLX version;
+# mlxc.__version__ is mlxc's own.
+__version__ = "0.32.4"
+
 # Constants, as MLX exports them.
 pi = 3.141592653589793
 e = 2.718281828459045
