@@ -224,6 +224,14 @@ int mlxc_addmm(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
                void *out, double alpha, double beta,
                const void *C, int64_t c_bs, int64_t c_rs, int64_t c_cs);
 
+/* ---- float8 e4m3 (MLX's to_fp8 / from_fp8), n contiguous elements ----
+ * mlxc_to_fp8: dtype (float16, bfloat16, float32, float64) -> uint8 codes; round to
+ * nearest even; |x| > 448, +-inf and NaN saturate to +-448 (0x7e | sign), as MLX.
+ * mlxc_from_fp8: uint8 codes -> dtype (same four), exact; 0x7f/0xff are NaN.
+ * Other dtypes: MLXC_ERR_UNSUPPORTED. */
+int mlxc_to_fp8(int dtype, uint8_t *out, const void *in, int64_t n);
+int mlxc_from_fp8(int dtype, void *out, const uint8_t *in, int64_t n);
+
 /* ---- half conversions, exposed for the engine (scalars, printing) ---- */
 float mlxc_half_to_float(uint16_t h);
 uint16_t mlxc_float_to_half(float f);

@@ -32,6 +32,7 @@ from mlxc._core.ops.elementwise import (
     arccosh, arctanh, sigmoid, erf, erfinv, floor, ceil, round, isnan, isinf, isfinite,
     isposinf, isneginf, logical_not, bitwise_invert, conjugate, conj, real, imag, degrees,
     radians, astype, where, clip, stop_gradient, nan_to_num, isclose, allclose, array_equal,
+    to_fp8, from_fp8,
 )
 from mlxc._core.ops.creation import (
     full, zeros, ones, zeros_like, ones_like, full_like, arange, linspace, tri, tril, triu, eye,
@@ -40,7 +41,7 @@ from mlxc._core.ops.creation import (
 from mlxc._core.ops.shape import (
     reshape, flatten, unflatten, squeeze, expand_dims, transpose, permute_dims, swapaxes,
     moveaxis, broadcast_shapes, broadcast_to, broadcast_arrays, atleast_1d, atleast_2d,
-    atleast_3d, as_strided, contiguous, view,
+    atleast_3d, as_strided, contiguous, view, depends,
 )
 from mlxc._core.ops import array_hooks as _array_hooks
 from mlxc._core.transforms import vjp, jvp, grad, value_and_grad, vmap

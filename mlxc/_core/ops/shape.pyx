@@ -1,11 +1,12 @@
 """Shape and view op constructors: reshape, transpose, broadcasting, squeeze, slicing views."""
 from cpython.long cimport PyLong_Check
 
-from mlxc._core.array cimport array, as_array, new_node
+from mlxc._core.array cimport array, as_array, new_node, new_nodes
 from mlxc._core.dtype cimport dtype_of, itemsize, to_dtype
 from mlxc._core.ops.common cimport broadcast_shapes2, check_shape, normalize_axes, normalize_axis
 from mlxc._core.ops.elementwise cimport contiguous_op
-from mlxc._core.prims.views cimport AsStrided, Broadcast, Reshape, Slice, Transpose, View
+from mlxc._core.prims.views cimport (AsStrided, Broadcast, Depends, Reshape, Slice, Transpose,
+                                     View)
 
 from mlxc._core.array import _py_hooks
 
@@ -297,3 +298,33 @@ def view(a, dtype, *, stream=None):
 
 _py_hooks["transpose"] = transpose
 _py_hooks["mT"] = _mT
+
+
+cdef list _array_list(object xs, str op, str what):
+    if isinstance(xs, array):
+        return [xs]
+    try:
+        out = list(xs)
+    except TypeError:
+        raise TypeError(f"[{op}] {what} must be an array or a sequence of arrays, got "
+                        f"{type(xs).__name__}.") from None
+    for x in out:
+        if not isinstance(x, array):
+            raise TypeError(f"[{op}] {what} must be arrays, got an element of type "
+                            f"{type(x).__name__}.")
+    return out
+
+
+def depends(inputs, dependencies):
+    """depends(inputs: array | Sequence[array], dependencies: array | Sequence[array])
+
+    Arrays with the values of inputs that depend on dependencies: evaluating them
+    evaluates the dependencies first.  An array in gives an array out; a sequence gives a
+    list."""
+    cdef list xs = _array_list(inputs, "depends", "inputs")
+    cdef list deps = _array_list(dependencies, "depends", "dependencies")
+    if not xs:
+        return []
+    outs = new_nodes([(<array>x).dtype for x in xs], [(<array>x)._shape for x in xs],
+                     Depends(len(xs)), tuple(xs + deps))
+    return outs[0] if isinstance(inputs, array) else outs
