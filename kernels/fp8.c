@@ -7,7 +7,7 @@
  * and the loops vectorize at the baseline ISA (a conversion is a few integer ops per
  * element; no per-ISA variants).  float16 / bfloat16 widen exactly to float32 first;
  * float64 rounds from its own bits (one rounding, never through float32).
- * from_fp8 is exact in every floating output type. */
+ * from_fp8 is exact in every floating output type; NaN codes give MLX's NaN bits. */
 #include "internal.h"
 #include "mlxc_threads.h"
 
@@ -59,12 +59,16 @@ static inline uint8_t e4m3_from_f64(uint64_t u)
     return (uint8_t)(sign | r);
 }
 
+/* NaN codes decode to MLX's bit patterns: float32 sign | 0x7ff00000, float16
+ * sign | 0x7d00, bfloat16 0x7fc0 (sign dropped); float64 sign | the quiet NaN. */
+#define E4M3_NAN(c) (((c) & 0x7fu) == 0x7fu)
+
 /* The value of an e4m3 code as float32 bits (exact). */
 static inline uint32_t e4m3_to_f32(uint8_t c)
 {
     uint32_t sign = (uint32_t)(c & 0x80u) << 24;
     uint32_t e = (c >> 3) & 15u, m = c & 7u;
-    if (e == 15u && m == 7u) return sign | 0x7fc00000u;          /* NaN */
+    if (E4M3_NAN(c)) return sign | 0x7ff00000u;
     if (e == 0u) return sign | mlxc_f2u((float)m * 0x1p-9f);      /* subnormal (exact) */
     return sign | ((e + 127u - 7u) << 23) | (m << 20);
 }
@@ -114,17 +118,22 @@ static void fp8_range(const fp8_job *j, int64_t lo, int64_t hi)
     }
     case MLXC_FLOAT16: {
         uint16_t *o = j->out;
-        for (int64_t i = lo; i < hi; i++) o[i] = mlxc_f2h(mlxc_u2f(e4m3_to_f32(c[i])));
+        for (int64_t i = lo; i < hi; i++)
+            o[i] = E4M3_NAN(c[i]) ? (uint16_t)(((c[i] & 0x80u) << 8) | 0x7d00u)
+                                  : mlxc_f2h(mlxc_u2f(e4m3_to_f32(c[i])));
         break;
     }
     case MLXC_BFLOAT16: {
         uint16_t *o = j->out;     /* every e4m3 value has <= 4 significant bits: exact */
-        for (int64_t i = lo; i < hi; i++) o[i] = (uint16_t)(e4m3_to_f32(c[i]) >> 16);
+        for (int64_t i = lo; i < hi; i++)
+            o[i] = E4M3_NAN(c[i]) ? (uint16_t)0x7fc0u : (uint16_t)(e4m3_to_f32(c[i]) >> 16);
         break;
     }
     default: {                                       /* MLXC_FLOAT64 */
         double *o = j->out;
-        for (int64_t i = lo; i < hi; i++) o[i] = (double)mlxc_u2f(e4m3_to_f32(c[i]));
+        for (int64_t i = lo; i < hi; i++)
+            o[i] = E4M3_NAN(c[i]) ? ((c[i] & 0x80u) ? -NAN : NAN)
+                                  : (double)mlxc_u2f(e4m3_to_f32(c[i]));
         break;
     }
     }
