@@ -77,7 +77,7 @@ def trunc(a, /, *, stream=None):
     Element-wise truncation towards zero."""
     x = mx.asarray(a)
     if x.dtype == mx.complex64:
-        raise ValueError(f"[trunc] Not supported for {x.dtype}.")
+        raise ValueError(f"[trunc] Not supported for {x.dtype.name}.")
     if not mx.issubdtype(x.dtype, mx.floating):
         return x                      # integers and bools are already whole
     return mx.where(x < 0, mx.ceil(x), mx.floor(x))
