@@ -116,6 +116,18 @@ CASES = [
     ("x[V:]", BEYOND + HUGE, "np:x[V:]"),
     ("x[::V]", [v for v in BEYOND + HUGE if v > 0], "np:x[::V]"),
     ("x[::V]", [v for v in BEYOND + HUGE if v < 0], "np:x[::V]"),
+    ("mx.take(x, mx.array([V]))", [2**40, -2**40, 2**63 - 1, -2**63], IndexError),
+    ("mx.slice_update(x, x[:1], mx.array([V]), (0,))", [2**40, 2**63 - 1, -2**63], IndexError),
+    # the newer ops
+    ("mx.diff(x, V)", BEYOND, ERR),
+    ("mx.diff(x, V)", [2**31, 2**63 - 1], "np:np.zeros((2, 0), np.float32)"),
+    ("mx.vecdot(x, x, axis=V)", BEYOND + HUGE, IndexError),
+    ("mx.hanning(V)", BEYOND + [2**62], OverflowError),
+    ("mx.bartlett(V)", [-2**63, -2**31], "np:np.zeros(0, np.float32)"),
+    ("mx.kron(mx.broadcast_to(x1[:1], (V,)), mx.broadcast_to(x1[:1], (V,)))", [2**40, 2**62],
+     OverflowError),
+    ("mx.outer(mx.broadcast_to(x1[:1], (V,)), mx.broadcast_to(x1[:1], (V,)))", [2**40, 2**62],
+     OverflowError),
     # values: MLX's conversion error
     ("mx.array(V)", BEYOND, ValueError),
     ("mx.full((2,), V)", BEYOND, ValueError),
@@ -214,3 +226,16 @@ def test_bad_int_argument(outcomes, i):
     op = tmpl.split("(")[0].replace("mx.", "").replace("x.", "")
     assert (f"[{op}" in msg or str(V) in msg or "Index" in msg or "index" in msg
             or "Converting" in msg), msg
+
+
+def test_a_failed_eval_leaves_the_array_unevaluated():
+    """A kernel that refuses its input (an index past the axis) must not leave a
+    half-written buffer behind: every later read raises again, numpy conversion included
+    (numpy retries through __array__ after the buffer protocol fails)."""
+    import mlxc.core as mx
+    x = mx.arange(6.0).reshape(2, 3)
+    r = mx.take(x, mx.array([2**40]))
+    for read in (lambda: mx.eval(r), lambda: r.tolist(), lambda: np.array(r),
+                 lambda: r.item()):
+        with pytest.raises(IndexError, match=r"\[take\] Index 1099511627776"):
+            read()

@@ -110,7 +110,10 @@ cdef void release_inputs(tuple inputs) noexcept:
 cdef array new_node(int dtype, tuple shape, Primitive prim, tuple inputs):
     cdef array a = array.__new__(array)
     a.dtype = dtype
-    set_shape(a, shape)
+    try:
+        set_shape(a, shape)
+    except OverflowError as e:       # name the primitive (ops check their own shapes first)
+        raise OverflowError(f"[{prim.name()}] {e}") from None
     if a.size > INT64_MAX // itemsize(dtype):
         raise OverflowError(f"[{prim.name()}] An array of shape {shape} and type "
                             f"{dtype_of(dtype).name} would take more than 2**63 - 1 bytes.")

@@ -74,7 +74,17 @@ cdef int run_tape(list tape) except -1:
             inp.donatable = (Py_REFCNT(inp) == DONATE_REFS and inp.buf is not None
                              and (<PyObject *>inp.buf).ob_refcnt == 1)
         inp = None
-        node.primitive.eval_cpu(inputs, outputs)
+        try:
+            node.primitive.eval_cpu(inputs, outputs)
+        except BaseException:
+            # A node whose kernel refused its input (an index out of range ...) stays
+            # unevaluated: no output keeps a half-written buffer that a later read (or
+            # numpy's buffer-protocol retry) would take for the result.
+            for x in outputs:
+                (<array>x).buf = None
+            for j in range(len(inputs)):
+                (<array>inputs[j]).donatable = False
+            raise
         for j in range(len(inputs)):
             (<array>inputs[j]).donatable = False
         if keep_graph:

@@ -67,8 +67,13 @@ def kron(a, b, *, stream=None):
     # out[i * ys + j] = x[i] * y[j]: interleave the axes of x and y, then merge each pair.
     inter_x = tuple(d for s in xs for d in (s, 1))
     inter_y = tuple(d for s in ys for d in (1, s))
+    shape = tuple(p * q for p, q in zip(xs, ys))
+    size = math.prod(shape)
+    if size > _INT64_MAX:
+        raise OverflowError(f"[kron] The product of shapes {x.shape} and {y.shape} has "
+                            f"{size} elements, more than 2**63 - 1.")
     prod = mx.multiply(mx.reshape(x, inter_x), mx.reshape(y, inter_y))
-    return mx.reshape(prod, tuple(p * q for p, q in zip(xs, ys)))
+    return mx.reshape(prod, shape)
 
 
 def trunc(a, /, *, stream=None):
@@ -126,6 +131,9 @@ def _window(M, name, f):
     if isinstance(M, bool) or not isinstance(M, int):
         raise TypeError(f"[{name}] M must be an integer, got {M!r}.")
     M = _int(M, name, "M")
+    if M > _INT64_MAX // 8:                # the float64 intermediate's bytes
+        raise OverflowError(f"[{name}] M {M} is too large: the window would take more than "
+                            f"2**63 - 1 bytes.")
     if M < 1:
         return mx.zeros((0,), mx.float32)
     if M == 1:
