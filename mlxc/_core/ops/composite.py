@@ -27,13 +27,21 @@ def _int(v, op, name):
     return i
 
 
+def _axis(v, op):
+    """An integer axis; any value out of range is then an IndexError (no range check)."""
+    try:
+        return _index(v)
+    except TypeError:
+        raise TypeError(f"[{op}] axis must be an integer, got {v!r}.") from None
+
+
 def diff(a, /, n=1, axis=-1, *, stream=None):
     """diff(a: array, /, n: int = 1, axis: int = -1, *, stream: StreamOrDevice = None) -> array
 
     The n-th discrete difference along the given axis."""
     x = mx.asarray(a)
     n = _int(n, "diff", "n")
-    axis = _int(axis, "diff", "axis")
+    axis = _axis(axis, "diff")
     if n < 0:
         raise ValueError(f"[diff] Order `n` must be non-negative, got {n}.")
     if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
@@ -104,8 +112,7 @@ def vecdot(a, b, /, *, axis=-1, stream=None):
 
     The vector dot product sum(conj(a) * b) along an axis; the other axes broadcast."""
     x, y = mx.asarray(a), mx.asarray(b)
-    if isinstance(axis, bool) or not isinstance(axis, int):
-        raise TypeError(f"[vecdot] axis must be an integer, got {axis!r}.")
+    axis = _axis(axis, "vecdot")
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError("[vecdot] inputs must be at least 1D.")
     if not -x.ndim <= axis < x.ndim:
@@ -128,8 +135,6 @@ def vecdot(a, b, /, *, axis=-1, stream=None):
 def _window(M, name, f):
     """f(n, M) on n = 0 .. M-1, computed in float64 and returned as float32 (numpy's
     formulas, rounded once); M <= 0 gives an empty window and M == 1 a single one."""
-    if isinstance(M, bool) or not isinstance(M, int):
-        raise TypeError(f"[{name}] M must be an integer, got {M!r}.")
     M = _int(M, name, "M")
     if M > _INT64_MAX // 8:                # the float64 intermediate's bytes
         raise OverflowError(f"[{name}] M {M} is too large: the window would take more than "
