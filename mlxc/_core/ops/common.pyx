@@ -28,6 +28,11 @@ cdef object int_arg(object v, str op, str name):
     return check_int_range(i, op, name)
 
 
+def integer_argument(v, op, name):
+    """int_arg for ops written in Python (ops/composite.py)."""
+    return int_arg(v, op, name)
+
+
 cdef object shape_size(tuple shape, str op):
     """The number of elements of shape; OverflowError when it does not fit in int64."""
     n = 1

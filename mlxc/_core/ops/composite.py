@@ -9,22 +9,13 @@ from operator import index as _index
 
 import mlxc.core as mx
 from mlxc._core.dtype import Dtype, promote_types
+from mlxc._core.ops.common import integer_argument
 
 __all__ = ["diff", "kron", "trunc", "vecdot", "matrix_transpose", "bartlett", "blackman",
            "hamming", "hanning", "can_cast", "result_type", "isdtype"]
 
 _INT64_MAX = 2**63 - 1
-
-
-def _int(v, op, name):
-    try:
-        i = _index(v)
-    except TypeError:
-        raise TypeError(f"[{op}] {name} must be an integer, got {v!r}.") from None
-    if not -_INT64_MAX - 1 <= i <= _INT64_MAX:
-        raise OverflowError(f"[{op}] {name} {i} is outside the supported range "
-                            f"[-2**63, 2**63 - 1].")
-    return i
+_int = integer_argument        # an integer argument within int64, or TypeError/OverflowError
 
 
 def _axis(v, op):
