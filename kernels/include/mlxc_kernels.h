@@ -250,6 +250,14 @@ enum mlxc_mlxmath_func { MLXC_MLXMATH_LOG = 0, MLXC_MLXMATH_LOG1P, MLXC_MLXMATH_
                          MLXC_MLXMATH_ERFINV, MLXC_MLXMATH_EXP, MLXC_NUM_MLXMATH };
 int mlxc_mlx_math(int func, float *out, const float *in, int64_t n);
 
+/* ---- float8 e4m3 (MLX's to_fp8 / from_fp8), n contiguous elements ----
+ * mlxc_to_fp8: dtype (float16, bfloat16, float32, float64) -> uint8 codes; round to
+ * nearest even; |x| > 448, +-inf and NaN saturate to +-448 (0x7e | sign), as MLX.
+ * mlxc_from_fp8: uint8 codes -> dtype (same four), exact; 0x7f/0xff are NaN.
+ * Other dtypes: MLXC_ERR_UNSUPPORTED. */
+int mlxc_to_fp8(int dtype, uint8_t *out, const void *in, int64_t n);
+int mlxc_from_fp8(int dtype, void *out, const uint8_t *in, int64_t n);
+
 /* ---- half conversions, exposed for the engine (scalars, printing) ---- */
 float mlxc_half_to_float(uint16_t h);
 uint16_t mlxc_float_to_half(float f);

@@ -2,7 +2,7 @@
 cimport cython
 from cpython.buffer cimport PyBUF_FORMAT, PyBUF_ND, PyBUF_STRIDES, PyBUF_WRITABLE
 from cpython.ref cimport Py_INCREF
-from libc.stdint cimport int64_t, int32_t, uint16_t
+from libc.stdint cimport INT64_MAX, int64_t, int32_t, uint16_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -48,11 +48,21 @@ cdef int set_shape(array a, tuple shape) except -1:
             raise MemoryError()
         a.dims = a._heap
         a.strides = a._heap + n
+    cdef bint overflow = False, empty = False
     for i in range(n):
         d = shape[i]
+        if d < 0:
+            raise ValueError(f"Negative dimensions are not allowed, got {shape}.")
         a.dims[i] = d
-        size *= d
-    a.size = size
+        if d == 0:
+            empty = True
+        elif size > INT64_MAX // d:
+            overflow = True          # the last line of defence: ops check their shapes first
+        else:
+            size *= d
+    if overflow and not empty:
+        raise OverflowError(f"Shape {shape} has more than 2**63 - 1 elements.")
+    a.size = 0 if empty else size
     return 0
 
 
@@ -102,7 +112,13 @@ cdef void release_inputs(tuple inputs) noexcept:
 cdef array new_node(int dtype, tuple shape, Primitive prim, tuple inputs):
     cdef array a = array.__new__(array)
     a.dtype = dtype
-    set_shape(a, shape)
+    try:
+        set_shape(a, shape)
+    except OverflowError as e:       # name the primitive (ops check their own shapes first)
+        raise OverflowError(f"[{prim.name()}] {e}") from None
+    if a.size > INT64_MAX // itemsize(dtype):
+        raise OverflowError(f"[{prim.name()}] An array of shape {shape} and type "
+                            f"{dtype_of(dtype).name} would take more than 2**63 - 1 bytes.")
     a.primitive = prim
     a.inputs = inputs
     hold_inputs(inputs)
@@ -390,6 +406,7 @@ cdef array as_array(object x):
 
 @cython.final
 @cython.trashcan(True)
+@cython.auto_pickle(False)
 cdef class array:
     """array(val: scalar | list | tuple | ndarray | array, dtype: Dtype | None = None)
 
@@ -420,6 +437,14 @@ cdef class array:
             return
         if isinstance(val, np.ndarray):
             self._take_state(from_numpy(val, dtype))
+            return
+        if hasattr(type(val), "__mlx_array__"):      # MLX's ArrayLike protocol
+            src = <array>_check_mlx_array(val)
+            if dtype is not None and to_dtype(dtype).code != src.dtype:
+                src = <array>_py_hooks["astype"](src, dtype)
+            else:
+                src = <array>_py_hooks["copy"](src)
+            self._take_state(src)
             return
         if val is None:
             raise TypeError("array(): None is not a valid value to initialize an array.")
@@ -607,7 +632,11 @@ cdef class array:
     def __iter__(self):
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d array.")
-        return (self[i] for i in range(self.dims[0]))
+        cdef ArrayIterator it = ArrayIterator.__new__(ArrayIterator)
+        it.a = self
+        it.i = 0
+        it.n = self.dims[0]
+        return it
 
     def __bool__(self):
         if self.size != 1:
@@ -658,11 +687,34 @@ cdef class array:
     def __releasebuffer__(self, Py_buffer *view):
         free(view.internal)
 
-    def __reduce__(self):
-        # The raw bytes in row-major order: exact for every dtype (bfloat16 and NaN
-        # payloads included).
-        ensure_evaluated(self)
-        return (_unpickle, (memoryview(self).tobytes(), dtype_of(self.dtype).name, self._shape))
+    # Pickling as MLX does it: object.__reduce_ex__ (protocol 2 and up) makes a bare array
+    # and hands it this state, (numpy values, MLX's dtype number); bfloat16 travels as its
+    # uint16 bits.  Protocols 0 and 1 cannot pickle arrays, as in MLX.
+    def __getstate__(self):
+        cdef array a = self
+        if self.dtype == MLXC_BFLOAT16:
+            a = <array>_py_hooks["ops"].view(self, dtype_of(MLXC_UINT16))
+        ensure_evaluated(a)
+        return (np.array(a._numpy()), _MLX_DTYPE_NUMBER[self.dtype])
+
+    def __setstate__(self, state, /):
+        if self._shape is not None:
+            raise TypeError("__setstate__: the array is already initialized (only a bare "
+                            "array from array.__new__, as pickle makes, takes a state).")
+        if (not isinstance(state, tuple) or len(state) != 2
+                or not isinstance(state[0], np.ndarray) or type(state[1]) is not int
+                or not 0 <= state[1] < 14):
+            raise ValueError("Invalid pickle state: expected (ndarray, Dtype::Val), got "
+                             f"{state!r:.80}.")
+        values, number = state
+        cdef int code = _MLX_DTYPE_NUMBER.index(number)
+        cdef array src
+        if code == MLXC_BFLOAT16:
+            src = from_numpy(np.asarray(values, dtype=np.uint16), None)
+            src.dtype = MLXC_BFLOAT16         # the same bits, read as bfloat16
+        else:
+            src = from_numpy(values, dtype_of(code))
+        self._take_state(src)
 
     def __copy__(self):
         return _py_hooks["copy"](self)
@@ -770,57 +822,173 @@ cdef class array:
         if len(axes) == 1 and not isinstance(axes[0], int):
             axes = axes[0]
         return _py_hooks["ops"].transpose(self, axes if axes else None, stream=stream)
-    def abs(self, *a, **k): return _py_hooks["ops"].abs(self, *a, **k)
-    def all(self, *a, **k): return _py_hooks["ops"].all(self, *a, **k)
-    def any(self, *a, **k): return _py_hooks["ops"].any(self, *a, **k)
-    def argmax(self, *a, **k): return _py_hooks["ops"].argmax(self, *a, **k)
-    def argmin(self, *a, **k): return _py_hooks["ops"].argmin(self, *a, **k)
-    def conj(self, *a, **k): return _py_hooks["ops"].conj(self, *a, **k)
-    def cos(self, *a, **k): return _py_hooks["ops"].cos(self, *a, **k)
-    def cummax(self, *a, **k): return _py_hooks["ops"].cummax(self, *a, **k)
-    def cummin(self, *a, **k): return _py_hooks["ops"].cummin(self, *a, **k)
-    def cumprod(self, *a, **k): return _py_hooks["ops"].cumprod(self, *a, **k)
-    def cumsum(self, *a, **k): return _py_hooks["ops"].cumsum(self, *a, **k)
-    def diag(self, *a, **k): return _py_hooks["ops"].diag(self, *a, **k)
-    def diagonal(self, *a, **k): return _py_hooks["ops"].diagonal(self, *a, **k)
-    def exp(self, *a, **k): return _py_hooks["ops"].exp(self, *a, **k)
-    def flatten(self, *a, **k): return _py_hooks["ops"].flatten(self, *a, **k)
-    def log(self, *a, **k): return _py_hooks["ops"].log(self, *a, **k)
-    def log10(self, *a, **k): return _py_hooks["ops"].log10(self, *a, **k)
-    def log1p(self, *a, **k): return _py_hooks["ops"].log1p(self, *a, **k)
-    def log2(self, *a, **k): return _py_hooks["ops"].log2(self, *a, **k)
-    def logcumsumexp(self, *a, **k): return _py_hooks["ops"].logcumsumexp(self, *a, **k)
-    def logsumexp(self, *a, **k): return _py_hooks["ops"].logsumexp(self, *a, **k)
-    def max(self, *a, **k): return _py_hooks["ops"].max(self, *a, **k)
-    def mean(self, *a, **k): return _py_hooks["ops"].mean(self, *a, **k)
-    def min(self, *a, **k): return _py_hooks["ops"].min(self, *a, **k)
-    def moveaxis(self, *a, **k): return _py_hooks["ops"].moveaxis(self, *a, **k)
-    def prod(self, *a, **k): return _py_hooks["ops"].prod(self, *a, **k)
-    def reciprocal(self, *a, **k): return _py_hooks["ops"].reciprocal(self, *a, **k)
-    def round(self, *a, **k): return _py_hooks["ops"].round(self, *a, **k)
-    def rsqrt(self, *a, **k): return _py_hooks["ops"].rsqrt(self, *a, **k)
-    def sin(self, *a, **k): return _py_hooks["ops"].sin(self, *a, **k)
-    def split(self, *a, **k): return _py_hooks["ops"].split(self, *a, **k)
-    def sqrt(self, *a, **k): return _py_hooks["ops"].sqrt(self, *a, **k)
-    def square(self, *a, **k): return _py_hooks["ops"].square(self, *a, **k)
-    def squeeze(self, *a, **k): return _py_hooks["ops"].squeeze(self, *a, **k)
-    def std(self, *a, **k): return _py_hooks["ops"].std(self, *a, **k)
-    def sum(self, *a, **k): return _py_hooks["ops"].sum(self, *a, **k)
-    def swapaxes(self, *a, **k): return _py_hooks["ops"].swapaxes(self, *a, **k)
-    def var(self, *a, **k): return _py_hooks["ops"].var(self, *a, **k)
-    def view(self, *a, **k): return _py_hooks["ops"].view(self, *a, **k)
+    # MLX's method signatures; each forwards to the function of the same name.
+    def abs(self, *, stream=None):
+        return _py_hooks["ops"].abs(self, stream=stream)
+    def all(self, axis=None, keepdims=False, *, stream=None):
+        return _py_hooks["ops"].all(self, axis, keepdims, stream=stream)
+    def any(self, axis=None, keepdims=False, *, stream=None):
+        return _py_hooks["ops"].any(self, axis, keepdims, stream=stream)
+    def argmax(self, axis=None, keepdims=False, *, stream=None):
+        return _py_hooks["ops"].argmax(self, axis, keepdims, stream=stream)
+    def argmin(self, axis=None, keepdims=False, *, stream=None):
+        return _py_hooks["ops"].argmin(self, axis, keepdims, stream=stream)
+    def conj(self, *, stream=None):
+        return _py_hooks["ops"].conj(self, stream=stream)
+    def cos(self, *, stream=None):
+        return _py_hooks["ops"].cos(self, stream=stream)
+    def cummax(self, axis=None, *, reverse=False, inclusive=True, stream=None):
+        return _py_hooks["ops"].cummax(self, axis, reverse=reverse, inclusive=inclusive,
+                                       stream=stream)
+    def cummin(self, axis=None, *, reverse=False, inclusive=True, stream=None):
+        return _py_hooks["ops"].cummin(self, axis, reverse=reverse, inclusive=inclusive,
+                                       stream=stream)
+    def cumprod(self, axis=None, *, reverse=False, inclusive=True, stream=None):
+        return _py_hooks["ops"].cumprod(self, axis, reverse=reverse, inclusive=inclusive,
+                                        stream=stream)
+    def cumsum(self, axis=None, *, reverse=False, inclusive=True, stream=None):
+        return _py_hooks["ops"].cumsum(self, axis, reverse=reverse, inclusive=inclusive,
+                                       stream=stream)
+    def diag(self, k=0, *, stream=None):
+        return _py_hooks["ops"].diag(self, k, stream=stream)
+    def diagonal(self, offset=0, axis1=0, axis2=1, stream=None):
+        return _py_hooks["ops"].diagonal(self, offset, axis1, axis2, stream=stream)
+    def exp(self, *, stream=None):
+        return _py_hooks["ops"].exp(self, stream=stream)
+    def flatten(self, start_axis=0, end_axis=-1, *, stream=None):
+        return _py_hooks["ops"].flatten(self, start_axis, end_axis, stream=stream)
+    def log(self, *, stream=None):
+        return _py_hooks["ops"].log(self, stream=stream)
+    def log10(self, *, stream=None):
+        return _py_hooks["ops"].log10(self, stream=stream)
+    def log1p(self, *, stream=None):
+        return _py_hooks["ops"].log1p(self, stream=stream)
+    def log2(self, *, stream=None):
+        return _py_hooks["ops"].log2(self, stream=stream)
+    def logcumsumexp(self, axis=None, *, reverse=False, inclusive=True, stream=None):
+        return _py_hooks["ops"].logcumsumexp(self, axis, reverse=reverse, inclusive=inclusive,
+                                             stream=stream)
+    def logsumexp(self, axis=None, keepdims=False, *, stream=None):
+        return _py_hooks["ops"].logsumexp(self, axis, keepdims, stream=stream)
+    def max(self, axis=None, keepdims=False, *, stream=None):
+        return _py_hooks["ops"].max(self, axis, keepdims, stream=stream)
+    def mean(self, axis=None, keepdims=False, *, stream=None):
+        return _py_hooks["ops"].mean(self, axis, keepdims, stream=stream)
+    def min(self, axis=None, keepdims=False, *, stream=None):
+        return _py_hooks["ops"].min(self, axis, keepdims, stream=stream)
+    def moveaxis(self, source, destination, *, stream=None):
+        return _py_hooks["ops"].moveaxis(self, source, destination, stream=stream)
+    def prod(self, axis=None, keepdims=False, *, stream=None):
+        return _py_hooks["ops"].prod(self, axis, keepdims, stream=stream)
+    def reciprocal(self, *, stream=None):
+        return _py_hooks["ops"].reciprocal(self, stream=stream)
+    def round(self, decimals=0, *, stream=None):
+        return _py_hooks["ops"].round(self, decimals, stream=stream)
+    def rsqrt(self, *, stream=None):
+        return _py_hooks["ops"].rsqrt(self, stream=stream)
+    def sin(self, *, stream=None):
+        return _py_hooks["ops"].sin(self, stream=stream)
+    def split(self, indices_or_sections, axis=0, *, stream=None):
+        return _py_hooks["ops"].split(self, indices_or_sections, axis, stream=stream)
+    def sqrt(self, *, stream=None):
+        return _py_hooks["ops"].sqrt(self, stream=stream)
+    def square(self, *, stream=None):
+        return _py_hooks["ops"].square(self, stream=stream)
+    def squeeze(self, axis=None, *, stream=None):
+        return _py_hooks["ops"].squeeze(self, axis, stream=stream)
+    def std(self, axis=None, keepdims=False, ddof=0, *, correction=None, stream=None):
+        # MLX: correction, when given, replaces ddof.
+        return _py_hooks["ops"].std(self, axis, keepdims,
+                                    ddof if correction is None else correction, stream=stream)
+    def sum(self, axis=None, keepdims=False, *, stream=None):
+        return _py_hooks["ops"].sum(self, axis, keepdims, stream=stream)
+    def swapaxes(self, axis1, axis2, *, stream=None):
+        return _py_hooks["ops"].swapaxes(self, axis1, axis2, stream=stream)
+    def var(self, axis=None, keepdims=False, ddof=0, *, correction=None, stream=None):
+        return _py_hooks["ops"].var(self, axis, keepdims,
+                                    ddof if correction is None else correction, stream=stream)
+    def view(self, dtype, *, stream=None):
+        return _py_hooks["ops"].view(self, dtype, stream=stream)
 
 
-def _unpickle(data, name, shape):
+# MLX's number for each dtype code (its enum order puts bfloat16 after float64).
+_MLX_DTYPE_NUMBER = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 10, 11, 13]
+
+
+def _unpickle(values, name):
+    # Reads pickles written before arrays pickled through __getstate__.
     from mlxc._core.dtype import DTYPES
-    cdef int code = [x for x in DTYPES if x.name == name][0].code
-    cdef array a = new_empty(code, tuple(shape))
-    if len(data) != a.size * itemsize(code):
-        raise ValueError(f"[unpickle] {len(data)} bytes do not hold an array of shape "
-                         f"{tuple(shape)} and dtype {name}.")
-    if a.size:
-        memcpy(a.buf.ptr, <const char *>data, len(data))
-    return a
+    d = [x for x in DTYPES if x.name == name][0]
+    return array(values, d)
+
+
+cdef object _check_mlx_array(object val):
+    out = val.__mlx_array__()
+    if not isinstance(out, array):
+        raise TypeError(f"{type(val).__name__}.__mlx_array__() must return an array, got "
+                        f"{type(out).__name__}.")
+    return out
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class ArrayIterator:
+    """A helper object to iterate over the 1st dimension of an array."""
+    cdef array a
+    cdef Py_ssize_t i, n
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("mlxc.core.ArrayIterator: no constructor defined!")
+
+    def __iter__(self):
+        # MLX hands out an iterator at the same position (iterating it leaves self as is).
+        cdef ArrayIterator it = ArrayIterator.__new__(ArrayIterator)
+        it.a, it.i, it.n = self.a, self.i, self.n
+        return it
+
+    def __next__(self):
+        if self.i >= self.n:
+            raise StopIteration
+        self.i += 1
+        return self.a[self.i - 1]
+
+
+class ArrayLike:
+    """Any Python object which has an ``__mlx_array__`` method that returns an array.
+
+    (A name for type annotations, as in MLX: ``array(obj)`` and the operators accept such
+    objects; an ArrayLike instance itself is not one.)"""
+    __slots__ = ("_obj",)
+
+    def __init__(self, arg, /):
+        self._obj = arg
+
+
+def get_array_buffer_size(*args):
+    """get_array_buffer_size(*args) -> int
+
+    The bytes of the buffers backing the arrays in args (arrays or trees of arrays; other
+    leaves are ignored), each buffer counted once at its full allocator size.  The arrays
+    must be evaluated."""
+    seen = set()
+    total = 0
+    stack = list(args)
+    cdef array a
+    while stack:
+        x = stack.pop()
+        if isinstance(x, array):
+            a = <array>x
+            if a.buf is None:
+                raise ValueError("[get_array_buffer_size] Arrays must be evaluated before "
+                                 "querying buffer size.")
+            if id(a.buf) not in seen:
+                seen.add(id(a.buf))
+                total += a.buf.capacity
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+    return total
 
 
 # ---------------------------------------------------------------- raw bytes (io)

@@ -60,6 +60,31 @@ class Stream:
         return hash((self.device, self.index))
 
 
+class ThreadLocalStream:
+    """A stream that will be unique per thread and can be used to run operations on a
+    given device: each thread that uses it gets a stream of its own."""
+    __slots__ = ("device", "_index", "_local", "__weakref__")
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("mlxc.core.ThreadLocalStream: no constructor defined!")
+
+    def __repr__(self):
+        return f"ThreadLocalStream({self.device!r}, {self._index})"
+
+    def __reduce__(self):
+        raise TypeError("cannot pickle 'ThreadLocalStream' object")
+
+    def _resolve(self):
+        """This thread's stream (made on its first use here)."""
+        s = getattr(self._local, "stream", None)
+        if s is None:
+            s = self._local.stream = new_stream(self.device)
+        return s
+
+
+_thread_local_count = 0
+
+
 # As in MLX, the default stream is per thread: the main thread's is stream 0, another
 # thread gets a new stream the first time it asks; set_default_stream and the stream
 # context change only the calling thread's.  Stream indices come from one counter.
@@ -145,6 +170,38 @@ def new_stream(device):
     return _next_stream(_check_device(device, "new_stream"))
 
 
+def new_thread_local_stream(device):
+    """new_thread_local_stream(device: Device | DeviceType) -> ThreadLocalStream
+
+    Make a new stream that will be unique per thread (each thread's own stream is made
+    when that thread first uses it)."""
+    global _thread_local_count
+    if not isinstance(device, (Device, DeviceType)):
+        raise TypeError(f"[new_thread_local_stream] Expected a Device or DeviceType, got "
+                        f"{device!r}.")
+    s = object.__new__(ThreadLocalStream)
+    s.device = Device(device)
+    with _index_lock:
+        s._index = _thread_local_count
+        _thread_local_count += 1
+    s._local = threading.local()
+    return s
+
+
+def new_thread_unsafe_stream(device):
+    """new_thread_unsafe_stream(device: Device | DeviceType) -> Stream
+
+    Make a new stream that can be used in any thread (the CPU runs a graph's nodes in
+    sequence on the evaluating thread, so any stream may be used anywhere)."""
+    if not isinstance(device, (Device, DeviceType)):
+        raise TypeError(f"[new_thread_unsafe_stream] Expected a Device or DeviceType, got "
+                        f"{device!r}.")
+    if Device(device).type != cpu:
+        raise ValueError("[new_thread_unsafe_stream] Cannot make gpu stream without gpu "
+                         "backend.")
+    return new_stream(device)
+
+
 def clear_streams():
     """clear_streams() -> None: the CPU keeps no per-stream state; indices keep counting,
     as in MLX."""
@@ -160,6 +217,9 @@ class StreamContext:
     """Context manager that makes a stream (or device) the default inside a with block."""
 
     def __init__(self, s):
+        if isinstance(s, ThreadLocalStream):
+            _check_device(s.device, "stream")
+            s = s._resolve()
         if isinstance(s, (Device, DeviceType)):
             self._stream = None
             self._device = _check_device(s, "stream")
@@ -167,7 +227,8 @@ class StreamContext:
             self._stream = s
             self._device = s.device
         else:
-            raise TypeError(f"[stream] Expected a Stream or Device, got {s!r}.")
+            raise TypeError(f"[stream] Expected a Stream, ThreadLocalStream or Device, got "
+                            f"{s!r}.")
 
     def __enter__(self):
         self._saved = (getattr(_state, "device", None), getattr(_state, "stream", None))

@@ -1,5 +1,5 @@
 # Declarations of kernels/include/mlxc_kernels.h: the kernel ABI (see the header for contracts).
-from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 
 cdef extern from "mlxc_kernels.h" nogil:
     enum:
@@ -53,6 +53,8 @@ cdef extern from "mlxc_kernels.h" nogil:
                   const void *inp, const int64_t *in_strides,
                   int ndim, const int64_t *shape)
     int mlxc_fill(int dtype, void *out, int64_t n, const void *value)
+    int mlxc_to_fp8(int dtype, uint8_t *out, const void *inp, int64_t n)
+    int mlxc_from_fp8(int dtype, void *out, const uint8_t *inp, int64_t n)
     int mlxc_arange(int dtype, void *out, int64_t n, double start, double step)
     int mlxc_reduce(int op, int dtype, void *out, const void *inp,
                     int ndim, const int64_t *shape, const int64_t *strides, int nred)

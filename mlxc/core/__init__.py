@@ -1,7 +1,9 @@
 """mlxc.core: MLX's core API (import mlxc.core as mx)."""
 import sys as _sys
 
-from mlxc._core.array import array, _py_hooks
+from mlxc._core.array import (
+    array, _py_hooks, ArrayIterator, ArrayLike, get_array_buffer_size,
+)
 from mlxc._core.dtype import (
     Dtype, DtypeCategory, bool_, uint8, uint16, uint32, uint64, int8, int16, int32, int64,
     float16, bfloat16, float32, float64, complex64, complexfloating, floating, inexact,
@@ -15,7 +17,8 @@ from mlxc._core.allocator import (
 from mlxc._core.device import (
     Device, DeviceType, Stream, StreamContext, cpu, gpu, default_device, set_default_device,
     default_stream, set_default_stream, new_stream, clear_streams, stream, synchronize,
-    is_available, device_count, device_info,
+    is_available, device_count, device_info, ThreadLocalStream, new_thread_local_stream,
+    new_thread_unsafe_stream,
 )
 from mlxc._core.eval import eval, async_eval
 from mlxc._core.cpu import cpu_info
@@ -29,6 +32,7 @@ from mlxc._core.ops.elementwise import (
     arccosh, arctanh, sigmoid, erf, erfinv, floor, ceil, round, isnan, isinf, isfinite,
     isposinf, isneginf, logical_not, bitwise_invert, conjugate, conj, real, imag, degrees,
     radians, astype, where, clip, stop_gradient, nan_to_num, isclose, allclose, array_equal,
+    to_fp8, from_fp8,
 )
 from mlxc._core.ops.creation import (
     full, zeros, ones, zeros_like, ones_like, full_like, arange, linspace, tri, tril, triu, eye,
@@ -37,7 +41,7 @@ from mlxc._core.ops.creation import (
 from mlxc._core.ops.shape import (
     reshape, flatten, unflatten, squeeze, expand_dims, transpose, permute_dims, swapaxes,
     moveaxis, broadcast_shapes, broadcast_to, broadcast_arrays, atleast_1d, atleast_2d,
-    atleast_3d, as_strided, contiguous, view,
+    atleast_3d, as_strided, contiguous, view, depends,
 )
 from mlxc._core.ops import array_hooks as _array_hooks
 from mlxc._core.dlpack import from_dlpack
@@ -51,6 +55,12 @@ from mlxc._core.ops.index import *         # noqa: F401,F403
 from mlxc._core.ops.linalg import *        # noqa: F401,F403
 from mlxc._core.ops.join import *          # noqa: F401,F403
 from mlxc._core.io import *               # noqa: F401,F403
+from mlxc._core.ops.composite import *     # noqa: F401,F403
+
+# The MLX release whose API this module implements.  Scripts compare mx.__version__ to gate
+# features (and parse it as dotted integers), so it reads as that MLX version;
+# mlxc.__version__ is mlxc's own.
+__version__ = "0.32.4"
 
 # Constants, as MLX exports them.
 pi = 3.141592653589793
@@ -66,6 +76,7 @@ acos, asin, atan = arccos, arcsin, arctan
 acosh, asinh, atanh = arccosh, arcsinh, arctanh
 atan2 = arctan2
 bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
+empty, empty_like = zeros, zeros_like      # MLX's empty and empty_like are these functions
 
 _py_hooks["ops"] = _sys.modules[__name__]
 

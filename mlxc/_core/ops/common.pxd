@@ -2,5 +2,9 @@
 cdef tuple broadcast_shapes2(tuple a, tuple b, str op)     # numpy broadcasting or ValueError
 cdef int normalize_axis(object axis, int ndim, str op) except? -1   # int in range or an error
 cdef tuple normalize_axes(object axes, int ndim, str op)   # None -> all; tuple of unique axes
-cdef tuple check_shape(object shape, str op)               # tuple of non-negative ints
+cdef tuple check_shape(object shape, str op)               # tuple of non-negative ints, size in int64
+cdef object int_arg(object v, str op, str name)            # an integer argument within int64
+cdef object check_int_range(object v, str op, str name)    # v (a Python int) within int64
+cdef object shape_size(tuple shape, str op)                # element count; OverflowError past int64
+cdef object check_nbytes(tuple shape, int dtype, str op)   # byte size; OverflowError past int64
 cdef int check_stream(object stream, str op) except -1        # None, or a CPU stream/device

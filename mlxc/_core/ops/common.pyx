@@ -1,7 +1,46 @@
-"""Argument validation shared by the op constructors (shapes, axes)."""
+"""Argument validation shared by the op constructors (shapes, axes, integer arguments)."""
 from cpython.long cimport PyLong_Check
+from operator import index as _index
+
+from mlxc._core.dtype cimport dtype_of, itemsize
 
 import numpy as np
+
+# Integer arguments become int64 inside the engine; Python ints past that range are
+# refused here, with the op's name, instead of failing (or wrapping) in a C conversion.
+INT64_MIN = -2**63
+INT64_MAX = 2**63 - 1
+
+
+cdef object check_int_range(object v, str op, str name):
+    if not INT64_MIN <= v <= INT64_MAX:
+        raise OverflowError(f"[{op}] {name} {v} is outside the supported range "
+                            f"[-2**63, 2**63 - 1].")
+    return v
+
+
+cdef object int_arg(object v, str op, str name):
+    """v as a Python int (ints, bools, numpy integers, integer 0-d arrays) within int64."""
+    try:
+        i = _index(v)
+    except TypeError:
+        raise TypeError(f"[{op}] {name} must be an integer, got {v!r}.") from None
+    return check_int_range(i, op, name)
+
+
+def integer_argument(v, op, name):
+    """int_arg for ops written in Python (ops/composite.py)."""
+    return int_arg(v, op, name)
+
+
+cdef object shape_size(tuple shape, str op):
+    """The number of elements of shape; OverflowError when it does not fit in int64."""
+    n = 1
+    for d in shape:
+        n *= d
+    if n > INT64_MAX:
+        raise OverflowError(f"[{op}] Shape {shape} has {n} elements, more than 2**63 - 1.")
+    return n
 
 
 cdef tuple broadcast_shapes2(tuple a, tuple b, str op):
@@ -24,7 +63,7 @@ cdef tuple broadcast_shapes2(tuple a, tuple b, str op):
 cdef int normalize_axis(object axis, int ndim, str op) except? -1:
     if not ((PyLong_Check(axis) and not isinstance(axis, bool)) or isinstance(axis, np.integer)):
         raise TypeError(f"[{op}] Expected an integer axis, got {axis!r}.")
-    cdef long long ax = axis
+    ax = int(axis)                # compared as a Python int: any size is just out of bounds
     if ax < -ndim or ax >= ndim:
         raise IndexError(f"[{op}] Axis {axis} is out of bounds for array with {ndim} "
                          f"dimensions.")
@@ -47,6 +86,16 @@ cdef tuple normalize_axes(object axes, int ndim, str op):
     return out
 
 
+cdef object check_nbytes(tuple shape, int dtype, str op):
+    """The byte size of an array of shape and dtype; OverflowError when it does not fit in
+    int64 (the allocator would otherwise be asked for a wrapped-around size)."""
+    n = shape_size(shape, op) * itemsize(dtype)
+    if n > INT64_MAX:
+        raise OverflowError(f"[{op}] An array of shape {shape} and type {dtype_of(dtype).name} "
+                            f"would take {n} bytes, more than 2**63 - 1.")
+    return n
+
+
 cdef tuple check_shape(object shape, str op):
     if PyLong_Check(shape):
         shape = (shape,)
@@ -60,19 +109,25 @@ cdef tuple check_shape(object shape, str op):
             raise TypeError(f"[{op}] Shape entries must be integers, got {d!r}.")
         if d < 0:
             raise ValueError(f"[{op}] Negative dimensions are not allowed, got {shape}.")
-    return tuple(int(d) for d in shape)
+        if d > INT64_MAX:
+            raise OverflowError(f"[{op}] Shape dimension {d} is outside the supported range "
+                                f"[0, 2**63 - 1].")
+    shape = tuple(int(d) for d in shape)
+    shape_size(shape, op)
+    return shape
 
 
 cdef int check_stream(object stream, str op) except -1:
     if stream is None:
         return 0
-    from mlxc._core.device import Device, DeviceType, Stream
-    if isinstance(stream, Stream):
+    from mlxc._core.device import Device, DeviceType, Stream, ThreadLocalStream
+    if isinstance(stream, (Stream, ThreadLocalStream)):
         dev = stream.device
     elif isinstance(stream, (Device, DeviceType)):
         dev = Device(stream)
     else:
-        raise TypeError(f"[{op}] stream must be a Stream, Device or DeviceType, got {stream!r}.")
+        raise TypeError(f"[{op}] stream must be a Stream, ThreadLocalStream, Device or "
+                        f"DeviceType, got {stream!r}.")
     if dev.type != DeviceType.cpu:
         raise ValueError(f"[{op}] Cannot run on {dev}: there is no gpu backend in this build.")
     return 0

@@ -9,7 +9,7 @@ from mlxc._core.array cimport array, as_array, new_node, scalar_array
 from mlxc._core.dlpack cimport import_dlpack
 from mlxc._core.dtype cimport dtype_of, is_float, kind_of, promote, to_dtype
 from mlxc._core.kernels cimport *
-from mlxc._core.ops.common cimport check_shape
+from mlxc._core.ops.common cimport check_int_range, check_shape, int_arg
 from mlxc._core.ops.elementwise cimport astype_op, binary_op, to_array_like
 from mlxc._core.ops.shape cimport reshape_op
 from mlxc._core.prims.elementwise cimport Arange, copy_prim, select_prim
@@ -119,14 +119,28 @@ def arange(*args, start=None, stop=None, step=None, dtype=None, stream=None):
         raise ValueError("[arange] Cannot compute length with step 0.")
     cdef int default = MLXC_FLOAT32
     if all_int:
+        for v, n in ((s0, "start"), (stop, "stop"), (st, "step")):
+            check_int_range(v, "arange", n)
         big = max(abs(s0), abs(stop), abs(s0 + st * 2))
         default = MLXC_INT32 if big < 2**31 else MLXC_INT64
     cdef int dt = _dtype_code(dtype, default)
-    if math.isnan(s0) or math.isnan(stop) or math.isnan(st) or math.isinf(st):
+    if math.isnan(s0) or math.isnan(stop) or math.isnan(st) or math.isinf(s0) or math.isinf(stop):
         raise ValueError("[arange] Cannot compute length.")
-    n = max(0, math.ceil((stop - s0) / st))
+    if math.isinf(st):       # one element (start) or none, as in MLX
+        st = 1.0 if st > 0 else -1.0
+        stop = min(stop, s0 + 1) if st > 0 else max(stop, s0 - 1)
+    # Integer bounds: exact length (a float quotient loses it past 2**53).
+    n = max(0, -((s0 - stop) // st) if all_int else math.ceil((stop - s0) / st))
+    if n > 2**63 - 1:
+        raise ValueError(f"[arange] Maximum size exceeded: {n} elements.")
     if kind_of(dt) == b'b':
         raise ValueError("[arange] Cannot use bool dtype.")
+    if all_int and kind_of(dt) in (b'i', b'u') and max(abs(s0), abs(stop)) >= 2**53:
+        # Past 2**53 a double start/step loses the values: count in int64 instead.
+        i = new_node(MLXC_INT64, (int(n),), Arange(0.0, 1.0), ())
+        v = binary_op(binary_op(i, scalar_array(st, MLXC_INT64), MLXC_MUL),
+                      scalar_array(s0, MLXC_INT64), MLXC_ADD)
+        return astype_op(v, dt)
     return new_node(dt, (int(n),), Arange(float(s0), float(st)), ())
 
 
@@ -136,6 +150,7 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, stream=None):
         raise TypeError(f"[linspace] num must be an integer, got {num!r}.")
     if num < 0:
         raise ValueError(f"[linspace] num must be non-negative, got {num}.")
+    check_shape((num,), "linspace")
     cdef int dt = _dtype_code(dtype, MLXC_FLOAT32)
     div = (num - 1) if endpoint else num
     step = (stop - start) / div if div > 0 else 0.0
@@ -144,8 +159,17 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, stream=None):
     if num > 1 and endpoint:
         # The last value is exactly stop, as in MLX.
         from mlxc._core.ops.elementwise import where
-        x = where(new_node(MLXC_INT32, (num,), Arange(0.0, 1.0), ()) == num - 1, float(stop), x)
+        pos = new_node(MLXC_INT32 if num < 2**31 else MLXC_INT64, (num,), Arange(0.0, 1.0), ())
+        x = where(pos == num - 1, float(stop), x)
     return astype_op(x, dt)
+
+
+cdef object _diag_offset(object k, object n, object m, str op):
+    """k as an int clamped to [-n, m]: every offset past the matrix gives the same mask, and
+    the clamped one keeps row + k inside int64."""
+    if not PyLong_Check(k):
+        raise TypeError(f"[{op}] k must be an integer, got {k!r}.")
+    return min(max(int_arg(k, op, "k"), -n), m)
 
 
 def tri(n, m=None, k=0, dtype=None, *, stream=None):
@@ -154,9 +178,8 @@ def tri(n, m=None, k=0, dtype=None, *, stream=None):
     Ones at and below the k-th diagonal, zeros elsewhere."""
     if m is None:
         m = n
-    check_shape((n, m), "tri")
-    if not PyLong_Check(k):
-        raise TypeError(f"[tri] k must be an integer, got {k!r}.")
+    n, m = check_shape((n, m), "tri")
+    k = _diag_offset(k, n, m, "tri")
     rows = reshape_op(new_node(MLXC_INT64, (n,), Arange(0.0, 1.0), ()), (n, 1))
     cols = reshape_op(new_node(MLXC_INT64, (m,), Arange(0.0, 1.0), ()), (1, m))
     mask = binary_op(cols, binary_op(rows, k, MLXC_ADD), MLXC_LE)
@@ -167,9 +190,8 @@ def eye(n, m=None, k=0, dtype=None, *, stream=None):
     """eye(n: int, m: int | None = None, k: int = 0, dtype=float32, *, stream=None)"""
     if m is None:
         m = n
-    check_shape((n, m), "eye")
-    if not PyLong_Check(k):
-        raise TypeError(f"[eye] k must be an integer, got {k!r}.")
+    n, m = check_shape((n, m), "eye")
+    k = _diag_offset(k, n, m, "eye")
     rows = reshape_op(new_node(MLXC_INT64, (n,), Arange(0.0, 1.0), ()), (n, 1))
     cols = reshape_op(new_node(MLXC_INT64, (m,), Arange(0.0, 1.0), ()), (1, m))
     mask = binary_op(cols, binary_op(rows, k, MLXC_ADD), MLXC_EQ)
@@ -186,6 +208,7 @@ def _tri_mask(array x, k, bint lower):
         raise ValueError(f"[{'tril' if lower else 'triu'}] The array must have at least 2 "
                          f"dimensions, got {x.ndim}.")
     n, m = x._shape[-2], x._shape[-1]
+    k = _diag_offset(k, n, m, "tril" if lower else "triu")
     if lower:
         return tri(n, m, k, dtype_of(MLXC_BOOL))
     from mlxc._core.ops.elementwise import logical_not

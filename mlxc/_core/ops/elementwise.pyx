@@ -12,7 +12,8 @@ from mlxc._core.array cimport array, as_array, hooks, new_node, scalar_array
 from mlxc._core.dtype cimport Dtype, dtype_of, is_float, is_integral, kind_of, promote, to_dtype
 from mlxc._core.kernels cimport *
 from mlxc._core.ops.common cimport broadcast_shapes2, check_stream
-from mlxc._core.prims.elementwise cimport (binary_prim, copy_prim, select_prim, unary_prim)
+from mlxc._core.prims.elementwise cimport (FP8, binary_prim, copy_prim, select_prim,
+                                           unary_prim)
 from mlxc._core.prims.views cimport StopGradient
 
 from mlxc._core.array import _py_hooks
@@ -48,6 +49,8 @@ cdef array to_array_like(object x, array like):
         return as_array(x)
     if x is None:
         raise TypeError(f"Cannot combine an array with None.")
+    if hasattr(type(x), "__mlx_array__"):      # MLX's ArrayLike protocol
+        return as_array(x)
     raise ValueError(f"Cannot convert {type(x).__name__} {x!r} to an array operand.")
 
 
@@ -364,6 +367,10 @@ def round(a, decimals=0, stream=None):
         return unary_op(x, MLXC_ROUND)
     if not is_float(x.dtype):          # integers round to tens, hundreds ... in float32
         return astype_op(round(astype_op(x, MLXC_FLOAT32), decimals), x.dtype)
+    if decimals > 308:            # finer than any float's resolution: the values stay
+        return binary_op(x, scalar_array(1, x.dtype), MLXC_MUL)
+    if decimals < -308:           # coarser than any float's range: zeros (NaN stays NaN)
+        return binary_op(x, scalar_array(0, x.dtype), MLXC_MUL)
     s = scalar_array(10.0 ** decimals, x.dtype)
     return binary_op(unary_op(binary_op(x, s, MLXC_MUL), MLXC_ROUND), s, MLXC_DIV)
 
@@ -376,6 +383,37 @@ def degrees(a, stream=None):
 def radians(a, stream=None):
     """Convert angles from degrees to radians."""
     return binary_op(a, 0.017453292519943295, MLXC_MUL)
+
+
+cdef bint _real_float(int dt) noexcept:
+    return dt == MLXC_FLOAT16 or dt == MLXC_BFLOAT16 or dt == MLXC_FLOAT32 or dt == MLXC_FLOAT64
+
+
+def to_fp8(x, *, stream=None):
+    """to_fp8(x: array, *, stream: StreamOrDevice = None) -> array
+
+    Convert a floating array to float8 e4m3 codes (uint8): round to nearest even; values
+    past +-448, infinities and NaN saturate to +-448, as in MLX."""
+    cdef array a = as_array(x)
+    if not _real_float(a.dtype):
+        raise ValueError(f"[to_fp8] Only real floating types are supported but x.dtype() == "
+                         f"{dtype_of(a.dtype).name}.")
+    return new_node(MLXC_UINT8, a._shape, FP8(True), (a,))
+
+
+def from_fp8(x, dtype=dtype_of(MLXC_BFLOAT16), *, stream=None):
+    """from_fp8(x: array, dtype: Dtype = bfloat16, *, stream: StreamOrDevice = None) -> array
+
+    Convert float8 e4m3 codes (uint8) to a floating type (exact)."""
+    cdef array a = as_array(x)
+    cdef int dt = MLXC_BFLOAT16 if dtype is None else to_dtype(dtype).code
+    if a.dtype != MLXC_UINT8:
+        raise ValueError(f"[from_fp8] Input must have type uint8 but x.dtype() == "
+                         f"{dtype_of(a.dtype).name}.")
+    if not _real_float(dt):
+        raise ValueError(f"[from_fp8] Only real floating types are supported but dtype == "
+                         f"{dtype_of(dt).name}.")
+    return new_node(dt, a._shape, FP8(False), (a,))
 
 
 def astype(a, dtype, stream=None):

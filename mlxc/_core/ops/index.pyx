@@ -18,7 +18,7 @@ from mlxc._core.dtype cimport dtype_of, is_integral, to_dtype
 from mlxc._core.kernels cimport (MLXC_BOOL, MLXC_INT32, MLXC_INT64, MLXC_MAXIMUM, MLXC_MINIMUM, MLXC_MUL,
                                  MLXC_ADD, MLXC_SCATTER_ADD, MLXC_SCATTER_MAX,
                                  MLXC_SCATTER_MIN, MLXC_SCATTER_PLAIN, MLXC_SCATTER_PROD)
-from mlxc._core.ops.common cimport broadcast_shapes2, normalize_axis
+from mlxc._core.ops.common cimport broadcast_shapes2, check_nbytes, int_arg, normalize_axis
 from mlxc._core.ops.elementwise cimport astype_op, binary_op, to_array_like
 from mlxc._core.ops.shape cimport broadcast_to_op, reshape_op, slice_op
 from mlxc._core.prims.index cimport (Diagonal, DynamicSlice, Gather, IndexLinear, Scatter,
@@ -28,7 +28,7 @@ from mlxc._core.array import _py_hooks
 from mlxc._core.ops.creation import zeros
 
 __all__ = ["take", "take_along_axis", "put_along_axis", "slice", "slice_update", "diagonal",
-           "diag", "trace"]
+           "diag", "trace", "ArrayAt"]
 
 
 # ---------------------------------------------------------------- index parsing
@@ -80,10 +80,18 @@ cdef array _gather_index(array idx):
 
 
 cdef long long _check_int(object i, long long size, object axis) except? -1:
+    if i < -size or i >= size:          # a Python int: any size is just out of bounds
+        raise IndexError(f"Index {i} is out of bounds for axis {axis} with size {size}.")
     cdef long long v = i
-    if v < -size or v >= size:
-        raise IndexError(f"Index {v} is out of bounds for axis {axis} with size {size}.")
     return v + size if v < 0 else v
+
+
+cdef tuple _slice_indices(object sl, long long n):
+    """slice.indices (ValueError for a zero step) with the step clamped to the axis length:
+    a longer step selects the same single element and stays inside int64."""
+    start, stop, step = sl.indices(n)
+    m = n if n > 0 else 1
+    return start, stop, (min(step, m) if step > 0 else max(step, -m))
 
 
 cdef list _expand(array a, object idx, str op):
@@ -127,7 +135,8 @@ cdef list _expand(array a, object idx, str op):
         elif x is None:
             out.append(None)
         elif PySlice_Check(x):
-            out.append(x.indices(a._shape[ax]))   # ValueError for a zero step
+            out.append(_slice_indices(x, a._shape[ax]))
+
             ax += 1
         elif isinstance(x, array):
             out.append(x)
@@ -339,46 +348,53 @@ cdef object _as_value(object v):
     return as_array(v) if isinstance(v, (list, tuple, np.ndarray)) else v
 
 
-class _AtUpdate:
-    """a.at[idx]: out-of-place updates where repeated indices accumulate."""
-    __slots__ = ("_a", "_idx")
+class ArrayAt:
+    """A helper object to apply updates at specific indices: a.at[idx].add(v) and
+    friends, out of place, where repeated indices accumulate.  a.at and a.at[idx] are
+    both ArrayAt objects, as in MLX."""
+    __slots__ = ("_a", "_idx", "_has_idx")
 
-    def __init__(self, a, idx):
-        self._a = a
-        self._idx = idx
+    def __init__(self, *args, **kwargs):
+        raise TypeError("mlxc.core.ArrayAt: no constructor defined!")
+
+    def __getitem__(self, idx):
+        return _new_at(self._a, idx, True)
+
+    def _update(self, values, int mode, str op):
+        if not self._has_idx:
+            raise ValueError("Must give indices to array.at (e.g. `x.at[0].add(4)`).")
+        return _update(self._a, self._idx, values, mode, op)
 
     def add(self, values):
-        return _update(self._a, self._idx, values, MLXC_SCATTER_ADD, "scatter_add")
+        return self._update(values, MLXC_SCATTER_ADD, "scatter_add")
 
     def subtract(self, values):
         return self.add(-_as_value(values))
 
     def multiply(self, values):
-        return _update(self._a, self._idx, values, MLXC_SCATTER_PROD, "scatter_prod")
+        return self._update(values, MLXC_SCATTER_PROD, "scatter_prod")
 
     def divide(self, values):
         v = _as_value(values)
         return self.multiply(1 / v)
 
     def maximum(self, values):
-        return _update(self._a, self._idx, values, MLXC_SCATTER_MAX, "scatter_max")
+        return self._update(values, MLXC_SCATTER_MAX, "scatter_max")
 
     def minimum(self, values):
-        return _update(self._a, self._idx, values, MLXC_SCATTER_MIN, "scatter_min")
+        return self._update(values, MLXC_SCATTER_MIN, "scatter_min")
 
 
-class _At:
-    __slots__ = ("_a",)
-
-    def __init__(self, a):
-        self._a = a
-
-    def __getitem__(self, idx):
-        return _AtUpdate(self._a, idx)
+cdef object _new_at(object a, object idx, bint has_idx):
+    at = ArrayAt.__new__(ArrayAt)
+    at._a = a
+    at._idx = idx
+    at._has_idx = has_idx
+    return at
 
 
 def _at(a):
-    return _At(a)
+    return _new_at(a, None, False)
 
 
 # ---------------------------------------------------------------- gather/scatter ops
@@ -584,8 +600,9 @@ def diagonal(a, offset=0, axis1=0, axis2=1, stream=None):
     """diagonal(a: array, offset: int = 0, axis1: int = 0, axis2: int = 1, stream=None) -> array."""
     cdef array x = as_array(a)
     a1, a2 = _diag_axes(x, offset, axis1, axis2, "diagonal")
-    off = int(offset)
     n1, n2 = x._shape[a1], x._shape[a2]
+    # Offsets past the matrix all give an empty diagonal; clamping keeps them in int64.
+    off = min(max(int_arg(offset, "diagonal", "offset"), -n1), n2)
     n = max(0, min(n1 - max(0, -off), n2 - max(0, off)))
     shape = tuple([x._shape[d] for d in range(x.ndim) if d != a1 and d != a2]) + (n,)
     return new_node(x.dtype, shape, Diagonal(off, a1, a2), (x,))
@@ -601,9 +618,10 @@ def diag(a, /, k=0, *, stream=None):
                          f"dimensions.")
     if not _is_int(k):
         raise TypeError(f"[diag] k must be an integer, got {k!r}.")
-    k = int(k)
+    k = int_arg(k, "diag", "k")
     n = x._shape[0]
     m = n + abs(k)
+    check_nbytes((m, m), x.dtype, "diag")
     z = zeros((m * m,), dtype_of(x.dtype))
     # The k-th diagonal of the flattened m x m matrix is a strided run with step m + 1.
     first = k if k >= 0 else -k * m

@@ -4,10 +4,13 @@ from cpython.long cimport PyLong_Check
 
 from mlxc._core.array cimport array, as_array, new_node
 from mlxc._core.dtype cimport promote
-from mlxc._core.ops.common cimport broadcast_shapes2, normalize_axes, normalize_axis
+from mlxc._core.ops.common cimport (broadcast_shapes2, check_int_range, check_nbytes,
+                                     normalize_axes, normalize_axis)
 from mlxc._core.ops.elementwise cimport astype_op
 from mlxc._core.ops.shape cimport broadcast_to_op, reshape_op, slice_op
 from mlxc._core.prims.join cimport Concatenate
+
+from mlxc._core.array import _py_hooks
 
 __all__ = ["concatenate", "concat", "stack", "split", "unstack", "pad", "tile", "repeat",
            "flip", "roll"]
@@ -16,12 +19,14 @@ __all__ = ["concatenate", "concat", "stack", "split", "unstack", "pad", "tile", 
 
 
 cdef int _count(object n, str what, str op) except -1:
+    # (the caller keeps using n itself: a Python int)
     """A non-negative Python int argument (a repeat count, a pad width...)."""
     if not PyLong_Check(n) or isinstance(n, bool):
         raise TypeError(f"[{op}] {what} must be an integer, got {n!r}.")
     if n < 0:
         raise ValueError(f"[{op}] {what} must be non-negative, got {n}.")
-    return <int>n
+    check_int_range(n, op, what)
+    return 0
 
 
 cdef list _arrays(object arrays, str op):
@@ -225,6 +230,8 @@ cdef list _pad_pairs(object pad_width, int ndim):
         if lo < 0 or hi < 0:
             raise ValueError(f"[pad] Invalid padding size {pairs[i]} passed to pad for axis "
                              f"{i}. Padding sizes must be non-negative.")
+        check_int_range(lo, "pad", "Padding size")
+        check_int_range(hi, "pad", "Padding size")
     return pairs
 
 
@@ -236,6 +243,8 @@ def pad(a, pad_width, mode="constant", constant_values=0, *, stream=None):
         raise ValueError(f"[pad] Invalid padding mode ({mode}) passed to pad; expected "
                          f"'constant', 'edge', 'reflect' or 'symmetric'.")
     pairs = _pad_pairs(pad_width, x.ndim)
+    check_nbytes(tuple([x._shape[i] + pairs[i][0] + pairs[i][1] for i in range(x.ndim)]),
+                 x.dtype, "pad")
     if mode == "constant":
         c = astype_op(as_array(constant_values), x.dtype)
         if c.size != 1:
@@ -258,6 +267,11 @@ def pad(a, pad_width, mode="constant", constant_values=0, *, stream=None):
             continue
         if n == 0:
             raise ValueError(f"[pad] Cannot pad empty axis {ax} using mode '{mode}'.")
+        if n + lo + hi > _PAD_LIST_MAX:
+            # Long pads: the source index of each output position as an array (no
+            # Python loop over the output).
+            x = _py_hooks["ops"].take(x, _pad_index_array(mode, n, lo, hi), axis=ax)
+            continue
         if mode == "edge":
             idx = [min(max(j, 0), n - 1) for j in range(-lo, n + hi)]
         elif mode == "reflect":
@@ -269,6 +283,27 @@ def pad(a, pad_width, mode="constant", constant_values=0, *, stream=None):
             idx = [j % p if j % p < n else p - 1 - j % p for j in range(-lo, n + hi)]
         x = _take_runs(x, ax, idx)
     return x
+
+
+# Pads up to this long are built from slices of runs (views); longer ones gather.
+cdef Py_ssize_t _PAD_LIST_MAX = 4096
+
+
+cdef array _pad_index_array(str mode, object n, object lo, object hi):
+    """The source position of each output position of an edge/reflect/symmetric pad."""
+    ops = _py_hooks["ops"]
+    j = ops.arange(-lo, n + hi, dtype=ops.int64)
+    if mode == "edge":
+        return ops.clip(j, 0, n - 1)
+    if mode == "reflect":
+        p = 2 * n - 2
+        if p == 0:
+            return ops.zeros_like(j)
+        m = ops.remainder(j, p)
+        return ops.where(m < n, m, p - m)
+    p = 2 * n
+    m = ops.remainder(j, p)
+    return ops.where(m < n, m, p - 1 - m)
 
 
 def tile(a, reps, /, *, stream=None):
@@ -292,18 +327,21 @@ def tile(a, reps, /, *, stream=None):
         inter += [1, shape[i]]
         big += [reps[i], shape[i]]
         final.append(reps[i] * shape[i])
+    check_nbytes(tuple(final), x.dtype, "tile")
     return reshape_op(broadcast_to_op(reshape_op(x, tuple(inter)), tuple(big)), tuple(final))
 
 
 def repeat(array, repeats, axis=None, *, stream=None):
     """repeat(array: array, repeats: int, axis: int | None = None, *, stream=None) -> array."""
     x = as_array(array)
-    r = _count(repeats, "Repeats", "repeat")
+    _count(repeats, "Repeats", "repeat")
+    r = repeats
     if axis is None:
         x = reshape_op(x, (x.size,))
         axis = 0
     ax = normalize_axis(axis, x.ndim, "repeat")
     shape = x.shape
+    check_nbytes(shape[:ax] + (shape[ax] * r,) + shape[ax + 1:], x.dtype, "repeat")
     # Each element along ax gets a new axis of length r right after it.
     v = reshape_op(x, shape[:ax + 1] + (1,) + shape[ax + 1:])
     v = broadcast_to_op(v, shape[:ax + 1] + (r,) + shape[ax + 1:])

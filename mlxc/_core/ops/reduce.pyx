@@ -29,7 +29,6 @@ __all__ = [
 
 cdef int _axis_int(object axis, int ndim, str op, bint scan_style) except? -1:
     """An int-like axis normalized to [0, ndim); IndexError when out of range."""
-    cdef long long ax
     try:
         ax = _index(axis)            # ints, bools and numpy integers, as MLX accepts
     except TypeError:
@@ -253,7 +252,6 @@ def mean(a, /, axis=None, keepdims=False, *, stream=None):
 cdef array _var(object a, object axis, bint keepdims, object ddof, str name):
     cdef array x = as_array(a)
     cdef tuple axes = reduce_axes(axis, x.ndim, name)
-    cdef long long dd
     try:
         dd = _index(ddof)
     except TypeError:
@@ -462,7 +460,6 @@ def argsort(a, /, axis=-1, *, stream=None):
 
 
 cdef int _check_kth(object kth, array x, int ax, object axis, str name) except -1:
-    cdef long long k
     cdef long long n = x._shape[ax]
     try:
         k = _index(kth)
@@ -493,7 +490,7 @@ def topk(a, /, k, axis=-1, *, stream=None):
     """topk(a: array, /, k: int, axis: None | int = -1, *, stream=None) -> array: the k largest along axis."""
     x, ax = _sort_input(a, axis, "topk")
     cdef array s = <array>x
-    cdef long long kk, n = s._shape[ax]
+    cdef long long n = s._shape[ax]
     try:
         kk = _index(k)
     except TypeError:

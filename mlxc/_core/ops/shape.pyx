@@ -1,11 +1,12 @@
 """Shape and view op constructors: reshape, transpose, broadcasting, squeeze, slicing views."""
 from cpython.long cimport PyLong_Check
 
-from mlxc._core.array cimport array, as_array, new_node
+from mlxc._core.array cimport array, as_array, new_node, new_nodes
 from mlxc._core.dtype cimport dtype_of, itemsize, to_dtype
 from mlxc._core.ops.common cimport broadcast_shapes2, check_shape, normalize_axes, normalize_axis
 from mlxc._core.ops.elementwise cimport contiguous_op
-from mlxc._core.prims.views cimport AsStrided, Broadcast, Reshape, Slice, Transpose, View
+from mlxc._core.prims.views cimport (AsStrided, Broadcast, Depends, Reshape, Slice, Transpose,
+                                     View)
 
 from mlxc._core.array import _py_hooks
 
@@ -50,7 +51,7 @@ cpdef array slice_op(array a, tuple start, tuple stop, tuple step):
 def _resolve_shape(tuple shape, long long size, str op):
     """Replace a single -1 with the inferred dimension; check the element count."""
     cdef int neg = -1, i
-    cdef long long known = 1
+    known = 1                    # a Python int: a product of huge entries cannot wrap
     for i in range(len(shape)):
         d = shape[i]
         if not PyLong_Check(d) or isinstance(d, bool):
@@ -70,7 +71,7 @@ def _resolve_shape(tuple shape, long long size, str op):
         shape = shape[:neg] + (size // known,) + shape[neg + 1:]
     elif known != size:
         raise ValueError(f"[{op}] Cannot reshape array of size {size} into shape {shape}.")
-    return tuple(int(d) for d in shape)
+    return check_shape(shape, op)
 
 
 def reshape(a, /, shape, *, stream=None):
@@ -304,3 +305,33 @@ def view(a, dtype, *, stream=None):
 
 _py_hooks["transpose"] = transpose
 _py_hooks["mT"] = _mT
+
+
+cdef list _array_list(object xs, str op, str what):
+    if isinstance(xs, array):
+        return [xs]
+    try:
+        out = list(xs)
+    except TypeError:
+        raise TypeError(f"[{op}] {what} must be an array or a sequence of arrays, got "
+                        f"{type(xs).__name__}.") from None
+    for x in out:
+        if not isinstance(x, array):
+            raise TypeError(f"[{op}] {what} must be arrays, got an element of type "
+                            f"{type(x).__name__}.")
+    return out
+
+
+def depends(inputs, dependencies):
+    """depends(inputs: array | Sequence[array], dependencies: array | Sequence[array])
+
+    Arrays with the values of inputs that depend on dependencies: evaluating them
+    evaluates the dependencies first.  An array in gives an array out; a sequence gives a
+    list."""
+    cdef list xs = _array_list(inputs, "depends", "inputs")
+    cdef list deps = _array_list(dependencies, "depends", "dependencies")
+    if not xs:
+        return []
+    outs = new_nodes([(<array>x).dtype for x in xs], [(<array>x)._shape for x in xs],
+                     Depends(len(xs)), tuple(xs + deps))
+    return outs[0] if isinstance(inputs, array) else outs

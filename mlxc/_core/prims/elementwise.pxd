@@ -13,6 +13,9 @@ cdef class Select(Primitive):     # where(cond, a, b)
 cdef class Copy(Primitive):       # cast and/or materialize a broadcast view into a new buffer
     pass
 
+cdef class FP8(Primitive):        # float8 e4m3 <-> floating (MLX's to_fp8 / from_fp8)
+    cdef readonly bint to         # True: floating -> uint8 codes; False: codes -> floating
+
 cdef class Arange(Primitive):
     cdef readonly double start    # first value
     cdef readonly double step     # increment

@@ -3,10 +3,11 @@
 Inputs may have fewer dims or size-1 dims: they broadcast against the output shape
 here, in eval, so op construction adds no Broadcast nodes.
 """
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 
-from mlxc._core.array cimport (ROW_CONTIG, alloc_output, alloc_output_donate, array)
+from mlxc._core.array cimport (ROW_CONTIG, alloc_output, alloc_output_donate, array,
+                               new_empty)
 from mlxc._core.kernels cimport *
 from mlxc._core.layout cimport broadcast_strides, collapse
 from mlxc._core.primitive cimport Primitive, check_status
@@ -196,6 +197,59 @@ cdef class Copy(Primitive):
 
     cpdef str name(self):
         return "AsType"
+
+
+cdef class FP8(Primitive):
+    """Conversion between floating types and float8 e4m3 codes held in uint8.  The codes
+    are integers, so no gradient flows through either direction (zero cotangents and
+    tangents); batching maps it elementwise."""
+
+    def __init__(self, bint to):
+        self.to = to
+
+    cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        cdef array a = <array>inputs[0]
+        cdef array out = <array>outputs[0]
+        cdef int st
+        cdef int64_t n = out.size, one = 1
+        cdef Layout L
+        if not full_contig(a, out):       # strided or broadcast input: gather it first
+            c = new_empty(a.dtype, out._shape)
+            L = make_layout(out, [a, c])
+            with nogil:
+                st = mlxc_copy(a.dtype, a.dtype, (<array>c).data(), L.strides[1], a.data(),
+                               L.strides[0], L.ndim, L.shape)
+            check_status(st, self.name())
+            a = <array>c
+        alloc_output(out)
+        with nogil:
+            if self.to:
+                st = mlxc_to_fp8(a.dtype, <uint8_t *>out.data(), a.data(), n)
+            else:
+                st = mlxc_from_fp8(out.dtype, out.data(), <const uint8_t *>a.data(), n)
+        return check_status(st, self.name())
+
+    cpdef bint is_equivalent(self, Primitive other):
+        return type(other) is FP8 and (<FP8>other).to == self.to
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        import mlxc.core as mx
+        return [mx.zeros_like(primals[0])]
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        import mlxc.core as mx
+        return [mx.zeros_like(outputs[0])]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        import mlxc.core as mx
+        x = inputs[0]
+        return [mx.to_fp8(x) if self.to else mx.from_fp8(x, outputs[0].dtype)], [axes[0]]
+
+    cpdef list output_shapes(self, list inputs):
+        return [inputs[0].shape]
+
+    cpdef str name(self):
+        return "ToFP8" if self.to else "FromFP8"
 
 
 cdef class Arange(Primitive):

@@ -102,7 +102,7 @@ cdef int read_starts(array start, tuple axes, array a, const int64_t *region,
         v = s[i] if start.size > 1 else s[0]
         if v < 0:
             v += a.dims[ax]
-        if v < 0 or v + region[ax] > a.dims[ax]:
+        if v < 0 or v > a.dims[ax] - region[ax]:      # (v + region could overflow)
             raise IndexError(f"[{op}] Start index {s[i] if start.size > 1 else s[0]} with "
                              f"size {region[ax]} is out of bounds for axis {ax} with size "
                              f"{a.dims[ax]}.")

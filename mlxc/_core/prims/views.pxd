@@ -29,3 +29,6 @@ cdef class StopGradient(PassThrough): # identity that blocks gradients
 
 cdef class Identity(PassThrough):     # marks a transform's copy of a primal; rules pass through
     pass
+
+cdef class Depends(Primitive):        # outputs: views of the first n inputs; the rest are deps
+    cdef readonly int n
