@@ -65,3 +65,4 @@ atan2 = arctan2
 bitwise_left_shift, bitwise_right_shift = left_shift, right_shift
 
 _py_hooks["ops"] = _sys.modules[__name__]
+from mlxc.core import linalg       # noqa: E402  (mx.linalg; imports mlxc.core)
