@@ -55,8 +55,7 @@ static int F(one)(struct mlxc_lapack_args *g, int64_t t)
     case MLXC_LP_CHOLESKY:
     case MLXC_LP_TRI_INV: {
         out0 += t * mn;
-        ok = F(load)(a, ld, g->a, g->a_off[t], g->a_rs, g->a_cs, n, n,
-                     g->op == MLXC_LP_CHOLESKY ? 0 : tri);
+        ok = F(load)(a, ld, g->a, g->a_off[t], g->a_rs, g->a_cs, n, n, tri);
         if (!ok) { F(fill_nan)(out0, mn); break; }
         if (n == 0) break;
         if (g->op == MLXC_LP_CHOLESKY) SYM(X(potrf))(up, &n, a, &ld, &info, 1);

@@ -77,7 +77,7 @@ def inv(a, *, stream=None):
     a = _matrix(a, "inv")
     n = a.shape[-1]
     eye = mx.broadcast_to(mx.eye(n, dtype=a.dtype), a.shape)
-    return _lapack(SOLVE, 0, a, eye)[0]
+    return _lapack(SOLVE, 2, a, eye)[0]        # flag 2: errors name inv
 
 
 def cholesky(a, upper=False, *, stream=None):
@@ -186,7 +186,8 @@ def slogdet(a, *, stream=None):
 
 def det(a, *, stream=None):
     """det(a: array, *, stream=None) -> array.  sign * exp(log|det|) from one LU."""
-    sign, logabs = slogdet(a)
+    a = _matrix(a, "det")
+    sign, logabs = _lapack(SLOGDET, 0, a)
     return sign * mx.exp(logabs)
 
 

@@ -71,7 +71,7 @@ cdef int64_t *batch_offsets(array x, int nb, int64_t count) except NULL:
 cdef str _failure(int op, int flag, int64_t index, int info, int64_t count):
     where = f" (matrix {index} of the batch)" if count > 1 else ""
     name = _PUBLIC[op]
-    if op == MLXC_LP_SOLVE_TRI and flag & 2:
+    if op == MLXC_LP_SOLVE and flag & 2:     # inv: a solve against the identity
         name = "inv"
     if op == MLXC_LP_CHOLESKY:
         return (f"[linalg::cholesky] Matrix is not positive definite{where}: its leading "
