@@ -98,6 +98,25 @@ static void task(void *ctx, int64_t t, int tid)
     if (st != MLXC_OK) __atomic_store_n(&r->status, st, __ATOMIC_RELAXED);
 }
 
+/* OpenBLAS threads for a lone matrix: MLXC_LAPACK_THREADS (default 1).  OpenBLAS's
+ * workers wait for each other by spinning and yielding; on cores shared with mlxc's pool
+ * or other processes that costs far more than it gains (a 256x256 solve measured 280 ms
+ * with 2 OpenBLAS threads on a loaded 2-core machine, 0.25 ms with 1), so by default
+ * LAPACK is single-threaded and mlxc's pool provides the parallelism, across a batch. */
+static int lone_threads(void)
+{
+    static int n;
+    int v = __atomic_load_n(&n, __ATOMIC_RELAXED);
+    if (v == 0) {
+        const char *s = getenv("MLXC_LAPACK_THREADS");
+        v = s && *s ? atoi(s) : 1;
+        if (v < 1) v = 1;
+        if (v > 256) v = 256;
+        __atomic_store_n(&n, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
 int mlxc_lapack(struct mlxc_lapack_args *g)
 {
     if (g->dtype != MLXC_FLOAT32 && g->dtype != MLXC_FLOAT64) return MLXC_ERR_UNSUPPORTED;
@@ -107,8 +126,8 @@ int mlxc_lapack(struct mlxc_lapack_args *g)
     struct run r = { g, MLXC_OK };
     int nt = mlxc_num_threads();
     if (g->batch == 1 || nt == 1) {
-        /* one matrix at a time: OpenBLAS's threads do the work inside each call */
-        set_openblas_threads(nt);
+        /* one matrix at a time on the caller (OpenBLAS threads only if asked for) */
+        set_openblas_threads(g->batch == 1 ? lone_threads() : 1);
         for (int64_t t = 0; t < g->batch; t++) task(&r, t, 0);
     } else {
         /* many matrices: one per pool task, each LAPACK call single-threaded */

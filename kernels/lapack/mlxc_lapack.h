@@ -1,8 +1,8 @@
 /* Batched LAPACK drivers (built into mlxc/_core/prims/lapack only: the one extension
  * that links the scipy-openblas32 library).  One LAPACK call per matrix; a batch is
  * spread over mlxc's thread pool with OpenBLAS held to one thread per call, a single
- * matrix runs on the caller with OpenBLAS using mlxc's thread count, so the two pools
- * never run at once and the cores are never oversubscribed.
+ * matrix runs on the caller, OpenBLAS single-threaded unless MLXC_LAPACK_THREADS asks
+ * for more (see batched.c), so the two pools never oversubscribe the cores.
  *
  * Matrices are read through element strides (any layout) and written row-major,
  * batch-contiguous.  A matrix holding NaN or Inf is not passed to LAPACK: its outputs
