@@ -392,3 +392,28 @@ def test_empty_matrices(fn):
 def test_argument_errors(call, exc, msg):
     with pytest.raises(exc, match=msg):
         call()
+
+
+def test_results_independent_of_thread_count(tmp_path):
+    """A batch is spread over the pool, one LAPACK call per matrix: same bits at any
+    thread count."""
+    import os
+    import subprocess
+    import sys
+    script = (
+        "import sys, numpy as np, mlxc.core as mx\n"
+        "a = np.random.default_rng(0).standard_normal((8, 40, 40)) + 5 * np.eye(40)\n"
+        "x = mx.array(a, dtype=mx.float64)\n"
+        "outs = [mx.linalg.inv(x), mx.linalg.svd(x)[1], mx.linalg.eigh(x @ mx.swapaxes(x, 1, 2))[0],\n"
+        "        mx.linalg.qr(x)[1], mx.linalg.solve(x, x[:, :, :3])]\n"
+        "np.savez(sys.argv[1], *[np.array(o) for o in outs])\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    res = []
+    for threads in ("1", "2"):
+        out = tmp_path / f"t{threads}.npz"
+        env = dict(os.environ, MLXC_NUM_THREADS=threads,
+                   PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        subprocess.run([sys.executable, "-c", script, str(out)], env=env, check=True)
+        res.append(np.load(out))
+    for k in res[0].files:
+        np.testing.assert_array_equal(res[0][k], res[1][k])

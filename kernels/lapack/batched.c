@@ -44,6 +44,8 @@ static void set_openblas_threads(int n)
     void SYM(x##trtri)(const char *, const char *, const lpint *, T *, const lpint *,     \
                        lpint *, flen, flen);                                             \
     void SYM(x##getrf)(const lpint *, const lpint *, T *, const lpint *, lpint *, lpint *); \
+    void SYM(x##getri)(const lpint *, T *, const lpint *, const lpint *, T *, const lpint *,  \
+                       lpint *);                                                         \
     void SYM(x##geqrf)(const lpint *, const lpint *, T *, const lpint *, T *, T *,       \
                        const lpint *, lpint *);                                          \
     void SYM(x##orgqr)(const lpint *, const lpint *, const lpint *, T *, const lpint *,   \

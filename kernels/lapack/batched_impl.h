@@ -2,17 +2,23 @@
  * F(name): this type's copy of a helper).  Included twice by batched.c. */
 
 /* column-major copy (leading dim ld) of the m*n matrix at element offset off; returns 0
- * when an entry the routine reads (tri 0: all, 1: lower, 2: upper) is NaN or Inf */
+ * when an entry the routine reads (tri 0: all, 1: lower, 2: upper) is NaN or Inf.
+ * Tiled, so that a row-major source (the usual case: a transposing copy) stays in cache. */
+#define TILE 64
 static int F(load)(T *dst, int64_t ld, const char *base, int64_t off, int64_t rs, int64_t cs,
                    int64_t m, int64_t n, int tri)
 {
     const T *src = (const T *)base + off;
     T bad = 0;
-    for (int64_t j = 0; j < n; j++)
-        for (int64_t i = 0; i < m; i++) {
-            T v = src[i * rs + j * cs];
-            dst[i + j * ld] = v;
-            if (tri == 0 || (tri == 1 && i >= j) || (tri == 2 && i <= j)) bad += v - v;
+    for (int64_t ib = 0; ib < m; ib += TILE)
+        for (int64_t jb = 0; jb < n; jb += TILE) {
+            int64_t ie = ib + TILE < m ? ib + TILE : m, je = jb + TILE < n ? jb + TILE : n;
+            for (int64_t i = ib; i < ie; i++)
+                for (int64_t j = jb; j < je; j++) {
+                    T v = src[i * rs + j * cs];
+                    dst[i + j * ld] = v;
+                    if (tri == 0 || (tri == 1 && i >= j) || (tri == 2 && i <= j)) bad += v - v;
+                }
         }
     return bad == 0;      /* v - v is NaN exactly for NaN and +-Inf */
 }
@@ -21,12 +27,17 @@ static int F(load)(T *dst, int64_t ld, const char *base, int64_t off, int64_t rs
  * triangle and writes zeros elsewhere */
 static void F(store)(T *out, const T *src, int64_t ld, int64_t m, int64_t n, int tri)
 {
-    for (int64_t i = 0; i < m; i++)
-        for (int64_t j = 0; j < n; j++) {
-            int keep = tri == 0 || (tri == 1 && i >= j) || (tri == 2 && i <= j);
-            out[i * n + j] = keep ? src[i + j * ld] : (T)0;
+    for (int64_t ib = 0; ib < m; ib += TILE)
+        for (int64_t jb = 0; jb < n; jb += TILE) {
+            int64_t ie = ib + TILE < m ? ib + TILE : m, je = jb + TILE < n ? jb + TILE : n;
+            for (int64_t j = jb; j < je; j++)
+                for (int64_t i = ib; i < ie; i++) {
+                    int keep = tri == 0 || (tri == 1 && i >= j) || (tri == 2 && i <= j);
+                    out[i * n + j] = keep ? src[i + j * ld] : (T)0;
+                }
         }
 }
+#undef TILE
 
 static void F(fill_nan)(T *out, int64_t n)
 {
@@ -122,6 +133,29 @@ static int F(one)(struct mlxc_lapack_args *g, int64_t t)
             out0[t] = sign;
             out1[t] = logabs;
         }
+        free(piv);
+        break;
+    }
+    case MLXC_LP_INV: {
+        lpint *piv = malloc(sizeof(lpint) * (n > 0 ? n : 1));
+        T *work = NULL;
+        out0 += t * mn;
+        if (!piv) { st = MLXC_ERR_NOMEM; break; }
+        ok = F(load)(a, ld, g->a, g->a_off[t], g->a_rs, g->a_cs, n, n, 0);
+        if (!ok) F(fill_nan)(out0, mn);
+        else if (n > 0) {
+            SYM(X(getrf))(&n, &n, a, &ld, piv, &info);
+            if (info == 0) {
+                SYM(X(getri))(&n, a, &ld, piv, &q, &lw, &info);
+                lw = F(lwork)(q);
+                work = malloc(sizeof(T) * lw);
+                if (!work) { free(piv); st = MLXC_ERR_NOMEM; break; }
+                SYM(X(getri))(&n, a, &ld, piv, work, &lw, &info);
+            }
+            if (info != 0) { record_failure(g, t, info); F(fill_nan)(out0, mn); }
+            else F(store)(out0, a, ld, n, n, 0);
+        }
+        free(work);
         free(piv);
         break;
     }

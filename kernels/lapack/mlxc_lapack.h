@@ -26,6 +26,7 @@ enum mlxc_lapack_op {
     MLXC_LP_EIGH,       /* A n*n symmetric -> w n, V n*n (flag bit0: upper, bit1: vectors) syevd */
     MLXC_LP_EIG,        /* A n*n -> w n, V n*n complex64 (flag 1: vectors)        geev  */
     MLXC_LP_SLOGDET,    /* A n*n -> sign, log|det|                                getrf */
+    MLXC_LP_INV,        /* A n*n -> inverse (2n^3 flops; a solve against I: 8n^3/3) getrf, getri */
 };
 
 /* a LAPACK routine reported a failure (args->fail_* say where and what) */

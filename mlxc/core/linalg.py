@@ -14,8 +14,8 @@ import math
 
 import mlxc.core as mx
 from mlxc._core.ops.lapack import lapack as _lapack, matrix as _matrix
-from mlxc._core.prims.lapack import (CHOLESKY, EIG, EIGH, LU, QR, SLOGDET, SOLVE, SOLVE_TRI,
-                                     SVD, TRI_INV)
+from mlxc._core.prims.lapack import (CHOLESKY, EIG, EIGH, INV, LU, QR, SLOGDET, SOLVE,
+                                     SOLVE_TRI, SVD, TRI_INV)
 
 __all__ = ["norm", "cross", "cholesky", "cholesky_inv", "inv", "tri_inv", "solve",
            "solve_triangular", "qr", "svd", "eigh", "eigvalsh", "eig", "eigvals", "det",
@@ -73,11 +73,9 @@ def solve_triangular(a, b, *, upper=False, stream=None):
 
 
 def inv(a, *, stream=None):
-    """inv(a: array, *, stream=None) -> array.  A solve against the identity (as NumPy)."""
+    """inv(a: array, *, stream=None) -> array.  LU, then LAPACK's getri."""
     a = _matrix(a, "inv")
-    n = a.shape[-1]
-    eye = mx.broadcast_to(mx.eye(n, dtype=a.dtype), a.shape)
-    return _lapack(SOLVE, 2, a, eye)[0]        # flag 2: errors name inv
+    return _lapack(INV, 0, a)[0]
 
 
 def cholesky(a, upper=False, *, stream=None):

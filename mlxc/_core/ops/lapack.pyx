@@ -8,8 +8,8 @@ from mlxc._core.ops.common cimport broadcast_shapes2
 from mlxc._core.ops.shape cimport broadcast_to_op
 from mlxc._core.prims.lapack cimport lapack_prim
 
-from mlxc._core.prims.lapack import (CHOLESKY, EIG, EIGH, LU, QR, SLOGDET, SOLVE, SOLVE_TRI,
-                                     SVD, TRI_INV)
+from mlxc._core.prims.lapack import (CHOLESKY, EIG, EIGH, INV, LU, QR, SLOGDET, SOLVE,
+                                     SOLVE_TRI, SVD, TRI_INV)
 
 
 cdef array check_matrix(object x, str op, bint square):
@@ -47,7 +47,7 @@ def lapack(int op, int flag, a, b=None):
         y = broadcast_to_op(y, batch + y._shape[-2:])
         inputs = (x, y)
         shapes, dtypes = [batch + y._shape[-2:]], [dt]
-    elif op == CHOLESKY or op == TRI_INV:
+    elif op == CHOLESKY or op == TRI_INV or op == INV:
         shapes, dtypes = [batch + (n, n)], [dt]
     elif op == LU:
         shapes, dtypes = [batch + (m, n), batch + (p,)], [dt, MLXC_UINT32]

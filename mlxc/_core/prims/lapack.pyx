@@ -19,7 +19,7 @@ from mlxc._core.primitive cimport Primitive, check_status
 cdef extern from "mlxc_lapack.h" nogil:
     enum:
         MLXC_LP_CHOLESKY, MLXC_LP_SOLVE, MLXC_LP_SOLVE_TRI, MLXC_LP_TRI_INV, MLXC_LP_LU
-        MLXC_LP_QR, MLXC_LP_SVD, MLXC_LP_EIGH, MLXC_LP_EIG, MLXC_LP_SLOGDET
+        MLXC_LP_QR, MLXC_LP_SVD, MLXC_LP_EIGH, MLXC_LP_EIG, MLXC_LP_SLOGDET, MLXC_LP_INV
         MLXC_ERR_LAPACK
     struct mlxc_lapack_args:
         int op, dtype, flag
@@ -39,16 +39,18 @@ cdef extern from "mlxc_lapack.h" nogil:
 CHOLESKY, SOLVE, SOLVE_TRI, TRI_INV, LU = (MLXC_LP_CHOLESKY, MLXC_LP_SOLVE, MLXC_LP_SOLVE_TRI,
                                            MLXC_LP_TRI_INV, MLXC_LP_LU)
 QR, SVD, EIGH, EIG, SLOGDET = MLXC_LP_QR, MLXC_LP_SVD, MLXC_LP_EIGH, MLXC_LP_EIG, MLXC_LP_SLOGDET
+INV = MLXC_LP_INV
 
 _NAMES = {MLXC_LP_CHOLESKY: "Cholesky", MLXC_LP_SOLVE: "Solve", MLXC_LP_SOLVE_TRI: "SolveTriangular",
           MLXC_LP_TRI_INV: "TriInverse", MLXC_LP_LU: "LUF", MLXC_LP_QR: "QRF",
           MLXC_LP_SVD: "SVD", MLXC_LP_EIGH: "Eigh", MLXC_LP_EIG: "Eig",
-          MLXC_LP_SLOGDET: "SlogDet"}
+          MLXC_LP_SLOGDET: "SlogDet", MLXC_LP_INV: "Inverse"}
 # the public function named in error messages
 _PUBLIC = {MLXC_LP_CHOLESKY: "cholesky", MLXC_LP_SOLVE: "solve",
            MLXC_LP_SOLVE_TRI: "solve_triangular", MLXC_LP_TRI_INV: "tri_inv",
            MLXC_LP_LU: "lu_factor", MLXC_LP_QR: "qr", MLXC_LP_SVD: "svd",
-           MLXC_LP_EIGH: "eigh", MLXC_LP_EIG: "eig", MLXC_LP_SLOGDET: "slogdet"}
+           MLXC_LP_EIGH: "eigh", MLXC_LP_EIG: "eig", MLXC_LP_SLOGDET: "slogdet",
+           MLXC_LP_INV: "inv"}
 
 
 cdef int64_t *batch_offsets(array x, int nb, int64_t count) except NULL:
@@ -71,12 +73,10 @@ cdef int64_t *batch_offsets(array x, int nb, int64_t count) except NULL:
 cdef str _failure(int op, int flag, int64_t index, int info, int64_t count):
     where = f" (matrix {index} of the batch)" if count > 1 else ""
     name = _PUBLIC[op]
-    if op == MLXC_LP_SOLVE and flag & 2:     # inv: a solve against the identity
-        name = "inv"
     if op == MLXC_LP_CHOLESKY:
         return (f"[linalg::cholesky] Matrix is not positive definite{where}: its leading "
                 f"minor of order {info} is not positive.")
-    if op == MLXC_LP_SOLVE or op == MLXC_LP_SOLVE_TRI or op == MLXC_LP_TRI_INV:
+    if op in (MLXC_LP_SOLVE, MLXC_LP_SOLVE_TRI, MLXC_LP_TRI_INV, MLXC_LP_INV):
         return (f"[linalg::{name}] Matrix is singular{where}: pivot {info} is exactly "
                 f"zero.")
     return f"[linalg::{name}] The algorithm did not converge{where} (LAPACK info {info})."

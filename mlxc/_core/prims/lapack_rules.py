@@ -6,8 +6,8 @@ singular-vector rules divide by differences of eigenvalues / singular values: th
 assume those are distinct.
 """
 import mlxc.core as mx
-from mlxc._core.prims.lapack import (CHOLESKY, EIG, EIGH, LU, QR, SLOGDET, SOLVE, SOLVE_TRI,
-                                     SVD, TRI_INV, _lapack_prim)
+from mlxc._core.prims.lapack import (CHOLESKY, EIG, EIGH, INV, LU, QR, SLOGDET, SOLVE,
+                                     SOLVE_TRI, SVD, TRI_INV)
 
 
 def _mT(x):
@@ -277,6 +277,9 @@ def jvp(op, flag, primals, tangents, argnums, outputs):
     if op == TRI_INV:
         X = outputs[0]
         return [-(X @ _tri(dA, flag & 1) @ X)]
+    if op == INV:
+        X = outputs[0]
+        return [-(X @ dA @ X)]
     if op == SLOGDET:
         sign, _ = outputs
         dl = mx.sum(_diag(_solve(A, dA)), axis=-1)
@@ -323,6 +326,9 @@ def vjp(op, flag, primals, cotangents, argnums, outputs):
     elif op == TRI_INV:
         X = outputs[0]
         g = _tri(-(_mT(X) @ cotangents[0] @ _mT(X)), flag & 1)
+    elif op == INV:
+        X = outputs[0]
+        g = -(_mT(X) @ cotangents[0] @ _mT(X))
     elif op == SLOGDET:
         g = mx.expand_dims(mx.expand_dims(cotangents[1], -1), -1) * _mT(
             _solve(A, mx.broadcast_to(_eye_like(A), A.shape)))
@@ -364,7 +370,7 @@ def vmap(op, flag, inputs, axes):
 
 
 def _n_outputs(op, flag):
-    if op in (SOLVE, SOLVE_TRI, CHOLESKY, TRI_INV):
+    if op in (SOLVE, SOLVE_TRI, CHOLESKY, TRI_INV, INV):
         return 1
     if op == SVD:
         return 1 if flag == 0 else 3
