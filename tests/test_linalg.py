@@ -388,6 +388,7 @@ def test_empty_matrices(fn):
     (lambda: LA.norm(mx.ones((2, 2)), ord=3), ValueError, "Invalid ord"),
     (lambda: LA.norm(mx.ones((2, 2, 2)), ord=2), ValueError, "too many axes"),
     (lambda: LA.norm(mx.ones((2,)), ord="fro"), ValueError, "only supported for matrices"),
+    (lambda: LA.inv(mx.eye(2), stream=mx.gpu), ValueError, "gpu"),
 ])
 def test_argument_errors(call, exc, msg):
     with pytest.raises(exc, match=msg):

@@ -14,8 +14,7 @@ import math
 
 import mlxc.core as mx
 from mlxc._core.ops.lapack import lapack as _lapack, matrix as _matrix
-from mlxc._core.prims.lapack import (CHOLESKY, EIG, EIGH, INV, LU, QR, SLOGDET, SOLVE,
-                                     SOLVE_TRI, SVD, TRI_INV)
+from mlxc._core.prims import lapack as _op      # op codes of the Lapack primitive
 
 __all__ = ["norm", "cross", "cholesky", "cholesky_inv", "inv", "tri_inv", "solve",
            "solve_triangular", "qr", "svd", "eigh", "eigvalsh", "eig", "eigvals", "det",
@@ -55,27 +54,27 @@ def _same_dtype(a, b):
 
 def solve(a, b, *, stream=None):
     """solve(a: array, b: array, *, stream=None) -> array.  x with a @ x = b."""
-    a = _matrix(a, "solve")
+    a = _matrix(a, "solve", stream=stream)
     b, vec = _rhs(a, b, "solve")
     a, b = _same_dtype(a, b)
-    x = _lapack(SOLVE, 0, a, b)[0]
+    x = _lapack(_op.SOLVE, 0, a, b)[0]
     return mx.squeeze(x, -1) if vec else x
 
 
 def solve_triangular(a, b, *, upper=False, stream=None):
     """solve_triangular(a: array, b: array, *, upper: bool = False, stream=None) -> array.
     Only the lower (upper) triangle of a is read."""
-    a = _matrix(a, "solve_triangular")
+    a = _matrix(a, "solve_triangular", stream=stream)
     b, vec = _rhs(a, b, "solve_triangular")
     a, b = _same_dtype(a, b)
-    x = _lapack(SOLVE_TRI, int(bool(upper)), a, b)[0]
+    x = _lapack(_op.SOLVE_TRI, int(bool(upper)), a, b)[0]
     return mx.squeeze(x, -1) if vec else x
 
 
 def inv(a, *, stream=None):
     """inv(a: array, *, stream=None) -> array.  LU, then LAPACK's getri."""
-    a = _matrix(a, "inv")
-    return _lapack(INV, 0, a)[0]
+    a = _matrix(a, "inv", stream=stream)
+    return _lapack(_op.INV, 0, a)[0]
 
 
 def cholesky(a, upper=False, *, stream=None):
@@ -84,20 +83,20 @@ def cholesky(a, upper=False, *, stream=None):
     if isinstance(a, mx.array) and a.ndim >= 2 and a.shape[-1] != a.shape[-2]:
         raise ValueError("[linalg::cholesky] Cholesky decomposition is only defined for "
                          "square matrices.")
-    a = _matrix(a, "cholesky")
-    return _lapack(CHOLESKY, int(bool(upper)), a)[0]
+    a = _matrix(a, "cholesky", stream=stream)
+    return _lapack(_op.CHOLESKY, int(bool(upper)), a)[0]
 
 
 def tri_inv(a, upper=False, *, stream=None):
     """tri_inv(a: array, upper: bool = False, *, stream=None) -> array."""
-    a = _matrix(a, "tri_inv")
-    return _lapack(TRI_INV, int(bool(upper)), a)[0]
+    a = _matrix(a, "tri_inv", stream=stream)
+    return _lapack(_op.TRI_INV, int(bool(upper)), a)[0]
 
 
 def cholesky_inv(a, upper=False, *, stream=None):
     """cholesky_inv(a: array, upper: bool = False, *, stream=None) -> array.
     inv(A) from A's Cholesky factor a: L^-T L^-1 (upper: U^-1 U^-T)."""
-    a = _matrix(a, "cholesky_inv")
+    a = _matrix(a, "cholesky_inv", stream=stream)
     t = tri_inv(a, upper=upper)
     return t @ _mT(t) if upper else _mT(t) @ t
 
@@ -105,16 +104,16 @@ def cholesky_inv(a, upper=False, *, stream=None):
 def lu_factor(a, *, stream=None):
     """lu_factor(a: array, *, stream=None) -> tuple[array, array].
     (LU packed, pivots): row i was swapped with row pivots[i] (0-based), as LAPACK."""
-    a = _matrix(a, "lu_factor", square=False)
-    lu_, piv = _lapack(LU, 0, a)
+    a = _matrix(a, "lu_factor", square=False, stream=stream)
+    lu_, piv = _lapack(_op.LU, 0, a)
     return lu_, piv
 
 
 def lu(a, *, stream=None):
     """lu(a: array, *, stream=None) -> tuple[array, array, array].
     (P, L, U) with a = (L @ U)[..., P, :]."""
-    a = _matrix(a, "lu", square=False)
-    lu_, _, perm = _lapack(LU, 1, a)
+    a = _matrix(a, "lu", square=False, stream=stream)
+    lu_, _, perm = _lapack(_op.LU, 1, a)
     m, n = a.shape[-2], a.shape[-1]
     p = min(m, n)
     L = mx.tril(lu_[..., :, :p], -1) + mx.eye(m, p, dtype=a.dtype)
@@ -124,8 +123,8 @@ def lu(a, *, stream=None):
 
 def qr(a, *, stream=None):
     """qr(a: array, *, stream=None) -> tuple[array, array].  Reduced QR: Q (m, k), R (k, n)."""
-    a = _matrix(a, "qr", square=False)
-    q, r = _lapack(QR, 0, a)
+    a = _matrix(a, "qr", square=False, stream=stream)
+    q, r = _lapack(_op.QR, 0, a)
     return q, r
 
 
@@ -133,10 +132,10 @@ def svd(a, compute_uv=True, *, stream=None):
     """svd(a: array, compute_uv: bool = True, *, stream=None) -> tuple[array, array, array].
     Full U (m, m), S (k,) descending, Vt (n, n); with compute_uv=False only S.
     Gradients through U and Vt assume distinct singular values."""
-    a = _matrix(a, "svd", square=False)
+    a = _matrix(a, "svd", square=False, stream=stream)
     if not compute_uv:
-        return _lapack(SVD, 0, a)[0]
-    return tuple(_lapack(SVD, 1, a))
+        return _lapack(_op.SVD, 0, a)[0]
+    return tuple(_lapack(_op.SVD, 1, a))
 
 
 def _uplo(UPLO, op):
@@ -149,54 +148,54 @@ def eigh(a, UPLO="L", *, stream=None):
     """eigh(a: array, UPLO: str = 'L', *, stream=None) -> tuple[array, array].
     Eigenvalues ascending and eigenvectors (columns) of a symmetric matrix, read from its
     UPLO triangle.  Gradients through the eigenvectors assume distinct eigenvalues."""
-    a = _matrix(a, "eigh")
-    w, v = _lapack(EIGH, _uplo(UPLO, "eigh") | 2, a)
+    a = _matrix(a, "eigh", stream=stream)
+    w, v = _lapack(_op.EIGH, _uplo(UPLO, "eigh") | 2, a)
     return w, v
 
 
 def eigvalsh(a, UPLO="L", *, stream=None):
     """eigvalsh(a: array, UPLO: str = 'L', *, stream=None) -> array."""
-    a = _matrix(a, "eigvalsh")
-    return _lapack(EIGH, _uplo(UPLO, "eigvalsh"), a)[0]
+    a = _matrix(a, "eigvalsh", stream=stream)
+    return _lapack(_op.EIGH, _uplo(UPLO, "eigvalsh"), a)[0]
 
 
 def eig(a, *, stream=None):
     """eig(a: array, *, stream=None) -> tuple[array, array].  complex64 eigenvalues and
     unit-norm eigenvectors (columns), as MLX (for float64 input too)."""
-    a = _matrix(a, "eig")
-    w, v = _lapack(EIG, 1, a)
+    a = _matrix(a, "eig", stream=stream)
+    w, v = _lapack(_op.EIG, 1, a)
     return w, v
 
 
 def eigvals(a, *, stream=None):
     """eigvals(a: array, *, stream=None) -> array.  complex64 eigenvalues."""
-    a = _matrix(a, "eigvals")
-    return _lapack(EIG, 0, a)[0]
+    a = _matrix(a, "eigvals", stream=stream)
+    return _lapack(_op.EIG, 0, a)[0]
 
 
 def slogdet(a, *, stream=None):
     """slogdet(a: array, *, stream=None) -> tuple[array, array].  (sign, log|det|);
     a singular matrix gives (0, -inf)."""
-    a = _matrix(a, "slogdet")
-    sign, logabs = _lapack(SLOGDET, 0, a)
+    a = _matrix(a, "slogdet", stream=stream)
+    sign, logabs = _lapack(_op.SLOGDET, 0, a)
     return sign, logabs
 
 
 def det(a, *, stream=None):
     """det(a: array, *, stream=None) -> array.  sign * exp(log|det|) from one LU."""
-    a = _matrix(a, "det")
-    sign, logabs = _lapack(SLOGDET, 0, a)
+    a = _matrix(a, "det", stream=stream)
+    sign, logabs = _lapack(_op.SLOGDET, 0, a)
     return sign * mx.exp(logabs)
 
 
 def pinv(a, *, stream=None):
     """pinv(a: array, *, stream=None) -> array.  From the reduced SVD; singular values
     at or below max(m, n) * eps * s_max count as zero (NumPy's and MLX's cut-off)."""
-    a = _matrix(a, "pinv", square=False)
+    a = _matrix(a, "pinv", square=False, stream=stream)
     m, n = a.shape[-2], a.shape[-1]
     if min(m, n) == 0:
         return mx.zeros(a.shape[:-2] + (n, m), dtype=a.dtype)
-    u, s, vt = _lapack(SVD, 2, a)
+    u, s, vt = _lapack(_op.SVD, 2, a)
     eps = 2.220446049250313e-16 if a.dtype == mx.float64 else 1.1920929e-07
     cut = mx.max(s, axis=-1, keepdims=True) * (max(m, n) * eps)
     keep = s > cut

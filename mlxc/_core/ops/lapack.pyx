@@ -4,7 +4,7 @@ creation.  The public functions composing them are in mlxc/core/linalg.py."""
 from mlxc._core.array cimport array, as_array, new_nodes
 from mlxc._core.dtype cimport dtype_of
 from mlxc._core.kernels cimport MLXC_COMPLEX64, MLXC_FLOAT32, MLXC_FLOAT64, MLXC_UINT32
-from mlxc._core.ops.common cimport broadcast_shapes2
+from mlxc._core.ops.common cimport broadcast_shapes2, check_stream
 from mlxc._core.ops.shape cimport broadcast_to_op
 from mlxc._core.prims.lapack cimport lapack_prim
 
@@ -27,7 +27,9 @@ cdef array check_matrix(object x, str op, bint square):
     return a
 
 
-def matrix(x, str op, bint square=True):
+def matrix(x, str op, bint square=True, stream=None):
+    """x checked as check_matrix does; stream must be None or the CPU."""
+    check_stream(stream, "linalg::" + op)
     return check_matrix(x, op, square)
 
 
