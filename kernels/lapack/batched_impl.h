@@ -3,24 +3,29 @@
 
 /* column-major copy (leading dim ld) of the m*n matrix at element offset off; returns 0
  * when an entry the routine reads (tri 0: all, 1: lower, 2: upper) is NaN or Inf.
- * Tiled, so that a row-major source (the usual case: a transposing copy) stays in cache. */
+ * Tiled, so that a row-major source (the usual case: a transposing copy) stays in cache;
+ * the check is a second, contiguous pass over the copy. */
 #define TILE 64
 static int F(load)(T *dst, int64_t ld, const char *base, int64_t off, int64_t rs, int64_t cs,
                    int64_t m, int64_t n, int tri)
 {
     const T *src = (const T *)base + off;
-    T bad = 0;
     for (int64_t ib = 0; ib < m; ib += TILE)
         for (int64_t jb = 0; jb < n; jb += TILE) {
             int64_t ie = ib + TILE < m ? ib + TILE : m, je = jb + TILE < n ? jb + TILE : n;
-            for (int64_t i = ib; i < ie; i++)
-                for (int64_t j = jb; j < je; j++) {
-                    T v = src[i * rs + j * cs];
-                    dst[i + j * ld] = v;
-                    if (tri == 0 || (tri == 1 && i >= j) || (tri == 2 && i <= j)) bad += v - v;
-                }
+            for (int64_t i = ib; i < ie; i++) {
+                const T *s = src + i * rs;
+                T *d = dst + i;
+                for (int64_t j = jb; j < je; j++) d[j * ld] = s[j * cs];
+            }
         }
-    return bad == 0;      /* v - v is NaN exactly for NaN and +-Inf */
+    int bad = 0;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t lo = tri == 1 ? j : 0, hi = tri == 2 ? (j + 1 < m ? j + 1 : m) : m;
+        const T *col = dst + j * ld;
+        for (int64_t i = lo; i < hi; i++) bad |= !(col[i] - col[i] == 0);  /* NaN, +-Inf */
+    }
+    return !bad;
 }
 
 /* row-major m*n output from a column-major source; tri 1/2 keeps the lower/upper
@@ -30,12 +35,18 @@ static void F(store)(T *out, const T *src, int64_t ld, int64_t m, int64_t n, int
     for (int64_t ib = 0; ib < m; ib += TILE)
         for (int64_t jb = 0; jb < n; jb += TILE) {
             int64_t ie = ib + TILE < m ? ib + TILE : m, je = jb + TILE < n ? jb + TILE : n;
-            for (int64_t j = jb; j < je; j++)
-                for (int64_t i = ib; i < ie; i++) {
-                    int keep = tri == 0 || (tri == 1 && i >= j) || (tri == 2 && i <= j);
-                    out[i * n + j] = keep ? src[i + j * ld] : (T)0;
-                }
+            for (int64_t i = ib; i < ie; i++) {
+                T *o = out + i * n;
+                const T *s = src + i;
+                for (int64_t j = jb; j < je; j++) o[j] = s[j * ld];
+            }
         }
+    if (tri == 0) return;
+    for (int64_t i = 0; i < m; i++) {
+        T *o = out + i * n;
+        if (tri == 1) { for (int64_t j = i + 1; j < n; j++) o[j] = 0; }
+        else { for (int64_t j = 0; j < i && j < n; j++) o[j] = 0; }
+    }
 }
 #undef TILE
 
@@ -50,14 +61,17 @@ static lpint F(lwork)(T q) { return q < 1 ? 1 : (lpint)q + 1; }
 static int F(one)(struct mlxc_lapack_args *g, int64_t t)
 {
     const lpint m = (lpint)g->m, n = (lpint)g->n, k = (lpint)g->k;
-    const lpint p = m < n ? m : n, ld = m > 1 ? m : 1, ldn = n > 1 ? n : 1;
+    const lpint p = m < n ? m : n;
+    /* leading dimension: a column stride of a multiple of 1 KiB maps a tile's columns to
+       the same cache sets (the transposing copies thrash), so pad it */
+    const lpint ld = m <= 1 ? 1 : (m >= 64 && (m * sizeof(T)) % 1024 == 0) ? m + 16 : m;
     const char *up = (g->flag & 1) ? "U" : "L";
     const int tri = (g->flag & 1) ? 2 : 1;
     lpint info = 0, lw = -1;
     T q = 0;
     int st = MLXC_OK;
-    int64_t mn = (int64_t)m * n;
-    T *a = malloc(sizeof(T) * (mn > 0 ? mn : 1));
+    int64_t mn = (int64_t)m * n, wsz = (int64_t)ld * n;
+    T *a = malloc(sizeof(T) * (wsz > 0 ? wsz : 1));
     if (!a) return MLXC_ERR_NOMEM;
     T *out0 = (T *)g->out[0], *out1 = (T *)g->out[1], *out2 = (T *)g->out[2];
     int ok;
@@ -79,7 +93,7 @@ static int F(one)(struct mlxc_lapack_args *g, int64_t t)
     case MLXC_LP_SOLVE_TRI: {
         int64_t nk = (int64_t)n * k;
         out0 += t * nk;
-        T *b = malloc(sizeof(T) * (nk > 0 ? nk : 1));
+        T *b = malloc(sizeof(T) * ((int64_t)ld * k > 0 ? (int64_t)ld * k : 1));
         lpint *piv = malloc(sizeof(lpint) * (n > 0 ? n : 1));
         if (!b || !piv) { free(b); free(piv); st = MLXC_ERR_NOMEM; break; }
         ok = F(load)(a, ld, g->a, g->a_off[t], g->a_rs, g->a_cs, n, n,
@@ -188,7 +202,7 @@ static int F(one)(struct mlxc_lapack_args *g, int64_t t)
         T *S = (g->flag ? out1 : out0) + t * p;
         T *U = g->flag ? out0 + t * (int64_t)m * ucols : NULL;
         T *V = g->flag ? out2 + t * (int64_t)vrows * n : NULL;
-        int64_t usz = g->flag ? (int64_t)m * ucols : 1, vsz = g->flag ? (int64_t)vrows * n : 1;
+        int64_t usz = g->flag ? (int64_t)ld * ucols : 1, vsz = g->flag ? (int64_t)vrows * n : 1;
         T *u = malloc(sizeof(T) * (usz > 0 ? usz : 1)), *vt = malloc(sizeof(T) * (vsz > 0 ? vsz : 1));
         lpint *iw = malloc(sizeof(lpint) * (8 * (int64_t)p + 1));
         T *work = NULL;
@@ -203,7 +217,8 @@ static int F(one)(struct mlxc_lapack_args *g, int64_t t)
             if (info != 0) { record_failure(g, t, info); ok = 0; }
         } else if (ok && g->flag) {
             /* an empty side: U or Vt is the identity of the other size */
-            for (int64_t i = 0; i < usz; i++) u[i] = (i % (ucols + 1)) == 0;
+            for (int64_t j = 0; j < ucols; j++)
+                for (int64_t i = 0; i < m; i++) u[i + j * ldu] = i == j;
             for (int64_t i = 0; i < vsz; i++) vt[i] = (i % (vrows + 1)) == 0;
         }
         if (!ok) {
@@ -252,7 +267,7 @@ static int F(one)(struct mlxc_lapack_args *g, int64_t t)
         float *V = (g->flag & 1) ? (float *)g->out[1] + 2 * t * mn : NULL;
         const char *jobvr = (g->flag & 1) ? "V" : "N";
         T *wr = malloc(sizeof(T) * (2 * (int64_t)n + 1)), *wi = wr + n;
-        T *vr = malloc(sizeof(T) * (mn > 0 ? mn : 1)), *work = NULL, dummy = 0;
+        T *vr = malloc(sizeof(T) * (wsz > 0 ? wsz : 1)), *work = NULL, dummy = 0;
         lpint one = 1, ldv = (g->flag & 1) ? ld : 1;
         if (!wr || !vr) { free(wr); free(vr); st = MLXC_ERR_NOMEM; break; }
         ok = F(load)(a, ld, g->a, g->a_off[t], g->a_rs, g->a_cs, n, n, 0);
