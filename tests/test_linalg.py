@@ -162,6 +162,11 @@ def test_norm_defaults_and_dtypes():
     close(LA.norm(A(a)), np.sqrt((a * a).sum()))
     assert LA.norm(mx.ones((2, 2), dtype=mx.int32)).dtype == mx.float32
     assert LA.norm(mx.ones((2, 2), dtype=mx.float16)).dtype == mx.float16
+    c = np.array([[1 + 2j, 3], [4, 5j]], dtype=np.complex64)
+    n = LA.norm(mx.array(c))
+    assert n.dtype == mx.float32
+    close(n, np.linalg.norm(c), 1e-6)
+    close(LA.norm(mx.array(c), axis=0), np.linalg.norm(c, axis=0), 1e-6)
 
 
 def test_cross():

@@ -272,7 +272,9 @@ def norm(a, /, ord=None, axis=None, keepdims=False, *, stream=None):
     Vector norms over one axis, matrix norms ('fro', 'nuc', +-1, +-2, +-inf) over two;
     ord=None with axis=None is the 2-norm of every entry.  Integer input gives float32."""
     x = a if isinstance(a, mx.array) else mx.array(a)
-    if not mx.issubdtype(x.dtype, mx.inexact):
+    if mx.issubdtype(x.dtype, mx.complexfloating):
+        x = mx.abs(x)                   # every norm depends on the moduli only
+    elif not mx.issubdtype(x.dtype, mx.inexact):
         x = x.astype(mx.float32)
     if axis is None:
         if ord is None:
