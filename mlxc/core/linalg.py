@@ -26,37 +26,28 @@ def _mT(x):
 
 
 def _rhs(a, b, op):
-    """b as (*batch, n, k) in a's dtype; a 1-d b is a vector (returned flag True)."""
+    """(a, b) in their common float dtype, b as (*batch, n, k); a 1-d b is one vector
+    (returned flag True), also for a batched a."""
     b = b if isinstance(b, mx.array) else mx.array(b)
-    if b.dtype not in (mx.float32, mx.float64) or b.dtype != a.dtype:
-        dt = mx.promote_types(a.dtype, b.dtype) if hasattr(mx, "promote_types") else a.dtype
-        if dt not in (mx.float32, mx.float64):
-            raise ValueError(f"[linalg::{op}] Arrays must have type float32 or float64. "
-                             f"Received array with type {b.dtype}.")
-        b = b.astype(dt)
-    n = a.shape[-1]
+    dt = mx.promote_types(a.dtype, b.dtype)
+    if dt not in (mx.float32, mx.float64):
+        raise ValueError(f"[linalg::{op}] Arrays must have type float32 or float64. "
+                         f"Received arrays with types {a.dtype} and {b.dtype}.")
+    a, b = a.astype(dt), b.astype(dt)
     vec = b.ndim == 1
     if vec:
         b = mx.expand_dims(b, -1)
-    if b.shape[-2] != n:
+    if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
         raise ValueError(f"[linalg::{op}] Last dimension of first input with shape "
                          f"{tuple(a.shape)} must match second to last dimension of second "
                          f"input with shape {tuple(b.shape[:-1] if vec else b.shape)}.")
-    return b, vec
-
-
-def _same_dtype(a, b):
-    if a.dtype != b.dtype:
-        dt = mx.float64 if mx.float64 in (a.dtype, b.dtype) else mx.float32
-        a, b = a.astype(dt), b.astype(dt)
-    return a, b
+    return a, b, vec
 
 
 def solve(a, b, *, stream=None):
     """solve(a: array, b: array, *, stream=None) -> array.  x with a @ x = b."""
     a = _matrix(a, "solve", stream=stream)
-    b, vec = _rhs(a, b, "solve")
-    a, b = _same_dtype(a, b)
+    a, b, vec = _rhs(a, b, "solve")
     x = _lapack(_op.SOLVE, 0, a, b)[0]
     return mx.squeeze(x, -1) if vec else x
 
@@ -65,8 +56,7 @@ def solve_triangular(a, b, *, upper=False, stream=None):
     """solve_triangular(a: array, b: array, *, upper: bool = False, stream=None) -> array.
     Only the lower (upper) triangle of a is read."""
     a = _matrix(a, "solve_triangular", stream=stream)
-    b, vec = _rhs(a, b, "solve_triangular")
-    a, b = _same_dtype(a, b)
+    a, b, vec = _rhs(a, b, "solve_triangular")
     x = _lapack(_op.SOLVE_TRI, int(bool(upper)), a, b)[0]
     return mx.squeeze(x, -1) if vec else x
 

@@ -216,7 +216,7 @@ def _lu_unpack(LU):
     return L, U
 
 
-def _perm_rows(perm, x, m):
+def _perm_rows(perm, x):
     """x[..., perm, :] for a batched row permutation perm."""
     idx = mx.broadcast_to(mx.expand_dims(perm.astype(mx.int32), -1), x.shape)
     return mx.take_along_axis(x, idx, axis=-2)
@@ -231,7 +231,7 @@ def _lu_perm(A):
 def _lu_jvp(A, LU, dA):
     # square A only: A[perm] = L U;  F = L^-1 dA[perm] U^-1;  dL = L tril(F,-1), dU = triu(F) U
     L, U = _lu_unpack(LU)
-    dAp = _perm_rows(_lu_perm(A), dA, A.shape[-2])
+    dAp = _perm_rows(_lu_perm(A), dA)
     F = _solve_tri(L, dAp, False)
     F = _mT(_solve_tri(_mT(U), _mT(F), False))      # F U^-1
     return L @ mx.tril(F, -1) + mx.triu(F) @ U
@@ -246,7 +246,7 @@ def _lu_vjp(A, LU, G):
     X = _mT(_solve_tri(U, _mT(X), True))
     perm = _lu_perm(A)
     inv = mx.argsort(perm, axis=-1)                 # rows of A from rows of A[perm]
-    return _perm_rows(inv, X, A.shape[-2])
+    return _perm_rows(inv, X)
 
 
 # ---------------------------------------------------------------- dispatch
