@@ -210,6 +210,7 @@ RULE_CASES = [
     ("svd_values", lambda a: LA.svd(a, compute_uv=False), [rand(4, 3)]),
     ("qr", LA.qr, [rand(3, 3)]),
     ("qr_tall", LA.qr, [rand(4, 2)]),
+    ("qr_wide", LA.qr, [rand(2, 4)]),
     ("lu_factor", lambda a: LA.lu_factor(a)[0], [rand(3, 3)]),
     ("lu", lambda a: LA.lu(a)[1:], [rand(3, 3)]),
     ("pinv_tall", LA.pinv, [rand(4, 3)]),

@@ -289,10 +289,14 @@ def jvp(op, flag, primals, tangents, argnums, outputs):
         V = outputs[1] if flag & 2 else _lap(EIGH, flag | 2, A)[1]
         return _eigh_jvp(flag, w, V, dA)
     if op == QR:
-        if A.shape[-2] < A.shape[-1]:
-            raise NotImplementedError("[linalg::qr] jvp is defined for m >= n (tall or "
-                                      "square) matrices only.")
-        return _qr_jvp(A, outputs[0], outputs[1], dA)
+        m, n = A.shape[-2], A.shape[-1]
+        Q, R = outputs
+        if m >= n:
+            return _qr_jvp(A, Q, R, dA)
+        # wide: A = [X Y] = Q [R1 R2] with X square; dR2 = Q^T (dY - dQ R2)
+        dQ, dR1 = _qr_jvp(A[..., :m], Q, R[..., :m], dA[..., :m])
+        dR2 = _mT(Q) @ (dA[..., m:] - dQ @ R[..., m:])
+        return [dQ, mx.concatenate([dR1, dR2], axis=-1)]
     if op == SVD:
         return _svd_jvp(flag, A, outputs, dA)
     if op == LU:
@@ -340,10 +344,17 @@ def vjp(op, flag, primals, cotangents, argnums, outputs):
             V = _lap(EIGH, flag | 2, A)[1]
             g = _eigh_vjp(flag, w, V, cotangents[0], None)
     elif op == QR:
-        if A.shape[-2] < A.shape[-1]:
-            raise NotImplementedError("[linalg::qr] vjp is defined for m >= n (tall or "
-                                      "square) matrices only.")
-        g = _qr_vjp(A, outputs[0], outputs[1], cotangents[0], cotangents[1])
+        m, n = A.shape[-2], A.shape[-1]
+        Q, R = outputs
+        gQ, gR = cotangents
+        if m >= n:
+            g = _qr_vjp(A, Q, R, gQ, gR)
+        else:
+            # wide: A = [X Y], X = Q R1 square, Y = Q R2: R2's cotangent reaches Q and Y
+            gR2 = gR[..., m:]
+            gX = _qr_vjp(A[..., :m], Q, R[..., :m], gQ + A[..., m:] @ _mT(gR2),
+                         gR[..., :m])
+            g = mx.concatenate([gX, Q @ gR2], axis=-1)
     elif op == SVD:
         g = _svd_vjp(flag, A, outputs, cotangents)
     elif op == LU:
