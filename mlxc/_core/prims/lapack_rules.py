@@ -228,25 +228,66 @@ def _lu_perm(A):
     return mx.argsort(P, axis=-1)
 
 
-def _lu_jvp(A, LU, dA):
-    # square A only: A[perm] = L U;  F = L^-1 dA[perm] U^-1;  dL = L tril(F,-1), dU = triu(F) U
-    L, U = _lu_unpack(LU)
-    dAp = _perm_rows(_lu_perm(A), dA)
-    F = _solve_tri(L, dAp, False)
+def _lu_sq_jvp(L, U, dX):
+    """Square X = L U (rows already permuted): the packed tangent dL + dU, from
+    F = L^-1 dX U^-1:  dL = L tril(F, -1), dU = triu(F) U."""
+    F = _solve_tri(L, dX, False)
     F = _mT(_solve_tri(_mT(U), _mT(F), False))      # F U^-1
     return L @ mx.tril(F, -1) + mx.triu(F) @ U
 
 
-def _lu_vjp(A, LU, G):
-    L, U = _lu_unpack(LU)
-    gL, gU = mx.tril(G, -1), mx.triu(G)
+def _lu_sq_vjp(L, U, gL, gU):
+    """Square X = L U: gX = L^-T [tril(L^T gL, -1) + triu(gU U^T)] U^-T."""
     M = mx.tril(_mT(L) @ gL, -1) + mx.triu(gU @ _mT(U))
-    # X = L^-T M U^-T
     X = _solve_tri(_mT(L), M, True)
-    X = _mT(_solve_tri(U, _mT(X), True))
-    perm = _lu_perm(A)
-    inv = mx.argsort(perm, axis=-1)                 # rows of A from rows of A[perm]
-    return _perm_rows(inv, X)
+    return _mT(_solve_tri(U, _mT(X), True))
+
+
+def _lu_jvp(A, LU, dA):
+    """A[perm] = L U.  Tall (m > n): the top n rows are square, L2 = Z U^-1 below;
+    wide (m < n): the left m columns are square, U2 = L^-1 Y beside."""
+    m, n = A.shape[-2], A.shape[-1]
+    k = min(m, n)
+    L, U = _lu_unpack(LU)
+    dAp = _perm_rows(_lu_perm(A), dA)
+    if m == n:
+        return _lu_sq_jvp(L, U, dAp)
+    if m > n:
+        L1, L2 = L[..., :n, :], L[..., n:, :]
+        top = _lu_sq_jvp(L1, U, dAp[..., :n, :])
+        dU = mx.triu(top)
+        dL2 = _mT(_solve_tri(_mT(U), _mT(dAp[..., n:, :] - L2 @ dU), False))   # (.) U^-1
+        return mx.concatenate([top, dL2], axis=-2)
+    U1, U2 = U[..., :, :k], U[..., :, k:]
+    left = _lu_sq_jvp(L, U1, dAp[..., :, :k])
+    dL = mx.tril(left, -1)
+    dU2 = _solve_tri(L, dAp[..., :, k:] - dL @ U2, False)
+    return mx.concatenate([left, dU2], axis=-1)
+
+
+def _lu_vjp(A, LU, G):
+    m, n = A.shape[-2], A.shape[-1]
+    k = min(m, n)
+    L, U = _lu_unpack(LU)
+    if m == n:
+        gAp = _lu_sq_vjp(L, U, mx.tril(G, -1), mx.triu(G))
+    elif m > n:
+        # L2 = Z U^-1: its cotangent reaches Z and, through U, the square part
+        L1, L2 = L[..., :n, :], L[..., n:, :]
+        gL2 = G[..., n:, :]
+        gZ = _mT(_solve_tri(U, _mT(gL2), True))                # gL2 U^-T
+        gU = mx.triu(G[..., :n, :]) - mx.triu(_mT(L2) @ gZ)
+        gX = _lu_sq_vjp(L1, U, mx.tril(G[..., :n, :], -1), gU)
+        gAp = mx.concatenate([gX, gZ], axis=-2)
+    else:
+        # U2 = L^-1 Y: its cotangent reaches Y and, through L, the square part
+        U1, U2 = U[..., :, :k], U[..., :, k:]
+        gU2 = G[..., :, k:]
+        gY = _solve_tri(_mT(L), gU2, True)                     # L^-T gU2
+        gL = mx.tril(G[..., :, :k], -1) - mx.tril(gY @ _mT(U2), -1)
+        gX = _lu_sq_vjp(L, U1, gL, mx.triu(G[..., :, :k]))
+        gAp = mx.concatenate([gX, gY], axis=-1)
+    return _perm_rows(mx.argsort(_lu_perm(A), axis=-1), gAp)    # rows back to A's order
 
 
 # ---------------------------------------------------------------- dispatch
@@ -300,8 +341,6 @@ def jvp(op, flag, primals, tangents, argnums, outputs):
     if op == SVD:
         return _svd_jvp(flag, A, outputs, dA)
     if op == LU:
-        if A.shape[-1] != A.shape[-2]:
-            raise NotImplementedError("[linalg::lu] jvp is defined for square matrices only.")
         res = [_lu_jvp(A, outputs[0], dA), mx.zeros_like(outputs[1])]
         if flag & 1:
             res.append(mx.zeros_like(outputs[2]))
@@ -358,8 +397,6 @@ def vjp(op, flag, primals, cotangents, argnums, outputs):
     elif op == SVD:
         g = _svd_vjp(flag, A, outputs, cotangents)
     elif op == LU:
-        if A.shape[-1] != A.shape[-2]:
-            raise NotImplementedError("[linalg::lu] vjp is defined for square matrices only.")
         g = _lu_vjp(A, outputs[0], cotangents[0])
     else:
         raise NotImplementedError("[linalg::eig] vjp needs complex matmul, not available "
