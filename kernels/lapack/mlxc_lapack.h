@@ -16,7 +16,7 @@
 enum mlxc_lapack_op {
     MLXC_LP_CHOLESKY,   /* A n*n (that triangle read) -> L (flag 1: upper U), other
                            triangle zero                                   potrf */
-    MLXC_LP_SOLVE,      /* A n*n, B n*k -> X (flag 2: it is an inverse, for messages) gesv */
+    MLXC_LP_SOLVE,      /* A n*n, B n*k -> X                                      gesv  */
     MLXC_LP_SOLVE_TRI,  /* A n*n triangular (flag 1: upper), B n*k -> X           trtrs */
     MLXC_LP_TRI_INV,    /* A n*n triangular (flag 1: upper) -> inverse            trtri */
     MLXC_LP_LU,         /* A m*n -> LU m*n, pivots uint32 min(m,n) (0-based); flag 1: also

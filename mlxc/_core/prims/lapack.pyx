@@ -70,7 +70,7 @@ cdef int64_t *batch_offsets(array x, int nb, int64_t count) except NULL:
     return off
 
 
-cdef str _failure(int op, int flag, int64_t index, int info, int64_t count):
+cdef str _failure(int op, int64_t index, int info, int64_t count):
     where = f" (matrix {index} of the batch)" if count > 1 else ""
     name = _PUBLIC[op]
     if op == MLXC_LP_CHOLESKY:
@@ -130,7 +130,7 @@ cdef class Lapack(Primitive):
         free(<void *>g.a_off)
         free(<void *>g.b_off)
         if st == MLXC_ERR_LAPACK:
-            raise RuntimeError(_failure(self.op, self.flag, g.fail_index, g.fail_info, count))
+            raise RuntimeError(_failure(self.op, g.fail_index, g.fail_info, count))
         return check_status(st, "linalg::" + _PUBLIC[self.op])
 
     cpdef list output_shapes(self, list inputs):
