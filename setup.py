@@ -34,6 +34,54 @@ kernel_sources = sorted(glob.glob("kernels/*.c"))
 kernel_headers = sorted(glob.glob("kernels/*.h") + glob.glob("kernels/include/*.h"))
 kernel_cflags = cflags + (["-std=c11"] if sys.platform != "win32" else [])
 
+
+
+def openblas_settings():
+    """Compile/link settings for the scipy-openblas32 wheel's LAPACK, from its own helpers.
+
+    Its symbols carry a prefix (and possibly a suffix) that the wheel states in the Cflags
+    of its pkg-config text.  At run time mlxc loads the library through the same wheel
+    (mlxc/_core/openblas.py) before the extension, so the link needs no fixed path; the
+    $ORIGIN rpath also finds it beside mlxc in site-packages.
+    """
+    import re
+    import scipy_openblas32 as ob
+    cflags = re.search(r"^Cflags:(.*)$", ob.get_pkg_config(), re.M).group(1)
+    macros = dict(re.findall(r"-D(BLAS_SYMBOL_(?:PREFIX|SUFFIX))=(\S*)", cflags))
+    rpath = [] if sys.platform == "win32" else ["$ORIGIN/../../../scipy_openblas32/lib"]
+    return dict(
+        include_dirs=["kernels/lapack", ob.get_include_dir()],
+        define_macros=list(macros.items()),
+        library_dirs=[ob.get_lib_dir()],
+        libraries=[ob.get_library()],
+        runtime_library_dirs=rpath,
+        sources=sorted(glob.glob("kernels/lapack/*.c")),
+        depends=sorted(glob.glob("kernels/lapack/*.h")),
+    )
+
+
+# Extensions that call LAPACK (only these link OpenBLAS).
+LAPACK_EXTENSIONS = {"mlxc._core.prims.lapack"}
+
+
+def extension(path):
+    name = os.path.splitext(path)[0].replace(os.sep, ".")
+    kw = dict(
+        include_dirs=["kernels/include"],
+        extra_compile_args=cflags,
+        libraries=[] if sys.platform == "win32" else ["m", "pthread"],  # kernels' thread pool
+        # Relink when a kernel changes: the kernel library is linked statically.
+        depends=kernel_sources + kernel_headers,
+    )
+    sources = [path]
+    if name in LAPACK_EXTENSIONS:
+        ob = openblas_settings()
+        sources += ob.pop("sources")
+        for key, val in ob.items():
+            kw[key] = kw.get(key, []) + val
+    return Extension(name, sources, **kw)
+
+
 directives = {
     "language_level": 3,
     "boundscheck": DEBUG,
@@ -44,15 +92,7 @@ directives = {
 }
 
 extensions = [
-    Extension(
-        os.path.splitext(p)[0].replace(os.sep, "."),
-        [p],
-        include_dirs=["kernels/include"],
-        extra_compile_args=cflags,
-        libraries=[] if sys.platform == "win32" else ["m", "pthread"],  # kernels' thread pool
-        # Relink when a kernel changes: the kernel library is linked statically.
-        depends=kernel_sources + kernel_headers,
-    )
+    extension(p)
     for p in sorted(glob.glob(os.path.join("mlxc", "_core", "**", "*.pyx"), recursive=True))
 ]
 

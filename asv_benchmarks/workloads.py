@@ -898,6 +898,89 @@ def _(n):
     return 2 * F32 * n
 
 
+# ---------------------------------------------------------------- linalg
+
+def _linalg_inputs(op, n, k):
+    """float32 inputs of a decomposition/solve: SPD matrices where the op needs one."""
+    a = _normal((n, n), 0)
+    if op in ("cholesky", "eigh"):
+        a = (a @ a.T) / n + _np.eye(n, dtype=_np.float32)
+    elif op in ("solve", "inv"):
+        a = a + n ** 0.5 * _np.eye(n, dtype=_np.float32)      # well conditioned
+    return [a, _normal((n, k), 1)] if op == "solve" else [a]
+
+
+def _linalg_call(lib, op, args):
+    L = lib.linalg
+    if op == "solve":
+        return L.solve(*args)
+    if op == "qr":
+        return L.qr(*args)
+    if op == "svd":
+        return L.svd(*args)
+    return getattr(L, op)(*args)
+
+
+@workload("linalg", op="solve", n=1024, k=64)
+def linalg_op(mx, op, n, k):
+    args = _mx_list(mx, _linalg_inputs(op, n, k))
+    return lambda: _evaluated(mx, _linalg_call(mx, op, args))
+
+
+@linalg_op.on("numpy")
+def _(np, op, n, k):
+    args = _linalg_inputs(op, n, k)
+    return lambda: _linalg_call(np, op, args)
+
+
+@linalg_op.on("torch")
+def _(torch, op, n, k):
+    args = _torch_list(torch, _linalg_inputs(op, n, k))
+    return lambda: _linalg_call(torch, op, args)
+
+
+@linalg_op.on("jax")
+def _(jax, op, n, k):
+    import jax.numpy as jnp
+    args = _jax_list(jax, _linalg_inputs(op, n, k))
+    return lambda: jax.block_until_ready(_linalg_call(jnp, op, args))
+
+
+@workload("linalg_grad_solve", n=256)
+def linalg_grad_solve(mx, n):
+    # d/dA sum(solve(A A^T + n I, b)): a GEMM, a solve and the solve's vjp
+    a, b = _mx_list(mx, [_normal((n, n), 0), _normal((n,), 1)])
+    eye = mx.eye(n) * n
+
+    def f(x):
+        return mx.sum(mx.linalg.solve(x @ x.T + eye, b))
+
+    g = mx.grad(f)
+    return lambda: _evaluated(mx, g(a))
+
+
+@linalg_grad_solve.on("torch")
+def _(torch, n):
+    a, b = _torch_list(torch, [_normal((n, n), 0), _normal((n,), 1)])
+    eye = torch.eye(n) * n
+
+    def run():
+        x = a.detach().requires_grad_()
+        torch.linalg.solve(x @ x.T + eye, b).sum().backward()
+        return x.grad
+
+    return run
+
+
+@linalg_grad_solve.on("jax")
+def _(jax, n):
+    import jax.numpy as jnp
+    a, b = _jax_list(jax, [_normal((n, n), 0), _normal((n,), 1)])
+    eye = jnp.eye(n) * n
+    g = jax.jit(jax.grad(lambda x: jnp.sum(jnp.linalg.solve(x @ x.T + eye, b))))
+    return lambda: g(a).block_until_ready()
+
+
 # ---------------------------------------------------------------- comparison sets
 
 
@@ -980,8 +1063,20 @@ RANDOM = [
     Case("randint_2^22", "random", {"op": "randint", "n": _N22}, 1.0),
 ]
 
+# The linear-algebra targets of issue 9 (float32, 2 threads, against the fastest of
+# NumPy, PyTorch and JAX).
+LINALG = [
+    Case("solve_1024_rhs64", "linalg", {"op": "solve", "n": 1024, "k": 64}, 1.2),
+    Case("cholesky_1024", "linalg", {"op": "cholesky", "n": 1024}, 1.2),
+    Case("inv_1024", "linalg", {"op": "inv", "n": 1024}, 1.2),
+    Case("qr_512", "linalg", {"op": "qr", "n": 512}, 1.2),
+    Case("svd_512", "linalg", {"op": "svd", "n": 512}, 1.2),
+    Case("eigh_512", "linalg", {"op": "eigh", "n": 512}, 1.2),
+    Case("grad_solve_256", "linalg_grad_solve", {"n": 256}, 1.5),
+]
+
 # compare.py --set NAME
-SETS = {"default": COMPARE, "issue3": ISSUE3, "random": RANDOM, "io": IO}
+SETS = {"default": COMPARE, "issue3": ISSUE3, "random": RANDOM, "io": IO, "linalg": LINALG}
 
 
 # ---------------------------------------------------------------- timing

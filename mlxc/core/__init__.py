@@ -80,6 +80,7 @@ empty, empty_like = zeros, zeros_like      # MLX's empty and empty_like are thes
 
 _py_hooks["ops"] = _sys.modules[__name__]
 
-# Submodules: mx.random, and the device namespaces (mx.metal, mx.cuda, mx.distributed) as
+# Submodules: mx.random, mx.linalg, and the device namespaces (mx.metal, mx.cuda, mx.distributed) as
 # MLX's CPU-only build has them.
 from mlxc.core import cuda, distributed, metal, random  # noqa: E402
+from mlxc.core import linalg  # noqa: E402
