@@ -80,7 +80,6 @@ empty, empty_like = zeros, zeros_like      # MLX's empty and empty_like are thes
 
 _py_hooks["ops"] = _sys.modules[__name__]
 
-# Submodules: mx.random, mx.linalg, and the device namespaces (mx.metal, mx.cuda, mx.distributed) as
-# MLX's CPU-only build has them.
-from mlxc.core import cuda, distributed, metal, random  # noqa: E402
-from mlxc.core import linalg  # noqa: E402
+# Submodules: mx.random, mx.linalg, and the device namespaces (mx.metal, mx.cuda,
+# mx.distributed) as MLX's CPU-only build has them.
+from mlxc.core import cuda, distributed, linalg, metal, random  # noqa: E402

@@ -18,7 +18,8 @@ import mlxc.core as mx
 from mlxc._core.ops import random as _r
 
 __all__ = ["key", "split", "seed", "state", "uniform", "normal", "randint", "bernoulli",
-           "truncated_normal", "gumbel", "laplace", "categorical", "permutation"]
+           "truncated_normal", "gumbel", "laplace", "categorical", "permutation",
+           "multivariate_normal"]
 
 
 def _f32(x):
@@ -316,3 +317,33 @@ def permutation(x, axis=0, key=None, stream=None):
                          f"{x.ndim} dimensions.")
     idx = mx.argsort(_bits((x.shape[axis],), key))
     return mx.take(x, idx, axis)
+
+
+def multivariate_normal(mean, cov, shape=[], dtype=mx.float32, key=None, stream=None):
+    """Samples of N(mean, cov) as MLX draws them: mean + z @ sqrt(cov), where z is
+    normal(shape + (n,)) from the same key and sqrt(cov) = U diag(sqrt(S)) Vt from the
+    SVD of cov (float32, so the numbers agree with MLX's to rounding)."""
+    op = "multivariate_normal"
+    _r.check_stream_arg(stream, op)
+    if dtype != mx.float32:
+        raise ValueError(f"[{op}] dtype must be float32.")
+    mean, cov = mx.asarray(mean), mx.asarray(cov)
+    if mean.ndim < 1:
+        raise ValueError(f"[{op}] mean must have at least one dimension.")
+    if cov.ndim < 2:
+        raise ValueError(f"[{op}] cov must have at least two dimensions.")
+    n = mean.shape[-1]
+    if cov.shape[-1] != cov.shape[-2]:
+        raise ValueError(f"[{op}] last two dimensions of cov must be equal.")
+    if cov.shape[-1] != n:
+        raise ValueError(f"[{op}] mean and cov must have compatible shapes.")
+    if not shape:
+        batch = mx.broadcast_shapes(mean.shape[:-1], cov.shape[:-2])
+    else:
+        batch = tuple(_r.bits_shape(shape))
+        mx.broadcast_shapes(batch, mean.shape[:-1], cov.shape[:-2])   # MLX's error
+    u, sv, vt = mx.linalg.svd(mx.astype(cov, mx.float32))
+    std = mx.matmul(u * mx.expand_dims(mx.sqrt(sv), -2), vt)
+    z = normal(tuple(batch) + (n,), mx.float32, key=key)
+    return mx.astype(mean, mx.float32) + mx.squeeze(
+        mx.matmul(mx.expand_dims(z, -2), std), -2)
