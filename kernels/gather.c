@@ -265,3 +265,47 @@ int mlxc_scatter(int mode, int dtype, void *dst, const void *upd,
     fn(dst, upd, outer, axis_len, inner, idx, nidx, along != 0);
     return MLXC_OK;
 }
+
+/* ----------------------------------------------------- masked scatter */
+/* Per row o: the k-th set entry of mask row o takes src[o, k].  Rows are counted
+ * first, so a short src leaves dst untouched. */
+#define GEN_MSCAT(N, u)                                                             \
+static void mscat_##N(void *dst_, const uint8_t *mask, const void *src_, int64_t outer, \
+                      int64_t n, int64_t src_n)                                     \
+{                                                                                   \
+    STY_##N *dst = dst_;                                                            \
+    const STY_##N *src = src_;                                                      \
+    for (int64_t o = 0; o < outer; o++) {                                           \
+        const STY_##N *s = src + o * src_n;                                         \
+        STY_##N *d = dst + o * n;                                                   \
+        const uint8_t *m = mask + o * n;                                            \
+        int64_t k = 0;                                                              \
+        for (int64_t i = 0; i < n; i++) {                                           \
+            if (m[i]) d[i] = s[k++];                                                \
+        }                                                                           \
+    }                                                                               \
+}
+TL_RAW(GEN_MSCAT, 0)
+
+int mlxc_masked_scatter(int dtype, void *dst, const uint8_t *mask, const void *src,
+                        int64_t outer, int64_t n, int64_t src_n, int64_t *bad)
+{
+    if (dtype < 0 || dtype >= MLXC_NUM_DTYPES) return MLXC_ERR_UNSUPPORTED;
+    if (outer <= 0 || n <= 0) return MLXC_OK;
+    for (int64_t o = 0; o < outer; o++) {
+        const uint8_t *m = mask + o * n;
+        int64_t c = 0;
+        for (int64_t i = 0; i < n; i++) c += m[i] != 0;
+        if (c > src_n) {
+            if (bad) *bad = c;
+            return MLXC_ERR_INDEX;
+        }
+    }
+    switch (mlxc_itemsize(dtype)) {
+    case 1: mscat_u8(dst, mask, src, outer, n, src_n); break;
+    case 2: mscat_u16(dst, mask, src, outer, n, src_n); break;
+    case 4: mscat_u32(dst, mask, src, outer, n, src_n); break;
+    default: mscat_u64(dst, mask, src, outer, n, src_n); break;
+    }
+    return MLXC_OK;
+}

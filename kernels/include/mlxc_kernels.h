@@ -196,6 +196,23 @@ int mlxc_scatter(int mode, int dtype, void *dst, const void *upd,
                  int64_t outer, int64_t axis_len, int64_t inner,
                  const int64_t *idx, int64_t nidx, int along, int64_t *bad);
 
+/* ---- masked_scatter: dst contiguous (outer, n) updated in place, mask
+ * contiguous (outer, n) bool, src contiguous (outer, src_n) of dst's dtype; in
+ * each row o the k-th set entry of the mask (in order) takes src[o, k].  A row
+ * with more than src_n set entries -> MLXC_ERR_INDEX, *bad = its count, and dst
+ * is left untouched.  Any dtype. ---- */
+int mlxc_masked_scatter(int dtype, void *dst, const uint8_t *mask, const void *src,
+                        int64_t outer, int64_t n, int64_t src_n, int64_t *bad);
+
+/* ---- searchsorted: seq is n contiguous sorted elements, values nvalues
+ * contiguous elements, both of dtype (the engine promotes first); out[i] = the
+ * number of seq elements < values[i] (right == 0) or <= values[i] (right != 0),
+ * for a seq sorted ascending.  The order is mlxc_sort's: NaN above every number
+ * and equal to NaN, -0 == +0; complex64 by real part, then imaginary part.
+ * Any dtype; n <= UINT32_MAX. ---- */
+int mlxc_searchsorted(int dtype, uint32_t *out, const void *seq, int64_t n,
+                      const void *values, int64_t nvalues, int right);
+
 /* ---- matmul: C[b] = A[b] @ B[b] for b in [0, batch); A[b] is M x K with
  * element (i, p) at A + b*a_bs + i*a_rs + p*a_cs (elements), B[b] is K x N
  * likewise, C contiguous (batch, M, N).  float32, float64, float16, bfloat16,

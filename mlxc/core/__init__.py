@@ -47,6 +47,7 @@ from mlxc._core.ops.reduce import *        # noqa: F401,F403
 from mlxc._core.ops.index import *         # noqa: F401,F403
 from mlxc._core.ops.linalg import *        # noqa: F401,F403
 from mlxc._core.ops.join import *          # noqa: F401,F403
+from mlxc._core.ops.search import *        # noqa: F401,F403
 
 # Constants, as MLX exports them.
 pi = 3.141592653589793

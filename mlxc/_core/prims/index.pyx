@@ -46,7 +46,7 @@ cdef Buffer copy_strided(array x, int dtype, int ndim, const int64_t *shape,
     return b
 
 
-cdef inline Buffer contig_or_none(array x, int dtype):
+cdef Buffer contig_or_none(array x, int dtype):
     """None when x is already row-contiguous of dtype (use x.data()), else a contiguous copy."""
     if (x.flags & ROW_CONTIG) and x.dtype == dtype:
         return None
