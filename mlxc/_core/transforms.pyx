@@ -36,6 +36,13 @@ cdef array identity_copy(array x):
     return new_node(x.dtype, x._shape, _IDENTITY, (x,))
 
 
+cdef list fresh_args(list leaves):
+    """What the traced function receives in place of the leaves: a new node over each, so
+    that `x[idx] = v` inside the function (which rebinds the object it is given) leaves
+    the leaf object -- the one the graph walks look for -- untouched."""
+    return [identity_copy(<array>x) if isinstance(x, array) else x for x in leaves]
+
+
 cdef list graph_order(list outputs, set leaves):
     """Nodes with a primitive reachable from outputs, every node after its inputs.
     Leaves (ids) are not descended into; evaluated nodes kept attached are."""
@@ -174,7 +181,7 @@ def vjp(fun, primals, cotangents):
     prim_list, _ = _as_list(primals, "vjp")
     cot_list, _ = _as_list(cotangents, "vjp")
     copies = [identity_copy(<array>p) for p in prim_list]
-    outs = _run_traced(fun, copies)
+    outs = _run_traced(fun, fresh_args(copies))
     out_list, _ = _as_list(outs, "vjp")
     if len(out_list) != len(cot_list):
         raise ValueError(f"[vjp] Number of outputs to compute gradients for ({len(out_list)}) "
@@ -201,7 +208,7 @@ def jvp(fun, primals, tangents):
             raise ValueError(f"[jvp] Input shape {p.shape} does not match tangent shape "
                              f"{t.shape}.")
     copies = [identity_copy(<array>p) for p in prim_list]
-    outs = _run_traced(fun, copies)
+    outs = _run_traced(fun, fresh_args(copies))
     out_list, _ = _as_list(outs, "jvp")
     tans = forward_tangents(out_list, copies,
                             [t.astype(p.dtype) for p, t in zip(prim_list, tan_list)])
@@ -283,7 +290,7 @@ def _make_grad(fun, argnums, argnames, str name, bint with_value):
             leaves.extend(lv)
             counts.append(len(lv))
         copies = [identity_copy(<array>x) for x in leaves]
-        it = iter(copies)
+        it = iter(fresh_args(copies))
         new_args = list(args)
         for n in nums:
             new_args[n] = _replace_leaves(args[n], it)
@@ -378,7 +385,7 @@ def vmap(fun, in_axes=0, out_axes=0):
             holders.append(new_node((<array>x).dtype, shape, _PLACEHOLDER, ()))
         if size is None:
             raise ValueError("[vmap] At least one of in_axes must be non-None.")
-        it = iter(holders)
+        it = iter(fresh_args(holders))
         traced_args = tree_map(lambda _: next(it), list(args))
         outs = fun(*traced_args)
         out_leaves = [v for _, v in tree_flatten(outs)]

@@ -21,8 +21,8 @@ from mlxc._core.kernels cimport (MLXC_BOOL, MLXC_INT32, MLXC_INT64, MLXC_MAXIMUM
 from mlxc._core.ops.common cimport broadcast_shapes2, normalize_axis
 from mlxc._core.ops.elementwise cimport astype_op, binary_op, to_array_like
 from mlxc._core.ops.shape cimport broadcast_to_op, reshape_op, slice_op
-from mlxc._core.prims.index cimport (Diagonal, DynamicSlice, Gather, IndexLinear, Scatter,
-                                     SliceUpdate, TakeAlong)
+from mlxc._core.prims.index cimport (Diagonal, DynamicSlice, Gather, IndexLinear,
+                                     MaskedScatter, Scatter, SliceUpdate, TakeAlong)
 
 from mlxc._core.array import _py_hooks
 from mlxc._core.ops.creation import zeros
@@ -330,8 +330,84 @@ cdef array _update(array a, object idx, object val, int mode, str op):
                     (a, reshape_op(v, sliced)))
 
 
+cdef object _as_mask(object idx):
+    """idx as a bool mask array when it is one (an mx/numpy bool array, a list of bools or
+    a Python bool, which masks the whole array as in MLX), else None."""
+    if isinstance(idx, bool):
+        return scalar_array(idx, MLXC_BOOL)
+    if isinstance(idx, array):
+        return idx if (<array>idx).dtype == MLXC_BOOL else None
+    if isinstance(idx, np.ndarray):
+        return as_array(idx) if idx.dtype == np.bool_ else None
+    if isinstance(idx, list) and idx and all(isinstance(e, (bool, np.bool_)) for e in idx):
+        return as_array(idx)
+    return None
+
+
+cdef str _shape_str(tuple s):
+    return "(" + ",".join(str(d) for d in s) + ")"
+
+
+cdef array _masked_update(array a, array mask, object val):
+    """a[mask] = val as MLX defines it: mask matches a's leading dims; a value with one more
+    dim than the unmasked trailing dims is a run of rows taken in order by the masked
+    positions, a smaller one is broadcast to every masked position."""
+    cdef str op = "masked_scatter"
+    if mask.ndim > a.ndim:
+        raise ValueError(f"[{op}] The mask cannot have more dimensions than the target.")
+    if mask._shape != a._shape[:mask.ndim]:
+        raise ValueError(f"[{op}] The boolean mask should have the same shape as the beginning "
+                         f"of the indexed array but the mask has shape "
+                         f"{_shape_str(mask._shape)} and the array has shape "
+                         f"{_shape_str(a._shape)}")
+    cdef tuple trailing = a._shape[mask.ndim:]
+    cdef int k = len(trailing)
+    cdef array v = <array>val if isinstance(val, array) else to_array_like(val, a)
+    v = astype_op(v, a.dtype)
+    if v.ndim > k + 1:
+        raise ValueError(f"[{op}] Value array shape must be broadcastable with the last {k} "
+                         f"dimensions of the input.")
+    if v.ndim == k + 1:
+        rows = v._shape[0]
+    else:
+        v = reshape_op(v, (1,) * (k + 1 - v.ndim) + v._shape)
+        rows = mask.size
+    cdef tuple target = (rows,) + trailing
+    try:
+        b = broadcast_shapes2(v._shape, target, "broadcast_shapes")
+    except ValueError:
+        b = None
+    if b != target:
+        raise ValueError(f"[broadcast_shapes] Shapes {_shape_str(v._shape)} and "
+                         f"{_shape_str(target)} cannot be broadcast.")
+    cdef array src = reshape_op(broadcast_to_op(v, target), (rows * _prod(trailing),))
+    cdef array m = broadcast_to_op(reshape_op(mask, mask._shape + (1,) * k), a._shape)
+    return new_node(a.dtype, a._shape, MaskedScatter(0), (a, m, src))
+
+
+cdef long long _prod(tuple s):
+    cdef long long n = 1
+    for d in s:
+        n *= d
+    return n
+
+
+cdef int _reject_mixed_mask(object idx, str op) except -1:
+    """A boolean mask combined with other index entries: MLX has no meaning for it."""
+    if isinstance(idx, tuple) and len(idx) > 1:
+        for e in idx:
+            if _as_mask(e) is not None and not isinstance(e, bool):
+                raise ValueError(f"[{op}] A boolean mask cannot be combined with other "
+                                 f"indices; got the index {idx!r}.")
+    return 0
+
+
 def _setitem(old, idx, val):
     # array.__setitem__ redirects readers of the assigned object (a[1:] = a[:-1]) to old.
+    mask = _as_mask(idx)
+    if mask is not None:
+        return _masked_update(<array>old, <array>mask, val)
+    _reject_mixed_mask(idx, "masked_scatter")
     return _update(<array>old, idx, val, MLXC_SCATTER_PLAIN, "scatter")
 
 

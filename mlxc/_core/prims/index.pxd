@@ -38,6 +38,10 @@ cdef class Scatter(Primitive):        # out = dst with upd written at idx; input
     cdef readonly object msg_axis
     cdef readonly str op
 
+cdef class MaskedScatter(Primitive):  # inputs (dst, mask of dst's shape, src); the k-th set
+    cdef readonly int nbatch          # mask entry of each batch row takes src[..., k]; the
+                                      # first nbatch dims of dst (and src) are batch rows
+
 cdef class SliceUpdate(Primitive):    # out = dst with a strided region replaced by upd
     cdef readonly tuple start         # static: per-axis start (None when dynamic)
     cdef readonly tuple step          # static: per-axis step
