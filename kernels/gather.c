@@ -192,6 +192,13 @@ int mlxc_take_along(int dtype, void *out, const void *src, int64_t outer, int64_
 #define SU_MUL_C(a, b, T, W) mlxc_cmul(a, b)
 #define SU_MAX(a, b, T, W) (((b) > (a) || (b) != (b)) ? (b) : (a))   /* NaN propagates */
 #define SU_MIN(a, b, T, W) (((b) < (a) || (b) != (b)) ? (b) : (a))
+/* complex64: by real part, then imaginary part (as MLX) */
+static inline int c64_less(mlxc_c64 a, mlxc_c64 b)
+{
+    return crealf(a) < crealf(b) || (crealf(a) == crealf(b) && cimagf(a) < cimagf(b));
+}
+#define SU_MAX_C(a, b, T, W) (c64_less(a, b) ? (b) : (a))
+#define SU_MIN_C(a, b, T, W) (c64_less(b, a) ? (b) : (a))
 #define SU_OR(a, b, T, W) ((uint8_t)((a) | (b)))
 #define SU_AND(a, b, T, W) ((uint8_t)((a) & (b)))
 
@@ -231,6 +238,8 @@ GEN_SCAT(PROD, b, SU_AND)
 GEN_SCAT(MIN, b, SU_AND)
 GEN_SCAT(ADD, c64, SU_ADD_F)
 GEN_SCAT(PROD, c64, SU_MUL_C)
+GEN_SCAT(MAX, c64, SU_MAX_C)
+GEN_SCAT(MIN, c64, SU_MIN_C)
 
 #define ENT_SCAT(N, u) [MLXC_SCATTER_ADD][CODE_##N] = scat_ADD_##N,                 \
     [MLXC_SCATTER_PROD][CODE_##N] = scat_PROD_##N, [MLXC_SCATTER_MAX][CODE_##N] = scat_MAX_##N, \
@@ -239,6 +248,8 @@ static const scat_fn scat_tab[MLXC_SCATTER_MIN + 1][MLXC_NUM_DTYPES] = {
     TL_REAL(ENT_SCAT, 0)
     [MLXC_SCATTER_ADD][MLXC_COMPLEX64] = scat_ADD_c64,
     [MLXC_SCATTER_PROD][MLXC_COMPLEX64] = scat_PROD_c64,
+    [MLXC_SCATTER_MAX][MLXC_COMPLEX64] = scat_MAX_c64,
+    [MLXC_SCATTER_MIN][MLXC_COMPLEX64] = scat_MIN_c64,
 };
 
 int mlxc_scatter(int mode, int dtype, void *dst, const void *upd,

@@ -188,7 +188,8 @@ int mlxc_take_along(int dtype, void *out, const void *src,
  * the other modes accumulate repeated indices.  upd contiguous (outer, nidx, inner)
  * of dst's dtype.  along != 0: idx is (outer, nidx, inner) like take_along.
  * All indices are checked before anything is written (MLXC_ERR_INDEX leaves dst
- * untouched).  MAX/MIN propagate NaN; complex64: PLAIN, ADD, PROD; bool: ADD/MAX
+ * untouched).  MAX/MIN propagate NaN; complex64: all modes (MAX/MIN order by real
+ * part, then imaginary part, as MLX); bool: ADD/MAX
  * = or, PROD/MIN = and.  Half types round after every accumulated update. ---- */
 enum mlxc_scatter_mode { MLXC_SCATTER_PLAIN = 0, MLXC_SCATTER_ADD, MLXC_SCATTER_PROD,
                          MLXC_SCATTER_MAX, MLXC_SCATTER_MIN };

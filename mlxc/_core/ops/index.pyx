@@ -16,7 +16,7 @@ import numpy as np
 from mlxc._core.array cimport array, as_array, new_node, scalar_array
 from mlxc._core.dtype cimport dtype_of, is_integral, to_dtype
 from mlxc._core.kernels cimport (MLXC_BOOL, MLXC_INT32, MLXC_INT64, MLXC_MAXIMUM, MLXC_MINIMUM, MLXC_MUL,
-                                 MLXC_ADD, MLXC_SCATTER_ADD, MLXC_SCATTER_MAX,
+                                 MLXC_ADD, MLXC_SUB, MLXC_DIV, MLXC_SCATTER_ADD, MLXC_SCATTER_MAX,
                                  MLXC_SCATTER_MIN, MLXC_SCATTER_PLAIN, MLXC_SCATTER_PROD)
 from mlxc._core.ops.common cimport broadcast_shapes2, normalize_axis
 from mlxc._core.ops.elementwise cimport astype_op, binary_op, to_array_like
@@ -86,9 +86,12 @@ cdef long long _check_int(object i, long long size, object axis) except? -1:
     return v + size if v < 0 else v
 
 
-cdef list _expand(array a, object idx, str op):
+cdef list _expand(array a, object idx, str op, list oob=None):
     """One entry per consumed axis plus None for new axes: int, (start, stop, step) slices
-    normalized with slice.indices, integer arrays.  Ellipsis and trailing axes expanded."""
+    normalized with slice.indices, integer arrays.  Ellipsis and trailing axes expanded.
+    oob (updates): an out-of-range int is recorded there and stands in as 0 instead of
+    raising, since MLX's updates treat it as selecting nothing (x[10] = v on 5 elements
+    changes nothing)."""
     if not isinstance(idx, tuple):
         idx = (idx,)
     cdef list items = []
@@ -131,6 +134,10 @@ cdef list _expand(array a, object idx, str op):
             ax += 1
         elif isinstance(x, array):
             out.append(x)
+            ax += 1
+        elif oob is not None and (x < -a._shape[ax] or x >= a._shape[ax]) and a._shape[ax] > 0:
+            oob.append(x)
+            out.append(0)
             ax += 1
         else:
             out.append(_check_int(x, a._shape[ax], ax))
@@ -304,24 +311,36 @@ cdef array _value(object val, array a, tuple shape, str op):
     return broadcast_to_op(reshape_op(v, vs), shape)
 
 
+cdef array _unchanged(array a):
+    """A new node with a's values (an update that selects nothing)."""
+    cdef int n = a.ndim
+    return new_node(a.dtype, a._shape, SliceUpdate((0,) * n, (1,) * n, None),
+                    (a, zeros((0,) * n, dtype_of(a.dtype))))
+
+
 cdef dict _COMBINE = {MLXC_SCATTER_ADD: MLXC_ADD, MLXC_SCATTER_PROD: MLXC_MUL,
                       MLXC_SCATTER_MAX: MLXC_MAXIMUM, MLXC_SCATTER_MIN: MLXC_MINIMUM}
 
 
 cdef array _update(array a, object idx, object val, int mode, str op):
     """a with a[idx] replaced (mode PLAIN) or combined with val (repeated indices accumulate)."""
-    cdef list ent = _expand(a, idx, op)
+    cdef list oob = []
+    cdef list ent = _expand(a, idx, op, oob)
     cdef _Plan P
     cdef array v, cur
     if _has_array(ent):
         P = _advanced(a, ent, op)
         v = _value(val, a, P.shape, op)
+        if oob:
+            return _unchanged(a)
         out = new_node(a.dtype, P.src._shape,
                        Scatter(mode, P.axis, P.naxes, False, P.msg_axis, op),
                        (P.src, v, P.lin))
         return reshape_op(out, a._shape)
     start, stop, step, sliced, res = _basic(a, ent)
     v = _value(val, a, res, op)
+    if oob:
+        return _unchanged(a)
     if mode != MLXC_SCATTER_PLAIN:
         # No repeats are possible in a basic index: combine with the current values.
         cur = reshape_op(slice_op(a, start, stop, step), res)
@@ -423,24 +442,50 @@ class _AtUpdate:
         self._a = a
         self._idx = idx
 
+    def _apply(self, values, int mode, int binop, str op):
+        if self._idx is None or self._idx is Ellipsis:
+            # The whole array: MLX applies the plain op, with its type promotion, and
+            # keeps the array's shape.
+            a = <array>self._a
+            r = binary_op(a, values, binop)
+            if r._shape != a._shape:
+                try:
+                    b = broadcast_shapes2(r._shape, a._shape, op)
+                except ValueError:
+                    b = None
+                if b != a._shape:
+                    raise ValueError(f"Cannot broadcast array of shape {_shape_str(r._shape)} "
+                                     f"into shape {_shape_str(a._shape)}.")
+                r = broadcast_to_op(r, a._shape)
+            return r
+        return _update(self._a, self._idx, values, mode, op)
+
     def add(self, values):
-        return _update(self._a, self._idx, values, MLXC_SCATTER_ADD, "scatter_add")
+        return self._apply(values, MLXC_SCATTER_ADD, MLXC_ADD, "scatter_add")
 
     def subtract(self, values):
-        return self.add(-_as_value(values))
+        if self._idx is None or self._idx is Ellipsis:
+            return self._apply(values, MLXC_SCATTER_ADD, MLXC_SUB, "scatter_add")
+        # As MLX: the values in the array's dtype, negated (bool raises, unsigned wraps).
+        v = _as_value(values)
+        if not isinstance(v, array):
+            v = astype_op(as_array(v), (<array>self._a).dtype)
+        return self.add(-v)
 
     def multiply(self, values):
-        return _update(self._a, self._idx, values, MLXC_SCATTER_PROD, "scatter_prod")
+        return self._apply(values, MLXC_SCATTER_PROD, MLXC_MUL, "scatter_prod")
 
     def divide(self, values):
+        if self._idx is None or self._idx is Ellipsis:
+            return self._apply(values, MLXC_SCATTER_PROD, MLXC_DIV, "scatter_prod")
         v = _as_value(values)
         return self.multiply(1 / v)
 
     def maximum(self, values):
-        return _update(self._a, self._idx, values, MLXC_SCATTER_MAX, "scatter_max")
+        return self._apply(values, MLXC_SCATTER_MAX, MLXC_MAXIMUM, "scatter_max")
 
     def minimum(self, values):
-        return _update(self._a, self._idx, values, MLXC_SCATTER_MIN, "scatter_min")
+        return self._apply(values, MLXC_SCATTER_MIN, MLXC_MINIMUM, "scatter_min")
 
 
 class _At:
