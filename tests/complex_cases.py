@@ -34,6 +34,11 @@ CASES += [
     ("fwd at.maximum", "mx.array([1+1j, 2+0j]).at[mx.array([0, 1])].maximum(mx.array([5j, 3-1j]))"),
     ("fwd at.minimum", "mx.array([1+1j, 2+0j]).at[mx.array([0, 1])].minimum(mx.array([5j, 3-1j]))"),
     ("fwd sort", "mx.sort(c, axis=None)"),
+    ("fwd logsumexp", "mx.logsumexp(c)"), ("fwd logsumexp axis", "mx.logsumexp(c, axis=0)"),
+    ("fwd softmax", "mx.softmax(c, axis=-1)"), ("fwd median", "mx.median(c)"),
+    ("fwd median axis", "mx.median(c, axis=1)"), ("fwd logaddexp", "mx.logaddexp(c, d)"),
+    ("fwd logaddexp real", "mx.logaddexp(c, r)"),
+    ("fwd cummax", "mx.cummax(c, axis=1)"), ("fwd logcumsumexp", "mx.logcumsumexp(c, axis=1)"),
     ("fwd searchsorted", "mx.searchsorted(mx.sort(d, axis=None), c)"),
     ("fwd unique", "mx.unique(mx.concatenate([c.reshape(-1), d.reshape(-1), c[0]]), 10)"),
 ]

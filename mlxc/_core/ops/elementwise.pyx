@@ -92,6 +92,14 @@ cpdef array binary_op(object a, object b, int op):
             op = MLXC_DIV                    # as MLX: no floor for complex
         elif MLXC_LT <= op <= MLXC_GE or op == MLXC_MAXIMUM or op == MLXC_MINIMUM:
             return _complex_order(astype_op(x, dt), astype_op(y, dt), op)
+        elif op == MLXC_LOGADDEXP:
+            # the larger (in MLX's order) plus log1p(exp(smaller - larger))
+            x = astype_op(x, dt)
+            y = astype_op(y, dt)
+            hi = _complex_order(x, y, MLXC_MAXIMUM)
+            lo = _complex_order(x, y, MLXC_MINIMUM)
+            return binary_op(hi, unary_op(unary_op(binary_op(lo, hi, MLXC_SUB), MLXC_EXP),
+                                          MLXC_LOG1P), MLXC_ADD)
     if x.dtype != dt:
         x = astype_op(x, dt)
     if y.dtype != dt:

@@ -124,7 +124,8 @@ cdef array _where(array c, array a, array b):
 cdef array _safe_max(array x, tuple axes):
     """max over axes (kept as size-1 dims) with non-finite values replaced by 0, the
     shift that makes exp(x - m) safe: rows of -inf then give exp(-inf) = 0, not NaN."""
-    cdef array m = reduce_op(x, axes, True, MLXC_RMAX)
+    cdef array m = (_complex_extreme(x, axes, True, MLXC_RMAX) if x.dtype == MLXC_COMPLEX64
+                    else reduce_op(x, axes, True, MLXC_RMAX))
     return _where(unary_op(m, MLXC_ISFINITE), m, scalar_array(0, x.dtype))
 
 
@@ -294,7 +295,6 @@ def logsumexp(a, /, axis=None, keepdims=False, *, stream=None):
     if x.size == 0:
         raise ValueError("[logsumexp] Received empty array.")
     x = _float_input(x)
-    _no_complex(x, "logsumexp")
     if len(axes) == 0:
         return x
     cdef array m = _safe_max(x, axes)
@@ -311,7 +311,6 @@ def softmax(a, /, axis=None, *, precise=False, stream=None):
     cdef array x = as_array(a)
     cdef tuple axes = reduce_axes(axis, x.ndim, "softmax")
     x = _float_input(x)
-    _no_complex(x, "softmax")
     cdef int dt = x.dtype
     if x.size == 0:
         return x
@@ -516,7 +515,6 @@ def median(a, /, axis=None, keepdims=False, *, stream=None):
     if n == 0:
         raise ValueError("[median] Cannot take median along empty axis.")
     x = _float_input(x)
-    _no_complex(x, "median")
     cdef tuple out_shape = _kept_shape(x, axes, keepdims)
     # Reduced axes last, merged into one, sorted; the middle one or two elements remain.
     x = _axes_last(x, axes)
