@@ -31,8 +31,8 @@ def _run(src):
     return {"dtype": str(r.dtype).split(".")[-1], "shape": list(r.shape), "values": vals}
 
 
-# MLX accepts these for complex64; mlxc does not yet (no complex scan kernels).
-NOT_YET = {"fwd cummax", "fwd logcumsumexp"}
+# MLX accepts these for complex64; mlxc does not yet.
+NOT_YET = set()
 
 
 @pytest.mark.parametrize("name,src", CASES, ids=[c[0] for c in CASES])

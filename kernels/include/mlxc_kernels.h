@@ -151,9 +151,13 @@ int mlxc_argreduce(int op, int dtype, uint32_t *out, const void *in,
  * reverse: scan from the end; inclusive == 0: exclusive (shifted, identity first;
  * CUMMAX/CUMMIN identity: -inf/+inf or the integer limits).  NaN sticks in
  * CUMMAX/CUMMIN.  Half types keep a float32 running value (rounded only on
- * store).  complex64: CUMSUM/CUMPROD only; bool: CUMSUM/CUMMAX = or,
+ * store).  complex64: all ops (as MLX: CUMMAX/CUMMIN order by real part, then
+ * imaginary part; CUMMAX keeps its running value only while it is above the new one
+ * (a NaN is taken and then replaced), CUMMIN takes only a value below it (never a NaN);
+ * identities -inf-inf i / inf+inf i; LOGCUMSUMEXP from the
+ * larger of the two, NaN -> NaN+NaN i, identity -inf); bool: CUMSUM/CUMMAX = or,
  * CUMPROD/CUMMIN = and.  LOGCUMSUMEXP (running log(sum(exp)), identity -inf,
- * NaN sticks): float dtypes only. */
+ * NaN sticks): float and complex dtypes. */
 enum mlxc_scan_op { MLXC_CUMSUM = 0, MLXC_CUMPROD, MLXC_CUMMAX, MLXC_CUMMIN, MLXC_LOGCUMSUMEXP,
                     MLXC_NUM_SCAN };
 int mlxc_scan(int op, int dtype, void *out, const void *in,

@@ -136,12 +136,6 @@ cdef array _float_input(object a):
     return x
 
 
-cdef int _no_complex(array x, str op) except -1:
-    if x.dtype == MLXC_COMPLEX64:
-        raise ValueError(f"[{op}] Not supported for complex64.")
-    return 0
-
-
 # ---------------------------------------------------------------- reductions
 
 def sum(a, /, axis=None, keepdims=False, *, stream=None):
@@ -398,8 +392,6 @@ cdef array _scan(object a, object axis, object reverse, object inclusive, object
         ax = scan_axis(axis, x.ndim, name)
     if op == MLXC_CUMSUM and x.dtype == MLXC_BOOL:
         x = astype_op(x, MLXC_INT32)
-    if (op == MLXC_CUMMAX or op == MLXC_CUMMIN):
-        _no_complex(x, name)
     return new_node(x.dtype, x._shape, Scan(op, ax, bool(reverse), bool(inclusive)), (x,))
 
 
@@ -430,7 +422,6 @@ cumulative_prod = cumprod
 def logcumsumexp(a, /, axis=None, *, reverse=False, inclusive=True, stream=None):
     """logcumsumexp(a: array, /, axis: int | None = None, *, reverse: bool = False, inclusive: bool = True, stream=None) -> array."""
     cdef array x = _float_input(a)
-    _no_complex(x, "logcumsumexp")
     cdef int dt = x.dtype
     if _is_half(dt):
         x = astype_op(x, MLXC_FLOAT32)
