@@ -192,6 +192,13 @@ int mlxc_take_along(int dtype, void *out, const void *src, int64_t outer, int64_
 #define SU_MUL_C(a, b, T, W) mlxc_cmul(a, b)
 #define SU_MAX(a, b, T, W) (((b) > (a) || (b) != (b)) ? (b) : (a))   /* NaN propagates */
 #define SU_MIN(a, b, T, W) (((b) < (a) || (b) != (b)) ? (b) : (a))
+/* complex64: by real part, then imaginary part (as MLX) */
+static inline int c64_less(mlxc_c64 a, mlxc_c64 b)
+{
+    return crealf(a) < crealf(b) || (crealf(a) == crealf(b) && cimagf(a) < cimagf(b));
+}
+#define SU_MAX_C(a, b, T, W) (c64_less(a, b) ? (b) : (a))
+#define SU_MIN_C(a, b, T, W) (c64_less(b, a) ? (b) : (a))
 #define SU_OR(a, b, T, W) ((uint8_t)((a) | (b)))
 #define SU_AND(a, b, T, W) ((uint8_t)((a) & (b)))
 
@@ -231,6 +238,8 @@ GEN_SCAT(PROD, b, SU_AND)
 GEN_SCAT(MIN, b, SU_AND)
 GEN_SCAT(ADD, c64, SU_ADD_F)
 GEN_SCAT(PROD, c64, SU_MUL_C)
+GEN_SCAT(MAX, c64, SU_MAX_C)
+GEN_SCAT(MIN, c64, SU_MIN_C)
 
 #define ENT_SCAT(N, u) [MLXC_SCATTER_ADD][CODE_##N] = scat_ADD_##N,                 \
     [MLXC_SCATTER_PROD][CODE_##N] = scat_PROD_##N, [MLXC_SCATTER_MAX][CODE_##N] = scat_MAX_##N, \
@@ -239,6 +248,8 @@ static const scat_fn scat_tab[MLXC_SCATTER_MIN + 1][MLXC_NUM_DTYPES] = {
     TL_REAL(ENT_SCAT, 0)
     [MLXC_SCATTER_ADD][MLXC_COMPLEX64] = scat_ADD_c64,
     [MLXC_SCATTER_PROD][MLXC_COMPLEX64] = scat_PROD_c64,
+    [MLXC_SCATTER_MAX][MLXC_COMPLEX64] = scat_MAX_c64,
+    [MLXC_SCATTER_MIN][MLXC_COMPLEX64] = scat_MIN_c64,
 };
 
 int mlxc_scatter(int mode, int dtype, void *dst, const void *upd,
@@ -263,5 +274,49 @@ int mlxc_scatter(int mode, int dtype, void *dst, const void *upd,
     int rc = check_idx(idx, along ? outer * nidx * inner : nidx, axis_len, bad);
     if (rc) return rc;
     fn(dst, upd, outer, axis_len, inner, idx, nidx, along != 0);
+    return MLXC_OK;
+}
+
+/* ----------------------------------------------------- masked scatter */
+/* Per row o: the k-th set entry of mask row o takes src[o, k].  Rows are counted
+ * first, so a short src leaves dst untouched. */
+#define GEN_MSCAT(N, u)                                                             \
+static void mscat_##N(void *dst_, const uint8_t *mask, const void *src_, int64_t outer, \
+                      int64_t n, int64_t src_n)                                     \
+{                                                                                   \
+    STY_##N *dst = dst_;                                                            \
+    const STY_##N *src = src_;                                                      \
+    for (int64_t o = 0; o < outer; o++) {                                           \
+        const STY_##N *s = src + o * src_n;                                         \
+        STY_##N *d = dst + o * n;                                                   \
+        const uint8_t *m = mask + o * n;                                            \
+        int64_t k = 0;                                                              \
+        for (int64_t i = 0; i < n; i++) {                                           \
+            if (m[i]) d[i] = s[k++];                                                \
+        }                                                                           \
+    }                                                                               \
+}
+TL_RAW(GEN_MSCAT, 0)
+
+int mlxc_masked_scatter(int dtype, void *dst, const uint8_t *mask, const void *src,
+                        int64_t outer, int64_t n, int64_t src_n, int64_t *bad)
+{
+    if (dtype < 0 || dtype >= MLXC_NUM_DTYPES) return MLXC_ERR_UNSUPPORTED;
+    if (outer <= 0 || n <= 0) return MLXC_OK;
+    for (int64_t o = 0; o < outer; o++) {
+        const uint8_t *m = mask + o * n;
+        int64_t c = 0;
+        for (int64_t i = 0; i < n; i++) c += m[i] != 0;
+        if (c > src_n) {
+            if (bad) *bad = c;
+            return MLXC_ERR_INDEX;
+        }
+    }
+    switch (mlxc_itemsize(dtype)) {
+    case 1: mscat_u8(dst, mask, src, outer, n, src_n); break;
+    case 2: mscat_u16(dst, mask, src, outer, n, src_n); break;
+    case 4: mscat_u32(dst, mask, src, outer, n, src_n); break;
+    default: mscat_u64(dst, mask, src, outer, n, src_n); break;
+    }
     return MLXC_OK;
 }

@@ -57,6 +57,28 @@ static inline T lae_##SFX(T a, T x)                                             
 GEN_LAE(float, f32, log1pf, expf)
 GEN_LAE(double, f64, log1p, exp)
 
+/* complex64, as MLX: ordered by real part, then imaginary part; the running extreme
+ * running max is kept only while it is above the new value (a NaN is taken, and then
+ * replaced), the running min is replaced only by a value below it (a NaN never is); log-add-exp of
+ * the larger plus log(1 + exp(smaller - larger)), NaN giving NaN + NaN i */
+static inline int c64_lt(mlxc_c64 a, mlxc_c64 b)
+{
+    return crealf(a) < crealf(b) || (crealf(a) == crealf(b) && cimagf(a) < cimagf(b));
+}
+static inline mlxc_c64 lae_c64(mlxc_c64 a, mlxc_c64 x)
+{
+    if (crealf(a) != crealf(a) || cimagf(a) != cimagf(a) || crealf(x) != crealf(x) ||
+        cimagf(x) != cimagf(x))
+        return CMPLXF(NAN, NAN);
+    if (crealf(a) == crealf(x) && cimagf(a) == cimagf(x))
+        return CMPLXF(crealf(a) + 0.6931471805599453f, cimagf(a));
+    mlxc_c64 hi = c64_lt(x, a) ? a : x, lo = c64_lt(x, a) ? x : a;
+    return hi + clogf(1.0f + cexpf(lo - hi));
+}
+#define SC_CMAX(a, v, W) (c64_lt(v, a) ? (a) : (v))
+#define SC_CMIN(a, v, W) (c64_lt(v, a) ? (v) : (a))
+#define SC_CLAE(a, v, W) lae_c64(a, v)
+
 /* op, type name, accumulator type, identity, step */
 #define GEN_SCAN(op, N, AT, INIT, STEP)                                             \
 static void scan_##op##_##N(void *o_, const void *i_, int64_t s, int64_t n,         \
@@ -96,6 +118,9 @@ GEN_SCAN(CUMPROD, b, uint8_t, 1, SC_AND)
 GEN_SCAN(CUMMIN, b, uint8_t, 1, SC_AND)
 GEN_SCAN(CUMSUM, c64, mlxc_c64, CMPLXF(0.0f, 0.0f), SC_ADD)
 GEN_SCAN(CUMPROD, c64, mlxc_c64, CMPLXF(1.0f, 0.0f), SC_CMUL)
+GEN_SCAN(CUMMAX, c64, mlxc_c64, CMPLXF(-INFINITY, -INFINITY), SC_CMAX)
+GEN_SCAN(CUMMIN, c64, mlxc_c64, CMPLXF(INFINITY, INFINITY), SC_CMIN)
+GEN_SCAN(LOGCUMSUMEXP, c64, mlxc_c64, CMPLXF(-INFINITY, 0.0f), SC_CLAE)
 
 /* ------------------------------------------------------ float32 cumsum */
 /* y[k] = x[k] (forward) or x[n-1-k] (reverse); the inclusive value of y-index
@@ -248,6 +273,8 @@ static void cs_f32_row(const sctx *S, float *out, const float *x, int64_t s, int
 static const scan_fn scan_tab[MLXC_NUM_SCAN][MLXC_NUM_DTYPES] = {
     TL_REAL(ENT_SCAN, 0) TL_FLT(ENT_LCSE, 0)
     [MLXC_CUMSUM][MLXC_COMPLEX64] = scan_CUMSUM_c64, [MLXC_CUMPROD][MLXC_COMPLEX64] = scan_CUMPROD_c64,
+    [MLXC_CUMMAX][MLXC_COMPLEX64] = scan_CUMMAX_c64, [MLXC_CUMMIN][MLXC_COMPLEX64] = scan_CUMMIN_c64,
+    [MLXC_LOGCUMSUMEXP][MLXC_COMPLEX64] = scan_LOGCUMSUMEXP_c64,
 };
 
 typedef struct {

@@ -151,9 +151,13 @@ int mlxc_argreduce(int op, int dtype, uint32_t *out, const void *in,
  * reverse: scan from the end; inclusive == 0: exclusive (shifted, identity first;
  * CUMMAX/CUMMIN identity: -inf/+inf or the integer limits).  NaN sticks in
  * CUMMAX/CUMMIN.  Half types keep a float32 running value (rounded only on
- * store).  complex64: CUMSUM/CUMPROD only; bool: CUMSUM/CUMMAX = or,
+ * store).  complex64: all ops (as MLX: CUMMAX/CUMMIN order by real part, then
+ * imaginary part; CUMMAX keeps its running value only while it is above the new one
+ * (a NaN is taken and then replaced), CUMMIN takes only a value below it (never a NaN);
+ * identities -inf-inf i / inf+inf i; LOGCUMSUMEXP from the
+ * larger of the two, NaN -> NaN+NaN i, identity -inf); bool: CUMSUM/CUMMAX = or,
  * CUMPROD/CUMMIN = and.  LOGCUMSUMEXP (running log(sum(exp)), identity -inf,
- * NaN sticks): float dtypes only. */
+ * NaN sticks): float and complex dtypes. */
 enum mlxc_scan_op { MLXC_CUMSUM = 0, MLXC_CUMPROD, MLXC_CUMMAX, MLXC_CUMMIN, MLXC_LOGCUMSUMEXP,
                     MLXC_NUM_SCAN };
 int mlxc_scan(int op, int dtype, void *out, const void *in,
@@ -188,13 +192,31 @@ int mlxc_take_along(int dtype, void *out, const void *src,
  * the other modes accumulate repeated indices.  upd contiguous (outer, nidx, inner)
  * of dst's dtype.  along != 0: idx is (outer, nidx, inner) like take_along.
  * All indices are checked before anything is written (MLXC_ERR_INDEX leaves dst
- * untouched).  MAX/MIN propagate NaN; complex64: PLAIN, ADD, PROD; bool: ADD/MAX
+ * untouched).  MAX/MIN propagate NaN; complex64: all modes (MAX/MIN order by real
+ * part, then imaginary part, as MLX); bool: ADD/MAX
  * = or, PROD/MIN = and.  Half types round after every accumulated update. ---- */
 enum mlxc_scatter_mode { MLXC_SCATTER_PLAIN = 0, MLXC_SCATTER_ADD, MLXC_SCATTER_PROD,
                          MLXC_SCATTER_MAX, MLXC_SCATTER_MIN };
 int mlxc_scatter(int mode, int dtype, void *dst, const void *upd,
                  int64_t outer, int64_t axis_len, int64_t inner,
                  const int64_t *idx, int64_t nidx, int along, int64_t *bad);
+
+/* ---- masked_scatter: dst contiguous (outer, n) updated in place, mask
+ * contiguous (outer, n) bool, src contiguous (outer, src_n) of dst's dtype; in
+ * each row o the k-th set entry of the mask (in order) takes src[o, k].  A row
+ * with more than src_n set entries -> MLXC_ERR_INDEX, *bad = its count, and dst
+ * is left untouched.  Any dtype. ---- */
+int mlxc_masked_scatter(int dtype, void *dst, const uint8_t *mask, const void *src,
+                        int64_t outer, int64_t n, int64_t src_n, int64_t *bad);
+
+/* ---- searchsorted: seq is n contiguous sorted elements, values nvalues
+ * contiguous elements, both of dtype (the engine promotes first); out[i] = the
+ * number of seq elements < values[i] (right == 0) or <= values[i] (right != 0),
+ * for a seq sorted ascending.  The order is mlxc_sort's: NaN above every number
+ * and equal to NaN, -0 == +0; complex64 by real part, then imaginary part.
+ * Any dtype; n <= UINT32_MAX. ---- */
+int mlxc_searchsorted(int dtype, uint32_t *out, const void *seq, int64_t n,
+                      const void *values, int64_t nvalues, int right);
 
 /* ---- matmul: C[b] = A[b] @ B[b] for b in [0, batch); A[b] is M x K with
  * element (i, p) at A + b*a_bs + i*a_rs + p*a_cs (elements), B[b] is K x N

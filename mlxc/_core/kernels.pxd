@@ -74,6 +74,10 @@ cdef extern from "mlxc_kernels.h" nogil:
     int mlxc_scatter(int mode, int dtype, void *dst, const void *upd,
                      int64_t outer, int64_t axis_len, int64_t inner,
                      const int64_t *idx, int64_t nidx, int along, int64_t *bad)
+    int mlxc_masked_scatter(int dtype, void *dst, const uint8_t *mask, const void *src,
+                            int64_t outer, int64_t n, int64_t src_n, int64_t *bad)
+    int mlxc_searchsorted(int dtype, uint32_t *out, const void *seq, int64_t n,
+                          const void *values, int64_t nvalues, int right)
     int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
                     const void *A, int64_t a_bs, int64_t a_rs, int64_t a_cs,
                     const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,

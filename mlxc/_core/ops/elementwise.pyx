@@ -86,9 +86,23 @@ cpdef array binary_op(object a, object b, int op):
                              f"{dtype_of(y.dtype).name}.")
         if dt == MLXC_BOOL and op >= MLXC_LEFT_SHIFT:
             dt = MLXC_UINT8
-    if kind_of(dt) == b'c' and (op == MLXC_FLOOR_DIV or op == MLXC_REMAINDER or
-                                MLXC_LT <= op <= MLXC_GE or op == MLXC_ARCTAN2):
-        raise ValueError(f"[{_BIN_NAMES[op]}] Not supported for complex64.")
+    if kind_of(dt) == b'c':
+        if op == MLXC_REMAINDER:
+            raise ValueError("[remainder] Complex type not supported.")
+        if op == MLXC_ARCTAN2:
+            raise ValueError(f"[{_BIN_NAMES[op]}] Not supported for complex64.")
+        if op == MLXC_FLOOR_DIV:
+            op = MLXC_DIV                    # as MLX: no floor for complex
+        elif MLXC_LT <= op <= MLXC_GE or op == MLXC_MAXIMUM or op == MLXC_MINIMUM:
+            return _complex_order(astype_op(x, dt), astype_op(y, dt), op)
+        elif op == MLXC_LOGADDEXP:
+            # the larger (in MLX's order) plus log1p(exp(smaller - larger))
+            x = astype_op(x, dt)
+            y = astype_op(y, dt)
+            hi = _complex_order(x, y, MLXC_MAXIMUM)
+            lo = _complex_order(x, y, MLXC_MINIMUM)
+            return binary_op(hi, unary_op(unary_op(binary_op(lo, hi, MLXC_SUB), MLXC_EXP),
+                                          MLXC_LOG1P), MLXC_ADD)
     if x.dtype != dt:
         x = astype_op(x, dt)
     if y.dtype != dt:
@@ -99,6 +113,42 @@ cpdef array binary_op(object a, object b, int op):
         shape = broadcast_shapes2(x._shape, y._shape, _BIN_NAMES[op])
     out_dt = MLXC_BOOL if is_cmp(op) else dt
     return new_node(out_dt, shape, binary_prim(op), (x, y))
+
+
+cdef array _complex_order(array x, array y, int op):
+    """Comparisons, maximum and minimum of complex64 as MLX orders it: by real part, then
+    imaginary part (IEEE comparisons on each, so NaN compares false); maximum/minimum
+    return a NaN operand when there is one."""
+    cdef array rx = unary_op(x, MLXC_REAL), ix = unary_op(x, MLXC_IMAG)
+    cdef array ry = unary_op(y, MLXC_REAL), iy = unary_op(y, MLXC_IMAG)
+    cdef array same = binary_op(rx, ry, MLXC_EQ)
+    if op == MLXC_MAXIMUM or op == MLXC_MINIMUM:
+        lt = _complex_order(x, y, MLXC_LT if op == MLXC_MAXIMUM else MLXC_GT)
+        r = where(lt, y, x)
+        r = where(unary_op(y, MLXC_ISNAN), y, r)
+        return where(unary_op(x, MLXC_ISNAN), x, r)
+    cdef int strict = MLXC_LT if op <= MLXC_LE else MLXC_GT
+    return binary_op(binary_op(rx, ry, strict),
+                     binary_op(same, binary_op(ix, iy, op), MLXC_LOGICAL_AND), MLXC_LOGICAL_OR)
+
+
+cdef array _complex_from(array re, array im):
+    """re + i im without arithmetic (inf parts stay exact): the pair viewed as complex64."""
+    import mlxc.core as mx
+    return mx.reshape(mx.stack([re, im], axis=-1).view(mx.complex64), re.shape)
+
+
+cdef array _complex_unary(array x, int op):
+    """The unary ops MLX has for complex64 that the kernels do not."""
+    import mlxc.core as mx
+    cdef array re = unary_op(x, MLXC_REAL), im = unary_op(x, MLXC_IMAG)
+    if op == MLXC_ROUND:
+        return _complex_from(unary_op(re, MLXC_ROUND), unary_op(im, MLXC_ROUND))
+    # log1p(z) = log|1 + z| + i arg(1 + z), with log|1 + z| = log1p(2x + x^2 + y^2) / 2
+    # accurate near 0; the derivative is log(1 + z)'s, 1 / (1 + z).
+    val = _complex_from(mx.log1p(re * (re + 2.0) + im * im) * 0.5, mx.arctan2(im, re + 1.0))
+    plain = mx.log(x + 1.0)
+    return plain + mx.stop_gradient(val - plain)
 
 
 cpdef array unary_op(object a, int op):
@@ -117,13 +167,17 @@ cpdef array unary_op(object a, int op):
         return new_node(dt, x._shape, unary_prim(op), (x,))
     if MLXC_ISNAN <= op <= MLXC_ISNEGINF:
         if k == b'c' and op >= MLXC_ISPOSINF:
-            raise ValueError(f"[{name}] Not supported for complex64.")
+            # as MLX: only +-inf + 0j itself
+            inf = float("inf") if op == MLXC_ISPOSINF else float("-inf")
+            return binary_op(x, scalar_array(complex(inf, 0.0), MLXC_COMPLEX64), MLXC_EQ)
         if not is_float(dt):
             from mlxc._core.ops.creation import full
             return full(x.shape, op == MLXC_ISFINITE, dtype_of(MLXC_BOOL))
         return new_node(MLXC_BOOL, x._shape, unary_prim(op), (x,))
     if MLXC_FLOOR <= op <= MLXC_ROUND:
         if k == b'c':
+            if op == MLXC_ROUND:
+                return _complex_unary(x, op)
             raise ValueError(f"[{name}] Not supported for complex64.")
         if not is_float(dt):
             return x
@@ -145,6 +199,11 @@ cpdef array unary_op(object a, int op):
         if op == MLXC_ABS and (dt == MLXC_BOOL or k == b'u'):
             return x
         return new_node(dt, x._shape, unary_prim(op), (x,))
+    if k == b'c':
+        if op == MLXC_LOG1P:
+            return _complex_unary(x, op)
+        if op == MLXC_EXPM1 or op == MLXC_SIGMOID or op == MLXC_ERF or op == MLXC_ERFINV:
+            raise ValueError(f"[{name}] Not supported for complex64.")
     # Float functions: integers compute in float32.
     if not is_float(dt):
         x = astype_op(x, MLXC_FLOAT32)

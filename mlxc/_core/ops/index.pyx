@@ -16,13 +16,13 @@ import numpy as np
 from mlxc._core.array cimport array, as_array, new_node, scalar_array
 from mlxc._core.dtype cimport dtype_of, is_integral, to_dtype
 from mlxc._core.kernels cimport (MLXC_BOOL, MLXC_INT32, MLXC_INT64, MLXC_MAXIMUM, MLXC_MINIMUM, MLXC_MUL,
-                                 MLXC_ADD, MLXC_SCATTER_ADD, MLXC_SCATTER_MAX,
+                                 MLXC_ADD, MLXC_SUB, MLXC_DIV, MLXC_SCATTER_ADD, MLXC_SCATTER_MAX,
                                  MLXC_SCATTER_MIN, MLXC_SCATTER_PLAIN, MLXC_SCATTER_PROD)
 from mlxc._core.ops.common cimport broadcast_shapes2, check_nbytes, int_arg, normalize_axis
 from mlxc._core.ops.elementwise cimport astype_op, binary_op, to_array_like
 from mlxc._core.ops.shape cimport broadcast_to_op, reshape_op, slice_op
-from mlxc._core.prims.index cimport (Diagonal, DynamicSlice, Gather, IndexLinear, Scatter,
-                                     SliceUpdate, TakeAlong)
+from mlxc._core.prims.index cimport (Diagonal, DynamicSlice, Gather, IndexLinear,
+                                     MaskedScatter, Scatter, SliceUpdate, TakeAlong)
 
 from mlxc._core.array import _py_hooks
 from mlxc._core.ops.creation import zeros
@@ -94,9 +94,12 @@ cdef tuple _slice_indices(object sl, long long n):
     return start, stop, (min(step, m) if step > 0 else max(step, -m))
 
 
-cdef list _expand(array a, object idx, str op):
+cdef list _expand(array a, object idx, str op, list oob=None):
     """One entry per consumed axis plus None for new axes: int, (start, stop, step) slices
-    normalized with slice.indices, integer arrays.  Ellipsis and trailing axes expanded."""
+    normalized with slice.indices, integer arrays.  Ellipsis and trailing axes expanded.
+    oob (updates): an out-of-range int is recorded there and stands in as 0 instead of
+    raising, since MLX's updates treat it as selecting nothing (x[10] = v on 5 elements
+    changes nothing)."""
     if not isinstance(idx, tuple):
         idx = (idx,)
     cdef list items = []
@@ -140,6 +143,10 @@ cdef list _expand(array a, object idx, str op):
             ax += 1
         elif isinstance(x, array):
             out.append(x)
+            ax += 1
+        elif oob is not None and (x < -a._shape[ax] or x >= a._shape[ax]) and a._shape[ax] > 0:
+            oob.append(x)
+            out.append(0)
             ax += 1
         else:
             out.append(_check_int(x, a._shape[ax], ax))
@@ -313,24 +320,36 @@ cdef array _value(object val, array a, tuple shape, str op):
     return broadcast_to_op(reshape_op(v, vs), shape)
 
 
+cdef array _unchanged(array a):
+    """A new node with a's values (an update that selects nothing)."""
+    cdef int n = a.ndim
+    return new_node(a.dtype, a._shape, SliceUpdate((0,) * n, (1,) * n, None),
+                    (a, zeros((0,) * n, dtype_of(a.dtype))))
+
+
 cdef dict _COMBINE = {MLXC_SCATTER_ADD: MLXC_ADD, MLXC_SCATTER_PROD: MLXC_MUL,
                       MLXC_SCATTER_MAX: MLXC_MAXIMUM, MLXC_SCATTER_MIN: MLXC_MINIMUM}
 
 
 cdef array _update(array a, object idx, object val, int mode, str op):
     """a with a[idx] replaced (mode PLAIN) or combined with val (repeated indices accumulate)."""
-    cdef list ent = _expand(a, idx, op)
+    cdef list oob = []
+    cdef list ent = _expand(a, idx, op, oob)
     cdef _Plan P
     cdef array v, cur
     if _has_array(ent):
         P = _advanced(a, ent, op)
         v = _value(val, a, P.shape, op)
+        if oob:
+            return _unchanged(a)
         out = new_node(a.dtype, P.src._shape,
                        Scatter(mode, P.axis, P.naxes, False, P.msg_axis, op),
                        (P.src, v, P.lin))
         return reshape_op(out, a._shape)
     start, stop, step, sliced, res = _basic(a, ent)
     v = _value(val, a, res, op)
+    if oob:
+        return _unchanged(a)
     if mode != MLXC_SCATTER_PLAIN:
         # No repeats are possible in a basic index: combine with the current values.
         cur = reshape_op(slice_op(a, start, stop, step), res)
@@ -339,8 +358,84 @@ cdef array _update(array a, object idx, object val, int mode, str op):
                     (a, reshape_op(v, sliced)))
 
 
+cdef object _as_mask(object idx):
+    """idx as a bool mask array when it is one (an mx/numpy bool array, a list of bools or
+    a Python bool, which masks the whole array as in MLX), else None."""
+    if isinstance(idx, bool):
+        return scalar_array(idx, MLXC_BOOL)
+    if isinstance(idx, array):
+        return idx if (<array>idx).dtype == MLXC_BOOL else None
+    if isinstance(idx, np.ndarray):
+        return as_array(idx) if idx.dtype == np.bool_ else None
+    if isinstance(idx, list) and idx and all(isinstance(e, (bool, np.bool_)) for e in idx):
+        return as_array(idx)
+    return None
+
+
+cdef str _shape_str(tuple s):
+    return "(" + ",".join(str(d) for d in s) + ")"
+
+
+cdef array _masked_update(array a, array mask, object val):
+    """a[mask] = val as MLX defines it: mask matches a's leading dims; a value with one more
+    dim than the unmasked trailing dims is a run of rows taken in order by the masked
+    positions, a smaller one is broadcast to every masked position."""
+    cdef str op = "masked_scatter"
+    if mask.ndim > a.ndim:
+        raise ValueError(f"[{op}] The mask cannot have more dimensions than the target.")
+    if mask._shape != a._shape[:mask.ndim]:
+        raise ValueError(f"[{op}] The boolean mask should have the same shape as the beginning "
+                         f"of the indexed array but the mask has shape "
+                         f"{_shape_str(mask._shape)} and the array has shape "
+                         f"{_shape_str(a._shape)}")
+    cdef tuple trailing = a._shape[mask.ndim:]
+    cdef int k = len(trailing)
+    cdef array v = <array>val if isinstance(val, array) else to_array_like(val, a)
+    v = astype_op(v, a.dtype)
+    if v.ndim > k + 1:
+        raise ValueError(f"[{op}] Value array shape must be broadcastable with the last {k} "
+                         f"dimensions of the input.")
+    if v.ndim == k + 1:
+        rows = v._shape[0]
+    else:
+        v = reshape_op(v, (1,) * (k + 1 - v.ndim) + v._shape)
+        rows = mask.size
+    cdef tuple target = (rows,) + trailing
+    try:
+        b = broadcast_shapes2(v._shape, target, "broadcast_shapes")
+    except ValueError:
+        b = None
+    if b != target:
+        raise ValueError(f"[broadcast_shapes] Shapes {_shape_str(v._shape)} and "
+                         f"{_shape_str(target)} cannot be broadcast.")
+    cdef array src = reshape_op(broadcast_to_op(v, target), (rows * _prod(trailing),))
+    cdef array m = broadcast_to_op(reshape_op(mask, mask._shape + (1,) * k), a._shape)
+    return new_node(a.dtype, a._shape, MaskedScatter(0), (a, m, src))
+
+
+cdef long long _prod(tuple s):
+    cdef long long n = 1
+    for d in s:
+        n *= d
+    return n
+
+
+cdef int _reject_mixed_mask(object idx, str op) except -1:
+    """A boolean mask combined with other index entries: MLX has no meaning for it."""
+    if isinstance(idx, tuple) and len(idx) > 1:
+        for e in idx:
+            if _as_mask(e) is not None and not isinstance(e, bool):
+                raise ValueError(f"[{op}] A boolean mask cannot be combined with other "
+                                 f"indices; got the index {idx!r}.")
+    return 0
+
+
 def _setitem(old, idx, val):
     # array.__setitem__ redirects readers of the assigned object (a[1:] = a[:-1]) to old.
+    mask = _as_mask(idx)
+    if mask is not None:
+        return _masked_update(<array>old, <array>mask, val)
+    _reject_mixed_mask(idx, "masked_scatter")
     return _update(<array>old, idx, val, MLXC_SCATTER_PLAIN, "scatter")
 
 
@@ -360,29 +455,52 @@ class ArrayAt:
     def __getitem__(self, idx):
         return _new_at(self._a, idx, True)
 
-    def _update(self, values, int mode, str op):
+    def _apply(self, values, int mode, int binop, str op):
         if not self._has_idx:
             raise ValueError("Must give indices to array.at (e.g. `x.at[0].add(4)`).")
+        if self._idx is None or self._idx is Ellipsis:
+            # The whole array: MLX applies the plain op, with its type promotion, and
+            # keeps the array's shape.
+            a = <array>self._a
+            r = binary_op(a, values, binop)
+            if r._shape != a._shape:
+                try:
+                    b = broadcast_shapes2(r._shape, a._shape, op)
+                except ValueError:
+                    b = None
+                if b != a._shape:
+                    raise ValueError(f"Cannot broadcast array of shape {_shape_str(r._shape)} "
+                                     f"into shape {_shape_str(a._shape)}.")
+                r = broadcast_to_op(r, a._shape)
+            return r
         return _update(self._a, self._idx, values, mode, op)
 
     def add(self, values):
-        return self._update(values, MLXC_SCATTER_ADD, "scatter_add")
+        return self._apply(values, MLXC_SCATTER_ADD, MLXC_ADD, "scatter_add")
 
     def subtract(self, values):
-        return self.add(-_as_value(values))
+        if self._idx is None or self._idx is Ellipsis:
+            return self._apply(values, MLXC_SCATTER_ADD, MLXC_SUB, "scatter_add")
+        # As MLX: the values in the array's dtype, negated (bool raises, unsigned wraps).
+        v = _as_value(values)
+        if not isinstance(v, array):
+            v = astype_op(as_array(v), (<array>self._a).dtype)
+        return self.add(-v)
 
     def multiply(self, values):
-        return self._update(values, MLXC_SCATTER_PROD, "scatter_prod")
+        return self._apply(values, MLXC_SCATTER_PROD, MLXC_MUL, "scatter_prod")
 
     def divide(self, values):
+        if self._idx is None or self._idx is Ellipsis:
+            return self._apply(values, MLXC_SCATTER_PROD, MLXC_DIV, "scatter_prod")
         v = _as_value(values)
         return self.multiply(1 / v)
 
     def maximum(self, values):
-        return self._update(values, MLXC_SCATTER_MAX, "scatter_max")
+        return self._apply(values, MLXC_SCATTER_MAX, MLXC_MAXIMUM, "scatter_max")
 
     def minimum(self, values):
-        return self._update(values, MLXC_SCATTER_MIN, "scatter_min")
+        return self._apply(values, MLXC_SCATTER_MIN, MLXC_MINIMUM, "scatter_min")
 
 
 cdef object _new_at(object a, object idx, bint has_idx):

@@ -123,7 +123,8 @@ cdef array _where(array c, array a, array b):
 cdef array _safe_max(array x, tuple axes):
     """max over axes (kept as size-1 dims) with non-finite values replaced by 0, the
     shift that makes exp(x - m) safe: rows of -inf then give exp(-inf) = 0, not NaN."""
-    cdef array m = reduce_op(x, axes, True, MLXC_RMAX)
+    cdef array m = (_complex_extreme(x, axes, True, MLXC_RMAX) if x.dtype == MLXC_COMPLEX64
+                    else reduce_op(x, axes, True, MLXC_RMAX))
     return _where(unary_op(m, MLXC_ISFINITE), m, scalar_array(0, x.dtype))
 
 
@@ -132,12 +133,6 @@ cdef array _float_input(object a):
     if not is_float(x.dtype):
         x = astype_op(x, MLXC_FLOAT32)
     return x
-
-
-cdef int _no_complex(array x, str op) except -1:
-    if x.dtype == MLXC_COMPLEX64:
-        raise ValueError(f"[{op}] Not supported for complex64.")
-    return 0
 
 
 # ---------------------------------------------------------------- reductions
@@ -292,7 +287,6 @@ def logsumexp(a, /, axis=None, keepdims=False, *, stream=None):
     if x.size == 0:
         raise ValueError("[logsumexp] Received empty array.")
     x = _float_input(x)
-    _no_complex(x, "logsumexp")
     if len(axes) == 0:
         return x
     cdef array m = _safe_max(x, axes)
@@ -309,7 +303,6 @@ def softmax(a, /, axis=None, *, precise=False, stream=None):
     cdef array x = as_array(a)
     cdef tuple axes = reduce_axes(axis, x.ndim, "softmax")
     x = _float_input(x)
-    _no_complex(x, "softmax")
     cdef int dt = x.dtype
     if x.size == 0:
         return x
@@ -397,8 +390,6 @@ cdef array _scan(object a, object axis, object reverse, object inclusive, object
         ax = scan_axis(axis, x.ndim, name)
     if op == MLXC_CUMSUM and x.dtype == MLXC_BOOL:
         x = astype_op(x, MLXC_INT32)
-    if (op == MLXC_CUMMAX or op == MLXC_CUMMIN):
-        _no_complex(x, name)
     return new_node(x.dtype, x._shape, Scan(op, ax, bool(reverse), bool(inclusive)), (x,))
 
 
@@ -429,7 +420,6 @@ cumulative_prod = cumprod
 def logcumsumexp(a, /, axis=None, *, reverse=False, inclusive=True, stream=None):
     """logcumsumexp(a: array, /, axis: int | None = None, *, reverse: bool = False, inclusive: bool = True, stream=None) -> array."""
     cdef array x = _float_input(a)
-    _no_complex(x, "logcumsumexp")
     cdef int dt = x.dtype
     if _is_half(dt):
         x = astype_op(x, MLXC_FLOAT32)
@@ -513,7 +503,6 @@ def median(a, /, axis=None, keepdims=False, *, stream=None):
     if n == 0:
         raise ValueError("[median] Cannot take median along empty axis.")
     x = _float_input(x)
-    _no_complex(x, "median")
     cdef tuple out_shape = _kept_shape(x, axes, keepdims)
     # Reduced axes last, merged into one, sorted; the middle one or two elements remain.
     x = _axes_last(x, axes)

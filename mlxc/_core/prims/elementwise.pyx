@@ -367,6 +367,9 @@ def _unary_factor(int op, x, y):
     if op == MLXC_ARCSINH:
         return mx.rsqrt(x * x + 1.0)
     if op == MLXC_ARCCOSH:
+        if x.dtype == mx.complex64:
+            # 1/sqrt(x*x - 1) is on the wrong branch where Re x < 0.
+            return 1.0 / (mx.sqrt(x - 1.0) * mx.sqrt(x + 1.0))
         return mx.rsqrt(x * x - 1.0)
     if op == MLXC_ARCTANH:
         return 1.0 / (1.0 - x * x)
@@ -398,18 +401,21 @@ def _unary_vjp(int op, x, g, y):
         return mx.conj(g)
     if op == MLXC_REAL or op == MLXC_IMAG:
         g = g.astype(mx.complex64)
-        return g if op == MLXC_REAL else g * 1j    # dL/dRe + i dL/dIm, as MLX
-    if x.dtype == mx.complex64 and op != MLXC_ABS:
-        f = _unary_factor(op, mx.conj(x), mx.conj(y))   # MLX: g * conj(f'(x))
-    else:
-        f = _unary_factor(op, x, y)      # abs: g * x / |x| for complex x, as MLX
+        return g if op == MLXC_REAL else g * 1j
+    f = _unary_factor(op, x, y)
     if f is None:
         return mx.zeros(x.shape, x.dtype)
+    if x.dtype == mx.complex64 and op != MLXC_ABS:
+        f = mx.conj(f)       # MLX's convention for complex inputs: g * conj(f'(x))
     return cast_like(g * f, x)
 
 
 def _unary_jvp(int op, x, t, y):
     import mlxc.core as mx
+    if op == MLXC_ABS and x.dtype == mx.complex64:
+        # d|x| = Re(conj(x) t) / |x| (0 at x = 0)
+        nz = y != 0
+        return mx.where(nz, mx.real(mx.conj(x) * t) / mx.where(nz, y, 1.0), 0.0).astype(y.dtype)
     lin = _unary_linear(op, t)
     if lin is not None:
         return lin
@@ -448,10 +454,8 @@ def _binary_grads(int op, a, b, g, y):
     if op == MLXC_REMAINDER:
         return g, -g * mx.floor_divide(a, b)
     if op == MLXC_POWER:
-        if a.dtype == mx.complex64 or b.dtype == mx.complex64:
-            safe_log = mx.log(mx.where(mx.equal(a, 0), 1.0, a))
-        else:
-            safe_log = mx.log(mx.where(a > 0, a, 1.0))
+        pos = (a != 0) if a.dtype == mx.complex64 else (a > 0)
+        safe_log = mx.log(mx.where(pos, a, 1.0))
         return g * b * mx.power(a, b - 1.0), g * y * safe_log
     if op == MLXC_MAXIMUM or op == MLXC_MINIMUM:
         first = (a >= b) if op == MLXC_MAXIMUM else (a <= b)
@@ -467,14 +471,14 @@ def _binary_grads(int op, a, b, g, y):
 def _binary_vjp(int op, list primals, list cotangents, list argnums, list outputs):
     import mlxc.core as mx
     from mlxc._core.prims.rulekit import cast_like, unbroadcast
+    from mlxc._core.prims.rulekit import conj_vjp
     a, b = primals
     y = outputs[0]
-    if y.dtype == mx.complex64 and op != MLXC_POWER:
-        # MLX: g * conj(df/da), g * conj(df/db) -- except for power, whose MLX rule
-        # takes no conjugate (kept so that gradients agree with MLX's numbers).
-        ga, gb = _binary_grads(op, mx.conj(a), mx.conj(b), cotangents[0], mx.conj(y))
-    else:
+    if op == MLXC_POWER:
+        # MLX conjugates the complex vjps of the other ops, not power's (nor cumprod's).
         ga, gb = _binary_grads(op, a, b, cotangents[0], y)
+    else:
+        ga, gb = conj_vjp(lambda g: _binary_grads(op, a, b, g, y), cotangents[0], a, b)
     out = []
     for i in argnums:
         x = primals[i]

@@ -1,7 +1,12 @@
 # Index primitives: gather/scatter over a block of axes, slice updates, dynamic slices and
 # the diagonal view.  A "block" is axes [axis, axis + naxes) of the source, merged into one
 # axis that a linear int64 index addresses (outer dims before it, inner dims after it).
+from mlxc._core.allocator cimport Buffer
+from mlxc._core.array cimport array
 from mlxc._core.primitive cimport Primitive
+
+# None when x is row-contiguous of dtype (read x.data()), else a contiguous copy as dtype.
+cdef Buffer contig_or_none(array x, int dtype)
 
 cdef class IndexLinear(Primitive):    # per-axis index arrays/ranges -> one int64 index array
     cdef readonly tuple kinds         # per block axis: input number, or -1 for a range
@@ -32,6 +37,10 @@ cdef class Scatter(Primitive):        # out = dst with upd written at idx; input
     cdef readonly bint along          # idx has upd's shape (put_along_axis)
     cdef readonly object msg_axis
     cdef readonly str op
+
+cdef class MaskedScatter(Primitive):  # inputs (dst, mask of dst's shape, src); the k-th set
+    cdef readonly int nbatch          # mask entry of each batch row takes src[..., k]; the
+                                      # first nbatch dims of dst (and src) are batch rows
 
 cdef class SliceUpdate(Primitive):    # out = dst with a strided region replaced by upd
     cdef readonly tuple start         # static: per-axis start (None when dynamic)

@@ -4,7 +4,7 @@ The kernels want contiguous operands; inputs that are not (views, broadcasts) ar
 a temporary contiguous buffer here, at eval, so op construction never adds copy nodes that
 turn out to be unnecessary.
 """
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
@@ -14,8 +14,8 @@ from mlxc._core.array cimport (ROW_CONTIG, alloc_output, alloc_output_donate, ar
 from mlxc._core.dtype cimport itemsize
 from mlxc._core.kernels cimport (MLXC_ERR_INDEX, MLXC_INT32, MLXC_INT64, MLXC_SCATTER_ADD,
                                  MLXC_SCATTER_MAX, MLXC_SCATTER_MIN, MLXC_SCATTER_PLAIN,
-                                 MLXC_SCATTER_PROD, mlxc_copy, mlxc_scatter, mlxc_take,
-                                 mlxc_take_along)
+                                 MLXC_SCATTER_PROD, MLXC_BOOL, mlxc_copy, mlxc_masked_scatter,
+                                 mlxc_scatter, mlxc_take, mlxc_take_along)
 from mlxc._core.primitive cimport Primitive, check_status
 
 _SCATTER_NAMES = ("Scatter", "ScatterAdd", "ScatterProd", "ScatterMax", "ScatterMin")
@@ -46,7 +46,7 @@ cdef Buffer copy_strided(array x, int dtype, int ndim, const int64_t *shape,
     return b
 
 
-cdef inline Buffer contig_or_none(array x, int dtype):
+cdef Buffer contig_or_none(array x, int dtype):
     """None when x is already row-contiguous of dtype (use x.data()), else a contiguous copy."""
     if (x.flags & ROW_CONTIG) and x.dtype == dtype:
         return None
@@ -433,6 +433,77 @@ def _slice_update_vmap(SliceUpdate p, list inputs, list axes, list outputs):
     return [_setitem(dst, idx, upd)], [0]
 
 
+# MaskedScatter
+
+_MASK_GRAD = ("[masked_scatter] Cannot calculate {} with respect to mask. Use stop_gradient on "
+              "mask to stop gradients from being computed.")
+
+
+def _masked_scatter_node(MaskedScatter p, int nb, dst, mask, src):
+    return _node(dst, tuple(dst.shape), MaskedScatter(nb), (dst, mask, _rk().cast_like(src, dst)))
+
+
+def _masked_gather(MaskedScatter p, x, mask, tuple src_shape):
+    """The transpose of the scatter: for each batch row, the k-th masked element of x goes
+    to position k of a zero array of src_shape (positions past the mask's count stay 0)."""
+    import mlxc.core as mx
+    cdef int nb = p.nbatch
+    B = _block_size(tuple(x.shape), 0, nb)
+    m = src_shape[-1]
+    if m == 0 or x.size == 0:
+        return mx.zeros(src_shape, x.dtype)
+    mk = mx.reshape(mask, (B, -1))
+    xk = mx.reshape(x, (B, -1))
+    pos = mx.where(mk, mx.cumsum(mk.astype(mx.int64), axis=1) - 1, 0)
+    upd = mx.where(mk, xk, mx.zeros_like(xk))
+    g = _node(x, (B, m), Scatter(MLXC_SCATTER_ADD, 1, 1, True, 1, "masked_scatter"),
+              (mx.zeros((B, m), x.dtype), upd, pos))
+    return mx.reshape(g, src_shape)
+
+
+def _masked_scatter_vjp(MaskedScatter p, list primals, list cots, list argnums):
+    import mlxc.core as mx
+    dst, mask, src = primals[0], primals[1], primals[2]
+    cot = _rk().cast_like(cots[0], dst)
+    res = []
+    for a in argnums:
+        if a == 0:
+            res.append(mx.where(mask, mx.zeros_like(cot), cot))
+        elif a == 1:
+            raise ValueError(_MASK_GRAD.format("VJP"))
+        else:
+            res.append(_rk().cast_like(_masked_gather(p, cot, mask, tuple(src.shape)), src))
+    return res
+
+
+def _masked_scatter_jvp(MaskedScatter p, list primals, list tangents, list argnums,
+                        list outputs):
+    import mlxc.core as mx
+    dst, mask, src = primals[0], primals[1], primals[2]
+    td = ts = None
+    for k, a in enumerate(argnums):
+        if a == 0:
+            td = tangents[k]
+        elif a == 1:
+            raise ValueError(_MASK_GRAD.format("JVP"))
+        else:
+            ts = tangents[k]
+    if td is None and ts is None:
+        return [_zeros_of(outputs[0])]
+    td = _zeros_of(dst) if td is None else _rk().cast_like(td, dst)
+    ts = mx.zeros(src.shape, dst.dtype) if ts is None else ts
+    return [_masked_scatter_node(p, p.nbatch, td, mask, ts)]
+
+
+def _masked_scatter_vmap(MaskedScatter p, list inputs, list axes, list outputs):
+    rk = _rk()
+    n = rk.batch_size(inputs, axes)
+    if n is None:
+        return [_masked_scatter_node(p, p.nbatch, inputs[0], inputs[1], inputs[2])], [-1]
+    dst, mask, src = [rk.materialize_batch(x, ax, n) for x, ax in zip(inputs, axes)]
+    return [_masked_scatter_node(p, p.nbatch + 1, dst, mask, src)], [0]
+
+
 # DynamicSlice
 
 def _dynamic_slice_vjp(DynamicSlice p, list primals, list cots, list argnums):
@@ -775,6 +846,49 @@ cdef class Scatter(Primitive):
 
     cpdef str name(self):
         return _SCATTER_NAMES[self.mode] + ("Axis" if self.along else "")
+
+
+cdef class MaskedScatter(Primitive):
+    def __init__(self, int nbatch):
+        self.nbatch = nbatch
+
+    cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        cdef array dst = <array>inputs[0]
+        cdef array mask = <array>inputs[1]
+        cdef array src = <array>inputs[2]
+        cdef array out = <array>outputs[0]
+        cdef int st
+        cdef int64_t bad = 0
+        cdef int64_t outer = prod(dst, 0, self.nbatch)
+        cdef int64_t n = prod(dst, self.nbatch, dst.ndim)
+        cdef int64_t m = src.dims[src.ndim - 1]
+        copy_for_update(out, dst, inputs[1:])
+        cdef Buffer mb = contig_or_none(mask, MLXC_BOOL)
+        cdef Buffer sb = contig_or_none(src, out.dtype)
+        cdef const uint8_t *mp = <const uint8_t *>ptr_of(mask, mb)
+        cdef void *sp = ptr_of(src, sb)
+        with nogil:
+            st = mlxc_masked_scatter(out.dtype, out.data(), mp, sp, outer, n, m, &bad)
+        if st == MLXC_ERR_INDEX:
+            raise RuntimeError(f"[MaskedScatter::eval_cpu] Source does not have enough "
+                               f"elements for mask: {bad} masked entries, {m} source "
+                               f"elements.")
+        return check_status(st, "masked_scatter")
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _masked_scatter_vjp(self, primals, cotangents, argnums)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        return _masked_scatter_jvp(self, primals, tangents, argnums, outputs)
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _masked_scatter_vmap(self, inputs, axes, outputs)
+
+    cpdef bint is_equivalent(self, Primitive other):
+        return type(other) is MaskedScatter and (<MaskedScatter>other).nbatch == self.nbatch
+
+    cpdef str name(self):
+        return "MaskedScatter"
 
 
 cdef class SliceUpdate(Primitive):

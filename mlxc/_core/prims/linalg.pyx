@@ -165,18 +165,16 @@ def _mT(x):
 
 def _matmul_vjp(list primals, g, list argnums):
     """C = A @ B:  dA = G @ B^T,  dB = A^T @ G, summed over broadcast batch dims."""
-    import mlxc.core as mx
-    from mlxc._core.prims.rulekit import cast_like, conj_factor, unbroadcast
+    from mlxc._core.prims.rulekit import cast_like, conj_vjp, unbroadcast
     a, b = primals[0], primals[1]
-    if g.dtype == mx.complex64:          # MLX: dA = G @ B^H, dB = A^H @ G
-        a, b = conj_factor(a), conj_factor(b)
     out = []
     for i in argnums:
+        # conj_vjp: complex operands follow MLX's convention, G @ conj(B)^T.
         if i == 0:
-            d = unbroadcast(g @ _mT(b), a.shape)
+            d = conj_vjp(lambda h: unbroadcast(h @ _mT(b), a.shape), g, a, b)
             out.append(cast_like(d, a))
         else:
-            d = unbroadcast(_mT(a) @ g, b.shape)
+            d = conj_vjp(lambda h: unbroadcast(_mT(a) @ h, b.shape), g, a, b)
             out.append(cast_like(d, b))
     return out
 

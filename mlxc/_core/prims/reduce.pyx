@@ -446,8 +446,9 @@ def _reduce_vjp(int op, tuple axes, x, g, y):
     if op == MLXC_RSUM:
         return cast_like(_expand_back(g, axes, x.shape), x)
     if op == MLXC_RPROD:
-        return cast_like(_expand_back(g, axes, x.shape) * _prod_others(conj_factor(x), axes),
-                         x)
+        from mlxc._core.prims.rulekit import conj_vjp
+        return cast_like(conj_vjp(lambda h: _expand_back(h, axes, x.shape) *
+                                  _prod_others(x, axes), g, x), x)
     if op == MLXC_RMAX or op == MLXC_RMIN:
         # As MLX: the cotangent is split evenly between the elements equal to the extreme.
         mask = _extreme_mask(x, axes, y)

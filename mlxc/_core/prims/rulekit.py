@@ -72,3 +72,18 @@ def materialize_batch(x, ax, size):
 
 def zeros_cotangent(x):
     return mx.zeros(x.shape, x.dtype)
+
+
+def conj_vjp(rule, g, *inputs):
+    """MLX's complex vjp convention, g * conj(f'(x)), from a rule written as g * f'(x)
+    that is linear in g: conj(rule(conj(g))).  Real cotangents pass straight through."""
+    if g.dtype != mx.complex64 and all(x.dtype != mx.complex64 for x in inputs):
+        return rule(g)
+    r = rule(mx.conj(g) if g.dtype == mx.complex64 else g)
+    if isinstance(r, tuple):
+        return tuple(None if v is None else _conj(v) for v in r)
+    return _conj(r)
+
+
+def _conj(v):
+    return mx.conj(v) if isinstance(v, mx.array) and v.dtype == mx.complex64 else v
