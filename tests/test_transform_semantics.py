@@ -312,12 +312,12 @@ C = np.array([1 - 1j, 0.5 + 2j, 2 + 0j])
     ("matmul", lambda x: (x.reshape(1, 3) @ mx.array(Y.astype(np.complex64)).reshape(3, 1))
      .imag.sum(), lambda x: (x @ Y).imag),
     ("prod", lambda x: mx.prod(x).real, lambda x: np.prod(x).real),
-    ("cumprod", lambda x: (mx.cumprod(x) * mx.array(C.astype(np.complex64))).real.sum(),
-     lambda x: (np.cumprod(x) * C).real.sum()),
     ("cumsum", lambda x: (mx.cumsum(x) * mx.array(C.astype(np.complex64))).real.sum(),
      lambda x: (np.cumsum(x) * C).real.sum()),
 ])
 def test_complex_grad_convention(name, f_mx, f_np):
+    # (cumprod and power are not here: MLX takes no conjugate in their vjps, and mlxc
+    # gives MLX's numbers -- tests/test_complex_mlx.py replays MLX's recorded values.)
     g = mx.grad(f_mx)(mx.array(X.astype(np.complex64)))
     assert g.dtype == mx.complex64
     np.testing.assert_allclose(np.array(g), _fd_grad(f_np, X), rtol=2e-4, atol=2e-4)

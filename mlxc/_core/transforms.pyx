@@ -475,7 +475,9 @@ def vmap(fun, in_axes=0, out_axes=0):
         call = object()
         for x, ax in zip(leaves, axes):
             if ax is None:
-                holders.append(x)
+                # A node of its own: x[i] = v inside the function rebinds the copy, not
+                # the caller's array (as in MLX).
+                holders.append(identity_copy(<array>x))
                 continue
             if ax < -x.ndim or ax >= x.ndim:
                 raise IndexError(f"[vmap] Invalid vectorization axis {ax} for array with shape "

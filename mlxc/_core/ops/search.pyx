@@ -91,8 +91,11 @@ def unique(a, /, size, return_index=False, return_inverse=False, return_counts=F
         counts = mx.zeros((size,), mx.int32)
     else:
         flat = mx.reshape(x, (n,))
-        perm = mx.argsort(flat)
-        srt = mx.take(flat, perm)
+        # The grouping (sort order, group ids, counts) is built from constant values:
+        # gradients reach the unique values only, never an index.
+        key = mx.stop_gradient(flat)
+        perm = mx.argsort(key)
+        srt = mx.take(key, perm)
         # A new group starts at 0 and wherever an element differs from the one before it
         # (every NaN differs, -0 equals 0).
         new = mx.concatenate([mx.ones((1,), mx.bool_),

@@ -553,8 +553,7 @@ def _scan_vjp(Scan p, x, g, y):
         # dx_j = sum_{i >= j} g_i prod_{k <= i, k != j} x_k (in scan order), exact with
         # zeros: before the first zero divide by x_j; at the first zero use the scan of x
         # with that zero replaced by one; after it the derivative is zero.
-        if x.dtype == mx.complex64:      # MLX's convention: conjugated factors
-            x, y = mx.conj(x), mx.conj(y)
+        # (Complex input: MLX takes no conjugate here, unlike its other vjps.)
         before, first = _zero_masks(x, ax, rev)
         one = mx.ones((), x.dtype)
         y1 = _scan_node(MLXC_CUMPROD, ax, rev, inc, mx.where(first, one, x))
