@@ -452,3 +452,16 @@ def test_nested_vmap_keeps_each_level_placeholders_apart():
     want = x3.copy()
     want[:, 0] = -1.0
     np.testing.assert_array_equal(np.array(got), want * 2)
+
+
+def test_vmap_setitem_on_unbatched_argument_leaves_caller_array():
+    # MLX: the function's x[i] = v rebinds its own argument, not the caller's array.
+    def g(a, i, v):
+        a[i] = v
+        return a
+    z = mx.zeros((4,))
+    out = mx.vmap(g, in_axes=(None, 0, 0))(z, mx.array([0, 1, 2]), mx.array([1.0, 2.0, 3.0]))
+    expect = np.zeros((3, 4), np.float32)
+    expect[[0, 1, 2], [0, 1, 2]] = [1, 2, 3]
+    np.testing.assert_array_equal(np.array(out), expect)
+    np.testing.assert_array_equal(np.array(z), np.zeros(4, np.float32))
