@@ -239,10 +239,12 @@ def test_deepcopy_keeps_sharing_within_the_copied_object():
 
 
 @pytest.mark.mlxc_only
-def test_unpickle_rejects_inconsistent_data():
-    from mlxc._core.array import _unpickle
-    with pytest.raises(ValueError, match="do not hold"):
-        _unpickle(b"abc", "float32", (2,))
+@pytest.mark.mlxc_only
+def test_unpickle_rejects_inconsistent_state():
+    for state in ((b"abc", 10), (np.zeros(2, np.float32), 99), (np.zeros(2),), "x"):
+        bare = mx.array.__new__(mx.array)
+        with pytest.raises(ValueError, match="Invalid pickle state"):
+            bare.__setstate__(state)
 
 
 @pytest.mark.mlxc_only  # MLX raises RuntimeError("std::bad_cast") for these

@@ -9,13 +9,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, Literal, ParamSpec, TypeVar, Union
 
 import numpy
+from mlxc.core import Device, DeviceType, Dtype, Stream, ThreadLocalStream, array, bfloat16, float32, int32
 
-from mlxc.core import (
-    Device, DeviceType, Dtype, Stream, ThreadLocalStream, array, bfloat16, float32, int32,
-)
 P = ParamSpec("P")
 R = TypeVar("R")
 scalar = Union[bool, int, float, complex]
-StreamOrDevice = Union[Stream, ThreadLocalStream, Device, DeviceType, None]
+StreamOrDevice = Union["Stream", "ThreadLocalStream", "Device", "DeviceType", None]
 
 def is_available() -> bool: ...
