@@ -100,11 +100,49 @@ def balance(sig):
     return head + ", **kwargs: Any) -> Any"
 
 
+import ast
+import builtins
+
+# Names a stub annotation may use besides the module's own.
+KNOWN = set(dir(builtins)) | {"Any", "Literal", "Callable", "Sequence", "Union", "ParamSpec",
+                              "TypeVar", "numpy", "collections", "pathlib", "types", "P", "R",
+                              "scalar", "StreamOrDevice", "DLPackCompatible"}
+MODULE_NAMES = set()      # filled per module before its stub is written
+
+
+def _unknown(expr):
+    """Names in an annotation that the stub does not define (a cut-off surface line)."""
+    if expr is None:
+        return False
+    return any(isinstance(n, ast.Name) and n.id not in KNOWN | MODULE_NAMES
+               for n in ast.walk(expr))
+
+
+def repair(name, params, ret):
+    """Drop what a cut-off surface line spoiled: an unknown return type becomes Any, and
+    the parameters from the first unknown annotation on become **kwargs."""
+    tree = ast.parse(f"def {name}({params}) -> {ret}: ...").body[0]
+    if _unknown(tree.returns):
+        ret = "Any"
+    a = tree.args
+    ordered = a.posonlyargs + a.args + ([a.vararg] if a.vararg else []) + a.kwonlyargs
+    for p in ordered:
+        if _unknown(p.annotation) or any(_unknown(d) for d in a.defaults + a.kw_defaults if d):
+            cut = params.find(p.arg + ":") if p.annotation else params.find(p.arg)
+            head = params[:cut].rstrip().rstrip(",").rstrip()
+            if head.endswith(", *") or head == "*":
+                head = head[:-1].rstrip().rstrip(",")
+            params = (head + ", " if head else "") + "**kwargs: Any"
+            break
+    return params, ret
+
+
 def def_line(name, sig, indent=""):
     sig = balance(clean_types(sig.strip()))
     m = re.match(r"\((.*)\)(?:\s*->\s*(.*))?$", sig)
-    params, ret = m.group(1), (m.group(2) or "Any")
-    return f"{indent}def {name}({params}) -> {ret}: ...\n"
+    params, ret = repair(name, m.group(1), (m.group(2) or "Any").strip())
+    ignore = "  # type: ignore[override]" if name in ("__eq__", "__ne__") else ""
+    return f"{indent}def {name}({params}) -> {ret}: ...{ignore}\n"
 
 
 def runtime_def(name, obj, indent="", self_arg=False):
@@ -132,6 +170,8 @@ def class_stub(name, cls, surface, qual):
         key = f"{qual}.{m}"
         entry = surface.get(key)
         attr = inspect.getattr_static(cls, m, None)
+        if entry is None and re.fullmatch(r"__i\w+__", m) and f"{qual}.__{m[3:]}" in surface:
+            entry = surface[f"{qual}.__{m[3:]}"].replace(f"__{m[3:]}", m, 1)
         if entry is not None and re.match(rf"\s+{re.escape(m)}\(self", entry):
             sig = entry.strip()[len(m):]
             out.append(def_line(m, sig, "    "))
@@ -172,6 +212,10 @@ _DUNDERS = {
 def module_stub(mod, prefix, surface, is_core, core=None):
     out = [HEADER.format(module=mod.__name__)]
     names = public_names(mod)
+    MODULE_NAMES.clear()
+    MODULE_NAMES.update(names)
+    MODULE_NAMES.update(SUB_NEEDS)
+    MODULE_NAMES.update(public_names(core) if core is not None else ())
     if is_core:
         out.append(CORE_ALIASES)
     else:
@@ -211,6 +255,10 @@ def module_stub(mod, prefix, surface, is_core, core=None):
         else:
             kind = type(obj).__name__
             kind = {"NoneType": "None"}.get(kind, kind)
+            if isinstance(obj, list):          # random.state: a list holding the key
+                kind = "list[array]"
+            elif kind not in KNOWN | MODULE_NAMES:
+                kind = "Any"
             out.append(f"{n}: {kind}\n")
     return "".join(out)
 
