@@ -7,7 +7,7 @@ part of a computation) rank as sources, arrays nothing in the graph reads as sin
 """
 from mlxc._core.array cimport array, node_outputs
 
-from mlxc._core.export import _letters
+from mlxc._core.export import _letters, post_order
 
 
 def _flatten_arrays(tree):
@@ -17,35 +17,6 @@ def _flatten_arrays(tree):
         if not isinstance(v, array):
             raise ValueError("[tree_flatten] The argument should contain only arrays")
     return leaves
-
-
-cdef list _post_order(list outputs):
-    """Every array reachable from outputs, inputs before the arrays computed from them; of
-    the outputs of one multi-output node only the first met is listed."""
-    cdef list order = []
-    cdef set seen = set()
-    cdef array node
-    for o in outputs:
-        if id(o) in seen:
-            continue
-        seen.add(id(o))
-        stack = [[o, 0]]
-        while stack:
-            top = stack[-1]
-            node = <array>top[0]
-            ins = node.inputs if node.primitive is not None else ()
-            if top[1] < len(ins):
-                x = ins[top[1]]
-                top[1] += 1
-                if id(x) not in seen:
-                    seen.add(id(x))
-                    stack.append([x, 0])
-                continue
-            stack.pop()
-            order.append(node)
-            for s in node_outputs(node):
-                seen.add(id(s))
-    return order
 
 
 def export_to_dot(file, *args, **kwargs):
@@ -86,7 +57,7 @@ def export_to_dot(file, *args, **kwargs):
             names[id(x)] = _letters(len(names))
         return names[id(x)]
 
-    order = _post_order(outputs)
+    order = post_order(outputs, set(), True)
     read = set()
     for n in order:
         node = <array>n

@@ -190,12 +190,14 @@ def _constant_from_bytes(shape, Dtype dt, raw):
 _HOLDER = Placeholder.__new__(Placeholder)
 
 
-cdef list _graph(list outputs, set holders):
+def post_order(list outputs, set holders, bint with_leaves=False):
     """Nodes with a primitive between the placeholders (ids in holders) and outputs, every
-    node after its inputs."""
+    node after its inputs; with_leaves also lists the arrays without one (export_to_dot's
+    sources).  Of the outputs of one multi-output node only the first met is listed."""
     cdef list order = []
     cdef set seen = set()
     cdef array node
+    cdef bint inner
     for o in outputs:
         if id(o) in seen:
             continue
@@ -204,8 +206,8 @@ cdef list _graph(list outputs, set holders):
         while stack:
             top = stack[-1]
             node = <array>top[0]
-            ins = node.inputs if (node.primitive is not None and id(node) not in holders) \
-                else ()
+            inner = node.primitive is not None and id(node) not in holders
+            ins = node.inputs if inner else ()
             if top[1] < len(ins):
                 x = ins[top[1]]
                 top[1] += 1
@@ -214,7 +216,7 @@ cdef list _graph(list outputs, set holders):
                     stack.append([x, 0])
                 continue
             stack.pop()
-            if node.primitive is not None and id(node) not in holders:
+            if inner or with_leaves:
                 order.append(node)
                 for s in node_outputs(node):
                     seen.add(id(s))
@@ -258,11 +260,11 @@ def trace_function(fun, pos, kw, constants):
                          "or a list of arrays.")
     inputs = holders + [kw_holders[k] for k in names]
     hold_ids = set(id(h) for h in inputs)
-    order = _graph(outs, hold_ids)
+    order = post_order(outs, hold_ids)
     fold = _fold_unserializable(order, hold_ids)
     if fold:
         _mx().eval(*fold)
-        order = _graph(outs, hold_ids)
+        order = post_order(outs, hold_ids)
     refs = {id(h): i for i, h in enumerate(inputs)}
     const_index = {id(c[0]): i for i, c in enumerate(constants)}
 
