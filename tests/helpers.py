@@ -4,6 +4,8 @@ oracle comparison with per-dtype tolerances, and MLX's type-promotion rule.
 Everything here was checked against real MLX 0.32.4 (run the suite with
 MLXC_TEST_REFERENCE=mlx).
 """
+import os
+
 import numpy as np
 
 import mlxc.core as mx
@@ -184,3 +186,21 @@ def rand(shape, name="float32", low=-3.0, high=3.0, seed=0):
         if np.size(v) else mx.zeros(shape, dtype=dt(name))
     # round-trip so the oracle uses the exact stored values
     return a, to_np(a)
+
+
+# ---------------------------------------------------------------- child interpreters
+
+# A child interpreter runs from here: a directory with no mlxc in it, so a source checkout
+# in the parent's cwd cannot shadow the mlxc under test.
+CHILD_CWD = os.path.dirname(os.path.abspath(__file__))
+
+
+def child_env(**extra):
+    """os.environ for a child interpreter that imports the same mlxc as this process
+    (installed or built in place), plus `extra` (e.g. MLXC_NUM_THREADS="2")."""
+    import mlxc
+    root = os.path.dirname(os.path.dirname(os.path.abspath(mlxc.__file__)))
+    env = dict(os.environ, **extra)
+    env["PYTHONPATH"] = os.pathsep.join([root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH")
+                                                  else []))
+    return env

@@ -10,12 +10,13 @@ MLX itself crashes or raises RuntimeError (std::bad_cast) for several of these i
 the checks are mlxc's own.
 """
 import json
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+
+from helpers import CHILD_CWD, child_env
 
 pytestmark = pytest.mark.mlxc_only
 
@@ -176,14 +177,12 @@ def outcomes():
     todo = [[t, v] for t, v, _ in FLAT]
     results = {}
     start = 0
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
-        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env = child_env()
     while start < len(todo):
         try:
             p = subprocess.run([sys.executable, "-c", CHILD], input=json.dumps(todo[start:]),
-                               capture_output=True, text=True, timeout=120, env=env)
+                               capture_output=True, text=True, timeout=120, env=env,
+                               cwd=CHILD_CWD)
             out, failure = p.stdout, f"exit status {p.returncode}: {p.stderr[-300:]}"
         except subprocess.TimeoutExpired as e:
             out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")

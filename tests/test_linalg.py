@@ -407,7 +407,6 @@ def test_argument_errors(call, exc, msg):
 def test_results_independent_of_thread_count(tmp_path):
     """A batch is spread over the pool, one LAPACK call per matrix: same bits at any
     thread count."""
-    import os
     import subprocess
     import sys
     script = (
@@ -417,13 +416,12 @@ def test_results_independent_of_thread_count(tmp_path):
         "outs = [mx.linalg.inv(x), mx.linalg.svd(x)[1], mx.linalg.eigh(x @ mx.swapaxes(x, 1, 2))[0],\n"
         "        mx.linalg.qr(x)[1], mx.linalg.solve(x, x[:, :, :3])]\n"
         "np.savez(sys.argv[1], *[np.array(o) for o in outs])\n")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    from helpers import CHILD_CWD, child_env
     res = []
     for threads in ("1", "2"):
         out = tmp_path / f"t{threads}.npz"
-        env = dict(os.environ, MLXC_NUM_THREADS=threads,
-                   PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        subprocess.run([sys.executable, "-c", script, str(out)], env=env, check=True)
+        subprocess.run([sys.executable, "-c", script, str(out)],
+                       env=child_env(MLXC_NUM_THREADS=threads), cwd=CHILD_CWD, check=True)
         res.append(np.load(out))
     for k in res[0].files:
         np.testing.assert_array_equal(res[0][k], res[1][k])
