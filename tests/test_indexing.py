@@ -93,8 +93,7 @@ def test_getitem_is_a_snapshot():
     (1.5, ValueError),
     ("a", ValueError),
     (mx.array([0.0, 1.0]), ValueError),
-    (mx.array([True, False]), ValueError),   # boolean masks unsupported
-    ([True, False], ValueError),
+    # (boolean masks read like numpy: tests/test_masked_scatter.py)
 ])
 def test_getitem_errors(idx, exc):
     with pytest.raises(exc):

@@ -76,8 +76,33 @@ def test_mask_value_errors():
     y = setm(mx.array(x), x > 5, mx.array([1, 2, 3]))   # 6 masked entries, 3 values
     with pytest.raises(RuntimeError, match="Source does not have enough elements"):
         mx.eval(y)
-    with pytest.raises(ValueError, match="boolean indices are not yet supported"):
-        x[x > 5]
+
+
+
+@pytest.mark.mlxc_only   # MLX 0.32 refuses boolean reads ("not yet supported")
+@pytest.mark.parametrize("shape, mshape", [((3, 4), (3, 4)), ((3, 4), (3,)), ((2, 3, 4), (2, 3)),
+                                           ((5,), (5,)), ((0, 2), (0,))])
+def test_mask_read_matches_numpy(shape, mshape):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(np.float32)
+    m = rng.random(mshape) > 0.5
+    for mask in (mx.array(m), m, m.tolist() if m.size else None):
+        if mask is None:
+            continue
+        np.testing.assert_array_equal(np.array(mx.array(x)[mask]), x[m])
+
+
+@pytest.mark.mlxc_only
+def test_mask_read_transforms_and_errors():
+    x = mx.array([1.0, 3.0, 4.0])
+    # grad: the selected rows are a gather of x (mask evaluated eagerly, a constant)
+    g = mx.grad(lambda v: (v[v > 2] ** 2).sum())(x)
+    np.testing.assert_array_equal(np.array(g), [0.0, 6.0, 8.0])
+    # vmap: the length would depend on each row's values -- evaluating is refused
+    with pytest.raises(ValueError, match="during function transformations"):
+        mx.vmap(lambda v: v[v > 0])(mx.ones((2, 3)))
+    with pytest.raises(IndexError, match="boolean mask should have the same shape"):
+        mx.ones((3, 4))[mx.array([True, False])]
 
 
 @pytest.mark.mlxc_only

@@ -290,6 +290,10 @@ cdef array _gather(_Plan P, str op):
 
 def _getitem(a, idx):
     cdef array x = <array>a
+    if not isinstance(idx, bool):            # (MLX refuses a Python bool as an index)
+        mask = _as_mask(idx)
+        if mask is not None:
+            return _masked_read(x, <array>mask)
     cdef list ent = _expand(x, idx, "gather")
     if _has_array(ent):
         return _gather(_advanced(x, ent, "gather"), "gather")
@@ -367,9 +371,32 @@ cdef object _as_mask(object idx):
         return idx if (<array>idx).dtype == MLXC_BOOL else None
     if isinstance(idx, np.ndarray):
         return as_array(idx) if idx.dtype == np.bool_ else None
-    if isinstance(idx, list) and idx and all(isinstance(e, (bool, np.bool_)) for e in idx):
-        return as_array(idx)
+    if isinstance(idx, list) and idx:
+        flat = idx
+        while isinstance(flat, list) and flat:       # nested lists: look at a leaf
+            flat = flat[0]
+        if isinstance(flat, (bool, np.bool_)):
+            m = np.asarray(idx)
+            if m.dtype == np.bool_:
+                return as_array(m)
     return None
+
+
+cdef array _masked_read(array a, array mask):
+    """a[mask] with numpy's meaning (MLX 0.32 refuses boolean reads): the rows of a at the
+    True entries of mask, which covers a's leading dims, in row-major order.  The result's
+    length depends on the mask's values, so the mask is evaluated here -- inside vmap,
+    where nothing may be evaluated, that raises.  The rows are a gather: differentiable."""
+    if mask.ndim == 0 or mask.ndim > a.ndim or mask._shape != a._shape[:mask.ndim]:
+        raise IndexError(f"[gather] The boolean mask should have the same shape as the "
+                         f"beginning of the indexed array but the mask has shape "
+                         f"{_shape_str(mask._shape)} and the array has shape "
+                         f"{_shape_str(a._shape)}")
+    cdef tuple trailing = a._shape[mask.ndim:]
+    rows = np.flatnonzero(np.asarray(mask))
+    flat = reshape_op(a, (mask.size,) + trailing)
+    return take(flat, as_array(rows.astype(np.int64 if mask.size > 2**31 - 1 else np.int32)),
+                0)
 
 
 cdef str _shape_str(tuple s):
