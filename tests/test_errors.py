@@ -91,7 +91,6 @@ CASES = [
     ("two ellipsis", lambda: A()[..., ...], ValueError, "ellipsis"),
     ("float index", lambda: A()[1.5], ValueError, "index"),
     ("float array index", lambda: A()[mx.array([0.0])], ValueError, "integral|dtype"),
-    ("bool mask", lambda: A()[mx.array([True, False])], ValueError, "boolean"),
     ("setitem broadcast", lambda: A().__setitem__(0, mx.ones(4)), ValueError, "broadcast"),
     # --- gather / scatter
     ("take axis", lambda: mx.take(A(), mx.array([0]), axis=2), IndexError, "[Aa]xis"),
