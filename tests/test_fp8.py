@@ -139,3 +139,31 @@ def test_from_fp8_bad_input():
         mx.from_fp8(mx.array([56.0]))
     with pytest.raises(ValueError, match=r"\[from_fp8\] Only real floating"):
         mx.from_fp8(mx.array([56], mx.uint8), mx.int32)
+
+
+_THREAD_CHILD = r"""
+import sys
+import numpy as np
+import mlxc.core as mx
+x = np.random.default_rng(3).standard_normal(300_001).astype(np.float32) * 300
+codes = mx.to_fp8(mx.array(x))
+out = [np.array(codes), np.array(mx.from_fp8(codes, mx.float32)),
+       np.array(mx.from_fp8(codes, mx.float16)),
+       np.array(mx.to_fp8(mx.array(x.astype(np.float16))))]
+sys.stdout.buffer.write(b"".join(o.tobytes() for o in out))
+"""
+
+
+@pytest.mark.parametrize("threads", ["2", "3", "7"])
+def test_fp8_same_bytes_at_any_thread_count(threads):
+    # 300001 elements: 5 tasks of 2^16 for the pool; the split must not change a bit.
+    import subprocess
+    import sys
+    from helpers import CHILD_CWD, child_env
+
+    def run(n):
+        return subprocess.run([sys.executable, "-c", _THREAD_CHILD], capture_output=True,
+                              env=child_env(MLXC_NUM_THREADS=n), cwd=CHILD_CWD,
+                              timeout=300, check=True).stdout
+    one = run("1")
+    assert len(one) > 0 and run(threads) == one
