@@ -13,33 +13,13 @@
 #define SEARCH_TASK ((int64_t)1 << 12)     /* values per task */
 #define SEARCH_PAR_MIN ((int64_t)1 << 14)  /* fewer values than this: one thread */
 
-/* Each element is compared through an order-preserving key (as mlxc_sort's):
- * integers as they are; float bits with the sign bit flipped for positives and every
- * bit flipped for negatives, both zeros given +0's key and every NaN the top key;
+/* Each element is compared through mlxc_sort's order-preserving key (sortkey.h);
  * complex64 as (key of the real part) << 32 | key of the imaginary part.  Key compares
  * are plain integer compares, so the search below compiles to conditional moves. */
-#define FKEY(T, u, SIGN, INF)                                                       \
-    T a_ = (T)((u) & (T)~(SIGN));                                                   \
-    T k_ = ((u) & (SIGN)) ? (T)~(u) : (T)((u) | (SIGN));                            \
-    k_ = a_ == 0 ? (T)(SIGN) : k_;                                                  \
-    return a_ > (INF) ? (T)~(T)0 : k_
-static inline uint16_t skey_f16(uint16_t u) { FKEY(uint16_t, u, 0x8000u, 0x7c00u); }
-static inline uint16_t skey_bf16(uint16_t u) { FKEY(uint16_t, u, 0x8000u, 0x7f80u); }
-static inline uint32_t skey_f32(float x)
+#include "sortkey.h"
+static inline uint64_t key_c64(mlxc_c64 z)
 {
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    FKEY(uint32_t, u, 0x80000000u, 0x7f800000u);
-}
-static inline uint64_t skey_f64(double x)
-{
-    uint64_t u;
-    memcpy(&u, &x, 8);
-    FKEY(uint64_t, u, 0x8000000000000000ull, 0x7ff0000000000000ull);
-}
-static inline uint64_t skey_c64(mlxc_c64 z)
-{
-    return (uint64_t)skey_f32(crealf(z)) << 32 | skey_f32(cimagf(z));
+    return (uint64_t)key_f32(crealf(z)) << 32 | key_f32(cimagf(z));
 }
 #define KEY_b(x) (x)
 #define KEY_u8(x) (x)
@@ -50,11 +30,11 @@ static inline uint64_t skey_c64(mlxc_c64 z)
 #define KEY_i16(x) (x)
 #define KEY_i32(x) (x)
 #define KEY_i64(x) (x)
-#define KEY_f16(x) skey_f16(x)
-#define KEY_bf16(x) skey_bf16(x)
-#define KEY_f32(x) skey_f32(x)
-#define KEY_f64(x) skey_f64(x)
-#define KEY_c64(x) skey_c64(x)
+#define KEY_f16(x) key_f16(x)
+#define KEY_bf16(x) key_bf16(x)
+#define KEY_f32(x) key_f32(x)
+#define KEY_f64(x) key_f64(x)
+#define KEY_c64(x) key_c64(x)
 #define KT_b uint8_t
 #define KT_u8 uint8_t
 #define KT_u16 uint16_t
