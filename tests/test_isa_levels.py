@@ -1,7 +1,6 @@
 """The kernels at every SIMD level this machine has (MLXC_CPU_ISA forces a level at
 import, so each level runs in its own interpreter), checked against numpy."""
 import json
-import os
 import subprocess
 import sys
 
@@ -52,14 +51,9 @@ print(json.dumps(out))
 def test_kernels_at_level(level):
     import numpy as np
     from scipy_free_erf import erf64
-    # The child imports the same mlxc as this process (installed or built in place),
-    # from a neutral directory so a source checkout in the cwd cannot shadow it.
-    import mlxc
-    root = os.path.dirname(os.path.dirname(os.path.abspath(mlxc.__file__)))
-    env = dict(os.environ, MLXC_CPU_ISA=level,
-               PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
-    r = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
-                       text=True, timeout=300, cwd=os.path.dirname(os.path.abspath(__file__)))
+    from helpers import CHILD_CWD, child_env
+    r = subprocess.run([sys.executable, "-c", _CHILD], env=child_env(MLXC_CPU_ISA=level),
+                       capture_output=True, text=True, timeout=300, cwd=CHILD_CWD)
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout)
     assert out["isa"] == level

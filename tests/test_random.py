@@ -183,12 +183,9 @@ for o in outs:
 
 
 def _child(**env):
-    import mlxc
-    root = os.path.dirname(os.path.dirname(os.path.abspath(mlxc.__file__)))
-    e = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
-             **env)
-    res = subprocess.run([sys.executable, "-c", _CHILD], env=e, capture_output=True,
-                         cwd=os.path.dirname(root), timeout=300)
+    from helpers import CHILD_CWD, child_env
+    res = subprocess.run([sys.executable, "-c", _CHILD], env=child_env(**env),
+                         capture_output=True, cwd=CHILD_CWD, timeout=300)
     assert res.returncode == 0, res.stderr.decode()
     isa, _, data = res.stdout.partition(b"\n")
     return isa.decode(), data

@@ -7,7 +7,6 @@ size: values padded with fill_value (default: the smallest element), index padde
 index[0], counts padded with 0, inverse of truncated elements clamped to size - 1; every
 NaN is its own element.
 """
-import os
 import subprocess
 import sys
 
@@ -128,14 +127,11 @@ print(hashlib.sha256(np.array(r).tobytes()).hexdigest())
 
 @pytest.mark.mlxc_only
 def test_searchsorted_thread_count_does_not_change_results():
-    import mlxc
-    root = os.path.dirname(os.path.dirname(os.path.abspath(mlxc.__file__)))
+    from helpers import CHILD_CWD, child_env
     out = []
     for threads in ("1", "3"):
-        env = dict(os.environ, MLXC_NUM_THREADS=threads,
-                   PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
-        r = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
-                           text=True, timeout=300, cwd=os.path.dirname(os.path.abspath(__file__)))
+        r = subprocess.run([sys.executable, "-c", _CHILD], env=child_env(MLXC_NUM_THREADS=threads),
+                           capture_output=True, text=True, timeout=300, cwd=CHILD_CWD)
         assert r.returncode == 0, r.stderr[-3000:]
         out.append(r.stdout.strip())
     assert out[0] == out[1]

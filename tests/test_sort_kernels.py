@@ -4,7 +4,6 @@ in input order, each keeping its sign), on row lengths around the kernel's
 switches (merge sort of short rows, radix, one long row over all threads), and
 the same results with 1 and 2 threads."""
 import hashlib
-import os
 import subprocess
 import sys
 
@@ -121,16 +120,11 @@ print(" ".join(out))
 
 @pytest.mark.mlxc_only
 def test_thread_count_does_not_change_results():
-    # The child imports the same mlxc as this process (installed or built in place),
-    # from a neutral directory so a source checkout in the cwd cannot shadow it.
-    import mlxc
-    root = os.path.dirname(os.path.dirname(os.path.abspath(mlxc.__file__)))
+    from helpers import CHILD_CWD, child_env
     digests = []
     for threads in ("1", "2"):
-        env = dict(os.environ, MLXC_NUM_THREADS=threads,
-                   PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
-        r = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True,
-                           text=True, timeout=300, cwd=os.path.dirname(os.path.abspath(__file__)))
+        r = subprocess.run([sys.executable, "-c", _CHILD], env=child_env(MLXC_NUM_THREADS=threads),
+                           capture_output=True, text=True, timeout=300, cwd=CHILD_CWD)
         assert r.returncode == 0, r.stderr[-3000:]
         digests.append(r.stdout.split())
     assert digests[0] == digests[1]

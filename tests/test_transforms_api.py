@@ -337,14 +337,9 @@ def test_vmap_returning_non_arrays_is_value_error():
             else:
                 print("no error")
     """)
-    # The child imports the same mlxc as this process (installed or built in place),
-    # from a neutral cwd so a source checkout cannot shadow it.
-    import mlxc
-    env = dict(os.environ)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(mlxc.__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    from helpers import CHILD_CWD, child_env
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       timeout=120, env=env, cwd=os.path.dirname(os.path.abspath(__file__)))
+                       timeout=120, env=child_env(), cwd=CHILD_CWD)
     assert r.returncode == 0, f"child exited with {r.returncode}: {r.stderr[-2000:]}"
     assert r.stdout.split() == ["ValueError"] * 3, r.stdout
 
