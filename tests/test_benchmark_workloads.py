@@ -38,6 +38,8 @@ TINY = (
     + [("linalg", {"op": op, "n": 6, "k": 2})
        for op in ("solve", "cholesky", "inv", "qr", "svd", "eigh")]
     + [("linalg_grad_solve", {"n": 5})]
+    + [("conv", {"case": c, "tiny": True})
+       for c in ("conv2d", "conv1d", "conv2d_grad", "conv_transpose2d")]
 )
 
 

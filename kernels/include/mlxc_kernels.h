@@ -292,6 +292,21 @@ uint16_t mlxc_float_to_bf16(float f);
 int mlxc_cpu_isa(void);
 const char *mlxc_isa_name(int isa);
 
+/* ---- convolution (MLX's conv_general; kernels/conv.c) ----
+ * x (batch, in_sp[0..nsp-1], cin), w (cout, k_sp[..], cin/groups), out (batch,
+ * out_sp[..], cout), all contiguous, one dtype (float16, bfloat16, float32,
+ * float64); nsp in 1..3.  With xp the input dilated by idil (idil-1 zeros between
+ * elements) and shifted by pad_lo (negative: cropped), zero outside:
+ *   out[n, o, g*Cog + co] = sum_{k, c} xp[n, o*stride + k*kdil, g*Cig + c]
+ *                                      * w[g*Cog + co, flip ? K-1-k : k, c]
+ * The caller computes out_sp (the high padding is implied by it).  Half types
+ * accumulate in float32.  The same bits at any thread count. */
+int mlxc_conv(int dtype, int nsp, int64_t batch, const int64_t *in_sp, int64_t cin,
+              const int64_t *k_sp, int64_t cout, const int64_t *out_sp,
+              const int64_t *stride, const int64_t *pad_lo, const int64_t *kdil,
+              const int64_t *idil, int64_t groups, int flip,
+              const void *x, const void *w, void *out);
+
 #ifdef __cplusplus
 }
 #endif

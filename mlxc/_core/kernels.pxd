@@ -100,3 +100,10 @@ cdef extern from "mlxc_kernels.h" nogil:
     uint16_t mlxc_float_to_half(float f)
     float mlxc_bf16_to_float(uint16_t h)
     uint16_t mlxc_float_to_bf16(float f)
+
+cdef extern from "mlxc_kernels.h" nogil:
+    int mlxc_conv(int dtype, int nsp, int64_t batch, const int64_t *in_sp, int64_t cin,
+                  const int64_t *k_sp, int64_t cout, const int64_t *out_sp,
+                  const int64_t *stride, const int64_t *pad_lo, const int64_t *kdil,
+                  const int64_t *idil, int64_t groups, int flip,
+                  const void *x, const void *w, void *out)
