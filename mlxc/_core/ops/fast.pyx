@@ -26,7 +26,7 @@ def _kernel_ok(dt):
 
 
 def _vector(w, str name, str op, n, wname):
-    a = as_array(w)
+    a = <object>as_array(w)
     if a.ndim != 1:
         raise ValueError(f"[{op}] {wname} must have 1 dimension but has {a.ndim} "
                          f"dimensions.")
@@ -40,7 +40,7 @@ def norm(int op, x, weight, bias, eps, stream=None):
     """rms_norm (bias None) or layer_norm."""
     name = "rms_norm" if op == RMS_NORM else "layer_norm"
     check_stream(stream, name)
-    a = as_array(x)
+    a = <object>as_array(x)
     if a.ndim == 0:
         raise ValueError(f"[{name}] Input must have at least 1 dimension but got input "
                          f"with 0 dimensions.")
@@ -68,7 +68,7 @@ def norm(int op, x, weight, bias, eps, stream=None):
 
 def rope(a, dims, traditional, base, scale, offset, freqs=None, stream=None):
     check_stream(stream, "rope")
-    x = as_array(a)
+    x = <object>as_array(a)
     if x.ndim < 3:
         raise ValueError(f"[rope] Input must have at least 3 dimensions but got input "
                          f"with {x.ndim} dimensions.")
@@ -89,7 +89,7 @@ def rope(a, dims, traditional, base, scale, offset, freqs=None, stream=None):
         raise ValueError("[rope] Neither base nor freqs has a value.")
     f = None
     if freqs is not None:
-        f = as_array(freqs)
+        f = <object>as_array(freqs)
         if f.ndim != 1 or f.shape[0] != dims // 2:
             raise ValueError(f"[rope] freqs must be one dimensional with size {dims // 2} "
                              f"but got shape {shape_str(f.shape)}.")
@@ -158,7 +158,7 @@ def sdpa(q, k, v, scale, mask=None, sinks=None, stream=None):
                              f"array.")
         kind = MASK_CAUSAL
     elif mask is not None:
-        m = as_array(mask)
+        m = <object>as_array(mask)
         if m.ndim > 4:
             raise ValueError(f"[{op}] the mask with shape {shape_str(m.shape)} expected to "
                              f"have at most rank 4.")
@@ -176,7 +176,7 @@ def sdpa(q, k, v, scale, mask=None, sinks=None, stream=None):
             kind = MASK_ADD
     s = None
     if sinks is not None:
-        s = as_array(sinks)
+        s = <object>as_array(sinks)
         if s.shape != (Hq,):
             raise ValueError(f"[{op}] Received invalid shape for sinks "
                              f"{shape_str(s.shape)}.")

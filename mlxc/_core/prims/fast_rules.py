@@ -165,9 +165,10 @@ def _sdpa_inputs(params, primals):
     return q, k, v, m, s
 
 
-def _probs(params, q, k, m, sinks, dm=None):
-    """Scores and probabilities, float32 (float64 inputs: float64), grouped as
-    (B, Hk, G, Lq, Lk); the sink's probability (B, Hk, G, Lq, 1) or None."""
+def _probs(params, q, k, m, sinks):
+    """Probabilities, float32 (float64 inputs: float64), grouped as (B, Hk, G, Lq, Lk);
+    the sink's probability (B, Hk, G, Lq, 1) or None; the boolean keep-mask of a causal
+    or boolean mask (masked scores are constants: no derivative flows to them) or None."""
     scale, kind, _ = params
     B, Hq, Lq, D = q.shape
     Hk, Lk = k.shape[1], k.shape[2]
@@ -176,25 +177,26 @@ def _probs(params, q, k, m, sinks, dm=None):
     qg = mx.reshape(q.astype(ct), (B, Hk, G, Lq, D))
     kg = mx.expand_dims(k.astype(ct), 2)
     s = (qg * scale) @ mx.swapaxes(kg, -1, -2)
+    keep = None
     if kind == MASK_CAUSAL:
         keep = mx.expand_dims(mx.arange(Lq), 1) + (Lk - Lq) >= mx.arange(Lk)
         s = mx.where(keep, s, mx.finfo(ct).min)
     elif kind == MASK_BOOL:
-        mm = mx.reshape(mx.broadcast_to(m, (B, Hq, Lq, Lk)), (B, Hk, G, Lq, Lk))
-        s = mx.where(mm, s, mx.finfo(ct).min)
+        keep = mx.reshape(mx.broadcast_to(m, (B, Hq, Lq, Lk)), (B, Hk, G, Lq, Lk))
+        s = mx.where(keep, s, mx.finfo(ct).min)
     elif kind == MASK_ADD:
         mm = mx.reshape(mx.broadcast_to(m.astype(ct), (B, Hq, Lq, Lk)), (B, Hk, G, Lq, Lk))
         s = s + mm
     if sinks is not None:
         sk = mx.broadcast_to(mx.reshape(sinks.astype(ct), (1, Hk, G, 1, 1)), (B, Hk, G, Lq, 1))
         p = mx.softmax(mx.concatenate([sk, s], axis=-1), axis=-1, precise=True)
-        return p[..., 1:], p[..., :1]
-    return mx.softmax(s, axis=-1, precise=True), None
+        return p[..., 1:], p[..., :1], keep
+    return mx.softmax(s, axis=-1, precise=True), None, keep
 
 
 def ref_sdpa(params, q, k, v, m, sinks):
     B, Hq, Lq, _ = q.shape
-    p, _ = _probs(params, q, k, m, sinks)
+    p, _, _ = _probs(params, q, k, m, sinks)
     o = p @ mx.expand_dims(v.astype(p.dtype), 2)
     return mx.reshape(o, (B, Hq, Lq, v.shape[-1])).astype(q.dtype)
 
@@ -205,7 +207,7 @@ def _sdpa_vjp(params, primals, g, argnums, out):
     B, Hq, Lq, D = q.shape
     Hk, Lk, Dv = k.shape[1], k.shape[2], v.shape[3]
     G = Hq // Hk
-    p, ps = _probs(params, q, k, m, sinks)
+    p, ps, keep = _probs(params, q, k, m, sinks)
     ct = p.dtype
     go = mx.reshape(g.astype(ct), (B, Hk, G, Lq, Dv))
     og = mx.reshape(out.astype(ct), (B, Hk, G, Lq, Dv))
@@ -214,6 +216,8 @@ def _sdpa_vjp(params, primals, g, argnums, out):
     dp = go @ mx.swapaxes(vg, -1, -2)
     delta = mx.sum(go * og, axis=-1, keepdims=True)
     ds = p * (dp - delta)
+    if keep is not None:
+        ds = mx.where(keep, ds, 0.0)
     qg = mx.reshape(q.astype(ct), (B, Hk, G, Lq, D))
     dq = scale * (ds @ mx.expand_dims(k.astype(ct), 2))
     dk = scale * (mx.swapaxes(ds, -1, -2) @ qg).sum(axis=2)
@@ -239,7 +243,7 @@ def _sdpa_jvp(params, primals, tangents, argnums, out):
     B, Hq, Lq, D = q.shape
     Hk, Lk, Dv = k.shape[1], k.shape[2], v.shape[3]
     G = Hq // Hk
-    p, ps = _probs(params, q, k, m, sinks)
+    p, ps, keep = _probs(params, q, k, m, sinks)
     ct = p.dtype
     ds = mx.zeros(p.shape, ct)
     if 0 in t:
@@ -257,6 +261,8 @@ def _sdpa_jvp(params, primals, tangents, argnums, out):
     dsink = None
     if sinks is not None and i in t:
         dsink = mx.reshape(t[i].astype(ct), (1, Hk, G, 1, 1))
+    if keep is not None:
+        ds = mx.where(keep, ds, 0.0)
     mean = mx.sum(p * ds, axis=-1, keepdims=True)
     if dsink is not None:
         mean = mean + ps * dsink
