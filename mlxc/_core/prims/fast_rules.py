@@ -116,7 +116,7 @@ def ref_rope(params, x, off, freqs):
     if freqs is not None:
         inv = 1.0 / freqs.astype(ct)
     else:
-        inv = mx.array([base ** (-j / half) for j in range(half)], dtype=ct)
+        inv = mx.power(mx.array(base, dtype=mx.float64), -mx.arange(half, dtype=mx.float64) / half).astype(ct)
     T = x.shape[-2]
     pos = mx.arange(T, dtype=ct)
     if off is not None:
@@ -347,7 +347,10 @@ def vmap(op, params, inputs, axes):
         # per-example offsets: the vmapped axis and the batch axis merge into one
         xb = materialize_batch(x, axes[0], n)
         B = xb.shape[1]
-        o = materialize_batch(mx.reshape(off, (-1,)), ax[1], n)
+        if ax[1] >= 0:
+            o = mx.reshape(move_batch_to_front(off, ax[1]), (n, -1))
+        else:
+            o = materialize_batch(mx.reshape(off, (-1,)), -1, n)
         o = mx.reshape(mx.broadcast_to(o, (n, B)), (n * B,))
         y = _rope_call(params, mx.reshape(xb, (n * B,) + xb.shape[2:]), o, freqs)
         return ([mx.reshape(y, xb.shape)], [0])
