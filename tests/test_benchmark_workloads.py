@@ -38,6 +38,7 @@ TINY = (
     + [("linalg", {"op": op, "n": 6, "k": 2})
        for op in ("solve", "cholesky", "inv", "qr", "svd", "eigh")]
     + [("linalg_grad_solve", {"n": 5})]
+    + [("fast", {"op": op, "b": 2, "h": 3, "l": 9, "d": 8, "n": 12}) for op in W.FAST_OPS]
 )
 
 
