@@ -1135,6 +1135,132 @@ def conv_flops(case, tiny=False):
         out *= (xs[d + 1] + 2 * p - ws[d + 1]) // s + 1
     f = 2.0 * out * taps * xs[-1] * ws[0]
     return 3 * f if case == "conv2d_grad" else f
+# ---------------------------------------------------------------- mx.fast
+
+FAST_OPS = ("sdpa_causal", "sdpa_decode", "layer_norm", "rms_norm", "rope")
+
+
+def _fast_inputs(op, b, h, l, d, n):
+    """float32 inputs of a fast op: (q, k, v) for attention (decode: one query against
+    n keys), (x, w, b) of (n, n) for the norms, x (b, h, l, d) for rope."""
+    if op == "sdpa_causal":
+        return [_normal((b, h, l, d), s) for s in (0, 1, 2)]
+    if op == "sdpa_decode":
+        return [_normal((b, h, 1, d), 0)] + [_normal((b, h, n, d), s) for s in (1, 2)]
+    if op in ("layer_norm", "rms_norm"):
+        return [_normal((n, n), 0), _normal((n,), 1), _normal((n,), 2)]
+    return [_normal((b, h, l, d), 0)]
+
+
+def _rope_tables(xp, l, d, base=10000.0):
+    """cos / sin of positions x frequencies (l, d / 2), float32 (precomputed for the
+    peers, as their models cache them)."""
+    inv = base ** (-_np.arange(d // 2, dtype=_np.float64) / (d // 2))
+    th = (_np.arange(l)[:, None] * inv).astype(_np.float32)
+    return _np.cos(th), _np.sin(th)
+
+
+def _rope_apply(xp_cat, x, c, s, half):
+    x1, x2 = x[..., :half], x[..., half:]
+    return xp_cat([x1 * c - x2 * s, x1 * s + x2 * c], -1)
+
+
+@workload("fast", op="sdpa_causal", b=1, h=16, l=1024, d=64, n=4096)
+def fast_op(mx, op, b, h, l, d, n):
+    args = _mx_list(mx, _fast_inputs(op, b, h, l, d, n))
+    F = mx.fast
+    if op.startswith("sdpa"):
+        mask = "causal" if op == "sdpa_causal" else None
+        return lambda: _evaluated(mx, F.scaled_dot_product_attention(
+            *args, scale=d ** -0.5, mask=mask))
+    if op == "layer_norm":
+        return lambda: _evaluated(mx, F.layer_norm(*args, 1e-5))
+    if op == "rms_norm":
+        return lambda: _evaluated(mx, F.rms_norm(args[0], args[1], 1e-5))
+    return lambda: _evaluated(mx, F.rope(args[0], d, traditional=False, base=10000.0,
+                                         scale=1.0, offset=0))
+
+
+@fast_op.on("numpy")
+def _(np, op, b, h, l, d, n):
+    args = _fast_inputs(op, b, h, l, d, n)
+    if op.startswith("sdpa"):
+        q, k, v = args
+        lq, lk = q.shape[2], k.shape[2]
+
+        def run():
+            s = (q * d ** -0.5) @ k.transpose(0, 1, 3, 2)
+            if op == "sdpa_causal":
+                s = np.where(np.tril(np.ones((lq, lk), bool), lk - lq), s, -np.inf)
+            p = np.exp(s - s.max(-1, keepdims=True))
+            return (p / p.sum(-1, keepdims=True)) @ v
+        return run
+    x = args[0]
+    if op == "layer_norm":
+        w, bb = args[1:]
+
+        def run():
+            c = x - x.mean(-1, keepdims=True)
+            return c / np.sqrt((c * c).mean(-1, keepdims=True) + 1e-5) * w + bb
+        return run
+    if op == "rms_norm":
+        return lambda: x / np.sqrt((x * x).mean(-1, keepdims=True) + 1e-5) * args[1]
+    c, s = _rope_tables(np, l, d)
+    return lambda: _rope_apply(np.concatenate, x, c, s, d // 2)
+
+
+@fast_op.on("torch")
+def _(torch, op, b, h, l, d, n):
+    F = torch.nn.functional
+    args = _torch_list(torch, _fast_inputs(op, b, h, l, d, n))
+    if op.startswith("sdpa"):
+        causal = op == "sdpa_causal"
+        return lambda: F.scaled_dot_product_attention(*args, is_causal=causal,
+                                                      scale=d ** -0.5)
+    if op == "layer_norm":
+        return lambda: F.layer_norm(args[0], (n,), args[1], args[2], 1e-5)
+    if op == "rms_norm":
+        return lambda: F.rms_norm(args[0], (n,), args[1], 1e-5)
+    c, s = (torch.from_numpy(t) for t in _rope_tables(None, l, d))
+    return lambda: _rope_apply(torch.cat, args[0], c, s, d // 2)
+
+
+@fast_op.on("jax")
+def _(jax, op, b, h, l, d, n):
+    import jax.numpy as jnp
+    args = _jax_list(jax, _fast_inputs(op, b, h, l, d, n))
+    if op.startswith("sdpa"):
+        causal = op == "sdpa_causal"
+        # jax's layout is (batch, length, heads, dim)
+        tr = [jnp.swapaxes(a, 1, 2) for a in args]
+        for a in tr:
+            a.block_until_ready()
+        f = jax.jit(lambda q, k, v: jax.nn.dot_product_attention(
+            q, k, v, scale=d ** -0.5, is_causal=causal))
+        return lambda: f(*tr).block_until_ready()
+    if op == "layer_norm":
+        def ln(x, w, bb):
+            c = x - x.mean(-1, keepdims=True)
+            return c * jax.lax.rsqrt((c * c).mean(-1, keepdims=True) + 1e-5) * w + bb
+        f = jax.jit(ln)
+        return lambda: f(*args).block_until_ready()
+    if op == "rms_norm":
+        f = jax.jit(lambda x, w: x * jax.lax.rsqrt((x * x).mean(-1, keepdims=True) + 1e-5) * w)
+        return lambda: f(args[0], args[1]).block_until_ready()
+    c, s = (jax.device_put(t) for t in _rope_tables(None, l, d))
+    f = jax.jit(lambda x, c, s: _rope_apply(jnp.concatenate, x, c, s, d // 2))
+    return lambda: f(args[0], c, s).block_until_ready()
+
+
+@fast_op.bytes
+def fast_bytes(op, b, h, l, d, n):
+    if op == "sdpa_decode":
+        return F32 * b * h * (2 * n * d + 2 * d)
+    if op in ("layer_norm", "rms_norm"):
+        return F32 * 2 * n * n
+    if op == "rope":
+        return F32 * 2 * b * h * l * d
+    return F32 * 4 * b * h * l * d
 
 
 # ---------------------------------------------------------------- comparison sets
@@ -1240,9 +1366,21 @@ CONV = [
     Case("conv_transpose2d_s2", "conv", {"case": "conv_transpose2d"}, 1.5),
 ]
 
+# mx.fast (issue 10): fused kernels against the fastest of PyTorch and JAX, 2 threads.
+FAST = [
+    Case("sdpa_causal_1x16x1024x64", "fast",
+         {"op": "sdpa_causal", "b": 1, "h": 16, "l": 1024, "d": 64}, 1.0),
+    Case("sdpa_decode_1x16x1_kv4096x128", "fast",
+         {"op": "sdpa_decode", "b": 1, "h": 16, "d": 128, "n": 4096}, 1.0),
+    Case("layer_norm_4096^2", "fast", {"op": "layer_norm", "n": 4096}, 1.0),
+    Case("rms_norm_4096^2", "fast", {"op": "rms_norm", "n": 4096}, 1.0),
+    Case("rope_1x32x1024x128", "fast", {"op": "rope", "b": 1, "h": 32, "l": 1024, "d": 128},
+         1.0),
+]
+
 # compare.py --set NAME
 SETS = {"default": COMPARE, "issue3": ISSUE3, "random": RANDOM, "io": IO, "linalg": LINALG,
-        "conv": CONV}
+        "conv": CONV, "fast": FAST}
 
 
 # ---------------------------------------------------------------- timing

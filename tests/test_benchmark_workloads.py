@@ -40,6 +40,7 @@ TINY = (
     + [("linalg_grad_solve", {"n": 5})]
     + [("conv", {"case": c, "tiny": True})
        for c in ("conv2d", "conv1d", "conv2d_grad", "conv_transpose2d")]
+    + [("fast", {"op": op, "b": 2, "h": 3, "l": 9, "d": 8, "n": 12}) for op in W.FAST_OPS]
 )
 
 

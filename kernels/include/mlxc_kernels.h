@@ -307,6 +307,41 @@ int mlxc_conv(int dtype, int nsp, int64_t batch, const int64_t *in_sp, int64_t c
               const int64_t *idil, int64_t groups, int flip,
               const void *x, const void *w, void *out);
 
+/* ---- mx.fast (kernels/fast_norm.c, rope.c, attention.c; per-level tile and row
+ * kernels in fast_impl.h).  dtype float32, float16 or bfloat16 (half types are
+ * computed in float32); every array row-major contiguous; results do not depend on
+ * the thread count.  Other dtypes: MLXC_ERR_UNSUPPORTED. ---- */
+/* out[r] = x[r] * rsqrt(mean(x[r]^2) + eps) * w, rows of n (w NULL: no weight) */
+int mlxc_rms_norm(int dtype, void *out, const void *x, const void *w, int64_t nrows,
+                  int64_t n, float eps);
+/* out[r] = (x[r] - mean) * rsqrt(var + eps) * w + b (w, b optional) */
+int mlxc_layer_norm(int dtype, void *out, const void *x, const void *w, const void *b,
+                    int64_t nrows, int64_t n, float eps);
+/* x, out: (nb, nmid, T, D).  The first `dims` features of row (b, m, t) rotate by the
+ * angles (offset[b or 0] + t) * scale * inv_freq[j], j < dims / 2, in pairs (j, j +
+ * dims/2), or (2j, 2j + 1) when traditional; the rest is copied.  noff is 1 or nb. */
+int mlxc_rope(int dtype, void *out, const void *x, int64_t nb, int64_t nmid, int64_t T,
+              int64_t D, int64_t dims, int traditional, const float *inv_freq, float scale,
+              const int64_t *offset, int64_t noff);
+/* scaled dot-product attention, float32: q (B, Hq, Lq, D), k (B, Hk, Lk, D),
+ * v (B, Hk, Lk, Dv), out (B, Hq, Lq, Dv); query head h reads kv head h / (Hq / Hk).
+ * mask: none, causal (query i sees key j <= i + Lk - Lq), additive float32 or bool
+ * (uint8) read through element strides (0 where broadcast); masked scores count as
+ * -FLT_MAX.  sinks (Hq floats or NULL): one extra logit per head with no value. */
+enum { MLXC_SDPA_MASK_NONE = 0, MLXC_SDPA_MASK_CAUSAL, MLXC_SDPA_MASK_ADD,
+       MLXC_SDPA_MASK_BOOL };
+struct mlxc_sdpa_args {
+    int64_t B, Hq, Hk, Lq, Lk, D, Dv;
+    const float *q, *k, *v;
+    float *out;
+    float scale;
+    int mask_kind;
+    const void *mask;
+    int64_t m_sb, m_sh, m_sq, m_sk;
+    const float *sinks;
+};
+int mlxc_sdpa(const struct mlxc_sdpa_args *a);
+
 #ifdef __cplusplus
 }
 #endif
