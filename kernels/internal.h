@@ -414,4 +414,17 @@ static inline int mlxc_nd_next(const mlxc_nd *L, int64_t *ctr, int64_t *off)
     return 0;
 }
 
+/* GEMM with a caller-supplied B packer (kernels/matmul.c): C (M x N, contiguous) =
+ * A @ B for float32 A (element (i, p) at A + i*a_rs + p*a_cs), where B (K x N) is
+ * never stored: pack(ctx, dst, pc, kc, j0, n, NR) writes rows pc..pc+kc-1, columns
+ * j0..j0+n-1 of B as dst[p*NR + q] (columns n..NR-1 zero).  kc is a multiple of 32
+ * whenever K is; every pc is a multiple of 256.  Same blocking, micro-kernels and
+ * thread cuts as mlxc_matmul, so results do not depend on the thread count.
+ * mlxc_gemm_nr: the NR that pack will be called with at the current ISA. */
+typedef void (*mlxc_packb_fn)(const void *ctx, float *dst, int64_t pc, int64_t kc,
+                              int64_t j0, int64_t n, int NR);
+int mlxc_gemm_f32_packb(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                        int64_t a_cs, mlxc_packb_fn pack, const void *ctx, float *C);
+int mlxc_gemm_nr(void);
+
 #endif

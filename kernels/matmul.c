@@ -626,6 +626,8 @@ struct gjob {
                                    of pa (implicit GEMM: conv.c), or NULL */
     const void *pctx;           /* its context */
     int64_t ldc, c_bs;          /* C's row stride and matrix stride (0: N and M*N) */
+    mlxc_packb_fn pbx;          /* caller's B packer (mlxc_gemm_f32_packb), or NULL */
+    const void *pbx_ctx;
     int64_t tm, tn, gm, gn;     /* C of each matrix cut in gm x gn tiles of tm x tn */
     char *buf;
     size_t per_thread;          /* bytes of packing buffer per thread */
@@ -651,9 +653,14 @@ static void tile_##SFX(const struct gjob *j, int64_t bi, int64_t i0, int64_t i1,
             int64_t kc = min64(KC, K - pc);                                         \
             int beta = pc > 0 || j->accumulate;                                     \
             const struct epi *ep = pc + kc >= K && !j->H ? j->ep : NULL; /* last slab */ \
-            for (int64_t jr = 0; jr < nc; jr += NR)                                 \
-                j->pb(Bp + jr * kc, B + (pc * j->brs + (jc + jr) * j->bcs) * z,     \
-                      j->brs, j->bcs, kc, min64(NR, nc - jr), NR);                  \
+            for (int64_t jr = 0; jr < nc; jr += NR) {                               \
+                if (j->pbx)                                                         \
+                    j->pbx(j->pbx_ctx, (float *)(void *)(Bp + jr * kc), pc, kc,     \
+                           jc + jr, min64(NR, nc - jr), NR);                        \
+                else                                                                \
+                    j->pb(Bp + jr * kc, B + (pc * j->brs + (jc + jr) * j->bcs) * z, \
+                          j->brs, j->bcs, kc, min64(NR, nc - jr), NR);              \
+            }                                                                       \
             for (int64_t ic = i0; ic < i1; ic += MC) {                              \
                 int64_t mc = min64(MC, i1 - ic);                                    \
                 for (int64_t ir = 0; ir < mc; ir += MR) {                           \
@@ -1102,3 +1109,33 @@ int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
     return mlxc_addmm(dtype, batch, M, N, K, A, a_bs, a_rs, a_cs, B, b_bs, b_rs, b_cs,
                       C, 1.0, 0.0, NULL, 0, 0, 0);
 }
+
+/* GEMM whose B panels come from the caller (quantized weights dequantized while
+ * packing, kernels/quant.c): the packed path of mlxc_addmm with A float32. */
+int mlxc_gemm_f32_packb(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                        int64_t a_cs, mlxc_packb_fn pack, const void *ctx, float *C)
+{
+    if (M <= 0 || N <= 0) return MLXC_OK;
+    if (K <= 0) { memset(C, 0, (size_t)(M * N) * sizeof(float)); return MLXC_OK; }
+    const struct kern *kn = &kerns[mlxc_cpu_isa()];
+    struct gjob j = {0};
+    j.M = M; j.N = N; j.K = K;
+    j.A = (const char *)A; j.B = NULL; j.z = 4;
+    j.ars = a_rs; j.acs = a_cs;
+    j.C = C;
+    j.bk = kn->bs;
+    j.ukr = (void *)kn->uks;
+    j.pa = pack_a_f32;
+#ifdef GEMM_X86
+    if (mlxc_cpu_isa() >= MLXC_ISA_AVX2) j.pa = pack_a_f32_avx2;
+#endif
+#ifdef GEMM_NEON
+    if (kn == &kerns[MLXC_ISA_NEON]) j.pa = pack_a_f32_neon;
+#endif
+    j.pb = pack_b_f32;
+    j.pbx = pack;
+    j.pbx_ctx = ctx;
+    return run_gemm(&j, 1, 4);
+}
+
+int mlxc_gemm_nr(void) { return kerns[mlxc_cpu_isa()].bs.nr; }

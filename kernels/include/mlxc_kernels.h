@@ -280,6 +280,29 @@ int mlxc_mlx_math(int func, float *out, const float *in, int64_t n);
 int mlxc_to_fp8(int dtype, uint8_t *out, const void *in, int64_t n);
 int mlxc_from_fp8(int dtype, void *out, const uint8_t *in, int64_t n);
 
+/* ---- quantization (MLX's quantize / dequantize / quantized_matmul; kernels/quant.c
+ * states the arithmetic).  mode: MLXC_QUANT_AFFINE (group_size 32/64/128, bits 1-6, 8),
+ * MXFP4 (32, 4), MXFP8 (32, 8), NVFP4 (16, 4); anything else MLXC_ERR_UNSUPPORTED.
+ * Packed codes: an LSB-first bit stream per row, n * bits / 32 uint32 words.
+ * mlxc_quantize: n contiguous values of dtype (float32/float16/bfloat16), n a multiple
+ *   of group_size; scales/biases: n / group_size values of dtype (affine) or scale
+ *   bytes (fp modes, biases unused); global_scale: nvfp4's, or NULL.
+ * mlxc_dequantize: the inverse, sdtype the affine scales' dtype, out n values of
+ *   out_dtype (float32/float16/bfloat16).
+ * mlxc_qmm: out (M x N, float32) = x (M x K, contiguous float32) @ W^T (transpose:
+ *   w packs N rows of K) or @ W (w packs K rows of N); affine scales/biases float32,
+ *   fp scales bytes.  Same bits at any thread count. ---- */
+enum mlxc_quant_mode { MLXC_QUANT_AFFINE = 0, MLXC_QUANT_MXFP4, MLXC_QUANT_MXFP8,
+                       MLXC_QUANT_NVFP4 };
+int mlxc_quantize(int mode, int dtype, const void *w, int64_t n, int group_size, int bits,
+                  uint32_t *out, void *scales, void *biases, const float *global_scale);
+int mlxc_dequantize(int mode, int sdtype, const uint32_t *w, const void *scales,
+                    const void *biases, int64_t n, int group_size, int bits,
+                    const float *global_scale, int out_dtype, void *out);
+int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const uint32_t *w,
+             const void *scales, const float *biases, int transpose, int group_size, int bits,
+             const float *global_scale, float *out);
+
 /* ---- half conversions, exposed for the engine (scalars, printing) ---- */
 float mlxc_half_to_float(uint16_t h);
 uint16_t mlxc_float_to_half(float f);

@@ -58,6 +58,7 @@ from mlxc._core.io import *               # noqa: F401,F403
 from mlxc._core.ops.composite import *     # noqa: F401,F403
 from mlxc._core.ops.search import *        # noqa: F401,F403
 from mlxc._core.ops.conv import *          # noqa: F401,F403
+from mlxc._core.ops.quant import *         # noqa: F401,F403
 
 # The MLX release whose API this module implements.  Scripts compare mx.__version__ to gate
 # features (and parse it as dotted integers), so it reads as that MLX version;
