@@ -183,3 +183,13 @@ def test_meshgrid_edge_cases():
     assert a.tolist() == [1, 2, 3]
     with pytest.raises(ValueError):
         mx.meshgrid(mx.array([1, 2]), indexing="zz")
+
+
+def test_float64_from_lists_is_not_rounded_through_float32():
+    # MLX 0.32.4: mx.array([0.1], dtype=mx.float64) holds the double 0.1 exactly
+    vals = [[0.1, 1 / 3], [2.0 ** -40, 1e300]]
+    a = mx.array(vals, dtype=mx.float64)
+    assert a.dtype == mx.float64
+    np.testing.assert_array_equal(np.array(a), np.array(vals, dtype=np.float64))
+    assert np.array(mx.array((0.1,), dtype=mx.float64))[0] == 0.1
+    assert mx.array([0.1]).dtype == mx.float32          # no dtype: MLX's float32

@@ -306,8 +306,9 @@ cdef array cast_now(array a, int dst_code):
     return out
 
 
-cdef object _infer_list_numpy(object val):
-    """numpy array for a nested list/tuple, with MLX's inference (ints int32, floats float32)."""
+cdef object _infer_list_numpy(object val, bint keep_float64=False):
+    """numpy array for a nested list/tuple, with MLX's inference (ints int32, floats float32;
+    keep_float64: float64 was asked for, so Python floats are not rounded through float32)."""
     # Arrays inside lists are converted through numpy (evaluating them).
     try:
         x = np.array(val)
@@ -327,7 +328,7 @@ cdef object _infer_list_numpy(object val):
             x = x.astype(np.int32)
     elif x.dtype == np.int64 and x.size == 0:
         x = x.astype(np.int32)
-    elif x.dtype == np.float64 and (x.size == 0 or not _contains_arrays(val)):
+    elif x.dtype == np.float64 and not keep_float64 and (x.size == 0 or not _contains_arrays(val)):
         x = x.astype(np.float32)
     return x
 
@@ -433,7 +434,8 @@ cdef class array:
             self._take_state(from_numpy(np.asarray(val), dtype))
             return
         if isinstance(val, (list, tuple)):
-            self._take_state(from_numpy(_infer_list_numpy(val), dtype))
+            self._take_state(from_numpy(_infer_list_numpy(
+                val, dtype is not None and to_dtype(dtype).code == MLXC_FLOAT64), dtype))
             return
         if isinstance(val, np.ndarray):
             self._take_state(from_numpy(val, dtype))
