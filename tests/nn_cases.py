@@ -343,6 +343,12 @@ def attention(mx, nn):
     mx.random.seed(52)
     enc = nn.TransformerEncoder(2, 8, 2, norm_first=False, activation=nn.gelu)
     out["enc_post"] = enc(q, mask)
+    mx.random.seed(52)
+    enc_ckpt = nn.TransformerEncoder(2, 8, 2, norm_first=False, activation=nn.gelu,
+                                     checkpoint=True)
+    out["enc_ckpt"] = enc_ckpt(q, mask)
+    _, g = nn.value_and_grad(enc_ckpt, lambda v: (enc_ckpt(v, mask) ** 2).sum())(q)
+    out.update(params(mx, _Tree(g), "enc_grad"))
     return out
 
 
@@ -366,6 +372,23 @@ def quantized(mx, nn):
     qe = nn.QuantizedEmbedding(10, 32, bits=4, group_size=32)
     out.update(params(mx, qe, "qe"))
     out["qe"] = qe(mx.array([[0, 9], [3, 3]]))
+    return out
+
+
+@case("qqmm", "quantize", "dequantize")
+def qqlinear(mx, nn):
+    mx.random.seed(63)
+    q = nn.QQLinear(64, 16)
+    x = data(mx, 38, 3, 64)
+    out = {"train": q(x)}
+    q.eval()
+    out.update(params(mx, q, "q"))
+    out["eval"] = q(x)
+    q.train()
+    out["w_back"] = q.weight
+    mx.random.seed(64)
+    lq = nn.Linear(64, 16, bias=False).to_quantized(mode="mxfp8", quantize_input=True)
+    out["from_linear"] = lq(x)
     return out
 
 
