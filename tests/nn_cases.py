@@ -387,7 +387,7 @@ def qqlinear(mx, nn):
     q.train()
     out["w_back"] = q.weight
     mx.random.seed(64)
-    lq = nn.Linear(64, 16, bias=False).to_quantized(mode="mxfp8", quantize_input=True)
+    lq = nn.Linear(64, 16, bias=False).to_quantized(mode="nvfp4", quantize_input=True)
     out["from_linear"] = lq(x)
     return out
 
