@@ -375,20 +375,21 @@ def quantized(mx, nn):
     return out
 
 
-@case("qqmm", "quantize", "dequantize")
+@case("quantize", "dequantize")
 def qqlinear(mx, nn):
+    # MLX 0.32.4 has no CPU qqmm ("NYI for the general case"): only the weight
+    # handling of QQLinear is recorded (float in training, quantized in eval).
     mx.random.seed(63)
     q = nn.QQLinear(64, 16)
-    x = data(mx, 38, 3, 64)
-    out = {"train": q(x)}
+    out = params(mx, q, "train")
     q.eval()
     out.update(params(mx, q, "q"))
-    out["eval"] = q(x)
     q.train()
-    out["w_back"] = q.weight
+    out.update(params(mx, q, "back"))
     mx.random.seed(64)
     lq = nn.Linear(64, 16, bias=False).to_quantized(mode="nvfp4", quantize_input=True)
-    out["from_linear"] = lq(x)
+    lq.eval()
+    out.update(params(mx, lq, "from_linear"))
     return out
 
 
