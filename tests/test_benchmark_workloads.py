@@ -38,6 +38,11 @@ TINY = (
     + [("linalg", {"op": op, "n": 6, "k": 2})
        for op in ("solve", "cholesky", "inv", "qr", "svd", "eigh")]
     + [("linalg_grad_solve", {"n": 5})]
+    + [("nn_mlp_train_step", {"batch": 4, "sizes": (6, 5, 3)}),
+       ("nn_lstm", {"batch": 2, "length": 3, "dims": (4, 5)}),
+       ("nn_maxpool2d", {"batch": 2, "size": 7, "channels": 3, "kernel": 3, "stride": 2}),
+       ("nn_maxpool2d", {"batch": 2, "size": 8, "channels": 3, "kernel": 2, "stride": 2}),
+       ("nn_upsample_linear", {"batch": 1, "size": 4, "channels": 2, "scale": 2})]
 )
 
 
