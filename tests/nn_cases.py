@@ -225,6 +225,9 @@ def pooling(mx, nn):
         "max2": nn.MaxPool2d((3, 2), (2, 1), (1, 0))(x2), "avg2": nn.AvgPool2d(2)(x2),
         "avg2_pad": nn.AvgPool2d(3, 2, 1)(x2), "max2_tiled": nn.MaxPool2d((7, 4))(x2),
         "max3": nn.MaxPool3d(2, 1)(x3), "avg3": nn.AvgPool3d((2, 3, 2), (1, 2, 2), 1)(x3),
+        # Gradients flow through the window views (overlapping windows add up).
+        "g_max2": mx.grad(lambda v: (nn.MaxPool2d(3, 2, 1)(v) ** 2).sum())(x2),
+        "g_avg1": mx.grad(lambda v: (nn.AvgPool1d(3, 2)(v) ** 2).sum())(x1),
     }
 
 
@@ -241,6 +244,9 @@ def upsample(mx, nn):
             out[f"{tag}_frac"] = nn.Upsample((1.5, 2.5), mode, ac)(x2)
             out[f"{tag}_1d"] = nn.Upsample(3, mode, ac)(x1)
     out["nearest_down"] = nn.Upsample(0.5, "nearest")(x2)
+    for mode in ("nearest", "linear", "cubic"):
+        up = nn.Upsample((1.5, 2), mode, mode == "cubic")
+        out[f"g_{mode}"] = mx.grad(lambda v: (up(v) ** 2).sum())(x2)
     for mode in ("linear", "cubic"):
         out[f"{mode}_aa_down"] = nn.Upsample((0.5, 0.75), mode, antialias=True)(x2)
         out[f"{mode}_aa_up"] = nn.Upsample(2, mode, antialias=True)(x1)
