@@ -343,3 +343,34 @@ def run(mx, nn, fn):
     if hasattr(value, "shape") or hasattr(value, "parameters"):
         return ["value", type(value).__name__]
     return value
+
+
+# ---------------------------------------------------------------- reprs
+_REPRS = [
+    "nn.Linear(3, 2)", "nn.Linear(3, 2, bias=False)", "nn.Bilinear(2, 3, 4)", "nn.Identity()",
+    "nn.Embedding(5, 3)", "nn.Conv1d(4, 6, 3, stride=2, padding=1, groups=2)",
+    "nn.Conv2d(3, 4, (3, 2), stride=(1, 2), padding=1)", "nn.Conv3d(2, 3, 2, bias=False)",
+    "nn.ConvTranspose1d(4, 3, 3, stride=2, output_padding=1)", "nn.ConvTranspose2d(3, 2, 3)",
+    "nn.ConvTranspose3d(2, 2, 2, bias=False)", "nn.Dropout(0.25)", "nn.Dropout2d()",
+    "nn.Dropout3d(0.1)", "nn.LayerNorm(4)", "nn.LayerNorm(4, affine=False)", "nn.RMSNorm(4)",
+    "nn.GroupNorm(2, 4)", "nn.GroupNorm(2, 4, pytorch_compatible=True)", "nn.BatchNorm(4)",
+    "nn.InstanceNorm(4, affine=True)", "nn.MaxPool1d(3)", "nn.AvgPool2d((2, 3), 1, (1, 0))",
+    "nn.MaxPool3d(2, 1, 1)", "nn.Upsample(2)", "nn.Upsample((2, 1.5), 'cubic', True)",
+    "nn.Upsample(0.5, 'linear', antialias=True)", "nn.RoPE(8, traditional=True)",
+    "nn.SinusoidalPositionalEncoding(8)", "nn.ALiBi()", "nn.RNN(3, 4)", "nn.GRU(3, 4, bias=False)",
+    "nn.LSTM(3, 4)", "nn.MultiHeadAttention(8, 2)", "nn.TransformerEncoderLayer(8, 2)",
+    "nn.Transformer(8, 2, 1, 1)", "nn.PReLU(3)", "nn.GELU('tanh')", "nn.GLU()",
+    "nn.LeakyReLU(0.2)", "nn.Step()", "nn.Softshrink()", "nn.AllToShardedLinear(4, 2)",
+    "nn.ShardedToAllLinear(4, 2, bias=False)", "nn.QQLinear(32, 16)",
+]
+
+
+@case
+def reprs(mx, nn):
+    out = {}
+    for src in _REPRS:
+        layer = eval(src, {"mx": mx, "nn": nn})
+        # The RNN's nonlinearity prints as a function object: keep its name only.
+        out[src] = [repr(layer).split(" at 0x")[0], flat(layer.parameters()),
+                    flat(layer.trainable_parameters())]
+    return out
