@@ -374,3 +374,27 @@ def reprs(mx, nn):
         out[src] = [repr(layer).split(" at 0x")[0], flat(layer.parameters()),
                     flat(layer.trainable_parameters())]
     return out
+
+
+# ---------------------------------------------------------------- errors from ops built elsewhere
+# name -> (source, mlx.core attributes it needs); the op raises, so only the type is compared.
+NEEDS = {}
+for _name, _src, _needs in [
+    ("layernorm_shape", "nn.LayerNorm(4)(mx.zeros((2, 3)))", ("fast.layer_norm",)),
+    ("rmsnorm_shape", "nn.RMSNorm(4)(mx.zeros((2, 3)))", ("fast.rms_norm",)),
+    ("conv_channels", "nn.Conv2d(3, 4, 2)(mx.zeros((1, 5, 5, 2)))", ("conv2d",)),
+    ("conv_rank", "nn.Conv1d(3, 4, 2)(mx.zeros((5, 3)))", ("conv1d",)),
+    ("conv_too_small", "nn.Conv1d(3, 4, 7)(mx.zeros((1, 5, 3)))", ("conv1d",)),
+    ("convt_channels", "nn.ConvTranspose2d(3, 4, 2)(mx.zeros((1, 5, 5, 2)))",
+     ("conv_transpose2d",)),
+    ("mha_shape", "nn.MultiHeadAttention(8, 2)(mx.zeros((1, 3, 8)), mx.zeros((1, 4, 6)), "
+     "mx.zeros((1, 4, 8)))", ()),
+    ("rope_dims", "nn.RoPE(8)(mx.zeros((2, 3, 6)))", ("fast.rope",)),
+    ("qlinear_shape", "nn.QuantizedLinear(64, 8)(mx.zeros((2, 32)))",
+     ("quantize", "quantized_matmul")),
+    ("qlinear_group", "nn.QuantizedLinear(60, 8)", ("quantize",)),
+    ("groupnorm_shape", "nn.GroupNorm(2, 4)(mx.zeros((2, 3, 6)))", ()),
+]:
+    CASES[_name] = (lambda src: lambda mx, nn: eval(src, {"mx": mx, "nn": nn}))(_src)
+    CORE_MESSAGE.add(_name)
+    NEEDS[_name] = _needs
