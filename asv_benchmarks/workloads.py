@@ -1047,17 +1047,47 @@ def _(torch, batch, sizes):
     return run
 
 
+def _lstm_params(dims):
+    """Wx, Wh, bias of an LSTM (gates i, f, g, o) as numpy float32."""
+    i, h = dims
+    scale = _np.float32(1.0 / math.sqrt(h))
+    return (_normal((4 * h, i), 11) * scale, _normal((4 * h, h), 12) * scale,
+            _normal((4 * h,), 13) * scale)
+
+
 @workload("nn_lstm", batch=32, length=32, dims=(64, 128))
 def nn_lstm(mx, batch, length, dims):
     # nn.LSTM forward over a sequence: one input projection, `length` cell steps.
-    nn = _nn_of(mx)
-    mx.random.seed(0)
-    lstm = nn.LSTM(*dims)
-    mx.eval(lstm.parameters())
+    lstm = _nn_of(mx).LSTM(*dims)
+    lstm.Wx, lstm.Wh, lstm.bias = _mx(mx, *_lstm_params(dims))
     x = _mx(mx, _normal((batch, length, dims[0]), 5))
 
     def run():
         return _evaluated(mx, lstm(x))
+
+    return run
+
+
+@nn_lstm.on("numpy")
+def _(np, batch, length, dims):
+    wx, wh, b = _lstm_params(dims)
+    x = _normal((batch, length, dims[0]), 5)
+
+    def sigmoid(v):
+        return 1 / (1 + np.exp(-v))
+
+    def run():
+        pre = x @ wx.T + b
+        h = c = None
+        hs, cs = [], []
+        for t in range(length):
+            z = pre[:, t] if h is None else pre[:, t] + h @ wh.T
+            i, f, g, o = np.split(z, 4, axis=-1)
+            c = sigmoid(i) * np.tanh(g) if c is None else sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+            h = sigmoid(o) * np.tanh(c)
+            hs.append(h)
+            cs.append(c)
+        return np.stack(hs, 1), np.stack(cs, 1)
 
     return run
 
@@ -1102,6 +1132,22 @@ def nn_upsample_linear(mx, batch, size, channels, scale):
     up = _nn_of(mx).Upsample(scale, mode="linear")
     x = _mx(mx, _normal((batch, size, size, channels), 7))
     return lambda: _evaluated(mx, up(x))
+
+
+@nn_upsample_linear.on("numpy")
+def _(np, batch, size, channels, scale):
+    # Half-pixel-centre bilinear interpolation, one axis at a time.
+    x = _normal((batch, size, size, channels), 7)
+    src = np.clip((np.arange(size * scale) + 0.5) / scale - 0.5, 0, size - 1)
+    lo = np.floor(src).astype(np.int64)
+    hi = np.ceil(src).astype(np.int64)
+    w = (src - lo).astype(np.float32)
+
+    def run():
+        y = x[:, lo] * (1 - w)[None, :, None, None] + x[:, hi] * w[None, :, None, None]
+        return y[:, :, lo] * (1 - w)[None, None, :, None] + y[:, :, hi] * w[None, None, :, None]
+
+    return run
 
 
 @nn_upsample_linear.on("torch")
