@@ -981,6 +981,179 @@ def _(jax, n):
     return lambda: g(a).block_until_ready()
 
 
+# ---------------------------------------------------------------- nn
+
+def _nn_of(mx):
+    """The nn package next to the array module (mlxc.nn or mlx.nn)."""
+    import importlib
+
+    return importlib.import_module(mx.__name__.rsplit(".", 1)[0] + ".nn")
+
+
+@workload("nn_mlp_train_step", batch=256, sizes=(784, 512, 512, 10))
+def nn_mlp_train_step(mx, batch, sizes):
+    # mlp_value_and_grad's network as nn.Sequential of nn.Linear/nn.ReLU, gradients
+    # through nn.value_and_grad (parameter trees, update() per call).
+    nn = _nn_of(mx)
+    params = _mlp_params(sizes, 10)
+    layers = []
+    for w, b in params:
+        lin = nn.Linear(w.shape[0], w.shape[1])
+        lin.weight, lin.bias = _mx(mx, _np.ascontiguousarray(w.T), b)
+        layers += [lin, nn.ReLU()]
+    model = nn.Sequential(*layers[:-1])
+    x, y = _mx(mx, _normal((batch, sizes[0]), 0), _indices(sizes[-1], batch, 1))
+
+    def loss(x, y):
+        logits = model(x)
+        picked = mx.take_along_axis(logits, mx.expand_dims(y, -1), axis=-1)[..., 0]
+        return mx.mean(mx.logsumexp(logits, axis=-1) - picked)
+
+    vg = nn.value_and_grad(model, loss)
+
+    def run():
+        value, grads = vg(x, y)
+        mx.eval(value, grads)
+        # numpy's layout: (in, out) weights
+        return value, [(g["weight"].T, g["bias"]) for g in grads["layers"][::2]]
+
+    return run
+
+
+@nn_mlp_train_step.on("numpy")
+def _(np, batch, sizes):
+    return WORKLOADS["mlp_value_and_grad"].build("numpy", np, batch=batch, sizes=sizes)
+
+
+@nn_mlp_train_step.on("torch")
+def _(torch, batch, sizes):
+    layers = []
+    for w, b in _mlp_params(sizes, 10):
+        lin = torch.nn.Linear(w.shape[0], w.shape[1])
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(_np.ascontiguousarray(w.T)))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers += [lin, torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    x = torch.from_numpy(_normal((batch, sizes[0]), 0))
+    y = torch.from_numpy(_indices(sizes[-1], batch, 1).astype(_np.int64))
+
+    def run():
+        model.zero_grad(set_to_none=True)
+        value = torch.nn.functional.cross_entropy(model(x), y)
+        value.backward()
+        return value.detach()
+
+    return run
+
+
+def _lstm_params(dims):
+    """Wx, Wh, bias of an LSTM (gates i, f, g, o) as numpy float32."""
+    i, h = dims
+    scale = _np.float32(1.0 / math.sqrt(h))
+    return (_normal((4 * h, i), 11) * scale, _normal((4 * h, h), 12) * scale,
+            _normal((4 * h,), 13) * scale)
+
+
+@workload("nn_lstm", batch=32, length=32, dims=(64, 128))
+def nn_lstm(mx, batch, length, dims):
+    # nn.LSTM forward over a sequence: one input projection, `length` cell steps.
+    lstm = _nn_of(mx).LSTM(*dims)
+    lstm.Wx, lstm.Wh, lstm.bias = _mx(mx, *_lstm_params(dims))
+    x = _mx(mx, _normal((batch, length, dims[0]), 5))
+
+    def run():
+        return _evaluated(mx, lstm(x))
+
+    return run
+
+
+@nn_lstm.on("numpy")
+def _(np, batch, length, dims):
+    wx, wh, b = _lstm_params(dims)
+    x = _normal((batch, length, dims[0]), 5)
+
+    def sigmoid(v):
+        return 1 / (1 + np.exp(-v))
+
+    def run():
+        pre = x @ wx.T + b
+        h = c = None
+        hs, cs = [], []
+        for t in range(length):
+            z = pre[:, t] if h is None else pre[:, t] + h @ wh.T
+            i, f, g, o = np.split(z, 4, axis=-1)
+            c = sigmoid(i) * np.tanh(g) if c is None else sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+            h = sigmoid(o) * np.tanh(c)
+            hs.append(h)
+            cs.append(c)
+        return np.stack(hs, 1), np.stack(cs, 1)
+
+    return run
+
+
+@nn_lstm.on("torch")
+def _(torch, batch, length, dims):
+    lstm = torch.nn.LSTM(*dims, batch_first=True)
+    x = torch.from_numpy(_normal((batch, length, dims[0]), 5))
+
+    def run():
+        with torch.no_grad():
+            return lstm(x)[0]
+
+    return run
+
+
+@workload("nn_maxpool2d", batch=16, size=64, channels=32, kernel=3, stride=2)
+def nn_maxpool2d(mx, batch, size, channels, kernel, stride):
+    # nn.MaxPool2d on channels-last images (kernel == stride takes the reshape path,
+    # overlapping windows the as_strided one).
+    pool = _nn_of(mx).MaxPool2d(kernel, stride)
+    x = _mx(mx, _normal((batch, size, size, channels), 6))
+    return lambda: _evaluated(mx, pool(x))
+
+
+@nn_maxpool2d.on("numpy")
+def _(np, batch, size, channels, kernel, stride):
+    x = _normal((batch, size, size, channels), 6)
+    view = np.lib.stride_tricks.sliding_window_view(x, (kernel, kernel), axis=(1, 2))
+    return lambda: view[:, ::stride, ::stride].max(axis=(-2, -1))
+
+
+@nn_maxpool2d.on("torch")
+def _(torch, batch, size, channels, kernel, stride):
+    x = torch.from_numpy(_normal((batch, size, size, channels), 6)).permute(0, 3, 1, 2)
+    return lambda: torch.nn.functional.max_pool2d(x, kernel, stride)
+
+
+@workload("nn_upsample_linear", batch=4, size=64, channels=16, scale=2)
+def nn_upsample_linear(mx, batch, size, channels, scale):
+    # nn.Upsample(mode="linear") on channels-last images: separable gathers + weights.
+    up = _nn_of(mx).Upsample(scale, mode="linear")
+    x = _mx(mx, _normal((batch, size, size, channels), 7))
+    return lambda: _evaluated(mx, up(x))
+
+
+@nn_upsample_linear.on("numpy")
+def _(np, batch, size, channels, scale):
+    # Half-pixel-centre bilinear interpolation, one axis at a time.
+    x = _normal((batch, size, size, channels), 7)
+    src = np.clip((np.arange(size * scale) + 0.5) / scale - 0.5, 0, size - 1)
+    lo = np.floor(src).astype(np.int64)
+    hi = np.ceil(src).astype(np.int64)
+    w = (src - lo).astype(np.float32)
+
+    def run():
+        y = x[:, lo] * (1 - w)[None, :, None, None] + x[:, hi] * w[None, :, None, None]
+        return y[:, :, lo] * (1 - w)[None, None, :, None] + y[:, :, hi] * w[None, None, :, None]
+
+    return run
+
+
+@nn_upsample_linear.on("torch")
+def _(torch, batch, size, channels, scale):
+    x = torch.from_numpy(_normal((batch, size, size, channels), 7)).permute(0, 3, 1, 2)
+    return lambda: torch.nn.functional.interpolate(x, scale_factor=scale, mode="bilinear")
 # ---------------------------------------------------------------- conv
 
 # Channels-last shapes as MLX takes them: input (N, *spatial, C_in), weight
@@ -1357,6 +1530,15 @@ LINALG = [
     Case("grad_solve_256", "linalg_grad_solve", {"n": 256}, 1.5),
 ]
 
+# mlxc.nn layers and training steps, mlxc against MLX and torch.nn.
+NN = [
+    Case("nn_mlp_train_step", "nn_mlp_train_step", {}),
+    Case("nn_lstm_32x32x64->128", "nn_lstm", {}),
+    Case("nn_maxpool2d_k3s2_16x64x64x32", "nn_maxpool2d", {}),
+    Case("nn_maxpool2d_k2s2_16x64x64x32", "nn_maxpool2d", {"kernel": 2, "stride": 2}),
+    Case("nn_upsample_linear_x2_4x64x64x16", "nn_upsample_linear", {}),
+]
+
 # The convolution targets of issue 10 (float32, 2 threads, against the fastest of
 # PyTorch and JAX; the MLX column is reported beside, its target being 0.1x MLX).
 CONV = [
@@ -1380,7 +1562,7 @@ FAST = [
 
 # compare.py --set NAME
 SETS = {"default": COMPARE, "issue3": ISSUE3, "random": RANDOM, "io": IO, "linalg": LINALG,
-        "conv": CONV, "fast": FAST}
+        "nn": NN, "conv": CONV, "fast": FAST}
 
 
 # ---------------------------------------------------------------- timing

@@ -38,6 +38,11 @@ TINY = (
     + [("linalg", {"op": op, "n": 6, "k": 2})
        for op in ("solve", "cholesky", "inv", "qr", "svd", "eigh")]
     + [("linalg_grad_solve", {"n": 5})]
+    + [("nn_mlp_train_step", {"batch": 4, "sizes": (6, 5, 3)}),
+       ("nn_lstm", {"batch": 2, "length": 3, "dims": (4, 5)}),
+       ("nn_maxpool2d", {"batch": 2, "size": 7, "channels": 3, "kernel": 3, "stride": 2}),
+       ("nn_maxpool2d", {"batch": 2, "size": 8, "channels": 3, "kernel": 2, "stride": 2}),
+       ("nn_upsample_linear", {"batch": 1, "size": 4, "channels": 2, "scale": 2})]
     + [("conv", {"case": c, "tiny": True})
        for c in ("conv2d", "conv1d", "conv2d_grad", "conv_transpose2d")]
     + [("fast", {"op": op, "b": 2, "h": 3, "l": 9, "d": 8, "n": 12}) for op in W.FAST_OPS]

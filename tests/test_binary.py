@@ -282,3 +282,23 @@ def test_binary_broadcast_property(shapes, op, da, db, seed):
 def test_broadcast_error():
     with pytest.raises(ValueError):
         mx.add(mx.ones((2, 3)), mx.ones((4,)))
+
+
+def test_maximum_minimum_vjp_ties_and_nan_as_mlx():
+    # MLX 0.32.4: a tie sends the whole cotangent to the second argument, a NaN on
+    # either side sends it to neither; the jvp uses the same masks.
+    nan = float("nan")
+    a = mx.array([0.0, 1.0, nan, 0.0, nan, -1.0])
+    b = mx.array([0.0, 0.0, 0.0, nan, nan, 0.0])
+    g = mx.ones(6)
+    want = {
+        "maximum": ([0, 1, 0, 0, 0, 0], [1, 0, 0, 0, 0, 1]),
+        "minimum": ([0, 0, 0, 0, 0, 1], [1, 1, 0, 0, 0, 0]),
+    }
+    for name, (wa, wb) in want.items():
+        f = getattr(mx, name)
+        ga, gb = mx.vjp(f, [a, b], [g])[1]
+        assert ga.tolist() == wa and gb.tolist() == wb, name
+        (ta,) = mx.jvp(f, [a, b], [g, mx.zeros(6)])[1]
+        (tb,) = mx.jvp(f, [a, b], [mx.zeros(6), g])[1]
+        assert ta.tolist() == wa and tb.tolist() == wb, name

@@ -458,8 +458,12 @@ def _binary_grads(int op, a, b, g, y):
         safe_log = mx.log(mx.where(pos, a, 1.0))
         return g * b * mx.power(a, b - 1.0), g * y * safe_log
     if op == MLXC_MAXIMUM or op == MLXC_MINIMUM:
-        first = (a >= b) if op == MLXC_MAXIMUM else (a <= b)
-        return mx.where(first, g, 0.0), mx.where(first, 0.0, g)
+        # As MLX: a tie sends the gradient to b; a NaN on either side to neither.
+        if op == MLXC_MAXIMUM:
+            to_a, to_b = a > b, b >= a
+        else:
+            to_a, to_b = a < b, b <= a
+        return mx.where(to_a, g, 0.0), mx.where(to_b, g, 0.0)
     if op == MLXC_ARCTAN2:
         d = a * a + b * b
         return g * b / d, -g * a / d
