@@ -38,6 +38,8 @@ TINY = (
     + [("linalg", {"op": op, "n": 6, "k": 2})
        for op in ("solve", "cholesky", "inv", "qr", "svd", "eigh")]
     + [("linalg_grad_solve", {"n": 5})]
+    + [("einsum", {"case": c}) for c in ("bmm_tiny", "chain_tiny", "trace_1024", "outer_1024")]
+    + [("matmul_c64", {"n": 9}), ("gather_mm", {"tokens": 12, "experts": 3, "k": 5, "n": 4})]
 )
 
 
