@@ -136,7 +136,7 @@ def _bmm_ref(a, b, bs, mo, ml, mr):
 
 
 @pytest.mark.parametrize("M,K,N,bs,batch", [(64, 64, 64, 32, ()), (40, 50, 70, 32, (2,)),
-                                            (9, 17, 5, 4, ())])
+                                            (70, 40, 100, 32, ()), (130, 65, 9, 64, ())])
 @pytest.mark.parametrize("kind", ["bool", "float"])
 def test_block_masked_mm_matches_numpy(M, K, N, bs, batch, kind):
     rng = np.random.default_rng(0)
@@ -157,15 +157,16 @@ def test_block_masked_mm_matches_numpy(M, K, N, bs, batch, kind):
 
 
 def test_block_masked_mm_bool_mask_hides_nan_and_grad():
-    a = np.ones((4, 4))
+    a = np.ones((40, 40))
     a[0, 0] = np.nan
-    got = mx.block_masked_mm(mx.array(a, F64), mx.array(np.ones((4, 4)), F64), 2, None,
+    got = mx.block_masked_mm(mx.array(a, F64), mx.array(np.ones((40, 40)), F64), 32, None,
                              mx.array([[False, True], [True, True]]))
     assert np.isfinite(np.array(got)).all()
-    ml = mx.array(_rand((2, 2), 5), F64)
-    f = lambda x, y: mx.block_masked_mm(x, y, 2, None, ml).sum()   # noqa: E731
-    _fd(f, [mx.array(_rand((4, 3), 6), F64), mx.array(_rand((3, 4), 7), F64)], 0)
-    _fd(f, [mx.array(_rand((4, 3), 6), F64), mx.array(_rand((3, 4), 7), F64)], 1)
+    ml = mx.array(_rand((2, 1), 5), F64)
+    mo = mx.array(_rand((2, 2), 8), F64)
+    f = lambda x, y: mx.block_masked_mm(x, y, 32, mo, ml).sum()   # noqa: E731
+    _fd(f, [mx.array(_rand((40, 20), 6), F64), mx.array(_rand((20, 40), 7), F64)], 0)
+    _fd(f, [mx.array(_rand((40, 20), 6), F64), mx.array(_rand((20, 40), 7), F64)], 1)
 
 
 def test_block_masked_mm_errors():
@@ -174,6 +175,10 @@ def test_block_masked_mm_errors():
         mx.block_masked_mm(A, A, 32, None, mx.ones((3, 2), mx.bool_))
     with pytest.raises(ValueError, match=r"\[block_masked_mm\] Only inexact types"):
         mx.block_masked_mm(A.astype(mx.int32), A.astype(mx.int32), 32)
+    with pytest.raises(ValueError, match=r"\[block_masked_mm\] Only block_sizes 32, 64"):
+        mx.block_masked_mm(A, A, 16, mx.ones((4, 4), mx.bool_))
+    # without masks any block size is a plain matmul (as MLX)
+    np.testing.assert_allclose(np.array(mx.block_masked_mm(A, A, 16)), np.full((64, 64), 64.0))
 
 
 def _seg_ref(a, b, segs):

@@ -130,8 +130,11 @@ def block_masked_mm(a, b, /, block_size=64, mask_out=None, mask_lhs=None, mask_r
                          f"{_name(a.dtype)} and {_name(b.dtype)} were provided which results "
                          f"in {_name(dt)}, which is not a floating point type.")
     bs = int(block_size)
-    if bs <= 0:
-        raise ValueError(f"[block_masked_mm] block_size must be positive, got {block_size}.")
+    if (mask_out is not None or mask_lhs is not None or mask_rhs is not None) and \
+            bs not in (32, 64):
+        # MLX's rule (its kernels' tile sizes); without masks this is a plain matmul.
+        raise ValueError(f"[block_masked_mm] Only block_sizes 32, 64 are supported.Got block "
+                         f"size {bs}.")
     M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
     tm, tk, tn = -(-M // bs), -(-K // bs), -(-N // bs)
     a = a.astype(dt)
