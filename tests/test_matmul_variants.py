@@ -244,3 +244,26 @@ def test_float64_matmul_is_float64_accurate():
     np.testing.assert_allclose(got, a @ b, rtol=0, atol=1e-12)
     v = np.array(mx.array(a, F64) @ mx.array(b[:, 0], F64))
     np.testing.assert_allclose(v, a @ b[:, 0], rtol=0, atol=1e-12)
+
+
+def test_segmented_mm_out_of_range_jvp_vmap():
+    a, b = mx.array(_rand((3, 5), 0), F64), mx.array(_rand((5, 4), 1), F64)
+    with pytest.raises(IndexError, match=r"\[segmented_mm\] Segment bound 6"):
+        mx.eval(mx.segmented_mm(a, b, mx.array([[0, 6]])))
+    segs = mx.array([[0, 2], [2, 5], [1, 4], [3, 3]])
+    ta, tb = mx.array(_rand((3, 5), 2), F64), mx.array(_rand((5, 4), 3), F64)
+    _, (t,) = mx.jvp(lambda x, y: mx.segmented_mm(x, y, segs), [a, b], [ta, tb])
+    s = np.array(segs)
+    want = _seg_ref(np.array(ta), np.array(b), s) + _seg_ref(np.array(a), np.array(tb), s)
+    np.testing.assert_allclose(np.array(t), want, rtol=1e-12, atol=1e-12)
+    A = _rand((2, 3, 5), 4)
+    S = np.array([[[0, 2], [2, 5]], [[1, 4], [0, 5]]])
+    got = mx.vmap(lambda x, sg: mx.segmented_mm(x, b, sg))(mx.array(A, F64), mx.array(S))
+    for v in range(2):
+        np.testing.assert_allclose(np.array(got[v]), _seg_ref(A[v], np.array(b), S[v]),
+                                   rtol=1e-12, atol=1e-12)
+    got = mx.vmap(lambda y: mx.segmented_mm(a, y, segs), in_axes=1)(mx.array(_rand((5, 2, 4), 5), F64))
+    B = _rand((5, 2, 4), 5)
+    for v in range(2):
+        np.testing.assert_allclose(np.array(got[v]), _seg_ref(np.array(a), B[:, v], s),
+                                   rtol=1e-12, atol=1e-12)

@@ -1,17 +1,17 @@
 """gather_mm, block_masked_mm and segmented_mm with MLX's shapes, broadcasting, dtypes and
 errors.
 
-gather_mm is a GatherMM node (one GEMM per index pair, prims/gather_mm.pyx).
-block_masked_mm and segmented_mm are compositions: the block masks expand to element
+gather_mm is a GatherMM node (one GEMM per index pair) and segmented_mm a SegmentedMM
+node (one GEMM per segment), both in prims/matmul_variants.pyx.
+block_masked_mm is a composition: the block masks expand to element
 masks applied to the operands and the product (a where for boolean masks, so NaN/inf in
-masked-out blocks do not leak; a product for float masks), and each segment of
-segmented_mm is the product of a and b with the K columns outside it masked out.  Their
-transforms come from the ops they are made of.
+masked-out blocks do not leak; a product for float masks); its transforms come from the
+ops it is made of.
 """
 import math
 
 import mlxc.core as mx
-from mlxc._core.prims.gather_mm import gather_mm_node
+from mlxc._core.prims.matmul_variants import gather_mm_node, segmented_mm_node
 
 __all__ = ["gather_mm", "block_masked_mm", "segmented_mm"]
 
@@ -176,8 +176,8 @@ def segmented_mm(a, b, /, segments, *, stream=None):
                          f"{_fmt(a.shape)} must match second to last dimension of second "
                          f"input with shape {_fmt(b.shape)}.")
     dt = _real_float(a, b, "segmented_mm")
-    M, K = a.shape
-    k = mx.arange(K, dtype=seg.dtype)
-    inside = (k >= seg[..., :1]) & (k < seg[..., 1:])           # (..., K)
-    am = mx.where(mx.expand_dims(inside, -2), a.astype(dt), mx.zeros((), dt))   # (..., M, K)
-    return mx.matmul(am, b.astype(dt))
+    lead = seg.shape[:-1]
+    S = math.prod(lead)
+    seg2 = mx.reshape(seg.astype(mx.int64), (S, 2))
+    out = segmented_mm_node(a.astype(dt), b.astype(dt), seg2)
+    return mx.reshape(out, tuple(lead) + out.shape[1:])

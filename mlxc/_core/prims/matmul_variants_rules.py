@@ -1,7 +1,8 @@
-"""GatherMM's transform rules, written with mlxc ops on the canonical form (a (Ba, M, K),
-b (Bb, K, N), lhs/rhs int64 (P,), out (P, M, N))."""
+"""Transform rules of GatherMM and SegmentedMM, written with mlxc ops on their canonical
+forms (GatherMM: a (Ba, M, K), b (Bb, K, N), lhs/rhs int64 (P,), out (P, M, N);
+SegmentedMM: a (M, K), b (K, N), segments int64 (S, 2), out (S, M, N))."""
 import mlxc.core as mx
-from mlxc._core.prims.gather_mm import gather_mm_node
+from mlxc._core.prims.matmul_variants import gather_mm_node, segmented_mm_node
 from mlxc._core.prims.rulekit import move_batch_to_front
 
 
@@ -71,3 +72,57 @@ def gather_mm_vmap(inputs, axes, sorted_indices):
     out = gather_mm_node(a, b, mx.reshape(lhs, (V * P,)), mx.reshape(rhs, (V * P,)),
                          sorted_indices)
     return [mx.reshape(out, (V, P) + out.shape[1:])], [0]
+
+
+def _segment_mask(segments, K, dtype):
+    """(S, K): 1 where column k lies in segment s."""
+    k = _arange(K)
+    inside = (k >= segments[..., :1]) & (k < segments[..., 1:])
+    return inside.astype(dtype)
+
+
+def segmented_mm_vjp(primals, g, argnums):
+    """out[s] = a D_s b with D_s the diagonal 0/1 mask of segment s:
+    da = sum_s (g[s] @ b^T) D_s,  db = sum_s D_s (a^T @ g[s])."""
+    a, b, seg = primals
+    out = []
+    for i in argnums:
+        if i == 0:
+            m = _segment_mask(seg, a.shape[1], a.dtype)                  # (S, K)
+            out.append(mx.sum((g @ _mT(b)) * mx.expand_dims(m, 1), axis=0))
+        elif i == 1:
+            m = _segment_mask(seg, a.shape[1], b.dtype)
+            out.append(mx.sum((_mT(a) @ g) * mx.expand_dims(m, 2), axis=0))
+        else:
+            out.append(mx.zeros(seg.shape, seg.dtype))
+    return out
+
+
+def segmented_mm_jvp(primals, tangents, argnums, out):
+    a, b, seg = primals
+    res = None
+    for k, i in enumerate(argnums):
+        if i == 0:
+            t = segmented_mm_node(tangents[k], b, seg)
+        elif i == 1:
+            t = segmented_mm_node(a, tangents[k], seg)
+        else:
+            continue
+        res = t if res is None else res + t
+    return mx.zeros(out.shape, out.dtype) if res is None else res
+
+
+def segmented_mm_vmap(inputs, axes):
+    """A batch of problems: the masked product over the whole K range (a batched matmul
+    of a with each segment's columns masked), batch first."""
+    a, b, seg = inputs
+    if max(axes) < 0:
+        return [segmented_mm_node(a, b, seg)], [-1]
+    V = next(x.shape[d] for x, d in zip(inputs, axes) if d >= 0)
+    a = move_batch_to_front(a, axes[0]) if axes[0] >= 0 else mx.expand_dims(a, 0)
+    b = move_batch_to_front(b, axes[1]) if axes[1] >= 0 else mx.expand_dims(b, 0)
+    seg = move_batch_to_front(seg, axes[2]) if axes[2] >= 0 else mx.expand_dims(seg, 0)
+    m = _segment_mask(seg, a.shape[-1], a.dtype)                         # (V|1, S, K)
+    am = mx.expand_dims(a, 1) * mx.expand_dims(m, 2)                     # (V, S, M, K)
+    res = am @ mx.expand_dims(b, 1)                                      # (V, S, M, N)
+    return [mx.broadcast_to(res, (V,) + res.shape[1:])], [0]

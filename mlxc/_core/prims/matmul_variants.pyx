@@ -1,11 +1,17 @@
-"""GatherMM: out[p] = a[lhs[p]] @ b[rhs[p]], one GEMM per index pair (MoE layers).
+"""The matmul variants that run one GEMM per piece: GatherMM and SegmentedMM.
 
+GatherMM: out[p] = a[lhs[p]] @ b[rhs[p]], one GEMM per index pair (MoE layers).
 The op constructor (ops/matmul_variants.py) brings the node to a canonical form: a
 (Ba, M, K), b (Bb, K, N), lhs and rhs int64 of shape (P,) (broadcast views allowed), out
 (P, M, N).  A run of pairs that share rhs and walk a's matrices in order (sorted MoE
 indices: lhs = arange) is one GEMM whose rows are the run's stacked matrices of a.
+
+SegmentedMM: inputs a (M, K), b (K, N), segments int64 (S, 2) (views allowed), out
+(S, M, N): out[s] = a[:, start:end] @ b[start:end, :], a GEMM over the segment's K range
+only (an empty segment is zeros).
 """
 from libc.stdint cimport int64_t
+from libc.string cimport memset
 
 from mlxc._core.array cimport alloc_output, array, new_node
 from mlxc._core.dtype cimport itemsize
@@ -95,15 +101,15 @@ cdef class GatherMM(Primitive):
         return "GatherMM"
 
     cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
-        from mlxc._core.prims.gather_mm_rules import gather_mm_vjp
+        from mlxc._core.prims.matmul_variants_rules import gather_mm_vjp
         return gather_mm_vjp(primals, cotangents[0], argnums)
 
     cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
-        from mlxc._core.prims.gather_mm_rules import gather_mm_jvp
+        from mlxc._core.prims.matmul_variants_rules import gather_mm_jvp
         return [gather_mm_jvp(primals, tangents, argnums, outputs[0])]
 
     cpdef tuple vmap(self, list inputs, list axes, list outputs):
-        from mlxc._core.prims.gather_mm_rules import gather_mm_vmap
+        from mlxc._core.prims.matmul_variants_rules import gather_mm_vmap
         return gather_mm_vmap(inputs, axes, self.sorted_indices)
 
 
@@ -112,3 +118,81 @@ cpdef array gather_mm_node(array a, array b, array lhs, array rhs, bint sorted_i
     cdef GatherMM p = GatherMM.__new__(GatherMM)
     p.sorted_indices = sorted_indices
     return new_node(a.dtype, (lhs._shape[0], a._shape[1], b._shape[2]), p, (a, b, lhs, rhs))
+
+
+cdef int _segmented_mm(int dt, int64_t S, int64_t M, int64_t N, int64_t K,
+                       const char *A, int64_t a_rs, int64_t a_cs,
+                       const char *B, int64_t b_rs, int64_t b_cs,
+                       const int64_t *seg, int64_t s_s, int64_t s_e,
+                       char *out, int64_t *bad) noexcept nogil:
+    cdef int64_t z = itemsize(dt), s, k0, k1
+    cdef int st
+    # Check every segment before any GEMM runs.
+    for s in range(S):
+        k0 = seg[s * s_s]
+        k1 = seg[s * s_s + s_e]
+        if k0 < 0 or k0 > K or k1 < 0 or k1 > K:
+            bad[0] = k0 if (k0 < 0 or k0 > K) else k1
+            return 2
+    for s in range(S):
+        k0 = seg[s * s_s]
+        k1 = seg[s * s_s + s_e]
+        if k1 <= k0:
+            memset(out + s * M * N * z, 0, M * N * z)
+            continue
+        st = mlxc_matmul(dt, 1, M, N, k1 - k0, A + k0 * a_cs * z, 0, a_rs, a_cs,
+                         B + k0 * b_rs * z, 0, b_rs, b_cs, out + s * M * N * z)
+        if st != 0:
+            return st
+    return 0
+
+
+cdef class SegmentedMM(Primitive):
+    """Inputs (a, b, segments) in the canonical form of the module's docstring."""
+
+    cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        cdef array a = inputs[0], b = inputs[1], sg = inputs[2]
+        cdef array out = outputs[0]
+        cdef int64_t bad[1]
+        cdef int st
+        alloc_output(out)
+        if out.size == 0:
+            return 0
+        with nogil:
+            st = _segmented_mm(out.dtype, out.dims[0], out.dims[1], out.dims[2], a.dims[1],
+                               a.data(), a.strides[0], a.strides[1],
+                               b.data(), b.strides[0], b.strides[1],
+                               <const int64_t *>sg.data(), sg.strides[0], sg.strides[1],
+                               out.data(), bad)
+        if st == 2:
+            raise IndexError(f"[segmented_mm] Segment bound {bad[0]} is out of range for "
+                             f"an inner dimension of size {a.dims[1]}.")
+        return check_status(st, "segmented_mm")
+
+    cpdef list output_shapes(self, list inputs):
+        a, b, sg = inputs
+        return [(sg.shape[0], a.shape[0], b.shape[1])]
+
+    cpdef bint is_equivalent(self, Primitive other):
+        return type(other) is SegmentedMM
+
+    cpdef str name(self):
+        return "SegmentedMM"
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        from mlxc._core.prims.matmul_variants_rules import segmented_mm_vjp
+        return segmented_mm_vjp(primals, cotangents[0], argnums)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        from mlxc._core.prims.matmul_variants_rules import segmented_mm_jvp
+        return [segmented_mm_jvp(primals, tangents, argnums, outputs[0])]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        from mlxc._core.prims.matmul_variants_rules import segmented_mm_vmap
+        return segmented_mm_vmap(inputs, axes)
+
+
+cpdef array segmented_mm_node(array a, array b, array segments):
+    """The SegmentedMM node of canonical inputs (see the module's docstring)."""
+    return new_node(a.dtype, (segments._shape[0], a._shape[0], b._shape[1]),
+                    SegmentedMM.__new__(SegmentedMM), (a, b, segments))
