@@ -182,3 +182,17 @@ def test_vmap_matches_loop(sub, shapes, axes):
         one = [x if ax is None else np.take(x, v, axis=ax) for x, ax in zip(xs, axes)]
         np.testing.assert_allclose(np.array(got[v]), np.einsum(sub, *one), rtol=1e-12,
                                    atol=1e-12)
+
+
+def test_recorded_programs_replay_correctly():
+    """A second call with the same subscripts/shapes/dtypes replays the recorded ops: new
+    values, the same array passed twice, then two different arrays."""
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    for _ in range(2):
+        X, Y = mx.array(x, mx.float64), mx.array(y, mx.float64)
+        np.testing.assert_allclose(np.array(mx.einsum("ij,jk->ik", X, X)), x @ x, rtol=1e-12)
+        np.testing.assert_allclose(np.array(mx.einsum("ij,jk->ik", X, Y)), x @ y, rtol=1e-12)
+        np.testing.assert_allclose(np.array(mx.einsum("ii,jj", X, Y)),
+                                   np.trace(x) * np.trace(y), rtol=1e-12)
+        x, y = y, x

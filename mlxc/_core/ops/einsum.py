@@ -11,7 +11,8 @@ Each step runs on existing ops, so every transform comes from theirs: a pair wit
 contracted subscripts is one (batched) matmul of views - batch dims stay separate dims
 of the GEMM, so only the free/contracted groups may need a reshape - and a pair without
 (outer, Hadamard) or an integer pair is a broadcast multiply; a single operand is
-diagonal/sum/transpose.
+diagonal/sum/transpose.  The ops of a call are recorded; a later call with the same
+subscripts, shapes and dtypes replays them (the parsing and planning cost is paid once).
 """
 import math
 
@@ -203,7 +204,16 @@ def einsum(subscripts, *operands, stream=None):
 
     Einstein summation over the operands' subscripts."""
     operands = [mx.asarray(x) for x in operands]
+    # The pattern of repeated operand objects is part of the key: a program recorded with
+    # one array passed twice reads it from one slot.
+    ids = [id(x) for x in operands]
+    key = (subscripts, tuple(x.shape for x in operands), tuple(x.dtype for x in operands),
+           tuple(ids.index(i) for i in ids))
+    prog = _PROGRAMS.get(key)
+    if prog is not None:
+        return _replay(prog, operands)
     ins, out, sizes, path = _plan(subscripts, operands, "einsum")
+    rec = _Recorder(operands)
     terms = [(x, list(t)) for x, t in zip(operands, ins)]
     for i, (pos, keep, _, _) in enumerate(path):
         last = i == len(path) - 1
@@ -211,12 +221,73 @@ def einsum(subscripts, *operands, stream=None):
         group = [terms[p] for p in pos]
         terms = [t for k, t in enumerate(terms) if k not in pos]
         if len(group) == 2:
-            res = _pair(group[0], group[1], set(want))
+            res = _pair(rec, group[0], group[1], set(want))
         else:
-            res = _many(group, set(want))
+            res = _many(rec, group, set(want))
         terms.append(res)
     x, t = terms[0]
-    return _finish(x, t, out)
+    res = _finish(rec, x, t, out)
+    prog = rec.program(res)
+    if prog is not None:
+        if len(_PROGRAMS) >= 256:
+            _PROGRAMS.pop(next(iter(_PROGRAMS)))
+        _PROGRAMS[key] = prog
+    return res
+
+
+_PROGRAMS = {}
+
+
+class _Slot:
+    """An array argument of a recorded op: the k-th value (operands first, then each
+    op's result in order)."""
+    __slots__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+
+class _Recorder:
+    """Runs the executor's ops and writes each call down, so the next einsum with the
+    same subscripts, shapes and dtypes replays the calls without re-deriving them."""
+
+    def __init__(self, operands):
+        self.values = list(operands)            # kept alive: their ids stay unique
+        self.slot = {}
+        for k, x in enumerate(operands):
+            self.slot.setdefault(id(x), k)
+        self.ok = True
+        self.steps = []
+
+    def __call__(self, fn, *args):
+        spec = []
+        for a in args:
+            if isinstance(a, mx.array):
+                k = self.slot.get(id(a))
+                if k is None:
+                    self.ok = False
+                spec.append(_Slot(k))
+            else:
+                spec.append(a)
+        out = fn(*args)
+        self.steps.append((fn, tuple(spec)))
+        self.slot[id(out)] = len(self.values)
+        self.values.append(out)
+        return out
+
+    def program(self, result):
+        k = self.slot.get(id(result))
+        if not self.ok or k is None:
+            return None
+        return (tuple(self.steps), k)
+
+
+def _replay(prog, operands):
+    steps, final = prog
+    vals = operands
+    for fn, spec in steps:
+        vals.append(fn(*[vals[a.k] if type(a) is _Slot else a for a in spec]))
+    return vals[final]
 
 
 def _union(lists):
@@ -230,48 +301,48 @@ def _union(lists):
     return res
 
 
-def _prep(x, t, need):
+def _prep(rec, x, t, need):
     """x's repeated subscripts reduced to their diagonal, and the subscripts not in need
     summed away: (x, its subscripts, each distinct)."""
     while len(set(t)) != len(t):
         for i, c in enumerate(t):
             j = t.index(c, i + 1) if c in t[i + 1:] else -1
             if j >= 0:
-                x = mx.diagonal(x, 0, i, j)          # the diagonal becomes the last axis
+                x = rec(mx.diagonal, x, 0, i, j)     # the diagonal becomes the last axis
                 t = [d for k, d in enumerate(t) if k != i and k != j] + [c]
                 break
     drop = [i for i, c in enumerate(t) if c not in need]
     if drop:
-        x = mx.sum(x, axis=drop)
+        x = rec(mx.sum, x, drop)
         t = [c for c in t if c in need]
     return x, t
 
 
-def _arrange(x, t, order):
+def _arrange(rec, x, t, order):
     """x transposed (a view) so its subscripts follow order (a permutation of t)."""
     if t == order:
         return x
-    return mx.transpose(x, [t.index(c) for c in order])
+    return rec(mx.transpose, x, [t.index(c) for c in order])
 
 
-def _pair(a, b, want):
+def _pair(rec, a, b, want):
     """Contract two operands into the subscripts want (a set); the result's order is
     (batch, a's free, b's free)."""
     x, ta = a
     y, tb = b
-    x, ta = _prep(x, ta, want | set(tb))
-    y, tb = _prep(y, tb, want | set(ta))
+    x, ta = _prep(rec, x, ta, want | set(tb))
+    y, tb = _prep(rec, y, tb, want | set(ta))
     # A contracted subscript of size 1 on one side only: that side's factor is constant
     # along it, so the other side sums over it first.
     for c in [c for c in ta if c in tb and c not in want]:
         dx, dy = x.shape[ta.index(c)], y.shape[tb.index(c)]
         if dx != dy:
             if dx == 1:
-                x, ta = mx.squeeze(x, ta.index(c)), [d for d in ta if d != c]
-                y, tb = mx.sum(y, axis=tb.index(c)), [d for d in tb if d != c]
+                x, ta = rec(mx.squeeze, x, ta.index(c)), [d for d in ta if d != c]
+                y, tb = rec(mx.sum, y, tb.index(c)), [d for d in tb if d != c]
             else:
-                y, tb = mx.squeeze(y, tb.index(c)), [d for d in tb if d != c]
-                x, ta = mx.sum(x, axis=ta.index(c)), [d for d in ta if d != c]
+                y, tb = rec(mx.squeeze, y, tb.index(c)), [d for d in tb if d != c]
+                x, ta = rec(mx.sum, x, ta.index(c)), [d for d in ta if d != c]
     sb = set(tb)
     sa = set(ta)
     batch = [c for c in ta if c in sb and c in want]
@@ -282,54 +353,54 @@ def _pair(a, b, want):
         # Outer/Hadamard products, and integers (the GEMM is floating point only):
         # a broadcast multiply, then the contracted subscripts summed.
         full = batch + left + right + con
-        z = _expand(x, ta, full) * _expand(y, tb, full)
+        z = rec(mx.multiply, _expand(rec, x, ta, full), _expand(rec, y, tb, full))
         if con:
-            z = mx.sum(z, axis=list(range(z.ndim - len(con), z.ndim)))
+            z = rec(mx.sum, z, list(range(z.ndim - len(con), z.ndim)))
         return z, batch + left + right
     xs = [x.shape[ta.index(c)] for c in batch]
     ys = [y.shape[tb.index(c)] for c in batch]
     lsh = tuple(x.shape[ta.index(c)] for c in left)
     rsh = tuple(y.shape[tb.index(c)] for c in right)
     K = math.prod(x.shape[ta.index(c)] for c in con)
-    xa = _arrange(x, ta, batch + left + con)
-    ya = _arrange(y, tb, batch + con + right)
+    xa = _arrange(rec, x, ta, batch + left + con)
+    ya = _arrange(rec, y, tb, batch + con + right)
     if len(left) != 1 or len(con) != 1:
-        xa = mx.reshape(xa, tuple(xs) + (math.prod(lsh), K))
+        xa = rec(mx.reshape, xa, tuple(xs) + (math.prod(lsh), K))
     if len(right) != 1 or len(con) != 1:
-        ya = mx.reshape(ya, tuple(ys) + (K, math.prod(rsh)))
-    z = mx.matmul(xa, ya)
+        ya = rec(mx.reshape, ya, tuple(ys) + (K, math.prod(rsh)))
+    z = rec(mx.matmul, xa, ya)
     bsh = tuple(max(p, q) if p != 1 else q for p, q in zip(xs, ys))
     if len(left) != 1 or len(right) != 1:
-        z = mx.reshape(z, bsh + lsh + rsh)
+        z = rec(mx.reshape, z, bsh + lsh + rsh)
     return z, batch + left + right
 
 
-def _expand(x, t, full):
+def _expand(rec, x, t, full):
     """x (subscripts t, a subset of full) as a view over full's order, size 1 where absent."""
     order = [c for c in full if c in t]
-    x = _arrange(x, t, order)
-    return mx.reshape(x, tuple(x.shape[order.index(c)] if c in t else 1 for c in full))
+    x = _arrange(rec, x, t, order)
+    return rec(mx.reshape, x, tuple(x.shape[order.index(c)] if c in t else 1 for c in full))
 
 
 def _inexact(dt):
     return mx.issubdtype(dt, mx.inexact)
 
 
-def _many(group, want):
+def _many(rec, group, want):
     """One operand (diagonal, sum, nothing else), or several that the size limit kept
     apart: a broadcast product of all, then the sum."""
     if len(group) == 1:
         x, t = group[0]
-        return _prep(x, t, want)
+        return _prep(rec, x, t, want)
     allc = _union([t for _, t in group])
     prod = None
     for x, t in group:
-        x, t = _prep(x, t, want | _others(group, t))
-        z = _expand(x, t, allc)
-        prod = z if prod is None else prod * z
+        x, t = _prep(rec, x, t, want | _others(group, t))
+        z = _expand(rec, x, t, allc)
+        prod = z if prod is None else rec(mx.multiply, prod, z)
     drop = [i for i, c in enumerate(allc) if c not in want]
     if drop:
-        prod = mx.sum(prod, axis=drop)
+        prod = rec(mx.sum, prod, drop)
     return prod, [c for c in allc if c in want]
 
 
@@ -342,9 +413,9 @@ def _others(group, t):
     return res
 
 
-def _finish(x, t, out):
+def _finish(rec, x, t, out):
     """The last operand in the output's order (its chars are exactly out's, or a
     superset when a single operand still needs its diagonal/sum)."""
     if sorted(t) != sorted(out) or len(set(t)) != len(t):
-        x, t = _prep(x, t, set(out))
-    return _arrange(x, t, out)
+        x, t = _prep(rec, x, t, set(out))
+    return _arrange(rec, x, t, out)
