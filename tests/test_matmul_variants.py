@@ -92,6 +92,11 @@ def test_gather_mm_grad_jvp():
         return (mx.gather_mm(x, y, lhs, rhs) * w).sum()
     _fd(f, [a, b], 0)
     _fd(f, [a, b], 1)
+    rhs2 = mx.array([-1, 0, 3, 3, -6])          # negative indices wrap, one matrix unused
+
+    def f2(x, y):
+        return (mx.gather_mm(x, y, lhs, rhs2, sorted_indices=False) * w).sum()
+    _fd(f2, [a, b], 1)
     ta, tb = mx.array(_rand((4, 3, 5), 3), F64), mx.array(_rand((6, 5, 7), 4), F64)
     _, (t,) = mx.jvp(lambda x, y: mx.gather_mm(x, y, lhs, rhs), [a, b], [ta, tb])
     want = (_gmm_ref(np.array(ta), np.array(b), np.array(lhs), np.array(rhs))

@@ -25,11 +25,26 @@ def gather_mm_vjp(primals, g, argnums):
             d = gather_mm_node(g, _mT(b), _arange(P), rhs, False)
             out.append(mx.zeros(a.shape, a.dtype).at[lhs].add(d))
         elif i == 1:
-            d = gather_mm_node(_mT(a), g, lhs, _arange(P), False)
-            out.append(mx.zeros(b.shape, b.dtype).at[rhs].add(d))
+            out.append(_gather_mm_grad_b(a, b, lhs, rhs, g))
         else:
             out.append(mx.zeros(primals[i].shape, primals[i].dtype))
     return out
+
+
+def _gather_mm_grad_b(a, b, lhs, rhs, g):
+    """db[e] = sum over p with rhs[p] = e of a[lhs[p]]^T @ g[p]: with the pairs ordered by
+    rhs, the rows of each matrix e are one contiguous segment, so this is a segmented_mm
+    of the gathered rows of a (transposed) with g - exact flops, no (P, K, N) temporary."""
+    P, M, K = g.shape[0], g.shape[1], a.shape[2]
+    Bb, N = b.shape[0], b.shape[2]
+    r = mx.where(rhs < 0, rhs + Bb, rhs)
+    order = mx.argsort(r)
+    r, lhs, g = r[order], lhs[order], g[order]
+    rows = mx.reshape(mx.take(a, lhs, axis=0), (P * M, K))               # (P*M, K)
+    counts = mx.zeros((Bb,), mx.int64).at[r].add(mx.ones((P,), mx.int64))
+    ends = mx.cumsum(counts) * M
+    segs = mx.stack([ends - counts * M, ends], axis=-1)                   # (Bb, 2)
+    return segmented_mm_node(_mT(rows), mx.reshape(g, (P * M, N)), segs)
 
 
 def gather_mm_jvp(primals, tangents, argnums, out):
