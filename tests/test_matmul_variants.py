@@ -233,6 +233,37 @@ def test_complex64_matmul_addmm(M, K, N):
     np.testing.assert_allclose(np.array(got), 0.5 * want + 2.0 * c, atol=2e-5 * scale)
 
 
+@pytest.mark.parametrize("layout", ["rows", "cols", "strided"])
+@pytest.mark.parametrize("side", ["Ax", "xB"])
+def test_complex64_matvec_layouts(layout, side):
+    """The matrix-vector paths (rows or columns of the matrix contiguous) and the GEMM
+    fallback (neither), batched, with addmm's epilogue."""
+    rng = np.random.default_rng(0)
+    base = (rng.standard_normal((3, 40, 66)) + 1j * rng.standard_normal((3, 40, 66)))
+    base = base.astype(np.complex64)
+    v = (rng.standard_normal((3, 40)) + 1j * rng.standard_normal((3, 40))).astype(np.complex64)
+    m = mx.array(base)
+    if layout == "cols":
+        m = mx.swapaxes(mx.array(np.ascontiguousarray(np.swapaxes(base, 1, 2))), 1, 2)
+    elif layout == "strided":
+        m = mx.array(np.stack([base, base], axis=-1).reshape(3, 40, 132))[:, :, ::2]
+    mT = mx.swapaxes(m, 1, 2)                                  # (3, 66, 40)
+    vm = mx.array(v)
+    if side == "Ax":
+        got = mT @ vm[..., None]
+        want = np.swapaxes(base, 1, 2).astype(np.complex128) @ v[..., None]
+    else:
+        got = vm[:, None, :] @ m
+        want = v[:, None, :].astype(np.complex128) @ base
+    np.testing.assert_allclose(np.array(got), want, atol=1e-4 * np.abs(want).max())
+    c = (rng.standard_normal(want.shape) + 1j * rng.standard_normal(want.shape)).astype(np.complex64)
+    if side == "Ax":
+        got = mx.addmm(mx.array(c), mT, vm[..., None], 2.0, -1.0)
+    else:
+        got = mx.addmm(mx.array(c), vm[:, None, :], m, 2.0, -1.0)
+    np.testing.assert_allclose(np.array(got), 2.0 * want - c, atol=2e-4 * np.abs(want).max())
+
+
 def test_complex64_matmul_grad_conj_rule():
     """MLX's convention: the cotangent of a is G @ conj(b)^T."""
     a = mx.array((_rand((3, 4), 0) + 1j * _rand((3, 4), 1)).astype(np.complex64))

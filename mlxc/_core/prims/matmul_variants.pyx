@@ -74,6 +74,7 @@ cdef class GatherMM(Primitive):
         cdef array out = outputs[0]
         cdef int64_t bad[2]
         cdef int st
+        bad[0] = bad[1] = 0
         alloc_output(out)
         if out.size == 0:
             return 0
@@ -155,6 +156,7 @@ cdef class SegmentedMM(Primitive):
         cdef array out = outputs[0]
         cdef int64_t bad[1]
         cdef int st
+        bad[0] = 0
         alloc_output(out)
         if out.size == 0:
             return 0
