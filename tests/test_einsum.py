@@ -122,6 +122,17 @@ def test_errors(fn):
         fn(3, a)
 
 
+def test_error_order_as_mlx():
+    """With several faults, the one MLX names: text before ranks before sizes."""
+    a = mx.ones((2, 3))
+    with pytest.raises(ValueError, match=r"Subscripts must be letters, but got '!'"):
+        mx.einsum("ij,jk->i!", a, a)                        # also a size mismatch
+    with pytest.raises(ValueError, match=r"Repeat indices not allowed in output"):
+        mx.einsum("ij,jk->ii", a, mx.ones((5, 5)))
+    with pytest.raises(ValueError, match=r"Subscripts must be letters, but got '!'"):
+        mx.einsum("ijk,j!", a, a)                           # also a rank mismatch
+
+
 def _fd_check(f, args, argnum, seed=0, n=4):
     """Directional finite differences (float64) against grad."""
     g = np.array(mx.grad(f, argnums=argnum)(*args))

@@ -36,10 +36,17 @@ def _parse(subscripts, operands, op):
     if len(terms) != len(operands):
         raise ValueError(f"[{op}] Number of operands, {len(operands)}, does not match number "
                          f"of input subscripts, {len(terms)}")
+    # MLX's order: the text first (letters, ellipses, the output's repeats), then the
+    # operands' ranks, then their sizes.
+    parts = [_split_ellipsis(t, op) for t in terms]
+    out_part = _split_ellipsis(rhs, op) if arrow else None
+    if out_part is not None:
+        letters = out_part[0] + out_part[2]
+        if len(set(letters)) != len(letters):
+            raise ValueError(f"[{op}] Repeat indices not allowed in output.")
     ins = []
     n_ell = 0
-    for i, (t, x) in enumerate(zip(terms, operands)):
-        pre, ell, post = _split_ellipsis(t, op)
+    for i, ((pre, ell, post), x) in enumerate(zip(parts, operands)):
         nl = len(pre) + len(post)
         if (not ell and nl != x.ndim) or (ell and nl > x.ndim):
             raise ValueError(f"[{op}] Invalid number of subscripts {nl} for input {i} with "
@@ -64,13 +71,9 @@ def _parse(subscripts, operands, op):
             sizes[c] = max(n, d) if d != 1 and n != 1 else (d if n == 1 else n)
     ell_chars = [chr(_ELL + j) for j in range(n_ell - 1, -1, -1)]
     if arrow:
-        pre, ell, post = _split_ellipsis(rhs, op)
+        pre, ell, post = out_part
         out = list(pre) + (ell_chars if ell else []) + list(post)
-        seen = set()
         for c in out:
-            if c in seen:
-                raise ValueError(f"[{op}] Repeat indices not allowed in output.")
-            seen.add(c)
             if c not in sizes:
                 raise ValueError(f"[{op}] Output subscript '{c}' does not appear in the input "
                                  f"subscripts.")
