@@ -20,6 +20,15 @@ def _fmt(shape):
     return "(" + ",".join(str(d) for d in shape) + ")"
 
 
+def _broadcast(s1, s2):
+    """Broadcast shape of two shapes; MLX's error (and its shape format) when none."""
+    try:
+        return tuple(mx.broadcast_shapes(tuple(s1), tuple(s2)))
+    except ValueError:
+        raise ValueError(f"[broadcast_shapes] Shapes {_fmt(s1)} and {_fmt(s2)} cannot be "
+                         f"broadcast.") from None
+
+
 def _real_float(a, b, op):
     dt = mx.promote_types(a.dtype, b.dtype)
     if not mx.issubdtype(dt, mx.floating):
@@ -88,7 +97,7 @@ def gather_mm(a, b, /, lhs_indices=None, rhs_indices=None, *, sorted_indices=Fal
         rhs = mx.reshape(mx.arange(nb, dtype=mx.int64), bb)
     else:
         rhs = _indices(rhs_indices, "gather_mm", "indices")
-    shape = mx.broadcast_shapes(lhs.shape, rhs.shape)
+    shape = _broadcast(lhs.shape, rhs.shape)
     P = math.prod(shape)
     M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
     a3 = mx.reshape(a.astype(dt), (na, M, K))
@@ -145,7 +154,7 @@ def block_masked_mm(a, b, /, block_size=64, mask_out=None, mask_lhs=None, mask_r
             m = mx.asarray(m)
             if m.ndim < 2:
                 m = mx.broadcast_to(m, want)
-            mx.broadcast_shapes(m.shape[-2:], want)
+            _broadcast(m.shape[-2:], want)
             if tuple(m.shape[-2:]) != want:
                 m = mx.broadcast_to(m, m.shape[:-2] + want)
         masks.append(m)
@@ -167,15 +176,18 @@ def segmented_mm(a, b, /, segments, *, stream=None):
     a, b = mx.asarray(a), mx.asarray(b)
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError("[segmented_mm] Batched matmul not supported")
-    seg = _indices(segments, "segmented_mm", "segments")
+    # MLX's order: the dtypes, the segments' shape, their dtype (then the inner sizes,
+    # which MLX leaves unchecked).
+    dt = _real_float(a, b, "segmented_mm")
+    seg = mx.asarray(segments)
     if seg.ndim == 0 or seg.shape[-1] != 2:
         raise ValueError(f"[segmented_mm] The segments should have shape (..., 2) but "
                          f"{_fmt(seg.shape)} was provided.")
+    seg = _indices(seg, "segmented_mm", "segments")
     if a.shape[1] != b.shape[0]:
         raise ValueError(f"[segmented_mm] Last dimension of first input with shape "
                          f"{_fmt(a.shape)} must match second to last dimension of second "
                          f"input with shape {_fmt(b.shape)}.")
-    dt = _real_float(a, b, "segmented_mm")
     lead = seg.shape[:-1]
     S = math.prod(lead)
     seg2 = mx.reshape(seg.astype(mx.int64), (S, 2))
