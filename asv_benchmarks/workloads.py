@@ -1436,6 +1436,143 @@ def fast_bytes(op, b, h, l, d, n):
     return F32 * 4 * b * h * l * d
 
 
+# ---------------------------------------------------------------- einsum and matmul variants
+
+# name -> (subscripts, operand shapes, flops of the best contraction order)
+EINSUM_CASES = {
+    "bmm_32x128": ("bij,bjk->bik", [(32, 128, 128), (32, 128, 128)], 2.0 * 32 * 128 ** 3),
+    "chain_512": ("ij,jk,kl->il", [(512, 512)] * 3, 4.0 * 512 ** 3),
+    "trace_1024": ("ii", [(1024, 1024)], 1024.0),
+    "outer_1024": ("i,j->ij", [(1024,), (1024,)], 1024.0 ** 2),
+    # tiny versions for the tests
+    "bmm_tiny": ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)], 2.0 * 2 * 3 * 4 * 5),
+    "chain_tiny": ("ij,jk,kl->il", [(3, 4), (4, 5), (5, 6)], 2.0 * (3 * 4 * 5 + 3 * 5 * 6)),
+}
+
+
+def _einsum_inputs(case):
+    sub, shapes, _ = EINSUM_CASES[case]
+    return sub, [_normal(s, k) for k, s in enumerate(shapes)]
+
+
+@workload("einsum", case="bmm_32x128")
+def einsum_op(mx, case):
+    sub, ops = _einsum_inputs(case)
+    ops = _mx_list(mx, ops)
+    return lambda: _evaluated(mx, mx.einsum(sub, *ops))
+
+
+@einsum_op.on("numpy")
+def _(np, case):
+    sub, ops = _einsum_inputs(case)
+    # optimize=True: numpy's contraction order and its BLAS (its fastest einsum)
+    return lambda: np.einsum(sub, *ops, optimize=True)
+
+
+@einsum_op.on("torch")
+def _(torch, case):
+    sub, ops = _einsum_inputs(case)
+    ops = _torch_list(torch, ops)
+    return lambda: torch.einsum(sub, *ops)
+
+
+@einsum_op.on("jax")
+def _(jax, case):
+    import jax.numpy as jnp
+    sub, ops = _einsum_inputs(case)
+    ops = _jax_list(jax, ops)
+    f = jax.jit(lambda *xs: jnp.einsum(sub, *xs))
+    return lambda: f(*ops).block_until_ready()
+
+
+@einsum_op.flops
+def einsum_flops(case):
+    return EINSUM_CASES[case][2]
+
+
+def _complex(shape, seed):
+    return (_normal(shape, seed) + 1j * _normal(shape, seed + 100)).astype(_np.complex64)
+
+
+@workload("matmul_c64", n=512)
+def matmul_c64(mx, n):
+    a, b = _mx(mx, _complex((n, n), 0), _complex((n, n), 1))
+    return lambda: _evaluated(mx, a @ b)
+
+
+@matmul_c64.on("numpy")
+def _(np, n):
+    a, b = _complex((n, n), 0), _complex((n, n), 1)
+    return lambda: a @ b
+
+
+@matmul_c64.on("torch")
+def _(torch, n):
+    a, b = _torch(torch, _complex((n, n), 0), _complex((n, n), 1))
+    return lambda: a @ b
+
+
+@matmul_c64.on("jax")
+def _(jax, n):
+    a, b = _jax(jax, _complex((n, n), 0), _complex((n, n), 1))
+    return lambda: (a @ b).block_until_ready()
+
+
+@matmul_c64.flops
+def matmul_c64_flops(n):
+    return 8.0 * n ** 3          # 4 real multiply-adds per complex one
+
+
+def _moe_inputs(tokens, experts, k, n):
+    """MoE routing: each token's row times its expert's matrix, tokens sorted by expert."""
+    x = _normal((tokens, 1, k), 0)
+    w = _normal((experts, k, n), 1)
+    ids = _np.sort(_np.random.default_rng(2).integers(0, experts, tokens)).astype(_np.int32)
+    return x, w, ids
+
+
+@workload("gather_mm", tokens=256, experts=8, k=512, n=512)
+def gather_mm(mx, tokens, experts, k, n):
+    x, w, ids = _moe_inputs(tokens, experts, k, n)
+    x, w, ids = _mx_list(mx, [x, w, ids])
+    return lambda: _evaluated(mx, mx.gather_mm(x, w, None, ids, sorted_indices=True))
+
+
+@gather_mm.on("numpy")
+def _(np, tokens, experts, k, n):
+    x, w, ids = _moe_inputs(tokens, experts, k, n)
+    x2 = x[:, 0, :]
+    bounds = np.searchsorted(ids, np.arange(experts + 1))
+
+    def run():
+        # one GEMM per expert over its (sorted, contiguous) tokens
+        out = np.concatenate([x2[bounds[e]:bounds[e + 1]] @ w[e] for e in range(experts)])
+        return out[:, None, :]      # gather_mm's (tokens, 1, n), a view
+    return run
+
+
+@gather_mm.on("torch")
+def _(torch, tokens, experts, k, n):
+    x, w, ids = _moe_inputs(tokens, experts, k, n)
+    bounds = _np.searchsorted(ids, _np.arange(experts + 1)).tolist()
+    x2, w = _torch_list(torch, [_np.ascontiguousarray(x[:, 0, :]), w])
+    return lambda: torch.cat([x2[bounds[e]:bounds[e + 1]] @ w[e] for e in range(experts)])
+
+
+@gather_mm.on("jax")
+def _(jax, tokens, experts, k, n):
+    x, w, ids = _moe_inputs(tokens, experts, k, n)
+    sizes = _np.bincount(ids, minlength=experts).astype(_np.int32)
+    x2, w, sizes = _jax_list(jax, [_np.ascontiguousarray(x[:, 0, :]), w, sizes])
+    f = jax.jit(jax.lax.ragged_dot)
+    return lambda: f(x2, w, sizes).block_until_ready()
+
+
+@gather_mm.flops
+def gather_mm_flops(tokens, experts, k, n):
+    return 2.0 * tokens * k * n
+
+
 # ---------------------------------------------------------------- comparison sets
 
 
@@ -1560,9 +1697,20 @@ FAST = [
          1.0),
 ]
 
+# einsum and the matmul variants of issue 9 (float32 unless named, 2 threads, against
+# the fastest of NumPy, PyTorch and JAX).
+EINSUM = [
+    Case("einsum_bmm_32x128", "einsum", {"case": "bmm_32x128"}, 1.1),
+    Case("einsum_chain_512", "einsum", {"case": "chain_512"}, 1.1),
+    Case("einsum_trace_1024", "einsum", {"case": "trace_1024"}),
+    Case("einsum_outer_1024", "einsum", {"case": "outer_1024"}),
+    Case("matmul_c64_512", "matmul_c64", {"n": 512}),
+    Case("gather_mm_moe_256x8", "gather_mm", {}),
+]
+
 # compare.py --set NAME
 SETS = {"default": COMPARE, "issue3": ISSUE3, "random": RANDOM, "io": IO, "linalg": LINALG,
-        "nn": NN, "conv": CONV, "fast": FAST}
+        "nn": NN, "conv": CONV, "fast": FAST, "einsum": EINSUM}
 
 
 # ---------------------------------------------------------------- timing

@@ -928,9 +928,64 @@ static void empty_k(int dtype, int64_t batch, int64_t M, int64_t N, void *out,
             }
 }
 
+/* Complex matrix-vector products on the float32 matvec kernels, one pass over A
+ * per real product (memory-bound, so two passes instead of the GEMM path's
+ * four strided ones).  y = A x, A (M x K) with element (i, p) at
+ * A + b*a_bs + i*ars + p*acs and x element p at X + b*x_bs + p*xs (complex
+ * elements); the planes re/im are (batch, M).  Rows of A contiguous (acs 1):
+ * A is a real (M x 2K) matrix, re = A2 u and im = A2 w with u = (xr, -xi)
+ * and w = (xi, xr) interleaved.  Columns contiguous (ars 1): A is a real
+ * (2M x K) matrix, P = A2 xr and Q = A2 xi interleave (Ar x, Ai x), so
+ * re = Pr - Qi and im = Pi + Qr.  Returns 1 (not handled) for other layouts. */
+static int complex_matvec(const struct kern *kn, int64_t batch, int64_t M, int64_t K,
+                          const float *A, int64_t a_bs, int64_t ars, int64_t acs,
+                          const float *X, int64_t x_bs, int64_t xs, float *re, float *im)
+{
+    int rows = acs == 1;
+    if (!rows && ars != 1) return 1;
+    int64_t len = rows ? 2 * K : K;
+    float *v = malloc((size_t)(2 * batch * len) * sizeof(float));
+    float *pq = rows ? NULL : malloc((size_t)(4 * batch * M) * sizeof(float));
+    if (!v || (!rows && !pq)) { free(v); free(pq); return MLXC_ERR_NOMEM; }
+    float *v0 = v, *v1 = v + batch * len;
+    for (int64_t b = 0; b < batch; b++)
+        for (int64_t p = 0; p < K; p++) {
+            const float *x = X + 2 * (b * x_bs + p * xs);
+            if (rows) {
+                v0[b * len + 2 * p] = x[0];
+                v0[b * len + 2 * p + 1] = -x[1];
+                v1[b * len + 2 * p] = x[1];
+                v1[b * len + 2 * p + 1] = x[0];
+            } else {
+                v0[b * len + p] = x[0];
+                v1[b * len + p] = x[1];
+            }
+        }
+    int st;
+    if (rows) {
+        st = matvec(0, kn, batch, M, 2 * K, A, 2 * a_bs, 2 * ars, 1, v0, len, 1, re, NULL);
+        if (st == MLXC_OK)
+            st = matvec(0, kn, batch, M, 2 * K, A, 2 * a_bs, 2 * ars, 1, v1, len, 1, im, NULL);
+    } else {
+        float *P = pq, *Q = pq + 2 * batch * M;
+        st = matvec(0, kn, batch, 2 * M, K, A, 2 * a_bs, 1, 2 * acs, v0, len, 1, P, NULL);
+        if (st == MLXC_OK)
+            st = matvec(0, kn, batch, 2 * M, K, A, 2 * a_bs, 1, 2 * acs, v1, len, 1, Q, NULL);
+        if (st == MLXC_OK)
+            for (int64_t e = 0; e < batch * M; e++) {
+                re[e] = P[2 * e] - Q[2 * e + 1];
+                im[e] = P[2 * e + 1] + Q[2 * e];
+            }
+    }
+    free(v);
+    free(pq);
+    return st;
+}
+
 /* complex64 on the real and imaginary planes (float views with doubled
  * strides): re = Ar Br - Ai Bi, im = Ar Bi + Ai Br; the epilogue is applied
- * while the planes are interleaved into out. */
+ * while the planes are interleaved into out.  Matrix-vector shapes go through
+ * complex_matvec. */
 static int complex_gemm(const struct kern *kn, int64_t batch, int64_t M, int64_t N, int64_t K,
                         const float *af, int64_t a_bs, int64_t a_rs, int64_t a_cs,
                         const float *bf, int64_t b_bs, int64_t b_rs, int64_t b_cs,
@@ -940,10 +995,16 @@ static int complex_gemm(const struct kern *kn, int64_t batch, int64_t M, int64_t
     float *planes = malloc((size_t)batch * mn * 2 * sizeof(float));
     if (!planes) return MLXC_ERR_NOMEM;
     float *re = planes, *im = planes + (size_t)batch * mn;
+    int st = 1;
+    if (N == 1)          /* y = A x */
+        st = complex_matvec(kn, batch, M, K, af, a_bs, a_rs, a_cs, bf, b_bs, b_rs, re, im);
+    else if (M == 1)     /* y = x B = B^T x */
+        st = complex_matvec(kn, batch, N, K, bf, b_bs, b_cs, b_rs, af, a_bs, a_cs, re, im);
+    if (st == 1) st = MLXC_OK;
+    else goto interleave;
     struct { const float *a, *b; float *c; int acc, neg; } parts[4] = {
         {af, bf, re, 0, 0}, {af + 1, bf + 1, re, 1, 1},
         {af, bf + 1, im, 0, 0}, {af + 1, bf, im, 1, 0}};
-    int st = MLXC_OK;
     for (int q = 0; q < 4 && st == MLXC_OK; q++) {
         struct gjob j = {0};
         j.M = M; j.N = N; j.K = K;
@@ -959,6 +1020,7 @@ static int complex_gemm(const struct kern *kn, int64_t batch, int64_t M, int64_t
         j.pb = pack_b_f32;
         st = run_gemm(&j, batch, 4);
     }
+interleave:
     if (st == MLXC_OK && !ep) {
         for (size_t i = 0; i < (size_t)batch * mn; i++) { out[2 * i] = re[i]; out[2 * i + 1] = im[i]; }
     } else if (st == MLXC_OK) {

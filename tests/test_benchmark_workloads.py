@@ -46,6 +46,8 @@ TINY = (
     + [("conv", {"case": c, "tiny": True})
        for c in ("conv2d", "conv1d", "conv2d_grad", "conv_transpose2d")]
     + [("fast", {"op": op, "b": 2, "h": 3, "l": 9, "d": 8, "n": 12}) for op in W.FAST_OPS]
+    + [("einsum", {"case": c}) for c in ("bmm_tiny", "chain_tiny", "trace_1024", "outer_1024")]
+    + [("matmul_c64", {"n": 9}), ("gather_mm", {"tokens": 12, "experts": 3, "k": 5, "n": 4})]
 )
 
 

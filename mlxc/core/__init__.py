@@ -56,6 +56,8 @@ from mlxc._core.ops.linalg import *        # noqa: F401,F403
 from mlxc._core.ops.join import *          # noqa: F401,F403
 from mlxc._core.io import *               # noqa: F401,F403
 from mlxc._core.ops.composite import *     # noqa: F401,F403
+from mlxc._core.ops.einsum import einsum, einsum_path
+from mlxc._core.ops.matmul_variants import gather_mm, block_masked_mm, segmented_mm
 from mlxc._core.ops.search import *        # noqa: F401,F403
 from mlxc._core.ops.conv import *          # noqa: F401,F403
 from mlxc._core.ops.quant import *         # noqa: F401,F403

@@ -131,6 +131,55 @@ def _eigh_vjp(flag, w, V, gw, gV):
     return _tri_fold(S, flag & 1)
 
 
+def _cinv(V):
+    """Inverse of complex matrices through the real 2n x 2n embedding [[X, -Y], [Y, X]]
+    of V = X + iY (LAPACK here is real only): its first block column is [P; Q] with
+    V^-1 = P + iQ."""
+    X, Y = mx.real(V), mx.imag(V)
+    big = mx.concatenate([mx.concatenate([X, -Y], axis=-1),
+                          mx.concatenate([Y, X], axis=-1)], axis=-2)
+    n = V.shape[-1]
+    Bi = _lap(INV, 0, big)[0]
+    P, Q = Bi[..., :n, :n], Bi[..., n:, :n]
+    return P.astype(mx.complex64) + mx.array(1j, mx.complex64) * Q.astype(mx.complex64)
+
+
+def _eig_vectors(flag, A, outputs):
+    """(w, V) of A: the node's own outputs, or a fresh eig for eigvals' rules."""
+    if flag & 1:
+        return outputs[0], outputs[1]
+    w, V = _lap(EIG, flag | 1, A)
+    return w, V
+
+
+def _eig_jvp(flag, A, outputs, dA):
+    """A = V diag(w) V^-1 with distinct w:  M = V^-1 dA V,  dw = diag(M),
+    dV = V (F * M) with F_ij = 1/(w_j - w_i), then the part that changes the unit norm
+    LAPACK gives each eigenvector taken out."""
+    w, V = _eig_vectors(flag, A, outputs)
+    M = _cinv(V) @ dA.astype(mx.complex64) @ V
+    dw = _diag(M)
+    if not flag & 1:
+        return [dw]
+    dV = V @ (_eig_gap_inv(w) * M)
+    dV = dV - V * mx.expand_dims(mx.real(mx.sum(mx.conj(V) * dV, axis=-2)), -2)
+    return [dw, dV]
+
+
+def _eig_vjp(flag, A, outputs, cotangents):
+    """The transpose of _eig_jvp (conjugate cotangents, as matmul's):
+    gA = Re(V^-H (diag(gw) + conj(F) * (V^H gV - V^H V diag(Re diag(V^H gV)))) V^H)."""
+    w, V = _eig_vectors(flag, A, outputs)
+    VH = mx.conj(_mT(V))
+    inner = _diag_embed(cotangents[0].astype(mx.complex64))
+    if flag & 1 and len(cotangents) > 1 and cotangents[1] is not None:
+        P = VH @ cotangents[1].astype(mx.complex64)
+        P = P - (VH @ V) * mx.expand_dims(mx.real(_diag(P)), -2).astype(mx.complex64)
+        inner = inner + mx.conj(_eig_gap_inv(w)) * P
+    gA = mx.conj(_mT(_cinv(V))) @ inner @ VH
+    return mx.real(gA)
+
+
 def _qr_jvp(A, Q, R, dA):
     # reduced QR with m >= n (R square, invertible)
     Rinv = _lap(TRI_INV, 1, R)[0]
@@ -345,7 +394,9 @@ def jvp(op, flag, primals, tangents, argnums, outputs):
         if flag & 1:
             res.append(mx.zeros_like(outputs[2]))
         return res
-    raise NotImplementedError("[linalg::eig] jvp needs complex matmul, not available yet.")
+    if op == EIG:
+        return _eig_jvp(flag, A, outputs, dA)
+    raise NotImplementedError(f"[linalg] no jvp rule for op {op}.")
 
 
 def vjp(op, flag, primals, cotangents, argnums, outputs):
@@ -398,9 +449,10 @@ def vjp(op, flag, primals, cotangents, argnums, outputs):
         g = _svd_vjp(flag, A, outputs, cotangents)
     elif op == LU:
         g = _lu_vjp(A, outputs[0], cotangents[0])
+    elif op == EIG:
+        g = _eig_vjp(flag, A, outputs, cotangents)
     else:
-        raise NotImplementedError("[linalg::eig] vjp needs complex matmul, not available "
-                                  "yet.")
+        raise NotImplementedError(f"[linalg] no vjp rule for op {op}.")
     return [g.astype(A.dtype) if g.dtype != A.dtype else g]
 
 
