@@ -41,24 +41,47 @@ struct conv {
     const int64_t *taps;
 };
 
-/* where tap t of output position o reads along dim d: the input index, or -1
- * (padding, or between dilated input elements) */
-static inline int64_t tap_src(const struct conv *c, int d, int64_t o, int64_t t)
+/* The packing hook: rows i0.. of P for group g, columns p0..p0+k, column p
+ * being (tap taps[p / Cig], channel p % Cig).  Every row of a panel walks the
+ * same columns, so the panel goes tap by tap: per tap a run of contiguous input
+ * channels for each row (NULL where it reads padding or a dilation hole),
+ * then the runs are interleaved into the panel. */
+#define MAXROWS 16
+static int64_t row_base(const struct conv *c, int64_t i, int64_t o[3])
 {
-    int64_t k = c->flip ? c->K[d] - 1 - t : t;
-    int64_t q = o * c->s[d] + k * c->kd[d] - c->lo[d];
-    if (q < 0 || q >= c->span[d]) return -1;
-    if (c->id[d] != 1) {
-        if (q % c->id[d]) return -1;
-        q /= c->id[d];
-    }
-    return q;
+    int64_t n = i / c->opt, q = i % c->opt;
+    o[2] = c->r[2] + q % c->Op[2] * c->step[2];
+    o[1] = c->r[1] + q / c->Op[2] % c->Op[1] * c->step[1];
+    o[0] = c->r[0] + q / c->Op[2] / c->Op[1] * c->step[0];
+    return n;
 }
 
-/* The packing hook: rows i0.. of P for group g, columns p0..p0+k, column p
- * being (tap taps[p / Cig], channel p % Cig).  Each tap is a run of Cig
- * contiguous input channels (or zeros). */
-#define GEN_PACK_CONV(N, T)                                                         \
+/* the kernel index along each dim of tap t (flipped when c->flip) */
+static void tap_index(const struct conv *c, int64_t t, int64_t kk[3])
+{
+    int64_t tk[3] = {t / c->K[2] / c->K[1], t / c->K[2] % c->K[1], t % c->K[2]};
+    for (int d = 0; d < 3; d++) kk[d] = c->flip ? c->K[d] - 1 - tk[d] : tk[d];
+}
+
+/* element offset in x of what row (n, o) reads at kernel index kk, or -1
+ * (padding, or a hole of the input dilation) */
+static inline int64_t tap_off(const struct conv *c, int64_t n, const int64_t o[3],
+                              const int64_t kk[3])
+{
+    int64_t q[3];
+    for (int d = 0; d < 3; d++) {
+        int64_t v = o[d] * c->s[d] + kk[d] * c->kd[d] - c->lo[d];
+        if (v < 0 || v >= c->span[d]) return -1;
+        if (c->id[d] != 1) {
+            if (v % c->id[d]) return -1;
+            v /= c->id[d];
+        }
+        q[d] = v;
+    }
+    return (((n * c->in[0] + q[0]) * c->in[1] + q[1]) * c->in[2] + q[2]) * c->cin;
+}
+
+#define GEN_PACK_CONV(N, T, ROWS)                                                   \
 static void pack_conv_##N(const void *ctx, void *dst_, int64_t g, int64_t i0,       \
                           int64_t p0, int64_t m, int64_t k, int MR)                 \
 {                                                                                   \
@@ -66,40 +89,38 @@ static void pack_conv_##N(const void *ctx, void *dst_, int64_t g, int64_t i0,   
     T *restrict dst = dst_;                                                         \
     const STY_##N *x = (const STY_##N *)c->x + g * c->cig;                          \
     const int64_t cig = c->cig;                                                     \
-    for (int r = 0; r < MR; r++) {                                                  \
-        T *d = dst + r;                                                             \
-        if (r >= m) {                                                               \
-            for (int64_t p = 0; p < k; p++) d[p * MR] = 0;                          \
-            continue;                                                               \
+    int64_t n[MAXROWS], o[MAXROWS][3];                                              \
+    const STY_##N *src[MAXROWS];                                                    \
+    for (int r = 0; r < m; r++) n[r] = row_base(c, i0 + r, o[r]);                   \
+    int64_t j = p0 / cig, ch = p0 % cig, p = 0;                                     \
+    while (p < k) {                                                                 \
+        int64_t run = cig - ch < k - p ? cig - ch : k - p, kk[3];                   \
+        tap_index(c, c->taps[j], kk);                                               \
+        for (int r = 0; r < MR; r++) {                                              \
+            int64_t off = r < m ? tap_off(c, n[r], o[r], kk) : -1;                  \
+            src[r] = off < 0 ? NULL : x + off + ch;                                 \
         }                                                                           \
-        int64_t i = i0 + r, n = i / c->opt, o = i % c->opt;                         \
-        int64_t o2 = c->r[2] + o % c->Op[2] * c->step[2];                           \
-        int64_t o1 = c->r[1] + o / c->Op[2] % c->Op[1] * c->step[1];                \
-        int64_t o0 = c->r[0] + o / c->Op[2] / c->Op[1] * c->step[0];                \
-        int64_t j = p0 / cig, ch = p0 % cig, p = 0;                                 \
-        while (p < k) {                                                             \
-            int64_t run = cig - ch < k - p ? cig - ch : k - p;                      \
-            int64_t t = c->taps[j];                                                 \
-            int64_t t2 = t % c->K[2], t1 = t / c->K[2] % c->K[1], t0 = t / c->K[2] / c->K[1]; \
-            int64_t q0 = tap_src(c, 0, o0, t0), q1 = tap_src(c, 1, o1, t1);         \
-            int64_t q2 = tap_src(c, 2, o2, t2);                                     \
-            if (q0 < 0 || q1 < 0 || q2 < 0) {                                       \
-                for (int64_t e = 0; e < run; e++) d[(p + e) * MR] = 0;              \
-            } else {                                                                \
-                const STY_##N *s = x + (((n * c->in[0] + q0) * c->in[1] + q1)       \
-                                        * c->in[2] + q2) * c->cin + ch;             \
-                for (int64_t e = 0; e < run; e++) d[(p + e) * MR] = LD_##N(s[e]);   \
-            }                                                                       \
-            p += run;                                                               \
-            ch = 0;                                                                 \
-            j++;                                                                    \
-        }                                                                           \
+        ROWS(dst + p * MR, src, MR, run);                                           \
+        p += run;                                                                   \
+        ch = 0;                                                                     \
+        j++;                                                                        \
     }                                                                               \
 }
-GEN_PACK_CONV(f32, float)
-GEN_PACK_CONV(f64, double)
-GEN_PACK_CONV(f16, float)
-GEN_PACK_CONV(bf16, float)
+#define GEN_ROWS(N, T)                                                              \
+static void rows_##N(T *dst, const STY_##N *const *src, int MR, int64_t n)          \
+{                                                                                   \
+    for (int r = 0; r < MR; r++) {                                                  \
+        if (!src[r]) { for (int64_t p = 0; p < n; p++) dst[p * MR + r] = 0; continue; } \
+        for (int64_t p = 0; p < n; p++) dst[p * MR + r] = LD_##N(src[r][p]);        \
+    }                                                                               \
+}
+GEN_ROWS(f64, double)
+GEN_ROWS(f16, float)
+GEN_ROWS(bf16, float)
+GEN_PACK_CONV(f32, float, mlxc_pack_rows_f32)
+GEN_PACK_CONV(f64, double, rows_f64)
+GEN_PACK_CONV(f16, float, rows_f16)
+GEN_PACK_CONV(bf16, float, rows_bf16)
 
 /* One GEMM over c's rows and taps.  C: the output itself (contiguous rows, the
  * compute type) or a scratch of the compute type, M x Cout. */
@@ -134,11 +155,8 @@ static void scatter_rows(const struct conv *c, const void *src, int64_t M)
     size_t z = mlxc_itemsize(c->dt);
     int64_t C = c->cout;
     for (int64_t i = 0; i < M; i++) {
-        int64_t n = i / c->opt, o = i % c->opt;
-        int64_t o2 = c->r[2] + o % c->Op[2] * c->step[2];
-        int64_t o1 = c->r[1] + o / c->Op[2] % c->Op[1] * c->step[1];
-        int64_t o0 = c->r[0] + o / c->Op[2] / c->Op[1] * c->step[0];
-        int64_t e = ((n * c->O[0] + o0) * c->O[1] + o1) * c->O[2] + o2;
+        int64_t o[3], n = row_base(c, i, o);
+        int64_t e = ((n * c->O[0] + o[0]) * c->O[1] + o[1]) * c->O[2] + o[2];
         char *d = (char *)c->out + (size_t)(e * C) * z;
         if (c->dt == MLXC_FLOAT16) mlxc_f2h_n((uint16_t *)d, (const float *)src + i * C, C);
         else if (c->dt == MLXC_BFLOAT16) mlxc_f2bf_n((uint16_t *)d, (const float *)src + i * C, C);
@@ -272,14 +290,13 @@ static void dw_task(void *ctx, int64_t task, int tid)
     float *cv = (float *)(acc + (size_t)C * z);   /* a converted half input run */
     size_t esz = mlxc_itemsize(c->dt);
     for (int64_t o2 = 0; o2 < c->O[2]; o2++) {
+        int64_t o[3] = {o0, o1, o2}, kk[3];
         memset(acc, 0, (size_t)C * z);
         for (int64_t t = 0; t < c->ktot; t++) {
-            int64_t t2 = t % c->K[2], t1 = t / c->K[2] % c->K[1], t0 = t / c->K[2] / c->K[1];
-            int64_t q0 = tap_src(c, 0, o0, t0), q1 = tap_src(c, 1, o1, t1);
-            int64_t q2 = tap_src(c, 2, o2, t2);
-            if (q0 < 0 || q1 < 0 || q2 < 0) continue;
-            const char *s = c->x + (size_t)((((n * c->in[0] + q0) * c->in[1] + q1) * c->in[2] + q2)
-                                            * C) * esz;
+            tap_index(c, t, kk);
+            int64_t off = tap_off(c, n, o, kk);
+            if (off < 0) continue;
+            const char *s = c->x + (size_t)off * esz;
             if (dbl) {
                 j->axd((double *)acc, (const double *)s, (const double *)j->wt + t * C, C);
             } else if (c->dt == MLXC_FLOAT32) {
@@ -291,10 +308,10 @@ static void dw_task(void *ctx, int64_t task, int tid)
             }
         }
         int64_t e = ((n * c->O[0] + o0) * c->O[1] + o1) * c->O[2] + o2;
-        char *o = (char *)c->out + (size_t)(e * C) * esz;
-        if (c->dt == MLXC_FLOAT16) mlxc_f2h_n((uint16_t *)o, (const float *)acc, C);
-        else if (c->dt == MLXC_BFLOAT16) mlxc_f2bf_n((uint16_t *)o, (const float *)acc, C);
-        else memcpy(o, acc, (size_t)C * z);
+        char *dst = (char *)c->out + (size_t)(e * C) * esz;
+        if (c->dt == MLXC_FLOAT16) mlxc_f2h_n((uint16_t *)dst, (const float *)acc, C);
+        else if (c->dt == MLXC_BFLOAT16) mlxc_f2bf_n((uint16_t *)dst, (const float *)acc, C);
+        else memcpy(dst, acc, (size_t)C * z);
     }
 }
 
