@@ -34,26 +34,54 @@ struct conv {
     int flip;
     const char *x, *w;
     void *out;
+    /* the GEMM's rows: output positions r + p * step (p < Op) of every image; its
+     * columns: taps[0..ntap) x Cig.  The whole output and every tap, or one phase
+     * of an input-dilated conv and the taps that meet real input there. */
+    int64_t r[3], step[3], Op[3], opt, ntap;
+    const int64_t *taps;
 };
 
-/* where tap t of output position o reads along dim d: the input index, or -1
- * (padding, or between dilated input elements) */
-static inline int64_t tap_src(const struct conv *c, int d, int64_t o, int64_t t)
+/* The packing hook: rows i0.. of P for group g, columns p0..p0+k, column p
+ * being (tap taps[p / Cig], channel p % Cig).  Every row of a panel walks the
+ * same columns, so the panel goes tap by tap: per tap a run of contiguous input
+ * channels for each row (NULL where it reads padding or a dilation hole),
+ * then the runs are interleaved into the panel. */
+#define MAXROWS 16
+static int64_t row_base(const struct conv *c, int64_t i, int64_t o[3])
 {
-    int64_t k = c->flip ? c->K[d] - 1 - t : t;
-    int64_t q = o * c->s[d] + k * c->kd[d] - c->lo[d];
-    if (q < 0 || q >= c->span[d]) return -1;
-    if (c->id[d] != 1) {
-        if (q % c->id[d]) return -1;
-        q /= c->id[d];
-    }
-    return q;
+    int64_t n = i / c->opt, q = i % c->opt;
+    o[2] = c->r[2] + q % c->Op[2] * c->step[2];
+    o[1] = c->r[1] + q / c->Op[2] % c->Op[1] * c->step[1];
+    o[0] = c->r[0] + q / c->Op[2] / c->Op[1] * c->step[0];
+    return n;
 }
 
-/* The packing hook: rows i0.. of P for group g, columns p0..p0+k, column p
- * being (tap p / Cig, channel p % Cig).  Each tap is a run of Cig contiguous
- * input channels (or zeros). */
-#define GEN_PACK_CONV(N, T)                                                         \
+/* the kernel index along each dim of tap t (flipped when c->flip) */
+static void tap_index(const struct conv *c, int64_t t, int64_t kk[3])
+{
+    int64_t tk[3] = {t / c->K[2] / c->K[1], t / c->K[2] % c->K[1], t % c->K[2]};
+    for (int d = 0; d < 3; d++) kk[d] = c->flip ? c->K[d] - 1 - tk[d] : tk[d];
+}
+
+/* element offset in x of what row (n, o) reads at kernel index kk, or -1
+ * (padding, or a hole of the input dilation) */
+static inline int64_t tap_off(const struct conv *c, int64_t n, const int64_t o[3],
+                              const int64_t kk[3])
+{
+    int64_t q[3];
+    for (int d = 0; d < 3; d++) {
+        int64_t v = o[d] * c->s[d] + kk[d] * c->kd[d] - c->lo[d];
+        if (v < 0 || v >= c->span[d]) return -1;
+        if (c->id[d] != 1) {
+            if (v % c->id[d]) return -1;
+            v /= c->id[d];
+        }
+        q[d] = v;
+    }
+    return (((n * c->in[0] + q[0]) * c->in[1] + q[1]) * c->in[2] + q[2]) * c->cin;
+}
+
+#define GEN_PACK_CONV(N, T, ROWS)                                                   \
 static void pack_conv_##N(const void *ctx, void *dst_, int64_t g, int64_t i0,       \
                           int64_t p0, int64_t m, int64_t k, int MR)                 \
 {                                                                                   \
@@ -61,59 +89,165 @@ static void pack_conv_##N(const void *ctx, void *dst_, int64_t g, int64_t i0,   
     T *restrict dst = dst_;                                                         \
     const STY_##N *x = (const STY_##N *)c->x + g * c->cig;                          \
     const int64_t cig = c->cig;                                                     \
-    for (int r = 0; r < MR; r++) {                                                  \
-        T *d = dst + r;                                                             \
-        if (r >= m) {                                                               \
-            for (int64_t p = 0; p < k; p++) d[p * MR] = 0;                          \
-            continue;                                                               \
+    int64_t n[MAXROWS], o[MAXROWS][3];                                              \
+    const STY_##N *src[MAXROWS];                                                    \
+    for (int r = 0; r < m; r++) n[r] = row_base(c, i0 + r, o[r]);                   \
+    int64_t j = p0 / cig, ch = p0 % cig, p = 0;                                     \
+    while (p < k) {                                                                 \
+        int64_t run = cig - ch < k - p ? cig - ch : k - p, kk[3];                   \
+        tap_index(c, c->taps[j], kk);                                               \
+        for (int r = 0; r < MR; r++) {                                              \
+            int64_t off = r < m ? tap_off(c, n[r], o[r], kk) : -1;                  \
+            src[r] = off < 0 ? NULL : x + off + ch;                                 \
         }                                                                           \
-        int64_t i = i0 + r, n = i / c->otot, o = i % c->otot;                      \
-        int64_t o2 = o % c->O[2], o1 = o / c->O[2] % c->O[1], o0 = o / c->O[2] / c->O[1]; \
-        int64_t t = p0 / cig, ch = p0 % cig, p = 0;                                 \
-        while (p < k) {                                                             \
-            int64_t run = cig - ch < k - p ? cig - ch : k - p;                      \
-            int64_t t2 = t % c->K[2], t1 = t / c->K[2] % c->K[1], t0 = t / c->K[2] / c->K[1]; \
-            int64_t q0 = tap_src(c, 0, o0, t0), q1 = tap_src(c, 1, o1, t1);         \
-            int64_t q2 = tap_src(c, 2, o2, t2);                                     \
-            if (q0 < 0 || q1 < 0 || q2 < 0) {                                       \
-                for (int64_t e = 0; e < run; e++) d[(p + e) * MR] = 0;              \
-            } else {                                                                \
-                const STY_##N *s = x + (((n * c->in[0] + q0) * c->in[1] + q1)       \
-                                        * c->in[2] + q2) * c->cin + ch;             \
-                for (int64_t e = 0; e < run; e++) d[(p + e) * MR] = LD_##N(s[e]);   \
-            }                                                                       \
-            p += run;                                                               \
-            ch = 0;                                                                 \
-            t++;                                                                    \
-        }                                                                           \
+        ROWS(dst + p * MR, src, MR, run);                                           \
+        p += run;                                                                   \
+        ch = 0;                                                                     \
+        j++;                                                                        \
     }                                                                               \
 }
-GEN_PACK_CONV(f32, float)
-GEN_PACK_CONV(f64, double)
-GEN_PACK_CONV(f16, float)
-GEN_PACK_CONV(bf16, float)
+#define GEN_ROWS(N, T)                                                              \
+static void rows_##N(T *dst, const STY_##N *const *src, int MR, int64_t n)          \
+{                                                                                   \
+    for (int r = 0; r < MR; r++) {                                                  \
+        if (!src[r]) { for (int64_t p = 0; p < n; p++) dst[p * MR + r] = 0; continue; } \
+        for (int64_t p = 0; p < n; p++) dst[p * MR + r] = LD_##N(src[r][p]);        \
+    }                                                                               \
+}
+GEN_ROWS(f64, double)
+GEN_ROWS(f16, float)
+GEN_ROWS(bf16, float)
+GEN_PACK_CONV(f32, float, mlxc_pack_rows_f32)
+GEN_PACK_CONV(f64, double, rows_f64)
+GEN_PACK_CONV(f16, float, rows_f16)
+GEN_PACK_CONV(bf16, float, rows_bf16)
 
-static int conv_gemm(const struct conv *c)
+/* One GEMM over c's rows and taps.  C: the output itself (contiguous rows, the
+ * compute type) or a scratch of the compute type, M x Cout. */
+static int gemm_rows(const struct conv *c, void *C)
 {
-    int dbl = c->dt == MLXC_FLOAT64, half = c->dt == MLXC_FLOAT16 || c->dt == MLXC_BFLOAT16;
-    int64_t M = c->N * c->otot;
+    int dbl = c->dt == MLXC_FLOAT64;
     mlxc_pack_hook pk = dbl ? pack_conv_f64 : c->dt == MLXC_FLOAT32 ? pack_conv_f32
                       : c->dt == MLXC_FLOAT16 ? pack_conv_f16 : pack_conv_bf16;
-    float *acc = NULL;
-    void *C = c->out;
+    int64_t kg = c->ntap * c->cig, M = c->N * c->opt;
+    size_t z = mlxc_itemsize(c->dt);
+    const char *w = c->w;
+    char *wp = NULL;
+    if (c->ntap != c->ktot) {   /* the phase's taps of every filter, gathered */
+        wp = malloc((size_t)(c->cout * kg) * z);
+        if (!wp) return MLXC_ERR_NOMEM;
+        for (int64_t co = 0; co < c->cout; co++)
+            for (int64_t j = 0; j < c->ntap; j++)
+                memcpy(wp + (size_t)(co * kg + j * c->cig) * z,
+                       c->w + (size_t)(co * c->kg + c->taps[j] * c->cig) * z, (size_t)c->cig * z);
+        w = wp;
+    }
+    /* B (taps*Cig x Cog) of group g: w[g*Cog + co][p], columns kg apart */
+    int st = mlxc_gemm_hooked(dbl, c->dt, c->G, M, c->cog, kg, pk, c, w,
+                              c->cog * kg, 1, kg, C, c->cog, c->cout);
+    free(wp);
+    return st;
+}
+
+/* rows [0, M) of the scratch (compute type) to their output positions (dtype) */
+static void scatter_rows(const struct conv *c, const void *src, int64_t M)
+{
+    size_t z = mlxc_itemsize(c->dt);
+    int64_t C = c->cout;
+    for (int64_t i = 0; i < M; i++) {
+        int64_t o[3], n = row_base(c, i, o);
+        int64_t e = ((n * c->O[0] + o[0]) * c->O[1] + o[1]) * c->O[2] + o[2];
+        char *d = (char *)c->out + (size_t)(e * C) * z;
+        if (c->dt == MLXC_FLOAT16) mlxc_f2h_n((uint16_t *)d, (const float *)src + i * C, C);
+        else if (c->dt == MLXC_BFLOAT16) mlxc_f2bf_n((uint16_t *)d, (const float *)src + i * C, C);
+        else memcpy(d, (const char *)src + (size_t)(i * C) * z, (size_t)C * z);
+    }
+}
+
+/* An input-dilated conv (transposed convs, input grads of strided convs) meets
+ * real input at only some taps: output positions o = r (mod id) per dim see the
+ * taps k with r*s + k*kd - lo = 0 (mod id).  Each phase r
+ * is its own GEMM over those taps alone (no multiplications by the zeros),
+ * written to a scratch and scattered to its rows. */
+static int conv_phases(struct conv *c, size_t csz)
+{
+    int64_t nph = c->id[0] * c->id[1] * c->id[2];
+    int64_t maxrows = 0;
+    int64_t *taps = malloc((size_t)c->ktot * sizeof(int64_t));
+    if (!taps) return MLXC_ERR_NOMEM;
+    for (int64_t ph = 0; ph < nph; ph++) {
+        int64_t rr[3] = {ph / (c->id[1] * c->id[2]), ph / c->id[2] % c->id[1], ph % c->id[2]};
+        int64_t rows = c->N;
+        for (int d = 0; d < 3; d++)
+            rows *= rr[d] < c->O[d] ? (c->O[d] - rr[d] + c->id[d] - 1) / c->id[d] : 0;
+        if (rows > maxrows) maxrows = rows;
+    }
+    char *scratch = malloc((size_t)(maxrows * c->cout) * csz + 1);
+    if (!scratch) { free(taps); return MLXC_ERR_NOMEM; }
+    int st = MLXC_OK;
+    for (int64_t ph = 0; ph < nph && st == MLXC_OK; ph++) {
+        int64_t rr[3] = {ph / (c->id[1] * c->id[2]), ph / c->id[2] % c->id[1], ph % c->id[2]};
+        c->opt = 1;
+        for (int d = 0; d < 3; d++) {
+            c->r[d] = rr[d];
+            c->step[d] = c->id[d];
+            c->Op[d] = rr[d] < c->O[d] ? (c->O[d] - rr[d] + c->id[d] - 1) / c->id[d] : 0;
+            c->opt *= c->Op[d];
+        }
+        if (c->opt == 0) continue;
+        c->ntap = 0;
+        for (int64_t t = 0; t < c->ktot; t++) {
+            int64_t tk[3] = {t / c->K[2] / c->K[1], t / c->K[2] % c->K[1], t % c->K[2]};
+            int ok = 1;
+            for (int d = 0; d < 3 && ok; d++) {
+                int64_t kk = c->flip ? c->K[d] - 1 - tk[d] : tk[d];
+                int64_t q = rr[d] * c->s[d] + kk * c->kd[d] - c->lo[d];
+                ok = ((q % c->id[d]) + c->id[d]) % c->id[d] == 0;
+            }
+            if (ok) taps[c->ntap++] = t;
+        }
+        c->taps = taps;
+        int64_t M = c->N * c->opt;
+        if (c->ntap == 0) {
+            memset(scratch, 0, (size_t)(M * c->cout) * csz);
+        } else {
+            st = gemm_rows(c, scratch);
+        }
+        if (st == MLXC_OK) scatter_rows(c, scratch, M);
+    }
+    free(scratch);
+    free(taps);
+    return st;
+}
+
+static int conv_gemm(struct conv *c)
+{
+    int dbl = c->dt == MLXC_FLOAT64, half = c->dt == MLXC_FLOAT16 || c->dt == MLXC_BFLOAT16;
+    size_t csz = dbl ? 8 : 4;
+    if (c->id[0] > 1 || c->id[1] > 1 || c->id[2] > 1) return conv_phases(c, csz);
+    /* every output row, every tap */
+    int64_t *taps = malloc((size_t)c->ktot * sizeof(int64_t));
+    if (!taps) return MLXC_ERR_NOMEM;
+    for (int64_t t = 0; t < c->ktot; t++) taps[t] = t;
+    c->taps = taps;
+    c->ntap = c->ktot;
+    c->opt = c->otot;
+    for (int d = 0; d < 3; d++) { c->r[d] = 0; c->step[d] = 1; c->Op[d] = c->O[d]; }
+    int64_t M = c->N * c->otot;
+    int st;
     if (half) {                 /* float accumulator, rounded once at the end */
-        acc = malloc((size_t)(M * c->cout) * sizeof(float));
-        if (!acc) return MLXC_ERR_NOMEM;
-        C = acc;
+        float *acc = malloc((size_t)(M * c->cout) * sizeof(float));
+        if (!acc) { free(taps); return MLXC_ERR_NOMEM; }
+        st = gemm_rows(c, acc);
+        if (st == MLXC_OK) {
+            if (c->dt == MLXC_FLOAT16) mlxc_f2h_n(c->out, acc, M * c->cout);
+            else mlxc_f2bf_n(c->out, acc, M * c->cout);
+        }
+        free(acc);
+    } else {
+        st = gemm_rows(c, c->out);
     }
-    /* B (K*Cig x Cog) of group g: W[g*Cog + co][p], columns K*Cig apart */
-    int st = mlxc_gemm_hooked(dbl, c->dt, c->G, M, c->cog, c->kg, pk, c, c->w,
-                              c->cog * c->kg, 1, c->kg, C, c->cog, c->cout);
-    if (half && st == MLXC_OK) {
-        if (c->dt == MLXC_FLOAT16) mlxc_f2h_n(c->out, acc, M * c->cout);
-        else mlxc_f2bf_n(c->out, acc, M * c->cout);
-    }
-    free(acc);
+    free(taps);
     return st;
 }
 
@@ -156,14 +290,13 @@ static void dw_task(void *ctx, int64_t task, int tid)
     float *cv = (float *)(acc + (size_t)C * z);   /* a converted half input run */
     size_t esz = mlxc_itemsize(c->dt);
     for (int64_t o2 = 0; o2 < c->O[2]; o2++) {
+        int64_t o[3] = {o0, o1, o2}, kk[3];
         memset(acc, 0, (size_t)C * z);
         for (int64_t t = 0; t < c->ktot; t++) {
-            int64_t t2 = t % c->K[2], t1 = t / c->K[2] % c->K[1], t0 = t / c->K[2] / c->K[1];
-            int64_t q0 = tap_src(c, 0, o0, t0), q1 = tap_src(c, 1, o1, t1);
-            int64_t q2 = tap_src(c, 2, o2, t2);
-            if (q0 < 0 || q1 < 0 || q2 < 0) continue;
-            const char *s = c->x + (size_t)((((n * c->in[0] + q0) * c->in[1] + q1) * c->in[2] + q2)
-                                            * C) * esz;
+            tap_index(c, t, kk);
+            int64_t off = tap_off(c, n, o, kk);
+            if (off < 0) continue;
+            const char *s = c->x + (size_t)off * esz;
             if (dbl) {
                 j->axd((double *)acc, (const double *)s, (const double *)j->wt + t * C, C);
             } else if (c->dt == MLXC_FLOAT32) {
@@ -175,10 +308,10 @@ static void dw_task(void *ctx, int64_t task, int tid)
             }
         }
         int64_t e = ((n * c->O[0] + o0) * c->O[1] + o1) * c->O[2] + o2;
-        char *o = (char *)c->out + (size_t)(e * C) * esz;
-        if (c->dt == MLXC_FLOAT16) mlxc_f2h_n((uint16_t *)o, (const float *)acc, C);
-        else if (c->dt == MLXC_BFLOAT16) mlxc_f2bf_n((uint16_t *)o, (const float *)acc, C);
-        else memcpy(o, acc, (size_t)C * z);
+        char *dst = (char *)c->out + (size_t)(e * C) * esz;
+        if (c->dt == MLXC_FLOAT16) mlxc_f2h_n((uint16_t *)dst, (const float *)acc, C);
+        else if (c->dt == MLXC_BFLOAT16) mlxc_f2bf_n((uint16_t *)dst, (const float *)acc, C);
+        else memcpy(dst, acc, (size_t)C * z);
     }
 }
 

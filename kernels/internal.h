@@ -353,6 +353,10 @@ int mlxc_gemm_hooked(int dbl, int b_dtype, int64_t batch, int64_t M, int64_t N, 
                      const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
                      void *C, int64_t c_bs, int64_t ldc);
 
+/* dst[p * mr + r] = src[r][p] for r < mr, p < n; a NULL src[r] gives zeros
+ * (float32 panel packing from row pointers, kernels/matmul.c) */
+void mlxc_pack_rows_f32(float *dst, const float *const *src, int mr, int64_t n);
+
 typedef struct {
     int ndim;                          /* >= 1; index 0 is the INNERMOST dim */
     int nops;

@@ -348,7 +348,48 @@ TGT_AVX2 static void pack_a_f32_avx2(void *dst_, const void *src_, int64_t rs, i
     for (; p < k; p++)
         for (int r = 0; r < MR; r++) dst[p * MR + r] = src[r * rs + p];
 }
+/* dst[p * mr + r] = src[r][p] for r < mr, p < n, a NULL row giving zeros: the
+ * implicit GEMM's A panels (conv.c), where each row is a run of contiguous input
+ * channels.  8 x 8 blocks transposed in registers, as pack_a_f32_avx2. */
+TGT_AVX2 static void pack_rows_f32_avx2(float *dst, const float *const *src, int mr, int64_t n)
+{
+    int64_t p = 0;
+    for (; p + 8 <= n; p += 8) {
+        for (int g = 0; g < mr; g += 8) {
+            int valid = mr - g < 8 ? mr - g : 8;
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = i < valid && src[g + i] ? _mm256_loadu_ps(src[g + i] + p)
+                                               : _mm256_setzero_ps();
+            transpose8(r);
+            float *d = dst + p * mr + g;
+            for (int l = 0; l < 8; l++, d += mr) {
+                if (valid == 8) {
+                    _mm256_storeu_ps(d, r[l]);
+                } else {
+                    float t[8];
+                    _mm256_storeu_ps(t, r[l]);
+                    for (int i = 0; i < valid; i++) d[i] = t[i];
+                }
+            }
+        }
+    }
+    for (; p < n; p++)
+        for (int r = 0; r < mr; r++) dst[p * mr + r] = src[r] ? src[r][p] : 0.0f;
+}
 #endif
+
+void mlxc_pack_rows_f32(float *dst, const float *const *src, int mr, int64_t n)
+{
+#ifdef GEMM_X86
+    if (mlxc_cpu_isa() >= MLXC_ISA_AVX2) {
+        pack_rows_f32_avx2(dst, src, mr, n);
+        return;
+    }
+#endif
+    for (int r = 0; r < mr; r++)
+        for (int64_t p = 0; p < n; p++) dst[p * mr + r] = src[r] ? src[r][p] : 0.0f;
+}
 
 #ifdef GEMM_NEON
 /* Row-major float32 A into 8-row panels: 4 x 4 blocks transposed in
