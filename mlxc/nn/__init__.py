@@ -1,0 +1,1 @@
+from mlxc.nn import losses
