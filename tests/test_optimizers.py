@@ -84,6 +84,13 @@ def test_init_state_layout():
     assert abs(opt.learning_rate.item() - 0.1) < 1e-8
 
 
+def test_top_level_list_is_refused():
+    # The state keeps "step" at the top level, so the tree must be a dict
+    # there (MLX raises IndexError as well).
+    with pytest.raises(IndexError):
+        optim.Adam(0.1).apply_gradients([mx.ones(2)], [mx.ones(2)])
+
+
 def test_init_keeps_existing_slots_and_grows_lists():
     opt = optim.Adam(0.1)
     opt.init({"a": [mx.ones(2)]})

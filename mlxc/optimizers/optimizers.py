@@ -100,6 +100,13 @@ class Optimizer:
             >>> optimizer.state.keys()
             dict_keys(['step', 'learning_rate', 'weight', 'bias'])
         """
+        if not isinstance(parameters, dict):
+            # The state's top level is a dict holding "step" next to the
+            # slots; MLX fails on other trees with an IndexError too.
+            raise IndexError(
+                f"{type(self).__name__}.init: the parameter tree must be a dict "
+                f"at the top level, got {type(parameters).__name__}"
+            )
         _grow_slots(parameters, self._state)
 
         def fill(parameter, slot):
