@@ -38,6 +38,11 @@ TINY = (
     + [("linalg", {"op": op, "n": 6, "k": 2})
        for op in ("solve", "cholesky", "inv", "qr", "svd", "eigh")]
     + [("linalg_grad_solve", {"n": 5})]
+    + [("train_mlp_adam", {"batch": 4, "sizes": (6, 5, 3), "lr": 0.01}),
+       ("train_transformer", {"layers": 1, "dims": 8, "heads": 2, "ffn": 16, "seq": 5,
+                              "batch": 2, "vocab": 11}),
+       ("train_cnn_sgd", {"batch": 2, "size": 8, "channels": (2, 3), "classes": 4,
+                          "lr": 0.01})]
 )
 
 
@@ -55,7 +60,11 @@ def test_tiny_list_covers_every_workload():
 @pytest.mark.parametrize("name,params", TINY, ids=lambda v: str(v))
 def test_workload_on_mlxc_matches_numpy_builder(name, params):
     w = W.WORKLOADS[name]
-    got = w.build("mlx", mx, **params)()
+    try:
+        run = w.build("mlx", mx, **params)
+    except W.Unavailable as e:  # layers this build does not have yet
+        pytest.skip(str(e))
+    got = run()
     assert got is not None, "%s: the mlx builder returned no result" % name
     ref_fn = w.build("numpy", np, **params)
     if name == "random":  # other generators: same shape, dtype kind and range
