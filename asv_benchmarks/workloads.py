@@ -1112,6 +1112,7 @@ def train_transformer(mx, layers, dims, heads, ffn, seq, batch, vocab):
     # next-token cross entropy, Adam.
     nn, optim = _sibling(mx, "nn"), _sibling(mx, "optimizers")
     _require(nn, "Module", "Embedding", "TransformerEncoder", "Linear", "value_and_grad")
+    _require(mx, "fast")  # the layers' fused norms and attention
 
     class LM(nn.Module):
         def __init__(self):
@@ -1184,6 +1185,7 @@ def train_cnn_sgd(mx, batch, size, channels, classes, lr):
     # Two 3x3 conv + relu + 2x2 max-pool blocks and a linear head, NHWC, SGD.
     nn, optim = _sibling(mx, "nn"), _sibling(mx, "optimizers")
     _require(nn, "Module", "Conv2d", "MaxPool2d", "Linear", "value_and_grad")
+    _require(mx, "conv2d")
     c1, c2 = channels
 
     class CNN(nn.Module):

@@ -25,7 +25,7 @@ NEEDS = {
     "cnn_classifier": (["Module", "Linear", "Conv2d", "MaxPool2d", "relu", "value_and_grad"],
                        ["conv2d"]),
     "transformer_lm": (["Module", "Linear", "Embedding", "TransformerEncoder",
-                        "MultiHeadAttention", "value_and_grad"], []),
+                        "MultiHeadAttention", "value_and_grad"], ["fast"]),
 }
 
 
