@@ -1,6 +1,8 @@
 """Build: cythonize mlxc/_core/*.pyx and link every kernels/*.c into each extension.
 
 MLXC_DEBUG=1 builds with bounds checks on and -O0 -g (run the suite once under it).
+MLXC_SANITIZE=1 adds AddressSanitizer/UndefinedBehaviorSanitizer (gcc/clang; load the
+runtime with LD_PRELOAD, see tests/test_debug_builds.py).
 No -march flags: SIMD levels are chosen at run time by the kernels.
 """
 import glob
@@ -26,6 +28,9 @@ if sys.platform == "win32":
 else:
     cflags = ["-O0", "-g"] if DEBUG else ["-O3"]
     cflags += ["-fno-math-errno", "-Wno-unused-function", "-Wno-unreachable-code"]
+SANITIZE = os.environ.get("MLXC_SANITIZE", "0") not in ("", "0")
+sanitize_flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"] if SANITIZE else []
+cflags += sanitize_flags
 
 # The kernels are compiled once into a static library that every extension links.
 kernel_sources = sorted(glob.glob("kernels/*.c"))
@@ -69,6 +74,7 @@ def extension(path):
     kw = dict(
         include_dirs=["kernels/include"],
         extra_compile_args=cflags,
+        extra_link_args=sanitize_flags,
         libraries=[] if sys.platform == "win32" else ["m", "pthread"],  # kernels' thread pool
         # Relink when a kernel changes: the kernel library is linked statically.
         depends=kernel_sources + kernel_headers,

@@ -981,6 +981,288 @@ def _(jax, n):
     return lambda: g(a).block_until_ready()
 
 
+# ---------------------------------------------------------------- conv
+
+# Channels-last shapes as MLX takes them: input (N, *spatial, C_in), weight
+# (C_out, *kernel, C_in).  PyTorch gets its own NC* layout (converted in the setup),
+# JAX the channels-last one through lax.conv_general_dilated.
+_CONV = {
+    "conv2d": ((8, 64, 64, 32), (64, 3, 3, 32), 1, 1),       # input, weight, stride, padding
+    "conv1d": ((16, 4096, 64), (128, 5, 64), 1, 2),
+    "conv2d_grad": ((8, 32, 32, 32), (64, 3, 3, 32), 1, 1),
+    "conv_transpose2d": ((8, 32, 32, 64), (32, 4, 4, 64), 2, 1),
+}
+# the same forms at test sizes (tests/test_benchmark_workloads.py)
+_CONV_TINY = {
+    "conv2d": ((2, 6, 5, 3), (4, 3, 3, 3), 1, 1),
+    "conv1d": ((2, 9, 4), (5, 5, 4), 1, 2),
+    "conv2d_grad": ((2, 5, 6, 3), (4, 3, 3, 3), 1, 1),
+    "conv_transpose2d": ((2, 4, 3, 3), (2, 4, 4, 3), 2, 1),
+}
+
+
+def _conv_case(case, tiny):
+    return (_CONV_TINY if tiny else _CONV)[case]
+
+
+def _conv_inputs(case, tiny):
+    xs, ws, _, _ = _conv_case(case, tiny)
+    return _normal(xs, 0), _normal(ws, 1) * 0.1
+
+
+@workload("conv", case="conv2d", tiny=False)
+def conv(mx, case, tiny):
+    _, ws, s, p = _conv_case(case, tiny)
+    x, w = _mx(mx, *_conv_inputs(case, tiny))
+    nsp = len(ws) - 2
+    if case == "conv_transpose2d":
+        return lambda: _evaluated(mx, mx.conv_transpose2d(x, w, stride=s, padding=p))
+    if case == "conv2d_grad":
+        g = mx.grad(lambda x, w: mx.sum(mx.conv2d(x, w, stride=s, padding=p)), argnums=(0, 1))
+        return lambda: _evaluated(mx, g(x, w))
+    f = mx.conv1d if nsp == 1 else mx.conv2d
+    return lambda: _evaluated(mx, f(x, w, stride=s, padding=p))
+
+
+@conv.on("numpy")
+def _(np, case, tiny):
+    """Loops over the kernel taps, a GEMM per tap (the reference for the tests)."""
+    _, ws, s, p = _conv_case(case, tiny)
+    x, w = _conv_inputs(case, tiny)
+    nsp = len(ws) - 2
+    ks = ws[1:-1]
+    taps = list(np.ndindex(*ks))
+
+    def window(t, n_out, step):
+        return (slice(None),) + tuple(slice(t[d], t[d] + (n_out[d] - 1) * step + 1, step)
+                                      for d in range(nsp))
+
+    if case == "conv_transpose2d":
+        def run():
+            full = [(x.shape[d + 1] - 1) * s + ks[d] for d in range(nsp)]
+            out = np.zeros((x.shape[0],) + tuple(full) + (ws[0],), np.float32)
+            for t in taps:
+                out[window(t, x.shape[1:-1], s)] += x @ w[(slice(None),) + t].T
+            return out[(slice(None),) + tuple(slice(p, f - p) for f in full)]
+        return run
+    pad = [(0, 0)] + [(p, p)] * nsp + [(0, 0)]
+
+    def forward():
+        xp = np.pad(x, pad)
+        osp = [(xp.shape[d + 1] - ks[d]) // s + 1 for d in range(nsp)]
+        out = np.zeros((x.shape[0],) + tuple(osp) + (ws[0],), np.float32)
+        for t in taps:
+            out += xp[window(t, osp, s)] @ w[(slice(None),) + t].T
+        return out
+
+    if case != "conv2d_grad":
+        return forward
+
+    def grads():            # of sum(conv(x, w)): the cotangent is all ones
+        xp = np.pad(x, pad)
+        osp = [(xp.shape[d + 1] - ks[d]) // s + 1 for d in range(nsp)]
+        g = np.ones((x.shape[0],) + tuple(osp) + (ws[0],), np.float32)
+        dxp = np.zeros_like(xp)
+        dw = np.zeros_like(w)
+        for t in taps:
+            win = window(t, osp, s)
+            dxp[win] += g @ w[(slice(None),) + t]
+            dw[(slice(None),) + t] = g.reshape(-1, ws[0]).T @ xp[win].reshape(-1, ws[-1])
+        return dxp[(slice(None),) + (slice(p, -p or None),) * nsp], dw
+    return grads
+
+
+@conv.on("torch")
+def _(torch, case, tiny):
+    _, ws, s, p = _conv_case(case, tiny)
+    xn, wn = _conv_inputs(case, tiny)
+    nsp = len(ws) - 2
+    perm_x = (0, nsp + 1) + tuple(range(1, nsp + 1))        # NC* layout
+    x = _torch(torch, _np.ascontiguousarray(xn.transpose(perm_x)))
+    if case == "conv_transpose2d":
+        # torch's transposed weight is (C_in, C_out, kH, kW)
+        w = _torch(torch, _np.ascontiguousarray(wn.transpose(3, 0, 1, 2)))
+        return lambda: torch.nn.functional.conv_transpose2d(x, w, stride=s, padding=p)
+    w = _torch(torch, _np.ascontiguousarray(wn.transpose(perm_x)))
+    if case == "conv2d_grad":
+        def run():
+            xg = x.detach().requires_grad_()
+            wg = w.detach().requires_grad_()
+            torch.nn.functional.conv2d(xg, wg, stride=s, padding=p).sum().backward()
+            return xg.grad, wg.grad
+        return run
+    f = torch.nn.functional.conv1d if nsp == 1 else torch.nn.functional.conv2d
+    return lambda: f(x, w, stride=s, padding=p)
+
+
+@conv.on("jax")
+def _(jax, case, tiny):
+    _, ws, s, p = _conv_case(case, tiny)
+    nsp = len(ws) - 2
+    x, w = _jax(jax, *_conv_inputs(case, tiny))
+    lax = jax.lax
+    sp = "HW"[:nsp] if nsp == 2 else "W"
+    dn = ("N" + sp + "C", "O" + sp + "I", "N" + sp + "C")
+    if case == "conv_transpose2d":
+        k = ws[1]
+        pad = [(k - 1 - p, k - 1 - p)] * 2
+        f = jax.jit(lambda x, w: lax.conv_general_dilated(
+            x, w[:, ::-1, ::-1, :], (1, 1), pad, lhs_dilation=(s, s), dimension_numbers=dn))
+        return lambda: f(x, w).block_until_ready()
+
+    def conv_(x, w):
+        return lax.conv_general_dilated(x, w, (s,) * nsp, [(p, p)] * nsp, dimension_numbers=dn)
+    if case == "conv2d_grad":
+        g = jax.jit(jax.grad(lambda x, w: conv_(x, w).sum(), argnums=(0, 1)))
+        return lambda: jax.block_until_ready(g(x, w))
+    f = jax.jit(conv_)
+    return lambda: f(x, w).block_until_ready()
+
+
+@conv.flops
+def conv_flops(case, tiny=False):
+    xs, ws, s, p = _conv_case(case, tiny)
+    nsp = len(ws) - 2
+    taps = 1
+    for k in ws[1:-1]:
+        taps *= k
+    if case == "conv_transpose2d":
+        # every input element meets every tap once
+        pos = xs[0] * xs[1] * xs[2]
+        return 2.0 * pos * taps * xs[-1] * ws[0]
+    out = xs[0]
+    for d in range(nsp):
+        out *= (xs[d + 1] + 2 * p - ws[d + 1]) // s + 1
+    f = 2.0 * out * taps * xs[-1] * ws[0]
+    return 3 * f if case == "conv2d_grad" else f
+# ---------------------------------------------------------------- mx.fast
+
+FAST_OPS = ("sdpa_causal", "sdpa_decode", "layer_norm", "rms_norm", "rope")
+
+
+def _fast_inputs(op, b, h, l, d, n):
+    """float32 inputs of a fast op: (q, k, v) for attention (decode: one query against
+    n keys), (x, w, b) of (n, n) for the norms, x (b, h, l, d) for rope."""
+    if op == "sdpa_causal":
+        return [_normal((b, h, l, d), s) for s in (0, 1, 2)]
+    if op == "sdpa_decode":
+        return [_normal((b, h, 1, d), 0)] + [_normal((b, h, n, d), s) for s in (1, 2)]
+    if op in ("layer_norm", "rms_norm"):
+        return [_normal((n, n), 0), _normal((n,), 1), _normal((n,), 2)]
+    return [_normal((b, h, l, d), 0)]
+
+
+def _rope_tables(xp, l, d, base=10000.0):
+    """cos / sin of positions x frequencies (l, d / 2), float32 (precomputed for the
+    peers, as their models cache them)."""
+    inv = base ** (-_np.arange(d // 2, dtype=_np.float64) / (d // 2))
+    th = (_np.arange(l)[:, None] * inv).astype(_np.float32)
+    return _np.cos(th), _np.sin(th)
+
+
+def _rope_apply(xp_cat, x, c, s, half):
+    x1, x2 = x[..., :half], x[..., half:]
+    return xp_cat([x1 * c - x2 * s, x1 * s + x2 * c], -1)
+
+
+@workload("fast", op="sdpa_causal", b=1, h=16, l=1024, d=64, n=4096)
+def fast_op(mx, op, b, h, l, d, n):
+    args = _mx_list(mx, _fast_inputs(op, b, h, l, d, n))
+    F = mx.fast
+    if op.startswith("sdpa"):
+        mask = "causal" if op == "sdpa_causal" else None
+        return lambda: _evaluated(mx, F.scaled_dot_product_attention(
+            *args, scale=d ** -0.5, mask=mask))
+    if op == "layer_norm":
+        return lambda: _evaluated(mx, F.layer_norm(*args, 1e-5))
+    if op == "rms_norm":
+        return lambda: _evaluated(mx, F.rms_norm(args[0], args[1], 1e-5))
+    return lambda: _evaluated(mx, F.rope(args[0], d, traditional=False, base=10000.0,
+                                         scale=1.0, offset=0))
+
+
+@fast_op.on("numpy")
+def _(np, op, b, h, l, d, n):
+    args = _fast_inputs(op, b, h, l, d, n)
+    if op.startswith("sdpa"):
+        q, k, v = args
+        lq, lk = q.shape[2], k.shape[2]
+
+        def run():
+            s = (q * d ** -0.5) @ k.transpose(0, 1, 3, 2)
+            if op == "sdpa_causal":
+                s = np.where(np.tril(np.ones((lq, lk), bool), lk - lq), s, -np.inf)
+            p = np.exp(s - s.max(-1, keepdims=True))
+            return (p / p.sum(-1, keepdims=True)) @ v
+        return run
+    x = args[0]
+    if op == "layer_norm":
+        w, bb = args[1:]
+
+        def run():
+            c = x - x.mean(-1, keepdims=True)
+            return c / np.sqrt((c * c).mean(-1, keepdims=True) + 1e-5) * w + bb
+        return run
+    if op == "rms_norm":
+        return lambda: x / np.sqrt((x * x).mean(-1, keepdims=True) + 1e-5) * args[1]
+    c, s = _rope_tables(np, l, d)
+    return lambda: _rope_apply(np.concatenate, x, c, s, d // 2)
+
+
+@fast_op.on("torch")
+def _(torch, op, b, h, l, d, n):
+    F = torch.nn.functional
+    args = _torch_list(torch, _fast_inputs(op, b, h, l, d, n))
+    if op.startswith("sdpa"):
+        causal = op == "sdpa_causal"
+        return lambda: F.scaled_dot_product_attention(*args, is_causal=causal,
+                                                      scale=d ** -0.5)
+    if op == "layer_norm":
+        return lambda: F.layer_norm(args[0], (n,), args[1], args[2], 1e-5)
+    if op == "rms_norm":
+        return lambda: F.rms_norm(args[0], (n,), args[1], 1e-5)
+    c, s = (torch.from_numpy(t) for t in _rope_tables(None, l, d))
+    return lambda: _rope_apply(torch.cat, args[0], c, s, d // 2)
+
+
+@fast_op.on("jax")
+def _(jax, op, b, h, l, d, n):
+    import jax.numpy as jnp
+    args = _jax_list(jax, _fast_inputs(op, b, h, l, d, n))
+    if op.startswith("sdpa"):
+        causal = op == "sdpa_causal"
+        # jax's layout is (batch, length, heads, dim)
+        tr = [jnp.swapaxes(a, 1, 2) for a in args]
+        for a in tr:
+            a.block_until_ready()
+        f = jax.jit(lambda q, k, v: jax.nn.dot_product_attention(
+            q, k, v, scale=d ** -0.5, is_causal=causal))
+        return lambda: f(*tr).block_until_ready()
+    if op == "layer_norm":
+        def ln(x, w, bb):
+            c = x - x.mean(-1, keepdims=True)
+            return c * jax.lax.rsqrt((c * c).mean(-1, keepdims=True) + 1e-5) * w + bb
+        f = jax.jit(ln)
+        return lambda: f(*args).block_until_ready()
+    if op == "rms_norm":
+        f = jax.jit(lambda x, w: x * jax.lax.rsqrt((x * x).mean(-1, keepdims=True) + 1e-5) * w)
+        return lambda: f(args[0], args[1]).block_until_ready()
+    c, s = (jax.device_put(t) for t in _rope_tables(None, l, d))
+    f = jax.jit(lambda x, c, s: _rope_apply(jnp.concatenate, x, c, s, d // 2))
+    return lambda: f(args[0], c, s).block_until_ready()
+
+
+@fast_op.bytes
+def fast_bytes(op, b, h, l, d, n):
+    if op == "sdpa_decode":
+        return F32 * b * h * (2 * n * d + 2 * d)
+    if op in ("layer_norm", "rms_norm"):
+        return F32 * 2 * n * n
+    if op == "rope":
+        return F32 * 2 * b * h * l * d
+    return F32 * 4 * b * h * l * d
+
+
 # ---------------------------------------------------------------- training steps
 # One optimizer step of a small model, as MLX users write it: the loss and
 # gradients, the optimizer's update and mx.eval of the parameters and the
@@ -1348,6 +1630,27 @@ LINALG = [
     Case("grad_solve_256", "linalg_grad_solve", {"n": 256}, 1.5),
 ]
 
+# The convolution targets of issue 10 (float32, 2 threads, against the fastest of
+# PyTorch and JAX; the MLX column is reported beside, its target being 0.1x MLX).
+CONV = [
+    Case("conv2d_8x64x64x32_k3x64", "conv", {"case": "conv2d"}, 1.2),
+    Case("conv1d_16x4096x64_k5x128", "conv", {"case": "conv1d"}, 1.2),
+    Case("grad_conv2d_8x32x32x32_k3x64", "conv", {"case": "conv2d_grad"}, 1.5),
+    Case("conv_transpose2d_s2", "conv", {"case": "conv_transpose2d"}, 1.5),
+]
+
+# mx.fast (issue 10): fused kernels against the fastest of PyTorch and JAX, 2 threads.
+FAST = [
+    Case("sdpa_causal_1x16x1024x64", "fast",
+         {"op": "sdpa_causal", "b": 1, "h": 16, "l": 1024, "d": 64}, 1.0),
+    Case("sdpa_decode_1x16x1_kv4096x128", "fast",
+         {"op": "sdpa_decode", "b": 1, "h": 16, "d": 128, "n": 4096}, 1.0),
+    Case("layer_norm_4096^2", "fast", {"op": "layer_norm", "n": 4096}, 1.0),
+    Case("rms_norm_4096^2", "fast", {"op": "rms_norm", "n": 4096}, 1.0),
+    Case("rope_1x32x1024x128", "fast", {"op": "rope", "b": 1, "h": 32, "l": 1024, "d": 128},
+         1.0),
+]
+
 # Training steps (issue 11): mlxc against PyTorch (the fastest peer with a
 # builder) and, beside it, MLX; the MLP's target is <= 1.2x PyTorch (and its
 # time <= 0.1x MLX's, read from the mlxc/mlx column).
@@ -1359,7 +1662,7 @@ TRAIN = [
 
 # compare.py --set NAME
 SETS = {"default": COMPARE, "issue3": ISSUE3, "random": RANDOM, "io": IO, "linalg": LINALG,
-        "train": TRAIN}
+        "conv": CONV, "fast": FAST, "train": TRAIN}
 
 
 # ---------------------------------------------------------------- timing

@@ -341,6 +341,18 @@ void mlxc_f2bf_n(uint16_t *dst, const float *src, int64_t n);
 int mlxc_transpose_copy(size_t z, void *out, int64_t ldo, const void *in, int64_t ldi,
                         int64_t ni, int64_t nj);
 
+/* GEMM with A's panels written by a hook (kernels/matmul.c; implicit GEMM in
+ * conv.c).  The hook fills dst[p * mr + r] (compute type: float, or double for
+ * float64) with A[i0 + r][p0 + p] of matrix bi for r < m, p < k, and zeros for
+ * rows m..mr-1.  C (compute type) gets A @ B, matrix b at C + b * c_bs, rows ldc
+ * apart; B (storage dtype b_dtype) through its strides. */
+typedef void (*mlxc_pack_hook)(const void *ctx, void *dst, int64_t bi, int64_t i0, int64_t p0,
+                               int64_t m, int64_t k, int mr);
+int mlxc_gemm_hooked(int dbl, int b_dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
+                     mlxc_pack_hook pa, const void *pctx,
+                     const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+                     void *C, int64_t c_bs, int64_t ldc);
+
 typedef struct {
     int ndim;                          /* >= 1; index 0 is the INNERMOST dim */
     int nops;
@@ -401,5 +413,18 @@ static inline int mlxc_nd_next(const mlxc_nd *L, int64_t *ctr, int64_t *off)
     }
     return 0;
 }
+
+/* GEMM with a caller-supplied B packer (kernels/matmul.c): C (M x N, contiguous) =
+ * A @ B for float32 A (element (i, p) at A + i*a_rs + p*a_cs), where B (K x N) is
+ * never stored: pack(ctx, dst, pc, kc, j0, n, NR) writes rows pc..pc+kc-1, columns
+ * j0..j0+n-1 of B as dst[p*NR + q] (columns n..NR-1 zero).  kc is a multiple of 32
+ * whenever K is; every pc is a multiple of 256.  Same blocking, micro-kernels and
+ * thread cuts as mlxc_matmul, so results do not depend on the thread count.
+ * mlxc_gemm_nr: the NR that pack will be called with at the current ISA. */
+typedef void (*mlxc_packb_fn)(const void *ctx, float *dst, int64_t pc, int64_t kc,
+                              int64_t j0, int64_t n, int NR);
+int mlxc_gemm_f32_packb(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                        int64_t a_cs, mlxc_packb_fn pack, const void *ctx, float *C);
+int mlxc_gemm_nr(void);
 
 #endif

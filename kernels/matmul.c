@@ -622,6 +622,12 @@ struct gjob {
     void *ukr;
     pack_a_t pa;
     pack_b_t pb;
+    mlxc_pack_hook pah;         /* packs A panels from (matrix, row, column) instead
+                                   of pa (implicit GEMM: conv.c), or NULL */
+    const void *pctx;           /* its context */
+    int64_t ldc, c_bs;          /* C's row stride and matrix stride (0: N and M*N) */
+    mlxc_packb_fn pbx;          /* caller's B packer (mlxc_gemm_f32_packb), or NULL */
+    const void *pbx_ctx;
     int64_t tm, tn, gm, gn;     /* C of each matrix cut in gm x gn tiles of tm x tn */
     char *buf;
     size_t per_thread;          /* bytes of packing buffer per thread */
@@ -637,24 +643,34 @@ static void tile_##SFX(const struct gjob *j, int64_t bi, int64_t i0, int64_t i1,
 {                                                                                   \
     const int MR = j->bk.mr, NR = j->bk.nr;                                         \
     const int64_t KC = j->bk.kc, MC = j->bk.mc, NC = j->bk.nc;                      \
-    const int64_t N = j->N, K = j->K, z = j->z;                                     \
+    const int64_t N = j->ldc, K = j->K, z = j->z;   /* N: C's row stride here */    \
     UKT uk = (UKT)j->ukr;                                                           \
     const char *A = j->A + bi * j->a_bs * z, *B = j->B + bi * j->b_bs * z;          \
-    T *C = (T *)j->C + bi * j->M * N;                                               \
+    T *C = (T *)j->C + bi * j->c_bs;                                                \
     for (int64_t jc = j0; jc < j1; jc += NC) {                                      \
         int64_t nc = min64(NC, j1 - jc);                                            \
         for (int64_t pc = 0; pc < K; pc += KC) {                                    \
             int64_t kc = min64(KC, K - pc);                                         \
             int beta = pc > 0 || j->accumulate;                                     \
             const struct epi *ep = pc + kc >= K && !j->H ? j->ep : NULL; /* last slab */ \
-            for (int64_t jr = 0; jr < nc; jr += NR)                                 \
-                j->pb(Bp + jr * kc, B + (pc * j->brs + (jc + jr) * j->bcs) * z,     \
-                      j->brs, j->bcs, kc, min64(NR, nc - jr), NR);                  \
+            for (int64_t jr = 0; jr < nc; jr += NR) {                               \
+                if (j->pbx)                                                         \
+                    j->pbx(j->pbx_ctx, (float *)(void *)(Bp + jr * kc), pc, kc,     \
+                           jc + jr, min64(NR, nc - jr), NR);                        \
+                else                                                                \
+                    j->pb(Bp + jr * kc, B + (pc * j->brs + (jc + jr) * j->bcs) * z, \
+                          j->brs, j->bcs, kc, min64(NR, nc - jr), NR);              \
+            }                                                                       \
             for (int64_t ic = i0; ic < i1; ic += MC) {                              \
                 int64_t mc = min64(MC, i1 - ic);                                    \
-                for (int64_t ir = 0; ir < mc; ir += MR)                             \
-                    j->pa(Ap + ir * kc, A + ((ic + ir) * j->ars + pc * j->acs) * z, \
-                          j->ars, j->acs, min64(MR, mc - ir), kc, MR);              \
+                for (int64_t ir = 0; ir < mc; ir += MR) {                           \
+                    if (j->pah)                                                     \
+                        j->pah(j->pctx, Ap + ir * kc, bi, ic + ir, pc,              \
+                               min64(MR, mc - ir), kc, MR);                         \
+                    else                                                            \
+                        j->pa(Ap + ir * kc, A + ((ic + ir) * j->ars + pc * j->acs) * z, \
+                              j->ars, j->acs, min64(MR, mc - ir), kc, MR);          \
+                }                                                                   \
                 if (j->negate_a)                                                    \
                     for (int64_t e = 0; e < round_up(mc, MR) * kc; e++) Ap[e] = -Ap[e]; \
                 for (int64_t jr = 0; jr < nc; jr += NR) {                           \
@@ -695,7 +711,7 @@ static void gemm_task(void *ctx, int64_t task, int tid)
     else
         tile_f32(j, bi, i0, i1, j0, j1, (float *)(buf + j->a_off), (float *)buf);
     if (j->H) {  /* round this tile of the float accumulator to the half output */
-        float *c = (float *)j->C + bi * j->M * j->N;
+        float *c = (float *)j->C + bi * j->M * j->N;   /* H: C is (batch, M, N) */
         uint16_t *h = j->H + bi * j->M * j->N;
         if (j->ep)
             (j->half_bf16 ? epi_bf16 : epi_f16)(j->ep, c + i0 * j->N + j0, j->N, bi, i0, j0,
@@ -714,6 +730,7 @@ static int run_gemm(struct gjob *j, int64_t batch, size_t tsz)
 {
     const struct blk *b = &j->bk;
     int64_t M = j->M, N = j->N, K = j->K;
+    if (!j->ldc) { j->ldc = N; j->c_bs = M * N; }
     int nt = mlxc_num_threads();
     double flops = 2.0 * (double)M * (double)N * (double)K;
     /* tiles per matrix: enough for every thread unless the batch already is,
@@ -1059,6 +1076,31 @@ int mlxc_addmm(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
     return complex_gemm(kn, batch, M, N, K, A, a_bs, a_rs, a_cs, B, b_bs, b_rs, b_cs, out, ep);
 }
 
+/* GEMM whose A panels come from a packing hook (implicit GEMM): C (compute type:
+ * double when dbl, else float) = A @ B for each of batch matrices; B read through
+ * the packing of its storage dtype (float16/bfloat16 converted). */
+int mlxc_gemm_hooked(int dbl, int b_dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
+                     mlxc_pack_hook pa, const void *pctx,
+                     const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
+                     void *C, int64_t c_bs, int64_t ldc)
+{
+    if (batch <= 0 || M <= 0 || N <= 0) return MLXC_OK;
+    const struct kern *kn = &kerns[mlxc_cpu_isa()];
+    struct gjob j = {0};
+    j.M = M; j.N = N; j.K = K;
+    j.B = B; j.z = (int64_t)mlxc_itemsize(b_dtype);
+    j.b_bs = b_bs; j.brs = b_rs; j.bcs = b_cs;
+    j.C = C; j.c_bs = c_bs; j.ldc = ldc;
+    j.dbl = dbl;
+    j.bk = dbl ? kn->bd : kn->bs;
+    j.ukr = dbl ? (void *)kn->ukd : (void *)kn->uks;
+    j.pah = pa;
+    j.pctx = pctx;
+    j.pb = b_dtype == MLXC_FLOAT64 ? pack_b_f64 : b_dtype == MLXC_FLOAT16 ? pack_b_f16
+         : b_dtype == MLXC_BFLOAT16 ? pack_b_bf16 : pack_b_f32;
+    return run_gemm(&j, batch, dbl ? 8 : 4);
+}
+
 int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
                 const void *A, int64_t a_bs, int64_t a_rs, int64_t a_cs,
                 const void *B, int64_t b_bs, int64_t b_rs, int64_t b_cs,
@@ -1067,3 +1109,33 @@ int mlxc_matmul(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
     return mlxc_addmm(dtype, batch, M, N, K, A, a_bs, a_rs, a_cs, B, b_bs, b_rs, b_cs,
                       C, 1.0, 0.0, NULL, 0, 0, 0);
 }
+
+/* GEMM whose B panels come from the caller (quantized weights dequantized while
+ * packing, kernels/quant.c): the packed path of mlxc_addmm with A float32. */
+int mlxc_gemm_f32_packb(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                        int64_t a_cs, mlxc_packb_fn pack, const void *ctx, float *C)
+{
+    if (M <= 0 || N <= 0) return MLXC_OK;
+    if (K <= 0) { memset(C, 0, (size_t)(M * N) * sizeof(float)); return MLXC_OK; }
+    const struct kern *kn = &kerns[mlxc_cpu_isa()];
+    struct gjob j = {0};
+    j.M = M; j.N = N; j.K = K;
+    j.A = (const char *)A; j.B = NULL; j.z = 4;
+    j.ars = a_rs; j.acs = a_cs;
+    j.C = C;
+    j.bk = kn->bs;
+    j.ukr = (void *)kn->uks;
+    j.pa = pack_a_f32;
+#ifdef GEMM_X86
+    if (mlxc_cpu_isa() >= MLXC_ISA_AVX2) j.pa = pack_a_f32_avx2;
+#endif
+#ifdef GEMM_NEON
+    if (kn == &kerns[MLXC_ISA_NEON]) j.pa = pack_a_f32_neon;
+#endif
+    j.pb = pack_b_f32;
+    j.pbx = pack;
+    j.pbx_ctx = ctx;
+    return run_gemm(&j, 1, 4);
+}
+
+int mlxc_gemm_nr(void) { return kerns[mlxc_cpu_isa()].bs.nr; }

@@ -404,6 +404,9 @@ FN VD vd_pow_pos(VD x, VD y)
 }
 
 /* -------------------------------------------------------------- kernels */
+/* VMATH_ALGORITHMS_ONLY: the including file wants the inline algorithms alone
+ * (the mx.fast kernels); the exported kernels are compiled by vmath_<isa>.c. */
+#ifndef VMATH_ALGORITHMS_ONLY
 #define VM_KERNEL(name, vfun)                                                       \
 KFN void SFX(mlxc_vm_##name##_f32)(float *out, const float *in, int64_t n)          \
 {                                                                                   \
@@ -481,3 +484,4 @@ KFN void SFX(mlxc_vm_pow_f32)(float *out, const float *a, int64_t sa, const floa
         if (m == VW) vstore(out + i, r); else vstore_n(out + i, r, m);
     }
 }
+#endif  /* VMATH_ALGORITHMS_ONLY */

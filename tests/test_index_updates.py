@@ -8,6 +8,7 @@ values) or exception type for each in data/mlx_index_updates.json.
 """
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -19,12 +20,15 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(_HERE, "data", "mlx_index_updates.json")) as f:
     RECORDED = json.load(f)
 
-# Where mlxc deliberately differs from the recording (none at present).
 # Cases where mlxc chooses otherwise, with the reason (and the test that checks mlxc's way).
-DIFFERS = {
+DIFFERS = {c[0]: "MLX 0.32 ignores an out-of-range int index in an update; mlxc raises "
+                  "IndexError as for reads (test_write_bounds.py)"
+           for c in CASES if re.search(r"int_oob|tuple_oob|\[(10|-6|5|\(5,0\)|\(0,9\)|\.\.\.,9)\]",
+                                       c[0]) and "error" not in RECORDED[c[0]]}
+DIFFERS.update({
     "read mask": "MLX 0.32 refuses boolean reads; mlxc reads like numpy "
                  "(test_masked_scatter.py::test_mask_read_matches_numpy)",
-}
+})
 
 
 def _run(src):
@@ -52,3 +56,11 @@ def test_matches_recorded_mlx(name, src):
     g = np.array(got["values"], dtype=np.float64)
     w = np.array(want["values"], dtype=np.float64)
     np.testing.assert_allclose(g, w, rtol=2e-7, atol=0, err_msg=src)
+
+
+@pytest.mark.mlxc_only
+@pytest.mark.parametrize("name", sorted(n for n in DIFFERS if n != "read mask"))
+def test_out_of_range_int_updates_raise(name):
+    src = dict(CASES)[name]
+    got = _run(src)
+    assert got.get("error") == "IndexError" and "out of bounds" in got["message"], (src, got)

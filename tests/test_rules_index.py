@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import mlxc.core as mx
-from mlxc._core.ops.index import _setitem
 
 F64 = mx.float64
 I64 = mx.int64
@@ -17,6 +16,14 @@ I64 = mx.int64
 
 def _rand(rng, shape):
     return mx.array(rng.standard_normal(shape), dtype=F64)
+
+
+def _setitem(x, idx, u):
+    """x[idx] = u as a function of x (the caller's array is left alone), through the
+    public API so that the file also runs against MLX."""
+    y = x * 1
+    y[idx] = u
+    return y
 
 
 def _idx(v):
@@ -48,7 +55,8 @@ def _slice_np(a, b, ax):
 
 def check_vmap(f, args, in_axes, out_axes=0):
     """vmap(f) against stacking f over slices of the mapped axis."""
-    got = mx.vmap(f, in_axes=in_axes, out_axes=out_axes)(*args)
+    # a tuple: MLX reads in_axes as a prefix of the args tuple (a list is not one)
+    got = mx.vmap(f, in_axes=tuple(in_axes), out_axes=out_axes)(*args)
     n = next(a.shape[ax] for a, ax in zip(args, in_axes) if ax is not None)
     res = []
     for b in range(n):
@@ -92,15 +100,19 @@ GATHERS = [
     ("dyn_slice", (4, 5), lambda x: mx.slice(x, _idx([1, 2]), [0, 1], [2, 3])),
     ("dyn_slice_neg", (4, 5), lambda x: mx.slice(x, _idx(-2), [1], [4, 2])),
 ]
+# MLX 0.32.4 aborts the interpreter on a negative dynamic start: mlxc's own behaviour.
+MLX_ABORTS = {"dyn_slice_neg"}
+GATHER_PARAMS = [pytest.param(*g, id=g[0], marks=[pytest.mark.mlxc_only] if g[0] in MLX_ABORTS else [])
+                 for g in GATHERS]
 
 
-@pytest.mark.parametrize("name,shape,f", GATHERS, ids=[g[0] for g in GATHERS])
+@pytest.mark.parametrize("name,shape,f", GATHER_PARAMS)
 def test_gather_like_diff(name, shape, f):
     rng = np.random.default_rng(0)
     check_diff(f, [_rand(rng, shape)], rng)
 
 
-@pytest.mark.parametrize("name,shape,f", GATHERS, ids=[g[0] for g in GATHERS])
+@pytest.mark.parametrize("name,shape,f", GATHER_PARAMS)
 def test_gather_like_vmap(name, shape, f):
     x = mx.array(np.arange(np.prod(shape), dtype=np.float32).reshape(shape))
     for ax in range(len(shape) + 1):
@@ -163,7 +175,18 @@ SCATTERS = [
 ]
 
 
-@pytest.mark.parametrize("name,f,xs,us", SCATTERS, ids=[s[0] for s in SCATTERS])
+# MLX 0.32.4 has no jvp for scatters ("[scatter] JVP not yet implemented"), and its vmap
+# of static/dynamic slice updates writes the wrong elements: mlxc's own rules.
+MLX_NO_SCATTER_JVP = {"set", "set_2axes", "add", "add_inner", "max", "min"}
+MLX_WRONG_VMAP = {"slice_set", "slice_update", "slice_update2"}
+
+
+def _scatter_params(mlx_fails):
+    return [pytest.param(*s, id=s[0], marks=[pytest.mark.mlxc_only] if s[0] in mlx_fails else [])
+            for s in SCATTERS]
+
+
+@pytest.mark.parametrize("name,f,xs,us", _scatter_params(MLX_NO_SCATTER_JVP))
 def test_scatter_like_diff(name, f, xs, us):
     rng = np.random.default_rng(1)
     check_diff(f, [_rand(rng, xs), _rand(rng, us)], rng)
@@ -173,7 +196,7 @@ def test_scatter_like_diff(name, f, xs, us):
     check_diff(lambda x: f(x, u), [_rand(rng, xs)], rng)
 
 
-@pytest.mark.parametrize("name,f,xs,us", SCATTERS, ids=[s[0] for s in SCATTERS])
+@pytest.mark.parametrize("name,f,xs,us", _scatter_params(MLX_WRONG_VMAP))
 def test_scatter_like_vmap(name, f, xs, us):
     x = mx.array(np.arange(np.prod(xs), dtype=np.float32).reshape(xs) * 0.5)
     u = mx.array(np.arange(np.prod(us), dtype=np.float32).reshape(us) * 3 - 4)
@@ -221,7 +244,7 @@ def test_scatter_prod_refuses_like_mlx():
     u = mx.array([2., 3.])
     with pytest.raises(RuntimeError, match="scatter_prod"):
         mx.vjp(lambda x: x.at[_idx([0, 0])].multiply(u), [x], [x])
-    with pytest.raises(RuntimeError, match="scatter_prod"):
+    with pytest.raises(RuntimeError, match="scatter"):  # MLX: "[scatter] JVP not yet..."
         mx.jvp(lambda x: x.at[_idx([0, 0])].multiply(u), [x], [x])
     got = mx.vmap(lambda x: x.at[_idx([0, 0])].multiply(u))(mx.stack([x, x + 1]))
     np.testing.assert_array_equal(np.array(got), [[6, 2, 3], [12, 3, 4]])
@@ -240,6 +263,8 @@ def test_scatter_vmap_batched_indices():
                    [0, 2, 1])
 
 
+# MLX 0.32.4: "vmap over start indices not yet supported".
+@pytest.mark.mlxc_only
 def test_dynamic_slices_vmap_batched_starts():
     x = mx.array(np.arange(20.).reshape(4, 5))
     s = _idx([[1, 2], [0, -3], [2, 0]])
@@ -269,6 +294,7 @@ def test_index_inputs_are_not_differentiable():
     np.testing.assert_array_equal(np.array(gx), [[0, 1, 1], [0, 1, 1]])
 
 
+@pytest.mark.mlxc_only
 def test_every_index_primitive_has_rules():
     from mlxc._core.prims import index as P
     from mlxc._core.primitive import Primitive
@@ -280,7 +306,8 @@ def test_every_index_primitive_has_rules():
             assert m in c.__dict__, (c.__name__, m)
 
 
-def test_rules_compose():
+@pytest.mark.mlxc_only
+def test_rules_compose():  # MLX 0.32.4 has no scatter jvp
     # The rules build index nodes, so they are transformable again.
     x = mx.array(np.arange(12.).reshape(3, 4))
     idx = _idx([0, 2, 0])

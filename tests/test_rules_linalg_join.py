@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 import mlxc.core as mx
-from mlxc._core.primitive import Primitive
-from mlxc._core.prims.join import Concatenate
-from mlxc._core.prims.linalg import Matmul
+from helpers import internal
+
+Primitive = internal("mlxc._core.primitive", "Primitive")
+Concatenate = internal("mlxc._core.prims.join", "Concatenate")
+Matmul = internal("mlxc._core.prims.linalg", "Matmul")
 
 EPS = 1e-6
 
@@ -90,6 +92,7 @@ def check_vmap(f, args, in_axes, out_axes=0, rtol=1e-10):
 
 # ---------------------------------------------------------------- the dispatch table
 
+@pytest.mark.mlxc_only
 @pytest.mark.parametrize("cls", [Matmul, Concatenate])
 def test_every_rule_overridden(cls):
     for rule in ("vjp", "jvp", "vmap"):
@@ -113,11 +116,13 @@ def _matmul_rules():
 
 @pytest.mark.parametrize("sa,sb", [((3, 4), (4, 2)), ((2, 3, 4), (2, 4, 5)),
                                    ((2, 1, 2, 3), (2, 1, 3, 2)), ((1, 3), (3, 1))])
+@pytest.mark.mlxc_only
 def test_matmul_rules_direct(sa, sb):
     a, b = rnd(sa, 1), rnd(sb, 2)
     check_transforms(mx.matmul, [a, b], rules=_matmul_rules())
 
 
+@pytest.mark.mlxc_only
 def test_matmul_rules_direct_partial_argnums():
     p = Matmul()
     a, b = rnd((3, 4), 1), rnd((4, 2), 2)
@@ -129,6 +134,7 @@ def test_matmul_rules_direct_partial_argnums():
     np.testing.assert_allclose(npy(t), npy(rnd((3, 4), 4)) @ npy(b), rtol=1e-12)
 
 
+@pytest.mark.mlxc_only
 @pytest.mark.parametrize("sa,sb,ax,bx", [
     ((4, 3, 5), (5, 2), 0, -1),        # rows batched, shared B
     ((3, 4, 5), (5, 2), 1, -1),
@@ -164,11 +170,13 @@ def _concat_rules(axis, n):
 
 @pytest.mark.parametrize("shapes,axis", [([(2, 3), (4, 3)], 0), ([(2, 1), (2, 3), (2, 2)], 1),
                                          ([(2, 2, 1), (2, 2, 3)], 2)])
+@pytest.mark.mlxc_only
 def test_concat_rules_direct(shapes, axis):
     xs = [rnd(s, i) for i, s in enumerate(shapes)]
     check_transforms(lambda *a: mx.concatenate(a, axis), xs, rules=_concat_rules(axis, len(xs)))
 
 
+@pytest.mark.mlxc_only
 def test_concat_rules_direct_mixed_dtypes_and_missing_tangents():
     p = Concatenate(0)
     a, b = rnd((2, 3), 1).astype(mx.float32), rnd((1, 3), 2)
@@ -184,6 +192,7 @@ def test_concat_rules_direct_mixed_dtypes_and_missing_tangents():
     np.testing.assert_allclose(npy(t), np.concatenate([np.zeros((2, 3)), npy(rnd((1, 3), 4))]))
 
 
+@pytest.mark.mlxc_only
 @pytest.mark.parametrize("axes", [[0, 0], [1, -1], [-1, 2], [2, 1]])
 def test_concat_vmap_direct(axes):
     base = [(2, 3), (2, 1)]
@@ -314,14 +323,18 @@ COMPOSITES = {
     "roll_flat": (lambda a: mx.roll(a, 5), [(2, 4)]),
 }
 
+# MLX 0.32.4: addmm's vmap rejects a batched c, and its rules fail this check.
+COMPOSITE_PARAMS = [pytest.param(n, marks=pytest.mark.mlxc_only) if n == "addmm" else n
+                    for n in COMPOSITES]
 
-@pytest.mark.parametrize("name", list(COMPOSITES))
+
+@pytest.mark.parametrize("name", COMPOSITE_PARAMS)
 def test_composite_grad_jvp(name):
     f, shapes = COMPOSITES[name]
     check_transforms(f, [rnd(s, i) for i, s in enumerate(shapes)])
 
 
-@pytest.mark.parametrize("name", list(COMPOSITES))
+@pytest.mark.parametrize("name", COMPOSITE_PARAMS)
 def test_composite_vmap(name):
     f, shapes = COMPOSITES[name]
     n = 3

@@ -280,6 +280,29 @@ int mlxc_mlx_math(int func, float *out, const float *in, int64_t n);
 int mlxc_to_fp8(int dtype, uint8_t *out, const void *in, int64_t n);
 int mlxc_from_fp8(int dtype, void *out, const uint8_t *in, int64_t n);
 
+/* ---- quantization (MLX's quantize / dequantize / quantized_matmul; kernels/quant.c
+ * states the arithmetic).  mode: MLXC_QUANT_AFFINE (group_size 32/64/128, bits 1-6, 8),
+ * MXFP4 (32, 4), MXFP8 (32, 8), NVFP4 (16, 4); anything else MLXC_ERR_UNSUPPORTED.
+ * Packed codes: an LSB-first bit stream per row, n * bits / 32 uint32 words.
+ * mlxc_quantize: n contiguous values of dtype (float32/float16/bfloat16), n a multiple
+ *   of group_size; scales/biases: n / group_size values of dtype (affine) or scale
+ *   bytes (fp modes, biases unused); global_scale: nvfp4's, or NULL.
+ * mlxc_dequantize: the inverse, sdtype the affine scales' dtype, out n values of
+ *   out_dtype (float32/float16/bfloat16).
+ * mlxc_qmm: out (M x N, float32) = x (M x K, contiguous float32) @ W^T (transpose:
+ *   w packs N rows of K) or @ W (w packs K rows of N); affine scales/biases float32,
+ *   fp scales bytes.  Same bits at any thread count. ---- */
+enum mlxc_quant_mode { MLXC_QUANT_AFFINE = 0, MLXC_QUANT_MXFP4, MLXC_QUANT_MXFP8,
+                       MLXC_QUANT_NVFP4 };
+int mlxc_quantize(int mode, int dtype, const void *w, int64_t n, int group_size, int bits,
+                  uint32_t *out, void *scales, void *biases, const float *global_scale);
+int mlxc_dequantize(int mode, int sdtype, const uint32_t *w, const void *scales,
+                    const void *biases, int64_t n, int group_size, int bits,
+                    const float *global_scale, int out_dtype, void *out);
+int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const uint32_t *w,
+             const void *scales, const float *biases, int transpose, int group_size, int bits,
+             const float *global_scale, float *out);
+
 /* ---- half conversions, exposed for the engine (scalars, printing) ---- */
 float mlxc_half_to_float(uint16_t h);
 uint16_t mlxc_float_to_half(float f);
@@ -291,6 +314,56 @@ uint16_t mlxc_float_to_bf16(float f);
  * 0 "scalar", 1 "neon", 2 "avx2", 3 "avx512" ("unknown" for other values). ---- */
 int mlxc_cpu_isa(void);
 const char *mlxc_isa_name(int isa);
+
+/* ---- convolution (MLX's conv_general; kernels/conv.c) ----
+ * x (batch, in_sp[0..nsp-1], cin), w (cout, k_sp[..], cin/groups), out (batch,
+ * out_sp[..], cout), all contiguous, one dtype (float16, bfloat16, float32,
+ * float64); nsp in 1..3.  With xp the input dilated by idil (idil-1 zeros between
+ * elements) and shifted by pad_lo (negative: cropped), zero outside:
+ *   out[n, o, g*Cog + co] = sum_{k, c} xp[n, o*stride + k*kdil, g*Cig + c]
+ *                                      * w[g*Cog + co, flip ? K-1-k : k, c]
+ * The caller computes out_sp (the high padding is implied by it).  Half types
+ * accumulate in float32.  The same bits at any thread count. */
+int mlxc_conv(int dtype, int nsp, int64_t batch, const int64_t *in_sp, int64_t cin,
+              const int64_t *k_sp, int64_t cout, const int64_t *out_sp,
+              const int64_t *stride, const int64_t *pad_lo, const int64_t *kdil,
+              const int64_t *idil, int64_t groups, int flip,
+              const void *x, const void *w, void *out);
+
+/* ---- mx.fast (kernels/fast_norm.c, rope.c, attention.c; per-level tile and row
+ * kernels in fast_impl.h).  dtype float32, float16 or bfloat16 (half types are
+ * computed in float32); every array row-major contiguous; results do not depend on
+ * the thread count.  Other dtypes: MLXC_ERR_UNSUPPORTED. ---- */
+/* out[r] = x[r] * rsqrt(mean(x[r]^2) + eps) * w, rows of n (w NULL: no weight) */
+int mlxc_rms_norm(int dtype, void *out, const void *x, const void *w, int64_t nrows,
+                  int64_t n, float eps);
+/* out[r] = (x[r] - mean) * rsqrt(var + eps) * w + b (w, b optional) */
+int mlxc_layer_norm(int dtype, void *out, const void *x, const void *w, const void *b,
+                    int64_t nrows, int64_t n, float eps);
+/* x, out: (nb, nmid, T, D).  The first `dims` features of row (b, m, t) rotate by the
+ * angles (offset[b or 0] + t) * scale * inv_freq[j], j < dims / 2, in pairs (j, j +
+ * dims/2), or (2j, 2j + 1) when traditional; the rest is copied.  noff is 1 or nb. */
+int mlxc_rope(int dtype, void *out, const void *x, int64_t nb, int64_t nmid, int64_t T,
+              int64_t D, int64_t dims, int traditional, const float *inv_freq, float scale,
+              const int64_t *offset, int64_t noff);
+/* scaled dot-product attention, float32: q (B, Hq, Lq, D), k (B, Hk, Lk, D),
+ * v (B, Hk, Lk, Dv), out (B, Hq, Lq, Dv); query head h reads kv head h / (Hq / Hk).
+ * mask: none, causal (query i sees key j <= i + Lk - Lq), additive float32 or bool
+ * (uint8) read through element strides (0 where broadcast); masked scores count as
+ * -FLT_MAX.  sinks (Hq floats or NULL): one extra logit per head with no value. */
+enum { MLXC_SDPA_MASK_NONE = 0, MLXC_SDPA_MASK_CAUSAL, MLXC_SDPA_MASK_ADD,
+       MLXC_SDPA_MASK_BOOL };
+struct mlxc_sdpa_args {
+    int64_t B, Hq, Hk, Lq, Lk, D, Dv;
+    const float *q, *k, *v;
+    float *out;
+    float scale;
+    int mask_kind;
+    const void *mask;
+    int64_t m_sb, m_sh, m_sq, m_sk;
+    const float *sinks;
+};
+int mlxc_sdpa(const struct mlxc_sdpa_args *a);
 
 #ifdef __cplusplus
 }

@@ -22,3 +22,32 @@ def cpu_info():
     families = {f: isa for f in _SIMD_FAMILIES}
     families.update({f: "portable C" for f in _PORTABLE_FAMILIES})
     return {"isa": isa, "num_threads": mlxc_num_threads(), "kernels": families}
+
+
+_ISA_NAMES = ("scalar", "neon", "avx2", "avx512")
+
+
+def _check_environment():
+    """The kernels read MLXC_CPU_ISA / MLXC_NUM_THREADS in C, where a value they cannot use
+    falls back to the default (the detected level; one thread per usable CPU). Say so here,
+    once at import, instead of ignoring a typo silently."""
+    import os
+    import warnings
+    s = os.environ.get("MLXC_CPU_ISA")
+    if s and s not in _ISA_NAMES:           # (empty: unset, as the C side reads it)
+        warnings.warn(f"MLXC_CPU_ISA={s!r} is not one of {', '.join(_ISA_NAMES)}: the kernels "
+                      f"run at the detected level {mlxc_isa_name(mlxc_cpu_isa()).decode()!r}",
+                      RuntimeWarning, stacklevel=2)
+    t = os.environ.get("MLXC_NUM_THREADS")
+    if t:
+        try:
+            ok = int(t) >= 1
+        except ValueError:
+            ok = False
+        if not ok:
+            warnings.warn(f"MLXC_NUM_THREADS={t!r} is not a positive integer: the kernels use "
+                          f"{mlxc_num_threads()} threads (one per usable CPU)",
+                          RuntimeWarning, stacklevel=2)
+
+
+_check_environment()

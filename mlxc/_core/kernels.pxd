@@ -100,3 +100,20 @@ cdef extern from "mlxc_kernels.h" nogil:
     uint16_t mlxc_float_to_half(float f)
     float mlxc_bf16_to_float(uint16_t h)
     uint16_t mlxc_float_to_bf16(float f)
+
+cdef extern from "mlxc_kernels.h" nogil:
+    int mlxc_conv(int dtype, int nsp, int64_t batch, const int64_t *in_sp, int64_t cin,
+                  const int64_t *k_sp, int64_t cout, const int64_t *out_sp,
+                  const int64_t *stride, const int64_t *pad_lo, const int64_t *kdil,
+                  const int64_t *idil, int64_t groups, int flip,
+                  const void *x, const void *w, void *out)
+    enum:
+        MLXC_QUANT_AFFINE, MLXC_QUANT_MXFP4, MLXC_QUANT_MXFP8, MLXC_QUANT_NVFP4
+    int mlxc_quantize(int mode, int dtype, const void *w, int64_t n, int group_size, int bits,
+                      uint32_t *out, void *scales, void *biases, const float *global_scale)
+    int mlxc_dequantize(int mode, int sdtype, const uint32_t *w, const void *scales,
+                        const void *biases, int64_t n, int group_size, int bits,
+                        const float *global_scale, int out_dtype, void *out)
+    int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const uint32_t *w,
+                 const void *scales, const float *biases, int transpose, int group_size,
+                 int bits, const float *global_scale, float *out)

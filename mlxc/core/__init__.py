@@ -57,6 +57,8 @@ from mlxc._core.ops.join import *          # noqa: F401,F403
 from mlxc._core.io import *               # noqa: F401,F403
 from mlxc._core.ops.composite import *     # noqa: F401,F403
 from mlxc._core.ops.search import *        # noqa: F401,F403
+from mlxc._core.ops.conv import *          # noqa: F401,F403
+from mlxc._core.ops.quant import *         # noqa: F401,F403
 
 # The MLX release whose API this module implements.  Scripts compare mx.__version__ to gate
 # features (and parse it as dotted integers), so it reads as that MLX version;
@@ -84,3 +86,4 @@ _py_hooks["ops"] = _sys.modules[__name__]
 # Submodules: mx.random, mx.linalg, and the device namespaces (mx.metal, mx.cuda,
 # mx.distributed) as MLX's CPU-only build has them.
 from mlxc.core import cuda, distributed, linalg, metal, random  # noqa: E402
+from mlxc.core import fast  # noqa: E402

@@ -1747,14 +1747,24 @@ int main(int argc, char **argv)
         {"sort", test_sort}, {"gather", test_gather}, {"matmul", test_matmul},
         {"random", test_random},
     };
-    for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++) {
-        int want = argc < 2;
-        for (int i = 1; i < argc; i++) want |= strcmp(argv[i], tests[t].name) == 0;
-        if (!want) continue;
-        long f0 = n_fail, c0 = n_checks;
-        tests[t].fn();
-        printf("%-12s %9ld checks  %ld failed\n", tests[t].name, n_checks - c0, n_fail - f0);
+    /* every family at every SIMD level this CPU has (not only the detected one) */
+    static const int levels[] = {MLXC_ISA_SCALAR, MLXC_ISA_NEON, MLXC_ISA_AVX2, MLXC_ISA_AVX512};
+    int n_levels = 0;
+    for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+        if (mlxc_cpu_set_isa(levels[l]) != levels[l]) continue;   /* not on this CPU */
+        n_levels++;
+        printf("-- level %s\n", mlxc_isa_name(levels[l]));
+        for (size_t t = 0; t < sizeof tests / sizeof tests[0]; t++) {
+            int want = argc < 2;
+            for (int i = 1; i < argc; i++) want |= strcmp(argv[i], tests[t].name) == 0;
+            if (!want) continue;
+            long f0 = n_fail, c0 = n_checks;
+            tests[t].fn();
+            printf("%-12s %9ld checks  %ld failed\n", tests[t].name, n_checks - c0, n_fail - f0);
+        }
     }
+    mlxc_cpu_set_isa(-1);
+    if (n_levels < 2) { printf("FAILED: only %d SIMD level(s) could be forced\n", n_levels); n_fail++; }
     printf("%s: %ld checks, %ld failures\n", n_fail ? "FAILED" : "OK", n_checks, n_fail);
     return n_fail ? 1 : 0;
 }

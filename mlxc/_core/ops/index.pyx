@@ -97,9 +97,9 @@ cdef tuple _slice_indices(object sl, long long n):
 cdef list _expand(array a, object idx, str op, list oob=None):
     """One entry per consumed axis plus None for new axes: int, (start, stop, step) slices
     normalized with slice.indices, integer arrays.  Ellipsis and trailing axes expanded.
-    oob (updates): an out-of-range int is recorded there and stands in as 0 instead of
-    raising, since MLX's updates treat it as selecting nothing (x[10] = v on 5 elements
-    changes nothing)."""
+    oob (updates): an out-of-range int is recorded there as (index, axis, size) and stands
+    in as 0, so that the value's shape is still checked before the IndexError (MLX's
+    updates silently select nothing there; mlxc's writes are bounds-checked like reads)."""
     if not isinstance(idx, tuple):
         idx = (idx,)
     cdef list items = []
@@ -145,7 +145,7 @@ cdef list _expand(array a, object idx, str op, list oob=None):
             out.append(x)
             ax += 1
         elif oob is not None and (x < -a._shape[ax] or x >= a._shape[ax]) and a._shape[ax] > 0:
-            oob.append(x)
+            oob.append((x, ax, a._shape[ax]))
             out.append(0)
             ax += 1
         else:
@@ -324,15 +324,13 @@ cdef array _value(object val, array a, tuple shape, str op):
     return broadcast_to_op(reshape_op(v, vs), shape)
 
 
-cdef array _unchanged(array a):
-    """A new node with a's values (an update that selects nothing)."""
-    cdef int n = a.ndim
-    return new_node(a.dtype, a._shape, SliceUpdate((0,) * n, (1,) * n, None),
-                    (a, zeros((0,) * n, dtype_of(a.dtype))))
-
-
 cdef dict _COMBINE = {MLXC_SCATTER_ADD: MLXC_ADD, MLXC_SCATTER_PROD: MLXC_MUL,
                       MLXC_SCATTER_MAX: MLXC_MAXIMUM, MLXC_SCATTER_MIN: MLXC_MINIMUM}
+
+
+cdef int _raise_oob(list oob, str op) except -1:
+    i, axis, size = oob[0]
+    raise IndexError(f"[{op}] Index {i} is out of bounds for axis {axis} with size {size}.")
 
 
 cdef array _update(array a, object idx, object val, int mode, str op):
@@ -345,7 +343,7 @@ cdef array _update(array a, object idx, object val, int mode, str op):
         P = _advanced(a, ent, op)
         v = _value(val, a, P.shape, op)
         if oob:
-            return _unchanged(a)
+            _raise_oob(oob, op)
         out = new_node(a.dtype, P.src._shape,
                        Scatter(mode, P.axis, P.naxes, False, P.msg_axis, op),
                        (P.src, v, P.lin))
@@ -353,7 +351,7 @@ cdef array _update(array a, object idx, object val, int mode, str op):
     start, stop, step, sliced, res = _basic(a, ent)
     v = _value(val, a, res, op)
     if oob:
-        return _unchanged(a)
+        _raise_oob(oob, op)
     if mode != MLXC_SCATTER_PLAIN:
         # No repeats are possible in a basic index: combine with the current values.
         cur = reshape_op(slice_op(a, start, stop, step), res)

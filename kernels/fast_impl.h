@@ -1,0 +1,317 @@
+/* The mx.fast row and tile kernels, written once over the vector operations of
+ * simd_<isa>.h (or fast_scalar.c's one-lane stand-ins) and compiled per SIMD level
+ * by fast_scalar.c, fast_avx2.c and fast_avx512.c.  The drivers (threading, dtype
+ * conversion, layouts) are fast_norm.c, rope.c and attention.c; they reach these
+ * through the table of fast_isa.h.
+ *
+ * Required besides the vector operations: vhsum / vhmax (horizontal, fixed order),
+ * v_exp, v_sin, v_cos.  Every function reads and writes float32.  Reductions run in
+ * a fixed order within a row (full vectors, then a scalar tail), so a row's result
+ * does not depend on the thread that computes it.
+ */
+#include <float.h>
+#include "fast_isa.h"
+#include "mlxc_kernels.h"
+
+/* sum of a[i] * b[i] (b == NULL: of a[i]^2) */
+FN float fk_dot(const float *a, const float *b, int64_t n)
+{
+    VF s0 = vset(0.0f), s1 = vset(0.0f);
+    int64_t i = 0;
+    for (; i + 2 * VW <= n; i += 2 * VW) {
+        VF x0 = vload(a + i), x1 = vload(a + i + VW);
+        s0 = vfma(x0, b ? vload(b + i) : x0, s0);
+        s1 = vfma(x1, b ? vload(b + i + VW) : x1, s1);
+    }
+    for (; i + VW <= n; i += VW) {
+        VF x = vload(a + i);
+        s0 = vfma(x, b ? vload(b + i) : x, s0);
+    }
+    float t = vhsum(vadd(s0, s1));
+    for (; i < n; i++) t += a[i] * (b ? b[i] : a[i]);
+    return t;
+}
+
+/* sum of (a[i] - c) ^ 2 */
+FN float fk_sqdev(const float *a, float c, int64_t n)
+{
+    VF s0 = vset(0.0f), s1 = vset(0.0f), vc = vset(c);
+    int64_t i = 0;
+    for (; i + 2 * VW <= n; i += 2 * VW) {
+        VF d0 = vsub(vload(a + i), vc), d1 = vsub(vload(a + i + VW), vc);
+        s0 = vfma(d0, d0, s0);
+        s1 = vfma(d1, d1, s1);
+    }
+    for (; i + VW <= n; i += VW) {
+        VF d = vsub(vload(a + i), vc);
+        s0 = vfma(d, d, s0);
+    }
+    float t = vhsum(vadd(s0, s1));
+    for (; i < n; i++) t += (a[i] - c) * (a[i] - c);
+    return t;
+}
+
+FN float fk_sum(const float *a, int64_t n)
+{
+    VF s0 = vset(0.0f), s1 = vset(0.0f);
+    int64_t i = 0;
+    for (; i + 2 * VW <= n; i += 2 * VW) {
+        s0 = vadd(s0, vload(a + i));
+        s1 = vadd(s1, vload(a + i + VW));
+    }
+    for (; i + VW <= n; i += VW) s0 = vadd(s0, vload(a + i));
+    float t = vhsum(vadd(s0, s1));
+    for (; i < n; i++) t += a[i];
+    return t;
+}
+
+/* y = (x - c) * r * w + b, w and b optional */
+FN void fk_affine(float *y, const float *x, float c, float r, const float *w, const float *b,
+                  int64_t n)
+{
+    VF vc = vset(c), vr = vset(r);
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) {
+        VF v = vmul(vsub(vload(x + i), vc), vr);
+        if (w) v = vmul(v, vload(w + i));
+        if (b) v = vadd(v, vload(b + i));
+        vstore(y + i, v);
+    }
+    for (; i < n; i++) {
+        float v = (x[i] - c) * r;
+        if (w) v *= w[i];
+        if (b) v += b[i];
+        y[i] = v;
+    }
+}
+
+/* ------------------------------------------------------------------ norms */
+/* y = x * rsqrt(mean(x^2) + eps) * w */
+KFN void SFX(mlxc_fk_rms_row)(float *y, const float *x, const float *w, int64_t n, float eps)
+{
+    float r = 1.0f / sqrtf(fk_dot(x, NULL, n) / (float)n + eps);
+    fk_affine(y, x, 0.0f, r, w, NULL, n);
+}
+
+/* y = (x - mean) * rsqrt(var + eps) * w + b; the variance is taken around the mean
+ * (a second pass over a row in cache: no cancellation) */
+KFN void SFX(mlxc_fk_ln_row)(float *y, const float *x, const float *w, const float *b,
+                             int64_t n, float eps)
+{
+    float mu = fk_sum(x, n) / (float)n;
+    float r = 1.0f / sqrtf(fk_sqdev(x, mu, n) / (float)n + eps);
+    fk_affine(y, x, mu, r, w, b, n);
+}
+
+/* ------------------------------------------------------------------- rope */
+KFN void SFX(mlxc_fk_sincos)(float *c, float *s, const float *th, int64_t n)
+{
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) {
+        VF x = vload(th + i);
+        vstore(c + i, v_cos(x));
+        vstore(s + i, v_sin(x));
+    }
+    for (; i < n; i++) {
+        c[i] = (float)cos((double)th[i]);
+        s[i] = (float)sin((double)th[i]);
+    }
+    /* the vector polynomials are accurate up to |x| = 65536; beyond, libm in double */
+    for (i = 0; i < n; i++)
+        if (!(fabsf(th[i]) <= 65536.0f)) {
+            c[i] = (float)cos((double)th[i]);
+            s[i] = (float)sin((double)th[i]);
+        }
+}
+
+/* rotate the first 2 * half features of a row: pairs (j, j + half), or (2j, 2j + 1)
+ * when traditional, by the angles whose cos / sin are c[j] / s[j] */
+KFN void SFX(mlxc_fk_rope_row)(float *y, const float *x, const float *c, const float *s,
+                               int64_t half, int traditional)
+{
+    if (traditional) {
+        for (int64_t j = 0; j < half; j++) {
+            float a = x[2 * j], b = x[2 * j + 1];
+            y[2 * j] = a * c[j] - b * s[j];
+            y[2 * j + 1] = a * s[j] + b * c[j];
+        }
+        return;
+    }
+    int64_t j = 0;
+    for (; j + VW <= half; j += VW) {
+        VF a = vload(x + j), b = vload(x + half + j), vc = vload(c + j), vs = vload(s + j);
+        vstore(y + j, vsub(vmul(a, vc), vmul(b, vs)));
+        vstore(y + half + j, vadd(vmul(a, vs), vmul(b, vc)));
+    }
+    for (; j < half; j++) {
+        float a = x[j], b = x[half + j];
+        y[j] = a * c[j] - b * s[j];
+        y[half + j] = a * s[j] + b * c[j];
+    }
+}
+
+/* -------------------------------------------------------------- attention */
+/* Flash attention over key blocks of FK_BK with an online softmax: a block of
+ * scores S = Q K^T is computed, masked, exponentiated against the running row
+ * maximum, and accumulated into O with P V; O and the row sums are rescaled when the
+ * maximum grows.  Nothing of size Lq x Lk exists. */
+#if VW >= 16
+#define FK_MR 4
+#elif VW >= 8
+#define FK_MR 2
+#else
+#define FK_MR 1
+#endif
+#define FK_NS (FK_BK / VW)     /* vectors per score row */
+#define FK_NO (VW >= 8 ? 4 : 8) /* vectors of an output chunk */
+
+/* S[r][0:BK] = sum_d Qp[r][d] Kt[d][0:BK] for r < rows (a multiple of FK_MR) */
+FN void fk_qk(float *S, const float *Qp, const float *Kt, int64_t D, int64_t rows)
+{
+    for (int64_t r0 = 0; r0 < rows; r0 += FK_MR) {
+        VF acc[FK_MR][FK_NS];
+        for (int i = 0; i < FK_MR; i++)
+            for (int j = 0; j < FK_NS; j++) acc[i][j] = vset(0.0f);
+        for (int64_t d = 0; d < D; d++) {
+            const float *kt = Kt + d * FK_BK;
+            VF kv[FK_NS];
+            for (int j = 0; j < FK_NS; j++) kv[j] = vload(kt + j * VW);
+            for (int i = 0; i < FK_MR; i++) {
+                VF qv = vset(Qp[(r0 + i) * D + d]);
+                for (int j = 0; j < FK_NS; j++) acc[i][j] = vfma(qv, kv[j], acc[i][j]);
+            }
+        }
+        for (int i = 0; i < FK_MR; i++)
+            for (int j = 0; j < FK_NS; j++) vstore(S + (r0 + i) * FK_BK + j * VW, acc[i][j]);
+    }
+}
+
+/* O[r][0:Dvp] += sum_{j < kn} P[r][j] V[j][0:Dvp] for r < rows; V rows ldv apart */
+FN void fk_pv(float *O, int64_t Dvp, const float *P, const float *V, int64_t ldv, int64_t kn,
+              int64_t rows)
+{
+    for (int64_t r0 = 0; r0 < rows; r0 += FK_MR) {
+        int64_t c = 0;
+        for (; c + FK_NO * VW <= Dvp; c += FK_NO * VW) {
+            VF acc[FK_MR][FK_NO];
+            for (int i = 0; i < FK_MR; i++)
+                for (int t = 0; t < FK_NO; t++) acc[i][t] = vload(O + (r0 + i) * Dvp + c + t * VW);
+            for (int64_t j = 0; j < kn; j++) {
+                VF vv[FK_NO];
+                for (int t = 0; t < FK_NO; t++) vv[t] = vload(V + j * ldv + c + t * VW);
+                for (int i = 0; i < FK_MR; i++) {
+                    VF p = vset(P[(r0 + i) * FK_BK + j]);
+                    for (int t = 0; t < FK_NO; t++) acc[i][t] = vfma(p, vv[t], acc[i][t]);
+                }
+            }
+            for (int i = 0; i < FK_MR; i++)
+                for (int t = 0; t < FK_NO; t++) vstore(O + (r0 + i) * Dvp + c + t * VW, acc[i][t]);
+        }
+        for (; c < Dvp; c += VW) {
+            VF acc[FK_MR];
+            for (int i = 0; i < FK_MR; i++) acc[i] = vload(O + (r0 + i) * Dvp + c);
+            for (int64_t j = 0; j < kn; j++) {
+                VF vv = vload(V + j * ldv + c);
+                for (int i = 0; i < FK_MR; i++)
+                    acc[i] = vfma(vset(P[(r0 + i) * FK_BK + j]), vv, acc[i]);
+            }
+            for (int i = 0; i < FK_MR; i++) vstore(O + (r0 + i) * Dvp + c, acc[i]);
+        }
+    }
+}
+
+KFN void SFX(mlxc_fk_attn)(const struct fk_attn *a, float *scratch)
+{
+    const int64_t D = a->D, Dv = a->Dv, Lk = a->Lk, nq = a->nq;
+    const int64_t Dvp = (Dv + VW - 1) / VW * VW;
+    const int64_t rows = (nq + FK_MR - 1) / FK_MR * FK_MR;
+    /* 64-byte aligned pieces of the scratch */
+    float *Qp = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    float *Kt = Qp + FK_BQ * D;
+    float *Vp = Kt + D * FK_BK;
+    float *S = Vp + FK_BK * Dvp;
+    float *O = S + FK_BQ * FK_BK;
+    float *m = O + FK_BQ * Dvp;
+    float *l = m + FK_BQ;
+
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t d = 0; d < D; d++) Qp[r * D + d] = r < nq ? a->q[r * D + d] * a->scale : 0.0f;
+    for (int64_t r = 0; r < rows; r++) {
+        m[r] = a->has_sink ? a->sink : -INFINITY;
+        l[r] = a->has_sink ? 1.0f : 0.0f;
+        for (int64_t c = 0; c < Dvp; c++) O[r * Dvp + c] = 0.0f;
+    }
+    /* causal: keys past the last row's diagonal are masked for every row (skipped),
+     * unless some row sees no key at all (Lq > Lk): those rows average every key,
+     * as a row of equal (masked) scores does */
+    int64_t kend = Lk;
+    if (a->mask_kind == MLXC_SDPA_MASK_CAUSAL && a->q0 + a->causal_off >= 0) {
+        int64_t last = a->q0 + nq - 1 + a->causal_off + 1;
+        kend = last < Lk ? last : Lk;
+    }
+    const int direct_v = Dv == Dvp;
+    if (!direct_v)
+        for (int64_t i = 0; i < FK_BK * Dvp; i++) Vp[i] = 0.0f;
+
+    for (int64_t k0 = 0; k0 < kend; k0 += FK_BK) {
+        const int64_t kn = kend - k0 < FK_BK ? kend - k0 : FK_BK;
+        const float *kb = a->k + k0 * D;
+        if (nq == 1) {
+            /* one query (decoding): dot products, no transposed copy of the keys */
+            for (int64_t j = 0; j < kn; j++) S[j] = fk_dot(Qp, kb + j * D, D);
+        } else {
+            for (int64_t d = 0; d < D; d++) {
+                float *kt = Kt + d * FK_BK;
+                for (int64_t j = 0; j < kn; j++) kt[j] = kb[j * D + d];
+                for (int64_t j = kn; j < FK_BK; j++) kt[j] = 0.0f;
+            }
+            fk_qk(S, Qp, Kt, D, rows);
+        }
+        const float *V = a->v + k0 * Dv;
+        if (!direct_v) {
+            for (int64_t j = 0; j < kn; j++)
+                for (int64_t c = 0; c < Dv; c++) Vp[j * Dvp + c] = V[j * Dv + c];
+            V = Vp;
+        }
+        const int64_t prow = nq == 1 ? 1 : rows;
+        for (int64_t r = 0; r < prow; r++) {
+            float *s = S + r * FK_BK;
+            const int64_t qi = a->q0 + r;
+            if (a->mask_kind == MLXC_SDPA_MASK_CAUSAL) {
+                for (int64_t j = 0; j < kn; j++)
+                    if (k0 + j > qi + a->causal_off) s[j] = -FLT_MAX;
+            } else if (a->mask_kind == MLXC_SDPA_MASK_BOOL && r < nq) {
+                const uint8_t *mk = (const uint8_t *)a->mask + r * a->m_sq + k0 * a->m_sk;
+                for (int64_t j = 0; j < kn; j++)
+                    if (!mk[j * a->m_sk]) s[j] = -FLT_MAX;
+            } else if (a->mask_kind == MLXC_SDPA_MASK_ADD && r < nq) {
+                const float *mk = (const float *)a->mask + r * a->m_sq + k0 * a->m_sk;
+                for (int64_t j = 0; j < kn; j++) s[j] += mk[j * a->m_sk];
+            }
+            for (int64_t j = kn; j < FK_BK; j++) s[j] = -INFINITY;
+            VF mx = vload(s);
+            for (int j = 1; j < FK_NS; j++) mx = vmax(mx, vload(s + j * VW));
+            float bmax = vhmax(mx);
+            float mnew = m[r] > bmax ? m[r] : bmax;
+            float corr = expf(m[r] - mnew);
+            VF vm = vset(mnew), sum = vset(0.0f);
+            for (int j = 0; j < FK_NS; j++) {
+                VF p = v_exp(vsub(vload(s + j * VW), vm));
+                vstore(s + j * VW, p);
+            }
+            for (int64_t j = kn; j < FK_BK; j++) s[j] = 0.0f;
+            for (int j = 0; j < FK_NS; j++) sum = vadd(sum, vload(s + j * VW));
+            l[r] = l[r] * corr + vhsum(sum);
+            m[r] = mnew;
+            if (corr != 1.0f) {
+                VF vc = vset(corr);
+                for (int64_t c = 0; c < Dvp; c += VW) vstore(O + r * Dvp + c, vmul(vload(O + r * Dvp + c), vc));
+            }
+        }
+        fk_pv(O, Dvp, S, V, direct_v ? Dv : Dvp, kn, nq == 1 ? FK_MR : rows);
+    }
+    for (int64_t r = 0; r < nq; r++) {
+        float inv = 1.0f / l[r];
+        for (int64_t c = 0; c < Dv; c++) a->o[r * Dv + c] = O[r * Dvp + c] * inv;
+    }
+}

@@ -1,0 +1,61 @@
+/* The per-SIMD-level mx.fast kernels (fast_impl.h, compiled by fast_scalar.c,
+ * fast_avx2.c, fast_avx512.c) and the table the drivers (fast_norm.c, rope.c,
+ * attention.c) pick them from.  Internal to kernels/. */
+#ifndef MLXC_FAST_ISA_H
+#define MLXC_FAST_ISA_H
+
+#include <stdint.h>
+
+/* attention tiles: FK_BQ queries x FK_BK keys */
+#define FK_BQ 32
+#define FK_BK 64
+
+/* One attention task: up to FK_BQ query rows of one (batch, head) against that
+ * head's keys and values.  Rows are contiguous float32. */
+struct fk_attn {
+    int64_t nq, q0;            /* rows in this task, index of its first row */
+    int64_t Lk, D, Dv;
+    const float *q, *k, *v;    /* q: nq x D; k: Lk x D; v: Lk x Dv */
+    float *o;                  /* nq x Dv */
+    float scale;
+    int mask_kind;             /* MLXC_SDPA_MASK_* */
+    int64_t causal_off;        /* Lk - Lq: query i sees keys j <= i + causal_off */
+    const void *mask;          /* at (q0, 0) of this (batch, head); element strides: */
+    int64_t m_sq, m_sk;
+    int has_sink;
+    float sink;
+};
+
+/* floats of scratch one attention task needs */
+static inline int64_t fk_attn_scratch(int64_t D, int64_t Dv)
+{
+    int64_t dvp = (Dv + 15) / 16 * 16;
+    return FK_BQ * D + D * FK_BK + FK_BK * dvp + FK_BQ * FK_BK + FK_BQ * dvp + 2 * FK_BQ + 64;
+}
+
+struct fk_table {
+    void (*rms_row)(float *y, const float *x, const float *w, int64_t n, float eps);
+    void (*ln_row)(float *y, const float *x, const float *w, const float *b, int64_t n,
+                   float eps);
+    void (*sincos)(float *c, float *s, const float *theta, int64_t n);
+    void (*rope_row)(float *y, const float *x, const float *c, const float *s, int64_t half,
+                     int traditional);
+    void (*attn)(const struct fk_attn *a, float *scratch);
+};
+
+/* the kernels of the SIMD level in force (mlxc_cpu_isa) */
+const struct fk_table *mlxc_fk_table(void);
+
+#define FK_DECL(sfx)                                                                \
+    void mlxc_fk_rms_row_##sfx(float *, const float *, const float *, int64_t, float); \
+    void mlxc_fk_ln_row_##sfx(float *, const float *, const float *, const float *,  \
+                              int64_t, float);                                       \
+    void mlxc_fk_sincos_##sfx(float *, float *, const float *, int64_t);             \
+    void mlxc_fk_rope_row_##sfx(float *, const float *, const float *, const float *, \
+                                int64_t, int);                                       \
+    void mlxc_fk_attn_##sfx(const struct fk_attn *, float *);
+FK_DECL(scalar)
+FK_DECL(avx2)
+FK_DECL(avx512)
+
+#endif

@@ -1,0 +1,636 @@
+/* Quantization as MLX 0.32 defines it: mlxc_quantize, mlxc_dequantize, mlxc_qmm.
+ *
+ * Layout: a row of K values is cut in groups of gs; each value becomes a bits-wide code
+ * and the codes of a row form one little-endian bit stream (code i at bit i*bits), read
+ * as uint32 words, so 3/5/6-bit codes straddle bytes and words.  Modes:
+ *   affine  w = scale * q + bias, scale/bias per group in the input's dtype.  Per group
+ *           (float32, no fused multiply-add, round half to even):
+ *             bits 1: scale = max(max - min, 1e-7), bias = min
+ *             else:   scale = max((max - min) / (2^bits - 1), 1e-7), negated unless
+ *                     |min| > |max|; edge = min or max (the larger magnitude);
+ *                     q0 = rint(edge / scale); q0 != 0: scale = edge / q0, bias = edge
+ *                     (so the edge is exact), else bias = 0
+ *             q = min(rint((w - bias) / scale), 2^bits - 1)
+ *           with the unrounded float scale; then scale and bias round to the dtype.
+ *   mxfp4 / mxfp8  e2m1 / e4m3 codes, groups of 32, scale 2^n as an e8m0 byte n + 127:
+ *           n = ceil(log2(amax / m)) (m = 6 or 448; amax 0 gives n = 0), q = code(w / 2^n).
+ *   nvfp4   e2m1 codes, groups of 16, scale an e4m3 byte s = e4m3(amax / 6 * enc),
+ *           enc = 448 * 6 / global_scale (1 without one), q = code(w / (s / enc)).
+ * e2m1 rounding is MLX's CPU rule: magnitude thresholds 0.25 0.75 1.25 1.75 2.5 3.5 5
+ * with ties going down, saturating at 6, and no sign on a zero code.
+ *
+ * Dequantize: affine computes q * scale, rounds to the output dtype, adds the bias
+ * and rounds again (MLX's arithmetic in the dtype); fp modes multiply the element's
+ * value by the scale (and global_scale / 2688 for nvfp4) in float32, rounding once.
+ *
+ * mlxc_qmm: out = x @ dequant(w)^T (transpose) or x @ dequant(w), float32.  Many rows
+ * go through the GEMM of kernels/matmul.c with the weights dequantized while its B
+ * panels are packed (the float weight matrix never exists); few rows (decoding) go
+ * through a matrix-vector kernel that reads the packed words once: for 2/4/8-bit
+ * affine weights each SIMD lane takes one word, the word's codes are shifted out one
+ * position at a time against a copy of x permuted to match, the lane sums are scaled
+ * per group and the bias term is sum_g bias_g * sum(x in g).  Both paths give the same
+ * bits at any thread count (fixed cuts of the output columns, fixed summation order).
+ */
+#include "internal.h"
+#include "mlxc_cpu.h"
+#include "mlxc_threads.h"
+#include "e4m3.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define Q_X86 1
+#include <immintrin.h>
+#define TGT_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define TGT_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,f16c")))
+#endif
+
+static int64_t qmin64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* ----------------------------------------------------------------- codes */
+static inline uint32_t get_code(const uint8_t *row, int64_t i, int bits)
+{
+    int64_t bit = i * bits;
+    const uint8_t *p = row + (bit >> 3);
+    uint32_t sh = (uint32_t)(bit & 7), v = p[0];
+    if (sh + (uint32_t)bits > 8u) v |= (uint32_t)p[1] << 8;
+    return (v >> sh) & ((1u << bits) - 1u);
+}
+
+static inline float load_f(int dtype, const void *p, int64_t i)
+{
+    switch (dtype) {
+    case MLXC_FLOAT16: return mlxc_h2f(((const uint16_t *)p)[i]);
+    case MLXC_BFLOAT16: return mlxc_bf2f(((const uint16_t *)p)[i]);
+    default: return ((const float *)p)[i];
+    }
+}
+
+static inline void store_f(int dtype, void *p, int64_t i, float v)
+{
+    switch (dtype) {
+    case MLXC_FLOAT16: ((uint16_t *)p)[i] = mlxc_f2h(v); break;
+    case MLXC_BFLOAT16: ((uint16_t *)p)[i] = mlxc_f2bf(v); break;
+    default: ((float *)p)[i] = v;
+    }
+}
+
+/* v rounded to dtype and back */
+static inline float round_to(int dtype, float v)
+{
+    switch (dtype) {
+    case MLXC_FLOAT16: return mlxc_h2f(mlxc_f2h(v));
+    case MLXC_BFLOAT16: return mlxc_bf2f(mlxc_f2bf(v));
+    default: return v;
+    }
+}
+
+static const float e2m1_val[16] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f,
+                                   -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
+
+static inline uint32_t e2m1_code(float x)
+{
+    float a = fabsf(x);
+    uint32_t c = a > 5.0f ? 7u : a > 3.5f ? 6u : a > 2.5f ? 5u : a > 1.75f ? 4u
+               : a > 1.25f ? 3u : a > 0.75f ? 2u : a > 0.25f ? 1u : 0u;
+    return c | (x < 0.0f && c ? 8u : 0u);
+}
+
+/* ceil(log2(a)) for a >= 0 from its bits (a == 0: 0) */
+static inline int mx_exp(float a)
+{
+    uint32_t u = mlxc_f2u(a);
+    if (u == 0) return 0;
+    uint32_t e = u >> 23;
+    if (e == 0) {                           /* subnormal: -149 + ceil(log2(u)) */
+        int n = 0;
+        while ((1u << n) < u) n++;
+        return -149 + n;
+    }
+    return (int)e - 127 + ((u & 0x7fffffu) != 0);
+}
+
+static inline float e8m0_value(uint8_t b)
+{
+    return mlxc_u2f(b == 0 ? 0x400000u : (uint32_t)b << 23);
+}
+
+#define MODE_AFFINE 0
+#define MODE_MXFP4 1
+#define MODE_MXFP8 2
+#define MODE_NVFP4 3
+
+/* ------------------------------------------------------------- quantize */
+typedef struct {
+    int mode, dtype, gs, bits;
+    const void *w;
+    int64_t ngroups;
+    uint8_t *out;               /* gs * bits / 8 bytes per group */
+    void *scales, *biases;      /* one per group */
+    float enc;                  /* nvfp4: 448 * 6 / global_scale, or 1 */
+    int64_t chunk;
+} qjob;
+
+static void quant_group(const qjob *j, int64_t g)
+{
+    const int gs = j->gs, bits = j->bits;
+    float v[256];
+    for (int i = 0; i < gs; i++) v[i] = load_f(j->dtype, j->w, g * gs + i);
+    uint8_t *o = j->out + g * gs * bits / 8;
+    memset(o, 0, (size_t)(gs * bits / 8));
+    uint32_t q[256];
+    if (j->mode == MODE_AFFINE) {
+        float wmin = v[0], wmax = v[0];
+        for (int i = 1; i < gs; i++) {
+            wmin = v[i] < wmin ? v[i] : wmin;
+            wmax = v[i] > wmax ? v[i] : wmax;
+        }
+        const float nb = (float)((1 << bits) - 1), eps = 1e-7f;
+        float scale, bias;
+        if (bits == 1) {
+            scale = fmaxf(wmax - wmin, eps);
+            bias = wmin;
+        } else {
+            scale = fmaxf((wmax - wmin) / nb, eps);
+            int side = fabsf(wmin) > fabsf(wmax);
+            if (!side) scale = -scale;
+            float edge = side ? wmin : wmax;
+            float q0 = rintf(edge / scale);
+            if (q0 != 0.0f) { scale = edge / q0; bias = edge; }
+            else bias = 0.0f;
+        }
+        for (int i = 0; i < gs; i++) {
+            float r = fminf(rintf((v[i] - bias) / scale), nb);
+            q[i] = r > 0.0f ? (uint32_t)r : 0u;
+        }
+        store_f(j->dtype, j->scales, g, scale);
+        store_f(j->dtype, j->biases, g, bias);
+    } else {
+        float amax = 0.0f;
+        for (int i = 0; i < gs; i++) amax = fmaxf(amax, fabsf(v[i]));
+        float a = amax / (j->mode == MODE_MXFP8 ? 448.0f : 6.0f), d;
+        uint8_t sb;
+        if (j->mode == MODE_NVFP4) {
+            sb = e4m3_from_f32(mlxc_f2u(a * j->enc));
+            float sf = mlxc_u2f(e4m3_to_f32(sb));
+            d = sf == 0.0f ? 0.0f : sf / j->enc;
+        } else if (!isfinite(a)) {
+            sb = 128;                       /* MLX's byte for an inf/NaN group */
+            d = INFINITY;
+        } else {
+            int n = mx_exp(a);
+            sb = (uint8_t)((n + 127) & 0xff);
+            d = ldexpf(1.0f, n);
+        }
+        ((uint8_t *)j->scales)[g] = sb;
+        for (int i = 0; i < gs; i++) {
+            float x = d == 0.0f ? 0.0f : v[i] / d;
+            q[i] = j->mode == MODE_MXFP8 ? e4m3_from_f32(mlxc_f2u(x)) : e2m1_code(x);
+        }
+    }
+    for (int i = 0; i < gs; i++) {          /* LSB-first bit stream */
+        int64_t bit = (int64_t)i * bits;
+        uint32_t sh = (uint32_t)(bit & 7), val = q[i] << sh;
+        o[bit >> 3] |= (uint8_t)val;
+        if (sh + (uint32_t)bits > 8u) o[(bit >> 3) + 1] |= (uint8_t)(val >> 8);
+    }
+}
+
+static void quant_task(void *ctx, int64_t t, int tid)
+{
+    (void)tid;
+    const qjob *j = ctx;
+    int64_t g1 = qmin64((t + 1) * j->chunk, j->ngroups);
+    for (int64_t g = t * j->chunk; g < g1; g++) quant_group(j, g);
+}
+
+static int valid_mode(int mode, int gs, int bits)
+{
+    switch (mode) {
+    case MODE_AFFINE: return (gs == 32 || gs == 64 || gs == 128) && bits >= 1 && bits <= 8 && bits != 7;
+    case MODE_MXFP4: return gs == 32 && bits == 4;
+    case MODE_MXFP8: return gs == 32 && bits == 8;
+    case MODE_NVFP4: return gs == 16 && bits == 4;
+    default: return 0;
+    }
+}
+
+int mlxc_quantize(int mode, int dtype, const void *w, int64_t n, int group_size, int bits,
+                  uint32_t *out, void *scales, void *biases, const float *global_scale)
+{
+    if (!valid_mode(mode, group_size, bits) || n % group_size) return MLXC_ERR_UNSUPPORTED;
+    if (dtype != MLXC_FLOAT32 && dtype != MLXC_FLOAT16 && dtype != MLXC_BFLOAT16)
+        return MLXC_ERR_UNSUPPORTED;
+    qjob j = {mode, dtype, group_size, bits, w, n / group_size, (uint8_t *)out, scales, biases,
+              1.0f, 0};
+    if (mode == MODE_NVFP4 && global_scale) j.enc = (448.0f * 6.0f) / *global_scale;
+    if (j.ngroups == 0) return MLXC_OK;
+    j.chunk = (1 << 14) / group_size;       /* fixed: groups are independent anyway */
+    int64_t tasks = (j.ngroups + j.chunk - 1) / j.chunk;
+    mlxc_parallel_for(tasks, tasks > 1 ? mlxc_num_threads() : 1, quant_task, &j);
+    return MLXC_OK;
+}
+
+/* ----------------------------------------------------------- dequantize */
+typedef struct {
+    int mode, sdtype, gs, bits, odtype;
+    const uint8_t *w;
+    const void *scales, *biases;
+    float gmul;                 /* nvfp4: global_scale / 2688, else 1 */
+    int has_global;
+    void *out;
+    int64_t ngroups, chunk;
+} djob;
+
+/* The value of code c of group g in float32 (before rounding to the output). */
+static inline float fp_value(int mode, uint32_t c)
+{
+    return mode == MODE_MXFP8 ? mlxc_u2f(e4m3_to_f32((uint8_t)c)) : e2m1_val[c];
+}
+
+static inline float fp_scale(int mode, uint8_t s)
+{
+    return mode == MODE_NVFP4 ? mlxc_u2f(e4m3_to_f32(s)) : e8m0_value(s);
+}
+
+static void deq_task(void *ctx, int64_t t, int tid)
+{
+    (void)tid;
+    const djob *j = ctx;
+    const int gs = j->gs, bits = j->bits;
+    int64_t g1 = qmin64((t + 1) * j->chunk, j->ngroups);
+    for (int64_t g = t * j->chunk; g < g1; g++) {
+        const uint8_t *row = j->w + g * gs * bits / 8;
+        if (j->mode == MODE_AFFINE) {
+            float s = load_f(j->sdtype, j->scales, g), b = load_f(j->sdtype, j->biases, g);
+            for (int i = 0; i < gs; i++) {
+                float v = round_to(j->odtype, (float)get_code(row, i, bits) * s);
+                store_f(j->odtype, j->out, g * gs + i, v + b);
+            }
+        } else {
+            float s = fp_scale(j->mode, ((const uint8_t *)j->scales)[g]);
+            for (int i = 0; i < gs; i++) {
+                float v = fp_value(j->mode, get_code(row, i, bits)) * s;
+                if (j->has_global) v = v * j->gmul;
+                store_f(j->odtype, j->out, g * gs + i, v);
+            }
+        }
+    }
+}
+
+int mlxc_dequantize(int mode, int sdtype, const uint32_t *w, const void *scales,
+                    const void *biases, int64_t n, int group_size, int bits,
+                    const float *global_scale, int out_dtype, void *out)
+{
+    if (!valid_mode(mode, group_size, bits) || n % group_size) return MLXC_ERR_UNSUPPORTED;
+    if (out_dtype != MLXC_FLOAT32 && out_dtype != MLXC_FLOAT16 && out_dtype != MLXC_BFLOAT16)
+        return MLXC_ERR_UNSUPPORTED;
+    djob j = {mode, sdtype, group_size, bits, out_dtype, (const uint8_t *)w, scales, biases,
+              1.0f, 0, out, n / group_size, 0};
+    if (mode == MODE_NVFP4 && global_scale) {
+        j.gmul = *global_scale / (448.0f * 6.0f);
+        j.has_global = 1;
+    }
+    if (j.ngroups == 0) return MLXC_OK;
+    j.chunk = (1 << 14) / group_size;
+    int64_t tasks = (j.ngroups + j.chunk - 1) / j.chunk;
+    mlxc_parallel_for(tasks, tasks > 1 ? mlxc_num_threads() : 1, deq_task, &j);
+    return MLXC_OK;
+}
+
+/* ---------------------------------------------------- quantized matmul */
+typedef struct {
+    int mode, gs, bits, transpose;
+    int64_t M, N, K;
+    const float *x;
+    const uint8_t *w;
+    int64_t row_bytes, row_words, srow;   /* per packed row; scales per row */
+    const float *s, *b;         /* affine: float32 scales / biases */
+    const uint8_t *s8;          /* fp modes: scale bytes */
+    float gmul;                 /* nvfp4 global factor (1 without) */
+    float *out;
+    /* matrix-vector path */
+    const float *xp, *xsum;     /* permuted x rows, group sums of x */
+    int64_t xp_len, chunk;
+    int isa, lanes;
+} qmm_job;
+
+/* n values of packed row r starting at column c0, dequantized in float32, to
+ * out[i * os]. */
+static void decode_seg(const qmm_job *j, int64_t r, int64_t c0, int64_t n, float *out,
+                       int64_t os)
+{
+    const uint8_t *row = j->w + r * j->row_bytes;
+    const int gs = j->gs, bits = j->bits;
+    for (int64_t i = 0; i < n;) {
+        int64_t c = c0 + i, g = c / gs, end = qmin64(n, i + (g + 1) * gs - c);
+        if (j->mode == MODE_AFFINE) {
+            float s = j->s[r * j->srow + g], b = j->b[r * j->srow + g];
+            for (; i < end; i++) out[i * os] = (float)get_code(row, c0 + i, bits) * s + b;
+        } else {
+            float s = fp_scale(j->mode, j->s8[r * j->srow + g]) * j->gmul;
+            for (; i < end; i++) out[i * os] = fp_value(j->mode, get_code(row, c0 + i, bits)) * s;
+        }
+    }
+}
+
+#ifdef Q_X86
+/* B panel from transposed 2/4/8-bit affine weights: B[p][q] = W[j0+q][pc+p].  Eight
+ * (AVX2) / sixteen (AVX-512) columns at once: one gathered word per column holds the
+ * next 32/bits codes of that column, shifted out one k at a time. */
+TGT_AVX2 static void packb_t_avx2(const qmm_job *j, float *dst, int64_t pc, int64_t kc,
+                                  int64_t j0, int NR)
+{
+    const int bits = j->bits, E = 32 / bits, gs = j->gs;
+    const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
+    const __m256i widx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                            _mm256_set1_epi32((int)j->row_words));
+    const __m256i sidx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                            _mm256_set1_epi32((int)j->srow));
+    for (int qb = 0; qb < NR; qb += 8) {
+        const int *wb = (const int *)(const void *)(j->w + (j0 + qb) * j->row_bytes) + pc / E;
+        const float *sb = j->s + (j0 + qb) * j->srow, *bb = j->b + (j0 + qb) * j->srow;
+        __m256 s = _mm256_setzero_ps(), b = s;
+        for (int64_t t = 0; t < kc / E; t++) {
+            int64_t p = t * E;
+            if ((pc + p) % gs == 0) {
+                int64_t g = (pc + p) / gs;
+                s = _mm256_i32gather_ps(sb + g, sidx, 4);
+                b = _mm256_i32gather_ps(bb + g, sidx, 4);
+            }
+            __m256i v = _mm256_i32gather_epi32(wb + t, widx, 4);
+            float *d = dst + p * NR + qb;
+            for (int e = 0; e < E; e++, d += NR) {
+                __m256 q = _mm256_cvtepi32_ps(_mm256_and_si256(v, mask));
+                _mm256_storeu_ps(d, _mm256_fmadd_ps(q, s, b));
+                v = _mm256_srli_epi32(v, bits);
+            }
+        }
+    }
+}
+
+TGT_AVX512 static void packb_t_avx512(const qmm_job *j, float *dst, int64_t pc, int64_t kc,
+                                      int64_t j0, int NR)
+{
+    const int bits = j->bits, E = 32 / bits, gs = j->gs;
+    const __m512i mask = _mm512_set1_epi32((1 << bits) - 1);
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i widx = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)j->row_words));
+    const __m512i sidx = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)j->srow));
+    for (int qb = 0; qb < NR; qb += 16) {
+        const int *wb = (const int *)(const void *)(j->w + (j0 + qb) * j->row_bytes) + pc / E;
+        const float *sb = j->s + (j0 + qb) * j->srow, *bb = j->b + (j0 + qb) * j->srow;
+        __m512 s = _mm512_setzero_ps(), b = s;
+        for (int64_t t = 0; t < kc / E; t++) {
+            int64_t p = t * E;
+            if ((pc + p) % gs == 0) {
+                int64_t g = (pc + p) / gs;
+                s = _mm512_i32gather_ps(sidx, sb + g, 4);
+                b = _mm512_i32gather_ps(sidx, bb + g, 4);
+            }
+            __m512i v = _mm512_i32gather_epi32(widx, wb + t, 4);
+            float *d = dst + p * NR + qb;
+            for (int e = 0; e < E; e++, d += NR) {
+                __m512 q = _mm512_cvtepi32_ps(_mm512_and_si512(v, mask));
+                _mm512_storeu_ps(d, _mm512_fmadd_ps(q, s, b));
+                v = _mm512_srli_epi32(v, (unsigned)bits);
+            }
+        }
+    }
+}
+#endif
+
+static int simd_affine(const qmm_job *j)
+{
+    return j->mode == MODE_AFFINE && (j->bits == 2 || j->bits == 4 || j->bits == 8);
+}
+
+static void qmm_packb(const void *ctx, float *dst, int64_t pc, int64_t kc, int64_t j0,
+                      int64_t n, int NR)
+{
+    const qmm_job *j = ctx;
+#ifdef Q_X86
+    if (j->transpose && n == NR && simd_affine(j) && j->isa >= MLXC_ISA_AVX2
+        && NR % 8 == 0 && j->row_words * 16 < INT32_MAX && j->srow * 16 < INT32_MAX) {
+        if (j->isa >= MLXC_ISA_AVX512 && NR % 16 == 0) packb_t_avx512(j, dst, pc, kc, j0, NR);
+        else packb_t_avx2(j, dst, pc, kc, j0, NR);
+        return;
+    }
+#endif
+    if (j->transpose) {
+        for (int64_t q = 0; q < n; q++) decode_seg(j, j0 + q, pc, kc, dst + q, NR);
+    } else {
+        for (int64_t p = 0; p < kc; p++) decode_seg(j, pc + p, j0, n, dst + p * NR, 1);
+    }
+    if (n < NR)
+        for (int64_t p = 0; p < kc; p++)
+            for (int64_t q = n; q < NR; q++) dst[p * NR + q] = 0.0f;
+}
+
+/* ---- matrix-vector: y[m][jj] for a few rows m, transposed 2/4/8-bit affine weights.
+ * The row's words are read L at a time (one per lane); x is permuted so that lane i,
+ * code position e of chunk c meets x[(c*L + i)*E + e] at xp[c*L*E + e*L + i]. */
+#define MV_COLS 32              /* output columns per task: a fixed cut */
+#define MV_MAXM 4
+
+static void mv_cols_scalar(const qmm_job *j, int64_t j0, int64_t j1)
+{
+    const int bits = j->bits, E = 32 / bits, L = 8;
+    const int64_t W = j->row_words, G = j->K / j->gs, nch = (W + L - 1) / L;
+    const uint32_t mask = (1u << bits) - 1u;
+    for (int64_t jj = j0; jj < j1; jj++) {
+        const uint32_t *wr = (const uint32_t *)(const void *)(j->w + jj * j->row_bytes);
+        const float *sr = j->s + jj * j->srow, *br = j->b + jj * j->srow;
+        for (int64_t m = 0; m < j->M; m++) {
+            const float *xp = j->xp + m * j->xp_len;
+            float tot[8] = {0};
+            for (int64_t c = 0; c < nch; c++) {
+                for (int i = 0; i < L; i++) {
+                    int64_t wi = c * L + i;
+                    if (wi >= W) break;
+                    uint32_t v = wr[wi];
+                    float acc = 0.0f;
+                    for (int e = 0; e < E; e++, v >>= bits)
+                        acc += (float)(v & mask) * xp[c * L * E + e * L + i];
+                    tot[i] += acc * sr[wi * E / j->gs];
+                }
+            }
+            float y = ((tot[0] + tot[1]) + (tot[2] + tot[3])) + ((tot[4] + tot[5]) + (tot[6] + tot[7]));
+            const float *xs = j->xsum + m * G;
+            float bs = 0.0f;
+            for (int64_t g = 0; g < G; g++) bs += br[g] * xs[g];
+            j->out[m * j->N + jj] = y + bs;
+        }
+    }
+}
+
+#ifdef Q_X86
+TGT_AVX2 static float q_hsum256(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
+}
+
+TGT_AVX2 static void mv_cols_avx2(const qmm_job *j, int64_t j0, int64_t j1)
+{
+    const int bits = j->bits, E = 32 / bits, L = 8;
+    const int64_t W = j->row_words, G = j->K / j->gs, nch = (W + L - 1) / L;
+    const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const int64_t M = j->M;
+    for (int64_t jj = j0; jj < j1; jj++) {
+        const int *wr = (const int *)(const void *)(j->w + jj * j->row_bytes);
+        const float *sr = j->s + jj * j->srow, *br = j->b + jj * j->srow;
+        __m256 tot[MV_MAXM];
+        for (int64_t m = 0; m < M; m++) tot[m] = _mm256_setzero_ps();
+        for (int64_t c = 0; c < nch; c++) {
+            __m256i v, gi = _mm256_add_epi32(lane, _mm256_set1_epi32((int)(c * L)));
+            if ((c + 1) * L <= W) {
+                v = _mm256_loadu_si256((const __m256i *)(wr + c * L));
+            } else {        /* tail: missing words read as 0 (x is zero there too) */
+                __m256i lm = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)W), gi);
+                v = _mm256_maskload_epi32(wr + c * L, lm);
+                gi = _mm256_min_epi32(gi, _mm256_set1_epi32((int)(W - 1)));
+            }
+            /* lane i's group: word (c*L + i) * E / gs */
+            __m256i sg = _mm256_srli_epi32(_mm256_mullo_epi32(gi, _mm256_set1_epi32(E)),
+                                           __builtin_ctz((unsigned)j->gs));
+            __m256 s = _mm256_i32gather_ps(sr, sg, 4);
+            const float *xc = j->xp + c * L * E;
+            __m256 acc[MV_MAXM];
+            for (int64_t m = 0; m < M; m++) acc[m] = _mm256_setzero_ps();
+            for (int e = 0; e < E; e++) {
+                __m256 q = _mm256_cvtepi32_ps(_mm256_and_si256(v, mask));
+                v = _mm256_srli_epi32(v, bits);
+                for (int64_t m = 0; m < M; m++)
+                    acc[m] = _mm256_fmadd_ps(q, _mm256_loadu_ps(xc + m * j->xp_len + e * L), acc[m]);
+            }
+            for (int64_t m = 0; m < M; m++) tot[m] = _mm256_fmadd_ps(acc[m], s, tot[m]);
+        }
+        for (int64_t m = 0; m < M; m++) {
+            const float *xs = j->xsum + m * G;
+            float bs = 0.0f;
+            for (int64_t g = 0; g < G; g++) bs += br[g] * xs[g];
+            j->out[m * j->N + jj] = q_hsum256(tot[m]) + bs;
+        }
+    }
+}
+
+TGT_AVX512 static void mv_cols_avx512(const qmm_job *j, int64_t j0, int64_t j1)
+{
+    const int bits = j->bits, E = 32 / bits, L = 16;
+    const int64_t W = j->row_words, G = j->K / j->gs, nch = (W + L - 1) / L;
+    const __m512i mask = _mm512_set1_epi32((1 << bits) - 1);
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const int64_t M = j->M;
+    const int gsh = __builtin_ctz((unsigned)j->gs);
+    for (int64_t jj = j0; jj < j1; jj++) {
+        const int *wr = (const int *)(const void *)(j->w + jj * j->row_bytes);
+        const float *sr = j->s + jj * j->srow, *br = j->b + jj * j->srow;
+        __m512 tot[MV_MAXM];
+        for (int64_t m = 0; m < M; m++) tot[m] = _mm512_setzero_ps();
+        for (int64_t c = 0; c < nch; c++) {
+            __m512i v, gi = _mm512_add_epi32(lane, _mm512_set1_epi32((int)(c * L)));
+            if ((c + 1) * L <= W) {
+                v = _mm512_loadu_si512((const void *)(wr + c * L));
+            } else {
+                __mmask16 lm = (__mmask16)((1u << (W - c * L)) - 1u);
+                v = _mm512_maskz_loadu_epi32(lm, wr + c * L);
+                gi = _mm512_min_epi32(gi, _mm512_set1_epi32((int)(W - 1)));
+            }
+            __m512i sg = _mm512_srli_epi32(_mm512_mullo_epi32(gi, _mm512_set1_epi32(E)),
+                                           (unsigned)gsh);
+            __m512 s = _mm512_i32gather_ps(sg, sr, 4);
+            const float *xc = j->xp + c * L * E;
+            __m512 acc[MV_MAXM];
+            for (int64_t m = 0; m < M; m++) acc[m] = _mm512_setzero_ps();
+            for (int e = 0; e < E; e++) {
+                __m512 q = _mm512_cvtepi32_ps(_mm512_and_si512(v, mask));
+                v = _mm512_srli_epi32(v, (unsigned)bits);
+                for (int64_t m = 0; m < M; m++)
+                    acc[m] = _mm512_fmadd_ps(q, _mm512_loadu_ps(xc + m * j->xp_len + e * L), acc[m]);
+            }
+            for (int64_t m = 0; m < M; m++) tot[m] = _mm512_fmadd_ps(acc[m], s, tot[m]);
+        }
+        for (int64_t m = 0; m < M; m++) {
+            const float *xs = j->xsum + m * G;
+            float bs = 0.0f;
+            for (int64_t g = 0; g < G; g++) bs += br[g] * xs[g];
+            j->out[m * j->N + jj] = _mm512_reduce_add_ps(tot[m]) + bs;
+        }
+    }
+}
+#endif
+
+static void mv_task(void *ctx, int64_t t, int tid)
+{
+    (void)tid;
+    const qmm_job *j = ctx;
+    int64_t j0 = t * j->chunk, j1 = qmin64(j0 + j->chunk, j->N);
+#ifdef Q_X86
+    if (j->isa >= MLXC_ISA_AVX512) { mv_cols_avx512(j, j0, j1); return; }
+    if (j->isa >= MLXC_ISA_AVX2) { mv_cols_avx2(j, j0, j1); return; }
+#endif
+    mv_cols_scalar(j, j0, j1);
+}
+
+static int qmm_matvec(qmm_job *j)
+{
+    const int E = 32 / j->bits;
+    const int L = j->isa >= MLXC_ISA_AVX512 ? 16 : 8;
+    const int64_t W = j->row_words, G = j->K / j->gs, nch = (W + L - 1) / L;
+    j->lanes = L;
+    j->xp_len = nch * L * E;
+    float *buf = malloc((size_t)(j->M * (j->xp_len + G)) * sizeof(float));
+    if (!buf) return MLXC_ERR_NOMEM;
+    float *xp = buf, *xs = buf + j->M * j->xp_len;
+    for (int64_t m = 0; m < j->M; m++) {
+        const float *x = j->x + m * j->K;
+        float *d = xp + m * j->xp_len;
+        for (int64_t c = 0; c < nch; c++)
+            for (int e = 0; e < E; e++)
+                for (int i = 0; i < L; i++) {
+                    int64_t k = (c * L + i) * E + e;
+                    d[c * L * E + e * L + i] = k < j->K ? x[k] : 0.0f;
+                }
+        for (int64_t g = 0; g < G; g++) {
+            float s = 0.0f;
+            for (int i = 0; i < j->gs; i++) s += x[g * j->gs + i];
+            xs[m * G + g] = s;
+        }
+    }
+    j->xp = xp;
+    j->xsum = xs;
+    j->chunk = MV_COLS;
+    int64_t tasks = (j->N + MV_COLS - 1) / MV_COLS;
+    int nthr = (double)j->N * (double)j->K < 65536.0 ? 1 : mlxc_num_threads();
+    mlxc_parallel_for(tasks, nthr, mv_task, j);
+    free(buf);
+    return MLXC_OK;
+}
+
+int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const uint32_t *w,
+             const void *scales, const float *biases, int transpose, int group_size, int bits,
+             const float *global_scale, float *out)
+{
+    if (!valid_mode(mode, group_size, bits)) return MLXC_ERR_UNSUPPORTED;
+    if (M <= 0 || N <= 0) return MLXC_OK;
+    qmm_job j;
+    memset(&j, 0, sizeof j);
+    j.mode = mode; j.gs = group_size; j.bits = bits; j.transpose = transpose;
+    j.M = M; j.N = N; j.K = K;
+    j.x = x;
+    j.w = (const uint8_t *)w;
+    int64_t inner = transpose ? K : N;     /* the packed (grouped) dimension */
+    j.row_bytes = inner * bits / 8;
+    j.row_words = inner * bits / 32;
+    j.srow = inner / group_size;
+    if (mode == MODE_AFFINE) { j.s = scales; j.b = biases; }
+    else j.s8 = scales;
+    j.gmul = mode == MODE_NVFP4 && global_scale ? *global_scale / (448.0f * 6.0f) : 1.0f;
+    j.out = out;
+    j.isa = mlxc_cpu_isa();
+    if (K <= 0) { memset(out, 0, (size_t)(M * N) * sizeof(float)); return MLXC_OK; }
+    if (transpose && M <= MV_MAXM && simd_affine(&j)) return qmm_matvec(&j);
+    return mlxc_gemm_f32_packb(M, N, K, x, K, 1, qmm_packb, &j, out);
+}

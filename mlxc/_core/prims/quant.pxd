@@ -1,0 +1,14 @@
+# Quantization primitives (kernels/quant.c): MLX's quantize / dequantize / quantized_matmul.
+from mlxc._core.primitive cimport Primitive
+
+cdef class Quantize(Primitive):         # inputs (w[, global_scale]); outputs (w_q, scales[, biases])
+    cdef readonly int mode, group_size, bits
+    cdef readonly bint has_global
+
+cdef class Dequantize(Primitive):       # inputs (w_q, scales[, biases][, global_scale])
+    cdef readonly int mode, group_size, bits, out_dtype
+    cdef readonly bint has_global
+
+cdef class QuantizedMatmul(Primitive):  # inputs (x float32, w_q, scales[, biases float32])
+    cdef readonly int mode, group_size, bits
+    cdef readonly bint transpose
