@@ -1573,6 +1573,279 @@ def gather_mm_flops(tokens, experts, k, n):
     return 2.0 * tokens * k * n
 
 
+# ---------------------------------------------------------------- training steps
+# One optimizer step of a small model, as MLX users write it: the loss and
+# gradients, the optimizer's update and mx.eval of the parameters and the
+# optimizer state. The model, its parameters and the optimizer persist across
+# calls (each call is the next step), as in a training loop.
+
+
+class Unavailable(Exception):
+    """The array module lacks what a workload needs (e.g. layers not built
+    yet): compare.py shows n/a, the workload tests skip."""
+
+
+def _sibling(mx, name):
+    """The package next to the array module: mlx.core -> mlx.<name>."""
+    import importlib
+
+    return importlib.import_module(mx.__name__.rsplit(".", 1)[0] + "." + name)
+
+
+def _require(module, *names):
+    missing = [n for n in names if not hasattr(module, n)]
+    if missing:
+        raise Unavailable("%s has no %s" % (module.__name__, ", ".join(missing)))
+
+
+@workload("train_mlp_adam", batch=256, sizes=(784, 512, 512, 10), lr=1e-3)
+def train_mlp_adam(mx, batch, sizes, lr):
+    optim = _sibling(mx, "optimizers")
+    params = {"layers": [{"w": w, "b": b} for w, b in
+                         (_mx_list(mx, p) for p in _mlp_params(sizes, 10))]}
+    x, y = _mx(mx, _normal((batch, sizes[0]), 0), _indices(sizes[-1], batch, 1))
+
+    def loss_fn(params, x, y):
+        h = x
+        for layer in params["layers"][:-1]:
+            h = mx.maximum(h @ layer["w"] + layer["b"], 0)
+        last = params["layers"][-1]
+        logits = h @ last["w"] + last["b"]
+        picked = mx.take_along_axis(logits, mx.expand_dims(y, -1), axis=-1)[..., 0]
+        return mx.mean(mx.logsumexp(logits, axis=-1) - picked)
+
+    vg = mx.value_and_grad(loss_fn)
+    opt = optim.Adam(learning_rate=lr)
+    state = {"params": params}
+
+    def run():
+        loss, grads = vg(state["params"], x, y)
+        state["params"] = opt.apply_gradients(grads, state["params"])
+        mx.eval(state["params"], opt.state, loss)
+        return loss, [(l["w"], l["b"]) for l in state["params"]["layers"]]
+
+    return run
+
+
+@train_mlp_adam.on("numpy")
+def _(np, batch, sizes, lr):
+    # Hand-written backpropagation and MLX's Adam (no bias correction).
+    params = [[w.copy(), b.copy()] for w, b in _mlp_params(sizes, 10)]
+    x, y = _normal((batch, sizes[0]), 0), _indices(sizes[-1], batch, 1)
+    rows = np.arange(batch)
+    moments = [[[np.zeros_like(p), np.zeros_like(p)] for p in layer] for layer in params]
+    b1, b2, eps = 0.9, 0.999, 1e-8
+
+    def run():
+        hs = [x]
+        for w, b in params[:-1]:
+            hs.append(np.maximum(hs[-1] @ w + b, 0))
+        w, b = params[-1]
+        logits = hs[-1] @ w + b
+        m = logits.max(axis=-1, keepdims=True)
+        e = np.exp(logits - m)
+        s = e.sum(axis=-1, keepdims=True)
+        value = np.mean((m + np.log(s))[:, 0] - logits[rows, y])
+        g = e / s
+        g[rows, y] -= 1
+        g /= batch
+        for i in range(len(params) - 1, -1, -1):
+            grads = (hs[i].T @ g, g.sum(axis=0))
+            if i:
+                g = (g @ params[i][0].T) * (hs[i] > 0)
+            for j, gr in enumerate(grads):
+                mv = moments[i][j]
+                mv[0] = b1 * mv[0] + (1 - b1) * gr
+                mv[1] = b2 * mv[1] + (1 - b2) * gr * gr
+                params[i][j] = params[i][j] - lr * mv[0] / (np.sqrt(mv[1]) + eps)
+        return value, [tuple(p) for p in params]
+
+    return run
+
+
+@train_mlp_adam.on("torch")
+def _(torch, batch, sizes, lr):
+    layers = []
+    for w, b in _mlp_params(sizes, 10):
+        lin = torch.nn.Linear(*w.shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers += [lin, torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    x = torch.from_numpy(_normal((batch, sizes[0]), 0))
+    y = torch.from_numpy(_indices(sizes[-1], batch, 1).astype(_np.int64))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+
+    def run():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return run
+
+
+@train_mlp_adam.flops
+def train_mlp_adam_flops(batch, sizes, lr):
+    # Forward and backward matmuls: 3 x 2*batch*in*out per layer.
+    return sum(6 * batch * fi * fo for fi, fo in zip(sizes[:-1], sizes[1:]))
+
+
+def _causal_mask(seq):
+    return _np.triu(_np.full((seq, seq), -1e9, dtype=_np.float32), 1)
+
+
+@workload("train_transformer", layers=2, dims=256, heads=4, ffn=1024, seq=128,
+          batch=16, vocab=1000)
+def train_transformer(mx, layers, dims, heads, ffn, seq, batch, vocab):
+    # A language-model step: embedding, pre-norm encoder blocks, output layer,
+    # next-token cross entropy, Adam.
+    nn, optim = _sibling(mx, "nn"), _sibling(mx, "optimizers")
+    _require(nn, "Module", "Embedding", "TransformerEncoder", "Linear", "value_and_grad")
+    _require(mx, "fast")  # the layers' fused norms and attention
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab, dims)
+            self.encoder = nn.TransformerEncoder(layers, dims, heads, ffn)
+            self.out = nn.Linear(dims, vocab)
+
+        def __call__(self, tokens, mask):
+            return self.out(self.encoder(self.embedding(tokens), mask))
+
+    mx.random.seed(0)
+    model = LM()
+    tokens = _indices(vocab, batch * (seq + 1), 2).reshape(batch, seq + 1)
+    x, y, mask = _mx(mx, tokens[:, :-1], tokens[:, 1:], _causal_mask(seq))
+
+    def loss_fn(model, x, y):
+        return nn.losses.cross_entropy(model(x, mask), y, reduction="mean")
+
+    step = nn.value_and_grad(model, loss_fn)
+    opt = optim.Adam(learning_rate=1e-3)
+    mx.eval(model.parameters())
+
+    def run():
+        loss, grads = step(model, x, y)
+        opt.update(model, grads)
+        mx.eval(model.parameters(), opt.state, loss)
+        return loss
+
+    return run
+
+
+@train_transformer.on("torch")
+def _(torch, layers, dims, heads, ffn, seq, batch, vocab):
+    nn = torch.nn
+    torch.manual_seed(0)
+    block = nn.TransformerEncoderLayer(dims, heads, ffn, dropout=0.0, batch_first=True,
+                                       norm_first=True)
+    encoder = nn.TransformerEncoder(block, layers, norm=nn.LayerNorm(dims),
+                                    enable_nested_tensor=False)
+    model = nn.ModuleDict({"embedding": nn.Embedding(vocab, dims), "encoder": encoder,
+                           "out": nn.Linear(dims, vocab)})
+    tokens = torch.from_numpy(_indices(vocab, batch * (seq + 1), 2).astype(_np.int64)
+                              .reshape(batch, seq + 1))
+    x, y = tokens[:, :-1], tokens[:, 1:]
+    mask = torch.from_numpy(_causal_mask(seq))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def run():
+        opt.zero_grad()
+        h = model["encoder"](model["embedding"](x), mask=mask)
+        logits = model["out"](h)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1))
+        loss.backward()
+        opt.step()
+        return loss
+
+    return run
+
+
+@train_transformer.flops
+def train_transformer_flops(layers, dims, heads, ffn, seq, batch, vocab):
+    tokens = batch * seq
+    per_layer = 2 * tokens * (4 * dims * dims + 2 * dims * ffn) + 4 * batch * seq * seq * dims
+    return 3 * (layers * per_layer + 2 * tokens * dims * vocab)
+
+
+@workload("train_cnn_sgd", batch=64, size=32, channels=(32, 64), classes=10, lr=0.01)
+def train_cnn_sgd(mx, batch, size, channels, classes, lr):
+    # Two 3x3 conv + relu + 2x2 max-pool blocks and a linear head, NHWC, SGD.
+    nn, optim = _sibling(mx, "nn"), _sibling(mx, "optimizers")
+    _require(nn, "Module", "Conv2d", "MaxPool2d", "Linear", "value_and_grad")
+    _require(mx, "conv2d")
+    c1, c2 = channels
+
+    class CNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, c1, 3, padding=1)
+            self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)
+            self.pool = nn.MaxPool2d(2)
+            self.head = nn.Linear((size // 4) ** 2 * c2, classes)
+
+        def __call__(self, x):
+            x = self.pool(nn.relu(self.conv1(x)))
+            x = self.pool(nn.relu(self.conv2(x)))
+            return self.head(x.reshape(x.shape[0], -1))
+
+    mx.random.seed(0)
+    model = CNN()
+    x, y = _mx(mx, _normal((batch, size, size, 3), 3), _indices(classes, batch, 4))
+
+    def loss_fn(model, x, y):
+        return nn.losses.cross_entropy(model(x), y, reduction="mean")
+
+    step = nn.value_and_grad(model, loss_fn)
+    opt = optim.SGD(learning_rate=lr)
+    mx.eval(model.parameters())
+
+    def run():
+        loss, grads = step(model, x, y)
+        opt.update(model, grads)
+        mx.eval(model.parameters(), opt.state, loss)
+        return loss
+
+    return run
+
+
+@train_cnn_sgd.on("torch")
+def _(torch, batch, size, channels, classes, lr):
+    nn = torch.nn
+    torch.manual_seed(0)
+    c1, c2 = channels
+    model = nn.Sequential(
+        nn.Conv2d(3, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear((size // 4) ** 2 * c2, classes))
+    # The same images, channels first.
+    x = torch.from_numpy(_normal((batch, size, size, 3), 3).transpose(0, 3, 1, 2).copy())
+    y = torch.from_numpy(_indices(classes, batch, 4).astype(_np.int64))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def run():
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return run
+
+
+@train_cnn_sgd.flops
+def train_cnn_sgd_flops(batch, size, channels, classes, lr):
+    c1, c2 = channels
+    conv1 = 2 * batch * size * size * 9 * 3 * c1
+    conv2 = 2 * batch * (size // 2) ** 2 * 9 * c1 * c2
+    head = 2 * batch * (size // 4) ** 2 * c2 * classes
+    return 3 * (conv1 + conv2 + head)
+
+
 # ---------------------------------------------------------------- comparison sets
 
 
@@ -1708,9 +1981,18 @@ EINSUM = [
     Case("gather_mm_moe_256x8", "gather_mm", {}),
 ]
 
+# Training steps (issue 11): mlxc against PyTorch (the fastest peer with a
+# builder) and, beside it, MLX; the MLP's target is <= 1.2x PyTorch (and its
+# time <= 0.1x MLX's, read from the mlxc/mlx column).
+TRAIN = [
+    Case("train_mlp_adam_784-512-512-10_b256", "train_mlp_adam", {}, 1.2),
+    Case("train_transformer_2x256_seq128_b16", "train_transformer", {}, 1.2),
+    Case("train_cnn_sgd_32x32x3_b64", "train_cnn_sgd", {}, 1.2),
+]
+
 # compare.py --set NAME
 SETS = {"default": COMPARE, "issue3": ISSUE3, "random": RANDOM, "io": IO, "linalg": LINALG,
-        "nn": NN, "conv": CONV, "fast": FAST, "einsum": EINSUM}
+        "nn": NN, "conv": CONV, "fast": FAST, "einsum": EINSUM, "train": TRAIN}
 
 
 # ---------------------------------------------------------------- timing
