@@ -100,3 +100,7 @@ cdef extern from "mlxc_kernels.h" nogil:
     uint16_t mlxc_float_to_half(float f)
     float mlxc_bf16_to_float(uint16_t h)
     uint16_t mlxc_float_to_bf16(float f)
+    enum:
+        MLXC_FFT_C2C, MLXC_FFT_C2C_INV, MLXC_FFT_R2C, MLXC_FFT_C2R
+    int mlxc_fft(int kind, int in_dtype, const void *inp, void *out, int64_t n,
+                 int64_t outer, int64_t inner, double scale)
