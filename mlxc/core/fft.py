@@ -161,7 +161,8 @@ def istft(stft_matrix, n_fft=None, hop_length=None, win_length=None, window=None
 
     Inverse of stft: the inverse transform of every frame times the window, overlap-added
     and divided by the overlap-added squared window (where it is not ~0); center drops
-    n_fft // 2 samples at both ends; length trims or zero-pads the result."""
+    n_fft // 2 samples at the start and, when length is not given, at the end; length trims
+    or zero-pads the result."""
     if not isinstance(stft_matrix, mx.array):
         raise TypeError(f"istft(): stft_matrix must be an array, got "
                         f"{type(stft_matrix).__name__}.")
@@ -190,9 +191,9 @@ def istft(stft_matrix, n_fft=None, hop_length=None, win_length=None, window=None
     y = _overlap_add(frames, hop, out_len)
     env = _overlap_add(mx.broadcast_to(w * w, (n_frames, n_fft)), hop, out_len)
     y = y / mx.where(env > 1e-11, env, 1.0)
-    if center:
+    if center:   # drop the padding at the start; at the end only when no length is given
         p = n_fft // 2
-        y = y[..., p:max(out_len - p, p)]
+        y = y[..., p:] if length is not None else y[..., p:max(out_len - p, p)]
     if length is not None:
         length = int(length)
         cur = y.shape[-1]
