@@ -38,6 +38,8 @@ TINY = (
     + [("linalg", {"op": op, "n": 6, "k": 2})
        for op in ("solve", "cholesky", "inv", "qr", "svd", "eigh")]
     + [("linalg_grad_solve", {"n": 5})]
+    + [("fft", {"op": "fft", "shape": (60,)}), ("fft", {"op": "rfft", "shape": (3, 16)}),
+       ("fft", {"op": "rfft2", "shape": (8, 6)})]
 )
 
 
