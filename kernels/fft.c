@@ -30,6 +30,7 @@
 #define FFT_LANE_BUDGET 16384       /* lanes * length of a Stockham group (4 buffers) */
 #define FFT_MAX_LANES 16
 #define FFT_MAX_STAGES 64
+#define FFT_PAR_MIN (1 << 17)       /* values per call (or per four-step line) worth threads */
 
 enum { FFT_STOCKHAM = 0, FFT_FOURSTEP, FFT_BLUESTEIN };
 enum { PK_COMPLEX = 0, PK_STOCKHAM_ONLY, PK_REAL };
@@ -63,6 +64,7 @@ typedef struct {
     double scale;
     const fft_plan *P;   /* complex plan of the core length */
     const fft_plan *R;   /* real plan (even n, R2C / C2R), else NULL */
+    int64_t in_base, out_base;   /* the line being transformed (four-step C2C) */
 } fft_args;
 
 /* ---------------------------------------------------------------- engines */
@@ -316,7 +318,7 @@ int mlxc_fft(int kind, int in_dtype, const void *in, void *out, int64_t n,
     if (kind < MLXC_FFT_C2C || kind > MLXC_FFT_C2R || !ok_dt) return MLXC_ERR_UNSUPPORTED;
     const int prec = in_dtype == MLXC_FLOAT64;
     const int half = (kind == MLXC_FFT_R2C || kind == MLXC_FFT_C2R) && n % 2 == 0;
-    fft_args A = {kind, in_dtype, in, out, n, n, n, outer, inner, scale, NULL, NULL};
+    fft_args A = {kind, in_dtype, in, out, n, n, n, outer, inner, scale, NULL, NULL, 0, 0};
     if (kind == MLXC_FFT_R2C) A.out_len = n / 2 + 1;
     if (kind == MLXC_FFT_C2R) A.in_len = n / 2 + 1;
     if (outer == 0 || inner == 0) return MLXC_OK;

@@ -222,7 +222,27 @@ typedef struct {
     T *ar, *ai, *xr, *xi;
     T *scr;
     int64_t per;
+    const fft_args *A;   /* set: a C2C line read from / written to the user's arrays */
+    int64_t line;
 } FN(fs_job);
+
+/* element idx of the job's user line as (re, im), swapped for an inverse transform */
+#define FS_IN(J, idx, re, im)                                                         \
+    do {                                                                              \
+        const fft_args *A_ = (J)->A;                                                  \
+        const int64_t p_ = A_->in_base + (idx) * A_->inner;                           \
+        T a_, b_;                                                                     \
+        if (A_->in_dt == MLXC_COMPLEX64) {                                            \
+            a_ = (T)((const float *)A_->in)[2 * p_];                                  \
+            b_ = (T)((const float *)A_->in)[2 * p_ + 1];                              \
+        } else if (A_->in_dt == MLXC_FLOAT64) {                                       \
+            a_ = (T)((const double *)A_->in)[p_]; b_ = 0;                             \
+        } else {                                                                      \
+            a_ = (T)((const float *)A_->in)[p_]; b_ = 0;                              \
+        }                                                                             \
+        if (A_->kind == MLXC_FFT_C2C_INV) { (re) = b_; (im) = a_; }                   \
+        else { (re) = a_; (im) = b_; }                                                \
+    } while (0)
 
 F void FN(fs_cols)(void *ctx, int64_t t, int tid)
 {
@@ -232,11 +252,30 @@ F void FN(fs_cols)(void *ctx, int64_t t, int tid)
     const int64_t cb = n2 - c0 < FS_BLOCK ? n2 - c0 : FS_BLOCK;
     T *sr = J->scr + tid * J->per, *si = sr + n1 * cb, *tr = si + n1 * cb, *ti = tr + n1 * cb;
     T *ar = J->ar + c0, *ai = J->ai + c0;
-    for (int64_t j = 0; j < n1; j++)
-        for (int64_t b = 0; b < cb; b++) {
-            sr[j * cb + b] = ar[j * n2 + b];
-            si[j * cb + b] = ai[j * n2 + b];
+    if (J->A && J->A->in_dt == MLXC_COMPLEX64 && J->A->inner == 1) {
+        /* the common case: contiguous complex64, deinterleaved a row of the block at a time */
+        const int inv = J->A->kind == MLXC_FFT_C2C_INV;
+        const float *in = (const float *)J->A->in + 2 * (J->A->in_base + c0);
+        T *dr = inv ? si : sr, *di = inv ? sr : si;
+        for (int64_t j = 0; j < n1; j++) {
+            const float *src = in + 2 * j * n2;
+#pragma GCC ivdep
+            for (int64_t b = 0; b < cb; b++) {
+                dr[j * cb + b] = (T)src[2 * b];
+                di[j * cb + b] = (T)src[2 * b + 1];
+            }
         }
+    } else if (J->A) {
+        for (int64_t j = 0; j < n1; j++)
+            for (int64_t b = 0; b < cb; b++)
+                FS_IN(J, j * n2 + c0 + b, sr[j * cb + b], si[j * cb + b]);
+    } else {
+        for (int64_t j = 0; j < n1; j++)
+            for (int64_t b = 0; b < cb; b++) {
+                sr[j * cb + b] = ar[j * n2 + b];
+                si[j * cb + b] = ai[j * n2 + b];
+            }
+    }
     if (FN(stockham)(P->p1, cb, sr, si, tr, ti)) { sr = tr; si = ti; }
     const T *fr = (const T *)P->fwr + c0, *fi = (const T *)P->fwi + c0;
     for (int64_t k = 0; k < n1; k++) {
@@ -256,14 +295,44 @@ F void FN(fs_rows)(void *ctx, int64_t t, int tid)
     const int64_t n1 = P->n1, n2 = P->n2, r0 = t * FS_BLOCK;
     const int64_t rb = n1 - r0 < FS_BLOCK ? n1 - r0 : FS_BLOCK;
     T *sr = J->scr + tid * J->per, *si = sr + n2 * rb, *tr = si + n2 * rb, *ti = tr + n2 * rb;
-    for (int64_t b = 0; b < rb; b++) {
-        const T *ar = J->ar + (r0 + b) * n2, *ai = J->ai + (r0 + b) * n2;
-        for (int64_t j = 0; j < n2; j++) {
-            sr[j * rb + b] = ar[j];
-            si[j * rb + b] = ai[j];
+    /* a 16-row transpose in tiles of 8 columns: every cache line read is used at once */
+    for (int64_t j0 = 0; j0 < n2; j0 += 8) {
+        const int64_t je = j0 + 8 < n2 ? j0 + 8 : n2;
+        for (int64_t b = 0; b < rb; b++) {
+            const T *ar = J->ar + (r0 + b) * n2, *ai = J->ai + (r0 + b) * n2;
+            for (int64_t j = j0; j < je; j++) {
+                sr[j * rb + b] = ar[j];
+                si[j * rb + b] = ai[j];
+            }
         }
     }
     if (FN(stockham)(P->p2, rb, sr, si, tr, ti)) { sr = tr; si = ti; }
+    if (J->A) {   /* straight to the user's complex64 output, scaled (swapped back) */
+        const fft_args *A = J->A;
+        const int inv = A->kind == MLXC_FFT_C2C_INV;
+        const T sc = (T)A->scale;
+        float *out = (float *)A->out;
+        if (A->inner == 1) {
+            const T *vr_ = inv ? si : sr, *vi_ = inv ? sr : si;
+            for (int64_t k = 0; k < n2; k++) {
+                float *dst = out + 2 * (A->out_base + k * n1 + r0);
+#pragma GCC ivdep
+                for (int64_t b = 0; b < rb; b++) {
+                    dst[2 * b] = (float)(sc * vr_[k * rb + b]);
+                    dst[2 * b + 1] = (float)(sc * vi_[k * rb + b]);
+                }
+            }
+            return;
+        }
+        for (int64_t k = 0; k < n2; k++)
+            for (int64_t b = 0; b < rb; b++) {
+                const int64_t p = A->out_base + (k * n1 + r0 + b) * A->inner;
+                T vr = sc * sr[k * rb + b], vi = sc * si[k * rb + b];
+                out[2 * p] = (float)(inv ? vi : vr);
+                out[2 * p + 1] = (float)(inv ? vr : vi);
+            }
+        return;
+    }
     T *xr = J->xr + r0, *xi = J->xi + r0;
     for (int64_t k = 0; k < n2; k++)
         for (int64_t b = 0; b < rb; b++) {
@@ -272,11 +341,14 @@ F void FN(fs_rows)(void *ctx, int64_t t, int tid)
         }
 }
 
-F int FN(fourstep)(const fft_plan *P, T *xr, T *xi, T *outr, T *outi)
+/* A set: the line is read from and written to the user's arrays (A->in_base / out_base),
+ * x is only the workspace between the two steps and out is unused */
+F int FN(fourstep)(const fft_plan *P, T *xr, T *xi, T *outr, T *outi, const fft_args *A)
 {
     const int64_t big = P->n1 > P->n2 ? P->n1 : P->n2;
-    const int nt = mlxc_num_threads();
-    FN(fs_job) J = {P, xr, xi, outr, outi, NULL, 4 * FS_BLOCK * big};
+    /* shorter lines run on one thread: waking the pool costs more than it saves */
+    const int nt = P->n >= FFT_PAR_MIN ? mlxc_num_threads() : 1;
+    FN(fs_job) J = {P, xr, xi, outr, outi, NULL, 4 * FS_BLOCK * big, A, 0};
     J.scr = malloc((size_t)nt * J.per * sizeof(T));
     if (!J.scr) return MLXC_ERR_NOMEM;
     mlxc_parallel_for((P->n2 + FS_BLOCK - 1) / FS_BLOCK, nt, FN(fs_cols), &J);
@@ -324,7 +396,7 @@ F int FN(bluestein)(const fft_plan *P, T *xr, T *xi, T *outr, T *outi)
 F int FN(cline)(const fft_plan *P, T *xr, T *xi, T *outr, T *outi)
 {
     switch (P->mode) {
-    case FFT_FOURSTEP: return FN(fourstep)(P, xr, xi, outr, outi);
+    case FFT_FOURSTEP: return FN(fourstep)(P, xr, xi, outr, outi, NULL);
     case FFT_BLUESTEIN: return FN(bluestein)(P, xr, xi, outr, outi);
     default:
         if (!FN(stockham)(P, 1, xr, xi, outr, outi)) {
@@ -505,6 +577,16 @@ F void FN(line_task)(void *ctx, int64_t l, int tid)
     FN(run_job) *J = ctx;
     const int64_t nc = J->A->P->n;
     T *xr = J->scr + tid * J->per, *xi = xr + nc, *yr = xi + nc, *yi = yr + nc;
+    const fft_args *A = J->A;
+    if (A->P->mode == FFT_FOURSTEP && (A->kind == MLXC_FFT_C2C || A->kind == MLXC_FFT_C2C_INV)) {
+        /* read and write the user's line inside the two steps: two passes fewer */
+        fft_args a = *A;
+        a.in_base = (l / A->inner) * A->in_len * A->inner + l % A->inner;
+        a.out_base = (l / A->inner) * A->out_len * A->inner + l % A->inner;
+        int st = FN(fourstep)(A->P, xr, xi, yr, yi, &a);
+        if (st) J->status = st;
+        return;
+    }
     FN(load)(J->A, l, 1, xr, xi);
     int st = FN(cline)(J->A->P, xr, xi, yr, yi);
     if (st) { J->status = st; return; }
@@ -524,13 +606,14 @@ F int FN(run)(const fft_args *A)
         J.B = B < L ? B : L;
         J.per = 4 * nc * J.B;
         const int64_t groups = (L + J.B - 1) / J.B;
-        const int use = groups < nt ? (int)groups : nt;
+        const int use = L * nc < FFT_PAR_MIN ? 1 : groups < nt ? (int)groups : nt;
         J.scr = malloc((size_t)use * J.per * sizeof(T));
         if (!J.scr) return MLXC_ERR_NOMEM;
         mlxc_parallel_for(groups, use, FN(group_task), &J);
     } else {
         J.per = 4 * nc;
-        const int use = L < nt ? (int)L : nt;   /* one line: its passes go over the pool */
+        /* one line: its passes go over the pool (when long enough) */
+        const int use = L * nc < FFT_PAR_MIN ? 1 : L < nt ? (int)L : nt;
         J.scr = malloc((size_t)use * J.per * sizeof(T));
         if (!J.scr) return MLXC_ERR_NOMEM;
         if (use > 1) mlxc_parallel_for(L, use, FN(line_task), &J);
@@ -541,5 +624,6 @@ F int FN(run)(const fft_args *A)
 }
 
 #undef RD
+#undef FS_IN
 #undef FN
 #undef F

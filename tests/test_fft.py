@@ -155,6 +155,21 @@ def test_batched_rows_large():
         < bound(257)
 
 
+def test_four_step_inputs():
+    """long lines (four-step plan) read straight from strided / real / float64 inputs"""
+    z = crand((20000, 3), 8)
+    assert rel(mx.fft.fft(mx.array(z), axis=0), np.fft.fft(z.astype(np.complex128), axis=0)) \
+        < bound(20000)
+    assert rel(mx.fft.ifft(mx.array(z), axis=0, norm="ortho"),
+               np.fft.ifft(z.astype(np.complex128), axis=0, norm="ortho")) < bound(20000)
+    r = rrand((2, 20000), 9)
+    assert rel(mx.fft.ifft(mx.array(r)), np.fft.ifft(r.astype(np.float64))) < bound(20000)
+    d = np.random.default_rng(10).standard_normal((20000, 2))
+    got = mx.fft.fft(mx.array(d, dtype=mx.float64), axis=0)
+    ref = np.fft.fft(d, axis=0)
+    assert rel(got, ref) <= rel(ref.astype(np.complex64), ref) * 1.01
+
+
 def test_shift_and_freq():
     a = np.arange(24).reshape(4, 6)
     for axes in (None, 0, 1, [0, 1], (1,)):
