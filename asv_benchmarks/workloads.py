@@ -1846,6 +1846,53 @@ def train_cnn_sgd_flops(batch, size, channels, classes, lr):
     return 3 * (conv1 + conv2 + head)
 
 
+# ---------------------------------------------------------------- fft
+
+def _fft_input(op, shape):
+    """complex64 input for the complex transforms, float32 for the real ones"""
+    x = _normal(shape, 0)
+    if op in ("fft", "ifft"):
+        x = (x + 1j * _normal(shape, 1)).astype(_np.complex64)
+    return x
+
+
+@workload("fft", op="fft", shape=(1 << 20,))
+def fft_op(mx, op, shape):
+    (x,) = _mx_list(mx, [_fft_input(op, shape)])
+    f = getattr(mx.fft, op)
+    return lambda: _evaluated(mx, f(x))
+
+
+@fft_op.on("numpy")
+def _(np, op, shape):
+    x = _fft_input(op, shape)
+    f = getattr(np.fft, op)
+    return lambda: f(x)
+
+
+@fft_op.on("torch")
+def _(torch, op, shape):
+    (x,) = _torch_list(torch, [_fft_input(op, shape)])
+    f = getattr(torch.fft, op)
+    return lambda: f(x)
+
+
+@fft_op.on("jax")
+def _(jax, op, shape):
+    import jax.numpy as jnp
+    (x,) = _jax_list(jax, [_fft_input(op, shape)])
+    f = getattr(jnp.fft, op)
+    return lambda: f(x).block_until_ready()
+
+
+@fft_op.flops
+def _(op, shape):
+    # the conventional 5 n log2 n of a complex FFT (2.5 n log2 n for a real one)
+    n = math.prod(shape)
+    last = shape[-1] if op.startswith("r") and len(shape) == 1 else n
+    return (2.5 if op.startswith("r") else 5.0) * n * math.log2(max(last, 2))
+
+
 # ---------------------------------------------------------------- comparison sets
 
 
@@ -1990,9 +2037,18 @@ TRAIN = [
     Case("train_cnn_sgd_32x32x3_b64", "train_cnn_sgd", {}, 1.2),
 ]
 
+# issue 9: mlxc's FFT against the fastest of numpy / torch / jax (and <= 0.2x MLX)
+FFT = [
+    Case("fft_c64_2^20", "fft", {"op": "fft", "shape": (1 << 20,)}, 1.0),
+    Case("rfft_1024x4096", "fft", {"op": "rfft", "shape": (1024, 4096)}, 1.0),
+    Case("rfft2_1024x1024", "fft", {"op": "rfft2", "shape": (1024, 1024)}, 1.0),
+    Case("fft_c64_60060", "fft", {"op": "fft", "shape": (60060,)}, 1.5),
+    Case("fft_c64_65521", "fft", {"op": "fft", "shape": (65521,)}, 1.5),
+]
+
 # compare.py --set NAME
 SETS = {"default": COMPARE, "issue3": ISSUE3, "random": RANDOM, "io": IO, "linalg": LINALG,
-        "nn": NN, "conv": CONV, "fast": FAST, "einsum": EINSUM, "train": TRAIN}
+        "nn": NN, "conv": CONV, "fast": FAST, "einsum": EINSUM, "train": TRAIN, "fft": FFT}
 
 
 # ---------------------------------------------------------------- timing

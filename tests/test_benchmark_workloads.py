@@ -53,6 +53,8 @@ TINY = (
                               "batch": 2, "vocab": 11}),
        ("train_cnn_sgd", {"batch": 2, "size": 8, "channels": (2, 3), "classes": 4,
                           "lr": 0.1})]
+    + [("fft", {"op": "fft", "shape": (60,)}), ("fft", {"op": "rfft", "shape": (3, 16)}),
+       ("fft", {"op": "rfft2", "shape": (8, 6)})]
 )
 
 

@@ -309,6 +309,21 @@ uint16_t mlxc_float_to_half(float f);
 float mlxc_bf16_to_float(uint16_t h);
 uint16_t mlxc_float_to_bf16(float f);
 
+/* ---- fft: 1-D discrete Fourier transforms of length n along the middle axis of a
+ * contiguous (outer, in_len, inner) input into a contiguous (outer, out_len, inner)
+ * output, every value multiplied by scale (the norm):
+ *   C2C      X_k = sum_j x_j e^{-2 pi i jk/n}; in complex64/float32/float64 (real
+ *            input), out complex64; in_len = out_len = n
+ *   C2C_INV  the same with e^{+2 pi i jk/n} (unnormalized)
+ *   R2C      forward of real input (float32/float64), the first n/2+1 values
+ *   C2R      inverse of the Hermitian half spectrum (complex64, in_len n/2+1; the
+ *            imaginary parts of X_0 and, for even n, X_{n/2} are ignored), out float32
+ * float64 input is computed in double and rounded once to the (complex64/float32)
+ * output.  Results do not depend on the thread count.  n >= 1. ---- */
+enum mlxc_fft_kind { MLXC_FFT_C2C = 0, MLXC_FFT_C2C_INV, MLXC_FFT_R2C, MLXC_FFT_C2R };
+int mlxc_fft(int kind, int in_dtype, const void *in, void *out, int64_t n,
+             int64_t outer, int64_t inner, double scale);
+
 /* ---- CPU SIMD level the kernels dispatch to (probed once; MLXC_CPU_ISA=
  * scalar|neon|avx2|avx512 forces a lower one).  mlxc_isa_name gives its name:
  * 0 "scalar", 1 "neon", 2 "avx2", 3 "avx512" ("unknown" for other values). ---- */

@@ -87,5 +87,5 @@ _py_hooks["ops"] = _sys.modules[__name__]
 
 # Submodules: mx.random, mx.linalg, and the device namespaces (mx.metal, mx.cuda,
 # mx.distributed) as MLX's CPU-only build has them.
-from mlxc.core import cuda, distributed, linalg, metal, random  # noqa: E402
+from mlxc.core import cuda, distributed, fft, linalg, metal, random  # noqa: E402
 from mlxc.core import fast  # noqa: E402
