@@ -12,14 +12,37 @@ import sys
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+try:
+    from setuptools.modified import newer_group
+except ImportError:                      # setuptools < 69
+    from setuptools._distutils.dep_util import newer_group
 
 
 class build_ext_with_kernels(build_ext):
-    """Build the kernel library first, so `build_ext --inplace` works on its own too."""
+    """Build the kernel library first, so `build_ext --inplace` works on its own too.
+
+    An extension is rebuilt when its source or any kernel file changed (it links the
+    kernel library statically), but its object is recompiled only when the object is
+    older than its source or than the headers the Cython code includes: a kernel change
+    relinks every extension instead of recompiling all the generated C."""
 
     def run(self):
         self.run_command("build_clib")
         super().run()
+
+    def build_extensions(self):
+        compile_all = self.compiler.compile
+
+        def compile_stale(sources, output_dir=None, **kw):
+            objects = self.compiler.object_filenames(sources, output_dir=output_dir)
+            stale = [src for src, obj in zip(sources, objects)
+                     if self.force or newer_group([src] + api_headers, obj, "newer")]
+            if stale:
+                compile_all(stale, output_dir=output_dir, **kw)
+            return objects
+
+        self.compiler.compile = compile_stale     # once, before any parallel builds
+        super().build_extensions()
 
 DEBUG = os.environ.get("MLXC_DEBUG", "0") not in ("", "0")
 
@@ -38,6 +61,8 @@ kernel_sources = sorted(glob.glob("kernels/*.c"))
 # headers): a change to any of them rebuilds the kernels and relinks the extensions.
 kernel_headers = sorted(glob.glob("kernels/*.h") + glob.glob("kernels/include/*.h"))
 kernel_cflags = cflags + (["-std=c11"] if sys.platform != "win32" else [])
+# The headers the extensions' own C includes (the Cython modules and kernels/lapack/*.c).
+api_headers = sorted(glob.glob("kernels/include/*.h") + glob.glob("kernels/lapack/*.h"))
 
 
 
