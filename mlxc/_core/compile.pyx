@@ -221,6 +221,7 @@ cdef class Trace:
     the outputs of the steps in order, < 0 the constants (-1 - index)."""
     cdef public int ninputs
     cdef public list steps        # compile_graph.Step
+    cdef public list plain_steps  # the steps before fusion (tests, transforms)
     cdef public list consts       # arrays
     cdef public list outputs      # refs of the flat outputs (function's, then state's)
     cdef public int nfun          # how many of them are the function's
@@ -291,15 +292,22 @@ cdef Trace trace_function(object fun, tuple args, dict kwargs, list arrays, int 
         nfun = len(flat)
         if state_out is not None:
             _state_arrays(state_out, flat)
-    finally:
-        if nstate:
-            _state_restore(state_in, back)
+    except BaseException:
+        if nstate:                   # no trace node is left in the caller's state
+            try:
+                _state_fill(state_in, iter(arrays[nargs:]))
+            except (StopIteration, TypeError):
+                _state_restore(state_in, back)
+        raise
+    if nstate:
+        _state_restore(state_in, back)
     cdef Trace t = Trace.__new__(Trace)
     t.ninputs = len(arrays)
     t.nfun = nfun
     t.structure = structure
     t.in_shapes = [a._shape for a in arrays]
-    t.steps, t.consts, t.outputs = compile_graph.build(flat, holder_index, FOLD_SIZE)
+    t.plain_steps, t.steps, t.consts, t.outputs = compile_graph.build(flat, holder_index,
+                                                                      FOLD_SIZE)
     return t
 
 
@@ -349,6 +357,10 @@ cdef class CompiledFunction:
         if self.state_out is not None:
             _state_fill(self.state_out, iter(outs[t.nfun:]))
         return _out_build(t.structure, outs)
+
+    def _traces(self):
+        """The cached traces, least recently used first (tests)."""
+        return list(self.cache.values())
 
     def __repr__(self):
         return f"<compiled function {getattr(self.fun, '__name__', repr(self.fun))}>"

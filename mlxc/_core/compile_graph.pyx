@@ -169,7 +169,9 @@ def build(list outputs, dict holders, int fold_size):
         for r, d in zip(item[1], (<Step>item[0]).dtypes):
             dtype_of[r] = d
     items, out_refs = simplify(steps, out_refs, dtype_of)
-    return finish(items, const_list, out_refs, nin)
+    plain = [item[0] for item in items]
+    steps, const_list, out_refs = finish(items, const_list, out_refs, nin)
+    return plain, steps, const_list, out_refs
 
 
 def finish(list items, list consts, list out_refs, int nin):
