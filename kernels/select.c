@@ -56,3 +56,28 @@ int mlxc_select(int dtype, void *out,
     } while (mlxc_nd_next(&L, ctr, off));
     return MLXC_OK;
 }
+
+/* ------------------------------------------------- row kernel (fused.c) */
+static void sel_row(const mlxc_rowop *r, void *out, const void *const *src, const int64_t *s,
+                    int64_t n)
+{
+    ((sel_fn)r->fn)(out, src[0], s[0], src[1], s[1], src[2], s[2], n);
+}
+
+int mlxc_select_rowop(int dtype, mlxc_rowop *r)
+{
+    if (dtype < 0 || dtype >= MLXC_NUM_DTYPES) return MLXC_ERR_UNSUPPORTED;
+    sel_fn fn;
+    switch (mlxc_itemsize(dtype)) {
+    case 1: fn = sel_uint8_t; break;
+    case 2: fn = sel_uint16_t; break;
+    case 4: fn = sel_uint32_t; break;
+    case 8: fn = sel_uint64_t; break;
+    default: return MLXC_ERR_UNSUPPORTED;
+    }
+    r->run = sel_row;
+    r->fn = (mlxc_anyfn)fn;
+    r->vfn = NULL;
+    r->dtype = dtype;
+    return MLXC_OK;
+}

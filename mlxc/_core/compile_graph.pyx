@@ -11,13 +11,15 @@ so scalar arithmetic on constants is folded).  Then:
   - nodes no output needs are dropped,
 and prims/compiled.py fuses the elementwise chains of what is left.
 """
+from libc.stdint cimport int64_t
 from mlxc._core.array cimport array, new_node, node_outputs
 from mlxc._core.primitive cimport Primitive
-from mlxc._core.prims.elementwise cimport Copy
-from mlxc._core.prims.views cimport Broadcast, Identity, Reshape
+from mlxc._core.prims.elementwise cimport Binary, Copy, Select, Unary
+from mlxc._core.prims.views cimport Broadcast, Identity, Reshape, StopGradient
 
 from mlxc._core.array import _py_hooks
 from mlxc._core import export_shapes
+from mlxc._core.prims import compiled as _compiled
 
 cdef Identity _IDENTITY = Identity.__new__(Identity)
 
@@ -37,7 +39,9 @@ cdef class Step:
 
     def new_shapes(self, tuple ins):
         """Output shapes for the inputs ins (shapeless calls with new shapes)."""
-        shapes = [x.shape for x in ins]
+        return self.shapes_for([x.shape for x in ins])
+
+    def shapes_for(self, list shapes):
         if shapes == self.in_shapes:
             return self.shapes
         rule = getattr(self.prim, "infer_shapes", None)
@@ -170,6 +174,7 @@ def build(list outputs, dict holders, int fold_size):
             dtype_of[r] = d
     items, out_refs = simplify(steps, out_refs, dtype_of)
     plain = [item[0] for item in items]
+    items = fuse(items, out_refs, dtype_of)
     steps, const_list, out_refs = finish(items, const_list, out_refs, nin)
     return plain, steps, const_list, out_refs
 
@@ -232,3 +237,158 @@ def simplify(list steps, list out_refs, dict dtype_of):
             live.update(st.refs)
     alive.reverse()
     return alive, out_refs
+
+
+
+# ------------------------------------------------------------------ fusion
+
+cdef int64_t _size(tuple shape):
+    cdef int64_t n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+cdef object instr_of(Step st, dict dtype_of):
+    """(kind, op, operand dtype) of a fusable step, "move" for an alias, or None."""
+    t = type(st.prim)
+    if len(st.dtypes) != 1:
+        return None
+    out = st.dtypes[0]
+    if t is Broadcast or t is StopGradient:
+        return "move" if dtype_of.get(st.refs[0]) == out else None
+    if t is Unary:
+        kind, op, dt = _compiled.FK_UNARY, (<Unary>st.prim).op, dtype_of.get(st.refs[0])
+    elif t is Binary:
+        dt = dtype_of.get(st.refs[0])
+        if dtype_of.get(st.refs[1]) != dt:
+            return None
+        kind, op = _compiled.FK_BINARY, (<Binary>st.prim).op
+    elif t is Select:
+        if dtype_of.get(st.refs[0]) != 0 or dtype_of.get(st.refs[1]) != out or \
+                dtype_of.get(st.refs[2]) != out:
+            return None
+        kind, op, dt = _compiled.FK_SELECT, 0, out
+    elif t is Copy:
+        kind, op, dt = _compiled.FK_CAST, 0, dtype_of.get(st.refs[0])
+    else:
+        return None
+    if dt is None or not _compiled.supported(kind, op, dt, out):
+        return None
+    return (kind, op, dt)
+
+
+def fuse(list items, list out_refs, dict dtype_of):
+    """Replace each connected group of fusable steps of one output shape (plus one-element
+    steps feeding them) by one Compiled step.  A step joins its reader's group only when
+    every reader of its output is in the group, so no value leaves a group except its
+    last step's and the function's outputs, and groups form no cycles."""
+    cdef int n = len(items), i, j, p
+    cdef Step st, ps
+    cdef dict producer = {}
+    cdef dict readers = {}
+    cdef list ins_of = [None] * n
+    for i in range(n):
+        st = <Step>items[i][0]
+        ins_of[i] = instr_of(st, dtype_of)
+        for o in items[i][1]:
+            producer[o] = i
+        for r in st.refs:
+            readers.setdefault(r, set()).add(i)
+    cdef set outset = set(out_refs)
+    cdef list group_of = [None] * n
+    cdef list groups = []
+    for i in range(n - 1, -1, -1):
+        if group_of[i] is not None or ins_of[i] is None or ins_of[i] == "move":
+            continue
+        st = <Step>items[i][0]
+        domain = st.shapes[0]
+        gid = len(groups)
+        group_of[i] = gid
+        members = [i]
+        stack = [i]
+        while stack:
+            j = stack.pop()
+            for r in (<Step>items[j][0]).refs:
+                p = producer.get(r, -1)
+                if p < 0 or group_of[p] is not None or ins_of[p] is None:
+                    continue
+                ps = <Step>items[p][0]
+                if ps.shapes[0] != domain and (_size(ps.shapes[0]) != 1 or r in outset):
+                    continue
+                if not all(group_of[c] == gid for c in readers.get(r, ())):
+                    continue
+                group_of[p] = gid
+                members.append(p)
+                stack.append(p)
+        groups.append(members)
+    cdef list out = []
+    cdef dict root_of = {}
+    for gid, members in enumerate(groups):
+        if sum(1 for m in members if ins_of[m] != "move") >= 2:
+            root_of[max(members)] = gid
+        else:
+            for m in members:
+                group_of[m] = None
+    for i in range(n):
+        if group_of[i] is None:
+            out.append(items[i])
+        elif i in root_of:
+            out.append(_fused_step(items, sorted(groups[root_of[i]]), ins_of, readers,
+                                   outset, dtype_of))
+    return out
+
+
+def _fused_step(list items, list members, list ins_of, dict readers, set outset,
+                dict dtype_of):
+    """The Compiled step of one group (members in order)."""
+    cdef Step st, local, fused
+    mset = set(members)
+    produced = {}
+    for m in members:
+        for o in items[m][1]:
+            produced[o] = m
+    ext = []                          # the group's inputs: values made outside it
+    for m in members:
+        for r in (<Step>items[m][0]).refs:
+            if r not in produced and r not in ext:
+                ext.append(r)
+    reg = {r: k for k, r in enumerate(ext)}
+    reg_dtypes = [dtype_of[r] for r in ext]
+    local_ref = {r: k for k, r in enumerate(ext)}
+    instrs, sub, labels = [], [], []
+    for m in members:
+        st = <Step>items[m][0]
+        o = items[m][1][0]
+        local = Step.__new__(Step)
+        local.prim, local.dtypes, local.shapes, local.in_shapes = \
+            st.prim, st.dtypes, st.shapes, st.in_shapes
+        local.refs = [local_ref[r] for r in st.refs]
+        local_ref[o] = len(local_ref)
+        sub.append(local)
+        if ins_of[m] == "move":
+            reg[o] = reg[st.refs[0]]
+            continue
+        kind, op, dt = ins_of[m]
+        reg[o] = len(reg_dtypes)
+        reg_dtypes.append(st.dtypes[0])
+        instrs.append((kind, op, dt, reg[o], [reg[r] for r in st.refs]))
+        labels.append(st.prim.name())
+    outs = []
+    for m in members:
+        o = items[m][1][0]
+        if o in outset or any(c not in mset for c in readers.get(o, ())):
+            outs.append(o)
+    prim = _compiled.Compiled.create(instrs, reg_dtypes, len(ext), [reg[o] for o in outs],
+                                     sub, [local_ref[o] for o in outs], ",".join(labels))
+    fused = Step.__new__(Step)
+    fused.prim = prim
+    fused.refs = list(ext)
+    fused.dtypes = [dtype_of[o] for o in outs]
+    fused.shapes = [(<Step>items[produced[o]][0]).shapes[0] for o in outs]
+    fused.in_shapes = []
+    for r in ext:
+        m = next(m for m in members if r in (<Step>items[m][0]).refs)
+        st = <Step>items[m][0]
+        fused.in_shapes.append(st.in_shapes[st.refs.index(r)])
+    return (fused, outs)
