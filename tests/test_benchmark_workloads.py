@@ -38,6 +38,10 @@ TINY = (
     + [("linalg", {"op": op, "n": 6, "k": 2})
        for op in ("solve", "cholesky", "inv", "qr", "svd", "eigh")]
     + [("linalg_grad_solve", {"n": 5})]
+    + [("compile", {"fun": f, "n": 37, "compiled": c})
+       for f in ("gelu", "chain12") for c in (True, False)]
+    + [("compile_scalar_chain", {"steps": 6, "n": 5}), ("compile_first_call", {"steps": 6, "n": 5}),
+       ("compile_cache", {"shapes": 3})]
 )
 
 
