@@ -12,11 +12,24 @@ static void sel_##T(void *o_, const uint8_t *restrict c, int64_t sc, const void 
     T *restrict o = o_;                                                             \
     const T *restrict a = a_;                                                       \
     const T *restrict b = b_;                                                       \
+    /* masks instead of branches: random conditions would mispredict, and     \
+     * gcc vectorizes the mask form */                                              \
     if (sc == 1 && sa == 1 && sb == 1) {                                            \
-        for (int64_t i = 0; i < n; i++) o[i] = c[i] ? a[i] : b[i];                  \
+        for (int64_t i = 0; i < n; i++) {                                           \
+            T m = (T)0 - (T)(c[i] != 0);                                            \
+            o[i] = (T)((a[i] & m) | (b[i] & (T)~m));                                \
+        }                                                                           \
     } else if (sc == 1 && sa == 0 && sb == 0) {                                     \
         T x = a[0], y = b[0];                                                       \
-        for (int64_t i = 0; i < n; i++) o[i] = c[i] ? x : y;                        \
+        for (int64_t i = 0; i < n; i++) {                                           \
+            T m = (T)0 - (T)(c[i] != 0);                                            \
+            o[i] = (T)((x & m) | (y & (T)~m));                                      \
+        }                                                                           \
+    } else if (sc == 1 && (sa == 0 || sb == 0)) {                                   \
+        for (int64_t i = 0; i < n; i++) {                                           \
+            T m = (T)0 - (T)(c[i] != 0);                                            \
+            o[i] = (T)((a[i * sa] & m) | (b[i * sb] & (T)~m));                      \
+        }                                                                           \
     } else if (sc == 0) {                                                           \
         const T *p = c[0] ? a : b;                                                  \
         int64_t s = c[0] ? sa : sb;                                                 \
