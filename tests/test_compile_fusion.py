@@ -137,3 +137,24 @@ def test_shapeless_fused_falls_back_when_shapes_diverge():
     x3 = rng((9,), seed=4)
     for a, b in zip(cf(x3, x3), f(x3, x3)):
         assert bits(a) == bits(b)
+
+
+def test_same_bits_at_any_thread_count_and_isa():
+    import subprocess
+    import sys
+    from helpers import CHILD_CWD, child_env
+    code = ("import hashlib, math, numpy as np, mlxc.core as mx\n"
+            "x = mx.array(np.random.default_rng(0).standard_normal(300001).astype(np.float32))\n"
+            "f = lambda x: 0.5 * x * (1 + mx.erf(x / math.sqrt(2))) + mx.where(x > 0, mx.exp(-x), x)\n"
+            "a, b = np.array(mx.compile(f)(x)), np.array(f(x))\n"
+            "assert a.tobytes() == b.tobytes()\n"
+            "print(hashlib.sha1(a.tobytes()).hexdigest())\n")
+    digests = set()
+    for env in ({"MLXC_NUM_THREADS": "1"}, {"MLXC_NUM_THREADS": "3"},
+                {"MLXC_CPU_ISA": "scalar", "MLXC_NUM_THREADS": "2"}):
+        out = subprocess.run([sys.executable, "-c", code], env=child_env(**env), cwd=CHILD_CWD,
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        if "MLXC_CPU_ISA" not in env:
+            digests.add(out.stdout.strip())
+    assert len(digests) == 1
