@@ -348,3 +348,14 @@ def test_simplification_cse_and_dead_nodes():
     names = [s.prim.name() if hasattr(s.prim, "name") else "" for s in t.plain_steps]
     assert names.count("Exp") == 1               # common sub-expression merged
     assert "AsType" not in names and "Reshape" not in names   # no-ops removed
+
+
+def test_export_a_compiled_function(tmp_path):
+    f = mx.compile(lambda x: mx.exp(x) * 2 + 1)
+    x = mx.array([1.0, 2.0])
+    f(x)
+    path = str(tmp_path / "f.mlxfn")
+    mx.export_function(path, f, x)
+    g = mx.import_function(path)
+    _close(g(x)[0], np.exp([1.0, 2.0]) * 2 + 1)
+    _close(f(x), np.exp([1.0, 2.0]) * 2 + 1)      # still usable compiled afterwards

@@ -38,10 +38,13 @@ CACHE_SIZE = 4096
 FOLD_SIZE = 4096
 
 cdef object _enabled = None       # None: MLX_DISABLE_COMPILE not read yet
+cdef int _suspended = 0           # > 0 while export traces a function (see uncompiled)
 
 
 cdef bint compile_enabled():
     global _enabled
+    if _suspended:
+        return False
     if _enabled is None:
         _enabled = "MLX_DISABLE_COMPILE" not in os.environ   # any value disables, as MLX
     return _enabled
@@ -63,6 +66,17 @@ def enable_compile():
     variable ``MLX_DISABLE_COMPILE`` if set."""
     global _enabled
     _enabled = True
+
+
+def uncompiled(fun, *args, **kwargs):
+    """fun(*args, **kwargs) with compiled functions running their Python function, so the
+    caller (export_function's trace) records ordinary primitives, not Compiled nodes."""
+    global _suspended
+    _suspended += 1
+    try:
+        return fun(*args, **kwargs)
+    finally:
+        _suspended -= 1
 
 
 # ------------------------------------------------------------------ arguments
