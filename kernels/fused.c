@@ -2,6 +2,7 @@
 #include "internal.h"
 #include "mlxc_fused.h"
 #include "mlxc_threads.h"
+#include "mlxc_cpu.h"
 
 /* Elements per tile: a register of 8-byte elements takes 16 KiB, so the few
  * registers a chain keeps live stay in L1/L2.  Tasks of the thread pool are
@@ -177,35 +178,137 @@ static void fz_task(void *ctx, int64_t task, int tid)
     run_tiles(J, first, last);
 }
 
+/* What one call needs besides the data: the resolved kernels and the scratch plan
+ * for one SIMD level and one pattern of input kinds.  Kept in the caller's cache. */
+struct mlxc_fused_plan {
+    int isa, ninputs, nregs, ninstr, one, nslots;
+    mlxc_rowop *ops;
+    int *slot, *out_of, *in_kind;
+    char *scalar;
+};
+
+static void plan_free(struct mlxc_fused_plan *p)
+{
+    if (p) {
+        free(p->ops);
+        free(p);
+    }
+}
+
+void mlxc_fused_cache_clear(mlxc_fused_cache *cache)
+{
+    plan_free(__atomic_exchange_n(&cache->plan, NULL, __ATOMIC_ACQ_REL));
+}
+
+static int plan_matches(const struct mlxc_fused_plan *p, int isa, int one, const int *in_kind,
+                        int ninputs)
+{
+    if (!p || p->isa != isa || p->one != one || p->ninputs != ninputs) return 0;
+    for (int k = 0; k < ninputs; k++)
+        if (p->in_kind[k] != in_kind[k]) return 0;
+    return 1;
+}
+
+static struct mlxc_fused_plan *plan_new(int ninstr, const mlxc_fused_instr *code, int nregs,
+                                        const int *reg_dtype, int ninputs, const int *kinds,
+                                        int noutputs, const int *out_reg, int one, int isa,
+                                        int *status)
+{
+    size_t nr = (size_t)nregs;
+    struct mlxc_fused_plan *p = calloc(1, sizeof *p);
+    char *mem = malloc((size_t)ninstr * sizeof(mlxc_rowop) + nr * (3 * sizeof(int) + 1) +
+                       (nr + 1) * sizeof(int) + 64);
+    if (!p || !mem) {
+        free(p);
+        free(mem);
+        *status = MLXC_ERR_NOMEM;
+        return NULL;
+    }
+    p->isa = isa;
+    p->ninputs = ninputs;
+    p->nregs = nregs;
+    p->ninstr = ninstr;
+    p->one = one;
+    p->ops = (mlxc_rowop *)mem;
+    p->slot = (int *)(p->ops + ninstr);
+    p->out_of = p->slot + nr;
+    p->in_kind = p->out_of + nr;           /* nr entries (ninputs used) */
+    int *freelist = p->in_kind + nr;       /* nr + 1 entries */
+    p->scalar = (char *)(freelist + nr + 1);
+    int *lastuse = freelist;               /* reused: lastuse first, then the free list */
+    int st = MLXC_OK;
+    for (int i = 0; i < ninstr && st == MLXC_OK; i++)
+        st = resolve(&code[i], reg_dtype[code[i].dst], &p->ops[i]);
+    if (st != MLXC_OK) {
+        plan_free(p);
+        *status = st;
+        return NULL;
+    }
+    for (int k = 0; k < ninputs; k++) {
+        p->in_kind[k] = kinds[k];
+        p->scalar[k] = (char)(kinds[k] == IN_SCALAR || one);
+    }
+    for (int r = 0; r < nregs; r++) {
+        p->slot[r] = -1;
+        p->out_of[r] = -1;
+    }
+    for (int i = 0; i < ninstr; i++) {
+        int sc = 1;
+        for (int k = 0; k < nsrc(code[i].kind); k++) sc &= p->scalar[code[i].src[k]];
+        p->scalar[code[i].dst] = (char)sc;
+    }
+    for (int k = 0; k < noutputs; k++)
+        if (out_reg[k] >= ninputs && p->out_of[out_reg[k]] < 0) p->out_of[out_reg[k]] = k;
+    /* the instruction that reads each register last (ninstr: an output, read at the end) */
+    int *last = malloc(nr * sizeof(int));
+    if (!last) {
+        plan_free(p);
+        *status = MLXC_ERR_NOMEM;
+        return NULL;
+    }
+    (void)lastuse;
+    for (int r = 0; r < nregs; r++) last[r] = -1;
+    for (int i = 0; i < ninstr; i++)
+        for (int k = 0; k < nsrc(code[i].kind); k++) last[code[i].src[k]] = i;
+    for (int k = 0; k < noutputs; k++) last[out_reg[k]] = ninstr;
+    /* scratch slots: gathered inputs first, then each register not written straight
+     * into an output; a slot is free again after its register's last read */
+    int nslots = 0, nfree = 0;
+    for (int k = 0; k < ninputs; k++)
+        if (kinds[k] == IN_GATHER) p->slot[k] = nslots++;
+    for (int i = 0; i < ninstr; i++) {
+        int d = code[i].dst;
+        if (!(p->out_of[d] >= 0 && !p->scalar[d]))
+            p->slot[d] = nfree ? freelist[--nfree] : nslots++;
+        for (int k = 0; k < nsrc(code[i].kind); k++) {
+            int r = code[i].src[k];
+            if (last[r] == i && p->slot[r] >= 0) {
+                int dup = 0;
+                for (int j = 0; j < k; j++) dup |= code[i].src[j] == r;
+                if (!dup) freelist[nfree++] = p->slot[r];
+            }
+        }
+    }
+    free(last);
+    p->nslots = nslots;
+    return p;
+}
+
 int mlxc_fused(int ninstr, const mlxc_fused_instr *code, int nregs, const int *reg_dtype,
                int ninputs, const void *const *in_data, const int64_t *const *in_strides,
                int noutputs, void *const *out_data, const int *out_reg,
-               int ndim, const int64_t *shape)
+               int ndim, const int64_t *shape, mlxc_fused_cache *cache)
 {
-    if (ndim < 1 || ndim > MLXC_MAXD || ninputs > nregs || ninstr + ninputs > nregs)
+    if (ndim < 1 || ndim > MLXC_MAXD || ninputs > nregs || ninstr + ninputs > nregs ||
+        ninputs > 4096)
         return MLXC_ERR_UNSUPPORTED;
     int64_t total = 1;
     for (int d = 0; d < ndim; d++) total *= shape[d];
     if (total == 0) return MLXC_OK;
-    /* per-register tables (one block) */
-    size_t nr = (size_t)nregs;
-    char *mem = malloc(ninstr * sizeof(mlxc_rowop) + nr * (3 * sizeof(int) + 2 + sizeof(int))
-                       + (size_t)ninputs * sizeof(int) + 64);
-    if (!mem) return MLXC_ERR_NOMEM;
-    mlxc_rowop *ops = (mlxc_rowop *)mem;
-    int *slot = (int *)(ops + ninstr);
-    int *out_of = slot + nr;
-    int *lastuse = out_of + nr;
-    int *in_kind = lastuse + nr;
-    char *scalar = (char *)(in_kind + ninputs);
-    int st = MLXC_OK;
-    for (int i = 0; i < ninstr && st == MLXC_OK; i++)
-        st = resolve(&code[i], reg_dtype[code[i].dst], &ops[i]);
-    if (st != MLXC_OK) {
-        free(mem);
-        return st;
-    }
     /* inputs: one element, contiguous, or gathered per tile */
+    int kinds_small[64];
+    int *kinds = ninputs <= 64 ? kinds_small : malloc((size_t)ninputs * sizeof(int));
+    if (!kinds) return MLXC_ERR_NOMEM;
     for (int k = 0; k < ninputs; k++) {
         const int64_t *s = in_strides[k];
         int zero = 1, contig = 1;
@@ -217,67 +320,37 @@ int mlxc_fused(int ninstr, const mlxc_fused_instr *code, int nregs, const int *r
             }
             want *= shape[d];
         }
-        in_kind[k] = zero ? IN_SCALAR : contig ? IN_CONTIG : IN_GATHER;
-        scalar[k] = (char)(zero || total == 1);
+        kinds[k] = zero ? IN_SCALAR : contig ? IN_CONTIG : IN_GATHER;
     }
-    for (int r = 0; r < nregs; r++) {
-        slot[r] = -1;
-        out_of[r] = -1;
-        lastuse[r] = -1;
+    int isa = mlxc_cpu_isa(), one = total == 1, st = MLXC_OK;
+    struct mlxc_fused_plan *p = cache ? __atomic_exchange_n(&cache->plan, NULL, __ATOMIC_ACQ_REL)
+                                      : NULL;
+    if (!plan_matches(p, isa, one, kinds, ninputs)) {
+        plan_free(p);
+        p = plan_new(ninstr, code, nregs, reg_dtype, ninputs, kinds, noutputs, out_reg, one,
+                     isa, &st);
     }
-    for (int i = 0; i < ninstr; i++) {
-        int sc = 1;
-        for (int k = 0; k < nsrc(code[i].kind); k++) {
-            int r = code[i].src[k];
-            sc &= scalar[r];
-            lastuse[r] = i;
-        }
-        scalar[code[i].dst] = (char)sc;
-    }
-    for (int k = 0; k < noutputs; k++) {
-        lastuse[out_reg[k]] = ninstr;          /* read by the final store */
-        if (out_reg[k] >= ninputs && out_of[out_reg[k]] < 0) out_of[out_reg[k]] = k;
-    }
-    /* scratch slots: gathered inputs first, then each register that is not written
-     * straight into an output; a slot is free again after its register's last read */
-    int nslots = 0, nfree = 0;
-    int *freelist = malloc((nr + 1) * sizeof(int));
-    if (!freelist) {
-        free(mem);
-        return MLXC_ERR_NOMEM;
-    }
-    for (int k = 0; k < ninputs; k++)
-        if (in_kind[k] == IN_GATHER) slot[k] = nslots++;
-    for (int i = 0; i < ninstr; i++) {
-        int d = code[i].dst;
-        if (!(out_of[d] >= 0 && !scalar[d]))
-            slot[d] = nfree ? freelist[--nfree] : nslots++;
-        for (int k = 0; k < nsrc(code[i].kind); k++) {
-            int r = code[i].src[k];
-            if (lastuse[r] == i && slot[r] >= 0) {
-                int dup = 0;
-                for (int j = 0; j < k; j++) dup |= code[i].src[j] == r;
-                if (!dup) freelist[nfree++] = slot[r];
-            }
-        }
-    }
-    free(freelist);
-    fz_job J = {ninstr, nregs, ninputs, noutputs, ndim, nslots, code, ops, reg_dtype,
-                (const char *const *)in_data, in_strides, (char *const *)out_data, out_reg,
-                shape, in_kind, scalar, slot, out_of, total, (total + TILE - 1) / TILE, NULL};
+    if (kinds != kinds_small) free(kinds);
+    if (!p) return st;
     int failed = 0;
-    J.failed = &failed;
+    fz_job J = {ninstr, nregs, ninputs, noutputs, ndim, p->nslots, code, p->ops, reg_dtype,
+                (const char *const *)in_data, in_strides, (char *const *)out_data, out_reg,
+                shape, p->in_kind, p->scalar, p->slot, p->out_of, total,
+                (total + TILE - 1) / TILE, &failed};
     size_t need = ((size_t)nregs * (sizeof(const char *) + sizeof(int64_t)) + 63) / 64 * 64 +
-                  (size_t)nslots * SLOT_BYTES;
+                  (size_t)p->nslots * SLOT_BYTES;
     if (!scratch(need)) {
-        free(mem);
-        return MLXC_ERR_NOMEM;
+        st = MLXC_ERR_NOMEM;
+    } else {
+        int64_t ntasks = (J.ntiles + TASK_TILES - 1) / TASK_TILES;
+        if (total < PAR_MIN || ntasks == 1)
+            run_tiles(&J, 0, J.ntiles);
+        else
+            mlxc_parallel_for(ntasks, mlxc_num_threads(), fz_task, &J);
+        if (failed) st = MLXC_ERR_NOMEM;
     }
-    int64_t ntasks = (J.ntiles + TASK_TILES - 1) / TASK_TILES;
-    if (total < PAR_MIN || ntasks == 1)
-        run_tiles(&J, 0, J.ntiles);
-    else
-        mlxc_parallel_for(ntasks, mlxc_num_threads(), fz_task, &J);
-    free(mem);
-    return failed ? MLXC_ERR_NOMEM : MLXC_OK;
+    /* back into the cache (another thread may have put one there meanwhile) */
+    if (cache) plan_free(__atomic_exchange_n(&cache->plan, p, __ATOMIC_ACQ_REL));
+    else plan_free(p);
+    return st;
 }

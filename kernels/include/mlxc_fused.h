@@ -25,6 +25,8 @@
 extern "C" {
 #endif
 
+struct mlxc_fused_plan;
+
 enum mlxc_fused_kind { MLXC_FK_UNARY = 0, MLXC_FK_BINARY, MLXC_FK_SELECT, MLXC_FK_CAST };
 
 typedef struct {
@@ -35,12 +37,18 @@ typedef struct {
     int src[3];   /* registers read (1, 2 or 3 of them) */
 } mlxc_fused_instr;
 
+/* The resolved kernels and scratch plan of a program's last run, kept by the caller
+ * (zero-initialized; one per program) so repeated runs skip that work.  Safe to
+ * share between threads; mlxc_fused_cache_clear frees it. */
+typedef struct { struct mlxc_fused_plan *plan; } mlxc_fused_cache;
+void mlxc_fused_cache_clear(mlxc_fused_cache *cache);
+
 /* MLXC_OK, or MLXC_ERR_UNSUPPORTED when an instruction names a kernel that does
- * not exist (nothing is written then), MLXC_ERR_NOMEM. */
+ * not exist (nothing is written then), MLXC_ERR_NOMEM.  cache may be NULL. */
 int mlxc_fused(int ninstr, const mlxc_fused_instr *code, int nregs, const int *reg_dtype,
                int ninputs, const void *const *in_data, const int64_t *const *in_strides,
                int noutputs, void *const *out_data, const int *out_reg,
-               int ndim, const int64_t *shape);
+               int ndim, const int64_t *shape, mlxc_fused_cache *cache);
 
 /* 1 if mlxc_fused can run the instruction (its kernel exists), else 0 */
 int mlxc_fused_supported(int kind, int op, int dtype, int dtype_out);

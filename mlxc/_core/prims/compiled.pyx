@@ -26,10 +26,13 @@ cdef extern from "mlxc_fused.h" nogil:
         int dtype
         int dst
         int src[3]
+    ctypedef struct mlxc_fused_cache:
+        pass
+    void mlxc_fused_cache_clear(mlxc_fused_cache *cache)
     int mlxc_fused(int ninstr, const mlxc_fused_instr *code, int nregs, const int *reg_dtype,
                    int ninputs, const void *const *in_data, const int64_t *const *in_strides,
                    int noutputs, void *const *out_data, const int *out_reg,
-                   int ndim, const int64_t *shape)
+                   int ndim, const int64_t *shape, mlxc_fused_cache *cache)
     int mlxc_fused_supported(int kind, int op, int dtype, int dtype_out)
 
 FK_UNARY = MLXC_FK_UNARY
@@ -55,11 +58,13 @@ cdef class Compiled(Primitive):
     cdef int ninputs
     cdef int noutputs
     cdef int *out_reg
+    cdef mlxc_fused_cache cache     # the resolved kernels of the last run (kernels/fused.c)
     cdef readonly list sub          # the original steps (compile_graph.Step), local refs
     cdef readonly list sub_outputs  # refs of the outputs in sub
     cdef readonly str label
 
     def __dealloc__(self):
+        mlxc_fused_cache_clear(&self.cache)
         free(self.code)
         free(self.reg_dtype)
         free(self.out_reg)
@@ -141,12 +146,12 @@ cdef class Compiled(Primitive):
             if size < NOGIL_SIZE:
                 st = mlxc_fused(self.ninstr, self.code, self.nregs, self.reg_dtype, n_in,
                                 in_data, <const int64_t *const *>strides, self.noutputs,
-                                out_data, self.out_reg, nd, shape)
+                                out_data, self.out_reg, nd, shape, &self.cache)
             else:
                 with nogil:
                     st = mlxc_fused(self.ninstr, self.code, self.nregs, self.reg_dtype, n_in,
                                     in_data, <const int64_t *const *>strides, self.noutputs,
-                                    out_data, self.out_reg, nd, shape)
+                                    out_data, self.out_reg, nd, shape, &self.cache)
             check_status(st, "Compiled")
         finally:
             free(mem)
