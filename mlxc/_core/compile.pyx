@@ -24,6 +24,7 @@ import os
 from collections import OrderedDict
 
 from mlxc._core.array cimport array, new_node, new_nodes, node_outputs
+from mlxc._core.compile_graph cimport Step
 from mlxc._core.primitive cimport Primitive
 
 from mlxc._core.array import _py_hooks
@@ -246,7 +247,7 @@ cdef class Trace:
         cdef list vals = list(inputs)
         cdef list consts = self.consts
         cdef bint same = True
-        cdef Primitive prim
+        cdef Step step
         cdef int i
         if shapeless:
             for i in range(self.ninputs):
@@ -254,25 +255,26 @@ cdef class Trace:
                     same = False
                     break
         for s in self.steps:
-            step = <object>s
+            step = <Step>s
             ins = tuple([vals[r] if r >= 0 else consts[-1 - r] for r in step.refs])
-            prim = <Primitive>step.prim
-            shapes = step.shapes
-            if not same:
-                shapes = step.new_shapes(ins)
+            shapes = step.shapes if same else step.new_shapes(ins)
             if len(step.dtypes) == 1:
-                vals.append(new_node(step.dtypes[0], shapes[0], prim, ins))
+                vals.append(new_node(step.dtypes[0], shapes[0], <Primitive>step.prim, ins))
             else:
-                vals.extend(new_nodes(step.dtypes, list(shapes), prim, ins))
+                vals.extend(new_nodes(step.dtypes, list(shapes), <Primitive>step.prim, ins))
         cdef list outs = []
-        cdef set seen = set()
+        cdef set seen = None
         cdef array x
+        cdef bint many = len(self.outputs) > 1
+        if many:
+            seen = set()
         for r in self.outputs:
             x = <array>(vals[r] if r >= 0 else consts[-1 - r])
             # Every output is a new array object: the caller may update it in place.
-            if r < self.ninputs or id(x) in seen:
+            if r < self.ninputs or (many and id(x) in seen):
                 x = x._clone() if x.primitive is None else compile_graph.identity(x)
-            seen.add(id(x))
+            if many:
+                seen.add(id(x))
             outs.append(x)
         return outs
 
@@ -370,6 +372,8 @@ cdef class CompiledFunction:
         outs = t.replay(arrays, self.shapeless)
         if self.state_out is not None:
             _state_fill(self.state_out, iter(outs[t.nfun:]))
+        if type(t.structure) is _Slot:
+            return outs[(<_Slot>t.structure).index]
         return _out_build(t.structure, outs)
 
     def _traces(self):

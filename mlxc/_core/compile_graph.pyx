@@ -31,11 +31,6 @@ def identity(array x):
 
 cdef class Step:
     """One node of a tape: primitive, input refs, output dtypes and shapes as traced."""
-    cdef public object prim
-    cdef public list refs
-    cdef public list dtypes
-    cdef public list shapes
-    cdef public list in_shapes
 
     def new_shapes(self, tuple ins):
         """Output shapes for the inputs ins (shapeless calls with new shapes)."""
