@@ -281,6 +281,133 @@ def elementwise_bytes(op, n):
     return F32 * n * (3 if op in _MX_BINARY else 2)
 
 
+
+# ---------------------------------------------------------------- compile
+# mx.compile against jax.jit and torch.compile (the compile set alone compares with
+# compilers; numpy has no column here).  Inputs are evaluated and every function is
+# traced/compiled in the untimed setup (the first call), except compile_first_call.
+
+
+def _chain12(lib, x, y):
+    # 12 elementwise ops written with each library's own names (lib: mx, jnp, torch)
+    a = x * y + 1.0
+    b = lib.exp(-(a * a))
+    c = lib.maximum(b, 0.1 * y) - lib.sin(x)
+    d = lib.where(c > 0, c, y * 0.5)
+    return lib.sqrt(lib.abs(d)) + lib.tanh(a)
+
+
+def _scalar_chain(x, steps):
+    for _ in range(steps // 2):
+        x = x * 1.0001 + 0.5
+    return x
+
+
+_COMPILE_FUNS = {
+    "gelu": (1, lambda mx, x: _gelu(mx.erf, x)),
+    "chain12": (2, lambda mx, x, y: _chain12(mx, x, y)),
+}
+
+
+@workload("compile", fun="gelu", n=1 << 20, compiled=True)
+def compile_wl(mx, fun, n, compiled):
+    nargs, f = _COMPILE_FUNS[fun]
+    args = _mx_list(mx, [_normal((n,), i) for i in range(nargs)])
+    g = mx.compile(lambda *a: f(mx, *a)) if compiled else (lambda *a: f(mx, *a))
+    _evaluated(mx, g(*args))
+    return lambda: _evaluated(mx, g(*args))
+
+
+@compile_wl.on("torch")
+def _(torch, fun, n, compiled):
+    nargs = _COMPILE_FUNS[fun][0]
+    args = _torch_list(torch, [_normal((n,), i) for i in range(nargs)])
+    body = {"gelu": lambda x: _gelu(torch.erf, x),
+            "chain12": lambda x, y: _chain12(torch, x, y)}[fun]
+    try:
+        g = torch.compile(body) if compiled else body
+        g(*args)
+    except Exception:             # no C compiler for inductor: no column
+        return None
+    return lambda: g(*args)
+
+
+@compile_wl.on("jax")
+def _(jax, fun, n, compiled):
+    nargs = _COMPILE_FUNS[fun][0]
+    args = _jax_list(jax, [_normal((n,), i) for i in range(nargs)])
+    jnp = jax.numpy
+    body = {"gelu": lambda x: _gelu(_jax_erf(), x),
+            "chain12": lambda x, y: _chain12(jnp, x, y)}[fun]
+    g = jax.jit(body) if compiled else body
+    g(*args).block_until_ready()
+    return lambda: g(*args).block_until_ready()
+
+
+@compile_wl.bytes
+def _(fun, n, compiled):
+    return F32 * n * (_COMPILE_FUNS[fun][0] + 1)
+
+
+@workload("compile_scalar_chain", steps=100, n=16)
+def compile_scalar_chain(mx, steps, n):
+    x = _mx(mx, _normal((n,), 0))
+    g = mx.compile(lambda x: _scalar_chain(x, steps))
+    _evaluated(mx, g(x))
+    return lambda: _evaluated(mx, g(x))
+
+
+@compile_scalar_chain.on("torch")
+def _(torch, steps, n):
+    x = _torch(torch, _normal((n,), 0))
+    try:
+        g = torch.compile(lambda x: _scalar_chain(x, steps))
+        g(x)
+    except Exception:
+        return None
+    return lambda: g(x)
+
+
+@compile_scalar_chain.on("jax")
+def _(jax, steps, n):
+    x = _jax(jax, _normal((n,), 0))
+    g = jax.jit(lambda x: _scalar_chain(x, steps))
+    g(x).block_until_ready()
+    return lambda: g(x).block_until_ready()
+
+
+@workload("compile_first_call", steps=100, n=16)
+def compile_first_call(mx, steps, n):
+    # A new function object each time: nothing cached; trace, simplify, fuse, run.
+    x = _mx(mx, _normal((n,), 0))
+
+    def run():
+        g = mx.compile(lambda x: _scalar_chain(x, steps))
+        return _evaluated(mx, g(x))
+
+    return run
+
+
+@compile_first_call.on("jax")
+def _(jax, steps, n):
+    x = _jax(jax, _normal((n,), 0))
+
+    def run():
+        return jax.jit(lambda x: _scalar_chain(x, steps))(x).block_until_ready()
+
+    return run
+
+
+@workload("compile_cache", shapes=2000)
+def compile_cache(mx, shapes):
+    # One compiled function holding `shapes` traces; the timed call hits the first.
+    g = mx.compile(lambda x: x * 2.0 + 1.0)
+    xs = [_mx(mx, _normal((k + 1,), 0)) for k in range(shapes)]
+    for x in xs:
+        _evaluated(mx, g(x))
+    x = xs[0]
+    return lambda: _evaluated(mx, g(x))
+
 # ---------------------------------------------------------------- reductions
 
 REDUCE_OPS = ["sum_all", "sum_axis0", "sum_axis1", "argmax", "logsumexp", "softmax"]
@@ -2046,9 +2173,25 @@ FFT = [
     Case("fft_c64_65521", "fft", {"op": "fft", "shape": (65521,)}, 1.5),
 ]
 
+# mx.compile (issue 12), 2 threads, against the fastest of jax.jit and torch.compile.
+# Targets: compiled gelu <= jax.jit and <= 0.6x the uncompiled row beside it; the
+# 12-op chain <= the faster compiler; absolute ones (no ratio): the 100-op chain on 16
+# elements <= 5 us a call, a first call (trace + fuse) <= 20 ms, a call with 2000
+# traces cached no slower than with 1.
+COMPILE = [
+    Case("compiled_gelu_2^24", "compile", {"fun": "gelu", "n": _N24}, 1.0),
+    Case("uncompiled_gelu_2^24", "compile", {"fun": "gelu", "n": _N24, "compiled": False}),
+    Case("compiled_chain12_2^22", "compile", {"fun": "chain12", "n": _N22}, 1.0),
+    Case("compiled_chain100_16", "compile_scalar_chain", {"steps": 100, "n": 16}),
+    Case("compile_first_call_100", "compile_first_call", {"steps": 100, "n": 16}),
+    Case("compiled_call_1_cached", "compile_cache", {"shapes": 1}),
+    Case("compiled_call_2000_cached", "compile_cache", {"shapes": 2000}),
+]
+
 # compare.py --set NAME
 SETS = {"default": COMPARE, "issue3": ISSUE3, "random": RANDOM, "io": IO, "linalg": LINALG,
-        "nn": NN, "conv": CONV, "fast": FAST, "einsum": EINSUM, "train": TRAIN, "fft": FFT}
+        "nn": NN, "conv": CONV, "fast": FAST, "einsum": EINSUM, "train": TRAIN, "fft": FFT,
+        "compile": COMPILE}
 
 
 # ---------------------------------------------------------------- timing

@@ -397,3 +397,34 @@ int mlxc_binary(int op, int dtype, void *out,
     } while (mlxc_nd_next(&L, ctr, off));
     return MLXC_OK;
 }
+
+/* ------------------------------------------------- row kernel (fused.c) */
+static void bi_row(const mlxc_rowop *r, void *out, const void *const *src, const int64_t *s,
+                   int64_t n)
+{
+    if (r->vfn) pow_apply((mlxc_vm_pow_fn)r->vfn, r->dtype, out, src[0], s[0], src[1], s[1], n);
+    else ((bi_fn)r->fn)(out, src[0], s[0], src[1], s[1], n);
+}
+
+int mlxc_binary_rowop(int op, int dtype, mlxc_rowop *r)
+{
+    if (op < 0 || op >= MLXC_NUM_BINARY || dtype < 0 || dtype >= MLXC_NUM_DTYPES)
+        return MLXC_ERR_UNSUPPORTED;
+    bi_fn fn = bi_tab[op][dtype];
+    if (!fn) return MLXC_ERR_UNSUPPORTED;
+    int isa = mlxc_cpu_isa();
+#ifdef FAST_X86
+    if (isa == MLXC_ISA_AVX2 || isa == MLXC_ISA_AVX512) {
+        int w = isa == MLXC_ISA_AVX512;
+        if (fast_tab[w][op][dtype]) fn = fast_tab[w][op][dtype];
+    }
+#endif
+    r->run = bi_row;
+    r->fn = (mlxc_anyfn)fn;
+    r->vfn = NULL;
+    r->dtype = dtype;
+    if (op == MLXC_POWER &&
+        (dtype == MLXC_FLOAT32 || dtype == MLXC_FLOAT16 || dtype == MLXC_BFLOAT16))
+        r->vfn = (mlxc_anyfn)mlxc_vm_pow_f32(isa);
+    return MLXC_OK;
+}

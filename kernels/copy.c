@@ -156,3 +156,23 @@ int mlxc_arange(int dtype, void *out, int64_t n, double start, double step)
     if (n > 0) arange_tab[dtype](out, n, start, step);
     return MLXC_OK;
 }
+
+/* ------------------------------------------------- row kernel (fused.c) */
+static void cast_row(const mlxc_rowop *r, void *out, const void *const *src, const int64_t *s,
+                     int64_t n)
+{
+    ((cast_fn)r->fn)(out, 1, src[0], s[0], n);
+}
+
+int mlxc_cast_rowop(int dtype_in, int dtype_out, mlxc_rowop *r)
+{
+    if (dtype_in < 0 || dtype_in >= MLXC_NUM_DTYPES || dtype_out < 0 || dtype_out >= MLXC_NUM_DTYPES)
+        return MLXC_ERR_UNSUPPORTED;
+    cast_fn fn = dtype_in == dtype_out ? raw_fn(mlxc_itemsize(dtype_in)) : cast_for(dtype_in, dtype_out);
+    if (!fn) return MLXC_ERR_UNSUPPORTED;
+    r->run = cast_row;
+    r->fn = (mlxc_anyfn)fn;
+    r->vfn = NULL;
+    r->dtype = dtype_in;
+    return MLXC_OK;
+}

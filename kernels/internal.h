@@ -430,5 +430,25 @@ typedef void (*mlxc_packb_fn)(const void *ctx, float *dst, int64_t pc, int64_t k
 int mlxc_gemm_f32_packb(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
                         int64_t a_cs, mlxc_packb_fn pack, const void *ctx, float *C);
 int mlxc_gemm_nr(void);
+/* ------------------------------------------------ row kernels (fused.c) */
+/* One elementwise kernel resolved for runs of elements, exactly as the family's
+ * entry point (mlxc_unary, mlxc_binary, mlxc_select, mlxc_copy) picks it for a
+ * single run at the current SIMD level, so a fused program computes every
+ * element with the same code as the unfused ops.  run(): out[i] = f(src[k][i *
+ * s[k]]...), each s[k] 0 (a broadcast scalar) or 1 (contiguous). */
+typedef void (*mlxc_anyfn)(void);
+typedef struct mlxc_rowop mlxc_rowop;
+struct mlxc_rowop {
+    void (*run)(const mlxc_rowop *r, void *out, const void *const *src, const int64_t *s,
+                int64_t n);
+    mlxc_anyfn fn;     /* the family's table kernel */
+    mlxc_anyfn vfn;    /* its SIMD vector-math kernel (unary math, pow), or NULL */
+    int dtype;
+};
+/* each returns MLXC_OK, or MLXC_ERR_UNSUPPORTED where the entry point would */
+int mlxc_unary_rowop(int op, int dtype, mlxc_rowop *r);
+int mlxc_binary_rowop(int op, int dtype, mlxc_rowop *r);
+int mlxc_select_rowop(int dtype, mlxc_rowop *r);
+int mlxc_cast_rowop(int dtype_in, int dtype_out, mlxc_rowop *r);
 
 #endif

@@ -12,11 +12,24 @@ static void sel_##T(void *o_, const uint8_t *restrict c, int64_t sc, const void 
     T *restrict o = o_;                                                             \
     const T *restrict a = a_;                                                       \
     const T *restrict b = b_;                                                       \
+    /* masks instead of branches: random conditions would mispredict, and     \
+     * gcc vectorizes the mask form */                                              \
     if (sc == 1 && sa == 1 && sb == 1) {                                            \
-        for (int64_t i = 0; i < n; i++) o[i] = c[i] ? a[i] : b[i];                  \
+        for (int64_t i = 0; i < n; i++) {                                           \
+            T m = (T)0 - (T)(c[i] != 0);                                            \
+            o[i] = (T)((a[i] & m) | (b[i] & (T)~m));                                \
+        }                                                                           \
     } else if (sc == 1 && sa == 0 && sb == 0) {                                     \
         T x = a[0], y = b[0];                                                       \
-        for (int64_t i = 0; i < n; i++) o[i] = c[i] ? x : y;                        \
+        for (int64_t i = 0; i < n; i++) {                                           \
+            T m = (T)0 - (T)(c[i] != 0);                                            \
+            o[i] = (T)((x & m) | (y & (T)~m));                                      \
+        }                                                                           \
+    } else if (sc == 1 && (sa == 0 || sb == 0)) {                                   \
+        for (int64_t i = 0; i < n; i++) {                                           \
+            T m = (T)0 - (T)(c[i] != 0);                                            \
+            o[i] = (T)((a[i * sa] & m) | (b[i * sb] & (T)~m));                      \
+        }                                                                           \
     } else if (sc == 0) {                                                           \
         const T *p = c[0] ? a : b;                                                  \
         int64_t s = c[0] ? sa : sb;                                                 \
@@ -54,5 +67,30 @@ int mlxc_select(int dtype, void *out,
            (const char *)a + off[2] * z, L.st[2][0], (const char *)b + off[3] * z, L.st[3][0],
            L.shape[0]);
     } while (mlxc_nd_next(&L, ctr, off));
+    return MLXC_OK;
+}
+
+/* ------------------------------------------------- row kernel (fused.c) */
+static void sel_row(const mlxc_rowop *r, void *out, const void *const *src, const int64_t *s,
+                    int64_t n)
+{
+    ((sel_fn)r->fn)(out, src[0], s[0], src[1], s[1], src[2], s[2], n);
+}
+
+int mlxc_select_rowop(int dtype, mlxc_rowop *r)
+{
+    if (dtype < 0 || dtype >= MLXC_NUM_DTYPES) return MLXC_ERR_UNSUPPORTED;
+    sel_fn fn;
+    switch (mlxc_itemsize(dtype)) {
+    case 1: fn = sel_uint8_t; break;
+    case 2: fn = sel_uint16_t; break;
+    case 4: fn = sel_uint32_t; break;
+    case 8: fn = sel_uint64_t; break;
+    default: return MLXC_ERR_UNSUPPORTED;
+    }
+    r->run = sel_row;
+    r->fn = (mlxc_anyfn)fn;
+    r->vfn = NULL;
+    r->dtype = dtype;
     return MLXC_OK;
 }

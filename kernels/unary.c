@@ -340,3 +340,27 @@ int mlxc_unary(int op, int dtype, void *out, const void *in,
     } while (mlxc_nd_next(&L, ctr, off));
     return MLXC_OK;
 }
+
+/* ------------------------------------------------- row kernel (fused.c) */
+static void un_row(const mlxc_rowop *r, void *out, const void *const *src, const int64_t *s,
+                   int64_t n)
+{
+    if (r->vfn && (s[0] == 1 || n == 1)) vm_apply((mlxc_vm_fn)r->vfn, r->dtype, out, src[0], n);
+    else ((un_fn)r->fn)(out, src[0], s[0], n);
+}
+
+int mlxc_unary_rowop(int op, int dtype, mlxc_rowop *r)
+{
+    if (op < 0 || op >= MLXC_NUM_UNARY || dtype < 0 || dtype >= MLXC_NUM_DTYPES)
+        return MLXC_ERR_UNSUPPORTED;
+    un_fn fn = un_tab[op][dtype];
+    if (!fn) return MLXC_ERR_UNSUPPORTED;
+    r->run = un_row;
+    r->fn = (mlxc_anyfn)fn;
+    r->vfn = NULL;
+    r->dtype = dtype;
+    int vf = mlxc_vm_of_unary(op);
+    if (vf >= 0 && (dtype == MLXC_FLOAT32 || dtype == MLXC_FLOAT16 || dtype == MLXC_BFLOAT16))
+        r->vfn = (mlxc_anyfn)mlxc_vm_f32(vf, mlxc_cpu_isa());
+    return MLXC_OK;
+}

@@ -55,6 +55,10 @@ TINY = (
                           "lr": 0.1})]
     + [("fft", {"op": "fft", "shape": (60,)}), ("fft", {"op": "rfft", "shape": (3, 16)}),
        ("fft", {"op": "rfft2", "shape": (8, 6)})]
+    + [("compile", {"fun": f, "n": 37, "compiled": c})
+       for f in ("gelu", "chain12") for c in (True, False)]
+    + [("compile_scalar_chain", {"steps": 6, "n": 5}), ("compile_first_call", {"steps": 6, "n": 5}),
+       ("compile_cache", {"shapes": 3})]
 )
 
 

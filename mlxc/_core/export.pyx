@@ -250,7 +250,9 @@ def trace_function(fun, pos, kw, constants):
     names = sorted(kw)
     holders = [new_node((<array>a).dtype, a.shape, _HOLDER, ()) for a in pos]
     kw_holders = {k: new_node((<array>kw[k]).dtype, kw[k].shape, _HOLDER, ()) for k in names}
-    out = fun(*holders, **kw_holders)
+    # Compiled functions inside run as plain Python: their fused nodes are not storable.
+    from mlxc._core.compile import uncompiled
+    out = uncompiled(fun, *holders, **kw_holders)
     if isinstance(out, array):
         outs = [out]
     elif isinstance(out, (list, tuple)) and all(isinstance(o, array) for o in out):

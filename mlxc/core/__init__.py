@@ -49,6 +49,7 @@ from mlxc._core.transforms import vjp, jvp, grad, value_and_grad, vmap
 from mlxc._core.custom_function import custom_function, checkpoint
 from mlxc._core.export import export_function, import_function, exporter, FunctionExporter
 from mlxc._core.dot import export_to_dot
+from mlxc._core.compile import compile, disable_compile, enable_compile
 # Families that list their public names in __all__.
 from mlxc._core.ops.reduce import *        # noqa: F401,F403
 from mlxc._core.ops.index import *         # noqa: F401,F403
