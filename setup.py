@@ -8,14 +8,41 @@ No -march flags: SIMD levels are chosen at run time by the kernels.
 import glob
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_clib import build_clib
 from setuptools.command.build_ext import build_ext
 try:
     from setuptools.modified import newer_group
 except ImportError:                      # setuptools < 69
     from setuptools._distutils.dep_util import newer_group
+
+
+class build_clib_parallel(build_clib):
+    """The kernel library: only objects older than their source or a kernel header are
+    recompiled, one per CPU at a time (build_clib alone recompiles every source, one by
+    one, when anything changed)."""
+
+    def build_libraries(self, libraries):
+        compile_all = self.compiler.compile
+
+        def compile_stale(sources, output_dir=None, **kw):
+            objects = self.compiler.object_filenames(sources, output_dir=output_dir)
+            stale = [src for src, obj in zip(sources, objects)
+                     if self.force or newer_group([src] + kernel_headers, obj, "newer")]
+            with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+                for _ in pool.map(lambda src: compile_all([src], output_dir=output_dir, **kw),
+                                  stale):
+                    pass
+            return objects
+
+        self.compiler.compile = compile_stale
+        try:
+            super().build_libraries(libraries)
+        finally:
+            self.compiler.compile = compile_all
 
 
 class build_ext_with_kernels(build_ext):
@@ -128,7 +155,7 @@ extensions = [
 ]
 
 setup(
-    cmdclass={"build_ext": build_ext_with_kernels},
+    cmdclass={"build_ext": build_ext_with_kernels, "build_clib": build_clib_parallel},
     libraries=[("mlxc_kernels", {
         "sources": kernel_sources,
         "include_dirs": ["kernels/include"],

@@ -102,8 +102,22 @@ def _grad_solve64(n):
     return (g + g.T) @ a
 
 
+def _compiled64(fun, n, compiled):
+    from scipy_free_erf import erf64
+    xs = [W._normal((n,), i).astype(np.float64) for i in range(W._COMPILE_FUNS[fun][0])]
+    if fun == "gelu":
+        return 0.5 * xs[0] * (1 + erf64(xs[0] / np.sqrt(2.0)))
+    return W._chain12(np, *xs)
+
+
+def _scalar_chain64(steps, n):
+    return W._scalar_chain(W._normal((n,), 0).astype(np.float64), steps)
+
+
 ORACLES = {"elementwise": _gelu64, "mlp_jvp": _mlp_jvp64, "custom_function_call": _custom64,
-           "linalg_grad_solve": _grad_solve64}
+           "linalg_grad_solve": _grad_solve64, "compile": _compiled64,
+           "compile_scalar_chain": _scalar_chain64, "compile_first_call": _scalar_chain64,
+           "compile_cache": lambda shapes: W._normal((1,), 0).astype(np.float64) * 2 + 1}
 
 
 # Training-step workloads without a numpy builder: each call is one more step on
