@@ -38,6 +38,7 @@ TINY = (
     + [("linalg", {"op": op, "n": 6, "k": 2})
        for op in ("solve", "cholesky", "inv", "qr", "svd", "eigh")]
     + [("linalg_grad_solve", {"n": 5})]
+    + [("quantized_matmul", {"m": m, "n": 12, "k": 128, "bits": 4, "group": 64}) for m in (1, 5)]
 )
 
 
