@@ -139,8 +139,8 @@ static void quant_group(const qjob *j, int64_t g)
     memset(o, 0, (size_t)(gs * bits / 8));
     uint32_t q[256];
     if (j->mode == MODE_AFFINE) {
-        float wmin = v[0], wmax = v[0];
-        for (int i = 1; i < gs; i++) {
+        float wmin = INFINITY, wmax = -INFINITY;
+        for (int i = 0; i < gs; i++) {
             wmin = v[i] < wmin ? v[i] : wmin;
             wmax = v[i] > wmax ? v[i] : wmax;
         }
