@@ -567,6 +567,51 @@ def matvec_bytes(n):
     return F32 * (n * n + 2 * n)
 
 
+# ---------------------------------------------------------------- quantized matmul
+
+def _qweights(n, k, bits, group):
+    """An (n, k) float32 weight matrix already on a `bits`-bit affine grid (codes times
+    1/16, every group holding the lowest and highest code), so that quantize(w) is
+    exact: the MLX API's quantized_matmul and the peers' float32 matmul then compute
+    the same product."""
+    rng = _np.random.default_rng(3)
+    top = (1 << bits) - 1
+    q = rng.integers(0, top + 1, (n, k // group, group))
+    q[:, :, 0], q[:, :, 1] = 0, top
+    return (q.reshape(n, k) / 16.0).astype(_np.float32)
+
+
+@workload("quantized_matmul", m=32, n=4096, k=4096, bits=4, group=64)
+def quantized_matmul(mx, m, n, k, bits, group):
+    x = mx.array(_normal((m, k), 0))
+    wq, s, b = mx.quantize(mx.array(_qweights(n, k, bits, group)), group, bits)
+    mx.eval(x, wq, s, b)
+    return lambda: _evaluated(mx, mx.quantized_matmul(x, wq, s, b, True, group, bits))
+
+
+@quantized_matmul.on("numpy")
+def _(np, m, n, k, bits, group):
+    x, w = _normal((m, k), 0), _qweights(n, k, bits, group)
+    return lambda: x @ w.T
+
+
+@quantized_matmul.on("torch")
+def _(torch, m, n, k, bits, group):
+    x, w = _torch(torch, _normal((m, k), 0), _qweights(n, k, bits, group))
+    return lambda: x @ w.T
+
+
+@quantized_matmul.on("jax")
+def _(jax, m, n, k, bits, group):
+    x, w = _jax(jax, _normal((m, k), 0), _qweights(n, k, bits, group))
+    return lambda: (x @ w.T).block_until_ready()
+
+
+@quantized_matmul.flops
+def quantized_matmul_flops(m, n, k, bits=4, group=64):
+    return 2.0 * m * n * k
+
+
 # ---------------------------------------------------------------- indexing
 
 @workload("take", n=1 << 20, k=1 << 16)
@@ -2188,10 +2233,18 @@ COMPILE = [
     Case("compiled_call_2000_cached", "compile_cache", {"shapes": 2000}),
 ]
 
+# Quantization (issue 10): 4-bit affine quantized_matmul (group 64) against the fastest
+# peer's float32 matmul of the same shape (the peers have no 4-bit product; the MLX
+# column runs MLX's quantized_matmul).  The one-row product is the decoding step.
+QUANT = [
+    Case("qmm_4bit_32x4096x4096", "quantized_matmul", {"m": 32, "n": 4096, "k": 4096}, 0.5),
+    Case("qmv_4bit_1x4096x4096", "quantized_matmul", {"m": 1, "n": 4096, "k": 4096}, 0.3),
+]
+
 # compare.py --set NAME
 SETS = {"default": COMPARE, "issue3": ISSUE3, "random": RANDOM, "io": IO, "linalg": LINALG,
         "nn": NN, "conv": CONV, "fast": FAST, "einsum": EINSUM, "train": TRAIN, "fft": FFT,
-        "compile": COMPILE}
+        "compile": COMPILE, "quant": QUANT}
 
 
 # ---------------------------------------------------------------- timing

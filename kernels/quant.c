@@ -21,7 +21,7 @@
  *
  * Dequantize: affine computes q * scale, rounds to the output dtype, adds the bias
  * and rounds again (MLX's arithmetic in the dtype); fp modes multiply the element's
- * value by the scale (and global_scale / 2688 for nvfp4) in float32, rounding once.
+ * value by the scale (times global_scale / 2688 for nvfp4) in float32, rounding once.
  *
  * mlxc_qmm: out = x @ dequant(w)^T (transpose) or x @ dequant(w), float32.  Many rows
  * go through the GEMM of kernels/matmul.c with the weights dequantized while its B
@@ -132,15 +132,15 @@ typedef struct {
 
 static void quant_group(const qjob *j, int64_t g)
 {
-    const int gs = j->gs, bits = j->bits;
-    float v[256];
+    const int gs = j->gs, bits = j->bits;   /* gs: 32, 64 or 128 (checked by the op) */
+    float v[256] = {0};                       /* (initialized: gcc cannot see gs >= 1) */
     for (int i = 0; i < gs; i++) v[i] = load_f(j->dtype, j->w, g * gs + i);
     uint8_t *o = j->out + g * gs * bits / 8;
     memset(o, 0, (size_t)(gs * bits / 8));
     uint32_t q[256];
     if (j->mode == MODE_AFFINE) {
-        float wmin = v[0], wmax = v[0];
-        for (int i = 1; i < gs; i++) {
+        float wmin = INFINITY, wmax = -INFINITY;
+        for (int i = 0; i < gs; i++) {
             wmin = v[i] < wmin ? v[i] : wmin;
             wmax = v[i] > wmax ? v[i] : wmax;
         }
@@ -268,11 +268,9 @@ static void deq_task(void *ctx, int64_t t, int tid)
             }
         } else {
             float s = fp_scale(j->mode, ((const uint8_t *)j->scales)[g]);
-            for (int i = 0; i < gs; i++) {
-                float v = fp_value(j->mode, get_code(row, i, bits)) * s;
-                if (j->has_global) v = v * j->gmul;
-                store_f(j->odtype, j->out, g * gs + i, v);
-            }
+            if (j->has_global) s = s * j->gmul;     /* MLX folds it into the scale */
+            for (int i = 0; i < gs; i++)
+                store_f(j->odtype, j->out, g * gs + i, fp_value(j->mode, get_code(row, i, bits)) * s);
         }
     }
 }
@@ -337,10 +335,11 @@ static void decode_seg(const qmm_job *j, int64_t r, int64_t c0, int64_t n, float
 /* B panel from transposed 2/4/8-bit affine weights: B[p][q] = W[j0+q][pc+p].  Eight
  * (AVX2) / sixteen (AVX-512) columns at once: one gathered word per column holds the
  * next 32/bits codes of that column, shifted out one k at a time. */
-TGT_AVX2 static void packb_t_avx2(const qmm_job *j, float *dst, int64_t pc, int64_t kc,
-                                  int64_t j0, int NR)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+TGT_AVX2 static ALWAYS_INLINE void packb_t_avx2_b(const qmm_job *j, float *dst, int64_t pc,
+                                                  int64_t kc, int64_t j0, int NR, const int bits)
 {
-    const int bits = j->bits, E = 32 / bits, gs = j->gs;
+    const int E = 32 / bits, gs = j->gs;
     const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
     const __m256i widx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                             _mm256_set1_epi32((int)j->row_words));
@@ -368,10 +367,11 @@ TGT_AVX2 static void packb_t_avx2(const qmm_job *j, float *dst, int64_t pc, int6
     }
 }
 
-TGT_AVX512 static void packb_t_avx512(const qmm_job *j, float *dst, int64_t pc, int64_t kc,
-                                      int64_t j0, int NR)
+TGT_AVX512 static ALWAYS_INLINE void packb_t_avx512_b(const qmm_job *j, float *dst, int64_t pc,
+                                                      int64_t kc, int64_t j0, int NR,
+                                                      const int bits)
 {
-    const int bits = j->bits, E = 32 / bits, gs = j->gs;
+    const int E = 32 / bits, gs = j->gs;
     const __m512i mask = _mm512_set1_epi32((1 << bits) - 1);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const __m512i widx = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)j->row_words));
@@ -396,6 +396,23 @@ TGT_AVX512 static void packb_t_avx512(const qmm_job *j, float *dst, int64_t pc, 
             }
         }
     }
+}
+
+/* bits as a constant: the code loop unrolls */
+TGT_AVX2 static void packb_t_avx2(const qmm_job *j, float *dst, int64_t pc, int64_t kc,
+                                  int64_t j0, int NR)
+{
+    if (j->bits == 4) packb_t_avx2_b(j, dst, pc, kc, j0, NR, 4);
+    else if (j->bits == 8) packb_t_avx2_b(j, dst, pc, kc, j0, NR, 8);
+    else packb_t_avx2_b(j, dst, pc, kc, j0, NR, 2);
+}
+
+TGT_AVX512 static void packb_t_avx512(const qmm_job *j, float *dst, int64_t pc, int64_t kc,
+                                      int64_t j0, int NR)
+{
+    if (j->bits == 4) packb_t_avx512_b(j, dst, pc, kc, j0, NR, 4);
+    else if (j->bits == 8) packb_t_avx512_b(j, dst, pc, kc, j0, NR, 8);
+    else packb_t_avx512_b(j, dst, pc, kc, j0, NR, 2);
 }
 #endif
 
@@ -471,18 +488,21 @@ TGT_AVX2 static float q_hsum256(__m256 v)
     return _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps(s, s, 1)));
 }
 
-TGT_AVX2 static void mv_cols_avx2(const qmm_job *j, int64_t j0, int64_t j1)
+/* The kernels' bodies take M (rows of x) and bits as constants: dispatched below, so
+ * the accumulators live in registers and the code loops unroll. */
+TGT_AVX2 static ALWAYS_INLINE void mv_body_avx2(const qmm_job *j, int64_t j0, int64_t j1,
+                                                const int M, const int bits)
 {
-    const int bits = j->bits, E = 32 / bits, L = 8;
+    const int E = 32 / bits, L = 8;
     const int64_t W = j->row_words, G = j->K / j->gs, nch = (W + L - 1) / L;
     const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const int64_t M = j->M;
+    const int gsh = __builtin_ctz((unsigned)j->gs);
     for (int64_t jj = j0; jj < j1; jj++) {
         const int *wr = (const int *)(const void *)(j->w + jj * j->row_bytes);
         const float *sr = j->s + jj * j->srow, *br = j->b + jj * j->srow;
         __m256 tot[MV_MAXM];
-        for (int64_t m = 0; m < M; m++) tot[m] = _mm256_setzero_ps();
+        for (int m = 0; m < M; m++) tot[m] = _mm256_setzero_ps();
         for (int64_t c = 0; c < nch; c++) {
             __m256i v, gi = _mm256_add_epi32(lane, _mm256_set1_epi32((int)(c * L)));
             if ((c + 1) * L <= W) {
@@ -492,22 +512,25 @@ TGT_AVX2 static void mv_cols_avx2(const qmm_job *j, int64_t j0, int64_t j1)
                 v = _mm256_maskload_epi32(wr + c * L, lm);
                 gi = _mm256_min_epi32(gi, _mm256_set1_epi32((int)(W - 1)));
             }
-            /* lane i's group: word (c*L + i) * E / gs */
-            __m256i sg = _mm256_srli_epi32(_mm256_mullo_epi32(gi, _mm256_set1_epi32(E)),
-                                           __builtin_ctz((unsigned)j->gs));
-            __m256 s = _mm256_i32gather_ps(sr, sg, 4);
+            /* lane i's group, word (c*L + i) * E / gs, relative to the chunk's first
+             * group g0: the (at most 4) scales are loaded once and permuted */
+            __m256i sg = _mm256_srli_epi32(_mm256_mullo_epi32(gi, _mm256_set1_epi32(E)), gsh);
+            int64_t g0 = (c * L * E) >> gsh;
+            __m256i sm = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(G - g0)), lane);
+            __m256 s = _mm256_permutevar8x32_ps(_mm256_maskload_ps(sr + g0, sm),
+                                                _mm256_sub_epi32(sg, _mm256_set1_epi32((int)g0)));
             const float *xc = j->xp + c * L * E;
             __m256 acc[MV_MAXM];
-            for (int64_t m = 0; m < M; m++) acc[m] = _mm256_setzero_ps();
+            for (int m = 0; m < M; m++) acc[m] = _mm256_setzero_ps();
             for (int e = 0; e < E; e++) {
                 __m256 q = _mm256_cvtepi32_ps(_mm256_and_si256(v, mask));
                 v = _mm256_srli_epi32(v, bits);
-                for (int64_t m = 0; m < M; m++)
+                for (int m = 0; m < M; m++)
                     acc[m] = _mm256_fmadd_ps(q, _mm256_loadu_ps(xc + m * j->xp_len + e * L), acc[m]);
             }
-            for (int64_t m = 0; m < M; m++) tot[m] = _mm256_fmadd_ps(acc[m], s, tot[m]);
+            for (int m = 0; m < M; m++) tot[m] = _mm256_fmadd_ps(acc[m], s, tot[m]);
         }
-        for (int64_t m = 0; m < M; m++) {
+        for (int m = 0; m < M; m++) {
             const float *xs = j->xsum + m * G;
             float bs = 0.0f;
             for (int64_t g = 0; g < G; g++) bs += br[g] * xs[g];
@@ -516,19 +539,19 @@ TGT_AVX2 static void mv_cols_avx2(const qmm_job *j, int64_t j0, int64_t j1)
     }
 }
 
-TGT_AVX512 static void mv_cols_avx512(const qmm_job *j, int64_t j0, int64_t j1)
+TGT_AVX512 static ALWAYS_INLINE void mv_body_avx512(const qmm_job *j, int64_t j0, int64_t j1,
+                                                    const int M, const int bits)
 {
-    const int bits = j->bits, E = 32 / bits, L = 16;
+    const int E = 32 / bits, L = 16;
     const int64_t W = j->row_words, G = j->K / j->gs, nch = (W + L - 1) / L;
     const __m512i mask = _mm512_set1_epi32((1 << bits) - 1);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const int64_t M = j->M;
     const int gsh = __builtin_ctz((unsigned)j->gs);
     for (int64_t jj = j0; jj < j1; jj++) {
         const int *wr = (const int *)(const void *)(j->w + jj * j->row_bytes);
         const float *sr = j->s + jj * j->srow, *br = j->b + jj * j->srow;
         __m512 tot[MV_MAXM];
-        for (int64_t m = 0; m < M; m++) tot[m] = _mm512_setzero_ps();
+        for (int m = 0; m < M; m++) tot[m] = _mm512_setzero_ps();
         for (int64_t c = 0; c < nch; c++) {
             __m512i v, gi = _mm512_add_epi32(lane, _mm512_set1_epi32((int)(c * L)));
             if ((c + 1) * L <= W) {
@@ -540,25 +563,46 @@ TGT_AVX512 static void mv_cols_avx512(const qmm_job *j, int64_t j0, int64_t j1)
             }
             __m512i sg = _mm512_srli_epi32(_mm512_mullo_epi32(gi, _mm512_set1_epi32(E)),
                                            (unsigned)gsh);
-            __m512 s = _mm512_i32gather_ps(sg, sr, 4);
+            int64_t g0 = (c * L * E) >> gsh, ng = G - g0;
+            __mmask16 sm = (__mmask16)(ng >= 16 ? 0xffffu : (1u << ng) - 1u);
+            __m512 s = _mm512_permutexvar_ps(_mm512_sub_epi32(sg, _mm512_set1_epi32((int)g0)),
+                                             _mm512_maskz_loadu_ps(sm, sr + g0));
             const float *xc = j->xp + c * L * E;
             __m512 acc[MV_MAXM];
-            for (int64_t m = 0; m < M; m++) acc[m] = _mm512_setzero_ps();
+            for (int m = 0; m < M; m++) acc[m] = _mm512_setzero_ps();
             for (int e = 0; e < E; e++) {
                 __m512 q = _mm512_cvtepi32_ps(_mm512_and_si512(v, mask));
                 v = _mm512_srli_epi32(v, (unsigned)bits);
-                for (int64_t m = 0; m < M; m++)
+                for (int m = 0; m < M; m++)
                     acc[m] = _mm512_fmadd_ps(q, _mm512_loadu_ps(xc + m * j->xp_len + e * L), acc[m]);
             }
-            for (int64_t m = 0; m < M; m++) tot[m] = _mm512_fmadd_ps(acc[m], s, tot[m]);
+            for (int m = 0; m < M; m++) tot[m] = _mm512_fmadd_ps(acc[m], s, tot[m]);
         }
-        for (int64_t m = 0; m < M; m++) {
+        for (int m = 0; m < M; m++) {
             const float *xs = j->xsum + m * G;
             float bs = 0.0f;
             for (int64_t g = 0; g < G; g++) bs += br[g] * xs[g];
             j->out[m * j->N + jj] = _mm512_reduce_add_ps(tot[m]) + bs;
         }
     }
+}
+
+#define MV_DISPATCH(BODY, j, j0, j1)                                                \
+    switch ((int)(j)->M * 16 + (j)->bits) {                                        \
+    case 18: BODY(j, j0, j1, 1, 2); break;  case 20: BODY(j, j0, j1, 1, 4); break;  \
+    case 24: BODY(j, j0, j1, 1, 8); break;  case 34: BODY(j, j0, j1, 2, 2); break;  \
+    case 36: BODY(j, j0, j1, 2, 4); break;  case 40: BODY(j, j0, j1, 2, 8); break;  \
+    case 50: BODY(j, j0, j1, 3, 2); break;  case 52: BODY(j, j0, j1, 3, 4); break;  \
+    case 56: BODY(j, j0, j1, 3, 8); break;  case 66: BODY(j, j0, j1, 4, 2); break;  \
+    case 68: BODY(j, j0, j1, 4, 4); break;  default: BODY(j, j0, j1, 4, 8); break;  \
+    }
+TGT_AVX2 static void mv_cols_avx2(const qmm_job *j, int64_t j0, int64_t j1)
+{
+    MV_DISPATCH(mv_body_avx2, j, j0, j1)
+}
+TGT_AVX512 static void mv_cols_avx512(const qmm_job *j, int64_t j0, int64_t j1)
+{
+    MV_DISPATCH(mv_body_avx512, j, j0, j1)
 }
 #endif
 

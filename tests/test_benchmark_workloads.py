@@ -59,6 +59,7 @@ TINY = (
        for f in ("gelu", "chain12") for c in (True, False)]
     + [("compile_scalar_chain", {"steps": 6, "n": 5}), ("compile_first_call", {"steps": 6, "n": 5}),
        ("compile_cache", {"shapes": 3})]
+    + [("quantized_matmul", {"m": m, "n": 12, "k": 128, "bits": 4, "group": 64}) for m in (1, 5)]
 )
 
 

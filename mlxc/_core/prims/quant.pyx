@@ -20,6 +20,7 @@ from libc.stdint cimport int64_t, uint32_t
 
 from mlxc._core.allocator cimport Buffer
 from mlxc._core.array cimport alloc_output, array
+from mlxc._core.dtype cimport dtype_of
 from mlxc._core.kernels cimport (MLXC_FLOAT32, MLXC_QUANT_AFFINE, mlxc_dequantize, mlxc_qmm,
                                  mlxc_quantize)
 from mlxc._core.prims.index cimport contig_or_none
@@ -123,7 +124,7 @@ cdef class Dequantize(Primitive):
         return [_dequantize_jvp(self, primals, tangents, argnums, outputs[0])]
 
     cpdef tuple vmap(self, list inputs, list axes, list outputs):
-        return _dequantize_vmap(self, inputs, axes)
+        return _dequantize_vmap(self, inputs, axes, dtype_of(self.out_dtype))
 
     cpdef bint is_equivalent(self, Primitive other):
         if type(other) is not Dequantize:
@@ -242,7 +243,7 @@ def _quantize_vmap(p, list inputs, list axes):
     return list(outs), [0] * len(outs)
 
 
-def _dequantize_vmap(p, list inputs, list axes):
+def _dequantize_vmap(p, list inputs, list axes, out_dtype):
     import mlxc.core as mx
     from mlxc._core.prims.rulekit import batch_size
     nq = 3 if p.mode == 0 else 2
@@ -253,8 +254,7 @@ def _dequantize_vmap(p, list inputs, list axes):
     kw = _kw(p)
     if p.has_global:
         kw["global_scale"] = inputs[len(inputs) - 1]
-    from mlxc._core.dtype import dtype_of
-    kw["dtype"] = dtype_of(p.out_dtype)
+    kw["dtype"] = out_dtype
     if p.mode == 0:
         out = mx.dequantize(args[0], args[1], args[2], **kw)
     else:
