@@ -66,21 +66,18 @@ W = {
   "cholesky_batch": lambda: mx.linalg.cholesky(spd, stream=mx.cpu),
   "inv_batch": lambda: mx.linalg.inv(spd, stream=mx.cpu),
 }
-if hasattr(mx, "fft") and hasattr(mx.fft, "fft"):
-    W["fft"] = lambda: mx.fft.fft(x[: 1 << 16])
-    W["rfft_rows"] = lambda: mx.fft.rfft(tall, axis=0)
-if hasattr(mx, "conv2d"):
-    W["conv2d"] = lambda: mx.conv2d(mx.reshape(x[: 8 * 32 * 32 * 16], (8, 32, 32, 16)),
-                                    mx.reshape(y[: 32 * 9 * 16], (32, 3, 3, 16)), padding=1)
-if hasattr(mx, "fast") and hasattr(mx.fast, "scaled_dot_product_attention"):
-    q = mx.reshape(x[: 4 * 256 * 64], (1, 4, 256, 64))
-    W["sdpa"] = lambda: mx.fast.scaled_dot_product_attention(q, q, q, scale=0.125, mask="causal")
-    W["layer_norm"] = lambda: mx.fast.layer_norm(tall, None, None, 1e-5)
-if hasattr(mx, "quantize"):
-    wq = mx.reshape(x[: 512 * 512], (512, 512))
-    W["quantize"] = lambda: mx.quantize(wq, 64, 4)[0]
-    W["qmm"] = lambda: mx.quantized_matmul(mx.reshape(y[: 64 * 512], (64, 512)), *mx.quantize(wq, 64, 4),
-                                           transpose=True, group_size=64, bits=4)
+W["fft"] = lambda: mx.fft.fft(x[: 1 << 19])
+W["rfft_rows"] = lambda: mx.fft.rfft(tall, axis=0)
+W["rfft2"] = lambda: mx.fft.rfft2(m2)
+W["conv2d"] = lambda: mx.conv2d(mx.reshape(x[: 8 * 32 * 32 * 16], (8, 32, 32, 16)),
+                                mx.reshape(y[: 32 * 9 * 16], (32, 3, 3, 16)), padding=1)
+q = mx.reshape(x[: 4 * 256 * 64], (1, 4, 256, 64))
+W["sdpa"] = lambda: mx.fast.scaled_dot_product_attention(q, q, q, scale=0.125, mask="causal")
+W["layer_norm"] = lambda: mx.fast.layer_norm(tall, None, None, 1e-5)
+wq = mx.reshape(x[: 512 * 512], (512, 512))
+W["quantize"] = lambda: mx.quantize(wq, 64, 4)[0]
+W["qmm"] = lambda: mx.quantized_matmul(mx.reshape(y[: 64 * 512], (64, 512)), *mx.quantize(wq, 64, 4),
+                                       transpose=True, group_size=64, bits=4)
 out = {}
 for name, f in W.items():
     r = f()
@@ -101,6 +98,6 @@ def _run(threads):
 def test_every_threaded_kernel_is_thread_count_invariant():
     runs = {t: _run(t) for t in (1, 2, 3, 7)}
     base = runs[1]
-    assert len(base) >= 55
+    assert len(base) >= 65
     bad = {t: sorted(k for k in base if runs[t][k] != base[k]) for t in (2, 3, 7)}
     assert not any(bad.values()), bad
