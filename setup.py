@@ -69,6 +69,10 @@ class build_ext_with_kernels(build_ext):
             return objects
 
         self.compiler.compile = compile_stale     # once, before any parallel builds
+        # An extension reaches the link only when it is out of date (a source or a kernel
+        # file changed), so link it: the objects alone may be older than the .so when
+        # only the kernel library changed.
+        self.compiler._need_link = lambda objects, output_file: True
         super().build_extensions()
 
 DEBUG = os.environ.get("MLXC_DEBUG", "0") not in ("", "0")
