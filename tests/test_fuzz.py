@@ -3,7 +3,7 @@ mlxc.core and its submodules, with random valid and invalid arguments (shapes, d
 axes, extreme integers, empty and 0-d arrays, NaN/Inf), in child interpreters. Each
 call must give a result or a Python exception: never a crash, never a hang, and never
 a silently accepted invalid argument (an axis outside every operand's rank, a negative
-dimension). A few thousand calls by default; MLXC_FUZZ_CALLS=N (per seed) and
+dimension). 10,000 calls by default (4 seeds); MLXC_FUZZ_CALLS=N (per seed) and
 MLXC_FUZZ_SEEDS=K run more."""
 import json
 import os
@@ -17,8 +17,8 @@ from helpers import CHILD_CWD, child_env
 pytestmark = pytest.mark.mlxc_only
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CALLS = int(os.environ.get("MLXC_FUZZ_CALLS", "1500"))
-SEEDS = list(range(1, 1 + int(os.environ.get("MLXC_FUZZ_SEEDS", "2"))))
+CALLS = int(os.environ.get("MLXC_FUZZ_CALLS", "2500"))
+SEEDS = list(range(1, 1 + int(os.environ.get("MLXC_FUZZ_SEEDS", "4"))))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
