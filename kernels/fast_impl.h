@@ -220,6 +220,26 @@ FN void fk_pv(float *O, int64_t Dvp, const float *P, const float *V, int64_t ldv
     }
 }
 
+/* the one-row case of fk_pv (decoding) */
+FN void fk_pv1(float *O, int64_t Dvp, const float *P, const float *V, int64_t ldv, int64_t kn)
+{
+    int64_t c = 0;
+    for (; c + FK_NO * VW <= Dvp; c += FK_NO * VW) {
+        VF acc[FK_NO];
+        for (int t = 0; t < FK_NO; t++) acc[t] = vload(O + c + t * VW);
+        for (int64_t j = 0; j < kn; j++) {
+            VF p = vset(P[j]);
+            for (int t = 0; t < FK_NO; t++) acc[t] = vfma(p, vload(V + j * ldv + c + t * VW), acc[t]);
+        }
+        for (int t = 0; t < FK_NO; t++) vstore(O + c + t * VW, acc[t]);
+    }
+    for (; c < Dvp; c += VW) {
+        VF acc = vload(O + c);
+        for (int64_t j = 0; j < kn; j++) acc = vfma(vset(P[j]), vload(V + j * ldv + c), acc);
+        vstore(O + c, acc);
+    }
+}
+
 KFN void SFX(mlxc_fk_attn)(const struct fk_attn *a, float *scratch)
 {
     const int64_t D = a->D, Dv = a->Dv, Lk = a->Lk, nq = a->nq;
@@ -308,10 +328,12 @@ KFN void SFX(mlxc_fk_attn)(const struct fk_attn *a, float *scratch)
                 for (int64_t c = 0; c < Dvp; c += VW) vstore(O + r * Dvp + c, vmul(vload(O + r * Dvp + c), vc));
             }
         }
-        fk_pv(O, Dvp, S, V, direct_v ? Dv : Dvp, kn, nq == 1 ? FK_MR : rows);
+        if (nq == 1) fk_pv1(O, Dvp, S, V, direct_v ? Dv : Dvp, kn);
+        else fk_pv(O, Dvp, S, V, direct_v ? Dv : Dvp, kn, rows);
     }
     for (int64_t r = 0; r < nq; r++) {
-        float inv = 1.0f / l[r];
+        /* no keys at all (Lk = 0, no sink): zeros, as MLX gives */
+        float inv = l[r] == 0.0f ? 0.0f : 1.0f / l[r];
         for (int64_t c = 0; c < Dv; c++) a->o[r * Dv + c] = O[r * Dvp + c] * inv;
     }
 }

@@ -199,6 +199,16 @@ def test_sdpa_strided_inputs_and_broadcast_mask():
     np.testing.assert_allclose(np.array(o), ref, atol=2e-6)
 
 
+def test_sdpa_empty_shapes():
+    """No keys gives zeros (as MLX); no queries gives an empty result."""
+    o = sd(mx.ones((1, 2, 3, 8)), mx.ones((1, 1, 0, 8)), mx.ones((1, 1, 0, 4)), scale=1.0)
+    assert o.shape == (1, 2, 3, 4)
+    np.testing.assert_array_equal(np.array(o), 0)
+    assert sd(mx.ones((1, 1, 0, 8)), mx.ones((1, 1, 3, 8)), mx.ones((1, 1, 3, 8)),
+              scale=1.0).shape == (1, 1, 0, 8)
+    assert mx.fast.rms_norm(mx.ones((0, 8)), None, 1e-5).shape == (0, 8)
+
+
 def test_sdpa_float64():
     q, k, v = _rand((1, 2, 4, 8), 13, np.float64), _rand((1, 1, 6, 8), 14, np.float64), \
         _rand((1, 1, 6, 8), 15, np.float64)
