@@ -368,7 +368,7 @@ int mlxc_binary(int op, int dtype, void *out,
     if (L.ndim == 1) {
         /* one run of elements: SIMD paths and / or threads */
         bi_job J = {fn, NULL, dtype, out, a, b, zi, zo, L.st[1][0], L.st[2][0], total, CHUNK};
-        int isa = mlxc_cpu_isa();
+        int isa = mlxc_isa_pick(mlxc_levels_binary);
 #ifdef FAST_X86
         if (isa == MLXC_ISA_AVX2 || isa == MLXC_ISA_AVX512) {
             int w = isa == MLXC_ISA_AVX512;
@@ -412,7 +412,7 @@ int mlxc_binary_rowop(int op, int dtype, mlxc_rowop *r)
         return MLXC_ERR_UNSUPPORTED;
     bi_fn fn = bi_tab[op][dtype];
     if (!fn) return MLXC_ERR_UNSUPPORTED;
-    int isa = mlxc_cpu_isa();
+    int isa = mlxc_isa_pick(mlxc_levels_binary);
 #ifdef FAST_X86
     if (isa == MLXC_ISA_AVX2 || isa == MLXC_ISA_AVX512) {
         int w = isa == MLXC_ISA_AVX512;
@@ -428,3 +428,10 @@ int mlxc_binary_rowop(int op, int dtype, mlxc_rowop *r)
         r->vfn = (mlxc_anyfn)mlxc_vm_pow_f32(isa);
     return MLXC_OK;
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+#ifdef FAST_X86
+const unsigned mlxc_levels_binary = MLXC_LEVELS_X86;
+#else
+const unsigned mlxc_levels_binary = MLXC_LEVELS_SCALAR;
+#endif

@@ -320,7 +320,7 @@ static int conv_depthwise(const struct conv *c)
     int dbl = c->dt == MLXC_FLOAT64;
     size_t z = dbl ? 8 : 4;
     int64_t C = c->cin;
-    int isa = mlxc_cpu_isa();
+    int isa = mlxc_isa_pick(mlxc_levels_conv);
     struct dwjob j = {c, NULL, axpy_f32_scalar, axpy_f64_scalar, NULL, 0};
 #ifdef CONV_X86
     if (isa >= MLXC_ISA_AVX512) { j.axf = axpy_f32_avx512; j.axd = axpy_f64_avx512; }
@@ -411,3 +411,10 @@ int mlxc_conv(int dtype, int nsp, int64_t batch, const int64_t *in_sp, int64_t c
         return mlxc_matmul(dtype, 1, batch * c.otot, cout, cin, x, 0, cin, 1, w, 0, 1, cin, out);
     return conv_gemm(&c);
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+#ifdef CONV_X86
+const unsigned mlxc_levels_conv = MLXC_LEVELS_X86;
+#else
+const unsigned mlxc_levels_conv = MLXC_LEVELS_SCALAR;
+#endif

@@ -94,6 +94,14 @@ int mlxc_cpu_isa(void)
     return f >= 0 ? f : from_env();
 }
 
+int mlxc_isa_pick(unsigned levels)
+{
+    int cur = mlxc_cpu_isa();
+    for (int i = MLXC_ISA_COUNT - 1; i > 0; i--)
+        if ((levels & MLXC_LEVEL(i)) && allowed(i, cur)) return i;
+    return MLXC_ISA_SCALAR;
+}
+
 int mlxc_cpu_set_isa(int isa)
 {
     int have = mlxc_cpu_detected_isa();

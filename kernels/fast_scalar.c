@@ -38,9 +38,16 @@ static const struct fk_table fk_avx512 = FK_ROW(avx512);
 const struct fk_table *mlxc_fk_table(void)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    int isa = mlxc_cpu_isa();
+    int isa = mlxc_isa_pick(mlxc_levels_fast);
     if (isa == MLXC_ISA_AVX512) return &fk_avx512;
     if (isa == MLXC_ISA_AVX2) return &fk_avx2;
 #endif
     return &fk_scalar;
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+const unsigned mlxc_levels_fast = MLXC_LEVELS_X86;
+#else
+const unsigned mlxc_levels_fast = MLXC_LEVELS_SCALAR;
+#endif

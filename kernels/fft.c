@@ -329,9 +329,16 @@ int mlxc_fft(int kind, int in_dtype, const void *in, void *out, int64_t n,
         if (!A.R) return MLXC_ERR_NOMEM;
     }
 #ifdef FFT_X86
-    int isa = mlxc_cpu_isa();
+    int isa = mlxc_isa_pick(mlxc_levels_fft);
     if (isa >= MLXC_ISA_AVX512) return prec ? run_f64_avx512(&A) : run_f32_avx512(&A);
     if (isa >= MLXC_ISA_AVX2) return prec ? run_f64_avx2(&A) : run_f32_avx2(&A);
 #endif
     return prec ? run_f64_base(&A) : run_f32_base(&A);
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+#ifdef FFT_X86
+const unsigned mlxc_levels_fft = MLXC_LEVELS_X86;
+#else
+const unsigned mlxc_levels_fft = MLXC_LEVELS_SCALAR;
+#endif

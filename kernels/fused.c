@@ -322,7 +322,7 @@ int mlxc_fused(int ninstr, const mlxc_fused_instr *code, int nregs, const int *r
         }
         kinds[k] = zero ? IN_SCALAR : contig ? IN_CONTIG : IN_GATHER;
     }
-    int isa = mlxc_cpu_isa(), one = total == 1, st = MLXC_OK;
+    int isa = mlxc_isa_pick(mlxc_levels_unary), one = total == 1, st = MLXC_OK;
     struct mlxc_fused_plan *p = cache ? __atomic_exchange_n(&cache->plan, NULL, __ATOMIC_ACQ_REL)
                                       : NULL;
     if (!plan_matches(p, isa, one, kinds, ninputs)) {

@@ -2,6 +2,7 @@
  * read it; scatters validate all indices in a first pass so an error never
  * leaves a half-updated destination. */
 #include "internal.h"
+#include "mlxc_cpu.h"
 #include "mlxc_threads.h"
 
 static int check_idx(const int64_t *idx, int64_t n, int64_t axis_len, int64_t *bad)
@@ -320,3 +321,6 @@ int mlxc_masked_scatter(int dtype, void *dst, const uint8_t *mask, const void *s
     }
     return MLXC_OK;
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+const unsigned mlxc_levels_gather = MLXC_LEVELS_SCALAR;   /* portable C */

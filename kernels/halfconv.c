@@ -35,7 +35,7 @@ TGT_F16C static void f2h_f16c(uint16_t *dst, const float *src, int64_t n)
 void mlxc_h2f_n(float *dst, const uint16_t *src, int64_t n)
 {
 #ifdef HC_X86
-    if (mlxc_cpu_isa() >= MLXC_ISA_AVX2) {
+    if (mlxc_isa_pick(mlxc_levels_cast) >= MLXC_ISA_AVX2) {
         h2f_f16c(dst, src, n);
         return;
     }
@@ -46,7 +46,7 @@ void mlxc_h2f_n(float *dst, const uint16_t *src, int64_t n)
 void mlxc_f2h_n(uint16_t *dst, const float *src, int64_t n)
 {
 #ifdef HC_X86
-    if (mlxc_cpu_isa() >= MLXC_ISA_AVX2) {
+    if (mlxc_isa_pick(mlxc_levels_cast) >= MLXC_ISA_AVX2) {
         f2h_f16c(dst, src, n);
         return;
     }
@@ -63,3 +63,10 @@ void mlxc_f2bf_n(uint16_t *dst, const float *src, int64_t n)
 {
     for (int64_t i = 0; i < n; i++) dst[i] = mlxc_f2bf(src[i]);
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+#ifdef HC_X86
+const unsigned mlxc_levels_cast = MLXC_LEVELS_AVX2;
+#else
+const unsigned mlxc_levels_cast = MLXC_LEVELS_SCALAR;
+#endif

@@ -382,7 +382,7 @@ TGT_AVX2 static void pack_rows_f32_avx2(float *dst, const float *const *src, int
 void mlxc_pack_rows_f32(float *dst, const float *const *src, int mr, int64_t n)
 {
 #ifdef GEMM_X86
-    if (mlxc_cpu_isa() >= MLXC_ISA_AVX2) {
+    if (mlxc_isa_pick(mlxc_levels_matmul) >= MLXC_ISA_AVX2) {
         pack_rows_f32_avx2(dst, src, mr, n);
         return;
     }
@@ -1099,7 +1099,7 @@ int mlxc_addmm(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
     const struct epi *ep = alpha == 1 && !e.C ? NULL : &e;
     size_t z = mlxc_itemsize(dtype), mn = (size_t)(M * N);
     if (K <= 0) { empty_k(dtype, batch, M, N, out, ep); return MLXC_OK; }
-    const struct kern *kn = &kerns[mlxc_cpu_isa()];
+    const struct kern *kn = &kerns[mlxc_isa_pick(mlxc_levels_matmul)];
 
     if (dtype == MLXC_FLOAT32 || dtype == MLXC_FLOAT64) {
         int dbl = dtype == MLXC_FLOAT64;
@@ -1135,7 +1135,7 @@ int mlxc_addmm(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
         j.ukr = dbl ? (void *)kn->ukd : (void *)kn->uks;
         j.pa = dbl ? pack_a_f64 : pack_a_f32;
 #ifdef GEMM_X86
-        if (!dbl && mlxc_cpu_isa() >= MLXC_ISA_AVX2) j.pa = pack_a_f32_avx2;
+        if (!dbl && mlxc_isa_pick(mlxc_levels_matmul) >= MLXC_ISA_AVX2) j.pa = pack_a_f32_avx2;
 #endif
 #ifdef GEMM_NEON
         if (!dbl && kn == &kerns[MLXC_ISA_NEON]) j.pa = pack_a_f32_neon;
@@ -1188,7 +1188,7 @@ int mlxc_gemm_hooked(int dbl, int b_dtype, int64_t batch, int64_t M, int64_t N, 
                      void *C, int64_t c_bs, int64_t ldc)
 {
     if (batch <= 0 || M <= 0 || N <= 0) return MLXC_OK;
-    const struct kern *kn = &kerns[mlxc_cpu_isa()];
+    const struct kern *kn = &kerns[mlxc_isa_pick(mlxc_levels_matmul)];
     struct gjob j = {0};
     j.M = M; j.N = N; j.K = K;
     j.B = B; j.z = (int64_t)mlxc_itemsize(b_dtype);
@@ -1220,7 +1220,7 @@ int mlxc_gemm_f32_packb(int64_t M, int64_t N, int64_t K, const float *A, int64_t
 {
     if (M <= 0 || N <= 0) return MLXC_OK;
     if (K <= 0) { memset(C, 0, (size_t)(M * N) * sizeof(float)); return MLXC_OK; }
-    const struct kern *kn = &kerns[mlxc_cpu_isa()];
+    const struct kern *kn = &kerns[mlxc_isa_pick(mlxc_levels_matmul)];
     struct gjob j = {0};
     j.M = M; j.N = N; j.K = K;
     j.A = (const char *)A; j.B = NULL; j.z = 4;
@@ -1230,7 +1230,7 @@ int mlxc_gemm_f32_packb(int64_t M, int64_t N, int64_t K, const float *A, int64_t
     j.ukr = (void *)kn->uks;
     j.pa = pack_a_f32;
 #ifdef GEMM_X86
-    if (mlxc_cpu_isa() >= MLXC_ISA_AVX2) j.pa = pack_a_f32_avx2;
+    if (mlxc_isa_pick(mlxc_levels_matmul) >= MLXC_ISA_AVX2) j.pa = pack_a_f32_avx2;
 #endif
 #ifdef GEMM_NEON
     if (kn == &kerns[MLXC_ISA_NEON]) j.pa = pack_a_f32_neon;
@@ -1241,4 +1241,13 @@ int mlxc_gemm_f32_packb(int64_t M, int64_t N, int64_t K, const float *A, int64_t
     return run_gemm(&j, 1, 4);
 }
 
-int mlxc_gemm_nr(void) { return kerns[mlxc_cpu_isa()].bs.nr; }
+int mlxc_gemm_nr(void) { return kerns[mlxc_isa_pick(mlxc_levels_matmul)].bs.nr; }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+#if defined(GEMM_X86)
+const unsigned mlxc_levels_matmul = MLXC_LEVELS_X86;
+#elif defined(GEMM_NEON)
+const unsigned mlxc_levels_matmul = MLXC_LEVELS_SCALAR | MLXC_LEVEL(MLXC_ISA_NEON);
+#else
+const unsigned mlxc_levels_matmul = MLXC_LEVELS_SCALAR;
+#endif

@@ -673,8 +673,15 @@ int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const ui
     else j.s8 = scales;
     j.gmul = mode == MODE_NVFP4 && global_scale ? *global_scale / (448.0f * 6.0f) : 1.0f;
     j.out = out;
-    j.isa = mlxc_cpu_isa();
+    j.isa = mlxc_isa_pick(mlxc_levels_quant);
     if (K <= 0) { memset(out, 0, (size_t)(M * N) * sizeof(float)); return MLXC_OK; }
     if (transpose && M <= MV_MAXM && simd_affine(&j)) return qmm_matvec(&j);
     return mlxc_gemm_f32_packb(M, N, K, x, K, 1, qmm_packb, &j, out);
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+#ifdef Q_X86
+const unsigned mlxc_levels_quant = MLXC_LEVELS_X86;
+#else
+const unsigned mlxc_levels_quant = MLXC_LEVELS_SCALAR;
+#endif

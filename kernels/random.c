@@ -412,7 +412,7 @@ int mlxc_random(int mode, void *out, const uint32_t *keys, int64_t nkeys, int64_
     if (nkeys == 0 || per_key == 0) return MLXC_OK;
     rand_job J = {mode, low, range, ilow, ihigh, out, keys, per_key, per_key / 2, per_key - per_key / 2, 0, 0};
     J.nchunk = J.half > 0 ? (J.half + RAND_CHUNK - 1) / RAND_CHUNK : 1;
-    int isa = mlxc_cpu_isa();
+    int isa = mlxc_isa_pick(mlxc_levels_random);
     if (isa == MLXC_ISA_AVX2 || isa == MLXC_ISA_AVX512) {
         int needs_log = mode == MLXC_RANDOM_NORMAL || mode == MLXC_RANDOM_ERFINV;
         J.simd = !needs_log || vector_logf_ok(isa) ? isa : 0;
@@ -464,3 +464,10 @@ int mlxc_mlx_math(int func, float *out, const float *in, int64_t n)
     }
     return MLXC_OK;
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+#ifdef RAND_X86
+const unsigned mlxc_levels_random = MLXC_LEVELS_X86;
+#else
+const unsigned mlxc_levels_random = MLXC_LEVELS_SCALAR;
+#endif

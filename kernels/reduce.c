@@ -555,7 +555,7 @@ static const red_fn red_tab[MLXC_NUM_REDUCE][MLXC_NUM_DTYPES] = {
 
 static void rctx_init(rctx *C)
 {
-    int isa = mlxc_cpu_isa();
+    int isa = mlxc_isa_pick(mlxc_levels_reduce);
     C->nthr = mlxc_num_threads();
     C->inner = 0;
     C->sum_f32 = sum_f32_scalar;
@@ -705,7 +705,7 @@ int mlxc_argreduce(int op, int dtype, uint32_t *out, const void *in,
     A.f32 = NULL;
 #ifdef RED_X86
     if (dtype == MLXC_FLOAT32 && A.s == 1 && A.n > 0) {
-        int isa = mlxc_cpu_isa();
+        int isa = mlxc_isa_pick(mlxc_levels_argreduce);
         if (isa >= MLXC_ISA_AVX512) A.f32 = op == MLXC_ARGMAX ? ARGMAX_f32_avx512 : ARGMIN_f32_avx512;
         else if (isa >= MLXC_ISA_AVX2) A.f32 = op == MLXC_ARGMAX ? ARGMAX_f32_avx2 : ARGMIN_f32_avx2;
     }
@@ -721,3 +721,15 @@ int mlxc_argreduce(int op, int dtype, uint32_t *out, const void *in,
     }
     return MLXC_OK;
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+#ifdef RED_X86
+const unsigned mlxc_levels_reduce = MLXC_LEVELS_X86;
+#else
+const unsigned mlxc_levels_reduce = MLXC_LEVELS_SCALAR;
+#endif
+#ifdef RED_X86
+const unsigned mlxc_levels_argreduce = MLXC_LEVELS_X86;
+#else
+const unsigned mlxc_levels_argreduce = MLXC_LEVELS_SCALAR;
+#endif

@@ -340,7 +340,7 @@ int mlxc_scan(int op, int dtype, void *out, const void *in,
     J.s = strides[ndim - 1];
     J.S.g = gscan_c_scalar;
 #ifdef SCAN_X86
-    if (mlxc_cpu_isa() >= MLXC_ISA_AVX2) J.S.g = gscan_avx2;
+    if (mlxc_isa_pick(mlxc_levels_scan) >= MLXC_ISA_AVX2) J.S.g = gscan_avx2;
 #endif
     J.S.nthr = J.nrows * J.n < PAR_MIN ? 1 : mlxc_num_threads();
     J.S.inner = 0;
@@ -359,3 +359,10 @@ int mlxc_scan(int op, int dtype, void *out, const void *in,
     }
     return MLXC_OK;
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+#ifdef SCAN_X86
+const unsigned mlxc_levels_scan = MLXC_LEVELS_AVX2;
+#else
+const unsigned mlxc_levels_scan = MLXC_LEVELS_SCALAR;
+#endif

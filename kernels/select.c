@@ -1,6 +1,7 @@
 /* mlxc_select: out[i] = cond[i] ? a[i] : b[i].  Dtype-agnostic: moves
  * elements as unsigned integers of the item size. */
 #include "internal.h"
+#include "mlxc_cpu.h"
 
 typedef void (*sel_fn)(void *out, const uint8_t *c, int64_t sc, const void *a, int64_t sa,
                        const void *b, int64_t sb, int64_t n);
@@ -94,3 +95,6 @@ int mlxc_select_rowop(int dtype, mlxc_rowop *r)
     r->dtype = dtype;
     return MLXC_OK;
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+const unsigned mlxc_levels_select = MLXC_LEVELS_SCALAR;   /* portable C */

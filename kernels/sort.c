@@ -26,6 +26,7 @@
  * and a scatter in which each block fills its own ranges. */
 #define _GNU_SOURCE            /* madvise */
 #include "internal.h"
+#include "mlxc_cpu.h"
 #include "mlxc_threads.h"
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -549,3 +550,6 @@ int mlxc_argsort(int dtype, uint32_t *idx, const void *data, int64_t nrows, int6
 {
     return sort_any(dtype, idx, (void *)data, nrows, len);
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+const unsigned mlxc_levels_sort = MLXC_LEVELS_SCALAR;   /* portable C */

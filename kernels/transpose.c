@@ -121,7 +121,7 @@ int mlxc_transpose_copy(size_t z, void *out, int64_t ldo, const void *in, int64_
     default: return MLXC_ERR_UNSUPPORTED;
     }
 #ifdef TR_X86
-    if (z == 4 && mlxc_cpu_isa() >= MLXC_ISA_AVX2) fn = strip_u32_avx2;
+    if (z == 4 && mlxc_isa_pick(mlxc_levels_copy) >= MLXC_ISA_AVX2) fn = strip_u32_avx2;
 #endif
     if (ni <= 0 || nj <= 0) return MLXC_OK;
     tr_job J = {fn, out, in, ldo, ldi, ni, nj};
@@ -134,3 +134,10 @@ int mlxc_transpose_copy(size_t z, void *out, int64_t ldo, const void *in, int64_
     }
     return MLXC_OK;
 }
+
+/* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
+#ifdef TR_X86
+const unsigned mlxc_levels_copy = MLXC_LEVELS_AVX2;
+#else
+const unsigned mlxc_levels_copy = MLXC_LEVELS_SCALAR;
+#endif

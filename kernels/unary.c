@@ -323,7 +323,7 @@ int mlxc_unary(int op, int dtype, void *out, const void *in,
         int vf = mlxc_vm_of_unary(op);
         if (vf >= 0 && (J.s == 1 || total == 1) &&
             (dtype == MLXC_FLOAT32 || dtype == MLXC_FLOAT16 || dtype == MLXC_BFLOAT16))
-            J.vm = mlxc_vm_f32(vf, mlxc_cpu_isa());
+            J.vm = mlxc_vm_f32(vf, mlxc_isa_pick(mlxc_levels_unary));
         int64_t par_min = J.vm ? PAR_MIN_VM : PAR_MIN;
         if (J.vm) J.chunk = CHUNK_VM;
         if (total < par_min) {
@@ -361,6 +361,6 @@ int mlxc_unary_rowop(int op, int dtype, mlxc_rowop *r)
     r->dtype = dtype;
     int vf = mlxc_vm_of_unary(op);
     if (vf >= 0 && (dtype == MLXC_FLOAT32 || dtype == MLXC_FLOAT16 || dtype == MLXC_BFLOAT16))
-        r->vfn = (mlxc_anyfn)mlxc_vm_f32(vf, mlxc_cpu_isa());
+        r->vfn = (mlxc_anyfn)mlxc_vm_f32(vf, mlxc_isa_pick(mlxc_levels_unary));
     return MLXC_OK;
 }

@@ -63,6 +63,14 @@ static const mlxc_vm_fn vm_tab[MLXC_ISA_COUNT][MLXC_VM_NUM];
 static const mlxc_vm_pow_fn vm_pow_tab[MLXC_ISA_COUNT];
 #endif
 
+/* the levels vm_tab has rows for: the unary family's (and the fused programs') SIMD
+ * levels (mlxc_cpu.h: cpu_info reports the pick) */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+const unsigned mlxc_levels_unary = MLXC_LEVELS_X86;
+#else
+const unsigned mlxc_levels_unary = MLXC_LEVELS_SCALAR;
+#endif
+
 mlxc_vm_fn mlxc_vm_f32(int func, int isa)
 {
     if (func < 0 || func >= MLXC_VM_NUM || isa < 0 || isa >= MLXC_ISA_COUNT) return NULL;

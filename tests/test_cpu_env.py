@@ -32,7 +32,35 @@ def child(**env):
 def test_valid_level_is_used_without_warning():
     out = child(MLXC_CPU_ISA="scalar")
     assert out["info"]["isa"] == "scalar" and out["warnings"] == []
-    assert {v for k, v in out["info"]["kernels"].items() if v != "portable C"} == {"scalar"}
+    assert set(out["info"]["kernels"].values()) == {"scalar"}
+
+
+# The levels each family has code for on x86-64 (hand-written or per-level compiled);
+# a family runs the highest of them that the level in force allows.
+_X86_FAMILY_LEVELS = {
+    "matmul": ("scalar", "avx2", "avx512"), "unary": ("scalar", "avx2", "avx512"),
+    "binary": ("scalar", "avx2", "avx512"), "reduce": ("scalar", "avx2", "avx512"),
+    "argreduce": ("scalar", "avx2", "avx512"), "scan": ("scalar", "avx2"),
+    "copy": ("scalar", "avx2"), "cast": ("scalar", "avx2"), "select": ("scalar",),
+    "sort": ("scalar",), "gather": ("scalar",), "fft": ("scalar", "avx2", "avx512"),
+    "conv": ("scalar", "avx2", "avx512"), "random": ("scalar", "avx2", "avx512"),
+    "fast": ("scalar", "avx2", "avx512"), "quant": ("scalar", "avx2", "avx512"),
+}
+_ORDER = ("scalar", "avx2", "avx512")
+
+
+@pytest.mark.skipif(DETECTED not in _ORDER, reason="the table is x86-64's")
+@pytest.mark.parametrize("level", [lv for lv in _ORDER
+                                   if DETECTED in _ORDER and
+                                   _ORDER.index(lv) <= _ORDER.index(DETECTED)])
+def test_each_family_reports_its_own_dispatch(level):
+    """cpu_info()['kernels'] is each family's own pick, not the global level repeated:
+    scan/copy/cast have no AVX-512 code and run their AVX2 code at level avx512."""
+    out = child(MLXC_CPU_ISA=level)
+    assert out["info"]["isa"] == level
+    want = {f: max((lv for lv in have if _ORDER.index(lv) <= _ORDER.index(level)),
+                   key=_ORDER.index) for f, have in _X86_FAMILY_LEVELS.items()}
+    assert out["info"]["kernels"] == want
 
 
 @pytest.mark.skipif(DETECTED == "avx512", reason="needs a CPU without AVX-512")

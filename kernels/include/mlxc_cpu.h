@@ -27,4 +27,18 @@ int mlxc_cpu_detected_isa(void);
  * kernels (a kernel reads the level once per call). */
 int mlxc_cpu_set_isa(int isa);
 
+/* Per family: the levels it has code for in this build, as a mask of MLXC_LEVEL bits.
+ * A family dispatches to mlxc_isa_pick(its mask): the highest of its levels that the
+ * level in force allows (scan, with AVX2 code only, runs AVX2 code on an AVX-512
+ * machine).  cpu_info() reports the same pick per family, so what it says is what runs. */
+#define MLXC_LEVEL(isa) (1u << (isa))
+#define MLXC_LEVELS_SCALAR MLXC_LEVEL(MLXC_ISA_SCALAR)
+#define MLXC_LEVELS_X86 (MLXC_LEVELS_SCALAR | MLXC_LEVEL(MLXC_ISA_AVX2) | MLXC_LEVEL(MLXC_ISA_AVX512))
+#define MLXC_LEVELS_AVX2 (MLXC_LEVELS_SCALAR | MLXC_LEVEL(MLXC_ISA_AVX2))
+int mlxc_isa_pick(unsigned levels);
+extern const unsigned mlxc_levels_matmul, mlxc_levels_unary, mlxc_levels_binary,
+    mlxc_levels_reduce, mlxc_levels_argreduce, mlxc_levels_scan, mlxc_levels_copy,
+    mlxc_levels_cast, mlxc_levels_select, mlxc_levels_sort, mlxc_levels_gather, mlxc_levels_fft,
+    mlxc_levels_conv, mlxc_levels_random, mlxc_levels_fast, mlxc_levels_quant;
+
 #endif

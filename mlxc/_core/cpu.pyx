@@ -8,19 +8,39 @@ cdef extern from "mlxc_kernels.h" nogil:
 cdef extern from "mlxc_threads.h" nogil:
     int mlxc_num_threads()
 
-# Families with hand-written SIMD per level; the others are compiler-vectorized C.
-_SIMD_FAMILIES = ("matmul", "unary", "binary", "reduce", "argreduce", "scan")
-_PORTABLE_FAMILIES = ("select", "copy", "sort", "gather")
+cdef extern from "mlxc_cpu.h" nogil:
+    int mlxc_isa_pick(unsigned levels)
+    const unsigned mlxc_levels_matmul, mlxc_levels_unary, mlxc_levels_binary
+    const unsigned mlxc_levels_reduce, mlxc_levels_argreduce, mlxc_levels_scan
+    const unsigned mlxc_levels_copy, mlxc_levels_cast, mlxc_levels_select
+    const unsigned mlxc_levels_sort, mlxc_levels_gather, mlxc_levels_fft
+    const unsigned mlxc_levels_conv, mlxc_levels_random, mlxc_levels_fast
+    const unsigned mlxc_levels_quant
+
+
+cdef dict _family_levels():
+    # each family's mask of the levels it has code for, as its dispatch uses it
+    return {"matmul": mlxc_levels_matmul, "unary": mlxc_levels_unary,
+            "binary": mlxc_levels_binary, "reduce": mlxc_levels_reduce,
+            "argreduce": mlxc_levels_argreduce, "scan": mlxc_levels_scan,
+            "copy": mlxc_levels_copy, "cast": mlxc_levels_cast,
+            "select": mlxc_levels_select, "sort": mlxc_levels_sort,
+            "gather": mlxc_levels_gather, "fft": mlxc_levels_fft, "conv": mlxc_levels_conv,
+            "random": mlxc_levels_random, "fast": mlxc_levels_fast,
+            "quant": mlxc_levels_quant}
 
 
 def cpu_info():
     """cpu_info() -> dict
 
-    The SIMD level ('scalar', 'neon', 'avx2', 'avx512') the kernels run at, per
-    family, and the size of the kernels' thread pool."""
+    The SIMD level ('scalar', 'neon', 'avx2', 'avx512') the kernels run at and, per
+    family, the level of the code that family dispatches to: the highest level it has
+    hand-written or per-level compiled code for that the level in force allows ('scalar'
+    for portable C).  MLXC_CPU_ISA forces a lower level.  Also the size of the kernels'
+    thread pool."""
     isa = mlxc_isa_name(mlxc_cpu_isa()).decode()
-    families = {f: isa for f in _SIMD_FAMILIES}
-    families.update({f: "portable C" for f in _PORTABLE_FAMILIES})
+    families = {f: mlxc_isa_name(mlxc_isa_pick(m)).decode()
+                for f, m in _family_levels().items()}
     return {"isa": isa, "num_threads": mlxc_num_threads(), "kernels": families}
 
 
