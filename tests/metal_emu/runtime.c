@@ -129,8 +129,10 @@ void emu_fail(const char *file, int line, const char *fmt, ...) {
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (emu_cur) thread_desc(who, sizeof who, emu_cur);
-    if (file)
+    if (file && who[0])
         snprintf(errbuf, sizeof errbuf, "%s:%d: %s (%s)", file, line, msg, who);
+    else if (file)
+        snprintf(errbuf, sizeof errbuf, "%s:%d: %s", file, line, msg);
     else
         snprintf(errbuf, sizeof errbuf, "%s", msg);
     bail();
