@@ -176,9 +176,11 @@ def _parse_params(ptext, where):
     return params
 
 
-def rewrite(text):
+def rewrite(text, lint=False):
     """Returns (C++ text, [(host_name, thunk_symbol, kernel_name, [(kind, index, decl)])],
-    fibered)."""
+    fibered). With lint=True, returns (C++-for-OpenCL text for the address-space lint,
+    {kernel name: Kernel}): instantiations become functions that take the instance's address,
+    threadgroup declarations become __local references, and no thunks are written."""
     loc = Locator(text)
     code = _code_mask(text)
     edits = []  # (start, end, replacement)
@@ -245,7 +247,20 @@ def rewrite(text):
             raise MetalError(f"{where(start)}: cannot read the instantiated kernel's name")
         insts.append((host, re.sub(r"\s+", "", nm.group(1)), " ".join(targs.split()),
                       params_text, start))
-        edits.append((start, end + 1, _blank(text[start:end + 1])))
+        if lint:
+            qual = re.sub(r"\s+", "", nm.group(1))
+            if targs:
+                take = f"&{qual}{targs}"
+            elif params_text is not None:
+                types = [re.sub(r"\b[A-Za-z_]\w*\s*$", "", " ".join(p.split())).strip()
+                         for p in _split_top(params_text)]
+                take = f"static_cast<void (*)({', '.join(types)})>(&{qual})"
+            else:
+                take = f"&{qual}"
+            rep = f"void __lint_inst{len(insts)}() {{ (void){take}; }}"
+            edits.append((start, end + 1, rep + _blank(text[start:end + 1])))
+        else:
+            edits.append((start, end + 1, _blank(text[start:end + 1])))
 
     inst_spans = [(s, e) for s, e, _ in edits]
 
@@ -309,8 +324,11 @@ def rewrite(text):
         ttype, tname, dims = " ".join(dm.group(1).split()), dm.group(2), " ".join(dm.group(3).split())
         ntg += 1
         t = f"__emu_tg_t{ntg}"
-        rep = (f"typedef {ttype} {t}{dims}; {t} &{tname} = *reinterpret_cast<{t} *>("
-               f"emu_tg_alloc(sizeof({t}), alignof({t}), __LINE__, __FILE__))")
+        if lint:
+            rep = f"typedef {ttype} {t}{dims}; __local {t} &{tname} = *(__local {t} *)__lint_local()"
+        else:
+            rep = (f"typedef {ttype} {t}{dims}; {t} &{tname} = *reinterpret_cast<{t} *>("
+                   f"emu_tg_alloc(sizeof({t}), alignof({t}), __LINE__, __FILE__))")
         edits.append((m.start(), end, rep + _blank(text[m.start():end])))
 
     # half literals
@@ -328,6 +346,8 @@ def rewrite(text):
     out.append(text[pos:])
     body = "".join(out)
 
+    if lint:
+        return body, kernels
     fibered = COLLECTIVE_RE.search(code) is not None
 
     # one thunk per host name
