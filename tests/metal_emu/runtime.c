@@ -20,26 +20,21 @@ emu_group emu_g;
 /* ------------------------------------------------------------------ context switch -- */
 #if defined(__x86_64__) && !defined(METAL_EMU_UCONTEXT)
 /* emu_switch(save, to): save callee-saved registers on this stack, store its pointer in *save,
- * continue on the stack `to` (made by emu_switch or by fiber_prepare). */
+ * continue on the stack `to` (made by emu_switch or by fiber_prepare). MXCSR and the x87
+ * control word are not switched: no kernel changes them. */
 void emu_switch(void **save, void *to);
 __asm__(
     ".text\n.globl emu_switch\n.type emu_switch,@function\nemu_switch:\n"
     "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
-    "  subq $8, %rsp\n  stmxcsr (%rsp)\n  fnstcw 4(%rsp)\n"
     "  movq %rsp, (%rdi)\n  movq %rsi, %rsp\n"
-    "  ldmxcsr (%rsp)\n  fldcw 4(%rsp)\n  addq $8, %rsp\n"
     "  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n  ret\n"
     ".size emu_switch,.-emu_switch\n");
 #define EMU_FAST_SWITCH 1
 static void *fiber_prepare(void *stack_top, void (*fn)(void)) {
     uint64_t *sp = (uint64_t *)((uintptr_t)stack_top & ~(uintptr_t)15);
-    uint32_t mx; uint16_t cw;
-    __asm__ volatile("stmxcsr %0" : "=m"(mx));
-    __asm__ volatile("fnstcw %0" : "=m"(cw));
     *--sp = 0;                     /* fake return address of fn: entered as if called */
     *--sp = (uint64_t)(uintptr_t)fn;
     for (int i = 0; i < 6; i++) *--sp = 0;  /* rbp rbx r12..r15 */
-    *--sp = (uint64_t)mx | ((uint64_t)cw << 32);
     return sp;
 }
 #define SWITCH(save, to) emu_switch((save), (to))
@@ -76,6 +71,11 @@ static unsigned char simd_slots[EMU_MAX_THREADS / EMU_SIMD_WIDTH][2][EMU_SIMD_WI
     __attribute__((aligned(64)));
 static uint32_t simd_gen[EMU_MAX_THREADS / EMU_SIMD_WIDTH];
 static uint32_t simd_mask[EMU_MAX_THREADS / EMU_SIMD_WIDTH];
+/* bookkeeping of the group being run, so that a phase's end costs O(simdgroups), not O(n) */
+static uint32_t n_barrier, n_simd, n_done;
+static uint32_t simd_wait[EMU_MAX_THREADS / EMU_SIMD_WIDTH], simd_live[EMU_MAX_THREADS / EMU_SIMD_WIDTH];
+static int bar_line, bar_mismatch;
+static const char *bar_file;
 static char errbuf[2048];
 static int failed;
 
@@ -169,6 +169,8 @@ void emu_barrier(int line, const char *file) {
     t->state = EMU_BARRIER;
     t->line = line;
     t->file = file;
+    if (n_barrier++ == 0) { bar_line = line; bar_file = file; }
+    else if (line != bar_line || file != bar_file) bar_mismatch = 1;
     yield_to_driver(t);
 }
 
@@ -185,6 +187,8 @@ const unsigned char *emu_simd_sync(int line, const char *file, uint32_t *active)
     t->state = EMU_SIMD;
     t->line = line;
     t->file = file;
+    n_simd++;
+    simd_wait[t->simd]++;
     yield_to_driver(t);
     *active = simd_mask[t->simd];
     return slots;
@@ -227,6 +231,8 @@ static void fiber_main(void) {
     emu_thread *t = emu_cur;
     k_entry();
     t->state = EMU_DONE;
+    n_done++;
+    simd_live[t->simd]--;
     SWITCH(&t->sp, driver_sp);
     abort();
 }
@@ -243,30 +249,27 @@ static void start_fiber(uint32_t i) {
 static int resolve_simd(void) {
     int progress = 0;
     for (uint32_t s = 0; s < emu_g.nsimd; s++) {
+        if (!simd_wait[s] || simd_wait[s] != simd_live[s]) continue;
         uint32_t lo = s * EMU_SIMD_WIDTH, hi = lo + EMU_SIMD_WIDTH;
         if (hi > emu_g.nthreads) hi = emu_g.nthreads;
-        int waiting = 0, other = 0, line = -1;
+        int line = -1, same = 1;
         const char *file = NULL;
         uint32_t mask = 0;
         for (uint32_t i = lo; i < hi; i++) {
             emu_thread *t = &threads[i];
             if (t->state == EMU_DONE) continue;
             mask |= 1u << (i - lo);
-            if (t->state == EMU_SIMD) {
-                if (line < 0) { line = t->line; file = t->file; }
-                else if (t->line != line || t->file != file) other = 1;
-                waiting++;
-            } else {
-                other = 1;
-            }
+            if (line < 0) { line = t->line; file = t->file; }
+            else if (t->line != line || t->file != file) same = 0;
         }
-        if (waiting && !other) {
-            simd_mask[s] = mask;
-            simd_gen[s]++;
-            for (uint32_t i = lo; i < hi; i++)
-                if (threads[i].state == EMU_SIMD) threads[i].state = EMU_RUNNABLE;
-            progress = 1;
-        }
+        if (!same) continue;  /* split between call sites: resolve_barrier reports it */
+        simd_mask[s] = mask;
+        simd_gen[s]++;
+        for (uint32_t i = lo; i < hi; i++)
+            if (threads[i].state == EMU_SIMD) threads[i].state = EMU_RUNNABLE;
+        n_simd -= simd_wait[s];
+        simd_wait[s] = 0;
+        progress = 1;
     }
     return progress;
 }
@@ -338,23 +341,41 @@ static void run_group_fibered(void) {
         set_ids(&threads[i], i);
         start_fiber(i);
     }
-    for (uint32_t s = 0; s < emu_g.nsimd; s++) simd_gen[s] = 0;
+    n_barrier = n_simd = n_done = 0;
+    bar_mismatch = 0;
+    for (uint32_t s = 0; s < emu_g.nsimd; s++) {
+        simd_gen[s] = 0;
+        simd_wait[s] = 0;
+        simd_live[s] = s + 1 < emu_g.nsimd ? EMU_SIMD_WIDTH : n - s * EMU_SIMD_WIDTH;
+    }
     for (;;) {
-        make_order(order_buf, n, ++phase_count);
-        int ran = 0;
-        for (uint32_t k = 0; k < n; k++) {
-            emu_thread *t = &threads[order_buf[k]];
-            if (t->state != EMU_RUNNABLE) continue;
-            emu_cur = t;
-            SWITCH(&driver_sp, t->sp);
-            ran = 1;
+        /* one phase: every runnable thread runs until it waits or returns, in lane order */
+        if (k_order == ORDER_FORWARD) {
+            for (uint32_t i = 0; i < n; i++) {
+                emu_thread *t = &threads[i];
+                if (t->state != EMU_RUNNABLE) continue;
+                emu_cur = t;
+                SWITCH(&driver_sp, t->sp);
+            }
+        } else {
+            make_order(order_buf, n, ++phase_count);
+            for (uint32_t k = 0; k < n; k++) {
+                emu_thread *t = &threads[order_buf[k]];
+                if (t->state != EMU_RUNNABLE) continue;
+                emu_cur = t;
+                SWITCH(&driver_sp, t->sp);
+            }
         }
-        (void)ran;
-        if (resolve_simd()) continue;
-        int live = 0;
-        for (uint32_t i = 0; i < n; i++) live |= threads[i].state != EMU_DONE;
-        if (!live) break;
-        resolve_barrier();
+        if (n_simd && resolve_simd()) continue;
+        if (n_done == n) break;
+        if (!n_simd && !n_done && n_barrier == n && !bar_mismatch) {
+            for (uint32_t i = 0; i < n; i++) threads[i].state = EMU_RUNNABLE;
+            n_barrier = 0;
+            continue;
+        }
+        resolve_barrier();  /* reports what went wrong */
+        n_barrier = 0;
+        bar_mismatch = 0;
     }
 }
 
@@ -363,10 +384,22 @@ static void run_group_direct(void) {
     emu_thread *t = &threads[0];
     emu_cur = t;
     if (k_order == ORDER_FORWARD) {
-        for (uint32_t i = 0; i < n; i++) {
-            set_ids(t, i);
-            k_entry();
-        }
+        /* ids step without divisions (this loop is the cost of a barrier-free kernel) */
+        uint32_t ax = emu_g.tptg[0], ay = emu_g.tptg[1], az = emu_g.tptg[2], tid = 0;
+        uint32_t bx = emu_g.tgpig[0] * k_tg[0], by = emu_g.tgpig[1] * k_tg[1],
+                 bz = emu_g.tgpig[2] * k_tg[2];
+        for (uint32_t z = 0; z < az; z++)
+            for (uint32_t y = 0; y < ay; y++)
+                for (uint32_t x = 0; x < ax; x++, tid++) {
+                    t->tid = tid;
+                    t->tpitg[0] = x; t->tpitg[1] = y; t->tpitg[2] = z;
+                    t->tpig[0] = bx + x; t->tpig[1] = by + y; t->tpig[2] = bz + z;
+                    t->lane = tid % EMU_SIMD_WIDTH;
+                    t->simd = tid / EMU_SIMD_WIDTH;
+                    t->tg_cursor = emu_g.tg_dyn_end;
+                    k_entry();
+                }
+        (void)n;
     } else {
         make_order(order_buf, n, ++phase_count);
         for (uint32_t k = 0; k < n; k++) {
