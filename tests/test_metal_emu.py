@@ -411,3 +411,67 @@ kernel void simd_div(device float* out [[buffer(0)]], uint lane [[thread_index_i
         with pytest.raises(MetalError, match=r"divergent\.metal:(17|19): SIMD collective in "
                                              r"divergent control flow"):
             lib.function("simd_div").dispatch({0: out}, (32,), (32,), lane_order=order, seed=seed)
+
+
+# ------------------------------------------------------------------- the machinery --
+CHILD = """
+import struct, sys
+import numpy as np
+sys.path.insert(0, {tests!r})
+import metal_emu
+lib = metal_emu.compile_library({path!r})
+x = np.arange(3000, dtype=np.int32)
+out = np.zeros(12, np.int32)
+for order in metal_emu.LANE_ORDERS:
+    lib.function("tree_sum").dispatch({{0: x, 1: out, 2: struct.pack("I", 3000)}},
+                                      (3072,), (256,), lane_order=order)
+    assert out.sum() == x.sum(), out
+print("ok")
+"""
+
+TINY_TREE = """#include <metal_stdlib>
+using namespace metal;
+kernel void tree_sum(device const int* in [[buffer(0)]], device int* partial [[buffer(1)]],
+                     constant uint& n [[buffer(2)]], uint gid [[thread_position_in_grid]],
+                     uint lid [[thread_position_in_threadgroup]],
+                     uint group [[threadgroup_position_in_grid]]) {
+  threadgroup int shared[256];
+  shared[lid] = gid < n ? in[gid] : 0;
+  for (uint s = 128; s > 0; s >>= 1) {
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    if (lid < s) shared[lid] += shared[lid + s];
+  }
+  if (lid == 0) partial[group] = shared[0];
+}
+"""
+
+
+def _child(env_extra, tmp_path):
+    import os
+    import subprocess
+    import sys
+    src = tmp_path / "tiny_tree.metal"
+    src.write_text(TINY_TREE)
+    env = dict(os.environ, **env_extra)
+    code = CHILD.format(tests=str(pathlib.Path(__file__).parent), path=str(src))
+    return subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_portable_context_switch(tmp_path):
+    """The ucontext fallback (non-x86-64 machines) runs barrier kernels too."""
+    p = _child({"METAL_EMU_UCONTEXT": "1"}, tmp_path)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0 and out.startswith("ok"), err
+
+
+def test_concurrent_compiles_share_the_cache(tmp_path):
+    """Two processes compiling the same file into one empty cache both succeed (each writes a
+    private file, then renames it)."""
+    cache = tmp_path / "cache"
+    procs = [_child({"METAL_EMU_CACHE": str(cache)}, tmp_path) for _ in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0 and out.startswith("ok"), err
+    assert not list(cache.glob("*.tmp*"))
+    assert len(list(cache.glob("*.so"))) == 2  # the runtime and tiny_tree.metal

@@ -38,7 +38,8 @@ CXXFLAGS = ["-std=c++17", "-O2", "-fPIC", "-shared", "-fwrapv", "-fno-strict-ali
             "-ffp-contract=off", "-fno-math-errno", "-Wno-attributes", "-w"]
 _lock = threading.Lock()  # the runtime is one device: one dispatch at a time
 _runtime = None
-_loaded = {}
+_loaded = {}  # content key -> Library
+_memo = {}    # path and stat, or text -> Library
 
 
 def compiler():
@@ -98,11 +99,14 @@ def _load_runtime():
     for p in (src, _INCLUDE / "emu_rt.h"):
         h.update(p.read_bytes())
     cc = _cc()
-    h.update(cc.encode())
+    # METAL_EMU_UCONTEXT=1 selects the portable context switch (what non-x86-64 machines use)
+    flags = ["-O2", "-fPIC", "-shared"] + (["-DMETAL_EMU_UCONTEXT"]
+                                           if os.environ.get("METAL_EMU_UCONTEXT") == "1" else [])
+    h.update(" ".join([cc] + flags).encode())
     path = os.path.join(cache_dir(), f"runtime-{h.hexdigest()[:24]}.so")
     if not os.path.exists(path):
-        _build(lambda out: [cc, "-O2", "-fPIC", "-shared", "-I", str(_INCLUDE), str(src),
-                            "-o", out], path, "compiling the metal_emu runtime")
+        _build(lambda out: [cc] + flags + ["-I", str(_INCLUDE), str(src), "-o", out], path,
+               "compiling the metal_emu runtime")
     rt = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
     rt.emu_dispatch.restype = ctypes.c_int
     rt.emu_dispatch.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(ctypes.c_uint32),
@@ -133,6 +137,24 @@ def compile_library(source=None, *, text=None, name=None):
     _load_runtime()
     if (source is None) == (text is None):
         raise MetalError("compile_library: give a path or text=..., not both")
+    # in-process memo (skips even the preprocessor): a file by path and stat, a text by content
+    if text is not None:
+        memo = ("text", name, text)
+    else:
+        try:
+            st = os.stat(str(source))
+            memo = ("path", os.path.abspath(str(source)), st.st_mtime_ns, st.st_size)
+        except OSError:
+            memo = None
+    if memo is not None and memo in _memo:
+        return _memo[memo]
+    lib = _compile(source, text, name)
+    if memo is not None:
+        _memo[memo] = lib
+    return lib
+
+
+def _compile(source, text, name):
     tmpdir = None
     try:
         if text is not None:
@@ -287,9 +309,14 @@ class Function:
                 ptrs[idx] = ctypes.addressof(cb)
             elif isinstance(v, tuple) and len(v) == 2:
                 addr, nbytes = v
-                if not isinstance(addr, int) or addr == 0:
+                if not addr and nbytes == 0:
+                    dummy = ctypes.create_string_buffer(16)  # an empty buffer still has an address
+                    keep.append(dummy)
+                    ptrs[idx] = ctypes.addressof(dummy)
+                elif not isinstance(addr, int) or addr == 0:
                     raise MetalError(f"{host}: buffer({idx}) address {addr!r} is not a non-null int")
-                ptrs[idx] = addr
+                else:
+                    ptrs[idx] = addr
             else:
                 raise MetalError(f"{host}: buffer({idx}) must be a numpy array, (address, nbytes) "
                                  f"or bytes, got {type(v).__name__}")
