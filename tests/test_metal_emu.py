@@ -475,3 +475,28 @@ def test_concurrent_compiles_share_the_cache(tmp_path):
         assert p.returncode == 0 and out.startswith("ok"), err
     assert not list(cache.glob("*.tmp*"))
     assert len(list(cache.glob("*.so"))) == 2  # the runtime and tiny_tree.metal
+
+
+@pytest.mark.parametrize("host,dt", [("idioms_f32", np.float32), ("idioms_f16", np.float16)])
+def test_idioms(host, dt):
+    """Vectors, select, metal::/fast::/precise:: math, numeric_limits, half literals, bfloat,
+    as_type, bit functions, struct setBytes, metal::array, simd_max/sum/is_first."""
+    lib = metal_emu.compile_library(SAMPLES / "idioms.metal")
+    out = np.zeros(64, np.float32)
+    h4 = np.zeros(4, np.float16)
+    bf = np.zeros(1, np.uint16)
+    lib.function(host).dispatch({0: np.ones(4, dt), 1: out, 2: struct.pack("fi", 0.25, 2), 3: h4,
+                                 4: bf}, (64,), (64,))
+    f = np.float32
+    w = np.array([3, 3, 5, 7], f)
+    w[w > 5] = 0
+    s = f(w.sum()) + f(1) + f(2) + f(1) + f(1) + f(15)
+    hh = np.float16(3) + np.float16(s)
+    same_bits(h4, (np.array([hh, 0.25, -1, hh], np.float16) * np.float16(2)).astype(np.float16))
+    assert bf[0] == (np.array([s + 1], np.float32).view(np.uint32)[0] >> 16)
+    s = f(f(f(f(f(s + f(7 + 31)) + np.log(f(2))) + f(0.5)) + f(0.25)) + f(2))
+    s = f(s + f(32)) + f(4) + f(2)
+    lanes = np.arange(64)
+    expect = np.where(lanes % 32 == 0, f(s + f(1)), s).astype(f)
+    expect[1:] = np.where(lanes[1:] % 32 == 0, f(f(s + f(1)) + f(1)), f(s + f(1)))
+    assert np.allclose(out, expect, rtol=1e-6), (out[:3], expect[:3])

@@ -110,6 +110,11 @@ LINT_VEC_TYPES(bool, bool) LINT_VEC_TYPES(long, long) LINT_VEC_TYPES(ulong, ulon
 #define M_2_SQRTPI_F 1.12837916709551257390f
 
 namespace metal {
+using ::vec; using ::bfloat;
+#define LINT_VEC_USING(name) using ::name##2; using ::name##3; using ::name##4;
+LINT_VEC_USING(float) LINT_VEC_USING(half) LINT_VEC_USING(bfloat) LINT_VEC_USING(int)
+LINT_VEC_USING(uint) LINT_VEC_USING(short) LINT_VEC_USING(ushort) LINT_VEC_USING(char)
+LINT_VEC_USING(uchar) LINT_VEC_USING(bool) LINT_VEC_USING(long) LINT_VEC_USING(ulong)
 template <class T> struct numeric_limits {
     static constexpr bool is_specialized = true, is_integer = false, is_signed = true;
     static constexpr int digits = 0;
