@@ -500,3 +500,38 @@ def test_idioms(host, dt):
     expect = np.where(lanes % 32 == 0, f(s + f(1)), s).astype(f)
     expect[1:] = np.where(lanes[1:] % 32 == 0, f(f(s + f(1)) + f(1)), f(s + f(1)))
     assert np.allclose(out, expect, rtol=1e-6), (out[:3], expect[:3])
+
+
+def test_faults_become_errors():
+    """A bad access, an integer division by zero and a fiber stack overflow inside a kernel raise
+    MetalError (with the .metal line where the line tables tell it); the process lives on."""
+    lib = planted("""
+kernel void bad_read(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                     uint gid [[thread_position_in_grid]]) {
+  out[gid] = in[gid];
+}
+kernel void divide(device int* out [[buffer(0)]], constant int& d [[buffer(1)]],
+                   uint gid [[thread_position_in_grid]]) {
+  out[gid] = 7 / (d - int(gid));
+}
+kernel void deep(device float* out [[buffer(0)]], uint gid [[thread_position_in_grid]]) {
+  float big[200000];
+  for (int i = 0; i < 200000; i++) big[i] = out[i % 4];
+  threadgroup_barrier(mem_flags::mem_none);
+  out[gid] = big[gid * 7 % 200000];
+}""", "faults")
+    out = np.zeros(64, np.float32)
+    with pytest.raises(MetalError, match=r"invalid memory access at address 0x10 \(thread"):
+        lib.function("bad_read").dispatch({0: (16, 256), 1: out}, (64,), (32,))
+    with pytest.raises(MetalError, match=r"division by zero.*thread \(5,0,0\)"):
+        lib.function("divide").dispatch({0: np.zeros(64, np.int32), 1: i32(5)}, (64,), (32,))
+    with pytest.raises(MetalError, match="fiber stack overflowed"):
+        lib.function("deep").dispatch({0: out}, (64,), (32,))
+    a = np.arange(64, dtype=np.float32)
+    lib.function("bad_read").dispatch({0: a, 1: out}, (64,), (32,))
+    same_bits(out, a)
+    try:
+        lib.function("bad_read").dispatch({0: (16, 256), 1: out}, (64,), (32,))
+    except MetalError as e:
+        if shutil.which("addr2line"):
+            assert "faults.metal:6: invalid memory access" in str(e)

@@ -34,7 +34,8 @@ SET_BYTES_LIMIT = 4096  # Metal's setBytes limit
 _HERE = pathlib.Path(__file__).resolve().parent
 _INCLUDE = _HERE / "include"
 # Flags of the kernel build: wrapping integers and no contraction, as the tests compare bits.
-CXXFLAGS = ["-std=c++17", "-O2", "-fPIC", "-shared", "-fwrapv", "-fno-strict-aliasing",
+# -g1: line tables, so that a fault inside a kernel is reported at its .metal line.
+CXXFLAGS = ["-std=c++17", "-O2", "-g1", "-gdwarf-4", "-fstack-clash-protection", "-fPIC", "-shared", "-fwrapv", "-fno-strict-aliasing",
             "-ffp-contract=off", "-fno-math-errno", "-Wno-attributes", "-w"]
 _lock = threading.Lock()  # the runtime is one device: one dispatch at a time
 _runtime = None
@@ -115,6 +116,8 @@ def _load_runtime():
                                 ctypes.c_int, ctypes.c_uint64, ctypes.c_int]
     rt.emu_last_error.restype = ctypes.c_char_p
     rt.emu_bench_switch.argtypes = [ctypes.c_uint64]
+    rt.emu_fault_location.restype = ctypes.c_char_p
+    rt.emu_fault_location.argtypes = [ctypes.POINTER(ctypes.c_uint64)]
     _runtime = rt
     return rt
 
@@ -344,8 +347,26 @@ class Function:
                                  int(seed) & (2 ** 64 - 1), int(bool(strict_shuffle)))
             if rc != 0:
                 msg = rt.emu_last_error().decode(errors="replace")
+                off = ctypes.c_uint64()
+                lib = rt.emu_fault_location(ctypes.byref(off))
+                if lib:
+                    msg = f"{_source_line(lib.decode(), off.value)}{msg}"
                 raise MetalError(f"{host}: {msg}")
         del keep
+
+
+def _source_line(so, offset):
+    """'file.metal:line: ' of an address in a compiled library (addr2line over its line
+    tables), or '' when unknown."""
+    tool = shutil.which("addr2line")
+    if not tool or not offset:
+        return ""
+    r = subprocess.run([tool, "-e", so, "-i", hex(offset)], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        line = line.split(" (discriminator")[0].strip()
+        if ".metal:" in line and not line.endswith(":?"):
+            return line + ": "
+    return ""
 
 
 def bench_switch(n):

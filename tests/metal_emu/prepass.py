@@ -363,6 +363,8 @@ def rewrite(text, lint=False):
             raise MetalError(f"{w}: host_name {host!r} is defined twice (first at {seen[host]})")
         seen[host] = w
         sym = f"__emu_k{len(entries)}"
+        if "::" not in kname:
+            kname = "::" + kname  # not metal::divide & co, which `using namespace metal` brings in
         if targs or not k.is_template:
             fexpr = f"{kname}{targs}"
             ftype = f"decltype(&{fexpr})"

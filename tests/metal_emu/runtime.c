@@ -5,11 +5,15 @@
  * Kernels without collectives run threads as plain calls (no switch per thread). */
 #define _GNU_SOURCE
 #include "emu_rt.h"
+#include <dlfcn.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 
 enum { EMU_RUNNABLE, EMU_BARRIER, EMU_SIMD, EMU_DONE };
 enum { ORDER_FORWARD, ORDER_REVERSE, ORDER_SHUFFLE };
@@ -40,7 +44,6 @@ static void *fiber_prepare(void *stack_top, void (*fn)(void)) {
 #define SWITCH(save, to) emu_switch((save), (to))
 #else
 /* Portable fallback: ucontext (about 15x slower per switch; fine for correctness). */
-#include <ucontext.h>
 typedef struct { ucontext_t uc; } emu_uctx;
 static void *fiber_prepare_uc(emu_uctx *c, void *stack_lo, size_t size, void (*fn)(void)) {
     getcontext(&c->uc);
@@ -457,6 +460,67 @@ static void driver_main(void) {
     abort();
 }
 
+/* ------------------------------------------------------------------ faults -- */
+/* A kernel's bad access (SIGSEGV/SIGBUS), integer division by zero (SIGFPE) or fiber stack
+ * overflow becomes an error of the dispatch instead of killing the process. */
+static sigjmp_buf fault_jb;
+static volatile sig_atomic_t in_kernel;
+static volatile int fault_sig;
+static void *volatile fault_addr;
+static volatile uintptr_t fault_pc;
+static struct sigaction old_act[3];
+static const int fault_sigs[3] = {SIGSEGV, SIGBUS, SIGFPE};
+static unsigned char altstack_mem[64 << 10];
+
+static void fault_handler(int sig, siginfo_t *si, void *ucv) {
+    if (!in_kernel) {  /* not ours: let the previous handler have it */
+        for (int i = 0; i < 3; i++)
+            if (fault_sigs[i] == sig) sigaction(sig, &old_act[i], NULL);
+        raise(sig);
+        return;
+    }
+    in_kernel = 0;
+    fault_sig = sig;
+    fault_addr = si->si_addr;
+#if defined(__x86_64__)
+    fault_pc = (uintptr_t)((ucontext_t *)ucv)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+    fault_pc = (uintptr_t)((ucontext_t *)ucv)->uc_mcontext.pc;
+#else
+    (void)ucv;
+    fault_pc = 0;
+#endif
+    siglongjmp(fault_jb, 1);
+}
+
+static char fault_lib[4096];
+static uintptr_t fault_off;
+/* where the last fault happened: the shared object and the offset in it (for addr2line) */
+const char *emu_fault_location(uint64_t *offset) {
+    *offset = fault_off;
+    return fault_lib[0] ? fault_lib : NULL;
+}
+
+static void describe_fault(void) {
+    char who[128] = "";
+    if (emu_cur) thread_desc(who, sizeof who, emu_cur);
+    Dl_info info;
+    fault_lib[0] = 0;
+    fault_off = 0;
+    if (fault_pc && dladdr((void *)fault_pc, &info) && info.dli_fname) {
+        snprintf(fault_lib, sizeof fault_lib, "%s", info.dli_fname);
+        fault_off = fault_pc - (uintptr_t)info.dli_fbase;
+    }
+    const char *what = fault_sig == SIGFPE ? "arithmetic fault (integer division by zero?)"
+                       : fault_sig == SIGBUS ? "bus error (misaligned or unmapped access)"
+                                             : "invalid memory access";
+    uintptr_t a = (uintptr_t)fault_addr, st = (uintptr_t)stacks;
+    int overflow = st && a >= st && a < st + (size_t)(EMU_MAX_THREADS + 1) * (STACK_SIZE + GUARD) &&
+                   (a - st) % (STACK_SIZE + GUARD) < GUARD;
+    snprintf(errbuf, sizeof errbuf, "%s at address %p%s (%s)", what, fault_addr,
+             overflow ? ": a fiber stack overflowed (a large local array?)" : "", who);
+}
+
 /* Run `entry` over the grid. mode_groups: grid counts threadgroups (dispatchThreadgroups), else
  * threads (dispatchThreads, partial last groups). Returns 0, or -1 with emu_last_error() set. */
 int emu_dispatch(void (*entry)(void), int fibered, const uint32_t grid[3], const uint32_t tg[3],
@@ -526,15 +590,32 @@ int emu_dispatch(void (*entry)(void), int fibered, const uint32_t grid[3], const
     k_seed = seed;
     k_total_groups = total;
     phase_count = 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = fault_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    stack_t ss = {.ss_sp = altstack_mem, .ss_size = sizeof altstack_mem, .ss_flags = 0}, old_ss;
+    sigaltstack(&ss, &old_ss);
+    for (int i = 0; i < 3; i++) sigaction(fault_sigs[i], &sa, &old_act[i]);
+    if (sigsetjmp(fault_jb, 1) == 0) {
+        in_kernel = 1;
 #ifdef EMU_FAST_SWITCH
-    driver_sp = fiber_prepare(stack_top(EMU_MAX_THREADS), driver_main);
-    SWITCH(&main_sp, driver_sp);
+        driver_sp = fiber_prepare(stack_top(EMU_MAX_THREADS), driver_main);
+        SWITCH(&main_sp, driver_sp);
 #else
-    static emu_uctx main_ctx;
-    main_sp = &main_ctx;
-    driver_sp = fiber_prepare_uc(&driver_uc, stack_lo(EMU_MAX_THREADS), STACK_SIZE, driver_main);
-    SWITCH(&main_sp, driver_sp);
+        static emu_uctx main_ctx;
+        main_sp = &main_ctx;
+        driver_sp = fiber_prepare_uc(&driver_uc, stack_lo(EMU_MAX_THREADS), STACK_SIZE, driver_main);
+        SWITCH(&main_sp, driver_sp);
 #endif
+    } else {
+        describe_fault();
+        failed = 1;
+    }
+    in_kernel = 0;
+    for (int i = 0; i < 3; i++) sigaction(fault_sigs[i], &old_act[i], NULL);
+    sigaltstack(&old_ss, NULL);
     emu_cur = NULL;
     return failed ? -1 : 0;
 }
