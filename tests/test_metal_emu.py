@@ -535,3 +535,36 @@ kernel void deep(device float* out [[buffer(0)]], uint gid [[thread_position_in_
     except MetalError as e:
         if shutil.which("addr2line"):
             assert "faults.metal:6: invalid memory access" in str(e)
+
+
+@pytest.mark.parametrize("order,seed", ORDERS)
+def test_threads_become_fibers_when_needed(order, seed):
+    """Threads start as plain calls; the first to reach a collective becomes a fiber, mid-group
+    (after lanes that returned early) or in a later group, with the same results."""
+    lib = planted("""
+kernel void partial_sums(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                         constant uint& n [[buffer(2)]], uint gid [[thread_position_in_grid]],
+                         uint lane [[thread_index_in_simdgroup]]) {
+  if (gid >= n) return;            // exited lanes are inactive in the simd_sum
+  float s = simd_sum(in[gid]);
+  if (lane == 0) out[gid / 32] = s;
+}
+kernel void later_groups(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]],
+                         uint group [[threadgroup_position_in_grid]]) {
+  threadgroup float t[32];
+  if (group % 2 == 0) { out[group * 32 + lid] = -1.0f; return; }  // uniform per group
+  t[lid] = float(group * 100 + lid);
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  out[group * 32 + lid] = t[31 - lid];
+}""", "adopt")
+    x = np.arange(100, dtype=np.float32)
+    out = np.zeros(4, np.float32)
+    lib.function("partial_sums").dispatch({0: x, 1: out, 2: u32(75)}, (128,), (64,),
+                                          lane_order=order, seed=seed)
+    ref = [x[i:min(i + 32, 75)].sum(dtype=np.float32) for i in range(0, 96, 32)]
+    same_bits(out[:3], np.array(ref, np.float32))
+    o = np.zeros(6 * 32, np.float32)
+    lib.function("later_groups").dispatch({0: o}, (6,), (32,), mode="groups", lane_order=order,
+                                          seed=seed)
+    g, lid = np.divmod(np.arange(6 * 32), 32)
+    same_bits(o, np.where(g % 2 == 0, -1, g * 100 + 31 - lid).astype(np.float32))

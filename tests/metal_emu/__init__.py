@@ -343,7 +343,9 @@ class Function:
                                  "threadgroup_memory length")
         order = LANE_ORDERS.index(lane_order)
         with _lock:
-            rc = rt.emu_dispatch(self._thunk, int(self.library.fibered),
+            # threads start as plain calls and become fibers at their first barrier or
+            # collective (METAL_EMU_FIBERS=1: fibers from the start, to compare)
+            rc = rt.emu_dispatch(self._thunk, int(os.environ.get("METAL_EMU_FIBERS") == "1"),
                                  (ctypes.c_uint32 * 3)(*g), (ctypes.c_uint32 * 3)(*t),
                                  int(mode == "groups"), ptrs, tgs, order,
                                  int(seed) & (2 ** 64 - 1), int(bool(strict_shuffle)))

@@ -63,7 +63,7 @@ static void uc_switch(void **save, void *to) {
 /* ------------------------------------------------------------------ state -- */
 #define STACK_SIZE (256u << 10)
 #define GUARD (4096u)
-static unsigned char *stacks;          /* EMU_MAX_THREADS + 1 fiber stacks (last: the driver) */
+static unsigned char *stacks;          /* fiber stacks: the threads', the driver's, a scheduler's */
 static emu_thread threads[EMU_MAX_THREADS];
 static void *main_sp, *driver_sp;      /* the caller of emu_dispatch, and the driver fiber */
 #ifndef EMU_FAST_SWITCH
@@ -98,12 +98,12 @@ __attribute__((unused)) static unsigned char *stack_lo(int i) { return stacks + 
 
 static int ensure_stacks(void) {
     if (stacks) return 0;
-    size_t total = (size_t)(EMU_MAX_THREADS + 1) * (STACK_SIZE + GUARD);
+    size_t total = (size_t)(EMU_MAX_THREADS + 2) * (STACK_SIZE + GUARD);
     void *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                    -1, 0);
     if (p == MAP_FAILED) return -1;
     stacks = p;
-    for (int i = 0; i <= EMU_MAX_THREADS; i++)  /* a guard page under each stack: overflow faults */
+    for (int i = 0; i < EMU_MAX_THREADS + 2; i++)  /* a guard page under each stack: overflow faults */
         mprotect(stacks + (size_t)i * (STACK_SIZE + GUARD), GUARD, PROT_NONE);
     return 0;
 }
@@ -161,14 +161,20 @@ void *emu_tg_alloc(uint32_t size, uint32_t align, int line, const char *file) {
 }
 
 /* ------------------------------------------------------------------ collectives -- */
+static void adopt(void);
+/* a collective in a thread running directly: adopt it first (then it waits as a fiber) */
+static inline void ensure_fiber(void) {
+    if (!emu_g.fibered) adopt();
+}
+
 static void yield_to_driver(emu_thread *t) {
     SWITCH(&t->sp, driver_sp);
 }
 
 void emu_barrier(int line, const char *file) {
     emu_thread *t = emu_cur;
-    if (!emu_g.fibered)
-        emu_fail(file, line, "threadgroup_barrier in a kernel the pre-pass judged barrier-free");
+    ensure_fiber();
+    t = emu_cur;
     t->state = EMU_BARRIER;
     t->line = line;
     t->file = file;
@@ -178,14 +184,15 @@ void emu_barrier(int line, const char *file) {
 }
 
 void *emu_simd_slot(void) {
+    ensure_fiber();
     emu_thread *t = emu_cur;
     return simd_slots[t->simd][simd_gen[t->simd] & 1][t->lane];
 }
 
 const unsigned char *emu_simd_sync(int line, const char *file, uint32_t *active) {
     emu_thread *t = emu_cur;
-    if (!emu_g.fibered)
-        emu_fail(file, line, "SIMD collective in a kernel the pre-pass judged collective-free");
+    ensure_fiber();
+    t = emu_cur;
     const unsigned char *slots = &simd_slots[t->simd][simd_gen[t->simd] & 1][0][0];
     t->state = EMU_SIMD;
     t->line = line;
@@ -338,36 +345,21 @@ static void resolve_barrier(void) {
 
 static uint32_t order_buf[EMU_MAX_THREADS];
 
-static void run_group_fibered(void) {
+/* Phases of the group until every thread has returned. The first phase may be in progress
+ * already (a thread adopted from the direct path): `first_from` is where it resumes in the
+ * current order. */
+static void fibered_phases(uint32_t first_from) {
     uint32_t n = emu_g.nthreads;
-    for (uint32_t i = 0; i < n; i++) {
-        set_ids(&threads[i], i);
-        start_fiber(i);
-    }
-    n_barrier = n_simd = n_done = 0;
-    bar_mismatch = 0;
-    for (uint32_t s = 0; s < emu_g.nsimd; s++) {
-        simd_gen[s] = 0;
-        simd_wait[s] = 0;
-        simd_live[s] = s + 1 < emu_g.nsimd ? EMU_SIMD_WIDTH : n - s * EMU_SIMD_WIDTH;
-    }
-    for (;;) {
+    for (int phase = 0;; phase++) {
         /* one phase: every runnable thread runs until it waits or returns, in lane order */
-        if (k_order == ORDER_FORWARD) {
-            for (uint32_t i = 0; i < n; i++) {
-                emu_thread *t = &threads[i];
-                if (t->state != EMU_RUNNABLE) continue;
-                emu_cur = t;
-                SWITCH(&driver_sp, t->sp);
-            }
-        } else {
+        uint32_t from = phase == 0 ? first_from : 0;
+        if (k_order != ORDER_FORWARD && !(phase == 0 && first_from))
             make_order(order_buf, n, ++phase_count);
-            for (uint32_t k = 0; k < n; k++) {
-                emu_thread *t = &threads[order_buf[k]];
-                if (t->state != EMU_RUNNABLE) continue;
-                emu_cur = t;
-                SWITCH(&driver_sp, t->sp);
-            }
+        for (uint32_t k = from; k < n; k++) {
+            emu_thread *t = &threads[k_order == ORDER_FORWARD ? k : order_buf[k]];
+            if (t->state != EMU_RUNNABLE) continue;
+            emu_cur = t;
+            SWITCH(&driver_sp, t->sp);
         }
         if (n_simd && resolve_simd()) continue;
         if (n_done == n) break;
@@ -382,10 +374,86 @@ static void run_group_fibered(void) {
     }
 }
 
+static void reset_counters(void) {
+    uint32_t n = emu_g.nthreads;
+    n_barrier = n_simd = n_done = 0;
+    bar_mismatch = 0;
+    for (uint32_t s = 0; s < emu_g.nsimd; s++) {
+        simd_gen[s] = 0;
+        simd_wait[s] = 0;
+        simd_live[s] = s + 1 < emu_g.nsimd ? EMU_SIMD_WIDTH : n - s * EMU_SIMD_WIDTH;
+    }
+}
+
+static void run_group_fibered(void) {
+    uint32_t n = emu_g.nthreads;
+    for (uint32_t i = 0; i < n; i++) {
+        set_ids(&threads[i], i);
+        start_fiber(i);
+    }
+    reset_counters();
+    fibered_phases(0);
+}
+
+/* The direct path runs threads as plain calls on the driver's stack, in lane order. Until a
+ * thread reaches a barrier or a collective, that is exactly what the fibered schedule does
+ * (each thread runs to its end in phase 0). When one does, it is adopted: it becomes that
+ * thread's fiber (its stack is the driver's), the threads before it in the order are done,
+ * the rest get fresh fibers, and a new scheduler fiber continues the dispatch. */
+static emu_thread direct_thread;
+static uint32_t direct_pos;      /* position in the lane order of the thread running directly */
+static uint64_t group_pos;       /* position in the group order of the group being run */
+static void *sched_stack_sp;
+#ifndef EMU_FAST_SWITCH
+static emu_uctx sched_uc;
+#endif
+static void continue_dispatch(uint64_t from);
+
+static void sched_main(void) {
+    fibered_phases(direct_pos + 1);
+    continue_dispatch(group_pos + 1);
+}
+
+static void adopt(void) {
+    uint32_t n = emu_g.nthreads, me = direct_thread.tid;
+    emu_g.fibered = 1;
+    reset_counters();
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = k_order == ORDER_FORWARD ? k : order_buf[k];
+        if (k < direct_pos) {  /* ran to its end already */
+            set_ids(&threads[i], i);
+            threads[i].state = EMU_DONE;
+            n_done++;
+            simd_live[threads[i].simd]--;
+        } else if (i != me) {
+            set_ids(&threads[i], i);
+            start_fiber(i);
+        }
+    }
+    threads[me] = direct_thread;
+#ifdef EMU_FAST_SWITCH
+    driver_sp = fiber_prepare(stack_top(EMU_MAX_THREADS + 1), sched_main);
+#else
+    threads[me].sp = &thread_uc[me];
+    driver_sp = fiber_prepare_uc(&sched_uc, stack_lo(EMU_MAX_THREADS + 1), STACK_SIZE, sched_main);
+#endif
+    (void)sched_stack_sp;
+    emu_cur = &threads[me];
+}
+
+/* the adopted thread returned: into run_group_direct, on the old driver stack */
+__attribute__((noreturn)) static void adopted_thread_done(void) {
+    emu_thread *t = emu_cur;
+    t->state = EMU_DONE;
+    n_done++;
+    simd_live[t->simd]--;
+    SWITCH(&t->sp, driver_sp);
+    abort();
+}
+
 static void run_group_direct(void) {
     uint32_t n = emu_g.nthreads;
-    emu_thread *t = &threads[0];
-    emu_cur = t;
+    emu_thread *t = &direct_thread;
     if (k_order == ORDER_FORWARD) {
         /* ids step without divisions (this loop is the cost of a barrier-free kernel) */
         uint32_t ax = emu_g.tptg[0], ay = emu_g.tptg[1], az = emu_g.tptg[2], tid = 0;
@@ -400,14 +468,21 @@ static void run_group_direct(void) {
                     t->lane = tid % EMU_SIMD_WIDTH;
                     t->simd = tid / EMU_SIMD_WIDTH;
                     t->tg_cursor = emu_g.tg_dyn_end;
+                    t->state = EMU_RUNNABLE;
+                    direct_pos = tid;
+                    emu_cur = t;
                     k_entry();
+                    if (emu_g.fibered) adopted_thread_done();
                 }
         (void)n;
     } else {
         make_order(order_buf, n, ++phase_count);
         for (uint32_t k = 0; k < n; k++) {
             set_ids(t, order_buf[k]);
+            direct_pos = k;
+            emu_cur = t;
             k_entry();
+            if (emu_g.fibered) adopted_thread_done();
         }
     }
 }
@@ -432,32 +507,46 @@ static void run_group(uint64_t g) {
     else run_group_direct();
 }
 
-static uint64_t k_total_groups;
+static uint64_t k_total_groups, k_group_slots, k_ga, k_gc;
 
-static void driver_main(void) {
-    uint64_t n = k_total_groups;
-    if (k_order == ORDER_FORWARD) {
-        for (uint64_t g = 0; g < n; g++) run_group(g);
-    } else if (k_order == ORDER_REVERSE) {
-        for (uint64_t g = n; g-- > 0;) run_group(g);
-    } else {
-        /* a seeded permutation of the groups, without a table: an affine map mod a power of
-         * two, skipping values out of range (cycle walking) */
-        uint64_t m = 1;
-        while (m < n) m <<= 1;
-        uint64_t s = k_seed ^ 0xA5A5A5A5ull, a = (splitmix(&s) << 2) | 1, c = splitmix(&s);
-        for (uint64_t i = 0; i < m; i++) {
-            uint64_t g = (a * i + c) & (m - 1);
-            if (g < n) run_group(g);
-        }
+/* groups in order: position i of [0, k_group_slots) is group group_at(i), or none (>= total) */
+static inline uint64_t group_at(uint64_t i) {
+    if (k_order == ORDER_FORWARD) return i;
+    if (k_order == ORDER_REVERSE) return k_total_groups - 1 - i;
+    /* a seeded permutation without a table: an affine map mod a power of two, skipping values
+     * out of range (cycle walking) */
+    return (k_ga * i + k_gc) & (k_group_slots - 1);
+}
+
+static void continue_dispatch(uint64_t from) {
+    for (uint64_t i = from; i < k_group_slots; i++) {
+        uint64_t g = group_at(i);
+        if (g >= k_total_groups) continue;
+        group_pos = i;
+        run_group(g);
     }
     emu_cur = NULL;
     void *dummy;
 #ifndef EMU_FAST_SWITCH
-    dummy = &driver_uc;
+    static emu_uctx done_uc;
+    dummy = &done_uc;
 #endif
     SWITCH(&dummy, main_sp);
     abort();
+}
+
+static void driver_main(void) {
+    uint64_t n = k_total_groups;
+    k_group_slots = n;
+    if (k_order == ORDER_SHUFFLE) {
+        uint64_t m = 1;
+        while (m < n) m <<= 1;
+        uint64_t s = k_seed ^ 0xA5A5A5A5ull;
+        k_ga = (splitmix(&s) << 2) | 1;
+        k_gc = splitmix(&s);
+        k_group_slots = m;
+    }
+    continue_dispatch(0);
 }
 
 /* ------------------------------------------------------------------ faults -- */
@@ -515,7 +604,7 @@ static void describe_fault(void) {
                        : fault_sig == SIGBUS ? "bus error (misaligned or unmapped access)"
                                              : "invalid memory access";
     uintptr_t a = (uintptr_t)fault_addr, st = (uintptr_t)stacks;
-    int overflow = st && a >= st && a < st + (size_t)(EMU_MAX_THREADS + 1) * (STACK_SIZE + GUARD) &&
+    int overflow = st && a >= st && a < st + (size_t)(EMU_MAX_THREADS + 2) * (STACK_SIZE + GUARD) &&
                    (a - st) % (STACK_SIZE + GUARD) < GUARD;
     snprintf(errbuf, sizeof errbuf, "%s at address %p%s (%s)", what, fault_addr,
              overflow ? ": a fiber stack overflowed (a large local array?)" : "", who);
