@@ -298,8 +298,18 @@ def rewrite(text, lint=False):
         j = m.start() - 1
         while j >= 0 and code[j] in " \t\n":
             j -= 1
+        decl_start = m.start()
         if j >= 0 and code[j] not in ";{}":
-            continue
+            if code[j] in "(,<":
+                continue  # a parameter or a template argument: the keyword is erased
+            # something else precedes: only alignas(...) / [[...]] may (then it is dropped:
+            # arena declarations are 16-byte aligned at least)
+            k = max(code.rfind(";", 0, m.start()), code.rfind("{", 0, m.start()),
+                    code.rfind("}", 0, m.start()))
+            lead = code[k + 1:m.start()]
+            if not re.fullmatch(r"\s*(?:(?:alignas\s*\([^()]*\)|\[\[.*?\]\])\s*)+", lead, re.S):
+                continue
+            decl_start = k + 1
         end = m.end()
         depth = 0
         while end < len(code) and not (code[end] == ";" and depth == 0):
@@ -328,8 +338,9 @@ def rewrite(text, lint=False):
             rep = f"typedef {ttype} {t}{dims}; __local {t} &{tname} = *(__local {t} *)__lint_local()"
         else:
             rep = (f"typedef {ttype} {t}{dims}; {t} &{tname} = *reinterpret_cast<{t} *>("
-                   f"emu_tg_alloc(sizeof({t}), alignof({t}), __LINE__, __FILE__))")
-        edits.append((m.start(), end, rep + _blank(text[m.start():end])))
+                   f"emu_tg_alloc(sizeof({t}), alignof({t}) > 16 ? alignof({t}) : 16, __LINE__, "
+                   f"__FILE__))")
+        edits.append((decl_start, end, rep + _blank(text[decl_start:end])))
 
     # half literals
     for m in _HALF_RE.finditer(code):
