@@ -551,7 +551,7 @@ kernel void partial_sums(device const float* in [[buffer(0)]], device float* out
 }
 kernel void later_groups(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]],
                          uint group [[threadgroup_position_in_grid]]) {
-  threadgroup float t[32];
+  alignas(16) threadgroup float t[32];
   if (group % 2 == 0) { out[group * 32 + lid] = -1.0f; return; }  // uniform per group
   t[lid] = float(group * 100 + lid);
   threadgroup_barrier(mem_flags::mem_threadgroup);
