@@ -522,7 +522,7 @@ kernel void deep(device float* out [[buffer(0)]], uint gid [[thread_position_in_
 }""", "faults")
     out = np.zeros(64, np.float32)
     with pytest.raises(MetalError, match=r"invalid memory access at address 0x10 \(thread"):
-        lib.function("bad_read").dispatch({0: (16, 256), 1: out}, (64,), (32,))
+        lib.function("bad_read").dispatch({0: (16, 256), 1: out}, (64,), (32,), guard=False)
     with pytest.raises(MetalError, match=r"division by zero.*thread \(5,0,0\)"):
         lib.function("divide").dispatch({0: np.zeros(64, np.int32), 1: i32(5)}, (64,), (32,))
     with pytest.raises(MetalError, match="fiber stack overflowed"):
@@ -531,7 +531,7 @@ kernel void deep(device float* out [[buffer(0)]], uint gid [[thread_position_in_
     lib.function("bad_read").dispatch({0: a, 1: out}, (64,), (32,))
     same_bits(out, a)
     try:
-        lib.function("bad_read").dispatch({0: (16, 256), 1: out}, (64,), (32,))
+        lib.function("bad_read").dispatch({0: (16, 256), 1: out}, (64,), (32,), guard=False)
     except MetalError as e:
         if shutil.which("addr2line"):
             assert "faults.metal:6: invalid memory access" in str(e)
@@ -568,3 +568,31 @@ kernel void later_groups(device float* out [[buffer(0)]], uint lid [[thread_posi
                                           seed=seed)
     g, lid = np.divmod(np.arange(6 * 32), 32)
     same_bits(o, np.where(g % 2 == 0, -1, g * 100 + 31 - lid).astype(np.float32))
+
+
+def test_guarded_buffers():
+    """Buffers run on guarded copies: reading or writing past a buffer's end fails naming it;
+    aliased bindings (in place) stay aliased; results are copied back."""
+    lib = planted("""
+kernel void copy_unguarded(device const float* in [[buffer(0)]], device float* out [[buffer(1)]],
+                           uint gid [[thread_position_in_grid]]) {
+  out[gid] = in[gid];     // BUG: no gid < n guard
+}""", "unguarded")
+    f = lib.function("copy_unguarded")
+    a, out = np.arange(100, dtype=np.float32), np.zeros(128, np.float32)
+    with pytest.raises(MetalError, match=r"past the end of buffer\(0\) \(400 bytes\)"):
+        f.dispatch({0: a, 1: out}, (1,), (128,), mode="groups")
+    with pytest.raises(MetalError, match=r"past the end of buffer\(1\) \(400 bytes\)"):
+        f.dispatch({0: np.zeros(128, np.float32), 1: np.zeros(100, np.float32)}, (1,), (128,),
+                   mode="groups")
+    f.dispatch({0: a, 1: out}, (100,), (128,))  # dispatchThreads: the partial group is right
+    same_bits(out[:100], a)
+    x = np.arange(50, dtype=np.float32)
+    binary = metal_emu.compile_library(SAMPLES / "binary.metal")
+    binary.function("vv_add_float32").dispatch({0: x, 1: x, 2: x, 3: u32(50)}, (50,), (32,))
+    same_bits(x, np.arange(50, dtype=np.float32) * 2)
+    ro = np.arange(8, dtype=np.float32)
+    ro.flags.writeable = False
+    o = np.zeros(8, np.float32)
+    binary.function("vv_add_float32").dispatch({0: ro, 1: ro, 2: o, 3: u32(8)}, (8,), (8,))
+    same_bits(o, ro * 2)

@@ -22,6 +22,7 @@ import threading
 import numpy as np
 
 from .errors import MetalError
+from .guard import Guarded
 from . import prepass
 
 __all__ = ["MetalError", "LANE_ORDERS", "compile_library", "Library", "Function",
@@ -122,6 +123,7 @@ def _load_runtime():
     rt.emu_bench_switch.argtypes = [ctypes.c_uint64]
     rt.emu_fault_location.restype = ctypes.c_char_p
     rt.emu_fault_location.argtypes = [ctypes.POINTER(ctypes.c_uint64)]
+    rt.emu_fault_address.restype = ctypes.c_void_p
     _runtime = rt
     return rt
 
@@ -268,13 +270,15 @@ class Function:
         return f"<metal_emu.Function {self.name} of {self.library.name}>"
 
     def dispatch(self, buffers, grid, threadgroup, *, threadgroup_memory=None,
-                 lane_order="forward", seed=0, mode="threads", strict_shuffle=True):
+                 lane_order="forward", seed=0, mode="threads", strict_shuffle=True,
+                 guard=None):
         """Run the kernel. buffers: {index: numpy array | (address, nbytes) | bytes}; grid and
         threadgroup: up to 3 ints; mode "threads" (dispatchThreads: grid counts threads, partial
         last groups) or "groups" (dispatchThreadgroups). threadgroup_memory: {index: nbytes} for
         [[threadgroup(n)]] parameters. lane_order: "forward", "reverse" or "shuffle" (seeded).
         strict_shuffle=False makes a read from an inactive lane return poison (all 0xFF bytes)
-        instead of failing."""
+        instead of failing. guard (default True; METAL_EMU_GUARD=0 turns it off): run on guarded
+        copies of the buffers, so that an access past a buffer's end fails naming it."""
         rt = _load_runtime()
         host = self.name
         if lane_order not in LANE_ORDERS:
@@ -290,8 +294,8 @@ class Function:
                              "exceeds Metal's limit of 1024")
         if any(x >= 2 ** 32 for x in g):
             raise MetalError(f"{host}: grid {g} does not fit 32-bit thread positions")
-        ptrs = (ctypes.c_void_p * MAX_BINDINGS)()
         keep = []
+        spans = {}  # idx -> (address, nbytes, writable)
         for idx, v in (buffers or {}).items():
             if not isinstance(idx, int) or not 0 <= idx < MAX_BINDINGS:
                 raise MetalError(f"{host}: buffer index {idx!r} is not in [0, {MAX_BINDINGS})")
@@ -299,13 +303,8 @@ class Function:
                 if not v.flags.c_contiguous:
                     raise MetalError(f"{host}: buffer({idx}) is a non-contiguous array; pass a "
                                      "C-contiguous one (strides are the kernel's business)")
-                ptrs[idx] = v.ctypes.data if v.size else None
-                if not v.size:
-                    # a zero-size array still needs an address the kernel can hold
-                    dummy = ctypes.create_string_buffer(16)
-                    keep.append(dummy)
-                    ptrs[idx] = ctypes.addressof(dummy)
                 keep.append(v)
+                spans[idx] = (v.ctypes.data, v.nbytes, v.flags.writeable)
             elif isinstance(v, (bytes, bytearray, memoryview)):
                 b = bytes(v)
                 if len(b) > SET_BYTES_LIMIT:
@@ -313,17 +312,17 @@ class Function:
                                      f"setBytes allows at most {SET_BYTES_LIMIT}")
                 cb = ctypes.create_string_buffer(b, max(len(b), 16))
                 keep.append(cb)
-                ptrs[idx] = ctypes.addressof(cb)
+                spans[idx] = (ctypes.addressof(cb), len(b), False)
             elif isinstance(v, tuple) and len(v) == 2:
                 addr, nbytes = v
-                if not addr and nbytes == 0:
-                    dummy = ctypes.create_string_buffer(16)  # an empty buffer still has an address
-                    keep.append(dummy)
-                    ptrs[idx] = ctypes.addressof(dummy)
-                elif not isinstance(addr, int) or addr == 0:
-                    raise MetalError(f"{host}: buffer({idx}) address {addr!r} is not a non-null int")
-                else:
-                    ptrs[idx] = addr
+                if not isinstance(nbytes, int) or nbytes < 0:
+                    raise MetalError(f"{host}: buffer({idx}) size {nbytes!r} is not a byte count")
+                if addr is None or addr == 0:
+                    if nbytes:
+                        raise MetalError(f"{host}: buffer({idx}) has a null address")
+                elif not isinstance(addr, int):
+                    raise MetalError(f"{host}: buffer({idx}) address {addr!r} is not an int")
+                spans[idx] = (addr or 0, nbytes, True)
             else:
                 raise MetalError(f"{host}: buffer({idx}) must be a numpy array, (address, nbytes) "
                                  f"or bytes, got {type(v).__name__}")
@@ -338,12 +337,37 @@ class Function:
                 raise MetalError(f"{host}: threadgroup_memory[{idx}] = {n} bytes exceeds 32 KiB")
             tgs[idx] = n
         for kind, idx, decl in self.params:
-            if kind == "K_BUFFER" and not ptrs[idx]:
+            if kind == "K_BUFFER" and idx not in spans:
                 raise MetalError(f"{host}: parameter `{decl}` [[buffer({idx})]] is not bound")
             if kind == "K_TG" and not tgs[idx]:
                 raise MetalError(f"{host}: parameter `{decl}` [[threadgroup({idx})]] has no "
                                  "threadgroup_memory length")
         order = LANE_ORDERS.index(lane_order)
+        if guard is None:
+            guard = os.environ.get("METAL_EMU_GUARD", "1") != "0"
+        ptrs = (ctypes.c_void_p * MAX_BINDINGS)()
+        guarded = None
+        if guard:
+            # zero-size buffers get an address whose every byte faults
+            guarded = Guarded({i: (a if n else 0, n, w) for i, (a, n, w) in spans.items()})
+            for idx, p in guarded.ptr.items():
+                ptrs[idx] = p
+        else:
+            for idx, (a, n, w) in spans.items():
+                if not n:
+                    dummy = ctypes.create_string_buffer(16)  # an empty buffer has an address
+                    keep.append(dummy)
+                    a = ctypes.addressof(dummy)
+                ptrs[idx] = a
+        try:
+            self._run(rt, g, t, mode, ptrs, tgs, order, seed, strict_shuffle, guarded)
+        finally:
+            if guarded is not None:
+                guarded.release()
+        del keep
+
+    def _run(self, rt, g, t, mode, ptrs, tgs, order, seed, strict_shuffle, guarded):
+        host = self.name
         with _lock:
             # threads start as plain calls and become fibers at their first barrier or
             # collective (METAL_EMU_FIBERS=1: fibers from the start, to compare)
@@ -357,8 +381,18 @@ class Function:
                 lib = rt.emu_fault_location(ctypes.byref(off))
                 if lib:
                     msg = f"{_source_line(lib.decode(), off.value)}{msg}"
+                fault = rt.emu_fault_address()
+                where = guarded.explain(fault) if guarded is not None and fault else None
+                if where:
+                    msg += f": {where}"
+                if guarded is not None:
+                    guarded.finish()
                 raise MetalError(f"{host}: {msg}")
-        del keep
+            if guarded is not None:
+                bad = guarded.finish()
+                if bad:
+                    raise MetalError(f"{host}: the kernel {bad} (0xFF filler around the buffer "
+                                     "changed)")
 
 
 def _source_line(so, offset):

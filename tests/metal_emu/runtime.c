@@ -590,6 +590,10 @@ const char *emu_fault_location(uint64_t *offset) {
     return fault_lib[0] ? fault_lib : NULL;
 }
 
+static int last_was_fault;
+/* the faulting address of the last dispatch, if it ended in a fault */
+void *emu_fault_address(void) { return last_was_fault ? fault_addr : NULL; }
+
 static void describe_fault(void) {
     char who[128] = "";
     if (emu_cur) thread_desc(who, sizeof who, emu_cur);
@@ -618,6 +622,8 @@ int emu_dispatch(void (*entry)(void), int fibered, const uint32_t grid[3], const
                  int strict_shuffle) {
     errbuf[0] = 0;
     failed = 0;
+    last_was_fault = 0;
+    fault_lib[0] = 0;
     uint64_t nthreads_tg = (uint64_t)tg[0] * tg[1] * tg[2];
     if (tg[0] == 0 || tg[1] == 0 || tg[2] == 0) {
         snprintf(errbuf, sizeof errbuf, "threadgroup size (%u,%u,%u) has a zero dimension", tg[0],
@@ -700,6 +706,7 @@ int emu_dispatch(void (*entry)(void), int fibered, const uint32_t grid[3], const
 #endif
     } else {
         describe_fault();
+        last_was_fault = 1;
         failed = 1;
     }
     in_kernel = 0;
