@@ -39,9 +39,16 @@ def main():
     out = np.zeros(n, np.float32)
     f = lib.function("vv_add_float32")
     for order in metal_emu.LANE_ORDERS:
-        s = best(lambda: f.dispatch({0: a, 1: a, 2: out, 3: struct.pack("I", n)}, (n,), (256,),
-                                    lane_order=order), 3)
-        print(f"barrier-free vv_add_float32, {order}: {s / n * 1e9:.1f} ns/thread")
+        for guard in (False, True):
+            s = best(lambda: f.dispatch({0: a, 1: a, 2: out, 3: struct.pack("I", n)}, (n,),
+                                        (256,), lane_order=order, guard=guard), 3)
+            print(f"barrier-free vv_add_float32, {order}, guard={guard}: "
+                  f"{s / n * 1e9:.1f} ns/thread")
+    small = np.ones(4, np.float32)
+    for guard in (False, True):
+        s = best(lambda: [f.dispatch({0: small, 1: small, 2: small, 3: struct.pack("I", 4)},
+                                     (4,), (4,), guard=guard) for _ in range(200)], 3)
+        print(f"dispatch of 4 threads, guard={guard}: {s / 200 * 1e6:.0f} us")
     m = 2_000_000
     s = best(lambda: metal_emu.bench_switch(m), 3)
     print(f"fiber switch: {s / (2 * m) * 1e9:.1f} ns per switch")

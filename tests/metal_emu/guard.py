@@ -63,7 +63,8 @@ class _Cluster:
         self.guard = base + PAGE + self.mid  # the inaccessible page after the data
         # keep the original address's alignment modulo 64
         self.start = ((self.guard - size - lo % 64) & ~63) + lo % 64
-        ctypes.memset(base + PAGE, 0xFF, self.mid)
+        ctypes.memset(base + PAGE, 0xFF, self.start - base - PAGE)  # filler before,
+        ctypes.memset(self.start + size, 0xFF, self.guard - self.start - size)  # and after
         if size:
             ctypes.memmove(self.start, lo, size)
 
