@@ -256,6 +256,14 @@ def test_compile_error_names_metal_line():
         metal_emu.compile_library(text="#include <metal_stdlib>\nusing namespace metal;\n"
                                        "kernel void k(device float* o [[buffer(0)]]) {\n"
                                        "  o[0] = undefined_name;\n}\n", name="broken")
+    with pytest.raises(MetalError, match=r"tginit\.metal:2: a threadgroup variable cannot have"):
+        metal_emu.compile_library(text="kernel void k(device float* o [[buffer(0)]]) {\n"
+                                       "  threadgroup float t[4] = {0};\n  o[0] = t[0];\n}\n",
+                                  name="tginit")
+    with pytest.raises(MetalError, match=r"tgtwo\.metal:2: one threadgroup declaration per"):
+        metal_emu.compile_library(text="kernel void k(device float* o [[buffer(0)]]) {\n"
+                                       "  threadgroup float a[4], b[4];\n  o[0] = a[0];\n}\n",
+                                  name="tgtwo")
     with pytest.raises(MetalError, match=r"noattr\.metal:1: kernel k: .*has no \[\[buffer"):
         metal_emu.compile_library(text="kernel void k(device float* o) { o[0] = 1; }",
                                   name="noattr")

@@ -321,10 +321,17 @@ def rewrite(text, lint=False):
                 depth -= 1
             end += 1
         if end >= len(code) or code[end] != ";":
+            head = code[m.end():end]
+            if "=" in head and not re.search(r"[*&(]", head):
+                raise MetalError(f"{where(m.start())}: a threadgroup variable cannot have an "
+                                 "initializer (MSL; METAL.md rule 2)")
             continue
         decl = code[m.end():end]
-        if re.search(r"[*&=(]", decl):
+        if re.search(r"[*&(]", decl):
             continue  # a pointer or reference: the keyword is simply erased by the header
+        if "=" in decl:
+            raise MetalError(f"{where(m.start())}: a threadgroup variable cannot have an "
+                             "initializer (MSL; METAL.md rule 2)")
         if len(_split_top(decl)) > 1:
             raise MetalError(f"{where(m.start())}: one threadgroup declaration per statement "
                              "(METAL.md rule 2)")
