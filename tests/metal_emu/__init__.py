@@ -224,6 +224,8 @@ class Library:
     def __init__(self, so_path, meta):
         self._dll = ctypes.CDLL(so_path)
         self.name = meta["display"]
+        # the file calls barriers or SIMD collectives (informational: threads become fibers
+        # at run time, when one is reached)
         self.fibered = meta["fibered"]
         self._entries = {h: (sym, k, params) for h, sym, k, params in meta["entries"]}
         self._order = [e[0] for e in meta["entries"]]
