@@ -470,7 +470,8 @@ def compile_mlp_step(mx, batch, sizes):
         picked = mx.take_along_axis(logits, mx.expand_dims(y, -1), axis=-1)[..., 0]
         return mx.mean(mx.logsumexp(logits, axis=-1) - picked)
 
-    step = mx.compile(nn.value_and_grad(model, loss), inputs=model.state)
+    step = mx.compile(nn.value_and_grad(model, loss), inputs=model.state,
+                      outputs=model.state)
 
     def run():
         value, grads = step(x, y)
