@@ -408,6 +408,90 @@ def compile_cache(mx, shapes):
     x = xs[0]
     return lambda: _evaluated(mx, g(x))
 
+def _hand_layer_norm(lib, x, w, b, eps=1e-5):
+    # mean, var, rsqrt written out (lib: mx or jnp)
+    mu = lib.mean(x, axis=-1, keepdims=True)
+    xc = x - mu
+    var = lib.mean(xc * xc, axis=-1, keepdims=True)
+    return xc * (1.0 / lib.sqrt(var + eps)) * w + b if lib.__name__.startswith("jax") \
+        else xc * lib.rsqrt(var + eps) * w + b
+
+
+@workload("compile_layer_norm", rows=4096, cols=1024, kind="compiled")
+def compile_layer_norm(mx, rows, cols, kind):
+    # kind: "compiled" (the hand-written one through mx.compile), "uncompiled", or
+    # "fast" (mx.fast.layer_norm, the row the compiled one is measured against)
+    x, w, b = _mx(mx, _normal((rows, cols), 0), _normal((cols,), 1), _normal((cols,), 2))
+    if kind == "fast":
+        g = lambda x, w, b: mx.fast.layer_norm(x, w, b, 1e-5)
+    else:
+        f = lambda x, w, b: _hand_layer_norm(mx, x, w, b)
+        g = mx.compile(f) if kind == "compiled" else f
+    _evaluated(mx, g(x, w, b))
+    return lambda: _evaluated(mx, g(x, w, b))
+
+
+@compile_layer_norm.on("torch")
+def _(torch, rows, cols, kind):
+    x, w, b = (torch.from_numpy(a) for a in (_normal((rows, cols), 0), _normal((cols,), 1),
+                                             _normal((cols,), 2)))
+    f = torch.nn.functional.layer_norm
+    return lambda: f(x, (cols,), w, b, 1e-5)
+
+
+@compile_layer_norm.on("jax")
+def _(jax, rows, cols, kind):
+    x, w, b = _jax_list(jax, [_normal((rows, cols), 0), _normal((cols,), 1), _normal((cols,), 2)])
+    g = jax.jit(lambda x, w, b: _hand_layer_norm(jax.numpy, x, w, b))
+    g(x, w, b).block_until_ready()
+    return lambda: g(x, w, b).block_until_ready()
+
+
+@compile_layer_norm.bytes
+def _(rows, cols, kind):
+    return F32 * rows * cols * 2
+
+
+@workload("compile_mlp_step", batch=256, sizes=(784, 512, 512, 10))
+def compile_mlp_step(mx, batch, sizes):
+    # nn_mlp_train_step's value_and_grad through mx.compile (the model's state is the
+    # compiled function's captured input).  Peer: the same step in eager PyTorch.
+    nn = _nn_of(mx)
+    layers = []
+    for w, b in _mlp_params(sizes, 10):
+        lin = nn.Linear(w.shape[0], w.shape[1])
+        lin.weight, lin.bias = _mx(mx, _np.ascontiguousarray(w.T), b)
+        layers += [lin, nn.ReLU()]
+    model = nn.Sequential(*layers[:-1])
+    x, y = _mx(mx, _normal((batch, sizes[0]), 0), _indices(sizes[-1], batch, 1))
+
+    def loss(x, y):
+        logits = model(x)
+        picked = mx.take_along_axis(logits, mx.expand_dims(y, -1), axis=-1)[..., 0]
+        return mx.mean(mx.logsumexp(logits, axis=-1) - picked)
+
+    step = mx.compile(nn.value_and_grad(model, loss), inputs=model.state,
+                      outputs=model.state)
+
+    def run():
+        value, grads = step(x, y)
+        mx.eval(value, grads)
+        return value, [(g["weight"].T, g["bias"]) for g in grads["layers"][::2]]
+
+    run()
+    return run
+
+
+@compile_mlp_step.on("numpy")
+def _(np, batch, sizes):
+    return WORKLOADS["mlp_value_and_grad"].build("numpy", np, batch=batch, sizes=sizes)
+
+
+@compile_mlp_step.on("torch")
+def _(torch, batch, sizes):
+    return WORKLOADS["nn_mlp_train_step"].build("torch", torch, batch=batch, sizes=sizes)
+
+
 # ---------------------------------------------------------------- reductions
 
 REDUCE_OPS = ["sum_all", "sum_axis0", "sum_axis1", "argmax", "logsumexp", "softmax"]
@@ -2231,6 +2315,13 @@ COMPILE = [
     Case("compile_first_call_100", "compile_first_call", {"steps": 100, "n": 16}),
     Case("compiled_call_1_cached", "compile_cache", {"shapes": 1}),
     Case("compiled_call_2000_cached", "compile_cache", {"shapes": 2000}),
+    # the hand-written layer norm compiled: <= 1.2x the "fast" row below it (mlxc's own
+    # mx.fast.layer_norm; the ratio column there is against torch's layer_norm)
+    Case("compiled_layer_norm_4096x1024", "compile_layer_norm", {"kind": "compiled"}),
+    Case("fast_layer_norm_4096x1024", "compile_layer_norm", {"kind": "fast"}),
+    Case("uncompiled_layer_norm_4096x1024", "compile_layer_norm", {"kind": "uncompiled"}),
+    # value_and_grad of the 784-512-512-10 MLP through mx.compile: <= eager PyTorch
+    Case("compiled_mlp_step_256", "compile_mlp_step", {}, 1.0),
 ]
 
 # Quantization (issue 10): 4-bit affine quantized_matmul (group 64) against the fastest

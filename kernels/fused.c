@@ -354,3 +354,268 @@ int mlxc_fused(int ninstr, const mlxc_fused_instr *code, int nregs, const int *r
     else plan_free(p);
     return st;
 }
+
+/* ------------------------------------------------------------ row programs */
+/* Elements of FULL registers per block of rows (rows = ROW_TILE / L, at least 1);
+ * every scratch slot holds one block. */
+#define ROW_TILE 4096
+
+typedef struct {
+    int ninstr, nregs, ninputs, noutputs, ndim, a0, nslots;
+    const mlxc_fused_instr *code;
+    const mlxc_rowop *ops;
+    const int *reg_dtype, *reg_level, *in_kind, *slot, *out_reg, *out_level, *out_of;
+    const char *const *in_data;
+    const int64_t *const *in_strides;
+    char *const *out_data;
+    const int64_t *shape;
+    int64_t nrows, L, R, ntiles;
+    size_t slot_bytes;
+    int *failed;
+} fr_job;
+
+/* where register r of a block starting at row r0 lives in an output, if it is
+ * written there directly: FULL and ROW registers whose output has their level */
+static char *fr_direct(const fr_job *J, int r, int64_t r0)
+{
+    int k = J->out_of[r];
+    if (k < 0) return NULL;
+    size_t z = mlxc_itemsize(J->reg_dtype[r]);
+    if (J->reg_level[r] == MLXC_FL_FULL) return J->out_data[k] + r0 * J->L * (int64_t)z;
+    if (J->reg_level[r] == MLXC_FL_ROW) return J->out_data[k] + r0 * (int64_t)z;
+    return NULL;
+}
+
+/* output k for rows r0 .. r0+n-1 from register data v of level lv */
+static void fr_store(const fr_job *J, int k, const char *v, int lv, int64_t r0, int64_t n)
+{
+    int r = J->out_reg[k], ol = J->out_level[k];
+    size_t z = mlxc_itemsize(J->reg_dtype[r]);
+    int64_t L = J->L;
+    char *dst = J->out_data[k];
+    if (ol == MLXC_FL_SCALAR || ol == MLXC_FL_COL) {
+        if (r0 != 0) return;                       /* the same for every block */
+        store(dst, v, lv == MLXC_FL_SCALAR, ol == MLXC_FL_COL ? L : 1, z);
+        return;
+    }
+    if (ol == MLXC_FL_ROW) {
+        if (dst + r0 * (int64_t)z != v) store(dst + r0 * (int64_t)z, v, lv == MLXC_FL_SCALAR, n, z);
+        return;
+    }
+    dst += r0 * L * (int64_t)z;
+    if (dst == v) return;
+    for (int64_t i = 0; i < n; i++) {
+        char *row = dst + i * L * (int64_t)z;
+        switch (lv) {
+        case MLXC_FL_FULL: memcpy(row, v + i * L * (int64_t)z, (size_t)L * z); break;
+        case MLXC_FL_COL: memcpy(row, v, (size_t)L * z); break;
+        case MLXC_FL_ROW: store(row, v + i * (int64_t)z, 1, L, z); break;
+        default: store(row, v, 1, L, z); break;
+        }
+    }
+}
+
+static void fr_tiles(const fr_job *J, int64_t first, int64_t last)
+{
+    size_t table = ((size_t)J->nregs * sizeof(const char *) + 63) & ~(size_t)63;
+    char *buf = scratch(table + (size_t)J->nslots * J->slot_bytes);
+    if (!buf) {
+        __atomic_store_n(J->failed, MLXC_ERR_NOMEM, __ATOMIC_RELAXED);
+        return;
+    }
+    const char **ptr = (const char **)buf;
+    char *slots = buf + table;
+    int64_t L = J->L;
+    for (int64_t t = first; t < last; t++) {
+        int64_t r0 = t * J->R, n = J->nrows - r0 < J->R ? J->nrows - r0 : J->R;
+        for (int k = 0; k < J->ninputs; k++) {
+            size_t z = mlxc_itemsize(J->reg_dtype[k]);
+            const char *base = J->in_data[k];
+            const int64_t *st = J->in_strides[k];
+            char *dst = slots + (size_t)J->slot[k] * J->slot_bytes;
+            switch (J->reg_level[k]) {
+            case MLXC_FL_SCALAR: ptr[k] = base; break;
+            case MLXC_FL_ROW:
+                if (J->in_kind[k] == IN_CONTIG) ptr[k] = base + r0 * (int64_t)z;
+                else { gather(dst, base, st, J->a0, J->shape, r0, n, z); ptr[k] = dst; }
+                break;
+            case MLXC_FL_COL:
+                if (J->in_kind[k] == IN_CONTIG) ptr[k] = base;
+                else {
+                    gather(dst, base, st + J->a0, J->ndim - J->a0, J->shape + J->a0, 0, L, z);
+                    ptr[k] = dst;
+                }
+                break;
+            default:
+                if (J->in_kind[k] == IN_CONTIG) ptr[k] = base + r0 * L * (int64_t)z;
+                else { gather(dst, base, st, J->ndim, J->shape, r0 * L, n * L, z); ptr[k] = dst; }
+            }
+        }
+        for (int i = 0; i < J->ninstr; i++) {
+            const mlxc_fused_instr *in = &J->code[i];
+            int d = in->dst, dl = J->reg_level[d];
+            char *out = fr_direct(J, d, r0);
+            if (!out) out = slots + (size_t)J->slot[d] * J->slot_bytes;
+            ptr[d] = out;
+            if (in->kind == MLXC_FK_REDUCE) {
+                int64_t shp[2] = {n, L}, str[2] = {L, 1};
+                int st = mlxc_reduce(in->op, in->dtype, out, ptr[in->src[0]], 2, shp, str, 1);
+                if (st != MLXC_OK) {
+                    __atomic_store_n(J->failed, st, __ATOMIC_RELAXED);
+                    return;
+                }
+                continue;
+            }
+            const mlxc_rowop *op = &J->ops[i];
+            int ns = nsrc(in->kind), perrow = 0;
+            const void *src[3] = {NULL, NULL, NULL};
+            int64_t s[3] = {0, 0, 0};
+            for (int k = 0; k < ns; k++) {
+                int sl = J->reg_level[in->src[k]];
+                src[k] = ptr[in->src[k]];
+                s[k] = sl == dl;
+                perrow |= dl == MLXC_FL_FULL && (sl == MLXC_FL_ROW || sl == MLXC_FL_COL);
+            }
+            int64_t cnt = dl == MLXC_FL_FULL ? n * L : dl == MLXC_FL_ROW ? n
+                        : dl == MLXC_FL_COL ? L : 1;
+            if (!perrow) {
+                op->run(op, out, src, s, cnt);
+                continue;
+            }
+            /* FULL from ROW / COL sources: row by row, a ROW source one value per row */
+            size_t zd = mlxc_itemsize(J->reg_dtype[d]);
+            for (int64_t r = 0; r < n; r++) {
+                const void *rs[3] = {NULL, NULL, NULL};
+                int64_t ss[3] = {0, 0, 0};
+                for (int k = 0; k < ns; k++) {
+                    int sr = in->src[k], sl = J->reg_level[sr];
+                    size_t z = mlxc_itemsize(J->reg_dtype[sr]);
+                    const char *p = ptr[sr];
+                    if (sl == MLXC_FL_FULL) { rs[k] = p + r * L * (int64_t)z; ss[k] = 1; }
+                    else if (sl == MLXC_FL_COL) { rs[k] = p; ss[k] = 1; }
+                    else if (sl == MLXC_FL_ROW) { rs[k] = p + r * (int64_t)z; ss[k] = 0; }
+                    else { rs[k] = p; ss[k] = 0; }
+                }
+                op->run(op, out + r * L * (int64_t)zd, rs, ss, L);
+            }
+        }
+        for (int k = 0; k < J->noutputs; k++) {
+            int r = J->out_reg[k];
+            fr_store(J, k, ptr[r], J->reg_level[r], r0, n);
+        }
+    }
+}
+
+static void fr_task(void *ctx, int64_t task, int tid)
+{
+    (void)tid;
+    const fr_job *J = ctx;
+    int64_t first = task * TASK_TILES;
+    int64_t last = first + TASK_TILES < J->ntiles ? first + TASK_TILES : J->ntiles;
+    fr_tiles(J, first, last);
+}
+
+/* is input k contiguous over the dims of its level (rows, a row, or the domain)? */
+static int fr_contig(const int64_t *st, const int64_t *shape, int lo, int hi)
+{
+    int64_t want = 1;
+    for (int d = hi - 1; d >= lo; d--) {
+        if (shape[d] != 1 && st[d] != want) return 0;
+        want *= shape[d];
+    }
+    return 1;
+}
+
+int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const int *reg_dtype,
+                    const int *reg_level, int ninputs, const void *const *in_data,
+                    const int64_t *const *in_strides, int noutputs, void *const *out_data,
+                    const int *out_reg, const int *out_level, int ndim, const int64_t *shape,
+                    int a0)
+{
+    if (ndim < 1 || ndim > MLXC_MAXD || a0 < 0 || a0 >= ndim || ninputs > nregs ||
+        ninstr + ninputs > nregs)
+        return MLXC_ERR_UNSUPPORTED;
+    int64_t nrows = 1, L = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (d < a0) nrows *= shape[d];
+        else L *= shape[d];
+    }
+    if (nrows == 0 || L == 0) return MLXC_ERR_UNSUPPORTED;   /* the caller reduces empties */
+    if (L > MLXC_FUSED_ROW_MAX) return MLXC_ERR_UNSUPPORTED;
+    size_t nr = (size_t)nregs;
+    int *ints = malloc((4 * nr + 1) * sizeof(int));
+    mlxc_rowop *ops = malloc(((size_t)ninstr + 1) * sizeof(mlxc_rowop));
+    if (!ints || !ops) {
+        free(ints);
+        free(ops);
+        return MLXC_ERR_NOMEM;
+    }
+    int *slot = ints, *out_of = ints + nr, *kind = ints + 2 * nr, *last = ints + 3 * nr;
+    int st = MLXC_OK;
+    for (int i = 0; i < ninstr && st == MLXC_OK; i++)
+        if (code[i].kind != MLXC_FK_REDUCE)
+            st = resolve(&code[i], reg_dtype[code[i].dst], &ops[i]);
+    for (int r = 0; r < nregs; r++) {
+        slot[r] = -1;
+        out_of[r] = -1;
+        last[r] = -1;
+    }
+    /* outputs written in place: a register of the output's level, FULL or ROW */
+    for (int k = 0; k < noutputs; k++) {
+        int r = out_reg[k];
+        if (r >= ninputs && out_of[r] < 0 && out_level[k] == reg_level[r] &&
+            (reg_level[r] == MLXC_FL_FULL || reg_level[r] == MLXC_FL_ROW))
+            out_of[r] = k;
+    }
+    int nslots = 0;
+    for (int k = 0; k < ninputs; k++) {
+        int lv = reg_level[k];
+        int c = lv == MLXC_FL_SCALAR ? 1
+              : lv == MLXC_FL_ROW ? fr_contig(in_strides[k], shape, 0, a0)
+              : lv == MLXC_FL_COL ? fr_contig(in_strides[k], shape, a0, ndim)
+              : fr_contig(in_strides[k], shape, 0, ndim);
+        kind[k] = c ? IN_CONTIG : IN_GATHER;
+        if (!c) slot[k] = nslots++;
+    }
+    /* a scratch slot for every other register, free again after its last read */
+    for (int i = 0; i < ninstr; i++)
+        for (int k = 0; k < nsrc(code[i].kind); k++) last[code[i].src[k]] = i;
+    for (int k = 0; k < noutputs; k++) last[out_reg[k]] = ninstr;
+    int *freed = malloc((nr + 1) * sizeof(int));
+    int nfree = 0;
+    if (!freed) st = MLXC_ERR_NOMEM;
+    for (int i = 0; i < ninstr && st == MLXC_OK; i++) {
+        int d = code[i].dst;
+        if (out_of[d] < 0) slot[d] = nfree ? freed[--nfree] : nslots++;
+        for (int k = 0; k < nsrc(code[i].kind); k++) {
+            int r = code[i].src[k], dup = 0;
+            for (int j = 0; j < k; j++) dup |= code[i].src[j] == r;
+            if (!dup && last[r] == i && slot[r] >= 0 && r != d) freed[nfree++] = slot[r];
+        }
+    }
+    free(freed);
+    if (st == MLXC_OK) {
+        int64_t R = L >= ROW_TILE ? 1 : ROW_TILE / L;
+        if (R > nrows) R = nrows;
+        int failed = 0;
+        fr_job J = {ninstr, nregs, ninputs, noutputs, ndim, a0, nslots, code, ops, reg_dtype,
+                    reg_level, kind, slot, out_reg, out_level, out_of,
+                    (const char *const *)in_data, in_strides, (char *const *)out_data, shape,
+                    nrows, L, R, (nrows + R - 1) / R, (size_t)(R * L * 8 + 63) & ~(size_t)63,
+                    &failed};
+        size_t need = ((nr * sizeof(const char *) + 63) & ~(size_t)63) + (size_t)nslots * J.slot_bytes;
+        if (!scratch(need)) {
+            st = MLXC_ERR_NOMEM;
+        } else {
+            int64_t ntasks = (J.ntiles + TASK_TILES - 1) / TASK_TILES;
+            if (nrows * L < PAR_MIN || ntasks == 1)
+                fr_tiles(&J, 0, J.ntiles);
+            else
+                mlxc_parallel_for(ntasks, mlxc_num_threads(), fr_task, &J);
+            if (failed) st = failed;
+        }
+    }
+    free(ints);
+    free(ops);
+    return st;
+}

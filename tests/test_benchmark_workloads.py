@@ -59,6 +59,9 @@ TINY = (
        for f in ("gelu", "chain12") for c in (True, False)]
     + [("compile_scalar_chain", {"steps": 6, "n": 5}), ("compile_first_call", {"steps": 6, "n": 5}),
        ("compile_cache", {"shapes": 3})]
+    + [("compile_layer_norm", {"rows": 5, "cols": 33, "kind": k})
+       for k in ("compiled", "fast", "uncompiled")]
+    + [("compile_mlp_step", {"batch": 4, "sizes": (6, 5, 3)})]
     + [("quantized_matmul", {"m": m, "n": 12, "k": 128, "bits": 4, "group": 64}) for m in (1, 5)]
 )
 
@@ -111,13 +114,20 @@ def _compiled64(fun, n, compiled):
     return W._chain12(np, *xs)
 
 
+def _layer_norm64(rows, cols, kind):
+    x = W._normal((rows, cols), 0).astype(np.float64)
+    w, b = W._normal((cols,), 1).astype(np.float64), W._normal((cols,), 2).astype(np.float64)
+    xc = x - x.mean(-1, keepdims=True)
+    return xc / np.sqrt((xc * xc).mean(-1, keepdims=True) + 1e-5) * w + b
+
+
 def _scalar_chain64(steps, n):
     return W._scalar_chain(W._normal((n,), 0).astype(np.float64), steps)
 
 
 ORACLES = {"elementwise": _gelu64, "mlp_jvp": _mlp_jvp64, "custom_function_call": _custom64,
            "linalg_grad_solve": _grad_solve64, "compile": _compiled64,
-           "compile_scalar_chain": _scalar_chain64, "compile_first_call": _scalar_chain64,
+           "compile_scalar_chain": _scalar_chain64, "compile_layer_norm": _layer_norm64, "compile_first_call": _scalar_chain64,
            "compile_cache": lambda shapes: W._normal((1,), 0).astype(np.float64) * 2 + 1}
 
 

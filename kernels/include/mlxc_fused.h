@@ -27,7 +27,8 @@ extern "C" {
 
 struct mlxc_fused_plan;
 
-enum mlxc_fused_kind { MLXC_FK_UNARY = 0, MLXC_FK_BINARY, MLXC_FK_SELECT, MLXC_FK_CAST };
+enum mlxc_fused_kind { MLXC_FK_UNARY = 0, MLXC_FK_BINARY, MLXC_FK_SELECT, MLXC_FK_CAST,
+                       MLXC_FK_REDUCE };
 
 typedef struct {
     int kind;     /* enum mlxc_fused_kind */
@@ -49,6 +50,32 @@ int mlxc_fused(int ninstr, const mlxc_fused_instr *code, int nregs, const int *r
                int ninputs, const void *const *in_data, const int64_t *const *in_strides,
                int noutputs, void *const *out_data, const int *out_reg,
                int ndim, const int64_t *shape, mlxc_fused_cache *cache);
+
+/* Row programs (mlxc_fused_rows): elementwise work and reductions over the
+ * trailing dims of one domain, run block of rows by block of rows, so a
+ * hand-written softmax / layer norm reads its input once and writes its output
+ * once.  The domain (ndim dims, shape) splits at dim a0 into rows (dims < a0)
+ * and a row of L = prod(shape[a0:]) elements.  Every register has a level:
+ *   SCALAR one value; ROW one value per row; COL one row of L values shared by
+ *   every row (a broadcast weight); FULL the domain.
+ * An instruction's destination level is given by reg_level; its sources may be
+ * any level at or below it (ROW and COL broadcast into FULL as numpy would).
+ * MLXC_FK_REDUCE (op: enum mlxc_reduce_op, dtype: the source dtype) reduces a
+ * FULL register over each row into a ROW register by calling mlxc_reduce on the
+ * block of rows in scratch, contiguous, so every row gets the same reduction
+ * tree (and bits) as mlxc_reduce over a contiguous array of the domain.
+ * Inputs: in_level[k] and element strides over the domain's dims (ROW inputs
+ * use dims < a0, COL inputs dims >= a0, 0 where broadcast).  Output k is the
+ * register out_reg[k] written at level out_level[k] (>= the register's level:
+ * a broadcast is expanded), contiguous.  Rows are independent, so results do
+ * not depend on the thread count.  L must be <= MLXC_FUSED_ROW_MAX. */
+enum mlxc_fused_level { MLXC_FL_SCALAR = 0, MLXC_FL_ROW, MLXC_FL_COL, MLXC_FL_FULL };
+#define MLXC_FUSED_ROW_MAX ((int64_t)1 << 16)
+int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const int *reg_dtype,
+                    const int *reg_level, int ninputs, const void *const *in_data,
+                    const int64_t *const *in_strides, int noutputs, void *const *out_data,
+                    const int *out_reg, const int *out_level, int ndim, const int64_t *shape,
+                    int a0);
 
 /* 1 if mlxc_fused can run the instruction (its kernel exists), else 0 */
 int mlxc_fused_supported(int kind, int op, int dtype, int dtype_out);

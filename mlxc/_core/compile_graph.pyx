@@ -9,7 +9,8 @@ so scalar arithmetic on constants is folded).  Then:
     Identity (StopGradient stays: transforms of the compiled function need it),
   - common sub-expressions merge (same primitive by is_equivalent, same inputs),
   - nodes no output needs are dropped,
-and prims/compiled.py fuses the elementwise chains of what is left.
+and compile_rows.py fuses reductions over trailing axes with the elementwise work
+around them, and fuse() below the elementwise chains of what is left.
 """
 from libc.stdint cimport int64_t
 from mlxc._core.array cimport array, new_node, node_outputs
@@ -169,6 +170,8 @@ def build(list outputs, dict holders, int fold_size):
             dtype_of[r] = d
     items, out_refs = simplify(steps, out_refs, dtype_of)
     plain = [item[0] for item in items]
+    from mlxc._core import compile_rows
+    items = compile_rows.fuse_rows(items, out_refs, dtype_of)
     items = fuse(items, out_refs, dtype_of)
     steps, const_list, out_refs = finish(items, const_list, out_refs, nin)
     return plain, steps, const_list, out_refs
@@ -271,6 +274,11 @@ cdef object instr_of(Step st, dict dtype_of):
     if dt is None or not _compiled.supported(kind, op, dt, out):
         return None
     return (kind, op, dt)
+
+
+def fusable(Step st, dict dtype_of):
+    """instr_of for compile_rows: (kind, op, dtype), "move" or None."""
+    return instr_of(st, dtype_of)
 
 
 def fuse(list items, list out_refs, dict dtype_of):

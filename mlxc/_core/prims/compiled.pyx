@@ -19,7 +19,9 @@ from mlxc._core.primitive cimport Primitive, check_status
 
 cdef extern from "mlxc_fused.h" nogil:
     enum:
-        MLXC_FK_UNARY, MLXC_FK_BINARY, MLXC_FK_SELECT, MLXC_FK_CAST
+        MLXC_FK_UNARY, MLXC_FK_BINARY, MLXC_FK_SELECT, MLXC_FK_CAST, MLXC_FK_REDUCE
+        MLXC_FL_SCALAR, MLXC_FL_ROW, MLXC_FL_COL, MLXC_FL_FULL
+        MLXC_FUSED_ROW_MAX
     ctypedef struct mlxc_fused_instr:
         int kind
         int op
@@ -34,11 +36,22 @@ cdef extern from "mlxc_fused.h" nogil:
                    int noutputs, void *const *out_data, const int *out_reg,
                    int ndim, const int64_t *shape, mlxc_fused_cache *cache)
     int mlxc_fused_supported(int kind, int op, int dtype, int dtype_out)
+    int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs,
+                        const int *reg_dtype, const int *reg_level, int ninputs,
+                        const void *const *in_data, const int64_t *const *in_strides,
+                        int noutputs, void *const *out_data, const int *out_reg,
+                        const int *out_level, int ndim, const int64_t *shape, int a0)
 
 FK_UNARY = MLXC_FK_UNARY
 FK_BINARY = MLXC_FK_BINARY
 FK_SELECT = MLXC_FK_SELECT
 FK_CAST = MLXC_FK_CAST
+FK_REDUCE = MLXC_FK_REDUCE
+FL_SCALAR = MLXC_FL_SCALAR
+FL_ROW = MLXC_FL_ROW
+FL_COL = MLXC_FL_COL
+FL_FULL = MLXC_FL_FULL
+ROW_MAX = MLXC_FUSED_ROW_MAX
 
 # Below this many elements the program runs without releasing the GIL.
 cdef enum:
@@ -62,12 +75,23 @@ cdef class Compiled(Primitive):
     cdef readonly list sub          # the original steps (compile_graph.Step), local refs
     cdef readonly list sub_outputs  # refs of the outputs in sub
     cdef readonly str label
+    # row programs (mlxc_fused_rows): a reduction with its prologue and epilogue
+    cdef readonly bint rows
+    cdef int *reg_level
+    cdef int *out_level
+    cdef int a0
+    cdef tuple domain               # the traced domain shape
+    cdef list traced_in             # the traced input shapes (others run the original nodes)
+    cdef list in_level
+    cdef list reduce_in             # inputs a reduction reads directly
 
     def __dealloc__(self):
         mlxc_fused_cache_clear(&self.cache)
         free(self.code)
         free(self.reg_dtype)
         free(self.out_reg)
+        free(self.reg_level)
+        free(self.out_level)
 
     @staticmethod
     def create(list instrs, list reg_dtypes, int ninputs, list out_regs, list sub,
@@ -100,9 +124,36 @@ cdef class Compiled(Primitive):
         c.label = label
         return c
 
+    @staticmethod
+    def create_rows(list instrs, list reg_dtypes, list reg_levels, int ninputs,
+                    list out_regs, list out_levels, list sub, list sub_outputs, str label,
+                    tuple domain, int a0, list traced_in):
+        """A row program over domain split at a0 (see mlxc_fused.h)."""
+        cdef Compiled c = Compiled.create(instrs, reg_dtypes, ninputs, out_regs, sub,
+                                          sub_outputs, label)
+        cdef int i
+        c.rows = True
+        c.reg_level = <int *>malloc(max(c.nregs, 1) * sizeof(int))
+        c.out_level = <int *>malloc(max(c.noutputs, 1) * sizeof(int))
+        if c.reg_level == NULL or c.out_level == NULL:
+            raise MemoryError()
+        for i in range(c.nregs):
+            c.reg_level[i] = reg_levels[i]
+        for i in range(c.noutputs):
+            c.out_level[i] = out_levels[i]
+        c.a0 = a0
+        c.domain = domain
+        c.traced_in = traced_in
+        c.in_level = reg_levels[:ninputs]
+        c.reduce_in = sorted({s[0] for (k, _, _, _, s) in instrs
+                              if k == MLXC_FK_REDUCE and s[0] < ninputs})
+        return c
+
     # ---------------------------------------------------------------- eval
 
     cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        if self.rows:
+            return self.eval_rows(inputs, outputs)
         cdef array out0 = <array>outputs[0]
         cdef array x, o
         cdef int k, d, nd = out0.ndim, st
@@ -152,6 +203,79 @@ cdef class Compiled(Primitive):
                     st = mlxc_fused(self.ninstr, self.code, self.nregs, self.reg_dtype, n_in,
                                     in_data, <const int64_t *const *>strides, self.noutputs,
                                     out_data, self.out_reg, nd, shape, &self.cache)
+            check_status(st, "Compiled")
+        finally:
+            free(mem)
+            free(strides)
+            free(in_data)
+            free(out_data)
+        return 0
+
+    cdef int eval_rows(self, list inputs, list outputs) except -1:
+        cdef array x, o
+        cdef int k, d, nd = len(self.domain), a0 = self.a0, n_in = self.ninputs, lv, st
+        cdef int64_t want, size = 1, L = 1
+        for k in range(n_in):
+            if (<array>inputs[k])._shape != self.traced_in[k]:
+                return self.interpret(inputs, outputs)     # a shapeless call, new shapes
+        for d in range(nd):
+            size *= self.domain[d]
+            if d >= a0:
+                L *= self.domain[d]
+        if size == 0 or L > MLXC_FUSED_ROW_MAX:
+            return self.interpret(inputs, outputs)
+        # a reduction of an input reads it as the unfused one would only when the
+        # reduced dims are contiguous (else mlxc_reduce may sum columns in another order)
+        for k in self.reduce_in:
+            x = <array>inputs[k]
+            want = 1
+            for d in range(nd - 1, a0 - 1, -1):
+                if x.dims[d] != 1 and x.strides[d] != want:
+                    return self.interpret(inputs, outputs)
+                want *= x.dims[d]
+        cdef int64_t *mem = <int64_t *>malloc((n_in + 1) * nd * sizeof(int64_t))
+        cdef int64_t **strides = <int64_t **>malloc((n_in + 1) * sizeof(int64_t *))
+        cdef const void **in_data = <const void **>malloc((n_in + 1) * sizeof(void *))
+        cdef void **out_data = <void **>malloc((self.noutputs + 1) * sizeof(void *))
+        cdef int64_t *shape = mem
+        try:
+            if mem == NULL or strides == NULL or in_data == NULL or out_data == NULL:
+                raise MemoryError()
+            for d in range(nd):
+                shape[d] = self.domain[d]
+            for k in range(n_in):
+                x = <array>inputs[k]
+                strides[k] = mem + (k + 1) * nd
+                lv = self.in_level[k]
+                for d in range(nd):
+                    strides[k][d] = 0
+                if lv == MLXC_FL_ROW:
+                    # (rows...) or (rows..., 1, ...): its first a0 dims are the rows
+                    for d in range(a0):
+                        if x.dims[d] != 1:
+                            strides[k][d] = x.strides[d]
+                elif lv != MLXC_FL_SCALAR:
+                    # COL and FULL broadcast as numpy does (aligned at the right)
+                    for d in range(x.ndim):
+                        if x.dims[d] != 1:
+                            strides[k][nd - x.ndim + d] = x.strides[d]
+                in_data[k] = x.data()
+            for k in range(self.noutputs):
+                o = <array>outputs[k]
+                alloc_output(o)
+                out_data[k] = o.data()
+            if size < NOGIL_SIZE:
+                st = mlxc_fused_rows(self.ninstr, self.code, self.nregs, self.reg_dtype,
+                                     self.reg_level, n_in, in_data,
+                                     <const int64_t *const *>strides, self.noutputs,
+                                     out_data, self.out_reg, self.out_level, nd, shape, a0)
+            else:
+                with nogil:
+                    st = mlxc_fused_rows(self.ninstr, self.code, self.nregs, self.reg_dtype,
+                                         self.reg_level, n_in, in_data,
+                                         <const int64_t *const *>strides, self.noutputs,
+                                         out_data, self.out_reg, self.out_level, nd, shape,
+                                         a0)
             check_status(st, "Compiled")
         finally:
             free(mem)
