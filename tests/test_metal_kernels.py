@@ -16,7 +16,7 @@ import pytest
 
 import mlxc.core as mx
 from conftest import METAL_REAL
-from helpers import CHILD_CWD, child_env, internal
+from helpers import child_env, internal
 
 _node_device = internal("mlxc._core.array", "_node_device")
 
@@ -155,7 +155,7 @@ def test_missing_kernel_and_float64_raise(gpu):
     with pytest.raises(RuntimeError, match=r"\[Sort\] has no Metal kernel yet"):
         mx.eval(mx.sort(x, stream=mx.gpu))
     with pytest.raises(RuntimeError, match=r"has no Metal kernel yet"):
-        mx.eval(mx.sum(x, stream=mx.gpu))
+        mx.eval(mx.argmax(x, stream=mx.gpu))
     d = mx.array(np.arange(3), dtype=mx.float64)
     with pytest.raises(TypeError, match=r"float64 is not supported on the GPU"):
         mx.eval(mx.exp(d, stream=mx.gpu))
@@ -163,13 +163,14 @@ def test_missing_kernel_and_float64_raise(gpu):
     np.testing.assert_array_equal(np.array(mx.sort(x)), np.arange(6))
 
 
-def test_emulate_without_emulator_is_a_clear_error():
+def test_emulate_without_emulator_is_a_clear_error(tmp_path):
     code = ("import mlxc.core as mx\n"
             "try:\n    mx.is_available(mx.gpu)\nexcept RuntimeError as e:\n    print('ERR', e)\n")
     env = child_env(MLXC_METAL_EMULATE="1")
     env["PYTHONPATH"] = os.pathsep.join(p for p in env.get("PYTHONPATH", "").split(os.pathsep)
                                         if p and "tests" not in os.path.basename(p.rstrip("/")))
-    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=CHILD_CWD,
+    # cwd: not tests/ (the child's sys.path starts with its cwd).
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(tmp_path),
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "ERR" in r.stdout and "tests/ directory on sys.path" in r.stdout, r.stdout
@@ -351,6 +352,59 @@ def test_select(name, lanes):
     assert_same(run(f, mx.gpu, c, a, b), run(f, mx.cpu, c, a, b))
     ct = mx.transpose(values("bool_", (5, 3), 23))
     assert_same(run(f, mx.gpu, ct, a, b[0]), run(f, mx.cpu, ct, a, b[0]))
+
+
+# ---------------------------------------------------------------- reductions
+
+REDUCE_OPS = ["sum", "prod", "max", "min", "all", "any"]
+
+
+def reduce_inputs(name):
+    """(array, axis) cases: all-reduce, rows and columns with lengths around the simdgroup
+    and threadgroup sizes, several axes, a transposed input, empty reductions."""
+    for r in (1, 31, 32, 33, 255, 256, 257, 1000):
+        yield values(name, (3, r), r), 1
+    yield values(name, (300, 4), 1), 0
+    yield values(name, (4, 5, 6), 2), (0, 2)
+    yield mx.transpose(values(name, (6, 70), 3)), 0
+    yield values(name, (513,), 4), None
+    yield values(name, (3, 0), 5), 1
+    yield values(name, (0, 3), 6), 1
+
+
+@pytest.mark.parametrize("name", GPU_DTYPES)
+def test_reduce(name, lanes):
+    for x, axis in reduce_inputs(name):
+        if name in FLOATS:
+            x = x / 20 + 1              # near 1: products of hundreds stay finite
+            if name == "bfloat16":
+                x = x.astype(mx.bfloat16)
+            mx.eval(x)
+        for op in REDUCE_OPS:
+            if op in ("sum", "prod") and name in ("bool_", "int8", "uint8", "int16",
+                                                  "uint16"):
+                continue        # promoted to a wider type first (covered by int32/uint32)
+            if op in ("max", "min") and x.size == 0:
+                continue                # an error on both devices (an empty max)
+            f = getattr(mx, op)
+            g, c = run(lambda a: f(a, axis=axis), mx.gpu, x), run(lambda a: f(a, axis=axis), mx.cpu, x)
+            if op in ("sum", "prod") and name in FLOATS:
+                # Float sums/products associate differently (a tree vs the CPU's order):
+                # relative error about n * eps of the result dtype.
+                n = x.size // max(c.size, 1)
+                eps = {"float16": 2.0 ** -10, "bfloat16": 2.0 ** -7, "float32": 2.0 ** -23}[name]
+                np.testing.assert_allclose(as_np(g), as_np(c), rtol=(n + 2) * eps, atol=0)
+            else:
+                assert_same(g, c)
+
+
+def test_reduce_nan_and_mean(lanes):
+    x = np.ones((4, 300), np.float32)
+    x[1, 7] = np.nan
+    x[2, 299] = -np.inf
+    a = mx.array(x)
+    for f in (mx.max, mx.min, mx.sum, mx.mean, mx.all, mx.any):
+        assert_same(run(lambda t: f(t, axis=1), mx.gpu, a), run(lambda t: f(t, axis=1), mx.cpu, a))
 
 
 # ---------------------------------------------------------------- transforms

@@ -15,6 +15,26 @@ import os
 import platform
 
 
+def inline_includes(path, seen=None):
+    """The source with its `#include "file"` lines (files beside it) replaced by their
+    text: newLibraryWithSource has no file system to search."""
+    import re
+    seen = set() if seen is None else seen
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r'\s*#\s*include\s*"([^"]+)"', line)
+            if m:
+                inc = os.path.join(os.path.dirname(path), m.group(1))
+                if inc not in seen:             # the headers are #pragma once
+                    seen.add(inc)
+                    out.append(inline_includes(inc, seen))
+                continue
+            out.append(line.replace("#pragma once", "") if line.startswith("#pragma once")
+                       else line)
+    return "".join(out)
+
+
 def metal_present():
     try:
         import Metal
@@ -39,8 +59,7 @@ class MetalExecutor:
     def function(self, path, host_name):
         lib = self._libraries.get(path)
         if lib is None:
-            with open(path, encoding="utf-8") as f:
-                source = f.read()
+            source = inline_includes(path)
             options = self._mtl.MTLCompileOptions.new()
             # Precise math: the kernels' results are compared with the CPU's libm-grade
             # ones (fast math changes pow/exp/log accuracy and NaN/inf handling).

@@ -16,6 +16,7 @@ from mlxc._core.dtype cimport itemsize
 from mlxc._core.layout cimport MAX_OPERANDS, broadcast_strides, collapse
 from mlxc._core.primitive cimport Primitive
 from mlxc._core.prims.elementwise cimport Binary, Copy, Select, Unary
+from mlxc._core.prims.reduce cimport Reduce
 from mlxc._core.prims cimport views
 
 from struct import pack as _pack
@@ -180,6 +181,32 @@ def select_gpu(Select prim, list inputs, list outputs):
                                            4: meta, 5: i32(nd), 6: u32(n)}, grid, tg)
 
 
+def reduce_gpu(Reduce prim, list inputs, list outputs):
+    """One threadgroup per output element over the reduced axes (moved last)."""
+    cdef array a = <array>inputs[0]
+    cdef array out = <array>outputs[0]
+    cdef int op = prim.op, nred = len(prim.axes), i
+    cdef int64_t nreduce = 1
+    cdef str sfx = dtype_suffix(a.dtype, prim.name())
+    if op < 4 and out.dtype != a.dtype:           # sum/prod/max/min keep the dtype
+        raise TypeError(f"[{prim.name()}] no Metal kernel for this dtype change.")
+    alloc_output(out)
+    if out.size == 0:
+        return
+    u32(out.size)
+    order = [i for i in range(a.ndim) if i not in prim.axes] + list(prim.axes)
+    for i in prim.axes:
+        nreduce *= a.dims[i]
+    src, off = input_binding(a)
+    meta = _pack(f"<{2 * a.ndim + 1}q", *([a.dims[i] for i in order] +
+                                         [a.strides[i] for i in order] + [off]))
+    tg = 256 if nreduce > 128 else 32
+    dispatch("reduce.metal", "reduce_g_" + sfx,
+             {0: src, 1: output_binding(out), 2: meta, 3: i32(a.ndim), 4: i32(nred),
+              5: i32(op), 6: _pack("<Q", nreduce)},
+             (out.size, 1, 1), (tg, 1, 1), groups=True)
+
+
 def view_gpu(Primitive prim, list inputs, list outputs):
     """Views set strides and offsets over the input's buffer: no kernel, no data moved."""
     prim.eval_cpu(inputs, outputs)
@@ -204,6 +231,7 @@ def register(dict table):
     table[Unary] = unary_gpu
     table[Binary] = binary_gpu
     table[Select] = select_gpu
+    table[Reduce] = reduce_gpu
     table[views.Reshape] = reshape_gpu
     for t in (views.Transpose, views.Slice, views.Broadcast, views.AsStrided, views.View,
               views.PassThrough, views.StopGradient, views.Identity, views.Depends):
