@@ -132,3 +132,94 @@ template [[host_name("reduce_g_int64")]] [[kernel]] decltype(reduce_g<long>) red
 template [[host_name("reduce_g_float16")]] [[kernel]] decltype(reduce_g<half>) reduce_g<half>;
 template [[host_name("reduce_g_bfloat16")]] [[kernel]] decltype(reduce_g<bf16>) reduce_g<bf16>;
 template [[host_name("reduce_g_float32")]] [[kernel]] decltype(reduce_g<float>) reduce_g<float>;
+
+// ------------------------------------------------------------------ arg-reductions
+
+// argmax (op 0) / argmin (op 1) along the last dim of the permuted layout: uint32 index
+// of the first extreme; NaN counts as the extreme (the first NaN wins).  A candidate is
+// (value, index); `better` orders candidates so the combine is associative and
+// commutative, hence independent of the order lanes run in.
+template <typename A>
+inline bool better(int op, A a, uint ia, A b, uint ib) {
+    bool na = Kind<A>::is_float && a != a;
+    bool nb = Kind<A>::is_float && b != b;
+    if (na || nb) {
+        return na && (!nb || ia < ib);
+    }
+    if (a == b) {
+        return ia < ib;
+    }
+    return op == 0 ? a > b : a < b;
+}
+
+template <typename T>
+kernel void argreduce_g(device const T* in [[buffer(0)]],
+                        device uint* out [[buffer(1)]],
+                        constant long* meta [[buffer(2)]],
+                        constant int& ndim [[buffer(3)]],
+                        constant int& op [[buffer(4)]],
+                        uint group [[threadgroup_position_in_grid]],
+                        uint tid [[thread_position_in_threadgroup]],
+                        uint tsize [[threads_per_threadgroup]],
+                        uint lane [[thread_index_in_simdgroup]],
+                        uint sg [[simdgroup_index_in_threadgroup]],
+                        uint nsg [[simdgroups_per_threadgroup]]) {
+    typedef typename Num<T>::C A;
+    threadgroup A best_value[32];
+    threadgroup uint best_index[32];
+    int nk = ndim - 1;
+    uint len = uint(meta[nk]);
+    long stride = meta[ndim + nk];
+    long base = meta[2 * ndim] + elem_offset(group, meta, meta + ndim, nk);
+    // Threads without an element hold index len, which any real candidate beats.
+    A v = A(0);
+    uint iv = len;
+    for (uint r = tid; r < len; r += tsize) {
+        A x = Num<T>::get(in[base + long(r) * stride]);
+        if (iv == len || better<A>(op, x, r, v, iv)) {
+            v = x;
+            iv = r;
+        }
+    }
+    for (ushort d = 16; d > 0; d >>= 1) {
+        A w = simd_shuffle_down(v, d);
+        uint iw = simd_shuffle_down(iv, d);
+        if (iw != len && (iv == len || better<A>(op, w, iw, v, iv))) {
+            v = w;
+            iv = iw;
+        }
+    }
+    if (lane == 0) {
+        best_value[sg] = v;
+        best_index[sg] = iv;
+    }
+    threadgroup_barrier(mem_flags::mem_threadgroup);
+    if (sg == 0) {
+        v = lane < nsg ? best_value[lane] : A(0);
+        iv = lane < nsg ? best_index[lane] : len;
+        for (ushort d = 16; d > 0; d >>= 1) {
+            A w = simd_shuffle_down(v, d);
+            uint iw = simd_shuffle_down(iv, d);
+            if (iw != len && (iv == len || better<A>(op, w, iw, v, iv))) {
+                v = w;
+                iv = iw;
+            }
+        }
+        if (lane == 0) {
+            out[group] = iv == len ? 0u : iv;
+        }
+    }
+}
+
+template [[host_name("argreduce_g_bool_")]] [[kernel]] decltype(argreduce_g<bool>) argreduce_g<bool>;
+template [[host_name("argreduce_g_uint8")]] [[kernel]] decltype(argreduce_g<uchar>) argreduce_g<uchar>;
+template [[host_name("argreduce_g_uint16")]] [[kernel]] decltype(argreduce_g<ushort>) argreduce_g<ushort>;
+template [[host_name("argreduce_g_uint32")]] [[kernel]] decltype(argreduce_g<uint>) argreduce_g<uint>;
+template [[host_name("argreduce_g_uint64")]] [[kernel]] decltype(argreduce_g<ulong>) argreduce_g<ulong>;
+template [[host_name("argreduce_g_int8")]] [[kernel]] decltype(argreduce_g<char>) argreduce_g<char>;
+template [[host_name("argreduce_g_int16")]] [[kernel]] decltype(argreduce_g<short>) argreduce_g<short>;
+template [[host_name("argreduce_g_int32")]] [[kernel]] decltype(argreduce_g<int>) argreduce_g<int>;
+template [[host_name("argreduce_g_int64")]] [[kernel]] decltype(argreduce_g<long>) argreduce_g<long>;
+template [[host_name("argreduce_g_float16")]] [[kernel]] decltype(argreduce_g<half>) argreduce_g<half>;
+template [[host_name("argreduce_g_bfloat16")]] [[kernel]] decltype(argreduce_g<bf16>) argreduce_g<bf16>;
+template [[host_name("argreduce_g_float32")]] [[kernel]] decltype(argreduce_g<float>) argreduce_g<float>;

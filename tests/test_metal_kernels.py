@@ -155,7 +155,7 @@ def test_missing_kernel_and_float64_raise(gpu):
     with pytest.raises(RuntimeError, match=r"\[Sort\] has no Metal kernel yet"):
         mx.eval(mx.sort(x, stream=mx.gpu))
     with pytest.raises(RuntimeError, match=r"has no Metal kernel yet"):
-        mx.eval(mx.argmax(x, stream=mx.gpu))
+        mx.eval(mx.cumsum(x, stream=mx.gpu))
     d = mx.array(np.arange(3), dtype=mx.float64)
     with pytest.raises(TypeError, match=r"float64 is not supported on the GPU"):
         mx.eval(mx.exp(d, stream=mx.gpu))
@@ -396,6 +396,32 @@ def test_reduce(name, lanes):
                 np.testing.assert_allclose(as_np(g), as_np(c), rtol=(n + 2) * eps, atol=0)
             else:
                 assert_same(g, c)
+
+
+@pytest.mark.parametrize("name", GPU_DTYPES)
+def test_argreduce(name, lanes):
+    for x, axis in reduce_inputs(name):
+        if x.size == 0 or not isinstance(axis, int):
+            continue
+        x = x // 4 if name in INTS else x       # repeated values: the first one wins
+        mx.eval(x)
+        for f in (mx.argmax, mx.argmin):
+            assert_same(run(lambda a: f(a, axis=axis), mx.gpu, x),
+                        run(lambda a: f(a, axis=axis), mx.cpu, x))
+
+
+def test_argreduce_nan_and_ties(lanes):
+    x = np.zeros((5, 300), np.float32)
+    x[1, [3, 100, 250]] = np.nan              # the first NaN wins
+    x[2, [7, 260]] = 5.0                      # ties: the first wins
+    x[3, [9, 299]] = -5.0
+    a = mx.array(x)
+    for f in (mx.argmax, mx.argmin):
+        assert_same(run(lambda t: f(t, axis=1), mx.gpu, a), run(lambda t: f(t, axis=1), mx.cpu, a))
+        assert_same(run(lambda t: f(t, axis=0), mx.gpu, a), run(lambda t: f(t, axis=0), mx.cpu, a))
+    e = mx.array(np.zeros((0, 4), np.float32))         # refused by the op on both devices
+    with pytest.raises(ValueError, match="zero size"):
+        mx.argmax(e, axis=1, stream=mx.gpu)
 
 
 def test_reduce_nan_and_mean(lanes):

@@ -16,7 +16,7 @@ from mlxc._core.dtype cimport itemsize
 from mlxc._core.layout cimport MAX_OPERANDS, broadcast_strides, collapse
 from mlxc._core.primitive cimport Primitive
 from mlxc._core.prims.elementwise cimport Binary, Copy, Select, Unary
-from mlxc._core.prims.reduce cimport Reduce
+from mlxc._core.prims.reduce cimport ArgReduce, Reduce
 from mlxc._core.prims cimport views
 
 from struct import pack as _pack
@@ -207,6 +207,27 @@ def reduce_gpu(Reduce prim, list inputs, list outputs):
              (out.size, 1, 1), (tg, 1, 1), groups=True)
 
 
+def argreduce_gpu(ArgReduce prim, list inputs, list outputs):
+    """One threadgroup per output element over the axis (moved last)."""
+    cdef array a = <array>inputs[0]
+    cdef array out = <array>outputs[0]
+    cdef int ax = prim.axis, i
+    cdef str sfx = dtype_suffix(a.dtype, prim.name())
+    alloc_output(out)
+    if out.size == 0:
+        return
+    u32(out.size)
+    u32(a.dims[ax])
+    order = [i for i in range(a.ndim) if i != ax] + [ax]
+    src, off = input_binding(a)
+    meta = _pack(f"<{2 * a.ndim + 1}q", *([a.dims[i] for i in order] +
+                                         [a.strides[i] for i in order] + [off]))
+    tg = 256 if a.dims[ax] > 128 else 32
+    dispatch("reduce.metal", "argreduce_g_" + sfx,
+             {0: src, 1: output_binding(out), 2: meta, 3: i32(a.ndim), 4: i32(prim.op)},
+             (out.size, 1, 1), (tg, 1, 1), groups=True)
+
+
 def view_gpu(Primitive prim, list inputs, list outputs):
     """Views set strides and offsets over the input's buffer: no kernel, no data moved."""
     prim.eval_cpu(inputs, outputs)
@@ -232,6 +253,7 @@ def register(dict table):
     table[Binary] = binary_gpu
     table[Select] = select_gpu
     table[Reduce] = reduce_gpu
+    table[ArgReduce] = argreduce_gpu
     table[views.Reshape] = reshape_gpu
     for t in (views.Transpose, views.Slice, views.Broadcast, views.AsStrided, views.View,
               views.PassThrough, views.StopGradient, views.Identity, views.Depends):
