@@ -456,3 +456,18 @@ def test_grad_vjp_jvp_vmap_on_gpu(gpu):
     # exp and sin differ by ulps (MSL math vs vmath); the sums cancel: absolute error.
     for g, c in ((gv, cv), (gg, cg), (gt, ct), (gb, cb)):
         assert_same(g, c, ulps=4, atol=1e-6)
+
+
+# ---------------------------------------------------------------- address-space lint
+
+_METAL_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "metal")
+
+
+@pytest.mark.parametrize("path", sorted(p for p in os.listdir(_METAL_DIR) if p.endswith(".metal"))
+                         if os.path.isdir(_METAL_DIR) else [])
+def test_metal_sources_pass_the_address_space_lint(path):
+    lint = pytest.importorskip("metal_emu.lint", reason="the emulator (tests/metal_emu) is "
+                               "not importable")
+    if lint.clang() is None:
+        pytest.skip("no clang with C++ for OpenCL 2021 (clang >= 14) for the lint")
+    assert lint.lint_file(os.path.join(_METAL_DIR, path)) == []
