@@ -57,3 +57,82 @@ def _restore_default_device():
     yield
     if mx.default_device() != dev:
         mx.set_default_device(dev)
+
+
+# ---------------------------------------------------------------- the GPU (Metal) tests
+# GPU tests run on the emulated Metal device (tests/metal_emu, imported as metal_emu; this
+# directory is on sys.path above) switched on for the test only, or with
+# MLXC_TEST_METAL=real on a Mac, on Metal itself.  Without either they are skipped.
+METAL_REAL = os.environ.get("MLXC_TEST_METAL", "").strip().lower() == "real"
+
+
+def gpu_skip_reason():
+    if REFERENCE:
+        return "GPU tests run against mlxc only"
+    if METAL_REAL:
+        return None if sys.platform == "darwin" else "MLXC_TEST_METAL=real needs macOS"
+    try:
+        import metal_emu  # noqa: F401
+    except ImportError as e:
+        return f"the emulated Metal device (tests/metal_emu) is not importable: {e}"
+    return None
+
+
+@pytest.fixture
+def gpu():
+    """The GPU device, on (emulated or real Metal) for this test; the CPU stays the
+    default device."""
+    reason = gpu_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    import mlxc.core as mx
+    from mlxc._core.metal import backend
+    before = backend.set_emulated_for_tests(not METAL_REAL)
+    try:
+        yield mx.gpu
+    finally:
+        mx.set_default_device(mx.cpu)
+        backend.set_emulated_for_tests(before)
+
+
+# Existing op-test modules run a second time with the default device set to the GPU.
+# Tests listed with a reason use primitives that have no Metal kernel yet (or types the
+# GPU lacks) and are skipped in the GPU run only.
+_NO_COMPLEX = "complex64 has no Metal kernel yet"
+GPU_SUBSET = {
+    "test_binary.py": {},
+    "test_unary.py": {"test_complex_unary": _NO_COMPLEX, "test_complex_parts": _NO_COMPLEX},
+}
+
+
+def pytest_generate_tests(metafunc):
+    skips = GPU_SUBSET.get(os.path.basename(str(metafunc.module.__file__)))
+    if skips is None or REFERENCE:
+        return
+    metafunc.fixturenames.append("op_device")
+    metafunc.parametrize("op_device", ["cpu", "gpu"])
+
+
+@pytest.fixture(autouse=True)
+def _op_device_switch(request):
+    """In the GPU_SUBSET modules' gpu runs: the GPU on and the default device."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is None or callspec.params.get("op_device") != "gpu":
+        yield
+        return
+    skips = GPU_SUBSET[os.path.basename(str(request.module.__file__))]
+    name = request.node.originalname
+    if name in skips:
+        pytest.skip(f"GPU run: {skips[name]}")
+    reason = gpu_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    import mlxc.core as mx
+    from mlxc._core.metal import backend
+    before = backend.set_emulated_for_tests(not METAL_REAL)
+    mx.set_default_device(mx.gpu)
+    try:
+        yield
+    finally:
+        mx.set_default_device(mx.cpu)
+        backend.set_emulated_for_tests(before)

@@ -30,6 +30,7 @@ cdef class array:
     cdef tuple inputs            # the operation's inputs; None once evaluated
     cdef tuple siblings          # every output of a multi-output node, in order, or None
     cdef int position            # index of this array in siblings
+    cdef char device             # the node's device: 0 cpu, 1 gpu (eval calls eval_gpu)
     cdef object __weakref__
 
     cdef _take_state(self, array o)   # become o's node/data (construction, __setitem__)
@@ -56,6 +57,7 @@ cdef array scalar_array(object value, int dtype)        # a 0-d evaluated array 
 cdef array as_array(object x)                           # array, or a Python value converted
 cdef int ensure_evaluated(array a) except -1         # evaluated and not being written by a thread
 cdef int transform_depth_add(int delta) noexcept  # >0 inside grad/vjp/jvp (this thread): eval keeps graphs
+cdef int set_node_device(int thread_device, int default_device) noexcept  # device.py's routing
 cdef tuple node_outputs(array a)          # (a,) or a's siblings
 cdef void release_inputs(tuple inputs) noexcept     # readers -= 1 for each input
 

@@ -33,6 +33,42 @@ BUFFER_FORMATS[:] = [b"?", b"B", b"H", b"I", b"Q", b"b", b"h", b"i", b"q", b"e",
 
 # ---------------------------------------------------------------- building arrays
 
+# The device new nodes are created on (0 cpu, 1 gpu): this thread's stream context or
+# default stream when it set one (-1: none), else the process-wide default device.
+# device.py keeps them in step with its Python state; new_node reads them, nothing else.
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    static __declspec(thread) int mlxc_thread_device = -1;
+    #else
+    static _Thread_local int mlxc_thread_device = -1;
+    #endif
+    static int mlxc_default_device = 0;
+    """
+    int mlxc_thread_device
+    int mlxc_default_device
+
+
+cdef int set_node_device(int thread_device, int default_device) noexcept:
+    """thread_device: -2 leaves this thread's choice unchanged; default_device: -1 leaves
+    the process-wide default unchanged."""
+    global mlxc_thread_device, mlxc_default_device
+    if thread_device != -2:
+        mlxc_thread_device = thread_device
+    if default_device != -1:
+        mlxc_default_device = default_device
+    return 0
+
+
+def _set_node_device(int thread_device, int default_device):
+    """device.py's hook into set_node_device (private)."""
+    set_node_device(thread_device, default_device)
+
+
+def _node_device(array a):
+    """The device code (0 cpu, 1 gpu) of a's node (private; tests and printing)."""
+    return a.device
+
 cdef int set_shape(array a, tuple shape) except -1:
     cdef int n = len(shape)
     cdef int i
@@ -121,6 +157,7 @@ cdef array new_node(int dtype, tuple shape, Primitive prim, tuple inputs):
                             f"{dtype_of(dtype).name} would take more than 2**63 - 1 bytes.")
     a.primitive = prim
     a.inputs = inputs
+    a.device = mlxc_thread_device if mlxc_thread_device >= 0 else mlxc_default_device
     hold_inputs(inputs)
     return a
 
@@ -482,6 +519,7 @@ cdef class array:
         self.offset = o.offset
         self.flags = o.flags
         self.primitive = o.primitive
+        self.device = o.device
         release_inputs(self.inputs)
         self.inputs = o.inputs
         if self.inputs is not None:

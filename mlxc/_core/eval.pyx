@@ -152,7 +152,10 @@ cdef int run_tape(list tape, unsigned long me) except -1:
                                  and (<PyObject *>inp.buf).ob_refcnt == 1)
             inp = None
             try:
-                node.primitive.eval_cpu(inputs, outputs)
+                if node.device:
+                    node.primitive.eval_gpu(inputs, outputs)
+                else:
+                    node.primitive.eval_cpu(inputs, outputs)
             except BaseException:
                 for x in outputs:            # no partial result is left looking evaluated
                     (<array>x).buf = None

@@ -2,6 +2,11 @@
 from mlxc._core.kernels cimport MLXC_OK, MLXC_ERR_UNSUPPORTED, MLXC_ERR_INDEX, MLXC_ERR_NOMEM
 
 
+# eval_gpu of each primitive type that has one: type -> f(prim, inputs, outputs).  Filled
+# by mlxc._core.metal.gpu_eval when a GPU backend starts; empty without one.
+_gpu_table = {}
+
+
 cdef class Primitive:
     """One operation of the graph.  Families subclass it and are parameterized by op code."""
 
@@ -9,7 +14,16 @@ cdef class Primitive:
         raise NotImplementedError(f"[{self.name()}] has no CPU implementation.")
 
     cdef int eval_gpu(self, list inputs, list outputs) except -1:
-        raise RuntimeError(f"[{self.name()}] The GPU backend is not available in this build.")
+        f = _gpu_table.get(type(self))
+        if f is None:
+            if not _gpu_table:
+                raise RuntimeError(f"[{self.name()}] The GPU backend is not available in "
+                                   f"this build.")
+            # Never a silent CPU fallback: the node was asked to run on the GPU.
+            raise RuntimeError(f"[{self.name()}] has no Metal kernel yet: run it on the CPU "
+                               f"(stream=mx.cpu).")
+        f(self, inputs, outputs)
+        return 0
 
     cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
         raise NotImplementedError(f"[{self.name()}] vjp is not implemented.")

@@ -1,9 +1,11 @@
-"""mx.metal: MLX's Metal namespace as its CPU-only build has it.
+"""mx.metal: MLX's Metal namespace.
 
-Metal is not available.  The memory functions are MLX's deprecated aliases of the
-top-level ones: they answer from mlxc's allocator (the same functions), printing MLX's
-deprecation notice once each.  Capture has nothing to record without Metal and, as in
-MLX's CPU build, does nothing.
+Metal is available on macOS with pyobjc-framework-metal, or emulated on Linux with
+MLXC_METAL_EMULATE=1 (the test suite's emulated device); otherwise it is as in MLX's
+CPU-only build.  Memory is unified: the GPU uses mlxc's allocator, so the memory
+functions are MLX's deprecated aliases of the top-level ones (the same numbers), printing
+MLX's deprecation notice once each.  Capture (a .gputrace) is not implemented: it does
+nothing, as in MLX's CPU build.
 """
 import sys as _sys
 
@@ -26,16 +28,19 @@ def _deprecated(name):
 def is_available():
     """is_available() -> bool
 
-    Check if the Metal back-end is available (never, in mlxc's CPU build)."""
-    return False
+    Check if the Metal back-end is available (Metal on macOS, or the emulated device)."""
+    from mlxc._core.metal import backend
+    return backend.available()
 
 
 def device_info():
     """device_info() -> dict[str, str | int]
 
-    Metal's device information: empty without Metal (mx.device_info describes the CPU)."""
+    Metal's device information (the emulated device says so: "emulated": True); empty
+    without Metal."""
+    from mlxc._core.metal import backend
     _deprecated("device_info")
-    return {}
+    return backend.device_info() if backend.available() else {}
 
 
 def _alias(name):

@@ -129,5 +129,8 @@ cdef int check_stream(object stream, str op) except -1:
         raise TypeError(f"[{op}] stream must be a Stream, ThreadLocalStream, Device or "
                         f"DeviceType, got {stream!r}.")
     if dev.type != DeviceType.cpu:
-        raise ValueError(f"[{op}] Cannot run on {dev}: there is no gpu backend in this build.")
+        from mlxc._core.metal.backend import available
+        if not available():
+            raise ValueError(f"[{op}] Cannot run on {dev}: there is no gpu backend in this "
+                             f"build.")
     return 0
