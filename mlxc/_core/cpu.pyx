@@ -7,6 +7,7 @@ cdef extern from "mlxc_kernels.h" nogil:
 
 cdef extern from "mlxc_threads.h" nogil:
     int mlxc_num_threads()
+    int mlxc_pool_workers()
 
 # Families with hand-written SIMD per level; the others are compiler-vectorized C.
 _SIMD_FAMILIES = ("matmul", "unary", "binary", "reduce", "argreduce", "scan")
@@ -22,6 +23,11 @@ def cpu_info():
     families = {f: isa for f in _SIMD_FAMILIES}
     families.update({f: "portable C" for f in _PORTABLE_FAMILIES})
     return {"isa": isa, "num_threads": mlxc_num_threads(), "kernels": families}
+
+
+def _pool_workers():
+    """Tests: the worker threads the kernels' one pool has started (kernels/threads.c)."""
+    return mlxc_pool_workers()
 
 
 _ISA_NAMES = ("scalar", "neon", "avx2", "avx512")
