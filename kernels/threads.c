@@ -47,6 +47,7 @@ void mlxc_parallel_for(int64_t n_tasks, int max_threads, mlxc_task_fn fn, void *
     (void)max_threads;
     run_serial(n_tasks, fn, ctx);
 }
+int mlxc_pool_workers(void) { return 0; }
 #else
 #include <pthread.h>
 #include <sched.h>
@@ -138,6 +139,11 @@ static int ensure_workers(int n)
         nworkers++;
     }
     return nworkers + 1;
+}
+
+int mlxc_pool_workers(void)
+{
+    return __atomic_load_n(&nworkers, __ATOMIC_RELAXED);
 }
 
 /* a forked child has no workers: start from scratch */

@@ -23,4 +23,8 @@ int mlxc_num_threads(void);
  * default).  Not to be called while a parallel_for runs. */
 void mlxc_set_num_threads(int n);
 
+/* Tests: the worker threads the pool has started so far (the caller excluded).
+ * The process has one pool, so this is the same whichever extension asks. */
+int mlxc_pool_workers(void);
+
 #endif

@@ -7,6 +7,7 @@ cdef extern from "mlxc_kernels.h" nogil:
 
 cdef extern from "mlxc_threads.h" nogil:
     int mlxc_num_threads()
+    int mlxc_pool_workers()
 
 cdef extern from "mlxc_cpu.h" nogil:
     int mlxc_isa_pick(unsigned levels)
@@ -42,6 +43,11 @@ def cpu_info():
     families = {f: mlxc_isa_name(mlxc_isa_pick(m)).decode()
                 for f, m in _family_levels().items()}
     return {"isa": isa, "num_threads": mlxc_num_threads(), "kernels": families}
+
+
+def _pool_workers():
+    """Tests: the worker threads the kernels' one pool has started (kernels/threads.c)."""
+    return mlxc_pool_workers()
 
 
 _ISA_NAMES = ("scalar", "neon", "avx2", "avx512")
