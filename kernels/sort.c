@@ -468,7 +468,7 @@ static int simd_kind(int dtype)
 static int simd_row(const struct sort_simd *S, int kind, int32_t *row, int32_t *tmp, int64_t n)
 {
     if (n <= SORT_NET_MAX) return S->row(row, n, kind);
-    if (sk_needs_stable(S->to_keys(row, n, kind))) {
+    if (sk_needs_stable(S->to_keys(row, row, n, kind))) {
         S->from_keys(row, row, n, kind);
         return 1;
     }
@@ -490,6 +490,8 @@ typedef struct {
     const int32_t *src;
     int32_t *dst;
     const int64_t *b;
+    int last;                /* the last round: elements out */
+    int32_t ma, mb;          /* the key map of kind: k ^ ((k >> 31) & ma) ^ mb */
 } longk_ctx;
 
 static int64_t piece(int64_t n, int64_t parts, int64_t t) { return n / parts * t + (n % parts * t) / parts; }
@@ -499,7 +501,7 @@ static void to_keys_task(void *vc, int64_t t, int tid)
     (void)tid;
     longk_ctx *c = vc;
     int64_t lo = piece(c->n, c->nt, t), hi = piece(c->n, c->nt, t + 1);
-    c->flags[t] = c->S->to_keys(c->d + lo, hi - lo, c->kind);
+    c->flags[t] = c->S->to_keys(c->dst + lo, c->d + lo, hi - lo, c->kind);
 }
 static void from_keys_task(void *vc, int64_t t, int tid)
 {
@@ -513,7 +515,7 @@ static void sort_piece_task(void *vc, int64_t t, int tid)
     (void)tid;
     longk_ctx *c = vc;
     int64_t lo = piece(c->n, c->nt, t), hi = piece(c->n, c->nt, t + 1);
-    c->S->keys(c->d + lo, c->tmp + lo, hi - lo);
+    c->S->keys(c->dst + lo, NULL, hi - lo);
 }
 /* how many of the first k outputs of merging a[0, na) and b[0, nb) come from a */
 static int64_t merge_split(const int32_t *a, int64_t na, const int32_t *b, int64_t nb, int64_t k)
@@ -538,45 +540,60 @@ static void merge_task(void *vc, int64_t t, int tid)
     int64_t k0 = piece(na + nb, c->nt, part), k1 = piece(na + nb, c->nt, part + 1);
     int64_t i = merge_split(a, na, b, nb, k0), j = k0 - i;
     int64_t ie = merge_split(a, na, b, nb, k1), je = k1 - ie;
-    int32_t *o = c->dst + a0 + k0, *oe = c->dst + a0 + k1;
+    int32_t *o = c->dst + a0 + k0;
+    /* the last round writes elements (key map ma, mb), the others keys (0, 0) */
+    int32_t ma = c->last ? c->ma : 0, mb = c->last ? c->mb : 0;
     while (i < ie && j < je) {               /* branch-free: equal keys are equal */
         int32_t x = a[i], y = b[j];
         int tb = y < x;
-        *o++ = tb ? y : x;
+        int32_t k = tb ? y : x;
+        *o++ = k ^ ((k >> 31) & ma) ^ mb;
         j += tb;
         i += !tb;
     }
-    while (i < ie) *o++ = a[i++];
-    while (j < je) *o++ = b[j++];
-    (void)oe;
+    for (; i < ie; i++) *o++ = a[i] ^ ((a[i] >> 31) & ma) ^ mb;
+    for (; j < je; j++) *o++ = b[j] ^ ((b[j] >> 31) & ma) ^ mb;
 }
 
 static int simd_long_row(const struct sort_simd *S, int kind, int32_t *d, int32_t *tmp,
                          int64_t n, int nt)
 {
     if (nt > 64) nt = 64;
-    longk_ctx c = {S, kind, nt, d, tmp, n, {0}, NULL, NULL, NULL};
+    int rounds = 0;
+    while ((1 << rounds) < nt) rounds++;
+    /* the keys start where an odd number of merge rounds takes them to d */
+    int32_t *keys = rounds & 1 ? tmp : d;
+    longk_ctx c = {S, kind, nt, d, tmp, n, {0}, NULL, keys, NULL, 0, 0, 0};
+    c.ma = kind == SK_FLOAT ? 0x7fffffff : 0;
+    c.mb = kind == SK_UINT ? (int32_t)0x80000000u : 0;
     mlxc_parallel_for(nt, nt, to_keys_task, &c);
     int f = 0;
     for (int t = 0; t < nt; t++) f |= c.flags[t];
     if (sk_needs_stable(f)) {
-        c.src = d;
-        mlxc_parallel_for(nt, nt, from_keys_task, &c);
+        if (keys == d) {
+            c.src = d;
+            mlxc_parallel_for(nt, nt, from_keys_task, &c);
+        }
         return 1;
     }
     mlxc_parallel_for(nt, nt, sort_piece_task, &c);
     int64_t b[65 + 1];
     int nr = nt;
     for (int r = 0; r <= nr; r++) b[r] = piece(n, nt, r);
-    const int32_t *src = d;
-    int32_t *dst = tmp;
+    const int32_t *src = keys;
+    int32_t *dst = keys == d ? tmp : d;
     while (nr > 1) {
         int pairs = nr / 2;
         c.src = src;
         c.dst = dst;
         c.b = b;
+        c.last = nr <= 2;
         mlxc_parallel_for((int64_t)pairs * nt, nt, merge_task, &c);
-        if (nr & 1) memcpy(dst + b[nr - 1], src + b[nr - 1], (size_t)(n - b[nr - 1]) * 4);
+        if (nr & 1) {
+            int64_t lo = b[nr - 1];
+            if (c.last) S->from_keys(dst + lo, src + lo, n - lo, kind);
+            else memcpy(dst + lo, src + lo, (size_t)(n - lo) * 4);
+        }
         int m = 0;
         for (int r = 0; r <= nr; r += 2) b[m++] = b[r];
         if (nr & 1) b[m++] = n;
@@ -584,8 +601,6 @@ static int simd_long_row(const struct sort_simd *S, int kind, int32_t *d, int32_
         src = dst;
         dst = src == d ? tmp : d;
     }
-    c.src = src;
-    mlxc_parallel_for(nt, nt, from_keys_task, &c);
     return 0;
 }
 

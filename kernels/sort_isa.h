@@ -26,13 +26,14 @@ static inline int sk_needs_stable(int flags)
 
 struct sort_simd {
     void (*init)(void);        /* once before use (idempotent, thread-safe) */
-    /* keys a[0, n) sorted in place; tmp: n more */
+    /* keys a[0, n) sorted in place (tmp: unused, may be NULL) */
     void (*keys)(int32_t *a, int32_t *tmp, int64_t n);
     /* a row of n <= SORT_NET_MAX elements of kind sorted in place; returns 0, or
      * 1 with the row untouched when it needs the stable sort */
     int (*row)(int32_t *row, int64_t n, int kind);
-    /* elements of kind -> keys in place (SK_* flags of what was seen, floats only) */
-    int (*to_keys)(int32_t *a, int64_t n, int kind);
+    /* elements of kind from src -> keys to dst (may be the same); returns the SK_*
+     * flags of what was seen (floats only) */
+    int (*to_keys)(int32_t *dst, const int32_t *src, int64_t n, int kind);
     /* keys -> elements of kind, from src to dst (may be the same) */
     void (*from_keys)(int32_t *dst, const int32_t *src, int64_t n, int kind);
 };

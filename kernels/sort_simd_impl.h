@@ -273,7 +273,7 @@ KFN static void SFX(keys)(int32_t *a, int32_t *tmp, int64_t n)
     SFX(qsort)(a, n, depth);
 }
 
-KFN static int SFX(to_keys)(int32_t *x, int64_t n, int kind)
+KFN static int SFX(to_keys)(int32_t *y, const int32_t *x, int64_t n, int kind)
 {
     int32_t a, b;
     kind_ab(kind, &a, &b);
@@ -285,19 +285,19 @@ KFN static int SFX(to_keys)(int32_t *x, int64_t n, int kind)
         for (; i + VW <= n; i += VW) {
             V k = vkey(vld(x + i), va, vb);
             vflags_acc(k, &acc_nan, &acc_nz, &acc_pz);
-            vst(x + i, k);
+            vst(y + i, k);
         }
         f = vflags_done(acc_nan, acc_nz, acc_pz);
         for (; i < n; i++) {
             int32_t k = skey(x[i], a, b);
             f |= k > 0x7f800000 || k < (int32_t)0x807fffffu ? SK_NAN : 0;
             f |= k == -1 ? SK_NZERO : k == 0 ? SK_PZERO : 0;
-            x[i] = k;
+            y[i] = k;
         }
         return f;
     }
-    for (; i + VW <= n; i += VW) vst(x + i, vkey(vld(x + i), va, vb));
-    for (; i < n; i++) x[i] = skey(x[i], a, b);
+    for (; i + VW <= n; i += VW) vst(y + i, vkey(vld(x + i), va, vb));
+    for (; i < n; i++) y[i] = skey(x[i], a, b);
     return 0;
 }
 
