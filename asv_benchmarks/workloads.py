@@ -886,36 +886,56 @@ def cumsum_bytes(n):
     return F32 * 2 * n
 
 
-@workload("sort", n=1 << 20)
-def sort(mx, n):
-    # The input is never modified, so every call sorts the same random data.
-    x = _mx(mx, _normal((n,), 0))
-    return lambda: _evaluated(mx, mx.sort(x))
+@workload("sort", n=1 << 20, rows=1, dtype="float32", op="sort")
+def sort(mx, n, rows, dtype, op):
+    # The input is never modified, so every call sorts the same random data:
+    # `rows` rows of n elements, each sorted (op "sort"), argsorted ("argsort")
+    # or partitioned around its middle ("partition").
+    x = _mx(mx, _sort_input(n, rows, dtype))
+    f = {"sort": lambda: mx.sort(x, axis=-1), "argsort": lambda: mx.argsort(x, axis=-1),
+         "partition": lambda: mx.partition(x, n // 2, axis=-1)}[op]
+    return lambda: _evaluated(mx, f())
+
+
+def _sort_input(n, rows, dtype):
+    shape = (rows, n) if rows > 1 else (n,)
+    if dtype == "int32":
+        return _np.random.default_rng(0).integers(-(1 << 31), 1 << 31, shape).astype(_np.int32)
+    return _normal(shape, 0)
 
 
 @sort.on("numpy")
-def _(np, n):
-    x = _normal((n,), 0)
-    return lambda: np.sort(x)
+def _(np, n, rows, dtype, op):
+    x = _sort_input(n, rows, dtype)
+    # numpy's argsort of the stable kind: mlxc's (and MLX's) argsort is stable
+    f = {"sort": lambda: np.sort(x, axis=-1), "argsort": lambda: np.argsort(x, axis=-1, kind="stable"),
+         "partition": lambda: np.partition(x, n // 2, axis=-1)}[op]
+    return f
 
 
 @sort.on("torch")
-def _(torch, n):
-    x = _torch(torch, _normal((n,), 0))
-    return lambda: torch.sort(x).values
+def _(torch, n, rows, dtype, op):
+    x = _torch(torch, _sort_input(n, rows, dtype))
+    if op == "partition":
+        return None
+    if op == "argsort":
+        return lambda: torch.argsort(x, dim=-1, stable=True)
+    return lambda: torch.sort(x, dim=-1).values
 
 
 @sort.on("jax")
-def _(jax, n):
-    x = _jax(jax, _normal((n,), 0))
-    return lambda: jax.numpy.sort(x).block_until_ready()
+def _(jax, n, rows, dtype, op):
+    x = _jax(jax, _sort_input(n, rows, dtype))
+    f = {"sort": lambda: jax.numpy.sort(x, axis=-1), "argsort": lambda: jax.numpy.argsort(x, axis=-1),
+         "partition": lambda: jax.numpy.partition(x, n // 2, axis=-1)}[op]
+    return lambda: f().block_until_ready()
 
 
 @sort.bytes
-def sort_bytes(n):
+def sort_bytes(n, rows=1, dtype="float32", op="sort"):
     # Read once, write once: the floor no comparison sort reaches, so the
     # share of bandwidth is only a yardstick here.
-    return F32 * 2 * n
+    return F32 * 2 * n * rows
 
 
 # ---------------------------------------------------------------- random
@@ -2216,6 +2236,25 @@ ISSUE3 = [
     Case("take_2^20_of_2^22", "take", {"n": _N22, "k": 1 << 20}, 1.2),
 ]
 
+# issue 12 item 6: sorting and gathers against the fastest of NumPy, PyTorch and
+# JAX, 2 threads (the first three and the take are the targets; the rest guard
+# against regressions).
+SORT = [
+    Case("sort_2^22", "sort", {"n": _N22}, 1.2),
+    Case("sort_rows_65536x64", "sort", {"n": 64, "rows": 65536}, 1.2),
+    Case("take_2^20_of_2^22", "take", {"n": _N22, "k": 1 << 20}, 1.2),
+    Case("sort_i32_2^22", "sort", {"n": _N22, "dtype": "int32"}),
+    Case("sort_2^16", "sort", {"n": 1 << 16}),
+    Case("sort_rows_16384x16", "sort", {"n": 16, "rows": 16384}),
+    Case("sort_rows_8192x256", "sort", {"n": 256, "rows": 8192}),
+    Case("sort_rows_1024x4096", "sort", {"n": 4096, "rows": 1024}),
+    Case("sort_i32_rows_65536x64", "sort", {"n": 64, "rows": 65536, "dtype": "int32"}),
+    Case("argsort_2^22", "sort", {"n": _N22, "op": "argsort"}),
+    Case("argsort_rows_65536x64", "sort", {"n": 64, "rows": 65536, "op": "argsort"}),
+    Case("partition_2^22", "sort", {"n": _N22, "op": "partition"}),
+    Case("partition_rows_65536x64", "sort", {"n": 64, "rows": 65536, "op": "partition"}),
+]
+
 # Loading 256 MiB of float32 (page cache warm) against numpy.load of the same .npy.
 _N26 = 64 << 20
 IO = [
@@ -2335,7 +2374,7 @@ QUANT = [
 # compare.py --set NAME
 SETS = {"default": COMPARE, "issue3": ISSUE3, "random": RANDOM, "io": IO, "linalg": LINALG,
         "nn": NN, "conv": CONV, "fast": FAST, "einsum": EINSUM, "train": TRAIN, "fft": FFT,
-        "compile": COMPILE, "quant": QUANT}
+        "compile": COMPILE, "quant": QUANT, "sort": SORT}
 
 
 # ---------------------------------------------------------------- timing

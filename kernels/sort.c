@@ -28,6 +28,8 @@
 #include "internal.h"
 #include "mlxc_cpu.h"
 #include "mlxc_threads.h"
+#include "mlxc_cpu.h"
+#include "sort_isa.h"
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -437,6 +439,172 @@ static void short_row(const sorter *so, size_t isz, void *row, void *tmp, uint32
     }
 }
 
+
+/* ------------------------------------------------------------ SIMD keys */
+/* 32-bit rows sort through the level's int32 key kernels (sort_isa.h) where
+ * there are some; their result equals the stable sort's bit for bit. */
+const struct sort_simd *mlxc_sort_simd(void)
+{
+    const struct sort_simd *s = NULL;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    int isa = mlxc_cpu_isa();
+    if (isa == MLXC_ISA_AVX512) s = &mlxc_sort_simd_avx512;
+    else if (isa == MLXC_ISA_AVX2) s = &mlxc_sort_simd_avx2;
+#endif
+    if (s) s->init();
+    return s;
+}
+static int simd_kind(int dtype)
+{
+    switch (dtype) {
+    case MLXC_INT32: return SK_INT;
+    case MLXC_UINT32: return SK_UINT;
+    case MLXC_FLOAT32: return SK_FLOAT;
+    default: return -1;
+    }
+}
+
+/* One row of n on this thread by the key kernels (tmp: n more); returns 1 with
+ * the row as it was when it needs the stable sort. */
+static int simd_row(const struct sort_simd *S, int kind, int32_t *row, int32_t *tmp, int64_t n)
+{
+    if (n <= SORT_NET_MAX) return S->row(row, n, kind);
+    if (sk_needs_stable(S->to_keys(row, row, n, kind))) {
+        S->from_keys(row, row, n, kind);
+        return 1;
+    }
+    S->keys(row, tmp, n);
+    S->from_keys(row, row, n, kind);
+    return 0;
+}
+
+/* A long row on nt threads: keys made in place, nt pieces sorted each on its
+ * own, then merged in rounds of pairs (every merge split over all threads by
+ * merge path), the elements made back from the last round's keys. */
+typedef struct {
+    const struct sort_simd *S;
+    int kind, nt;
+    int32_t *d, *tmp;
+    int64_t n;
+    int flags[64];
+    /* the merge round: runs [b[r], b[r + 1]) of src, pairs merged into dst */
+    const int32_t *src;
+    int32_t *dst;
+    const int64_t *b;
+    int last;                /* the last round: elements out */
+    int32_t ma, mb;          /* the key map of kind: k ^ ((k >> 31) & ma) ^ mb */
+} longk_ctx;
+
+static int64_t piece(int64_t n, int64_t parts, int64_t t) { return n / parts * t + (n % parts * t) / parts; }
+
+static void to_keys_task(void *vc, int64_t t, int tid)
+{
+    (void)tid;
+    longk_ctx *c = vc;
+    int64_t lo = piece(c->n, c->nt, t), hi = piece(c->n, c->nt, t + 1);
+    c->flags[t] = c->S->to_keys(c->dst + lo, c->d + lo, hi - lo, c->kind);
+}
+static void from_keys_task(void *vc, int64_t t, int tid)
+{
+    (void)tid;
+    longk_ctx *c = vc;
+    int64_t lo = piece(c->n, c->nt, t), hi = piece(c->n, c->nt, t + 1);
+    c->S->from_keys(c->d + lo, c->src + lo, hi - lo, c->kind);
+}
+static void sort_piece_task(void *vc, int64_t t, int tid)
+{
+    (void)tid;
+    longk_ctx *c = vc;
+    int64_t lo = piece(c->n, c->nt, t), hi = piece(c->n, c->nt, t + 1);
+    c->S->keys(c->dst + lo, NULL, hi - lo);
+}
+/* how many of the first k outputs of merging a[0, na) and b[0, nb) come from a */
+static int64_t merge_split(const int32_t *a, int64_t na, const int32_t *b, int64_t nb, int64_t k)
+{
+    int64_t lo = k > nb ? k - nb : 0, hi = k < na ? k : na;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (a[mid] <= b[k - 1 - mid]) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+/* task t: part t % nt of the merge of pair t / nt (a lone last run is copied) */
+static void merge_task(void *vc, int64_t t, int tid)
+{
+    (void)tid;
+    longk_ctx *c = vc;
+    int64_t p = t / c->nt, part = t % c->nt;
+    int64_t a0 = c->b[2 * p], a1 = c->b[2 * p + 1], b1 = c->b[2 * p + 2];
+    const int32_t *a = c->src + a0, *b = c->src + a1;
+    int64_t na = a1 - a0, nb = b1 - a1;
+    int64_t k0 = piece(na + nb, c->nt, part), k1 = piece(na + nb, c->nt, part + 1);
+    int64_t i = merge_split(a, na, b, nb, k0), j = k0 - i;
+    int64_t ie = merge_split(a, na, b, nb, k1), je = k1 - ie;
+    int32_t *o = c->dst + a0 + k0;
+    /* the last round writes elements (key map ma, mb), the others keys (0, 0) */
+    int32_t ma = c->last ? c->ma : 0, mb = c->last ? c->mb : 0;
+    while (i < ie && j < je) {               /* branch-free: equal keys are equal */
+        int32_t x = a[i], y = b[j];
+        int tb = y < x;
+        int32_t k = tb ? y : x;
+        *o++ = k ^ ((k >> 31) & ma) ^ mb;
+        j += tb;
+        i += !tb;
+    }
+    for (; i < ie; i++) *o++ = a[i] ^ ((a[i] >> 31) & ma) ^ mb;
+    for (; j < je; j++) *o++ = b[j] ^ ((b[j] >> 31) & ma) ^ mb;
+}
+
+static int simd_long_row(const struct sort_simd *S, int kind, int32_t *d, int32_t *tmp,
+                         int64_t n, int nt)
+{
+    if (nt > 64) nt = 64;
+    int rounds = 0;
+    while ((1 << rounds) < nt) rounds++;
+    /* the keys start where an odd number of merge rounds takes them to d */
+    int32_t *keys = rounds & 1 ? tmp : d;
+    longk_ctx c = {S, kind, nt, d, tmp, n, {0}, NULL, keys, NULL, 0, 0, 0};
+    c.ma = kind == SK_FLOAT ? 0x7fffffff : 0;
+    c.mb = kind == SK_UINT ? (int32_t)0x80000000u : 0;
+    mlxc_parallel_for(nt, nt, to_keys_task, &c);
+    int f = 0;
+    for (int t = 0; t < nt; t++) f |= c.flags[t];
+    if (sk_needs_stable(f)) {
+        if (keys == d) {
+            c.src = d;
+            mlxc_parallel_for(nt, nt, from_keys_task, &c);
+        }
+        return 1;
+    }
+    mlxc_parallel_for(nt, nt, sort_piece_task, &c);
+    int64_t b[65 + 1];
+    int nr = nt;
+    for (int r = 0; r <= nr; r++) b[r] = piece(n, nt, r);
+    const int32_t *src = keys;
+    int32_t *dst = keys == d ? tmp : d;
+    while (nr > 1) {
+        int pairs = nr / 2;
+        c.src = src;
+        c.dst = dst;
+        c.b = b;
+        c.last = nr <= 2;
+        mlxc_parallel_for((int64_t)pairs * nt, nt, merge_task, &c);
+        if (nr & 1) {
+            int64_t lo = b[nr - 1];
+            if (c.last) S->from_keys(dst + lo, src + lo, n - lo, kind);
+            else memcpy(dst + lo, src + lo, (size_t)(n - lo) * 4);
+        }
+        int m = 0;
+        for (int r = 0; r <= nr; r += 2) b[m++] = b[r];
+        if (nr & 1) b[m++] = n;
+        nr = m - 1;
+        src = dst;
+        dst = src == d ? tmp : d;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------ drivers */
 /* Scratch for one call.  Large blocks are asked to be backed by huge pages:
  * the buffers are new to every call, and faulting in 4K pages one by one cost
@@ -479,6 +647,8 @@ typedef struct {
     char *scratch;           /* per thread: L.bytes */
     layout L;
     int64_t nrows, len, rows_per_task;
+    const struct sort_simd *S;   /* sort of 32-bit rows by the key kernels, or NULL */
+    int kind;
 } rows_ctx;
 
 static void rows_task(void *vc, int64_t t, int tid)
@@ -491,6 +661,7 @@ static void rows_task(void *vc, int64_t t, int tid)
     for (int64_t r = t * c->rows_per_task; r < r1; r++) {
         char *row = c->data + (size_t)r * (size_t)len * c->isz;
         uint32_t *ix = c->idx ? c->idx + r * len : NULL;
+        if (c->S && simd_row(c->S, c->kind, (int32_t *)row, (int32_t *)tmp, len) == 0) continue;
         /* (long_row on one thread measured slower than plain LSD: float keys
          * cluster in few top-byte buckets, so the buckets rarely fit in cache) */
         if (len < RADIX_MIN(c->so->kb)) {
@@ -513,7 +684,21 @@ static int sort_any(int dtype, uint32_t *idx, void *data, int64_t nrows, int64_t
     int nt = mlxc_num_threads();
     if (nrows * len < PAR_TOTAL_MIN) nt = 1;
     layout L;
+    int kind = idx ? -1 : simd_kind(dtype);
+    const struct sort_simd *S = kind >= 0 ? mlxc_sort_simd() : NULL;
 
+    if (S && nt > 1 && nrows < nt && len >= PAR_ROW_MIN) {
+        /* few long 32-bit rows: the key kernels, each row by all threads; a
+         * row they leave (NaN or both zeros) goes on to the radix sort below */
+        int32_t *t = scratch_alloc((size_t)len * 4);
+        if (!t) return MLXC_ERR_NOMEM;
+        int64_t left = 0;
+        for (int64_t r = 0; r < nrows; r++)
+            left += simd_long_row(S, kind, (int32_t *)data + r * len, t, len, nt);
+        free(t);
+        if (left == 0) return MLXC_OK;
+        S = NULL;
+    }
     if (nt > 1 && nrows < nt && len >= PAR_ROW_MIN) {
         /* few long rows: each row by all threads */
         if (!scratch_layout(so, isz, idx != NULL, len, 2 * nt, &L)) return MLXC_ERR_NOMEM;
@@ -535,7 +720,7 @@ static int sort_any(int dtype, uint32_t *idx, void *data, int64_t nrows, int64_t
     if ((size_t)nt > SIZE_MAX / L.bytes) return MLXC_ERR_NOMEM;
     char *scratch = scratch_alloc(L.bytes * (size_t)nt);
     if (!scratch) return MLXC_ERR_NOMEM;
-    rows_ctx c = {so, isz, data, idx, scratch, L, nrows, len, per};
+    rows_ctx c = {so, isz, data, idx, scratch, L, nrows, len, per, S, kind};
     mlxc_parallel_for(ntask, nt, rows_task, &c);
     free(scratch);
     return MLXC_OK;

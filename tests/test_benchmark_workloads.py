@@ -28,6 +28,8 @@ TINY = (
        ("setitem", {"n": 8, "kind": "slice"}), ("setitem", {"n": 8, "kind": "int_array"}),
        ("slice_setitem", {"n": 8}), ("take_along_axis", {"n": 8, "k": 3}),
        ("transpose_copy", {"n": 6}), ("cumsum", {"n": 40}), ("sort", {"n": 40}),
+       ("sort", {"n": 20, "rows": 3, "dtype": "int32"}), ("sort", {"n": 20, "rows": 3, "op": "argsort"}),
+       ("sort", {"n": 20, "op": "partition"}),
        ("mlp_value_and_grad", {"batch": 4, "sizes": (6, 5, 3)}),
        ("per_example_grads", {"batch": 4, "dim": 3}),
        ("mlp_jvp", {"batch": 4, "sizes": (6, 5, 3)}),

@@ -55,6 +55,7 @@ W = {
   "cumprod": lambda: mx.cumprod(1 + wide * 1e-4, axis=1), "cummax": lambda: mx.cummax(tall, axis=0),
   "cummin": lambda: mx.cummin(x, reverse=True), "lcse": lambda: mx.logcumsumexp(wide, axis=1),
   "sort": lambda: mx.sort(x), "sort_rows": lambda: mx.sort(tall, axis=1),
+  "sort_i32": lambda: mx.sort(ints), "sort_rows64": lambda: mx.sort(m2[:, :64], axis=1),
   "argsort": lambda: mx.argsort(ints), "argsort0": lambda: mx.argsort(tall, axis=0),
   "partition": lambda: mx.partition(tall, 64, axis=1), "argpartition": lambda: mx.argpartition(x, 1000),
   "matmul": lambda: a @ b, "matvec": lambda: m2 @ m2[0], "vecmat": lambda: m2[0] @ m2,

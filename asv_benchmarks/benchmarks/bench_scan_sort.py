@@ -21,3 +21,13 @@ class Sort(_MemoryBound):
 
     def case(self, n):
         return W.sort, {"n": n}
+
+
+class SortRows(_MemoryBound):
+    # many short float32 rows: the bitonic networks (64) and the vector quicksort (4096)
+    params = [[16, 64, 256, 4096]]
+    param_names = ["n"]
+    timeout = 120
+
+    def case(self, n):
+        return W.sort, {"n": n, "rows": (1 << 20) // n}

@@ -1,0 +1,97 @@
+/* Sorting of int32 keys (sort_simd_impl.h) at the AVX2 level. */
+#include <stdint.h>
+#include <string.h>
+#include "sort_isa.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#define VW 8
+#define TGT __attribute__((target("avx2,popcnt")))
+#define FN static inline __attribute__((always_inline)) TGT
+#define KFN TGT
+#define SFX(name) name##_avx2
+typedef __m256i V;
+typedef __m256i VMK;
+
+FN V vld(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+FN void vst(int32_t *p, V v) { _mm256_storeu_si256((__m256i *)p, v); }
+FN V vset1(int32_t x) { return _mm256_set1_epi32(x); }
+FN V viota(void) { return _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0); }
+FN V vmin(V a, V b) { return _mm256_min_epi32(a, b); }
+FN V vmax(V a, V b) { return _mm256_max_epi32(a, b); }
+FN V vxor(V a, V b) { return _mm256_xor_si256(a, b); }
+FN V vand(V a, V b) { return _mm256_and_si256(a, b); }
+FN V vsrai31(V a) { return _mm256_srai_epi32(a, 31); }
+FN V vpermx(V v, V idx) { return _mm256_permutevar8x32_epi32(v, idx); }
+FN VMK vbit(V iota, int s)
+{
+    V b = vset1(s);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(iota, b), b);
+}
+FN V vblend(VMK m, V a, V b) { return _mm256_blendv_epi8(a, b, m); }
+FN V vrev(V v) { return _mm256_permutevar8x32_epi32(v, _mm256_set_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+
+/* per lane mask m (bit i: lane i goes left): the permutation putting the left
+ * lanes first and the right ones after, both in order, as 8 nibbles */
+static uint32_t part_perm[256];
+static void part_perm_init(void)
+{
+    /* mask 255 (the identity, 0x76543210) is written last: set means all are */
+    if (__atomic_load_n(&part_perm[255], __ATOMIC_ACQUIRE)) return;
+    for (int m = 0; m < 256; m++) {
+        uint32_t p = 0;
+        int at = 0;
+        for (int side = 1; side >= 0; side--)
+            for (int i = 0; i < 8; i++)
+                if (((m >> i) & 1) == side) p |= (uint32_t)i << (4 * at++);
+        __atomic_store_n(&part_perm[m], p, __ATOMIC_RELEASE);
+    }
+}
+FN int vpart(V v, V pivot, int le, int32_t *left, int32_t *right_end)
+{
+    V lt = le ? _mm256_xor_si256(_mm256_cmpgt_epi32(v, pivot), vset1(-1))
+              : _mm256_cmpgt_epi32(pivot, v);
+    unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(lt));
+    int nl = __builtin_popcount(m);
+    V idx = _mm256_and_si256(_mm256_srlv_epi32(vset1((int32_t)part_perm[m]),
+                                               _mm256_set_epi32(28, 24, 20, 16, 12, 8, 4, 0)),
+                             vset1(7));
+    V w = _mm256_permutevar8x32_epi32(v, idx);
+    _mm256_storeu_si256((__m256i *)left, w);
+    _mm256_maskstore_epi32(right_end - VW, _mm256_cmpgt_epi32(viota(), vset1(nl - 1)), w);
+    return nl;
+}
+FN int vpart_exact(V v, V pivot, int le, int32_t *left, int32_t *right_end)
+{
+    V lt = le ? _mm256_xor_si256(_mm256_cmpgt_epi32(v, pivot), vset1(-1))
+              : _mm256_cmpgt_epi32(pivot, v);
+    unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(lt));
+    int nl = __builtin_popcount(m);
+    V idx = _mm256_and_si256(_mm256_srlv_epi32(vset1((int32_t)part_perm[m]),
+                                               _mm256_set_epi32(28, 24, 20, 16, 12, 8, 4, 0)),
+                             vset1(7));
+    V w = _mm256_permutevar8x32_epi32(v, idx);
+    _mm256_maskstore_epi32(left, _mm256_cmpgt_epi32(vset1(nl), viota()), w);
+    _mm256_maskstore_epi32(right_end - VW, _mm256_cmpgt_epi32(viota(), vset1(nl - 1)), w);
+    return nl;
+}
+FN void vflags_acc(V k, V *nan, V *nz, V *pz)
+{
+    V hi = _mm256_cmpgt_epi32(k, vset1(0x7f800000));
+    V lo = _mm256_cmpgt_epi32(vset1((int32_t)0x807fffffu), k);
+    *nan = _mm256_or_si256(*nan, _mm256_or_si256(hi, lo));
+    *nz = _mm256_or_si256(*nz, _mm256_cmpeq_epi32(k, vset1(-1)));
+    *pz = _mm256_or_si256(*pz, _mm256_cmpeq_epi32(k, vset1(0)));
+}
+FN int vflags_done(V nan, V nz, V pz)
+{
+    return (_mm256_testz_si256(nan, nan) ? 0 : SK_NAN) |
+           (_mm256_testz_si256(nz, nz) ? 0 : SK_NZERO) |
+           (_mm256_testz_si256(pz, pz) ? 0 : SK_PZERO);
+}
+#define SORT_SIMD_INIT part_perm_init
+
+#include "sort_simd_impl.h"
+
+#endif
