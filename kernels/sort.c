@@ -447,7 +447,7 @@ const struct sort_simd *mlxc_sort_simd(void)
 {
     const struct sort_simd *s = NULL;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    int isa = mlxc_cpu_isa();
+    int isa = mlxc_isa_pick(mlxc_levels_sort);
     if (isa == MLXC_ISA_AVX512) s = &mlxc_sort_simd_avx512;
     else if (isa == MLXC_ISA_AVX2) s = &mlxc_sort_simd_avx2;
 #endif
@@ -737,4 +737,8 @@ int mlxc_argsort(int dtype, uint32_t *idx, const void *data, int64_t nrows, int6
 }
 
 /* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
-const unsigned mlxc_levels_sort = MLXC_LEVELS_SCALAR;   /* portable C */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+const unsigned mlxc_levels_sort = MLXC_LEVELS_X86;     /* 32-bit keys; other dtypes portable C */
+#else
+const unsigned mlxc_levels_sort = MLXC_LEVELS_SCALAR;
+#endif
