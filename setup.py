@@ -1,4 +1,4 @@
-"""Build: kernels/*.c into one shared library, mlxc/_core/libmlxc_kernels.so, and
+"""Build: kernels/*.c into one shared library, mlxc/_core/lib/libmlxc_kernels.so, and
 mlxc/_core/**/*.pyx cythonized into extensions that link it (see build_ext_with_kernels).
 
 MLXC_DEBUG=1 builds with bounds checks on and -O0 -g (run the suite once under it).
@@ -40,7 +40,7 @@ def compile_stale(compiler, compile_all, sources, newer_than, force, parallel,
 class build_ext_with_kernels(build_ext):
     """Build the kernel library first, then the extensions that link it.
 
-    The kernels are one shared library inside the package (mlxc/_core/libmlxc_kernels.so,
+    The kernels are one shared library inside the package (mlxc/_core/lib/libmlxc_kernels.so,
     .dylib on macOS) that every extension links with a relative rpath ($ORIGIN /
     @loader_path), so the process holds one copy of the kernels, one thread pool and one
     copy of their state (SIMD level, FFT plans) while calls stay direct.  Kernel objects
@@ -80,12 +80,13 @@ class build_ext_with_kernels(build_ext):
         then copies into the source tree) and in the source tree."""
         name = self.compiler.library_filename(KERNEL_LIB, lib_type="shared")
         package_dir = self.get_finalized_command("build_py").get_package_dir(KERNEL_PACKAGE)
-        return (os.path.join(self.build_lib, *KERNEL_PACKAGE.split("."), name),
-                os.path.join(package_dir, name))
+        return (os.path.join(self.build_lib, *KERNEL_PACKAGE.split("."), KERNEL_DIR, name),
+                os.path.join(package_dir, KERNEL_DIR, name))
 
     def copy_extensions_to_source(self):
         super().copy_extensions_to_source()
         if sys.platform != "win32":
+            self.mkpath(os.path.dirname(self.kernel_lib()[1]))
             self.copy_file(*self.kernel_lib(), level=self.verbose)
 
     def _get_output_mapping(self):                  # editable installs copy these
@@ -120,7 +121,8 @@ class build_ext_with_kernels(build_ext):
                 self.compiler.linker_so = linker_so
         for ext in self.extensions:
             ext_dir = os.path.dirname(ext.name.replace(".", "/"))
-            rel = os.path.relpath(KERNEL_PACKAGE.replace(".", "/"), ext_dir)
+            rel = os.path.relpath(os.path.join(KERNEL_PACKAGE.replace(".", "/"), KERNEL_DIR),
+                                  ext_dir)
             ext.library_dirs = [lib_dir] + list(ext.library_dirs or [])
             ext.libraries = [KERNEL_LIB] + list(ext.libraries or [])
             ext.extra_link_args = list(ext.extra_link_args or []) + rpath_args(rel)
@@ -152,6 +154,9 @@ api_headers = sorted(glob.glob("kernels/include/*.h") + glob.glob("kernels/lapac
 # The kernel library: its name and the package it lives in (see build_ext_with_kernels).
 KERNEL_LIB = "mlxc_kernels"
 KERNEL_PACKAGE = "mlxc._core"
+# ... in a plain directory of that package: beside the extension modules, a file named
+# lib*.so would look like an importable module to pkgutil/importlib.
+KERNEL_DIR = "lib"
 
 
 def kernel_lib_link_args():

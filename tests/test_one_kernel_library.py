@@ -1,5 +1,5 @@
 """One kernel library in the process: the C kernels are one shared library inside the
-package (mlxc/_core/libmlxc_kernels.so) that every extension module links, so whichever
+package (mlxc/_core/lib/libmlxc_kernels.so) that every extension module links, so whichever
 module runs a kernel, the process has one copy of the kernels, one thread pool and one
 copy of their state.  (Each extension used to link its own static copy: running kernels
 from 7 modules started 7 pools.)"""
@@ -96,7 +96,7 @@ def test_every_extension_reaches_the_same_kernels(child):
     files = {m[0] for m in child["maps"]}
     assert len(files) == 1, files
     (lib,) = files
-    assert os.path.dirname(lib) == os.path.join(PKG, "_core")
+    assert os.path.dirname(lib) == os.path.join(PKG, "_core", "lib")
     (a,) = addrs
     assert any(lo <= a < hi for _, lo, hi in child["maps"])
 
@@ -121,7 +121,7 @@ def test_extensions_find_the_library_relative_to_themselves():
     allowed are the ones Python's own link command adds to every extension.)"""
     python_rpaths = {a.split(",", 2)[2] for a in (sysconfig.get_config_var("LDSHARED") or "")
                      .split() if a.startswith("-Wl,-rpath,")}
-    lib = os.path.join(PKG, "_core", "libmlxc_kernels.so")
+    lib = os.path.join(PKG, "_core", "lib", "libmlxc_kernels.so")
     exts = [os.path.join(d, f) for d, _, fs in os.walk(PKG) for f in fs
             if f.endswith(".so") and f != "libmlxc_kernels.so"]
     linked = 0
