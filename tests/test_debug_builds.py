@@ -36,7 +36,7 @@ def _copy_tree(dst):
     """The sources only: no built extensions, generated C or build directories, so the
     flags of this build cannot mix with an in-place one."""
     ignore = shutil.ignore_patterns("*.so", "*.pyd", "build", "__pycache__", ".git")
-    for name in ("kernels", "mlxc", "tests", "examples"):
+    for name in ("kernels", "metal", "mlxc", "tests", "examples"):
         shutil.copytree(os.path.join(ROOT, name), os.path.join(dst, name), ignore=ignore)
     for name in ("setup.py", "pyproject.toml", "README.md"):
         shutil.copy(os.path.join(ROOT, name), dst)
