@@ -48,7 +48,9 @@ static void part_perm_init(void)
         __atomic_store_n(&part_perm[m], p, __ATOMIC_RELEASE);
     }
 }
-FN int vpart(V v, V pivot, int le, int32_t *left, int32_t *right_end)
+/* v's lanes below the pivot (or not above it, le) first, the rest after, into *w;
+ * returns how many are below */
+FN int vsplit(V v, V pivot, int le, V *w)
 {
     V lt = le ? _mm256_xor_si256(_mm256_cmpgt_epi32(v, pivot), vset1(-1))
               : _mm256_cmpgt_epi32(pivot, v);
@@ -57,21 +59,24 @@ FN int vpart(V v, V pivot, int le, int32_t *left, int32_t *right_end)
     V idx = _mm256_and_si256(_mm256_srlv_epi32(vset1((int32_t)part_perm[m]),
                                                _mm256_set_epi32(28, 24, 20, 16, 12, 8, 4, 0)),
                              vset1(7));
-    V w = _mm256_permutevar8x32_epi32(v, idx);
+    *w = _mm256_permutevar8x32_epi32(v, idx);
+    return nl;
+}
+/* partition step: the low lanes at left, the high ones ending at right_end (a full
+ * vector store on the left: the caller has room past it) */
+FN int vpart(V v, V pivot, int le, int32_t *left, int32_t *right_end)
+{
+    V w;
+    int nl = vsplit(v, pivot, le, &w);
     _mm256_storeu_si256((__m256i *)left, w);
     _mm256_maskstore_epi32(right_end - VW, _mm256_cmpgt_epi32(viota(), vset1(nl - 1)), w);
     return nl;
 }
+/* the same writing exactly nl lanes on the left (no room past it) */
 FN int vpart_exact(V v, V pivot, int le, int32_t *left, int32_t *right_end)
 {
-    V lt = le ? _mm256_xor_si256(_mm256_cmpgt_epi32(v, pivot), vset1(-1))
-              : _mm256_cmpgt_epi32(pivot, v);
-    unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(lt));
-    int nl = __builtin_popcount(m);
-    V idx = _mm256_and_si256(_mm256_srlv_epi32(vset1((int32_t)part_perm[m]),
-                                               _mm256_set_epi32(28, 24, 20, 16, 12, 8, 4, 0)),
-                             vset1(7));
-    V w = _mm256_permutevar8x32_epi32(v, idx);
+    V w;
+    int nl = vsplit(v, pivot, le, &w);
     _mm256_maskstore_epi32(left, _mm256_cmpgt_epi32(vset1(nl), viota()), w);
     _mm256_maskstore_epi32(right_end - VW, _mm256_cmpgt_epi32(viota(), vset1(nl - 1)), w);
     return nl;
