@@ -452,11 +452,9 @@ def _(rows, cols, kind):
     return F32 * rows * cols * 2
 
 
-@workload("compile_mlp_step", batch=256, sizes=(784, 512, 512, 10))
-def compile_mlp_step(mx, batch, sizes):
-    # nn_mlp_train_step's value_and_grad through mx.compile (the model's state is the
-    # compiled function's captured input).  Peer: the same step in eager PyTorch.
-    nn = _nn_of(mx)
+def _nn_mlp(mx, nn, batch, sizes):
+    """The MLP of the nn workloads: nn.Sequential of nn.Linear/nn.ReLU with
+    _mlp_params' weights, a batch (x, y) and its cross-entropy loss."""
     layers = []
     for w, b in _mlp_params(sizes, 10):
         lin = nn.Linear(w.shape[0], w.shape[1])
@@ -470,6 +468,15 @@ def compile_mlp_step(mx, batch, sizes):
         picked = mx.take_along_axis(logits, mx.expand_dims(y, -1), axis=-1)[..., 0]
         return mx.mean(mx.logsumexp(logits, axis=-1) - picked)
 
+    return model, loss, x, y
+
+
+@workload("compile_mlp_step", batch=256, sizes=(784, 512, 512, 10))
+def compile_mlp_step(mx, batch, sizes):
+    # nn_mlp_train_step's value_and_grad through mx.compile (the model's state is the
+    # compiled function's captured input).  Peer: the same step in eager PyTorch.
+    nn = _nn_of(mx)
+    model, loss, x, y = _nn_mlp(mx, nn, batch, sizes)
     step = mx.compile(nn.value_and_grad(model, loss), inputs=model.state,
                       outputs=model.state)
 
@@ -1271,20 +1278,7 @@ def nn_mlp_train_step(mx, batch, sizes):
     # mlp_value_and_grad's network as nn.Sequential of nn.Linear/nn.ReLU, gradients
     # through nn.value_and_grad (parameter trees, update() per call).
     nn = _nn_of(mx)
-    params = _mlp_params(sizes, 10)
-    layers = []
-    for w, b in params:
-        lin = nn.Linear(w.shape[0], w.shape[1])
-        lin.weight, lin.bias = _mx(mx, _np.ascontiguousarray(w.T), b)
-        layers += [lin, nn.ReLU()]
-    model = nn.Sequential(*layers[:-1])
-    x, y = _mx(mx, _normal((batch, sizes[0]), 0), _indices(sizes[-1], batch, 1))
-
-    def loss(x, y):
-        logits = model(x)
-        picked = mx.take_along_axis(logits, mx.expand_dims(y, -1), axis=-1)[..., 0]
-        return mx.mean(mx.logsumexp(logits, axis=-1) - picked)
-
+    model, loss, x, y = _nn_mlp(mx, nn, batch, sizes)
     vg = nn.value_and_grad(model, loss)
 
     def run():
