@@ -7,6 +7,9 @@ executor is used when pyobjc-framework-metal is installed and a device exists.
 import os
 import sys
 
+# The modules holding primitives' eval_gpu, one per kernel family; each has register(table).
+_KERNEL_MODULES = ("gpu_eval",)
+
 _executor = None
 _decided = False
 _forced = None           # the test suite's switch (set_emulated_for_tests), else None
@@ -35,9 +38,10 @@ def executor():
             from mlxc._core.metal.executor_metal import MetalExecutor, metal_present
             _executor = MetalExecutor() if metal_present() else None
         if _executor is not None:
-            from mlxc._core.metal.gpu_eval import register
+            from importlib import import_module
             from mlxc._core.primitive import _gpu_table
-            register(_gpu_table)
+            for name in _KERNEL_MODULES:
+                import_module("mlxc._core.metal." + name).register(_gpu_table)
         _decided = True
     return _executor
 
