@@ -408,3 +408,38 @@ def test_same_bits_at_any_thread_count(isa):
         assert r.returncode == 0, r.stderr
         digests.add(r.stdout.strip())
     assert len(digests) == 1, digests
+
+
+_HAD = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "hadamard_mlx.npz"))
+
+
+@pytest.mark.parametrize("n", [12, 24, 40, 56, 96, 160, 224, 12 * 64, 28 * 32])
+def test_hadamard_transform_m_times_power_of_two(n):
+    """n = m * 2^k, m in (12, 20, 28): MLX's recorded transforms (tests/data/gen_hadamard.py),
+    and a float64 oracle built from the recorded m x m matrices and Sylvester's."""
+    x = _HAD[f"x{n}"]
+    a = mx.array(x)
+    np.testing.assert_allclose(np.array(mx.hadamard_transform(a)), _HAD[f"y{n}"], rtol=1e-5,
+                               atol=2e-6 * np.sqrt(n))
+    np.testing.assert_allclose(np.array(mx.hadamard_transform(a, scale=2.0)), _HAD[f"y{n}_s2"],
+                               rtol=1e-5, atol=2e-5 * np.sqrt(n))
+    np.testing.assert_allclose(np.array(mx.hadamard_transform(a.astype(mx.float16))
+                                        .astype(mx.float32)), _HAD[f"y{n}_f16"], rtol=2e-2, atol=2e-2)
+    m = next(m for m in (12, 20, 28) if n % m == 0 and (n // m) & (n // m - 1) == 0)
+    k = np.kron(_HAD[f"T{m}"].astype(np.float64), _sylvester(n // m))
+    assert np.array_equal(k @ k.T, n * np.eye(n))            # a Hadamard matrix
+    ref = x.astype(np.float64) @ k / np.sqrt(n)
+    np.testing.assert_allclose(np.array(mx.hadamard_transform(a)), ref, rtol=1e-5,
+                               atol=2e-6 * np.sqrt(n))
+    y64 = mx.hadamard_transform(mx.array(x, dtype=mx.float64), stream=mx.cpu)
+    assert y64.dtype == mx.float64
+    np.testing.assert_allclose(np.array(y64), ref, rtol=1e-12, atol=1e-12)
+    g = mx.grad(lambda v: (mx.hadamard_transform(v) * a).sum())(a)
+    np.testing.assert_allclose(np.array(g), x.astype(np.float64) @ k.T / np.sqrt(n), rtol=1e-4,
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [3, 6, 9, 10, 14, 36, 44, 72])
+def test_hadamard_transform_rejects_other_sizes(n):
+    with pytest.raises(ValueError, match=rf"hadamard_transform.*m in \(1, 12, 20, 28\).*{n}"):
+        mx.hadamard_transform(mx.ones((2, n)))

@@ -351,11 +351,67 @@ def gather_qqmm(x, w, /, scales=None, lhs_indices=None, rhs_indices=None, group_
     return r.astype(dtype_of(a.dtype))
 
 
+# The m x m matrices MLX composes with Sylvester's for n = m * 2^k (the rows its transform
+# gives for the identity; recorded by tests/data/gen_hadamard.py), '+' = 1, '-' = -1.
+_HADAMARD_ROWS = {
+    12: (
+        "+-++++++++++", "--+-+-+-+-+-",
+        "+++-++----++", "+---+--+-++-",
+        "+++++-++----", "+-+---+--+-+",
+        "++--+++-++--", "+--++---+--+",
+        "++----+++-++", "+--+-++---+-",
+        "++++----+++-", "+-+--+-++---",
+    ),
+    20: (
+        "+-----++++--++--+--+", "-+---+-+++---+++-+--",
+        "--+--++-+++---+-+-+-", "---+-+++-+++-----+-+",
+        "----+++++--++--+--+-", "+----+----+-++---++-",
+        "-+----+----+-++---++", "--+----+--+-+-++---+",
+        "---+----+-++-+-++---", "----+----+-++-+-++--",
+        "++--+-+--++----+----", "+++--+-+---+----+---",
+        "-+++--+-+---+----+--", "--+++--+-+---+----+-",
+        "+--+++--+-----+----+", "+-++-++--+-+++++----",
+        "-+-+++++--+-+++-+---", "+-+-+-+++-++-++--+--",
+        "++-+---++++++-+---+-", "-++-++--++++++-----+",
+    ),
+    28: (
+        "+--------++++--+-++-+-++--++", "-+--------+++++-+-++-+-++--+",
+        "--+----+---+++-+-+-++++-++--", "---+---++---+++-+-+-+-++-++-",
+        "----+--+++---+++-+-+---++-++", "-----+-++++----++-+-++--++-+",
+        "------+-++++--+-++-+-++--++-", "++----++------+--++---+-++-+",
+        "+++-----+------+--++-+-+-++-", "-+++-----+------+--++-+-+-++",
+        "--+++-----+---+--+--++-+-+-+", "---+++-----+--++--+--++-+-+-",
+        "----+++-----+--++--+--++-+-+", "+----++------+--++--++-++-+-",
+        "+-+--+--++--+++------++----+", "-+-+--++-++--+-+-----+++----",
+        "+-+-+--++-++----+-----+++---", "-+-+-+--++-++----+-----+++--",
+        "--+-+-+--++-++----+-----+++-", "+--+-+-+--++-+-----+-----+++",
+        "-+--+-+++--++-------++----++", "+--++--+-+--+---++++-+------",
+        "-+--++--+-+--+---++++-+-----", "--+--+++-+-+--+---+++--+----",
+        "+--+--+-+-+-+-++---++---+---", "++--+----+-+-++++---+----+--",
+        "-++--+-+--+-+-++++--------+-", "--++--+-+--+-+-++++--------+",
+    ),
+}
+
+
+def _hadamard_split(n):
+    """n = m * p with m in (1, 12, 20, 28) and p a power of two, as (m, p); else None."""
+    if n <= 0:
+        return None
+    p = n & -n                       # the largest power of two dividing n
+    odd = n // p
+    if odd == 1:
+        return 1, n
+    if odd in (3, 5, 7) and p >= 4:
+        return 4 * odd, p // 4
+    return None
+
+
 def hadamard_transform(a, scale=None, stream=None):
     """hadamard_transform(a: array, scale: float | None = None, stream: StreamOrDevice = None) -> array
 
-    The Walsh-Hadamard transform along the last axis (Sylvester order), times ``scale``
-    (default ``1/sqrt(n)``); the length must be a power of two."""
+    The Hadamard transform along the last axis, times ``scale`` (default ``1/sqrt(n)``).
+    n = m * 2^k with m in (1, 12, 20, 28): the matrix is MLX's m x m Hadamard matrix
+    Kronecker Sylvester's 2^k one (the transform of x is x @ kron(H_m, H_2^k))."""
     import mlxc.core as mx
     check_stream(stream, "hadamard_transform")
     cdef array x = as_array(a)
@@ -363,21 +419,30 @@ def hadamard_transform(a, scale=None, stream=None):
         raise ValueError("[hadamard_transform] Input must have at least 1 dimension, got a "
                          "0-d array.")
     n = x._shape[-1]
-    if n <= 0 or n & (n - 1):
-        raise ValueError(f"[hadamard_transform] Only sizes that are powers of two are "
-                         f"supported, got a last dimension of {n}.")
+    split = _hadamard_split(n)
+    if split is None:
+        raise ValueError(f"[hadamard_transform] Only supports n = m*2^k where m in (1, 12, 20, "
+                         f"28), got a last dimension of {n}.")
+    m, p = split
     dt = x.dtype if is_float(x.dtype) and x.dtype != MLXC_COMPLEX64 else MLXC_FLOAT32
     if scale is None:
         scale = 1.0 / math.sqrt(n)
-    y = astype_op(x, MLXC_FLOAT32 if dt != MLXC_FLOAT64 else MLXC_FLOAT64)
+    wide = MLXC_FLOAT32 if dt != MLXC_FLOAT64 else MLXC_FLOAT64
+    y = astype_op(x, wide)
     lead = tuple(x._shape[:-1])
-    # log2(n) butterfly stages: pair element i with i + h for every block of 2h.
+    # log2(p) butterfly stages over the last factor: pair element i with i + h for every
+    # block of 2h (Sylvester's matrix).
     h = 1
-    while h < n:
-        y = mx.reshape(y, lead + (n // (2 * h), 2, h))
+    while h < p:
+        y = mx.reshape(y, lead + (m * p // (2 * h), 2, h))
         u = y[..., 0, :]
         v = y[..., 1, :]
         y = mx.stack([u + v, u - v], axis=-2)
         h *= 2
+    if m > 1:
+        # out[i, q] = sum_j H_m[j, i] y[j, q]: H_m's transpose from the left
+        hm = mx.array([[1.0 if c == "+" else -1.0 for c in row] for row in _HADAMARD_ROWS[m]],
+                      dtype=dtype_of(wide))
+        y = mx.matmul(mx.transpose(hm), mx.reshape(y, lead + (m, p)))
     y = mx.reshape(y, lead + (n,)) * float(scale)
     return y.astype(dtype_of(dt))
