@@ -13,7 +13,8 @@ from mlxc._core.kernels cimport (MLXC_BFLOAT16, MLXC_COMPLEX64, MLXC_FLOAT16, ML
                                  MLXC_FLOAT64, MLXC_UINT8, MLXC_UINT32)
 from mlxc._core.ops.common cimport check_stream, int_arg
 from mlxc._core.ops.elementwise cimport astype_op
-from mlxc._core.prims.quant cimport Dequantize, QuantizedMatmul, Quantize
+from mlxc._core.prims.quant cimport Dequantize, GatherQMM, QuantizedMatmul, Quantize
+from mlxc._core.prims.quant import gather_qmm_node
 
 __all__ = ["quantize", "dequantize", "quantized_matmul", "gather_qmm", "qqmm", "gather_qqmm",
            "hadamard_transform"]
@@ -190,6 +191,63 @@ def dequantize(w, /, scales, biases=None, group_size=None, bits=None, mode="affi
     return out if node_dt == out_dt else astype_op(out, out_dt)
 
 
+cdef tuple _qmm_check(array a, array wq, array s, biases, int m, int gs, int b, bint transpose,
+                      str op):
+    """quantized_matmul's argument checks (MLX's messages): (scales, biases, N, out dtype)."""
+    s, bi = _check_packed(wq, s, biases, m, gs, b, op)
+    if wq.dtype != MLXC_UINT32:
+        raise ValueError(f"[{op}] The weight matrix should be uint32 but received "
+                         f"{dtype_of(wq.dtype).name}")
+    if wq.ndim < 2 or s.ndim != wq.ndim:
+        raise ValueError(f"[{op}] Weight and scales should have the same batch "
+                         f"shape. Received weight with shape {_fmt(wq._shape)}, scales with "
+                         f"{_fmt(s._shape)}.")
+    if a.ndim < 1:
+        raise ValueError(f"[{op}] x must have at least 1 dimension, got a 0-d array.")
+    rows, wcols = wq._shape[-2], wq._shape[-1]
+    K_packed = wcols * 32 // b
+    if s._shape[-2] != rows or s._shape[-1] * gs != K_packed or wcols * 32 % b:
+        raise ValueError(f"[{op}] The shapes of the weight and scales are "
+                         f"incompatible based on bits and group_size. w.shape() == "
+                         f"{_fmt(wq._shape)} and scales.shape() == {_fmt(s._shape)} with "
+                         f"group_size={gs} and bits={b}")
+    K = K_packed if transpose else rows
+    N = rows if transpose else K_packed
+    if a._shape[-1] != K:
+        ex = (N, K) if transpose else (K, N)
+        raise ValueError(f"[{op}] Last dimension of first input with shape "
+                         f"(..., {a._shape[-1]}) does not match the expanded quantized matrix "
+                         f"{_fmt(ex)} computed from shape {_fmt(wq._shape)} with "
+                         f"group_size={gs}, bits={b} and transpose="
+                         f"{'true' if transpose else 'false'}")
+    if a.dtype == MLXC_FLOAT64 or a.dtype == MLXC_COMPLEX64:
+        raise RuntimeError(f"[{op}] only floating types are supported, got "
+                           f"{dtype_of(a.dtype).name}.")
+    cdef int out_dt = promote(a.dtype, s.dtype) if m == 0 else a.dtype
+    if not is_float(out_dt) or out_dt == MLXC_FLOAT64:
+        out_dt = MLXC_FLOAT32
+    return s, bi, N, out_dt
+
+
+def _batch_indices(shape):
+    """The indices of every matrix of a batch shape, in that shape (uint32)."""
+    import mlxc.core as mx
+    return mx.reshape(mx.arange(math.prod(shape), dtype=mx.uint32), tuple(shape))
+
+
+cdef array _gqmm(array a, array wq, array s, bi, lhs, rhs, int m, int gs, int b,
+                 bint transpose):
+    """A GatherQMM node: x (..., M, K) and the packed weights flattened to their matrices,
+    output matrix t = x[lhs[t]] @ w[rhs[t]] (indices broadcast together)."""
+    import mlxc.core as mx
+    xf = mx.reshape(astype_op(a, MLXC_FLOAT32), (-1,) + tuple(a._shape[-2:]))
+    rest = [mx.reshape(v, (-1,) + tuple(v.shape[-2:]))
+            for v in ([wq, astype_op(s, MLXC_FLOAT32), astype_op(bi, MLXC_FLOAT32)]
+                      if m == 0 else [wq, s])]
+    rest += list(mx.broadcast_arrays(lhs.astype(mx.uint32), rhs.astype(mx.uint32)))
+    return gather_qmm_node(GatherQMM(m, gs, b, transpose), xf, rest)
+
+
 def quantized_matmul(x, w, /, scales, biases=None, transpose=True, group_size=None,
                      bits=None, mode="affine", *, stream=None):
     """quantized_matmul(x: array, w: array, /, scales: array, biases: array | None = None, transpose: bool = True, group_size: int | None = None, bits: int | None = None, mode: str = 'affine', *, stream: StreamOrDevice = None) -> array
@@ -200,53 +258,25 @@ def quantized_matmul(x, w, /, scales, biases=None, transpose=True, group_size=No
     cdef array a = as_array(x), wq = as_array(w), s = as_array(scales), bi
     cdef int m = _mode(mode, "quantized_matmul")
     gs, b = _params(group_size, bits, m, "quantized_matmul")
-    s, bi = _check_packed(wq, s, biases, m, gs, b, "quantized_matmul")
-    if wq.dtype != MLXC_UINT32:
-        raise ValueError(f"[quantized_matmul] The weight matrix should be uint32 but received "
-                         f"{dtype_of(wq.dtype).name}")
-    if wq.ndim < 2 or s.ndim != wq.ndim:
-        raise ValueError(f"[quantized_matmul] Weight and scales should have the same batch "
-                         f"shape. Received weight with shape {_fmt(wq._shape)}, scales with "
-                         f"{_fmt(s._shape)}.")
-    if a.ndim < 1:
-        raise ValueError("[quantized_matmul] x must have at least 1 dimension, got a 0-d "
-                         "array.")
-    rows, wcols = wq._shape[-2], wq._shape[-1]
-    K_packed = wcols * 32 // b
-    if s._shape[-2] != rows or s._shape[-1] * gs != K_packed or wcols * 32 % b:
-        raise ValueError(f"[quantized_matmul] The shapes of the weight and scales are "
-                         f"incompatible based on bits and group_size. w.shape() == "
-                         f"{_fmt(wq._shape)} and scales.shape() == {_fmt(s._shape)} with "
-                         f"group_size={gs} and bits={b}")
-    K = K_packed if transpose else rows
-    N = rows if transpose else K_packed
-    if a._shape[-1] != K:
-        ex = (N, K) if transpose else (K, N)
-        raise ValueError(f"[quantized_matmul] Last dimension of first input with shape "
-                         f"(..., {a._shape[-1]}) does not match the expanded quantized matrix "
-                         f"{_fmt(ex)} computed from shape {_fmt(wq._shape)} with "
-                         f"group_size={gs}, bits={b} and transpose="
-                         f"{'true' if transpose else 'false'}")
-    if a.dtype == MLXC_FLOAT64 or a.dtype == MLXC_COMPLEX64:
-        raise RuntimeError(f"[quantized_matmul] only floating types are supported, got "
-                           f"{dtype_of(a.dtype).name}.")
-    cdef int out_dt = promote(a.dtype, s.dtype) if m == 0 else a.dtype
-    if not is_float(out_dt):
-        out_dt = MLXC_FLOAT32
-    if out_dt == MLXC_FLOAT64:
-        out_dt = MLXC_FLOAT32
+    s, bi, N, out_dt = _qmm_check(a, wq, s, biases, m, gs, b, transpose, "quantized_matmul")
+    cdef array out
     if wq.ndim > 2:
-        # Batched weights: dequantize and a batched matmul (rare; MLX's gather_qmm path).
+        # Batched weights: one quantized product per matrix of the broadcast batch (x
+        # broadcasts as numpy's matmul would; a 1-D x is one row).
         import mlxc.core as mx
-        wd = dequantize(wq, s, bi, gs, b, _MODES[m], dtype=mx.float32)
-        if transpose:
-            wd = mx.swapaxes(wd, -1, -2)
-        return mx.matmul(astype_op(a, MLXC_FLOAT32), wd).astype(dtype_of(out_dt))
-    inputs = [astype_op(a, MLXC_FLOAT32), wq, astype_op(s, MLXC_FLOAT32) if m == 0 else s]
-    if m == 0:
-        inputs.append(astype_op(bi, MLXC_FLOAT32))
-    cdef array out = new_node(MLXC_FLOAT32, a._shape[:-1] + (N,),
-                              QuantizedMatmul(m, gs, b, bool(transpose)), tuple(inputs))
+        x2 = a if a.ndim >= 2 else mx.reshape(a, (1, a._shape[0]))
+        xb, wb = tuple(x2.shape[:-2]), tuple(wq._shape[:-2])
+        batch = tuple(mx.broadcast_shapes(xb, wb))
+        out = _gqmm(x2, wq, s, bi, mx.broadcast_to(_batch_indices(xb), batch),
+                    mx.broadcast_to(_batch_indices(wb), batch), m, gs, b, transpose)
+        if a.ndim == 1:
+            out = mx.reshape(out, tuple(out.shape[:-2]) + (N,))
+    else:
+        inputs = [astype_op(a, MLXC_FLOAT32), wq, astype_op(s, MLXC_FLOAT32) if m == 0 else s]
+        if m == 0:
+            inputs.append(astype_op(bi, MLXC_FLOAT32))
+        out = new_node(MLXC_FLOAT32, a._shape[:-1] + (N,),
+                       QuantizedMatmul(m, gs, b, bool(transpose)), tuple(inputs))
     return out if out_dt == MLXC_FLOAT32 else astype_op(out, out_dt)
 
 
@@ -287,16 +317,29 @@ def gather_qmm(x, w, /, scales, biases=None, lhs_indices=None, rhs_indices=None,
     if lhs_indices is None and rhs_indices is None and global_scale is None:
         return quantized_matmul(a, w, scales, biases, transpose, group_size, bits, mode)
     cdef int m = _mode(mode, "gather_qmm")
-    s = as_array(scales)
-    out_dt = a.dtype if m != 0 else promote(a.dtype, (<array>s).dtype)
-    wd = dequantize(w, scales, biases, group_size, bits, mode, global_scale,
-                    dtype=mx.float32)
-    if transpose:
-        wd = mx.swapaxes(wd, -1, -2)
     if a.ndim < 2:
         raise ValueError(f"[gather_qmm] x must have at least 2 dimensions, got {a.ndim}.")
-    r = _gather_mm(astype_op(a, MLXC_FLOAT32), wd, lhs_indices, rhs_indices, "gather_qmm")
-    return r.astype(dtype_of(out_dt if is_float(out_dt) else MLXC_FLOAT32))
+    cdef array wq = as_array(w), sc = as_array(scales)
+    if global_scale is not None:
+        # nvfp4 with a global scale: dequantize, then gather matmul (rare).
+        out_dt = a.dtype if m != 0 else promote(a.dtype, sc.dtype)
+        wd = dequantize(w, scales, biases, group_size, bits, mode, global_scale,
+                        dtype=mx.float32)
+        if transpose:
+            wd = mx.swapaxes(wd, -1, -2)
+        r = _gather_mm(astype_op(a, MLXC_FLOAT32), wd, lhs_indices, rhs_indices, "gather_qmm")
+        return r.astype(dtype_of(out_dt if is_float(out_dt) else MLXC_FLOAT32))
+    gs, b = _params(group_size, bits, m, "gather_qmm")
+    sc, bi, N, out_dt = _qmm_check(a, wq, sc, biases, m, gs, b, transpose, "gather_qmm")
+    xb, wb = tuple(a._shape[:-2]), tuple(wq._shape[:-2])
+    lhs = _batch_indices(xb) if lhs_indices is None else lhs_indices
+    rhs = _batch_indices(wb) if rhs_indices is None else rhs_indices
+    for name, idx in (("lhs_indices", lhs), ("rhs_indices", rhs)):
+        if not isinstance(idx, array) or dtype_of((<array>idx).dtype).kind not in "ui":
+            raise ValueError(f"[gather_qmm] Got {name} with invalid dtype. Indices must be "
+                             f"integral.")
+    r = _gqmm(a, wq, sc, bi, lhs, rhs, m, gs, b, transpose)
+    return r if out_dt == MLXC_FLOAT32 else astype_op(r, out_dt)
 
 
 def _qq_operand(v, scales, group_size, bits, mode, global_scale, op):

@@ -14,14 +14,16 @@ Transform rules (mlxc ops, so they compose):
     transpose; scales and biases get their sums over each group of the weight's
     gradient (as MLX); the packed codes have none.  jvp only wrt x (MLX's error for
     the others).  vmap: batched x goes to the front (the product takes any leading
-    dims); a batched weight goes through dequantize + matmul.
+    dims); a batched weight makes it a batched product (GatherQMM).
+  * GatherQMM: the same, per gathered product, with the gradients summed back into the
+    matrices the indices picked; vmap folds the vmapped axis into the gathered batch.
 """
 from libc.stdint cimport int64_t, uint32_t
 
 from mlxc._core.allocator cimport Buffer
-from mlxc._core.array cimport alloc_output, array
-from mlxc._core.dtype cimport dtype_of
-from mlxc._core.kernels cimport (MLXC_FLOAT32, MLXC_QUANT_AFFINE, mlxc_dequantize, mlxc_qmm,
+from mlxc._core.array cimport alloc_output, array, new_node
+from mlxc._core.dtype cimport dtype_of, itemsize
+from mlxc._core.kernels cimport (MLXC_FLOAT32, MLXC_QUANT_AFFINE, MLXC_UINT32, mlxc_dequantize, mlxc_qmm,
                                  mlxc_quantize)
 from mlxc._core.prims.index cimport contig_or_none
 from mlxc._core.primitive cimport Primitive, check_status
@@ -195,6 +197,101 @@ cdef class QuantizedMatmul(Primitive):
         return "QuantizedMatmul"
 
 
+cdef class GatherQMM(Primitive):
+    """Batched quantized matmul with MLX's gather semantics: output matrix t is
+    x[lhs[t]] @ dequantize(w[rhs[t]]) (transposed when `transpose`), each one product
+    of mlxc_qmm, so the weights are never dequantized as a whole.  quantized_matmul
+    with batched weights is this with the indices of the broadcast batch."""
+
+    def __init__(self, int mode, int group_size, int bits, bint transpose):
+        self.mode = mode
+        self.group_size = group_size
+        self.bits = bits
+        self.transpose = transpose
+
+    cdef int eval_cpu(self, list inputs, list outputs) except -1:
+        cdef bint affine = self.mode == MLXC_QUANT_AFFINE
+        cdef int nq = 4 if affine else 3
+        cdef array x = <array>inputs[0], w = <array>inputs[1], sc = <array>inputs[2]
+        cdef array bi = <array>inputs[3] if affine else None
+        cdef array li = <array>inputs[nq], ri = <array>inputs[nq + 1]
+        cdef array out = <array>outputs[0]
+        cdef Buffer xb = contig_or_none(x, MLXC_FLOAT32)
+        cdef Buffer wb = contig_or_none(w, w.dtype)
+        cdef Buffer sb = contig_or_none(sc, sc.dtype)
+        cdef Buffer bb = contig_or_none(bi, MLXC_FLOAT32) if affine else None
+        cdef Buffer lb = contig_or_none(li, MLXC_UINT32)
+        cdef Buffer rb = contig_or_none(ri, MLXC_UINT32)
+        cdef int64_t X = x.dims[0], M = x.dims[1], K = x.dims[2], W = w.dims[0]
+        cdef int64_t N = out.dims[out.ndim - 1], nb = li.size, t, xi, wi
+        cdef int64_t wstep = w.dims[1] * w.dims[2]
+        cdef int64_t sstep = sc.dims[1] * sc.dims[2] * itemsize(sc.dtype)
+        cdef int st = 0
+        alloc_output(out)
+        if nb == 0 or M == 0 or N == 0:
+            return 0
+        cdef const float *xp = <const float *>_ptr(x, xb)
+        cdef const uint32_t *wp = <const uint32_t *>_ptr(w, wb)
+        cdef const char *sp = <const char *>_ptr(sc, sb)
+        cdef const float *bp = <const float *>_ptr(bi, bb) if affine else NULL
+        cdef const uint32_t *lp = <const uint32_t *>_ptr(li, lb)
+        cdef const uint32_t *rp = <const uint32_t *>_ptr(ri, rb)
+        cdef float *op = <float *>out.data()
+        for t in range(nb):
+            xi = lp[t]
+            wi = rp[t]
+            if xi >= X or wi >= W:
+                raise IndexError(f"[gather_qmm] index out of range: lhs_indices holds {xi} "
+                                 f"(x has {X} matrices), rhs_indices {wi} (w has {W}).")
+            with nogil:
+                st = mlxc_qmm(self.mode, M, N, K, xp + xi * M * K, wp + wi * wstep,
+                              <const void *>(sp + wi * sstep),
+                              bp + wi * (sstep // 4) if affine else NULL, self.transpose,
+                              self.group_size, self.bits, NULL, op + t * M * N)
+            if st != 0:
+                break
+        return check_status(st, "gather_qmm")
+
+    cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
+        return _gqmm_vjp(self, primals, cotangents[0], argnums)
+
+    cpdef list jvp(self, list primals, list tangents, list argnums, list outputs):
+        for a in argnums:
+            if a != 0 and a < len(primals) - 2:
+                raise RuntimeError("[GatherQMM::jvp] No JVP wrt the quantized matrix yet.")
+        k = list(argnums).index(0) if 0 in argnums else -1
+        import mlxc.core as mx
+        if k < 0:
+            return [mx.zeros(outputs[0].shape, mx.float32)]
+        return [gather_qmm_node(self, tangents[k].astype(mx.float32), primals[1:])]
+
+    cpdef tuple vmap(self, list inputs, list axes, list outputs):
+        return _gqmm_vmap(self, inputs, axes)
+
+    cpdef list output_shapes(self, list inputs):
+        x, w = inputs[0], inputs[1]
+        n = w.shape[-2] if self.transpose else w.shape[-1] * 32 // self.bits
+        return [tuple(inputs[len(inputs) - 2].shape) + (x.shape[1], n)]
+
+    cpdef bint is_equivalent(self, Primitive other):
+        if type(other) is not GatherQMM:
+            return False
+        cdef GatherQMM o = <GatherQMM>other
+        return (o.mode == self.mode and o.group_size == self.group_size
+                and o.bits == self.bits and o.transpose == self.transpose)
+
+    cpdef str name(self):
+        return "GatherQMM"
+
+
+def gather_qmm_node(GatherQMM p, x, list rest):
+    """A GatherQMM node of p's kind: x (X, M, K) float32, rest = [w, scales, (biases,)
+    lhs, rhs] as the primitive takes them."""
+    n = rest[0].shape[-2] if p.transpose else rest[0].shape[-1] * 32 // p.bits
+    return new_node(MLXC_FLOAT32, tuple(rest[-2].shape) + (x.shape[1], n), p,
+                       (x,) + tuple(rest))
+
+
 # ---------------------------------------------------------------- rules (mlxc ops)
 
 def _kw(p):
@@ -348,20 +445,95 @@ def _qmm_vmap(p, list inputs, list axes):
         x = move_batch_to_front(x, axes[0])
         return [mx.quantized_matmul(x, inputs[1], inputs[2], b, transpose=p.transpose,
                                     **_kw(p))], [0]
-    # A batched weight: dequantize (batched) and a batched matmul.
+    # A batched weight: a batched quantized_matmul (GatherQMM), the vmapped axis first.
     size = batch_size(inputs, axes)
     w = _move_front(inputs[1], axes[1], size)
     s = _move_front(inputs[2], axes[2], size)
     bb = _move_front(b, axes[3], size) if b is not None else None
-    wd = mx.dequantize(w, s, bb, p.group_size, p.bits, MODES[p.mode], dtype=mx.float32)
-    if p.transpose:
-        wd = mx.swapaxes(wd, -1, -2)
     xb = _move_front(x, axes[0], size)
     if xb.ndim == 2:                    # (B, K): one row per weight
-        r = mx.squeeze(mx.matmul(mx.expand_dims(xb, 1), wd), 1)
+        r = mx.quantized_matmul(mx.expand_dims(xb, 1), w, s, bb, transpose=p.transpose,
+                                **_kw(p))
+        return [mx.squeeze(r, 1)], [0]
+    # x (B, ..., M, K) against w (B, rows, words): give w unit dims for x's middle dims
+    extra = (1,) * (xb.ndim - 3)
+    w, s = (mx.reshape(v, (size,) + extra + tuple(v.shape[1:])) for v in (w, s))
+    if bb is not None:
+        bb = mx.reshape(bb, (size,) + extra + tuple(bb.shape[1:]))
+    return [mx.quantized_matmul(xb, w, s, bb, transpose=p.transpose, **_kw(p))], [0]
+
+
+def _gqmm_vjp(GatherQMM p, list primals, g, list argnums):
+    """x: each output's cotangent through the other transpose, summed into the x matrix
+    it was gathered from; scales/biases (affine): each product's weight gradient summed
+    into the weight it came from, then per group (as quantized_matmul's)."""
+    import mlxc.core as mx
+    from mlxc._core.prims.rulekit import cast_like, zeros_cotangent
+    nq = len(primals) - 2
+    x, w, s = primals[0], primals[1], primals[2]
+    lhs, rhs = primals[nq], primals[nq + 1]
+    M, K = x.shape[1], x.shape[2]
+    nb = lhs.size
+    N = g.shape[-1]
+    g3 = mx.reshape(g.astype(mx.float32), (nb, M, N))
+    lf = mx.reshape(lhs, (-1,))
+    rf = mx.reshape(rhs, (-1,))
+    out = []
+    for a in argnums:
+        if a == 0:
+            flip = GatherQMM(p.mode, p.group_size, p.bits, not p.transpose)
+            own = mx.arange(nb, dtype=mx.uint32)
+            d = gather_qmm_node(flip, g3, [w, s] + list(primals[3:nq]) + [own, rf])
+            out.append(mx.zeros((x.shape[0], M, K), mx.float32).at[lf].add(d))
+        elif a == 1:
+            raise RuntimeError("[GatherQMM::vjp] no gradient wrt the quantized weights.")
+        elif a >= nq:
+            out.append(zeros_cotangent(primals[a]))
+        elif p.mode != 0:
+            raise ValueError("[GatherQMM::vjp] no gradient wrt the scales of a floating "
+                             "point quantization mode.")
+        else:
+            xg = mx.take(x, lf, axis=0)
+            dw = mx.matmul(mx.swapaxes(g3, -1, -2), xg) if p.transpose \
+                else mx.matmul(mx.swapaxes(xg, -1, -2), g3)
+            dw = mx.zeros((w.shape[0],) + tuple(dw.shape[1:]), mx.float32).at[rf].add(dw)
+            if a == 2:
+                dw = dw * _codes(p, w, s, mx.float32)
+            out.append(cast_like(_group_sum(dw, p.group_size), primals[a]))
+    return out
+
+
+def _gqmm_vmap(GatherQMM p, list inputs, list axes):
+    """The vmapped axis becomes part of the gathered batch: inputs batched along it are
+    flattened into their matrix axis and the indices offset by v * (matrices per v)."""
+    import mlxc.core as mx
+    from mlxc._core.prims.rulekit import batch_size, move_batch_to_front
+    nq = len(inputs) - 2
+    size = batch_size(inputs, axes)
+    x = inputs[0]
+    if axes[0] >= 0:
+        x = move_batch_to_front(x, axes[0])
+        if x.ndim != 4:
+            raise ValueError("[gather_qmm] vmap over a matrix axis of x is not supported.")
+        xoff = x.shape[1]
+        x = mx.reshape(x, (-1,) + tuple(x.shape[2:]))
     else:
-        # x (B, ..., M, K) against wd (B, K, N): give wd unit dims for x's middle dims
-        extra = xb.ndim - 3
-        wd = mx.reshape(wd, (size,) + (1,) * extra + tuple(wd.shape[1:]))
-        r = mx.matmul(xb, wd)
-    return [r.astype(mx.float32)], [0]
+        xoff = 0
+    wq = list(inputs[1:nq])
+    if any(ax >= 0 for ax in axes[1:nq]):
+        wq = [_move_front(v, ax, size) for v, ax in zip(wq, axes[1:nq])]
+        if wq[0].ndim != 4:
+            raise ValueError("[gather_qmm] vmap over a matrix axis of w is not supported.")
+        woff = wq[0].shape[1]
+        wq = [mx.reshape(v, (-1,) + tuple(v.shape[2:])) for v in wq]
+    else:
+        woff = 0
+    lhs = _move_front(inputs[nq], axes[nq], size).astype(mx.uint32)
+    rhs = _move_front(inputs[nq + 1], axes[nq + 1], size).astype(mx.uint32)
+    v = mx.reshape(mx.arange(size, dtype=mx.uint32), (size,) + (1,) * (lhs.ndim - 1))
+    if xoff:
+        lhs = lhs + v * xoff
+    if woff:
+        rhs = rhs + v * woff
+    lhs, rhs = mx.broadcast_arrays(lhs, rhs)
+    return [gather_qmm_node(p, x, wq + [lhs, rhs])], [0]
