@@ -443,3 +443,18 @@ def test_hadamard_transform_m_times_power_of_two(n):
 def test_hadamard_transform_rejects_other_sizes(n):
     with pytest.raises(ValueError, match=rf"hadamard_transform.*m in \(1, 12, 20, 28\).*{n}"):
         mx.hadamard_transform(mx.ones((2, n)))
+
+
+def test_dequantize_with_global_scale_defaults_to_float32():
+    """MLX: with a (float32) global scale, nvfp4's dequantize gives float32 by default
+    (bfloat16 without one), so the global factor is not rounded away."""
+    w = mx.random.normal((4, 64), key=mx.random.key(21)) * 3
+    g = mx.array(float(np.abs(np.array(w)).max()) / (448 * 6))
+    q = mx.quantize(w, mode="nvfp4", global_scale=g)
+    d = mx.dequantize(*q, mode="nvfp4", global_scale=g)
+    assert d.dtype == mx.float32
+    assert mx.dequantize(*q, mode="nvfp4").dtype == mx.bfloat16
+    ref = mx.dequantize(*q, mode="nvfp4", global_scale=g, dtype=mx.float32)
+    assert np.array_equal(np.array(d), np.array(ref))
+    codes = np.array(mx.dequantize(*q, mode="nvfp4", dtype=mx.float32), np.float64)
+    np.testing.assert_allclose(np.array(d), codes * float(g.item()) / 2688, rtol=1e-6)

@@ -170,7 +170,9 @@ def dequantize(w, /, scales, biases=None, group_size=None, bits=None, mode="affi
                          f"group_size={gs} and bits={b}.")
     cdef int out_dt
     if dtype is None:
-        out_dt = s.dtype if m == 0 else MLXC_BFLOAT16
+        # MLX: the scales' dtype (affine), bfloat16 (floating modes), float32 with a
+        # (float32) global scale
+        out_dt = s.dtype if m == 0 else (MLXC_FLOAT32 if g is not None else MLXC_BFLOAT16)
     else:
         out_dt = (<Dtype>to_dtype(dtype)).code
         if not is_float(out_dt) or out_dt == MLXC_COMPLEX64:
