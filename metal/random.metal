@@ -1,7 +1,7 @@
 // mx.random's bits and transforms (RandomBits) and MLX's own float32 math (MLXMath),
 // bit for bit as mlxc's CPU kernels (kernels/random.c) compute them.
 //
-// RandomBits: each key fills a block of n 32-bit words; with h = n / 2 and off = h + n % 2,
+// RandomBits: each key fills a block of n 32-bit words; with h = n / 2 (nhalf) and off = h + n % 2,
 // words j < h and j + off are the two outputs of threefry-2x32 (20 rounds) of the key and
 // the counter (j, j + off); for odd n the middle word h is the first output of counter
 // (h, 0).  One thread per counter: every word depends only on its key and position.
@@ -116,8 +116,8 @@ struct SoftD {
         }
         int e = int((d >> 52) & 0x7ff) - 1023;
         ulong m = (d & 0xfffffffffffffull) | (ulong(1) << 52);
-        ulong q = m >> 29, rem = m & 0x1fffffffu, half = 0x10000000u;
-        if (rem > half || (rem == half && (q & 1) != 0)) {
+        ulong q = m >> 29, rem = m & 0x1fffffffu, tie = 0x10000000u;
+        if (rem > tie || (rem == tie && (q & 1) != 0)) {
             q += 1;
         }
         if (q == (ulong(1) << 24)) {
@@ -175,8 +175,8 @@ struct SoftD {
         U128 q = shr128(m, drop);
         if (drop > 0) {
             U128 rem = sub128(m, shl128(q, drop));
-            U128 half = shl128(u128(0, 1), drop - 1);
-            if (less128(half, rem) || (rem.hi == half.hi && rem.lo == half.lo && (q.lo & 1) != 0)) {
+            U128 tie = shl128(u128(0, 1), drop - 1);
+            if (less128(tie, rem) || (rem.hi == tie.hi && rem.lo == tie.lo && (q.lo & 1) != 0)) {
                 q = add128(q, u128(0, 1));
             }
         }
@@ -328,7 +328,7 @@ enum { RB_BITS = 0, RB_UNIFORM, RB_ERFINV, RB_NORMAL, RB_RANDINT };
 struct RandParams {                             // RandomBits' constants (setBytes)
     float low, range;                           // RB_RANDINT: floor(range * u + low),
     int ilow, ihigh;                            // clamped to [ilow, ihigh]
-    uint per_key, half, off, key_off;           // key_off: the keys' element offset
+    uint per_key, nhalf, off, key_off;          // key_off: the keys' element offset
     int mode;
 };
 
@@ -364,17 +364,17 @@ kernel void random_bits_g(device const uint* keys [[buffer(0)]],
     if (gid >= total) {
         return;
     }
-    uint ncount = P.per_key - P.half;           // half counters, plus one for odd blocks
+    uint ncount = P.per_key - P.nhalf;           // half counters, plus one for odd blocks
     uint key = gid / ncount;
     uint j = gid % ncount;
     device uint* o = out + ulong(key) * P.per_key;
     uint k0 = keys[P.key_off + 2 * key], k1 = keys[P.key_off + 2 * key + 1];
-    if (j < P.half) {
+    if (j < P.nhalf) {
         uint2 c = threefry2x32(k0, k1, j, j + P.off);
         o[j] = emit(P, c.x);
         o[j + P.off] = emit(P, c.y);
     } else {
-        o[P.half] = emit(P, threefry2x32(k0, k1, P.half, 0).x);
+        o[P.nhalf] = emit(P, threefry2x32(k0, k1, P.nhalf, 0).x);
     }
 }
 
