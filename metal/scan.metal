@@ -108,7 +108,9 @@ kernel void scan_g(device const T* in [[buffer(0)]],
                    uint sg [[simdgroup_index_in_threadgroup]],
                    uint nsg [[simdgroups_per_threadgroup]]) {
     typedef typename Num<T>::C A;
-    threadgroup A sg_total[32];
+    // sg_total alternates halves between chunks: a chunk's writes then never meet the
+    // previous chunk's carry reads (two barriers lie between a half's reuses)
+    threadgroup A sg_total[64];
     threadgroup A sg_prefix[32];
     int nk = ndim - 1;
     long n = meta[nk];
@@ -116,7 +118,8 @@ kernel void scan_g(device const T* in [[buffer(0)]],
     long base = meta[2 * ndim] + elem_offset(row, meta, meta + ndim, nk);
     device T* orow = out + long(row) * n;
     A carry = SFold<A>::identity(op);
-    for (long c0 = 0; c0 < n; c0 += long(SCAN_K) * tsize) {
+    uint side = 0;
+    for (long c0 = 0; c0 < n; c0 += long(SCAN_K) * tsize, side ^= 32u) {
         long k0 = c0 + long(tid) * SCAN_K;    // this thread's first scan position
         A loc[SCAN_K];
         A acc = SFold<A>::identity(op);
@@ -130,11 +133,11 @@ kernel void scan_g(device const T* in [[buffer(0)]],
         }
         A before = SimdScan<A>::exclusive(op, acc, lane);
         if (lane == 31) {
-            sg_total[sg] = SFold<A>::combine(op, before, acc);
+            sg_total[side + sg] = SFold<A>::combine(op, before, acc);
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
         if (sg == 0) {
-            A t = lane < nsg ? sg_total[lane] : SFold<A>::identity(op);
+            A t = lane < nsg ? sg_total[side + lane] : SFold<A>::identity(op);
             sg_prefix[lane] = SimdScan<A>::exclusive(op, t, lane);
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
@@ -154,9 +157,8 @@ kernel void scan_g(device const T* in [[buffer(0)]],
         if (!inclusive && c0 == 0 && tid == 0) {
             orow[reverse ? n - 1 : 0] = Num<T>::put(SFold<A>::identity(op));
         }
-        carry = SFold<A>::combine(op, carry,
-                                  SFold<A>::combine(op, sg_prefix[nsg - 1], sg_total[nsg - 1]));
-        threadgroup_barrier(mem_flags::mem_threadgroup);
+        carry = SFold<A>::combine(op, carry, SFold<A>::combine(op, sg_prefix[nsg - 1],
+                                                               sg_total[side + nsg - 1]));
     }
 }
 

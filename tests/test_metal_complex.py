@@ -14,6 +14,7 @@ import pytest
 
 import mlxc.core as mx
 from test_metal_kernels import GPU_DTYPES, lanes, values  # noqa: F401
+from test_metal_scan import shuffled  # noqa: F401
 
 EPS32 = 2.0 ** -23
 EXACT_UNARY = ["negative", "conj", "square", "reciprocal", "real", "imag", "exp", "sin", "cos",
@@ -104,7 +105,7 @@ def test_complex_binary(lanes):
 
 
 @pytest.mark.parametrize("name", GPU_DTYPES)
-def test_complex_casts(lanes, name):
+def test_complex_casts(shuffled, name):
     v = values(name, (7, 9), seed=5)
     same(*both(lambda a: a.astype(mx.complex64), v))
     z = mx.array(cvalues(63, 6).reshape(7, 9) * 20)

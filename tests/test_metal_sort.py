@@ -11,6 +11,7 @@ import pytest
 
 import mlxc.core as mx
 from test_metal_kernels import FLOATS, GPU_DTYPES, INTS, as_np, dt, lanes  # noqa: F401
+from test_metal_scan import shuffled  # noqa: F401
 
 
 
@@ -70,9 +71,14 @@ def check_sorts(x, axis):
 
 
 @pytest.mark.parametrize("name", GPU_DTYPES)
-def test_sort_every_dtype_with_merges(lanes, small_blocks, name):
+def test_sort_every_dtype_with_merges(shuffled, small_blocks, name):
     for shape, axis in [((3, 300), 1), ((70, 2), 0), ((5,), 0), ((1,), 0)]:
         check_sorts(sort_input(name, shape, seed=len(shape) + shape[0]), axis)
+
+
+def test_sort_lane_orders(lanes, small_blocks):
+    for name in ("float32", "int64", "bfloat16"):
+        check_sorts(sort_input(name, (3, 300), seed=2), 1)
 
 
 def test_sort_default_block_long_row(lanes):
