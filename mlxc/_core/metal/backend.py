@@ -8,7 +8,7 @@ import os
 import sys
 
 # The modules holding primitives' eval_gpu, one per kernel family; each has register(table).
-_KERNEL_MODULES = ("gpu_eval", "gpu_fast")
+_KERNEL_MODULES = ("gpu_eval", "gpu_fast", "gpu_compiled", "gpu_linalg_collective")
 
 _executor = None
 _decided = False
