@@ -8,7 +8,8 @@ import os
 import sys
 
 # The modules holding primitives' eval_gpu, one per kernel family; each has register(table).
-_KERNEL_MODULES = ("gpu_eval", "gpu_fast", "gpu_compiled", "gpu_linalg_collective")
+_KERNEL_MODULES = ("gpu_eval", "gpu_fast", "gpu_fft", "gpu_compiled",
+                   "gpu_linalg_collective")
 
 _executor = None
 _decided = False
