@@ -4,14 +4,15 @@
 // A "line" is one 1-d transform: the input elements at line_base + t * axis_stride
 // (line_base from the line index through the other dims' shape and strides, so any input
 // layout is read in place); the output is row-major (outer, out_len, inner).
-//   fft_g, mode 0: n a power of two <= 1024: Stockham autosort passes of radix 4 (and
-//     one of radix 2 when log2 n is odd) in threadgroup memory, one threadgroup a line;
-//   fft_g, mode 1: other n <= 512: Bluestein's chirp-z transform, its circular
-//     convolution of length m (a power of two >= 2n - 1) through the same passes;
-//   dft_g: any other n: the direct sum, one thread per output bin (O(n^2), exact
-//     integer twiddle indices).
-// Twiddles e^{+-2 pi i f} come from cospi / sinpi of an exact fraction for power-of-two
-// lengths; chirps use (j^2 mod 2n) / n, also exact integer arithmetic.
+//   n a power of two: Stockham autosort passes of radix 4 (and one of radix 2 when
+//     log2 n is odd);
+//   other n: Bluestein's chirp-z transform, its circular convolution of length m (a
+//     power of two >= 2n - 1) through the same passes.
+// fft_g runs a whole line in threadgroup memory, one threadgroup a line (n <= 1024 for
+// powers of two, n <= 512 for Bluestein); longer lines run pass by pass over device
+// buffers (fft_load_g, fft_pass_g, fft_mul_g, fft_store_g, below).
+// Twiddles e^{+-2 pi i f} come from cospi / sinpi of an exact fraction (power-of-two
+// denominators); chirps use (j^2 mod 2n) / n, the index reduced in exact integers.
 // Complex-to-real input holds bins 0 .. n/2; the others are the conjugates
 // (X[n - k] = conj X[k]); the output is the real part (the imaginary parts of bin 0 and
 // of the Nyquist bin drop out, as in the CPU's transform).
@@ -78,6 +79,34 @@ inline void store(device float* out, thread const Line& L, uint line, int k, flo
     }
 }
 
+// One radix-R butterfly of a Stockham pass (R = 4 or 2): v[r] = src[j + r * n / R] on
+// entry; on return v[r] goes to dst[(j / ns) * ns * R + j % ns + r * ns].  k = j % ns.
+inline void butterfly(thread float2* v, int R, int k, int ns, float sign) {
+    if (ns > 1) {
+        v[1] = cmul(v[1], twiddle(sign, k, ns * R));
+        if (R == 4) {
+            v[2] = cmul(v[2], twiddle(sign, 2 * k, ns * R));
+            v[3] = cmul(v[3], twiddle(sign, 3 * k, ns * R));
+        }
+    }
+    if (R == 4) {
+        float2 s02 = v[0] + v[2], d02 = v[0] - v[2], s13 = v[1] + v[3], d13 = v[1] - v[3];
+        float2 wd = float2(-sign * d13.y, sign * d13.x);         // (sign i) * d13
+        v[0] = s02 + s13;
+        v[1] = d02 + wd;
+        v[2] = s02 - s13;
+        v[3] = d02 - wd;
+    } else {
+        float2 a = v[0];
+        v[0] = a + v[1];
+        v[1] = a - v[1];
+    }
+}
+
+inline int radix_of(int n, int ns) {
+    return (n / ns) % 4 == 0 ? 4 : 2;
+}
+
 // The DFT of the n values in a (a power of two), with b as the other buffer of the
 // passes; returns the buffer that holds the result (a or b).  Every thread of the
 // group calls it (barriers inside).
@@ -86,33 +115,17 @@ inline threadgroup float2* stockham(threadgroup float2* a, threadgroup float2* b
     threadgroup float2* src = a;
     threadgroup float2* dst = b;
     for (int ns = 1; ns < n;) {
-        const int R = (n / ns) % 4 == 0 ? 4 : 2;
+        const int R = radix_of(n, ns);
         const int q = n / R;
         for (int j = int(tid); j < q; j += int(tsize)) {
-            const int k = j % ns;
-            float2 v0 = src[j], v1 = src[j + q], v2 = float2(0.0f), v3 = float2(0.0f);
-            if (R == 4) {
-                v2 = src[j + 2 * q];
-                v3 = src[j + 3 * q];
+            float2 v[4];
+            for (int r = 0; r < R; ++r) {
+                v[r] = src[j + r * q];
             }
-            if (ns > 1) {
-                v1 = cmul(v1, twiddle(sign, k, ns * R));
-                if (R == 4) {
-                    v2 = cmul(v2, twiddle(sign, 2 * k, ns * R));
-                    v3 = cmul(v3, twiddle(sign, 3 * k, ns * R));
-                }
-            }
-            const int d = (j / ns) * ns * R + k;
-            if (R == 4) {
-                float2 s02 = v0 + v2, d02 = v0 - v2, s13 = v1 + v3, d13 = v1 - v3;
-                float2 wd = float2(-sign * d13.y, sign * d13.x);     // (sign i) * d13
-                dst[d] = s02 + s13;
-                dst[d + ns] = d02 + wd;
-                dst[d + 2 * ns] = s02 - s13;
-                dst[d + 3 * ns] = d02 - wd;
-            } else {
-                dst[d] = v0 + v1;
-                dst[d + ns] = v0 - v1;
+            butterfly(v, R, j % ns, ns, sign);
+            const int d = (j / ns) * ns * R + j % ns;
+            for (int r = 0; r < R; ++r) {
+                dst[d + r * ns] = v[r];
             }
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
@@ -182,27 +195,93 @@ kernel void fft_g(device const float* in [[buffer(0)]],
     }
 }
 
-// The direct DFT: thread (k, line) sums the n terms of bin k.
-kernel void dft_g(device const float* in [[buffer(0)]],
-                  device float* out [[buffer(1)]],
-                  constant long* meta [[buffer(2)]],
-                  constant int* p [[buffer(3)]],
-                  constant float& scale [[buffer(4)]],
-                  uint2 gid [[thread_position_in_grid]]) {
+// ------------------------------------------------------------------ long lines
+// Lines too long for threadgroup memory run as a sequence of dispatches over device
+// buffers of nlines * len complex values (len = n, or m for Bluestein): a load, one
+// dispatch per Stockham pass (thread (j, line) does one butterfly), for Bluestein a
+// pointwise product with the transformed chirp filter and the inverse passes, and a
+// store.  Same butterflies, twiddles and chirps as above.
+
+// lp (int): mode (0 plain, 1 Bluestein data, 2 Bluestein filter), len
+kernel void fft_load_g(device const float* in [[buffer(0)]],
+                       device float2* X [[buffer(1)]],
+                       constant long* meta [[buffer(2)]],
+                       constant int* p [[buffer(3)]],
+                       constant int* lp [[buffer(4)]],
+                       uint2 gid [[thread_position_in_grid]]) {
+    const int t = int(gid.x), len = lp[1];
+    if (t >= len) {
+        return;
+    }
+    Line L = line_of(p, meta, lp[0] == 2 ? 0 : gid.y);
+    const int n = L.n;
+    const float sign = (L.kind == FFT_C2C_INV || L.kind == FFT_C2R) ? 1.0f : -1.0f;
+    float2 v;
+    if (lp[0] == 0) {
+        v = load(in, L, t);
+    } else if (lp[0] == 1) {
+        v = t < n ? cmul(load(in, L, t), chirp(sign, t, n)) : float2(0.0f);
+    } else {
+        int u = t < n ? t : (len - t < n ? len - t : -1);
+        float2 c = u >= 0 ? chirp(sign, u, n) : float2(0.0f);
+        v = float2(c.x, -c.y);
+    }
+    X[long(gid.y) * len + t] = v;
+}
+
+// pp (int): len (a power of two), ns, sign (+-1)
+kernel void fft_pass_g(device const float2* src [[buffer(0)]],
+                       device float2* dst [[buffer(1)]],
+                       constant int* pp [[buffer(2)]],
+                       uint2 gid [[thread_position_in_grid]]) {
+    const int len = pp[0], ns = pp[1], R = radix_of(len, ns), q = len / R, j = int(gid.x);
+    if (j >= q) {
+        return;
+    }
+    device const float2* s = src + long(gid.y) * len;
+    device float2* d = dst + long(gid.y) * len;
+    float2 v[4];
+    for (int r = 0; r < R; ++r) {
+        v[r] = s[j + r * q];
+    }
+    butterfly(v, R, j % ns, ns, float(pp[2]));
+    const int o = (j / ns) * ns * R + j % ns;
+    for (int r = 0; r < R; ++r) {
+        d[o + r * ns] = v[r];
+    }
+}
+
+// X[line][t] *= F[t]
+kernel void fft_mul_g(device float2* X [[buffer(0)]],
+                      device const float2* F [[buffer(1)]],
+                      constant int& len [[buffer(2)]],
+                      uint2 gid [[thread_position_in_grid]]) {
+    if (int(gid.x) >= len) {
+        return;
+    }
+    long i = long(gid.y) * len + gid.x;
+    X[i] = cmul(X[i], F[gid.x]);
+}
+
+// lp as fft_load_g (mode 0 or 1)
+kernel void fft_store_g(device const float2* X [[buffer(0)]],
+                        device float* out [[buffer(1)]],
+                        constant long* meta [[buffer(2)]],
+                        constant int* p [[buffer(3)]],
+                        constant int* lp [[buffer(4)]],
+                        constant float& scale [[buffer(5)]],
+                        uint2 gid [[thread_position_in_grid]]) {
     Line L = line_of(p, meta, gid.y);
-    const int k = int(gid.x);
+    const int k = int(gid.x), len = lp[1];
     if (k >= L.out_len) {
         return;
     }
-    const float sign = (L.kind == FFT_C2C_INV || L.kind == FFT_C2R) ? 1.0f : -1.0f;
-    float2 acc = float2(0.0f);
-    long idx = 0;                                   // j * k mod n
-    for (int j = 0; j < L.n; ++j) {
-        acc += cmul(load(in, L, j), twiddle(sign, idx, L.n));
-        idx += k;
-        if (idx >= L.n) {
-            idx -= L.n;
-        }
+    float2 v = X[long(gid.y) * len + k];
+    if (lp[0] == 1) {
+        const float sign = (L.kind == FFT_C2C_INV || L.kind == FFT_C2R) ? 1.0f : -1.0f;
+        v = cmul(v, chirp(sign, k, L.n)) * ((1.0f / float(len)) * scale);
+    } else {
+        v = v * scale;
     }
-    store(out, L, gid.y, k, acc * scale);
+    store(out, L, gid.y, k, v);
 }
