@@ -61,7 +61,7 @@ def fft_gpu(FFT prim, list inputs, list outputs):
     else:
         while m < 2 * n - 1:
             m *= 2
-    if m > MAX_INT or m * nlines > 0xFFFFFFFF * 4:
+    if m > MAX_INT:
         raise ValueError(f"[{prim.name()}] length {n} is too long for the GPU kernels.")
     params = _pack("<9i", prim.kind, n, in_len, out_len, cplx, 0 if m == n else 1, m,
                    len(dims), inner)
