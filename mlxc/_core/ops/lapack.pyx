@@ -28,8 +28,14 @@ cdef array check_matrix(object x, str op, bint square):
 
 
 def matrix(x, str op, bint square=True, stream=None):
-    """x checked as check_matrix does; stream must be None or the CPU."""
+    """x checked as check_matrix does; the op must run on the CPU (MLX runs no linalg
+    decomposition on the GPU and says so when one is asked for there)."""
     check_stream(stream, "linalg::" + op)
+    from mlxc._core.device import Device, DeviceType, default_device
+    dev = default_device() if stream is None else getattr(stream, "device", stream)
+    if Device(dev).type == DeviceType.gpu:
+        raise ValueError(f"[linalg::{op}] This op is not yet supported on the GPU. "
+                         f"Explicitly pass a CPU stream to run it.")
     return check_matrix(x, op, square)
 
 
