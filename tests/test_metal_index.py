@@ -191,6 +191,18 @@ def test_searchsorted(lanes, name):
     del rng
 
 
+def test_empty_and_degenerate(gpu):
+    """Zero-size operands dispatch nothing (or a search over an empty sequence)."""
+    x = mx.zeros((3, 0, 2))
+    e = mx.array([], dtype=mx.int32)
+    same(lambda a: [mx.take(a, mx.array([0]), axis=0), a.at[mx.array([1, 1])].add(1.0),
+                    mx.concatenate([a, a], axis=1), mx.take(mx.zeros((4,)), e),
+                    mx.zeros((4,)).at[e].add(mx.zeros((0,))),
+                    mx.searchsorted(mx.array([], dtype=mx.float32), mx.array([1.0, -1.0])),
+                    mx.searchsorted(mx.array([1.0]), mx.array([], dtype=mx.float32)),
+                    mx.arange(0)], x)
+
+
 # ---------------------------------------------------------------- scatters
 
 

@@ -17,8 +17,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize
 from mlxc._core.allocator cimport Buffer, new_buffer
 from mlxc._core.array cimport ROW_CONTIG, alloc_output, alloc_output_donate, array, new_empty
 from mlxc._core.dtype cimport itemsize
-from mlxc._core.kernels cimport (MLXC_BOOL, MLXC_INT32, MLXC_INT64, MLXC_SCATTER_PLAIN,
-                                 MLXC_UINT64)
+from mlxc._core.kernels cimport MLXC_BOOL, MLXC_INT32, MLXC_INT64, MLXC_SCATTER_PLAIN
 from mlxc._core.layout cimport collapse
 from mlxc._core.primitive cimport Primitive
 from mlxc._core.prims.elementwise cimport Arange
