@@ -14,9 +14,25 @@ import numpy as np
 import pytest
 
 import mlxc.core as mx
+from conftest import METAL_REAL
 from test_metal_kernels import GPU_DTYPES, FLOATS, INTS, as_np, assert_same, dt, lanes, run, values  # noqa: F401
 
 SCATTER_DTYPES = GPU_DTYPES                 # 8/16/32-bit: atomics; 64-bit: column kernel
+
+
+@pytest.fixture
+def atomics(lanes):
+    """lanes, with the emulator stopping each thread before every atomic operation so the
+    group's other threads interleave there (a non-atomic read-modify-write loses updates)."""
+    if METAL_REAL:
+        yield lanes
+        return
+    from mlxc._core.metal import executor_emu
+    before = executor_emu.set_interleave_atomics(True)
+    try:
+        yield lanes
+    finally:
+        executor_emu.set_interleave_atomics(before)
 
 
 def both(f, *args):
@@ -217,7 +233,7 @@ def scatter_data(name, seed, shape):
 
 
 @pytest.mark.parametrize("name", SCATTER_DTYPES)
-def test_scatter_modes_with_collisions_exact(lanes, name):
+def test_scatter_modes_with_collisions_exact(atomics, name):
     x = scatter_data(name, 20, (6, 5))
     idx = mx.array([1, 4, 1, 1, -2, 0, 4], dtype=mx.int32)    # 1 three times, 4 twice (and -2)
     upd = scatter_data(name, 21, (7, 5))
@@ -230,7 +246,7 @@ def test_scatter_modes_with_collisions_exact(lanes, name):
 
 
 @pytest.mark.parametrize("name", ["float32", "float16", "bfloat16"])
-def test_scatter_float_collisions_random(lanes, name):
+def test_scatter_float_collisions_random(atomics, name):
     """Random floats: the colliding updates' order differs from the CPU's index order, so
     sums agree within (number of updates + 1) roundings of the largest partial sum; max/min
     are exact (no signed zeros here)."""
@@ -247,7 +263,7 @@ def test_scatter_float_collisions_random(lanes, name):
     assert np.all(np.abs(as_np(g[0]).astype(np.float64) - as_np(c[0])) <= bound)
 
 
-def test_scatter_nan_and_large(lanes):
+def test_scatter_nan_and_large(atomics):
     x = mx.array([1.0, np.nan, 3.0, -2.0])
     upd = mx.array([np.nan, 5.0, 2.0, 7.0, -1.0])
     idx = mx.array([0, 1, 2, 2, 3])
@@ -265,7 +281,7 @@ def test_scatter_nan_and_large(lanes):
             np.testing.assert_array_equal(as_np(g[0]), np.bincount(np.array(big_i), minlength=6))
 
 
-def test_scatter_along_and_assign(lanes):
+def test_scatter_along_and_assign(atomics):
     rng = np.random.default_rng(25)
     for name in ("float32", "int8", "uint64", "bfloat16"):
         src = scatter_data(name, 26, (4, 6, 3))
@@ -335,3 +351,34 @@ def test_masked_scatter(lanes):
         b[mm] = vv
         return b
     same(lambda a: mx.vmap(one)(a, ms, vs), xs)
+
+
+def test_emulator_interleaves_atomics():
+    """The emulator's interleave_atomics mode (used by the scatter tests above) exposes a
+    read-modify-write split into an atomic load and an atomic store, and keeps a real
+    compare-and-swap loop exact."""
+    if METAL_REAL:
+        pytest.skip("emulator feature")
+    import metal_emu
+    src = """#include <metal_stdlib>
+using namespace metal;
+kernel void split_rmw(device atomic_uint* c [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    uint v = atomic_load_explicit(c, memory_order_relaxed);
+    atomic_store_explicit(c, v + 1u, memory_order_relaxed);
+}
+kernel void cas_rmw(device atomic_uint* c [[buffer(0)]], uint i [[thread_position_in_grid]]) {
+    uint v = atomic_load_explicit(c, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(c, &v, v + 1u, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+    }
+}
+"""
+    lib = metal_emu.compile_library(text=src, name="interleave_test.metal")
+    for name, interleave, want_exact in (("split_rmw", False, True), ("split_rmw", True, False),
+                                          ("cas_rmw", True, True)):
+        for order in ("forward", "shuffle"):
+            c = np.zeros(1, np.uint32)
+            lib.function(name).dispatch({0: c}, grid=(256,), threadgroup=(64,),
+                                        lane_order=order, seed=5,
+                                        interleave_atomics=interleave)
+            assert (int(c[0]) == 256) == want_exact, (name, interleave, order, int(c[0]))
