@@ -124,6 +124,7 @@ def _load_runtime():
     rt.emu_fault_location.restype = ctypes.c_char_p
     rt.emu_fault_location.argtypes = [ctypes.POINTER(ctypes.c_uint64)]
     rt.emu_fault_address.restype = ctypes.c_void_p
+    rt.emu_set_atomic_yield.argtypes = [ctypes.c_int]
     _runtime = rt
     return rt
 
@@ -273,14 +274,16 @@ class Function:
 
     def dispatch(self, buffers, grid, threadgroup, *, threadgroup_memory=None,
                  lane_order="forward", seed=0, mode="threads", strict_shuffle=True,
-                 guard=None):
+                 guard=None, interleave_atomics=False):
         """Run the kernel. buffers: {index: numpy array | (address, nbytes) | bytes}; grid and
         threadgroup: up to 3 ints; mode "threads" (dispatchThreads: grid counts threads, partial
         last groups) or "groups" (dispatchThreadgroups). threadgroup_memory: {index: nbytes} for
         [[threadgroup(n)]] parameters. lane_order: "forward", "reverse" or "shuffle" (seeded).
         strict_shuffle=False makes a read from an inactive lane return poison (all 0xFF bytes)
         instead of failing. guard (default True; METAL_EMU_GUARD=0 turns it off): run on guarded
-        copies of the buffers, so that an access past a buffer's end fails naming it."""
+        copies of the buffers, so that an access past a buffer's end fails naming it.
+        interleave_atomics: each atomic operation ends its thread's phase, so the group's other
+        threads run between two atomics of one thread (a load-then-store loses updates)."""
         rt = _load_runtime()
         host = self.name
         if lane_order not in LANE_ORDERS:
@@ -362,15 +365,18 @@ class Function:
                     a = ctypes.addressof(dummy)
                 ptrs[idx] = a
         try:
-            self._run(rt, g, t, mode, ptrs, tgs, order, seed, strict_shuffle, guarded)
+            self._run(rt, g, t, mode, ptrs, tgs, order, seed, strict_shuffle, guarded,
+                      interleave_atomics)
         finally:
             if guarded is not None:
                 guarded.release()
         del keep
 
-    def _run(self, rt, g, t, mode, ptrs, tgs, order, seed, strict_shuffle, guarded):
+    def _run(self, rt, g, t, mode, ptrs, tgs, order, seed, strict_shuffle, guarded,
+             interleave_atomics=False):
         host = self.name
         with _lock:
+            rt.emu_set_atomic_yield(int(bool(interleave_atomics)))
             # threads start as plain calls and become fibers at their first barrier or
             # collective (METAL_EMU_FIBERS=1: fibers from the start, to compare)
             rc = rt.emu_dispatch(self._thunk, int(os.environ.get("METAL_EMU_FIBERS") == "1"),

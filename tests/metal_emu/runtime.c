@@ -15,7 +15,7 @@
 #include <sys/mman.h>
 #include <ucontext.h>
 
-enum { EMU_RUNNABLE, EMU_BARRIER, EMU_SIMD, EMU_DONE };
+enum { EMU_RUNNABLE, EMU_BARRIER, EMU_SIMD, EMU_DONE, EMU_YIELD };
 enum { ORDER_FORWARD, ORDER_REVERSE, ORDER_SHUFFLE };
 
 emu_thread *emu_cur;
@@ -75,7 +75,8 @@ static unsigned char simd_slots[EMU_MAX_THREADS / EMU_SIMD_WIDTH][2][EMU_SIMD_WI
 static uint32_t simd_gen[EMU_MAX_THREADS / EMU_SIMD_WIDTH];
 static uint32_t simd_mask[EMU_MAX_THREADS / EMU_SIMD_WIDTH];
 /* bookkeeping of the group being run, so that a phase's end costs O(simdgroups), not O(n) */
-static uint32_t n_barrier, n_simd, n_done;
+static uint32_t n_barrier, n_simd, n_done, n_yield;
+static int k_atomic_yield;             /* emu_set_atomic_yield: atomics end the thread's phase */
 static uint32_t simd_wait[EMU_MAX_THREADS / EMU_SIMD_WIDTH], simd_live[EMU_MAX_THREADS / EMU_SIMD_WIDTH];
 static int bar_line, bar_mismatch;
 static const char *bar_file;
@@ -182,6 +183,20 @@ void emu_barrier(int line, const char *file) {
     else if (line != bar_line || file != bar_file) bar_mismatch = 1;
     yield_to_driver(t);
 }
+
+/* Before every atomic operation, when enabled: the thread stops here until the next phase, so
+ * the other threads of its group (in the phase's lane order) run between two atomics of one
+ * thread: a read-modify-write split into a load and a store loses updates, as on hardware. */
+void emu_atomic_point(void) {
+    if (!k_atomic_yield) return;
+    ensure_fiber();
+    emu_thread *t = emu_cur;
+    t->state = EMU_YIELD;
+    n_yield++;
+    yield_to_driver(t);
+}
+
+void emu_set_atomic_yield(int on) { k_atomic_yield = on; }
 
 void *emu_simd_slot(void) {
     ensure_fiber();
@@ -361,6 +376,13 @@ static void fibered_phases(uint32_t first_from) {
             emu_cur = t;
             SWITCH(&driver_sp, t->sp);
         }
+        if (n_yield) {  /* threads stopped before an atomic run on in the next phase */
+            for (uint32_t i = 0; i < n; i++)
+                if (threads[i].state == EMU_YIELD) threads[i].state = EMU_RUNNABLE;
+            n_yield = 0;
+            if (n_simd) resolve_simd();
+            continue;
+        }
         if (n_simd && resolve_simd()) continue;
         if (n_done == n) break;
         if (!n_simd && !n_done && n_barrier == n && !bar_mismatch) {
@@ -376,7 +398,7 @@ static void fibered_phases(uint32_t first_from) {
 
 static void reset_counters(void) {
     uint32_t n = emu_g.nthreads;
-    n_barrier = n_simd = n_done = 0;
+    n_barrier = n_simd = n_done = n_yield = 0;
     bar_mismatch = 0;
     for (uint32_t s = 0; s < emu_g.nsimd; s++) {
         simd_gen[s] = 0;

@@ -29,7 +29,8 @@ class EmulatedExecutor:
         """buffers: {index: (address, nbytes) | bytes}."""
         try:
             fn.dispatch(buffers, grid, threadgroup, threadgroup_memory=threadgroup_memory,
-                        lane_order=lane_order, seed=seed, mode="groups" if groups else "threads")
+                        lane_order=lane_order, seed=seed, mode="groups" if groups else "threads",
+                        interleave_atomics=interleave_atomics)
         except self._emu.MetalError as e:
             raise RuntimeError(f"[metal] {e}") from None
 
@@ -48,8 +49,17 @@ class EmulatedExecutor:
 # to show that results do not depend on the order threads run in.
 lane_order = "forward"
 seed = 0
+# Tests of kernels with atomics turn this on: each atomic operation then ends its thread's
+# phase, so other threads interleave between a thread's atomics (lost updates show).
+interleave_atomics = False
 
 
 def set_lane_order(order, s=0):
     global lane_order, seed
     lane_order, seed = order, s
+
+
+def set_interleave_atomics(on):
+    global interleave_atomics
+    before, interleave_atomics = interleave_atomics, bool(on)
+    return before

@@ -1,11 +1,11 @@
-# Helpers of gpu_eval.pyx shared with the other kernel-family modules (gpu_*.pyx).
+# Helpers of gpu_eval.pyx shared with the other kernel-family modules (gpu_<family>.pyx).
 from libc.stdint cimport int64_t
 from mlxc._core.array cimport array
 
-cdef str dtype_suffix(int code, str op)
-cdef tuple input_binding(array a)
-cdef tuple output_binding(array out)
+cdef str dtype_suffix(int code, str op)          # kernel-name suffix; raises for float64/complex
+cdef tuple input_binding(array a)                # ((address, nbytes), element offset)
+cdef tuple output_binding(array out)             # (address, nbytes) of out's elements
 cdef bytes layout_meta(array out, list ops, list offsets, int *ndim)
 cdef bytes i32(int v)
-cdef bytes u32(int64_t v)
+cdef bytes u32(int64_t v)                        # raises past one dispatch's grid
 cdef int gpu_copy_into(array a, array out, str op) except -1

@@ -1,12 +1,16 @@
 # Index primitives: gather/scatter over a block of axes, slice updates, dynamic slices and
 # the diagonal view.  A "block" is axes [axis, axis + naxes) of the source, merged into one
 # axis that a linear int64 index addresses (outer dims before it, inner dims after it).
+from libc.stdint cimport int64_t
 from mlxc._core.allocator cimport Buffer
 from mlxc._core.array cimport array
 from mlxc._core.primitive cimport Primitive
 
 # None when x is row-contiguous of dtype (read x.data()), else a contiguous copy as dtype.
 cdef Buffer contig_or_none(array x, int dtype)
+# Per-axis starts (0 for unlisted axes) read from a start-index array, wrapped and checked.
+cdef int read_starts(array start, tuple axes, array a, const int64_t *region,
+                     int64_t *out, str op) except -1
 
 cdef class IndexLinear(Primitive):    # per-axis index arrays/ranges -> one int64 index array
     cdef readonly tuple kinds         # per block axis: input number, or -1 for a range

@@ -20,7 +20,7 @@ typedef struct emu_thread {
     uint32_t tid;          /* thread_index_in_threadgroup */
     uint32_t lane, simd;   /* thread_index_in_simdgroup, simdgroup_index_in_threadgroup */
     uint32_t tg_cursor;    /* next free byte of the threadgroup arena for its declarations */
-    int state;             /* EMU_RUNNABLE / EMU_BARRIER / EMU_SIMD / EMU_DONE */
+    int state;             /* EMU_RUNNABLE / EMU_BARRIER / EMU_SIMD / EMU_DONE / EMU_YIELD */
     int line;              /* .metal line of the barrier or collective it waits at */
     const char *file;
     void *sp;              /* saved stack pointer (x86-64 switch) or ucontext */
@@ -57,6 +57,9 @@ void emu_barrier(int line, const char *file);
  * bytes each) with the mask of the lanes that took part. */
 void *emu_simd_slot(void);
 const unsigned char *emu_simd_sync(int line, const char *file, uint32_t *active);
+/* Called before every atomic operation: with emu_set_atomic_yield(1) the thread yields there, so
+ * other threads interleave between its atomics (off by default: atomics cost nothing extra). */
+void emu_atomic_point(void);
 
 #ifdef __cplusplus
 }
