@@ -8,7 +8,7 @@ import os
 import sys
 
 # The modules holding primitives' eval_gpu, one per kernel family; each has register(table).
-_KERNEL_MODULES = ("gpu_eval",)
+_KERNEL_MODULES = ("gpu_eval", "gpu_linalg")
 
 _executor = None
 _decided = False

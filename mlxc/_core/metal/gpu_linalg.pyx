@@ -1,0 +1,218 @@
+"""eval_gpu of the GEMM family: Matmul, AddMM, GatherMM, SegmentedMM (metal/gemm.metal),
+Convolution (an unfold in metal/conv.metal, then the GEMM) and the quantized ops
+(metal/quantized.metal; QuantizedMatmul dequantizes its weights, then the GEMM).
+
+Every product goes through one tiled GEMM kernel whose operands are read through their
+strides (transposed and broadcast operands are not copied); the batch is either a
+strided multi-index, index buffers (GatherMM) or K ranges (SegmentedMM).
+"""
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
+
+from mlxc._core.array cimport ROW_CONTIG, alloc_output, array, new_empty
+from mlxc._core.dtype cimport itemsize
+from mlxc._core.layout cimport broadcast_strides, collapse
+from mlxc._core.metal.gpu_eval cimport (dtype_suffix, gpu_copy_into, input_binding,
+                                        output_binding, u32)
+from mlxc._core.prims.linalg cimport AddMM, Matmul
+from mlxc._core.prims.matmul_variants import GatherMM, SegmentedMM
+
+from struct import pack as _pack
+
+from mlxc._core.metal.dispatch import dispatch
+
+cdef enum:
+    BM = 32                    # gemm.metal's tile (rows x columns) and group size
+    BN = 32
+    GEMM_THREADS = 64
+    MAX_GROUPS = 65535         # threadgroups along one grid axis
+
+# Indices of gemm.metal's parameter block (enum G_*).
+cdef enum:
+    G_M, G_N, G_K, G_MODE, G_BND, G_HAS_C, G_A_OFF, G_A_RS, G_A_CS, G_B_OFF, G_B_RS, G_B_CS
+    G_C_OFF, G_C_RS, G_C_CS, G_O_OFF, G_O_RS, G_O_BS, G_A_BS, G_B_BS, G_NA, G_NB, G_LS, G_RS
+    G_L_OFF, G_R_OFF
+    G_COUNT
+
+_FLOATS = (9, 10, 11)          # float16, bfloat16, float32 codes: the GEMM's dtypes
+_NOTHING = bytes(16)           # a bound but unread buffer
+
+
+cdef str float_suffix(int code, str op):
+    cdef str sfx = dtype_suffix(code, op)
+    if code not in _FLOATS:
+        raise TypeError(f"[{op}] the GPU kernel takes float16, bfloat16 or float32, "
+                        f"not {sfx}.")
+    return sfx
+
+
+def gemm_params():
+    """A zeroed parameter block for gemm.metal (a list indexed by G_*)."""
+    return [0] * G_COUNT
+
+
+def run_gemm_kernel(str op, int dt, list p, int64_t nbatch, meta, a, b, c, out,
+                    idx0=_NOTHING, idx1=_NOTHING, double alpha=1.0, double beta=0.0):
+    """One dispatch of gemm_g: a, b, c bindings (c may be _NOTHING when p[G_HAS_C] is 0),
+    out the output binding, p the parameter block."""
+    cdef int64_t gx = (p[G_N] + BN - 1) // BN, gy = (p[G_M] + BM - 1) // BM
+    if nbatch <= 0 or gx <= 0 or gy <= 0:
+        return
+    if gx > MAX_GROUPS or gy > MAX_GROUPS or nbatch > MAX_GROUPS:
+        raise ValueError(f"[{op}] {p[G_M]} x {p[G_N]} x {nbatch} outputs exceed one GPU "
+                         f"dispatch's grid.")
+    dispatch("gemm.metal", "gemm_g_" + float_suffix(dt, op),
+             {0: a, 1: b, 2: c, 3: out, 4: _pack(f"<{G_COUNT}q", *p),
+              5: meta if meta else _NOTHING, 6: idx0, 7: idx1,
+              8: _pack("<2f", alpha, beta)},
+             (gx, gy, nbatch), (GEMM_THREADS, 1, 1), groups=True)
+
+
+cdef int matmul_into(array a, array b, array c, array out, double alpha, double beta,
+                     str op) except -1:
+    """out = alpha * a @ b + beta * c over the batch dims (c None or beta 0: not read), as
+    the CPU's run_gemm: a (*batch, M, K), b (*batch, K, N), c broadcast to out."""
+    cdef int nb = out.ndim - 2, i, nd
+    cdef int64_t M = out.dims[nb], N = out.dims[nb + 1], K = a.dims[nb + 1], nbatch = 1
+    cdef int64_t *bst[4]
+    float_suffix(out.dtype, op)
+    alloc_output(out)
+    if out.size == 0:
+        return 0
+    cdef int w = max(out.ndim, 1)
+    cdef int64_t *mem = <int64_t *>malloc(5 * w * sizeof(int64_t))
+    if mem == NULL:
+        raise MemoryError()
+    cdef int64_t *shape = mem
+    p = gemm_params()
+    try:
+        for i in range(4):
+            bst[i] = mem + (i + 1) * w
+        for i in range(out.ndim):
+            bst[2][i] = 0
+        sa, p[G_A_OFF] = input_binding(a)
+        sb, p[G_B_OFF] = input_binding(b)
+        sc = _NOTHING
+        if c is not None and beta != 0.0:
+            broadcast_strides(c, out, bst[2])      # c seen through out's shape
+            sc, p[G_C_OFF] = input_binding(c)
+            p[G_C_RS] = bst[2][nb]
+            p[G_C_CS] = bst[2][nb + 1]
+            p[G_HAS_C] = 1
+        for i in range(nb):
+            shape[i] = out.dims[i]
+            nbatch *= out.dims[i]
+            bst[0][i] = a.strides[i]
+            bst[1][i] = b.strides[i]
+            bst[3][i] = out.strides[i]
+        nd = collapse(nb, shape, bst, 4)
+        meta = _pack(f"<{5 * nd}q", *([shape[i] for i in range(nd)] +
+                                      [bst[0][i] for i in range(nd)] +
+                                      [bst[1][i] for i in range(nd)] +
+                                      [bst[2][i] for i in range(nd)] +
+                                      [bst[3][i] for i in range(nd)]))
+    finally:
+        free(mem)
+    p[G_M] = M
+    p[G_N] = N
+    p[G_K] = K
+    p[G_BND] = nd
+    p[G_A_RS] = a.strides[nb]
+    p[G_A_CS] = a.strides[nb + 1]
+    p[G_B_RS] = b.strides[nb]
+    p[G_B_CS] = b.strides[nb + 1]
+    p[G_O_RS] = out.strides[nb]
+    run_gemm_kernel(op, out.dtype, p, nbatch, meta, sa, sb, sc, output_binding(out),
+                    alpha=alpha, beta=beta)
+    return 0
+
+
+def matmul_gpu(Matmul prim, list inputs, list outputs):
+    matmul_into(<array>inputs[0], <array>inputs[1], None, <array>outputs[0], 1.0, 0.0,
+                "Matmul")
+
+
+def addmm_gpu(AddMM prim, list inputs, list outputs):
+    matmul_into(<array>inputs[0], <array>inputs[1], <array>inputs[2], <array>outputs[0],
+                prim.alpha, prim.beta, "AddMM")
+
+
+def gather_mm_gpu(prim, list inputs, list outputs):
+    """Canonical inputs a (Ba, M, K), b (Bb, K, N), lhs/rhs int64 (P,); out (P, M, N).
+    The indices are checked here (unified memory: the host reads the index buffers) so a
+    bad one raises the CPU's IndexError before anything runs."""
+    cdef array a = <array>inputs[0], b = <array>inputs[1]
+    cdef array l = <array>inputs[2], r = <array>inputs[3], out = <array>outputs[0]
+    cdef int64_t P, i, v
+    cdef const int64_t *lp
+    cdef const int64_t *rp
+    float_suffix(out.dtype, "GatherMM")
+    alloc_output(out)
+    if out.size == 0:
+        return
+    P = out.dims[0]
+    lp = <const int64_t *>l.data()
+    rp = <const int64_t *>r.data()
+    for i in range(P):
+        v = lp[i * l.strides[0]]
+        if not -a.dims[0] <= v < a.dims[0]:
+            raise IndexError(f"[gather_mm] Index {v} in lhs_indices is out of bounds for "
+                             f"{a.dims[0]} matrices.")
+        v = rp[i * r.strides[0]]
+        if not -b.dims[0] <= v < b.dims[0]:
+            raise IndexError(f"[gather_mm] Index {v} in rhs_indices is out of bounds for "
+                             f"{b.dims[0]} matrices.")
+    p = gemm_params()
+    sa, p[G_A_OFF] = input_binding(a)
+    sb, p[G_B_OFF] = input_binding(b)
+    sl, p[G_L_OFF] = input_binding(l)
+    sr, p[G_R_OFF] = input_binding(r)
+    p[G_MODE] = 1
+    p[G_M], p[G_N], p[G_K] = out.dims[1], out.dims[2], a.dims[2]
+    p[G_A_BS], p[G_A_RS], p[G_A_CS] = a.strides[0], a.strides[1], a.strides[2]
+    p[G_B_BS], p[G_B_RS], p[G_B_CS] = b.strides[0], b.strides[1], b.strides[2]
+    p[G_O_BS], p[G_O_RS] = out.strides[0], out.strides[1]
+    p[G_NA], p[G_NB] = a.dims[0], b.dims[0]
+    p[G_LS], p[G_RS] = l.strides[0], r.strides[0]
+    run_gemm_kernel("GatherMM", out.dtype, p, P, None, sa, sb, _NOTHING, output_binding(out),
+                    sl, sr)
+
+
+def segmented_mm_gpu(prim, list inputs, list outputs):
+    """Canonical inputs a (M, K), b (K, N), segments int64 (S, 2); out (S, M, N).  The
+    segment bounds are checked here, before anything runs (as the CPU)."""
+    cdef array a = <array>inputs[0], b = <array>inputs[1], sg = <array>inputs[2]
+    cdef array out = <array>outputs[0]
+    cdef int64_t S, s, k0, k1, K = a.dims[1]
+    cdef const int64_t *sp
+    float_suffix(out.dtype, "SegmentedMM")
+    alloc_output(out)
+    if out.size == 0:
+        return
+    S = out.dims[0]
+    sp = <const int64_t *>sg.data()
+    for s in range(S):
+        k0 = sp[s * sg.strides[0]]
+        k1 = sp[s * sg.strides[0] + sg.strides[1]]
+        if k0 < 0 or k0 > K or k1 < 0 or k1 > K:
+            raise IndexError(f"[segmented_mm] Segment bound {k0 if (k0 < 0 or k0 > K) else k1}"
+                             f" is out of range for an inner dimension of size {K}.")
+    p = gemm_params()
+    sa, p[G_A_OFF] = input_binding(a)
+    sb, p[G_B_OFF] = input_binding(b)
+    ss, p[G_L_OFF] = input_binding(sg)
+    p[G_MODE] = 2
+    p[G_M], p[G_N], p[G_K] = out.dims[1], out.dims[2], K
+    p[G_A_RS], p[G_A_CS] = a.strides[0], a.strides[1]
+    p[G_B_RS], p[G_B_CS] = b.strides[0], b.strides[1]
+    p[G_O_BS], p[G_O_RS] = out.strides[0], out.strides[1]
+    p[G_LS], p[G_RS] = sg.strides[0], sg.strides[1]
+    run_gemm_kernel("SegmentedMM", out.dtype, p, S, None, sa, sb, _NOTHING,
+                    output_binding(out), ss)
+
+
+def register(dict table):
+    table[GatherMM] = gather_mm_gpu
+    table[SegmentedMM] = segmented_mm_gpu
+    table[Matmul] = matmul_gpu
+    table[AddMM] = addmm_gpu
