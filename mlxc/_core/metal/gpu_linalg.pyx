@@ -14,12 +14,13 @@ from mlxc._core.dtype cimport itemsize
 from mlxc._core.layout cimport broadcast_strides, collapse
 from mlxc._core.metal.gpu_eval cimport (dtype_suffix, gpu_copy_into, input_binding,
                                         output_binding, u32)
+from mlxc._core.prims.conv cimport Convolution
 from mlxc._core.prims.linalg cimport AddMM, Matmul
 from mlxc._core.prims.matmul_variants import GatherMM, SegmentedMM
 
 from struct import pack as _pack
 
-from mlxc._core.metal.dispatch import dispatch
+from mlxc._core.metal.dispatch import dispatch, threads_1d
 
 cdef enum:
     BM = 32                    # gemm.metal's tile (rows x columns) and group size
@@ -211,7 +212,58 @@ def segmented_mm_gpu(prim, list inputs, list outputs):
                     output_binding(out), ss)
 
 
+def conv_gpu(Convolution prim, list inputs, list outputs):
+    """Unfold x (conv.metal) into col (N * O rows, G * taps * cig columns), then per group
+    out[:, g * cog:(g + 1) * cog] = col_g @ w_g^T through the GEMM (batch = groups)."""
+    cdef array x = <array>inputs[0], w = <array>inputs[1], out = <array>outputs[0]
+    cdef int nsp = x.ndim - 2, d
+    cdef int64_t G = prim.groups, cin = x.dims[x.ndim - 1], cout = w.dims[0]
+    cdef int64_t cig = cin // G, cog = cout // G, ntaps = 1, nout = 1, rows, total
+    cdef array col, wc
+    cdef str sfx = float_suffix(out.dtype, "Convolution")
+    if x.dtype != out.dtype or w.dtype != out.dtype:
+        raise TypeError("[Convolution] the GPU kernel takes x and w in the output's dtype.")
+    alloc_output(out)
+    if out.size == 0:
+        return
+    for d in range(nsp):
+        ntaps *= w.dims[d + 1]
+        nout *= out.dims[d + 1]
+    rows = x.dims[0] * nout
+    total = rows * G * ntaps * cig
+    col = new_empty(out.dtype, (rows, G * ntaps * cig))
+    if total > 0:
+        sx, xoff = input_binding(x)
+        meta = [nsp, x.dims[0], G, cig, 1 if prim.flip else 0, xoff, x.strides[0],
+                x.strides[x.ndim - 1]]
+        for d in range(nsp):
+            meta += [x.dims[d + 1], w.dims[d + 1], out.dims[d + 1], prim.stride[d],
+                     prim.pad_lo[d], prim.kdil[d], prim.idil[d], x.strides[d + 1]]
+        grid, tg = threads_1d(total)
+        u32(total)
+        dispatch("conv.metal", "unfold_g_" + sfx,
+                 {0: sx, 1: output_binding(col), 2: _pack(f"<{len(meta)}q", *meta),
+                  3: _pack("<Q", total)}, grid, tg)
+    # The kernel as a (C_out, taps * cig) matrix: row-contiguous (copied on the GPU if not).
+    wc = w
+    if not (w.flags & ROW_CONTIG):
+        wc = new_empty(w.dtype, w._shape)
+        gpu_copy_into(w, wc, "Convolution")
+    sw, woff = input_binding(wc)
+    p = gemm_params()
+    kk = ntaps * cig
+    p[G_M], p[G_N], p[G_K] = rows, cog, kk
+    p[G_BND] = 1
+    p[G_A_RS], p[G_A_CS] = G * kk, 1
+    p[G_B_OFF], p[G_B_RS], p[G_B_CS] = woff, 1, kk
+    p[G_O_RS] = cout
+    meta = _pack("<5q", G, kk, cog * kk, 0, cog)     # batch = groups: A, B, C, out strides
+    run_gemm_kernel("Convolution", out.dtype, p, G, meta, output_binding(col), sw, _NOTHING,
+                    output_binding(out))
+
+
 def register(dict table):
+    table[Convolution] = conv_gpu
     table[GatherMM] = gather_mm_gpu
     table[SegmentedMM] = segmented_mm_gpu
     table[Matmul] = matmul_gpu
