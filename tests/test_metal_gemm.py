@@ -65,7 +65,8 @@ def _cases(dt):
     yield "b_T", a, rand((70, 45), dt, 4).T
     yield "both_T", rand((45, 37), dt, 3).T, rand((70, 45), dt, 4).T
     yield "batch_bcast", rand((2, 3, 9, 20), dt, 5), rand((3, 20, 33), dt, 6)
-    yield "batch_strided", rand((4, 9, 40), dt, 7)[::2, :, ::2], rand((20, 2, 11), dt, 8).transpose(1, 0, 2)
+    yield ("batch_strided", rand((4, 9, 40), dt, 7)[::2, :, ::2],
+           rand((20, 2, 11), dt, 8).transpose(1, 0, 2))
     yield "vec_mat", rand((45,), dt, 9), b
     yield "mat_vec", a, rand((45,), dt, 10)
     yield "k1", rand((33, 1), dt, 11), rand((1, 5), dt, 12)

@@ -16,6 +16,7 @@ from mlxc._core.metal.gpu_eval cimport (dtype_suffix, gpu_copy_into, input_bindi
                                         output_binding, u32)
 from mlxc._core.prims.conv cimport Convolution
 from mlxc._core.prims.linalg cimport AddMM, Matmul
+from mlxc._core.prims.quant cimport Dequantize, Quantize, QuantizedMatmul
 from mlxc._core.prims.matmul_variants import GatherMM, SegmentedMM
 
 from struct import pack as _pack
@@ -262,7 +263,110 @@ def conv_gpu(Convolution prim, list inputs, list outputs):
                     output_binding(out))
 
 
+cdef tuple contig_binding(array a, str op, list keep):
+    """a's elements as one row-major run: (address, nbytes) from a's first element (a
+    GPU copy first when a is not row-contiguous; the copy is appended to keep, which
+    must outlive the dispatch)."""
+    cdef array c = a
+    if not (a.flags & ROW_CONTIG):
+        c = new_empty(a.dtype, a._shape)
+        gpu_copy_into(a, c, op)
+        keep.append(c)
+    return (<size_t>c.data(), <size_t>(c.size * itemsize(c.dtype)))
+
+
+cdef int dequant_into(int mode, int gs, int bits, array w, array sc, array bi, array glob,
+                      array out, str op) except -1:
+    """out (allocated, row-major) = dequantize(w, sc, bi[, glob]) over out's elements."""
+    cdef int64_t n = out.size
+    cdef list keep = []
+    if n == 0:
+        return 0
+    u32(n)
+    grid, tg = threads_1d(n)
+    dispatch("quantized.metal", "dequant_g_" + float_suffix(out.dtype, op),
+             {0: contig_binding(w, op, keep), 1: contig_binding(sc, op, keep),
+              2: contig_binding(bi, op, keep) if bi is not None else _NOTHING,
+              3: contig_binding(glob, op, keep) if glob is not None else _NOTHING,
+              4: output_binding(out),
+              5: _pack("<5i", mode, gs, bits, sc.dtype, 1 if glob is not None else 0),
+              6: _pack("<Q", n)}, grid, tg)
+    return 0
+
+
+def dequantize_gpu(Dequantize prim, list inputs, list outputs):
+    cdef bint affine = prim.mode == 0
+    cdef array out = <array>outputs[0]
+    float_suffix(out.dtype, "Dequantize")
+    alloc_output(out)
+    dequant_into(prim.mode, prim.group_size, prim.bits, <array>inputs[0], <array>inputs[1],
+                 <array>inputs[2] if affine else None,
+                 <array>inputs[len(inputs) - 1] if prim.has_global else None, out,
+                 "Dequantize")
+
+
+def quantize_gpu(Quantize prim, list inputs, list outputs):
+    """One thread per group (quantized.metal's quant_g)."""
+    cdef array w = <array>inputs[0]
+    cdef array wq = <array>outputs[0], sc = <array>outputs[1]
+    cdef array bi = <array>outputs[2] if prim.mode == 0 else None
+    cdef str sfx = float_suffix(w.dtype, "Quantize")
+    cdef int64_t ngroups = w.size // prim.group_size
+    alloc_output(wq)
+    alloc_output(sc)
+    if bi is not None:
+        alloc_output(bi)
+    if ngroups == 0:
+        return
+    u32(ngroups)
+    keep = []
+    grid, tg = threads_1d(ngroups, 64)
+    dispatch("quantized.metal", "quant_g_" + sfx,
+             {0: contig_binding(w, "Quantize", keep), 1: output_binding(wq),
+              2: output_binding(sc), 3: output_binding(bi) if bi is not None else _NOTHING,
+              4: (contig_binding(<array>inputs[1], "Quantize", keep) if prim.has_global
+                  else _NOTHING),
+              5: _pack("<5i", prim.mode, prim.group_size, prim.bits, 0,
+                       1 if prim.has_global else 0),
+              6: _pack("<Q", ngroups)}, grid, tg)
+
+
+def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
+    """out (float32) = x @ dequantize(w)^T (transpose) or x @ dequantize(w): the weights
+    are dequantized into a float32 matrix on the GPU, then multiplied by the GEMM."""
+    cdef array x = <array>inputs[0], w = <array>inputs[1], sc = <array>inputs[2]
+    cdef array out = <array>outputs[0], wd
+    cdef bint affine = prim.mode == 0
+    cdef int64_t wr = w.dims[w.ndim - 2], wc = w.dims[w.ndim - 1] * 32 // prim.bits
+    cdef int64_t N = wr if prim.transpose else wc
+    cdef int64_t K = wc if prim.transpose else wr
+    cdef int64_t M = x.size // K if K > 0 else 0
+    if out.dtype != 11 or x.dtype != 11:
+        raise TypeError("[QuantizedMatmul] the GPU kernel computes in float32.")
+    alloc_output(out)
+    if out.size == 0:
+        return
+    keep = []
+    wd = new_empty(out.dtype, (wr, wc))
+    dequant_into(prim.mode, prim.group_size, prim.bits, w, sc,
+                 <array>inputs[3] if affine else None, None, wd, "QuantizedMatmul")
+    p = gemm_params()
+    p[G_M], p[G_N], p[G_K] = M, N, K
+    p[G_A_RS], p[G_A_CS] = K, 1
+    if prim.transpose:
+        p[G_B_RS], p[G_B_CS] = 1, K
+    else:
+        p[G_B_RS], p[G_B_CS] = N, 1
+    p[G_O_RS] = N
+    run_gemm_kernel("QuantizedMatmul", out.dtype, p, 1, None,
+                    contig_binding(x, "QuantizedMatmul", keep), output_binding(wd), _NOTHING,
+                    output_binding(out))
+
+
 def register(dict table):
+    table[Dequantize] = dequantize_gpu
+    table[Quantize] = quantize_gpu
+    table[QuantizedMatmul] = quantized_matmul_gpu
     table[Convolution] = conv_gpu
     table[GatherMM] = gather_mm_gpu
     table[SegmentedMM] = segmented_mm_gpu
