@@ -10,6 +10,9 @@ they may differ by one ulp of the output dtype).  The GPU result itself does not
 on the order lanes or groups run in: every test runs at every lane order of the emulated
 device, and test_lane_order_invariance checks bit-identical results across them.
 """
+import itertools
+import os
+
 import numpy as np
 import pytest
 
@@ -148,6 +151,21 @@ def test_bad_input(gpu):
     for stream in (mx.cpu, mx.gpu):
         with pytest.raises(ValueError):
             mx.matmul(mx.ones((3, 4)), mx.ones((5, 6)), stream=stream)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("MLXC_SLOW_TESTS") != "1",
+                    reason="opt-in sweep: MLXC_SLOW_TESTS=1")
+@pytest.mark.parametrize("dt", FLOATS)
+def test_matmul_shape_sweep(gpu, dt):
+    """Every M, N, K around the tile sizes (1, 15..17, 31..33, 63..65) x transposes."""
+    sizes = [1, 15, 16, 17, 31, 32, 33, 63, 64, 65]
+    for M, N, K in itertools.product(sizes, sizes, sizes):
+        for ta, tb in itertools.product((False, True), repeat=2):
+            a = rand((K, M), dt, M).T if ta else rand((M, K), dt, M)
+            b = rand((N, K), dt, N).T if tb else rand((K, N), dt, N)
+            g, c = on_both(mx.matmul, a, b)
+            assert_gemm_close(g, c, absmm(a, b), K, dt)
 
 
 # ---------------------------------------------------------------- GatherMM, SegmentedMM

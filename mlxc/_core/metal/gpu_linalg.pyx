@@ -27,7 +27,6 @@ cdef enum:
     BM = 32                    # gemm.metal's tile (rows x columns) and group size
     BN = 32
     GEMM_THREADS = 64
-    MAX_GROUPS = 65535         # threadgroups along one grid axis
 
 # Indices of gemm.metal's parameter block (enum G_*).
 cdef enum:
@@ -60,9 +59,7 @@ def run_gemm_kernel(str op, int dt, list p, int64_t nbatch, meta, a, b, c, out,
     cdef int64_t gx = (p[G_N] + BN - 1) // BN, gy = (p[G_M] + BM - 1) // BM
     if nbatch <= 0 or gx <= 0 or gy <= 0:
         return
-    if gx > MAX_GROUPS or gy > MAX_GROUPS or nbatch > MAX_GROUPS:
-        raise ValueError(f"[{op}] {p[G_M]} x {p[G_N]} x {nbatch} outputs exceed one GPU "
-                         f"dispatch's grid.")
+    u32(gx * gy * nbatch * GEMM_THREADS)       # thread positions are 32-bit
     dispatch("gemm.metal", "gemm_g_" + float_suffix(dt, op),
              {0: a, 1: b, 2: c, 3: out, 4: _pack(f"<{G_COUNT}q", *p),
               5: meta if meta else _NOTHING, 6: idx0, 7: idx1,
