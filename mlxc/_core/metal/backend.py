@@ -9,8 +9,8 @@ import sys
 
 # The modules holding primitives' eval_gpu, one per kernel family; each has register(table).
 # gpu_complex wraps gpu_eval's elementwise handlers: it stays after gpu_eval.
-_KERNEL_MODULES = ("gpu_eval", "gpu_index", "gpu_scan", "gpu_random", "gpu_fast", "gpu_fft",
-                   "gpu_compiled", "gpu_linalg_collective", "gpu_complex")
+_KERNEL_MODULES = ("gpu_eval", "gpu_index", "gpu_scan", "gpu_random", "gpu_linalg", "gpu_fast",
+                   "gpu_fft", "gpu_compiled", "gpu_linalg_collective", "gpu_complex")
 
 _executor = None
 _decided = False

@@ -1,0 +1,141 @@
+// GEMM: out = alpha * A @ B + beta * C over a batch, for Matmul, AddMM, GatherMM,
+// SegmentedMM and (after an unfold) Convolution and QuantizedMatmul's float path.
+//
+// Threadgroup tiling: a group of 64 threads owns a BM x BN tile of one output matrix
+// (grid groups: (tiles along N, tiles along M, batch)).  For each BK-deep slab of K it
+// stages the A and B tiles in threadgroup memory (converted to float32), barriers, and
+// every thread accumulates a TM x TN register block (rows ty + 8 i, columns tx + 8 j);
+// a second barrier keeps the next slab's loads from overwriting a tile still in use.
+// Operands are read through their strides (transposes and broadcast batches are free);
+// edge tiles load zeros and skip stores outside the matrix.
+//
+// Numerics: float32 accumulation for every dtype, one fma per k in increasing k order,
+// so each output's sum has one fixed order whatever order lanes or groups run in.  The
+// epilogue is the CPU's: alpha * acc + beta * C (C read only when beta != 0), alpha *
+// acc when alpha != 1, rounded once to the output dtype.
+//
+// Batch modes (p[G_MODE]):
+//   0 strided: the batch index walks meta's collapsed batch shape; meta holds shape[bnd]
+//     then the batch strides of A, B, C and out (bnd values each).
+//   1 gather: out matrix z = A[lhs[z]] @ B[rhs[z]], indices from idx0/idx1 (int64,
+//     element offsets p[G_L_OFF], p[G_R_OFF], strides p[G_LS], p[G_RS]; negative ones
+//     count from the end; the host has checked the bounds); matrix strides p[G_A_BS],
+//     p[G_B_BS], out's p[G_O_BS].
+//   2 segmented: out matrix z = A[:, k0:k1] @ B[k0:k1, :], (k0, k1) = idx0[s] and
+//     idx0[s + p[G_RS]], s = p[G_L_OFF] + z * p[G_LS]; an empty segment gives zeros.
+#include "mlxc_types.h"
+
+enum { BM = 32, BN = 32, BK = 16, TM = 4, TN = 4, TX = BN / TN, TY = BM / TM, NT = TX * TY,
+       A_TILE = BK * BM, B_TILE = BK * BN };   // (sizes as one name: the emulator's pre-pass
+                                            // takes a '*' in a declaration for a pointer)
+
+enum { G_M = 0, G_N, G_K, G_MODE, G_BND, G_HAS_C,
+       G_A_OFF, G_A_RS, G_A_CS, G_B_OFF, G_B_RS, G_B_CS,
+       G_C_OFF, G_C_RS, G_C_CS, G_O_OFF, G_O_RS, G_O_BS,
+       G_A_BS, G_B_BS, G_NA, G_NB, G_LS, G_RS, G_L_OFF, G_R_OFF };
+
+template <typename T>
+kernel void gemm_g(device const T* A [[buffer(0)]],
+                   device const T* B [[buffer(1)]],
+                   device const T* C [[buffer(2)]],
+                   device T* out [[buffer(3)]],
+                   constant long* p [[buffer(4)]],
+                   constant long* meta [[buffer(5)]],
+                   device const long* idx0 [[buffer(6)]],
+                   device const long* idx1 [[buffer(7)]],
+                   constant float* alpha_beta [[buffer(8)]],
+                   uint3 group [[threadgroup_position_in_grid]],
+                   uint tid [[thread_index_in_threadgroup]]) {
+    threadgroup float As[A_TILE];       // As[kk * BM + r]
+    threadgroup float Bs[B_TILE];       // Bs[kk * BN + c]
+    const long M = p[G_M], N = p[G_N];
+    long K = p[G_K];
+    long a_off = p[G_A_OFF], b_off = p[G_B_OFF], c_off = p[G_C_OFF], o_off = p[G_O_OFF];
+    const long a_rs = p[G_A_RS], a_cs = p[G_A_CS], b_rs = p[G_B_RS], b_cs = p[G_B_CS];
+    const long z = long(group.z);
+    const long mode = p[G_MODE];
+    if (mode == 0) {
+        const int bnd = int(p[G_BND]);
+        a_off += elem_offset(ulong(z), meta, meta + bnd, bnd);
+        b_off += elem_offset(ulong(z), meta, meta + 2 * bnd, bnd);
+        c_off += elem_offset(ulong(z), meta, meta + 3 * bnd, bnd);
+        o_off += elem_offset(ulong(z), meta, meta + 4 * bnd, bnd);
+    } else if (mode == 1) {
+        long ia = idx0[p[G_L_OFF] + z * p[G_LS]], ib = idx1[p[G_R_OFF] + z * p[G_RS]];
+        ia += ia < 0 ? p[G_NA] : 0;
+        ib += ib < 0 ? p[G_NB] : 0;
+        a_off += ia * p[G_A_BS];
+        b_off += ib * p[G_B_BS];
+        o_off += z * p[G_O_BS];
+    } else {
+        const long s0 = p[G_L_OFF] + z * p[G_LS];
+        const long k0 = idx0[s0], k1 = idx0[s0 + p[G_RS]];
+        K = k1 > k0 ? k1 - k0 : 0;
+        a_off += K > 0 ? k0 * a_cs : 0;
+        b_off += K > 0 ? k0 * b_rs : 0;
+        o_off += z * p[G_O_BS];
+    }
+    const long row0 = long(group.y) * BM, col0 = long(group.x) * BN;
+    const uint tx = tid % TX, ty = tid / TX;
+    float acc[TM][TN];
+    for (int i = 0; i < TM; ++i) {
+        for (int j = 0; j < TN; ++j) {
+            acc[i][j] = 0.0f;
+        }
+    }
+    for (long k0 = 0; k0 < K; k0 += BK) {
+        const long kend = K - k0 < long(BK) ? K - k0 : long(BK);    // uniform per group
+        for (uint e = tid; e < uint(BM * BK); e += NT) {
+            const uint r = e / BK, kk = e % BK;
+            const long gr = row0 + r, gk = k0 + kk;
+            As[kk * BM + r] = (gr < M && gk < K) ? Num<T>::get(A[a_off + gr * a_rs + gk * a_cs])
+                                                 : 0.0f;
+        }
+        for (uint e = tid; e < uint(BK * BN); e += NT) {
+            const uint kk = e / BN, c = e % BN;
+            const long gc = col0 + c, gk = k0 + kk;
+            Bs[kk * BN + c] = (gc < N && gk < K) ? Num<T>::get(B[b_off + gk * b_rs + gc * b_cs])
+                                                 : 0.0f;
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        for (int kk = 0; kk < int(kend); ++kk) {
+            float av[TM], bv[TN];
+            for (int i = 0; i < TM; ++i) {
+                av[i] = As[kk * BM + ty + TY * i];
+            }
+            for (int j = 0; j < TN; ++j) {
+                bv[j] = Bs[kk * BN + tx + TX * j];
+            }
+            for (int i = 0; i < TM; ++i) {
+                for (int j = 0; j < TN; ++j) {
+                    acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+                }
+            }
+        }
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+    }
+    const float al = alpha_beta[0], be = alpha_beta[1];
+    const bool has_c = p[G_HAS_C] != 0;
+    const long c_rs = p[G_C_RS], c_cs = p[G_C_CS], o_rs = p[G_O_RS];
+    for (int i = 0; i < TM; ++i) {
+        const long gr = row0 + ty + TY * i;
+        for (int j = 0; j < TN; ++j) {
+            const long gc = col0 + tx + TX * j;
+            if (gr < M && gc < N) {
+                float v = acc[i][j];
+                if (has_c) {
+                    const float s = al * v;
+                    const float t = be * Num<T>::get(C[c_off + gr * c_rs + gc * c_cs]);
+                    v = s + t;
+                } else if (al != 1.0f) {
+                    v = al * v;
+                }
+                out[o_off + gr * o_rs + gc] = Num<T>::put(v);
+            }
+        }
+    }
+}
+
+template [[host_name("gemm_g_float32")]] [[kernel]] decltype(gemm_g<float>) gemm_g<float>;
+template [[host_name("gemm_g_float16")]] [[kernel]] decltype(gemm_g<half>) gemm_g<half>;
+template [[host_name("gemm_g_bfloat16")]] [[kernel]] decltype(gemm_g<bf16>) gemm_g<bf16>;

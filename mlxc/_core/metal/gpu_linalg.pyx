@@ -1,0 +1,371 @@
+"""eval_gpu of the GEMM family: Matmul, AddMM, GatherMM, SegmentedMM (metal/gemm.metal),
+Convolution (an unfold in metal/conv.metal, then the GEMM) and the quantized ops
+(metal/quantized.metal; QuantizedMatmul dequantizes its weights, then the GEMM).
+
+Every product goes through one tiled GEMM kernel whose operands are read through their
+strides (transposed and broadcast operands are not copied); the batch is either a
+strided multi-index, index buffers (GatherMM) or K ranges (SegmentedMM).
+"""
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
+
+from mlxc._core.array cimport ROW_CONTIG, alloc_output, array, new_empty
+from mlxc._core.dtype cimport itemsize
+from mlxc._core.layout cimport broadcast_strides, collapse
+from mlxc._core.metal.gpu_eval cimport (dtype_suffix, gpu_copy_into, input_binding,
+                                        output_binding, u32)
+from mlxc._core.prims.conv cimport Convolution
+from mlxc._core.prims.linalg cimport AddMM, Matmul
+from mlxc._core.prims.quant cimport Dequantize, Quantize, QuantizedMatmul
+from mlxc._core.prims.matmul_variants import GatherMM, SegmentedMM
+
+from struct import pack as _pack
+
+from mlxc._core.metal.dispatch import dispatch, threads_1d
+
+cdef enum:
+    BM = 32                    # gemm.metal's tile (rows x columns) and group size
+    BN = 32
+    GEMM_THREADS = 64
+
+# Indices of gemm.metal's parameter block (enum G_*).
+cdef enum:
+    G_M, G_N, G_K, G_MODE, G_BND, G_HAS_C, G_A_OFF, G_A_RS, G_A_CS, G_B_OFF, G_B_RS, G_B_CS
+    G_C_OFF, G_C_RS, G_C_CS, G_O_OFF, G_O_RS, G_O_BS, G_A_BS, G_B_BS, G_NA, G_NB, G_LS, G_RS
+    G_L_OFF, G_R_OFF
+    G_COUNT
+
+_FLOATS = (9, 10, 11)          # float16, bfloat16, float32 codes: the GEMM's dtypes
+_NOTHING = bytes(16)           # a bound but unread buffer
+
+
+cdef str float_suffix(int code, str op):
+    cdef str sfx = dtype_suffix(code, op)
+    if code not in _FLOATS:
+        raise TypeError(f"[{op}] the GPU kernel takes float16, bfloat16 or float32, "
+                        f"not {sfx}.")
+    return sfx
+
+
+def gemm_params():
+    """A zeroed parameter block for gemm.metal (a list indexed by G_*)."""
+    return [0] * G_COUNT
+
+
+def run_gemm_kernel(str op, int dt, list p, int64_t nbatch, meta, a, b, c, out,
+                    idx0=_NOTHING, idx1=_NOTHING, double alpha=1.0, double beta=0.0):
+    """One dispatch of gemm_g: a, b, c bindings (c may be _NOTHING when p[G_HAS_C] is 0),
+    out the output binding, p the parameter block."""
+    cdef int64_t gx = (p[G_N] + BN - 1) // BN, gy = (p[G_M] + BM - 1) // BM
+    if nbatch <= 0 or gx <= 0 or gy <= 0:
+        return
+    u32(gx * gy * nbatch * GEMM_THREADS)       # thread positions are 32-bit
+    dispatch("gemm.metal", "gemm_g_" + float_suffix(dt, op),
+             {0: a, 1: b, 2: c, 3: out, 4: _pack(f"<{G_COUNT}q", *p),
+              5: meta if meta else _NOTHING, 6: idx0, 7: idx1,
+              8: _pack("<2f", alpha, beta)},
+             (gx, gy, nbatch), (GEMM_THREADS, 1, 1), groups=True)
+
+
+cdef int matmul_into(array a, array b, array c, array out, double alpha, double beta,
+                     str op) except -1:
+    """out = alpha * a @ b + beta * c over the batch dims (c None or beta 0: not read), as
+    the CPU's run_gemm: a (*batch, M, K), b (*batch, K, N), c broadcast to out."""
+    cdef int nb = out.ndim - 2, i, nd
+    cdef int64_t M = out.dims[nb], N = out.dims[nb + 1], K = a.dims[nb + 1], nbatch = 1
+    cdef int64_t *bst[4]
+    float_suffix(out.dtype, op)
+    alloc_output(out)
+    if out.size == 0:
+        return 0
+    cdef int w = max(out.ndim, 1)
+    cdef int64_t *mem = <int64_t *>malloc(5 * w * sizeof(int64_t))
+    if mem == NULL:
+        raise MemoryError()
+    cdef int64_t *shape = mem
+    p = gemm_params()
+    try:
+        for i in range(4):
+            bst[i] = mem + (i + 1) * w
+        for i in range(out.ndim):
+            bst[2][i] = 0
+        sa, p[G_A_OFF] = input_binding(a)
+        sb, p[G_B_OFF] = input_binding(b)
+        sc = _NOTHING
+        if c is not None and beta != 0.0:
+            broadcast_strides(c, out, bst[2])      # c seen through out's shape
+            sc, p[G_C_OFF] = input_binding(c)
+            p[G_C_RS] = bst[2][nb]
+            p[G_C_CS] = bst[2][nb + 1]
+            p[G_HAS_C] = 1
+        for i in range(nb):
+            shape[i] = out.dims[i]
+            nbatch *= out.dims[i]
+            bst[0][i] = a.strides[i]
+            bst[1][i] = b.strides[i]
+            bst[3][i] = out.strides[i]
+        nd = collapse(nb, shape, bst, 4)
+        meta = _pack(f"<{5 * nd}q", *([shape[i] for i in range(nd)] +
+                                      [bst[0][i] for i in range(nd)] +
+                                      [bst[1][i] for i in range(nd)] +
+                                      [bst[2][i] for i in range(nd)] +
+                                      [bst[3][i] for i in range(nd)]))
+    finally:
+        free(mem)
+    p[G_M] = M
+    p[G_N] = N
+    p[G_K] = K
+    p[G_BND] = nd
+    p[G_A_RS] = a.strides[nb]
+    p[G_A_CS] = a.strides[nb + 1]
+    p[G_B_RS] = b.strides[nb]
+    p[G_B_CS] = b.strides[nb + 1]
+    p[G_O_RS] = out.strides[nb]
+    run_gemm_kernel(op, out.dtype, p, nbatch, meta, sa, sb, sc, output_binding(out),
+                    alpha=alpha, beta=beta)
+    return 0
+
+
+def matmul_gpu(Matmul prim, list inputs, list outputs):
+    matmul_into(<array>inputs[0], <array>inputs[1], None, <array>outputs[0], 1.0, 0.0,
+                "Matmul")
+
+
+def addmm_gpu(AddMM prim, list inputs, list outputs):
+    matmul_into(<array>inputs[0], <array>inputs[1], <array>inputs[2], <array>outputs[0],
+                prim.alpha, prim.beta, "AddMM")
+
+
+def gather_mm_gpu(prim, list inputs, list outputs):
+    """Canonical inputs a (Ba, M, K), b (Bb, K, N), lhs/rhs int64 (P,); out (P, M, N).
+    The indices are checked here (unified memory: the host reads the index buffers) so a
+    bad one raises the CPU's IndexError before anything runs."""
+    cdef array a = <array>inputs[0], b = <array>inputs[1]
+    cdef array l = <array>inputs[2], r = <array>inputs[3], out = <array>outputs[0]
+    cdef int64_t P, i, v
+    cdef const int64_t *lp
+    cdef const int64_t *rp
+    float_suffix(out.dtype, "GatherMM")
+    alloc_output(out)
+    if out.size == 0:
+        return
+    P = out.dims[0]
+    lp = <const int64_t *>l.data()
+    rp = <const int64_t *>r.data()
+    for i in range(P):
+        v = lp[i * l.strides[0]]
+        if not -a.dims[0] <= v < a.dims[0]:
+            raise IndexError(f"[gather_mm] Index {v} in lhs_indices is out of bounds for "
+                             f"{a.dims[0]} matrices.")
+        v = rp[i * r.strides[0]]
+        if not -b.dims[0] <= v < b.dims[0]:
+            raise IndexError(f"[gather_mm] Index {v} in rhs_indices is out of bounds for "
+                             f"{b.dims[0]} matrices.")
+    p = gemm_params()
+    sa, p[G_A_OFF] = input_binding(a)
+    sb, p[G_B_OFF] = input_binding(b)
+    sl, p[G_L_OFF] = input_binding(l)
+    sr, p[G_R_OFF] = input_binding(r)
+    p[G_MODE] = 1
+    p[G_M], p[G_N], p[G_K] = out.dims[1], out.dims[2], a.dims[2]
+    p[G_A_BS], p[G_A_RS], p[G_A_CS] = a.strides[0], a.strides[1], a.strides[2]
+    p[G_B_BS], p[G_B_RS], p[G_B_CS] = b.strides[0], b.strides[1], b.strides[2]
+    p[G_O_BS], p[G_O_RS] = out.strides[0], out.strides[1]
+    p[G_NA], p[G_NB] = a.dims[0], b.dims[0]
+    p[G_LS], p[G_RS] = l.strides[0], r.strides[0]
+    run_gemm_kernel("GatherMM", out.dtype, p, P, None, sa, sb, _NOTHING, output_binding(out),
+                    sl, sr)
+
+
+def segmented_mm_gpu(prim, list inputs, list outputs):
+    """Canonical inputs a (M, K), b (K, N), segments int64 (S, 2); out (S, M, N).  The
+    segment bounds are checked here, before anything runs (as the CPU)."""
+    cdef array a = <array>inputs[0], b = <array>inputs[1], sg = <array>inputs[2]
+    cdef array out = <array>outputs[0]
+    cdef int64_t S, s, k0, k1, K = a.dims[1]
+    cdef const int64_t *sp
+    float_suffix(out.dtype, "SegmentedMM")
+    alloc_output(out)
+    if out.size == 0:
+        return
+    S = out.dims[0]
+    sp = <const int64_t *>sg.data()
+    for s in range(S):
+        k0 = sp[s * sg.strides[0]]
+        k1 = sp[s * sg.strides[0] + sg.strides[1]]
+        if k0 < 0 or k0 > K or k1 < 0 or k1 > K:
+            raise IndexError(f"[segmented_mm] Segment bound {k0 if (k0 < 0 or k0 > K) else k1}"
+                             f" is out of range for an inner dimension of size {K}.")
+    p = gemm_params()
+    sa, p[G_A_OFF] = input_binding(a)
+    sb, p[G_B_OFF] = input_binding(b)
+    ss, p[G_L_OFF] = input_binding(sg)
+    p[G_MODE] = 2
+    p[G_M], p[G_N], p[G_K] = out.dims[1], out.dims[2], K
+    p[G_A_RS], p[G_A_CS] = a.strides[0], a.strides[1]
+    p[G_B_RS], p[G_B_CS] = b.strides[0], b.strides[1]
+    p[G_O_BS], p[G_O_RS] = out.strides[0], out.strides[1]
+    p[G_LS], p[G_RS] = sg.strides[0], sg.strides[1]
+    run_gemm_kernel("SegmentedMM", out.dtype, p, S, None, sa, sb, _NOTHING,
+                    output_binding(out), ss)
+
+
+def conv_gpu(Convolution prim, list inputs, list outputs):
+    """Unfold x (conv.metal) into col (N * O rows, G * taps * cig columns), then per group
+    out[:, g * cog:(g + 1) * cog] = col_g @ w_g^T through the GEMM (batch = groups)."""
+    cdef array x = <array>inputs[0], w = <array>inputs[1], out = <array>outputs[0]
+    cdef int nsp = x.ndim - 2, d
+    cdef int64_t G = prim.groups, cin = x.dims[x.ndim - 1], cout = w.dims[0]
+    cdef int64_t cig = cin // G, cog = cout // G, ntaps = 1, nout = 1, rows, total
+    cdef array col, wc
+    cdef str sfx = float_suffix(out.dtype, "Convolution")
+    if x.dtype != out.dtype or w.dtype != out.dtype:
+        raise TypeError("[Convolution] the GPU kernel takes x and w in the output's dtype.")
+    alloc_output(out)
+    if out.size == 0:
+        return
+    for d in range(nsp):
+        ntaps *= w.dims[d + 1]
+        nout *= out.dims[d + 1]
+    rows = x.dims[0] * nout
+    total = rows * G * ntaps * cig
+    col = new_empty(out.dtype, (rows, G * ntaps * cig))
+    if total > 0:
+        sx, xoff = input_binding(x)
+        meta = [nsp, x.dims[0], G, cig, 1 if prim.flip else 0, xoff, x.strides[0],
+                x.strides[x.ndim - 1]]
+        for d in range(nsp):
+            meta += [x.dims[d + 1], w.dims[d + 1], out.dims[d + 1], prim.stride[d],
+                     prim.pad_lo[d], prim.kdil[d], prim.idil[d], x.strides[d + 1]]
+        grid, tg = threads_1d(total)
+        u32(total)
+        dispatch("conv.metal", "unfold_g_" + sfx,
+                 {0: sx, 1: output_binding(col), 2: _pack(f"<{len(meta)}q", *meta),
+                  3: _pack("<Q", total)}, grid, tg)
+    # The kernel as a (C_out, taps * cig) matrix: row-contiguous (copied on the GPU if not).
+    wc = w
+    if not (w.flags & ROW_CONTIG):
+        wc = new_empty(w.dtype, w._shape)
+        gpu_copy_into(w, wc, "Convolution")
+    sw, woff = input_binding(wc)
+    p = gemm_params()
+    kk = ntaps * cig
+    p[G_M], p[G_N], p[G_K] = rows, cog, kk
+    p[G_BND] = 1
+    p[G_A_RS], p[G_A_CS] = G * kk, 1
+    p[G_B_OFF], p[G_B_RS], p[G_B_CS] = woff, 1, kk
+    p[G_O_RS] = cout
+    meta = _pack("<5q", G, kk, cog * kk, 0, cog)     # batch = groups: A, B, C, out strides
+    run_gemm_kernel("Convolution", out.dtype, p, G, meta, output_binding(col), sw, _NOTHING,
+                    output_binding(out))
+
+
+cdef tuple contig_binding(array a, str op, list keep):
+    """a's elements as one row-major run: (address, nbytes) from a's first element (a
+    GPU copy first when a is not row-contiguous; the copy is appended to keep, which
+    must outlive the dispatch)."""
+    cdef array c = a
+    if not (a.flags & ROW_CONTIG):
+        c = new_empty(a.dtype, a._shape)
+        gpu_copy_into(a, c, op)
+        keep.append(c)
+    return (<size_t>c.data(), <size_t>(c.size * itemsize(c.dtype)))
+
+
+cdef int dequant_into(int mode, int gs, int bits, array w, array sc, array bi, array glob,
+                      array out, str op) except -1:
+    """out (allocated, row-major) = dequantize(w, sc, bi[, glob]) over out's elements."""
+    cdef int64_t n = out.size
+    cdef list keep = []
+    if n == 0:
+        return 0
+    u32(n)
+    grid, tg = threads_1d(n)
+    dispatch("quantized.metal", "dequant_g_" + float_suffix(out.dtype, op),
+             {0: contig_binding(w, op, keep), 1: contig_binding(sc, op, keep),
+              2: contig_binding(bi, op, keep) if bi is not None else _NOTHING,
+              3: contig_binding(glob, op, keep) if glob is not None else _NOTHING,
+              4: output_binding(out),
+              5: _pack("<5i", mode, gs, bits, sc.dtype, 1 if glob is not None else 0),
+              6: _pack("<Q", n)}, grid, tg)
+    return 0
+
+
+def dequantize_gpu(Dequantize prim, list inputs, list outputs):
+    cdef bint affine = prim.mode == 0
+    cdef array out = <array>outputs[0]
+    float_suffix(out.dtype, "Dequantize")
+    alloc_output(out)
+    dequant_into(prim.mode, prim.group_size, prim.bits, <array>inputs[0], <array>inputs[1],
+                 <array>inputs[2] if affine else None,
+                 <array>inputs[len(inputs) - 1] if prim.has_global else None, out,
+                 "Dequantize")
+
+
+def quantize_gpu(Quantize prim, list inputs, list outputs):
+    """One thread per group (quantized.metal's quant_g)."""
+    cdef array w = <array>inputs[0]
+    cdef array wq = <array>outputs[0], sc = <array>outputs[1]
+    cdef array bi = <array>outputs[2] if prim.mode == 0 else None
+    cdef str sfx = float_suffix(w.dtype, "Quantize")
+    cdef int64_t ngroups = w.size // prim.group_size
+    alloc_output(wq)
+    alloc_output(sc)
+    if bi is not None:
+        alloc_output(bi)
+    if ngroups == 0:
+        return
+    u32(ngroups)
+    keep = []
+    grid, tg = threads_1d(ngroups, 64)
+    dispatch("quantized.metal", "quant_g_" + sfx,
+             {0: contig_binding(w, "Quantize", keep), 1: output_binding(wq),
+              2: output_binding(sc), 3: output_binding(bi) if bi is not None else _NOTHING,
+              4: (contig_binding(<array>inputs[1], "Quantize", keep) if prim.has_global
+                  else _NOTHING),
+              5: _pack("<5i", prim.mode, prim.group_size, prim.bits, 0,
+                       1 if prim.has_global else 0),
+              6: _pack("<Q", ngroups)}, grid, tg)
+
+
+def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
+    """out (float32) = x @ dequantize(w)^T (transpose) or x @ dequantize(w): the weights
+    are dequantized into a float32 matrix on the GPU, then multiplied by the GEMM."""
+    cdef array x = <array>inputs[0], w = <array>inputs[1], sc = <array>inputs[2]
+    cdef array out = <array>outputs[0], wd
+    cdef bint affine = prim.mode == 0
+    cdef int64_t wr = w.dims[w.ndim - 2], wc = w.dims[w.ndim - 1] * 32 // prim.bits
+    cdef int64_t N = wr if prim.transpose else wc
+    cdef int64_t K = wc if prim.transpose else wr
+    cdef int64_t M = x.size // K if K > 0 else 0
+    if out.dtype != 11 or x.dtype != 11:
+        raise TypeError("[QuantizedMatmul] the GPU kernel computes in float32.")
+    alloc_output(out)
+    if out.size == 0:
+        return
+    keep = []
+    wd = new_empty(out.dtype, (wr, wc))
+    dequant_into(prim.mode, prim.group_size, prim.bits, w, sc,
+                 <array>inputs[3] if affine else None, None, wd, "QuantizedMatmul")
+    p = gemm_params()
+    p[G_M], p[G_N], p[G_K] = M, N, K
+    p[G_A_RS], p[G_A_CS] = K, 1
+    if prim.transpose:
+        p[G_B_RS], p[G_B_CS] = 1, K
+    else:
+        p[G_B_RS], p[G_B_CS] = N, 1
+    p[G_O_RS] = N
+    run_gemm_kernel("QuantizedMatmul", out.dtype, p, 1, None,
+                    contig_binding(x, "QuantizedMatmul", keep), output_binding(wd), _NOTHING,
+                    output_binding(out))
+
+
+def register(dict table):
+    table[Dequantize] = dequantize_gpu
+    table[Quantize] = quantize_gpu
+    table[QuantizedMatmul] = quantized_matmul_gpu
+    table[Convolution] = conv_gpu
+    table[GatherMM] = gather_mm_gpu
+    table[SegmentedMM] = segmented_mm_gpu
+    table[Matmul] = matmul_gpu
+    table[AddMM] = addmm_gpu
