@@ -169,12 +169,19 @@ static void run_tiles(const fz_job *J, int64_t first, int64_t last)
     }
 }
 
+/* the tiles [*first, *last) of task `task` out of ntiles */
+static void task_tiles(int64_t task, int64_t ntiles, int64_t *first, int64_t *last)
+{
+    *first = task * TASK_TILES;
+    *last = *first + TASK_TILES < ntiles ? *first + TASK_TILES : ntiles;
+}
+
 static void fz_task(void *ctx, int64_t task, int tid)
 {
     (void)tid;
     const fz_job *J = ctx;
-    int64_t first = task * TASK_TILES;
-    int64_t last = first + TASK_TILES < J->ntiles ? first + TASK_TILES : J->ntiles;
+    int64_t first, last;
+    task_tiles(task, J->ntiles, &first, &last);
     run_tiles(J, first, last);
 }
 
@@ -510,8 +517,8 @@ static void fr_task(void *ctx, int64_t task, int tid)
 {
     (void)tid;
     const fr_job *J = ctx;
-    int64_t first = task * TASK_TILES;
-    int64_t last = first + TASK_TILES < J->ntiles ? first + TASK_TILES : J->ntiles;
+    int64_t first, last;
+    task_tiles(task, J->ntiles, &first, &last);
     fr_tiles(J, first, last);
 }
 

@@ -129,3 +129,27 @@ def test_quant_bad_input(gpu):
     for stream in (mx.cpu, mx.gpu):
         with pytest.raises(ValueError):
             mx.dequantize(wq, s[:, :1], b, 32, 4, stream=stream)
+
+
+@pytest.mark.parametrize("transpose", [True, False])
+def test_gather_qmm(lanes, transpose):
+    """GatherQMM (gather_qmm, batched quantized_matmul): dequantize on the GPU, then the
+    GEMM over the gathered pairs; against the CPU's per-pair quantized products."""
+    x = rand((3, 2, 128), seed=8)
+    wshape = (4, 40, 128) if transpose else (4, 128, 64)
+    for mode, gs, b in (("affine", 64, 4), ("mxfp4", 32, 4)):
+        w = mx.reshape(weights("float32", shape=(4 * wshape[1], wshape[2]), seed=9), wshape)
+        qs = mx.quantize(w, gs, b, mode=mode)
+        wq, s = qs[0], qs[1]
+        bi = qs[2] if mode == "affine" else None
+        lhs, rhs = mx.array([[0, 2], [1, 1]]), mx.array([[3, 0], [0, 2]])
+        g, c = both(lambda: mx.gather_qmm(x, wq, s, bi, lhs, rhs, transpose, gs, b, mode=mode))
+        wd = f64(mx.dequantize(wq, s, bi, gs, b, mode=mode, dtype=mx.float32))
+        wd = np.swapaxes(wd, -1, -2) if transpose else wd
+        xa = np.abs(f64(x))
+        absprod = np.stack([np.stack([xa[int(lhs[i, j])] @ np.abs(wd[int(rhs[i, j])])
+                                      for j in range(2)]) for i in range(2)])
+        assert_gemm_close(g[0], c[0], absprod * (1 + 2.0 ** -22), 128 + 1, "float32")
+    with pytest.raises(IndexError, match="gather_qmm"):
+        mx.eval(mx.gather_qmm(x, wq, s, bi, mx.array([0]), mx.array([9]), transpose, gs, b,
+                              mode=mode, stream=mx.gpu))

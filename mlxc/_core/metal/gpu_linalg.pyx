@@ -1,6 +1,7 @@
 """eval_gpu of the GEMM family: Matmul, AddMM, GatherMM, SegmentedMM (metal/gemm.metal),
 Convolution (an unfold in metal/conv.metal, then the GEMM) and the quantized ops
-(metal/quantized.metal; QuantizedMatmul dequantizes its weights, then the GEMM).
+(metal/quantized.metal; QuantizedMatmul and GatherQMM dequantize their weights, then the
+GEMM).
 
 Every product goes through one tiled GEMM kernel whose operands are read through their
 strides (transposed and broadcast operands are not copied); the batch is either a
@@ -16,7 +17,7 @@ from mlxc._core.metal.gpu_eval cimport (dtype_suffix, gpu_copy_into, input_bindi
                                         output_binding, u32)
 from mlxc._core.prims.conv cimport Convolution
 from mlxc._core.prims.linalg cimport AddMM, Matmul
-from mlxc._core.prims.quant cimport Dequantize, Quantize, QuantizedMatmul
+from mlxc._core.prims.quant cimport Dequantize, GatherQMM, Quantize, QuantizedMatmul
 from mlxc._core.prims.matmul_variants import GatherMM, SegmentedMM
 
 from struct import pack as _pack
@@ -360,10 +361,72 @@ def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
                     output_binding(out))
 
 
+cdef array host_indices(array idx, int64_t bound, str name):
+    """idx (uint32, any layout) read on the host (unified memory) into a new row-major int64
+    array, each checked against bound (the CPU's IndexError otherwise)."""
+    cdef int64_t n = idx.size, t, off, rem, v
+    cdef int d
+    cdef array out = new_empty(8, (n,))                  # int64
+    alloc_output(out)
+    cdef int64_t *dst = <int64_t *>out.data()
+    cdef const unsigned int *src = <const unsigned int *>idx.data()
+    for t in range(n):
+        off = 0
+        rem = t
+        for d in range(idx.ndim - 1, -1, -1):
+            off += (rem % idx.dims[d]) * idx.strides[d]
+            rem //= idx.dims[d]
+        v = src[off]
+        if v >= bound:
+            raise IndexError(f"[gather_qmm] index out of range: {name} holds {v} ({bound} "
+                             f"matrices).")
+        dst[t] = v
+    return out
+
+
+def gather_qmm_gpu(GatherQMM prim, list inputs, list outputs):
+    """out (float32, (batch..., M, N)): every weight matrix dequantized into float32 on the
+    GPU, then the GEMM in its gather mode over the (lhs, rhs) pairs."""
+    cdef bint affine = prim.mode == 0
+    cdef int nq = 4 if affine else 3
+    cdef array x = <array>inputs[0], w = <array>inputs[1], sc = <array>inputs[2]
+    cdef array out = <array>outputs[0], wd, li, ri
+    cdef int64_t W = w.dims[0], wr = w.dims[1], wc = w.dims[2] * 32 // prim.bits
+    cdef int64_t M = x.dims[1], K = x.dims[2], N = out.dims[out.ndim - 1]
+    cdef int64_t P = (<array>inputs[nq]).size
+    if out.dtype != 11 or x.dtype != 11:
+        raise TypeError("[GatherQMM] the GPU kernel computes in float32.")
+    alloc_output(out)
+    if out.size == 0:
+        return
+    li = host_indices(<array>inputs[nq], x.dims[0], "lhs_indices")
+    ri = host_indices(<array>inputs[nq + 1], W, "rhs_indices")
+    keep = []
+    wd = new_empty(out.dtype, (W, wr, wc))
+    dequant_into(prim.mode, prim.group_size, prim.bits, w, sc,
+                 <array>inputs[3] if affine else None, None, wd, "GatherQMM")
+    p = gemm_params()
+    p[G_MODE] = 1
+    p[G_M], p[G_N], p[G_K] = M, N, K
+    p[G_A_BS], p[G_A_RS], p[G_A_CS] = M * K, K, 1
+    p[G_B_BS] = wr * wc
+    if prim.transpose:
+        p[G_B_RS], p[G_B_CS] = 1, K
+    else:
+        p[G_B_RS], p[G_B_CS] = N, 1
+    p[G_O_BS], p[G_O_RS] = M * N, N
+    p[G_NA], p[G_NB] = x.dims[0], W
+    p[G_LS], p[G_RS] = 1, 1
+    run_gemm_kernel("GatherQMM", out.dtype, p, P, None, contig_binding(x, "GatherQMM", keep),
+                    output_binding(wd), _NOTHING, output_binding(out), output_binding(li),
+                    output_binding(ri))
+
+
 def register(dict table):
     table[Dequantize] = dequantize_gpu
     table[Quantize] = quantize_gpu
     table[QuantizedMatmul] = quantized_matmul_gpu
+    table[GatherQMM] = gather_qmm_gpu
     table[Convolution] = conv_gpu
     table[GatherMM] = gather_mm_gpu
     table[SegmentedMM] = segmented_mm_gpu

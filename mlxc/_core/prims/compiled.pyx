@@ -63,6 +63,46 @@ def supported(int kind, int op, int dtype, int dtype_out):
     return mlxc_fused_supported(kind, op, dtype, dtype_out) != 0
 
 
+cdef struct Operands:
+    int64_t *mem            # the shape (width), then each input's strides (width each)
+    int64_t **strides       # strides[k] = mem + (k + 1) * width
+    const void **in_data
+    void **out_data
+
+
+cdef int operands_alloc(Operands *p, list inputs, list outputs, int width) except -1:
+    """The kernels' operand tables for inputs/outputs over a domain of `width` dims; the
+    outputs are allocated and their data pointers set.  operands_free releases them."""
+    cdef int n_in = len(inputs), k
+    cdef array o
+    p.mem = <int64_t *>malloc((n_in + 1) * width * sizeof(int64_t))
+    p.strides = <int64_t **>malloc((n_in + 1) * sizeof(int64_t *))
+    p.in_data = <const void **>malloc((n_in + 1) * sizeof(void *))
+    p.out_data = <void **>malloc((len(outputs) + 1) * sizeof(void *))
+    if p.mem == NULL or p.strides == NULL or p.in_data == NULL or p.out_data == NULL:
+        operands_free(p)
+        raise MemoryError()
+    for k in range(n_in):
+        p.strides[k] = p.mem + (k + 1) * width
+        p.in_data[k] = (<array>inputs[k]).data()
+    for k in range(len(outputs)):
+        o = <array>outputs[k]
+        alloc_output(o)
+        p.out_data[k] = o.data()
+    return 0
+
+
+cdef void operands_free(Operands *p) noexcept:
+    free(p.mem)
+    free(p.strides)
+    free(p.in_data)
+    free(p.out_data)
+    p.mem = NULL
+    p.strides = NULL
+    p.in_data = NULL
+    p.out_data = NULL
+
+
 cdef class Compiled(Primitive):
     cdef mlxc_fused_instr *code
     cdef int ninstr
@@ -168,47 +208,34 @@ cdef class Compiled(Primitive):
                 if x.dims[d] != 1 and x.dims[d] != out0.dims[nd - x.ndim + d]:
                     return self.interpret(inputs, outputs)
         cdef int width = max(nd, 1)
-        cdef int64_t *mem = <int64_t *>malloc((n_in + 1) * width * sizeof(int64_t))
-        cdef int64_t **strides = <int64_t **>malloc((n_in + 1) * sizeof(int64_t *))
-        cdef const void **in_data = <const void **>malloc((n_in + 1) * sizeof(void *))
-        cdef void **out_data = <void **>malloc((self.noutputs + 1) * sizeof(void *))
-        cdef int64_t *shape = mem
+        cdef Operands p
+        operands_alloc(&p, inputs, outputs, width)
+        cdef int64_t *shape = p.mem
         cdef int64_t size = out0.size
         try:
-            if mem == NULL or strides == NULL or in_data == NULL or out_data == NULL:
-                raise MemoryError()
             for d in range(nd):
                 shape[d] = out0.dims[d]
             for k in range(n_in):
-                x = <array>inputs[k]
-                strides[k] = mem + (k + 1) * width
-                broadcast_strides(x, out0, strides[k])
-                in_data[k] = x.data()
-            nd = collapse(nd, shape, strides, n_in)
+                broadcast_strides(<array>inputs[k], out0, p.strides[k])
+            nd = collapse(nd, shape, p.strides, n_in)
             if nd == 0:
                 nd = 1
                 shape[0] = 1
                 for k in range(n_in):
-                    strides[k][0] = 0
-            for k in range(self.noutputs):
-                o = <array>outputs[k]
-                alloc_output(o)
-                out_data[k] = o.data()
+                    p.strides[k][0] = 0
             if size < NOGIL_SIZE:
                 st = mlxc_fused(self.ninstr, self.code, self.nregs, self.reg_dtype, n_in,
-                                in_data, <const int64_t *const *>strides, self.noutputs,
-                                out_data, self.out_reg, nd, shape, &self.cache)
+                                p.in_data, <const int64_t *const *>p.strides, self.noutputs,
+                                p.out_data, self.out_reg, nd, shape, &self.cache)
             else:
                 with nogil:
                     st = mlxc_fused(self.ninstr, self.code, self.nregs, self.reg_dtype, n_in,
-                                    in_data, <const int64_t *const *>strides, self.noutputs,
-                                    out_data, self.out_reg, nd, shape, &self.cache)
+                                    p.in_data, <const int64_t *const *>p.strides,
+                                    self.noutputs, p.out_data, self.out_reg, nd, shape,
+                                    &self.cache)
             check_status(st, "Compiled")
         finally:
-            free(mem)
-            free(strides)
-            free(in_data)
-            free(out_data)
+            operands_free(&p)
         return 0
 
     cdef int eval_rows(self, list inputs, list outputs) except -1:
@@ -233,55 +260,42 @@ cdef class Compiled(Primitive):
                 if x.dims[d] != 1 and x.strides[d] != want:
                     return self.interpret(inputs, outputs)
                 want *= x.dims[d]
-        cdef int64_t *mem = <int64_t *>malloc((n_in + 1) * nd * sizeof(int64_t))
-        cdef int64_t **strides = <int64_t **>malloc((n_in + 1) * sizeof(int64_t *))
-        cdef const void **in_data = <const void **>malloc((n_in + 1) * sizeof(void *))
-        cdef void **out_data = <void **>malloc((self.noutputs + 1) * sizeof(void *))
-        cdef int64_t *shape = mem
+        cdef Operands p
+        operands_alloc(&p, inputs, outputs, nd)
+        cdef int64_t *shape = p.mem
         try:
-            if mem == NULL or strides == NULL or in_data == NULL or out_data == NULL:
-                raise MemoryError()
             for d in range(nd):
                 shape[d] = self.domain[d]
             for k in range(n_in):
                 x = <array>inputs[k]
-                strides[k] = mem + (k + 1) * nd
                 lv = self.in_level[k]
                 for d in range(nd):
-                    strides[k][d] = 0
+                    p.strides[k][d] = 0
                 if lv == MLXC_FL_ROW:
                     # (rows...) or (rows..., 1, ...): its first a0 dims are the rows
                     for d in range(a0):
                         if x.dims[d] != 1:
-                            strides[k][d] = x.strides[d]
+                            p.strides[k][d] = x.strides[d]
                 elif lv != MLXC_FL_SCALAR:
                     # COL and FULL broadcast as numpy does (aligned at the right)
                     for d in range(x.ndim):
                         if x.dims[d] != 1:
-                            strides[k][nd - x.ndim + d] = x.strides[d]
-                in_data[k] = x.data()
-            for k in range(self.noutputs):
-                o = <array>outputs[k]
-                alloc_output(o)
-                out_data[k] = o.data()
+                            p.strides[k][nd - x.ndim + d] = x.strides[d]
             if size < NOGIL_SIZE:
                 st = mlxc_fused_rows(self.ninstr, self.code, self.nregs, self.reg_dtype,
-                                     self.reg_level, n_in, in_data,
-                                     <const int64_t *const *>strides, self.noutputs,
-                                     out_data, self.out_reg, self.out_level, nd, shape, a0)
+                                     self.reg_level, n_in, p.in_data,
+                                     <const int64_t *const *>p.strides, self.noutputs,
+                                     p.out_data, self.out_reg, self.out_level, nd, shape, a0)
             else:
                 with nogil:
                     st = mlxc_fused_rows(self.ninstr, self.code, self.nregs, self.reg_dtype,
-                                         self.reg_level, n_in, in_data,
-                                         <const int64_t *const *>strides, self.noutputs,
-                                         out_data, self.out_reg, self.out_level, nd, shape,
+                                         self.reg_level, n_in, p.in_data,
+                                         <const int64_t *const *>p.strides, self.noutputs,
+                                         p.out_data, self.out_reg, self.out_level, nd, shape,
                                          a0)
             check_status(st, "Compiled")
         finally:
-            free(mem)
-            free(strides)
-            free(in_data)
-            free(out_data)
+            operands_free(&p)
         return 0
 
     cdef int interpret(self, list inputs, list outputs) except -1:
