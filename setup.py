@@ -52,6 +52,13 @@ class build_ext_with_kernels(build_ext):
     On Windows (no exported-symbol list kept for a DLL) the kernel objects are linked
     into each extension instead, as a static library would be."""
 
+    def finalize_options(self):
+        super().finalize_options()
+        # pip passes no -j: build the extensions side by side, one per CPU, unless told
+        # otherwise (the wheel build was one extension at a time)
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1
+
     def build_extensions(self):
         compile_all = self.compiler.compile
         self.link_kernels(self.compile_kernels(compile_all))

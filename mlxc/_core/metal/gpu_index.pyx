@@ -15,7 +15,7 @@ from libc.string cimport memset
 from cpython.bytes cimport PyBytes_FromStringAndSize
 
 from mlxc._core.allocator cimport Buffer, new_buffer
-from mlxc._core.array cimport ROW_CONTIG, alloc_output, alloc_output_donate, array, new_empty
+from mlxc._core.array cimport ROW_CONTIG, alloc_output, array, new_empty
 from mlxc._core.dtype cimport itemsize
 from mlxc._core.kernels cimport MLXC_BOOL, MLXC_INT32, MLXC_INT64, MLXC_SCATTER_PLAIN
 from mlxc._core.layout cimport collapse
@@ -23,7 +23,7 @@ from mlxc._core.primitive cimport Primitive
 from mlxc._core.prims.elementwise cimport Arange
 from mlxc._core.prims.index cimport (DynamicSlice, Diagonal, Gather, IndexLinear,
                                      MaskedScatter, Scatter, SliceUpdate, TakeAlong,
-                                     read_starts)
+                                     read_starts, alloc_for_update)
 from mlxc._core.prims.join cimport Concatenate
 from mlxc._core.prims.search cimport SearchSorted
 from mlxc._core.metal.gpu_eval cimport (dtype_suffix, gpu_copy_into, i32, input_binding,
@@ -132,17 +132,7 @@ cdef int copy_region(array x, array dst, int ndim, const int64_t *shape, const i
 cdef int update_copy(array out, array dst, list others, str op) except -1:
     """out = dst's values, row-major from its buffer's start: dst's own buffer when eval
     allows and no other input reads it, else a GPU copy (as the CPU's copy_for_update)."""
-    cdef bint shared = False
-    for o in others:
-        if (<array>o).buf is dst.buf:
-            shared = True
-    if shared:
-        alloc_output(out)
-    else:
-        alloc_output_donate(out, [dst])
-        if out.buf is dst.buf:
-            return 0
-    if out.size:
+    if not alloc_for_update(out, dst, others) and out.size:
         gpu_copy_into(dst, out, op)
     return 0
 

@@ -9,6 +9,7 @@ from mlxc._core.primitive cimport Primitive
 # None when x is row-contiguous of dtype (read x.data()), else a contiguous copy as dtype.
 cdef Buffer contig_or_none(array x, int dtype)
 # Per-axis starts (0 for unlisted axes) read from a start-index array, wrapped and checked.
+cdef bint alloc_for_update(array out, array dst, list others) except -1
 cdef int read_starts(array start, tuple axes, array a, const int64_t *region,
                      int64_t *out, str op) except -1
 

@@ -65,21 +65,25 @@ cdef inline int64_t prod(array x, int lo, int hi) noexcept:
     return n
 
 
-cdef int copy_for_update(array out, array dst, list others) except -1:
-    """out = dst's values, row-major: take dst's buffer when eval allows and no other input
-    reads it, else copy."""
-    cdef int st
+cdef bint alloc_for_update(array out, array dst, list others) except -1:
+    """Allocate out for an update of dst: dst's own buffer when eval allows and no other
+    input reads it (then 1: out already holds dst's values), else a new one (0)."""
     cdef bint shared = False
     for o in others:
         if (<array>o).buf is dst.buf:
             shared = True
     if shared:
         alloc_output(out)
-    else:
-        alloc_output_donate(out, [dst])
-        if out.buf is dst.buf:
-            return 0
-    if out.size == 0:
+        return 0
+    alloc_output_donate(out, [dst])
+    return out.buf is dst.buf
+
+
+cdef int copy_for_update(array out, array dst, list others) except -1:
+    """out = dst's values, row-major: take dst's buffer when eval allows and no other input
+    reads it, else copy."""
+    cdef int st
+    if alloc_for_update(out, dst, others) or out.size == 0:
         return 0
     with nogil:
         st = mlxc_copy(dst.dtype, out.dtype, out.data(), out.strides, dst.data(), dst.strides,

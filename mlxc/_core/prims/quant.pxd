@@ -13,6 +13,7 @@ cdef class QuantizedMatmul(Primitive):  # inputs (x float32, w_q, scales[, biase
     cdef readonly int mode, group_size, bits
     cdef readonly bint transpose
 
-cdef class GatherQMM(Primitive):        # inputs (x (X, M, K) float32, w_q (W, ..), scales (W, ..)
-    cdef readonly int mode, group_size, bits  # [, biases float32], lhs, rhs uint32 of the batch
-    cdef readonly bint transpose              # shape); output (batch..., M, N) float32
+# inputs (x (X, M, K) float32, w_q (W, ..), scales (W, ..)[, biases float32], lhs, rhs uint32
+# of the batch shape); output (batch..., M, N) float32; QuantizedMatmul's parameters
+cdef class GatherQMM(QuantizedMatmul):
+    pass

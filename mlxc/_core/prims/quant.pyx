@@ -187,7 +187,7 @@ cdef class QuantizedMatmul(Primitive):
         return [tuple(x.shape[:-1]) + (n,)]
 
     cpdef bint is_equivalent(self, Primitive other):
-        if type(other) is not QuantizedMatmul:
+        if type(other) is not type(self):       # (GatherQMM inherits this)
             return False
         cdef QuantizedMatmul o = <QuantizedMatmul>other
         return (o.mode == self.mode and o.group_size == self.group_size
@@ -197,17 +197,12 @@ cdef class QuantizedMatmul(Primitive):
         return "QuantizedMatmul"
 
 
-cdef class GatherQMM(Primitive):
+cdef class GatherQMM(QuantizedMatmul):
     """Batched quantized matmul with MLX's gather semantics: output matrix t is
     x[lhs[t]] @ dequantize(w[rhs[t]]) (transposed when `transpose`), each one product
     of mlxc_qmm, so the weights are never dequantized as a whole.  quantized_matmul
-    with batched weights is this with the indices of the broadcast batch."""
-
-    def __init__(self, int mode, int group_size, int bits, bint transpose):
-        self.mode = mode
-        self.group_size = group_size
-        self.bits = bits
-        self.transpose = transpose
+    with batched weights is this with the indices of the broadcast batch.  Parameters
+    and is_equivalent are QuantizedMatmul's."""
 
     cdef int eval_cpu(self, list inputs, list outputs) except -1:
         cdef bint affine = self.mode == MLXC_QUANT_AFFINE
@@ -272,13 +267,6 @@ cdef class GatherQMM(Primitive):
         x, w = inputs[0], inputs[1]
         n = w.shape[-2] if self.transpose else w.shape[-1] * 32 // self.bits
         return [tuple(inputs[len(inputs) - 2].shape) + (x.shape[1], n)]
-
-    cpdef bint is_equivalent(self, Primitive other):
-        if type(other) is not GatherQMM:
-            return False
-        cdef GatherQMM o = <GatherQMM>other
-        return (o.mode == self.mode and o.group_size == self.group_size
-                and o.bits == self.bits and o.transpose == self.transpose)
 
     cpdef str name(self):
         return "GatherQMM"
