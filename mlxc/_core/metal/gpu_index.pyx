@@ -23,7 +23,7 @@ from mlxc._core.primitive cimport Primitive
 from mlxc._core.prims.elementwise cimport Arange
 from mlxc._core.prims.index cimport (DynamicSlice, Diagonal, Gather, IndexLinear,
                                      MaskedScatter, Scatter, SliceUpdate, TakeAlong,
-                                     read_starts, alloc_for_update)
+                                     read_starts, alloc_for_update, index_strides)
 from mlxc._core.prims.join cimport Concatenate
 from mlxc._core.prims.search cimport SearchSorted
 from mlxc._core.metal.gpu_eval cimport (dtype_suffix, gpu_copy_into, i32, input_binding,
@@ -203,14 +203,7 @@ def index_linear_gpu(IndexLinear prim, list inputs, list outputs):
             if prim.kinds[j] >= 0:
                 x = <array>inputs[<int>prim.kinds[j]]
                 dtype_suffix(x.dtype, prim.op)
-                # x's dims sit right-aligned in the broadcast index dims of the output.
-                for d in range(n):
-                    rel = d - prim.bpos - (prim.bndim - x.ndim)
-                    if (d < prim.bpos or d >= prim.bpos + prim.bndim or rel < 0
-                            or x.dims[rel] != out.dims[d]):
-                        bs[d] = 0
-                    else:
-                        bs[d] = x.strides[rel]
+                index_strides(prim, x, out, n, bs)
                 t = new_empty(MLXC_INT64, out._shape)
                 copy_region(x, t, n, out.dims, bs, t.strides, 0, prim.op)
                 tb = output_binding(t)

@@ -59,3 +59,5 @@ cdef class Diagonal(Primitive):       # view of a diagonal: other axes, then the
     cdef readonly long long offset
     cdef readonly int axis1
     cdef readonly int axis2
+
+cdef void index_strides(IndexLinear p, array x, array out, int n, int64_t *bs) noexcept

@@ -610,6 +610,18 @@ def _index_linear_vmap(IndexLinear p, list inputs, list axes, list outputs):
 
 # ---------------------------------------------------------------- primitives
 
+cdef void index_strides(IndexLinear p, array x, array out, int n, int64_t *bs) noexcept:
+    """Strides of index array x over out's n dims: x's dims sit right-aligned in the
+    broadcast index dims of the output (0 elsewhere and where x is broadcast)."""
+    cdef int d, rel
+    for d in range(n):
+        rel = d - p.bpos - (p.bndim - x.ndim)
+        if (d < p.bpos or d >= p.bpos + p.bndim or rel < 0 or x.dims[rel] != out.dims[d]):
+            bs[d] = 0
+        else:
+            bs[d] = x.strides[rel]
+
+
 cdef class IndexLinear(Primitive):
     def __init__(self, tuple kinds, tuple sizes, tuple strides, tuple starts, tuple steps,
                  tuple pos, int bpos, int bndim, tuple axes, str op):
@@ -647,14 +659,7 @@ cdef class IndexLinear(Primitive):
                 stride = self.strides[j]
                 if self.kinds[j] >= 0:
                     x = <array>inputs[<int>self.kinds[j]]
-                    # x's dims sit right-aligned in the broadcast index dims of the output.
-                    for d in range(n):
-                        rel = d - self.bpos - (self.bndim - x.ndim)
-                        if (d < self.bpos or d >= self.bpos + self.bndim or rel < 0
-                                or x.dims[rel] != out.dims[d]):
-                            bs[d] = 0
-                        else:
-                            bs[d] = x.strides[rel]
+                    index_strides(self, x, out, n, bs)
                     tmp = copy_strided(x, MLXC_INT64, n, out.dims, bs)
                     t = <int64_t *>tmp.ptr
                     bad_found = 0
