@@ -29,6 +29,9 @@ typedef struct {
     const int *slot;           /* per register: scratch slot, or -1 */
     const int *out_of;         /* per register: output written in place, or -1 */
     int64_t total, ntiles;
+    const int *chain;          /* per instruction (find_chains) */
+    int isa;
+    int stream;                /* outputs streamed out of scratch (use_stream) */
     int *failed;               /* set when a thread's scratch could not be allocated */
 } fz_job;
 
@@ -97,6 +100,35 @@ static void store(char *out, const char *v, int scalar, int64_t n, size_t z)
     for (int64_t i = 0; i < n; i++) memcpy(out + i * (int64_t)z, v, z);
 }
 
+/* Outputs of at least STREAM_BYTES are written with non-temporal stores (as the
+ * binary kernels' large outputs): a tile is computed into scratch, then streamed out,
+ * so the output's lines are never read from memory first (half the write traffic). */
+#define STREAM_BYTES (16 << 20)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_STREAM 1
+__attribute__((target("avx2"))) static void copy_stream(char *dst, const char *src, size_t n)
+{
+    size_t i = (32 - ((uintptr_t)dst & 31)) & 31;
+    if (i > n) i = n;
+    memcpy(dst, src, i);
+    for (; i + 32 <= n; i += 32)
+        _mm256_stream_si256((__m256i *)(dst + i), _mm256_loadu_si256((const __m256i *)(src + i)));
+    memcpy(dst + i, src + i, n - i);
+}
+static void stream_fence(void) { _mm_sfence(); }
+#else
+#define HAVE_STREAM 0
+static void copy_stream(char *dst, const char *src, size_t n) { memcpy(dst, src, n); }
+static void stream_fence(void) {}
+#endif
+
+/* may outputs of this many bytes be streamed (SIMD level AVX2 or above)? */
+static int use_stream(int64_t bytes, int isa)
+{
+    return HAVE_STREAM && bytes >= STREAM_BYTES && isa >= MLXC_ISA_AVX2;
+}
+
 /* scratch: per thread, grown on demand and kept (a program's slots plus its
  * per-register pointer tables) */
 static _Thread_local char *tls_raw;
@@ -113,6 +145,92 @@ static char *scratch(size_t bytes)
         tls_cap = cap;
     }
     return (char *)(((uintptr_t)tls_raw + 63) & ~(uintptr_t)63);
+}
+
+/* ------------------------------------------------------------------ chains */
+/* Runs of float add / sub / mul / div instructions, each reading the one before,
+ * whose intermediates nobody else reads, run as one pass (fused_chain.c). */
+#define CHAIN_MAX 16
+
+static int64_t chain_runs;       /* chain passes run, for the tests (mlxc_fused_chain_runs) */
+int64_t mlxc_fused_chain_runs(void) { return __atomic_load_n(&chain_runs, __ATOMIC_RELAXED); }
+
+static void run_chain(int dtype, int isa, void *out, const void *a, int64_t sa,
+                      const mlxc_chain_step *steps, int len, int64_t n)
+{
+    mlxc_chain_kernel(dtype, isa)(out, a, sa, steps, len, n);
+    __atomic_fetch_add(&chain_runs, 1, __ATOMIC_RELAXED);
+}
+
+static int chain_op(const mlxc_fused_instr *in, int dtype)
+{
+    return in->kind == MLXC_FK_BINARY && in->dtype == dtype && mlxc_chain_op_ok(in->op, dtype);
+}
+
+/* chain[i]: how many instructions from i run as one chain (1: alone; 0: inside a
+ * chain).  last[r]: the instruction reading register r last (ninstr: an output);
+ * ok[r]: r may be a chain's destination (the runner's own conditions). */
+static void find_chains(int ninstr, const mlxc_fused_instr *code, const int *last,
+                        const char *ok, int *chain)
+{
+    for (int i = 0; i < ninstr;) {
+        int len = 1;
+        if (chain_op(&code[i], code[i].dtype) && ok[code[i].dst]) {
+            while (i + len < ninstr && len < CHAIN_MAX) {
+                const mlxc_fused_instr *nx = &code[i + len];
+                int d = code[i + len - 1].dst;
+                if (!chain_op(nx, code[i].dtype) || !ok[nx->dst] || last[d] != i + len ||
+                    (nx->src[0] != d && nx->src[1] != d))
+                    break;
+                len++;
+            }
+        }
+        chain[i] = len;
+        for (int k = 1; k < len; k++) chain[i + k] = 0;
+        i += len;
+    }
+}
+
+/* the step of instruction in whose running value is register d (-1: the first
+ * instruction, whose src[0] is the running value); *other: the register it reads
+ * besides, or -1 (it reads the running value twice) */
+static mlxc_chain_step chain_step(const mlxc_fused_instr *in, int d, int *other)
+{
+    mlxc_chain_step s = {in->op, 0, NULL, 0};
+    int acc = d < 0 ? in->src[0] : d;
+    int o = in->src[0] == acc ? in->src[1] : in->src[0];
+    s.swap = in->src[0] != acc;
+    *other = o == acc ? -1 : o;
+    return s;
+}
+
+/* Scratch slots for the registers the instructions write: slot[d] for each
+ * destination that needs one (need[d]), a slot free again after its register's last
+ * read (last[]).  A chain writes only its last destination, and its operands stay
+ * live until it ends: it reads them all while it writes (a ROW operand read as a
+ * broadcast must not share a slot with the output).  slot[] holds -1 or the slots
+ * already given (nslots of them); returns the number of slots, -1 without memory. */
+static int assign_slots(int ninstr, const mlxc_fused_instr *code, const int *chain,
+                        const int *last, const char *need, int nregs, int *slot, int nslots)
+{
+    int *freed = malloc(((size_t)nregs + 1) * sizeof(int)), nfree = 0;
+    if (!freed) return -1;
+    for (int i = 0; i < ninstr;) {
+        int len = chain[i] > 1 ? chain[i] : 1, e = code[i + len - 1].dst;
+        if (need[e]) slot[e] = nfree ? freed[--nfree] : nslots++;
+        for (int j = i; j < i + len; j++)
+            for (int k = 0; k < nsrc(code[j].kind); k++) {
+                int r = code[j].src[k], dup = 0;
+                if (r == e || slot[r] < 0 || last[r] < i || last[r] >= i + len) continue;
+                for (int jj = i; jj <= j; jj++)
+                    for (int kk = 0; kk < (jj < j ? nsrc(code[jj].kind) : k); kk++)
+                        dup |= code[jj].src[kk] == r;
+                if (!dup) freed[nfree++] = slot[r];
+            }
+        i += len;
+    }
+    free(freed);
+    return nslots;
 }
 
 static void run_tiles(const fz_job *J, int64_t first, int64_t last)
@@ -145,6 +263,26 @@ static void run_tiles(const fz_job *J, int64_t first, int64_t last)
         for (int i = 0; i < J->ninstr; i++) {
             const mlxc_fused_instr *in = &J->code[i];
             int d = in->dst, sc = J->scalar[d];
+            if (J->chain[i] > 1) {
+                int len = J->chain[i], e = J->code[i + len - 1].dst;
+                char *out = J->out_of[e] >= 0
+                    ? J->out_data[J->out_of[e]] + t0 * (int64_t)mlxc_itemsize(J->reg_dtype[e])
+                    : slots + (size_t)J->slot[e] * SLOT_BYTES;
+                mlxc_chain_step steps[CHAIN_MAX];
+                for (int k = 0; k < len; k++) {
+                    int o;
+                    steps[k] = chain_step(&J->code[i + k], k ? J->code[i + k - 1].dst : -1, &o);
+                    if (o >= 0) {
+                        steps[k].p = ptr[o];
+                        steps[k].s = str[o];
+                    }
+                }
+                run_chain(in->dtype, J->isa, out, ptr[in->src[0]], str[in->src[0]], steps, len, n);
+                ptr[e] = out;
+                str[e] = 1;
+                i += len - 1;
+                continue;
+            }
             char *out;
             if (J->out_of[d] >= 0 && !sc)
                 out = J->out_data[J->out_of[d]] + t0 * (int64_t)mlxc_itemsize(J->reg_dtype[d]);
@@ -164,9 +302,11 @@ static void run_tiles(const fz_job *J, int64_t first, int64_t last)
             int r = J->out_reg[k];
             size_t z = mlxc_itemsize(J->reg_dtype[r]);
             char *dst = J->out_data[k] + t0 * (int64_t)z;
-            if (ptr[r] != dst) store(dst, ptr[r], str[r] == 0, n, z);
+            if (J->stream && str[r] != 0) copy_stream(dst, ptr[r], (size_t)n * z);
+            else if (ptr[r] != dst) store(dst, ptr[r], str[r] == 0, n, z);
         }
     }
+    if (J->stream) stream_fence();    /* the streamed lines before the pool's handoff */
 }
 
 /* the tiles [*first, *last) of task `task` out of ntiles */
@@ -188,8 +328,9 @@ static void fz_task(void *ctx, int64_t task, int tid)
 /* What one call needs besides the data: the resolved kernels and the scratch plan
  * for one SIMD level and one pattern of input kinds.  Kept in the caller's cache. */
 struct mlxc_fused_plan {
-    int isa, ninputs, nregs, ninstr, one, nslots;
+    int isa, ninputs, nregs, ninstr, one, stream, nslots;
     mlxc_rowop *ops;
+    int *chain;
     int *slot, *out_of, *in_kind;
     char *scalar;
 };
@@ -198,6 +339,7 @@ static void plan_free(struct mlxc_fused_plan *p)
 {
     if (p) {
         free(p->ops);
+        free(p->chain);
         free(p);
     }
 }
@@ -207,10 +349,11 @@ void mlxc_fused_cache_clear(mlxc_fused_cache *cache)
     plan_free(__atomic_exchange_n(&cache->plan, NULL, __ATOMIC_ACQ_REL));
 }
 
-static int plan_matches(const struct mlxc_fused_plan *p, int isa, int one, const int *in_kind,
-                        int ninputs)
+static int plan_matches(const struct mlxc_fused_plan *p, int isa, int one, int stream,
+                        const int *in_kind, int ninputs)
 {
-    if (!p || p->isa != isa || p->one != one || p->ninputs != ninputs) return 0;
+    if (!p || p->isa != isa || p->one != one || p->stream != stream || p->ninputs != ninputs)
+        return 0;
     for (int k = 0; k < ninputs; k++)
         if (p->in_kind[k] != in_kind[k]) return 0;
     return 1;
@@ -218,13 +361,12 @@ static int plan_matches(const struct mlxc_fused_plan *p, int isa, int one, const
 
 static struct mlxc_fused_plan *plan_new(int ninstr, const mlxc_fused_instr *code, int nregs,
                                         const int *reg_dtype, int ninputs, const int *kinds,
-                                        int noutputs, const int *out_reg, int one, int isa,
-                                        int *status)
+                                        int noutputs, const int *out_reg, int one, int stream,
+                                        int isa, int *status)
 {
     size_t nr = (size_t)nregs;
     struct mlxc_fused_plan *p = calloc(1, sizeof *p);
-    char *mem = malloc((size_t)ninstr * sizeof(mlxc_rowop) + nr * (3 * sizeof(int) + 1) +
-                       (nr + 1) * sizeof(int) + 64);
+    char *mem = malloc((size_t)ninstr * sizeof(mlxc_rowop) + nr * (3 * sizeof(int) + 1) + 64);
     if (!p || !mem) {
         free(p);
         free(mem);
@@ -236,13 +378,12 @@ static struct mlxc_fused_plan *plan_new(int ninstr, const mlxc_fused_instr *code
     p->nregs = nregs;
     p->ninstr = ninstr;
     p->one = one;
+    p->stream = stream;
     p->ops = (mlxc_rowop *)mem;
     p->slot = (int *)(p->ops + ninstr);
     p->out_of = p->slot + nr;
     p->in_kind = p->out_of + nr;           /* nr entries (ninputs used) */
-    int *freelist = p->in_kind + nr;       /* nr + 1 entries */
-    p->scalar = (char *)(freelist + nr + 1);
-    int *lastuse = freelist;               /* reused: lastuse first, then the free list */
+    p->scalar = (char *)(p->in_kind + nr);
     int st = MLXC_OK;
     for (int i = 0; i < ninstr && st == MLXC_OK; i++)
         st = resolve(&code[i], reg_dtype[code[i].dst], &p->ops[i]);
@@ -264,7 +405,7 @@ static struct mlxc_fused_plan *plan_new(int ninstr, const mlxc_fused_instr *code
         for (int k = 0; k < nsrc(code[i].kind); k++) sc &= p->scalar[code[i].src[k]];
         p->scalar[code[i].dst] = (char)sc;
     }
-    for (int k = 0; k < noutputs; k++)
+    for (int k = 0; k < noutputs && !stream; k++)
         if (out_reg[k] >= ninputs && p->out_of[out_reg[k]] < 0) p->out_of[out_reg[k]] = k;
     /* the instruction that reads each register last (ninstr: an output, read at the end) */
     int *last = malloc(nr * sizeof(int));
@@ -273,30 +414,33 @@ static struct mlxc_fused_plan *plan_new(int ninstr, const mlxc_fused_instr *code
         *status = MLXC_ERR_NOMEM;
         return NULL;
     }
-    (void)lastuse;
     for (int r = 0; r < nregs; r++) last[r] = -1;
     for (int i = 0; i < ninstr; i++)
         for (int k = 0; k < nsrc(code[i].kind); k++) last[code[i].src[k]] = i;
     for (int k = 0; k < noutputs; k++) last[out_reg[k]] = ninstr;
     /* scratch slots: gathered inputs first, then each register not written straight
      * into an output; a slot is free again after its register's last read */
-    int nslots = 0, nfree = 0;
+    p->chain = malloc((size_t)ninstr * sizeof(int) + nr);
+    if (!p->chain) {
+        free(last);
+        plan_free(p);
+        *status = MLXC_ERR_NOMEM;
+        return NULL;
+    }
+    char *flag = (char *)(p->chain + ninstr);
+    for (int r = 0; r < nregs; r++) flag[r] = !p->scalar[r];    /* a chain may write it */
+    find_chains(ninstr, code, last, flag, p->chain);
+    int nslots = 0;
     for (int k = 0; k < ninputs; k++)
         if (kinds[k] == IN_GATHER) p->slot[k] = nslots++;
-    for (int i = 0; i < ninstr; i++) {
-        int d = code[i].dst;
-        if (!(p->out_of[d] >= 0 && !p->scalar[d]))
-            p->slot[d] = nfree ? freelist[--nfree] : nslots++;
-        for (int k = 0; k < nsrc(code[i].kind); k++) {
-            int r = code[i].src[k];
-            if (last[r] == i && p->slot[r] >= 0) {
-                int dup = 0;
-                for (int j = 0; j < k; j++) dup |= code[i].src[j] == r;
-                if (!dup) freelist[nfree++] = p->slot[r];
-            }
-        }
-    }
+    for (int r = 0; r < nregs; r++) flag[r] = !(p->out_of[r] >= 0 && !p->scalar[r]);  /* needs a slot */
+    nslots = assign_slots(ninstr, code, p->chain, last, flag, nregs, p->slot, nslots);
     free(last);
+    if (nslots < 0) {
+        plan_free(p);
+        *status = MLXC_ERR_NOMEM;
+        return NULL;
+    }
     p->nslots = nslots;
     return p;
 }
@@ -330,12 +474,15 @@ int mlxc_fused(int ninstr, const mlxc_fused_instr *code, int nregs, const int *r
         kinds[k] = zero ? IN_SCALAR : contig ? IN_CONTIG : IN_GATHER;
     }
     int isa = mlxc_isa_pick(mlxc_levels_unary), one = total == 1, st = MLXC_OK;
+    int64_t out_bytes = 0;
+    for (int k = 0; k < noutputs; k++) out_bytes += total * (int64_t)mlxc_itemsize(reg_dtype[out_reg[k]]);
+    int stream = use_stream(out_bytes, isa);
     struct mlxc_fused_plan *p = cache ? __atomic_exchange_n(&cache->plan, NULL, __ATOMIC_ACQ_REL)
                                       : NULL;
-    if (!plan_matches(p, isa, one, kinds, ninputs)) {
+    if (!plan_matches(p, isa, one, stream, kinds, ninputs)) {
         plan_free(p);
         p = plan_new(ninstr, code, nregs, reg_dtype, ninputs, kinds, noutputs, out_reg, one,
-                     isa, &st);
+                     stream, isa, &st);
     }
     if (kinds != kinds_small) free(kinds);
     if (!p) return st;
@@ -343,7 +490,7 @@ int mlxc_fused(int ninstr, const mlxc_fused_instr *code, int nregs, const int *r
     fz_job J = {ninstr, nregs, ninputs, noutputs, ndim, p->nslots, code, p->ops, reg_dtype,
                 (const char *const *)in_data, in_strides, (char *const *)out_data, out_reg,
                 shape, p->in_kind, p->scalar, p->slot, p->out_of, total,
-                (total + TILE - 1) / TILE, &failed};
+                (total + TILE - 1) / TILE, p->chain, isa, stream, &failed};
     size_t need = ((size_t)nregs * (sizeof(const char *) + sizeof(int64_t)) + 63) / 64 * 64 +
                   (size_t)p->nslots * SLOT_BYTES;
     if (!scratch(need)) {
@@ -378,6 +525,9 @@ typedef struct {
     const int64_t *shape;
     int64_t nrows, L, R, ntiles;
     size_t slot_bytes;
+    const int *chain;          /* per instruction (find_chains) */
+    int isa;
+    int stream;                /* FULL outputs streamed out of scratch (use_stream) */
     int *failed;
 } fr_job;
 
@@ -414,11 +564,54 @@ static void fr_store(const fr_job *J, int k, const char *v, int lv, int64_t r0, 
     for (int64_t i = 0; i < n; i++) {
         char *row = dst + i * L * (int64_t)z;
         switch (lv) {
-        case MLXC_FL_FULL: memcpy(row, v + i * L * (int64_t)z, (size_t)L * z); break;
+        case MLXC_FL_FULL:
+            if (J->stream) copy_stream(row, v + i * L * (int64_t)z, (size_t)L * z);
+            else memcpy(row, v + i * L * (int64_t)z, (size_t)L * z);
+            break;
         case MLXC_FL_COL: memcpy(row, v, (size_t)L * z); break;
         case MLXC_FL_ROW: store(row, v + i * (int64_t)z, 1, L, z); break;
         default: store(row, v, 1, L, z); break;
         }
+    }
+}
+
+/* register reg as an operand of a FULL computation over row r of the block (or over
+ * the whole block when !perrow: then reg is FULL or SCALAR): pointer and stride */
+static void fr_operand(const fr_job *J, const char *const *ptr, int reg, int64_t r,
+                       const void **p, int64_t *s)
+{
+    int lv = J->reg_level[reg];
+    size_t z = mlxc_itemsize(J->reg_dtype[reg]);
+    switch (lv) {
+    case MLXC_FL_FULL: *p = ptr[reg] + r * J->L * (int64_t)z; *s = 1; break;
+    case MLXC_FL_COL: *p = ptr[reg]; *s = 1; break;
+    case MLXC_FL_ROW: *p = ptr[reg] + r * (int64_t)z; *s = 0; break;
+    default: *p = ptr[reg]; *s = 0; break;
+    }
+}
+
+/* instructions i .. i+len-1 (a chain of FULL registers) over the block of n rows */
+static void fr_chain(const fr_job *J, const char *const *ptr, int i, int len, char *out, int64_t n)
+{
+    const mlxc_fused_instr *code = J->code;
+    int perrow = 0, other[CHAIN_MAX];
+    mlxc_chain_step steps[CHAIN_MAX];
+    for (int k = 0; k < len; k++) {
+        steps[k] = chain_step(&code[i + k], k ? code[i + k - 1].dst : -1, &other[k]);
+        int lv = other[k] >= 0 ? J->reg_level[other[k]] : MLXC_FL_FULL;
+        perrow |= lv == MLXC_FL_ROW || lv == MLXC_FL_COL;
+    }
+    int a = code[i].src[0];
+    perrow |= J->reg_level[a] == MLXC_FL_ROW || J->reg_level[a] == MLXC_FL_COL;
+    int64_t rows = perrow ? n : 1, cnt = perrow ? J->L : n * J->L;
+    size_t zd = mlxc_itemsize(J->reg_dtype[code[i + len - 1].dst]);
+    for (int64_t r = 0; r < rows; r++) {
+        const void *pa;
+        int64_t sa;
+        fr_operand(J, ptr, a, r, &pa, &sa);
+        for (int k = 0; k < len; k++)
+            if (other[k] >= 0) fr_operand(J, ptr, other[k], r, &steps[k].p, &steps[k].s);
+        run_chain(code[i].dtype, J->isa, out + r * J->L * (int64_t)zd, pa, sa, steps, len, cnt);
     }
 }
 
@@ -461,6 +654,15 @@ static void fr_tiles(const fr_job *J, int64_t first, int64_t last)
         for (int i = 0; i < J->ninstr; i++) {
             const mlxc_fused_instr *in = &J->code[i];
             int d = in->dst, dl = J->reg_level[d];
+            if (J->chain[i] > 1) {
+                int len = J->chain[i], e = J->code[i + len - 1].dst;
+                char *out = fr_direct(J, e, r0);
+                if (!out) out = slots + (size_t)J->slot[e] * J->slot_bytes;
+                fr_chain(J, ptr, i, len, out, n);
+                ptr[e] = out;
+                i += len - 1;
+                continue;
+            }
             char *out = fr_direct(J, d, r0);
             if (!out) out = slots + (size_t)J->slot[d] * J->slot_bytes;
             ptr[d] = out;
@@ -494,15 +696,7 @@ static void fr_tiles(const fr_job *J, int64_t first, int64_t last)
             for (int64_t r = 0; r < n; r++) {
                 const void *rs[3] = {NULL, NULL, NULL};
                 int64_t ss[3] = {0, 0, 0};
-                for (int k = 0; k < ns; k++) {
-                    int sr = in->src[k], sl = J->reg_level[sr];
-                    size_t z = mlxc_itemsize(J->reg_dtype[sr]);
-                    const char *p = ptr[sr];
-                    if (sl == MLXC_FL_FULL) { rs[k] = p + r * L * (int64_t)z; ss[k] = 1; }
-                    else if (sl == MLXC_FL_COL) { rs[k] = p; ss[k] = 1; }
-                    else if (sl == MLXC_FL_ROW) { rs[k] = p + r * (int64_t)z; ss[k] = 0; }
-                    else { rs[k] = p; ss[k] = 0; }
-                }
+                for (int k = 0; k < ns; k++) fr_operand(J, ptr, in->src[k], r, &rs[k], &ss[k]);
                 op->run(op, out + r * L * (int64_t)zd, rs, ss, L);
             }
         }
@@ -511,6 +705,7 @@ static void fr_tiles(const fr_job *J, int64_t first, int64_t last)
             fr_store(J, k, ptr[r], J->reg_level[r], r0, n);
         }
     }
+    if (J->stream) stream_fence();    /* the streamed lines before the pool's handoff */
 }
 
 static void fr_task(void *ctx, int64_t task, int tid)
@@ -567,11 +762,18 @@ int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const i
         out_of[r] = -1;
         last[r] = -1;
     }
-    /* outputs written in place: a register of the output's level, FULL or ROW */
+    /* outputs written in place: a register of the output's level, FULL or ROW (FULL
+     * ones are streamed out of scratch instead when the outputs are large) */
+    int64_t full_bytes = 0;
+    for (int k = 0; k < noutputs; k++)
+        if (out_level[k] == MLXC_FL_FULL)
+            full_bytes += nrows * L * (int64_t)mlxc_itemsize(reg_dtype[out_reg[k]]);
+    int isa = mlxc_isa_pick(mlxc_levels_unary);
+    int stream = use_stream(full_bytes, isa);
     for (int k = 0; k < noutputs; k++) {
         int r = out_reg[k];
         if (r >= ninputs && out_of[r] < 0 && out_level[k] == reg_level[r] &&
-            (reg_level[r] == MLXC_FL_FULL || reg_level[r] == MLXC_FL_ROW))
+            (reg_level[r] == MLXC_FL_ROW || (reg_level[r] == MLXC_FL_FULL && !stream)))
             out_of[r] = k;
     }
     int nslots = 0;
@@ -588,19 +790,17 @@ int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const i
     for (int i = 0; i < ninstr; i++)
         for (int k = 0; k < nsrc(code[i].kind); k++) last[code[i].src[k]] = i;
     for (int k = 0; k < noutputs; k++) last[out_reg[k]] = ninstr;
-    int *freed = malloc((nr + 1) * sizeof(int));
-    int nfree = 0;
-    if (!freed) st = MLXC_ERR_NOMEM;
-    for (int i = 0; i < ninstr && st == MLXC_OK; i++) {
-        int d = code[i].dst;
-        if (out_of[d] < 0) slot[d] = nfree ? freed[--nfree] : nslots++;
-        for (int k = 0; k < nsrc(code[i].kind); k++) {
-            int r = code[i].src[k], dup = 0;
-            for (int j = 0; j < k; j++) dup |= code[i].src[j] == r;
-            if (!dup && last[r] == i && slot[r] >= 0 && r != d) freed[nfree++] = slot[r];
-        }
+    /* chains: of FULL registers only (the ROW work is a few values per row) */
+    int *chain = malloc((size_t)ninstr * sizeof(int) + nr);
+    if (!chain) st = MLXC_ERR_NOMEM;
+    if (st == MLXC_OK) {
+        char *flag = (char *)(chain + ninstr);
+        for (int r = 0; r < nregs; r++) flag[r] = reg_level[r] == MLXC_FL_FULL;
+        find_chains(ninstr, code, last, flag, chain);
+        for (int r = 0; r < nregs; r++) flag[r] = out_of[r] < 0;      /* needs a slot */
+        nslots = assign_slots(ninstr, code, chain, last, flag, nregs, slot, nslots);
+        if (nslots < 0) st = MLXC_ERR_NOMEM;
     }
-    free(freed);
     if (st == MLXC_OK) {
         int64_t R = L >= ROW_TILE ? 1 : ROW_TILE / L;
         if (R > nrows) R = nrows;
@@ -609,7 +809,7 @@ int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const i
                     reg_level, kind, slot, out_reg, out_level, out_of,
                     (const char *const *)in_data, in_strides, (char *const *)out_data, shape,
                     nrows, L, R, (nrows + R - 1) / R, (size_t)(R * L * 8 + 63) & ~(size_t)63,
-                    &failed};
+                    chain, isa, stream, &failed};
         size_t need = ((nr * sizeof(const char *) + 63) & ~(size_t)63) + (size_t)nslots * J.slot_bytes;
         if (!scratch(need)) {
             st = MLXC_ERR_NOMEM;
@@ -622,6 +822,7 @@ int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const i
             if (failed) st = failed;
         }
     }
+    free(chain);
     free(ints);
     free(ops);
     return st;

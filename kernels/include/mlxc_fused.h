@@ -77,6 +77,9 @@ int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const i
                     const int *out_reg, const int *out_level, int ndim, const int64_t *shape,
                     int a0);
 
+/* how many chain passes (runs of float arithmetic in one pass) have run: tests */
+int64_t mlxc_fused_chain_runs(void);
+
 /* 1 if mlxc_fused can run the instruction (its kernel exists), else 0 */
 int mlxc_fused_supported(int kind, int op, int dtype, int dtype_out);
 

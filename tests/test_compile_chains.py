@@ -1,0 +1,161 @@
+"""mx.compile's arithmetic chains: runs of float add/sub/mul/div, each reading the one
+before, run by kernels/fused_chain.c in one pass with the running value in registers.
+The oracle is the uncompiled graph (each op its own binary kernel over whole arrays):
+the compiled results must have the same bits, including NaN payload order, -0, inf,
+subnormals, operand order (swapped sub/div), scalar / row / column / full operands,
+tails shorter than a SIMD block, the large-output (streamed) path, and every SIMD
+level and thread count.  One freedom: when both operands of a commutative op (+, *)
+are NaNs, which payload survives is the compiler's choice in the binary kernels too
+(it may commute the operands), so those programs compare NaNs as NaNs."""
+import ctypes
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import mlxc.core as mx
+from mlxc._core import openblas  # noqa: F401  (the package's libraries are loaded)
+
+from helpers import CHILD_CWD, child_env
+
+
+def _chain_runs():
+    import mlxc
+    import os
+    lib = ctypes.CDLL(os.path.join(os.path.dirname(mlxc.__file__), "_core", "lib",
+                                   "libmlxc_kernels.so"))
+    lib.mlxc_fused_chain_runs.restype = ctypes.c_int64
+    return lib.mlxc_fused_chain_runs()
+
+
+def _special(n, dtype, seed):
+    r = np.random.default_rng(seed)
+    a = r.standard_normal(n).astype(dtype) * dtype(3)
+    pick = r.integers(0, 12, n)
+    tiny = np.finfo(dtype).tiny
+    a[pick == 0] = np.nan
+    a[pick == 1] = np.inf
+    a[pick == 2] = -np.inf
+    a[pick == 3] = -0.0
+    a[pick == 4] = 0.0
+    a[pick == 5] = tiny / dtype(3)            # subnormal
+    # NaNs with distinct payloads: which one survives depends on the operand order
+    nan_bits = np.array([0x7fc00001, 0xffc00123], np.uint32) if dtype == np.float32 else \
+        np.array([0x7ff8000000000001, 0xfff8000000000123], np.uint64)
+    k = np.flatnonzero(pick == 6)
+    a[k] = nan_bits[k % 2].view(dtype)
+    return a
+
+
+def _bits_equal(a, b, any_nan=False):
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype and a.shape == b.shape
+    if any_nan:
+        assert np.array_equal(np.isnan(a), np.isnan(b))
+        a, b = np.where(np.isnan(a), 0, a), np.where(np.isnan(b), 0, b)
+    assert a.tobytes() == b.tobytes()
+
+
+def _programs():
+    # (name, function of (x, y, z)); every one ends in a chain of >= 2 arithmetic ops;
+    # "commuted": a chain step with its running value as the second operand of + or *
+    return [
+        ("mul_add", lambda x, y, z: x * y + z),
+        ("swapped_sub_div", lambda x, y, z: 2.0 / (1.5 - x * y)),
+        ("commuted_add_mul", lambda x, y, z: z * (y + x * z)),
+        ("self_square", lambda x, y, z: (x - y) * (x - y) / z),
+        ("scalars", lambda x, y, z: ((x * 0.5 + 1.0) * 3.0 - 0.25) / 7.0),
+        ("long", lambda x, y, z: (((((x + y) * z) - x) / y) + z) * 0.5 - y),
+        ("after_unary", lambda x, y, z: mx.exp(x) * y + z),
+        ("two_chains", lambda x, y, z: (x * y + z, (x - z) / y)),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 15, 64, 65, 2048, 2049, 70001])
+def test_chains_bit_identical(dtype, n):
+    x, y, z = (mx.array(_special(n, dtype, s)) for s in range(3))
+    before = _chain_runs()
+    for name, f in _programs():
+        want = f(x, y, z)
+        got = mx.compile(f)(x, y, z)
+        for g, w in zip(got if isinstance(got, tuple) else (got,),
+                        want if isinstance(want, tuple) else (want,)):
+            _bits_equal(g, w, any_nan=name.startswith("commuted"))
+    assert n == 1 or _chain_runs() > before     # the chain kernels ran (n == 1: one value)
+
+
+def test_broadcast_operands_bit_identical():
+    x = mx.array(_special(3 * 257, np.float32, 0).reshape(3, 257))
+    row = mx.array(_special(3, np.float32, 1).reshape(3, 1))
+    col = mx.array(_special(257, np.float32, 2))
+    s = mx.array(np.float32(1.25))
+    f = lambda x, r, c, s: ((x * r + c) / s - r) * c  # noqa: E731
+    _bits_equal(mx.compile(f)(x, row, col, s), f(x, row, col, s))
+    # strided input (a transpose) gathered per tile
+    xt = mx.array(_special(257 * 3, np.float32, 3).reshape(257, 3)).T
+    _bits_equal(mx.compile(f)(xt, row, col, s), f(xt, row, col, s))
+
+
+@pytest.mark.parametrize("shape", [(5, 1024), (7, 33), (3, 70000)])
+def test_row_program_chains(shape):
+    # a layer norm's epilogue: (x - mu) * rsqrt(var + eps) * w + b, ROW and COL operands
+    x = mx.array(_special(shape[0] * shape[1], np.float32, 4).reshape(shape))
+    w = mx.array(_special(shape[1], np.float32, 5))
+    b = mx.array(_special(shape[1], np.float32, 6))
+
+    def ln(x, w, b):
+        mu = mx.mean(x, axis=-1, keepdims=True)
+        xc = x - mu
+        var = mx.mean(xc * xc, axis=-1, keepdims=True)
+        return xc * mx.rsqrt(var + 1e-5) * w + b
+
+    before = _chain_runs()
+    _bits_equal(mx.compile(ln)(x, w, b), ln(x, w, b))
+    assert _chain_runs() > before
+
+
+def test_large_output_streamed_path():
+    n = (1 << 22) + 37                      # > 16 MiB of float32 output: streamed stores
+    x, y = (mx.array(_special(n, np.float32, s)) for s in (7, 8))
+    f = lambda x, y: (x * y + 1.0) * 0.5  # noqa: E731
+    _bits_equal(mx.compile(f)(x, y), f(x, y))
+    big = mx.array(_special(4096 * 1024 + 1024, np.float32, 9)[: 4097 * 1024].reshape(4097, 1024))
+    g = lambda x: (x - mx.mean(x, axis=-1, keepdims=True)) * 2.0 + 1.0  # noqa: E731
+    _bits_equal(mx.compile(g)(big), g(big))
+    # a chain reading a ROW value as a broadcast while its output is streamed from
+    # scratch: the ROW value's slot must not be the output's
+    w = mx.array(_special(1024, np.float32, 10))
+
+    def ln(x, w):
+        xc = x - mx.mean(x, axis=-1, keepdims=True)
+        return xc * mx.rsqrt(mx.mean(xc * xc, axis=-1, keepdims=True) + 1e-5) * w
+
+    _bits_equal(mx.compile(ln)(big, w), ln(big, w))
+
+
+def test_same_bits_at_every_level_and_thread_count():
+    code = textwrap.dedent("""
+        import hashlib, numpy as np, mlxc.core as mx
+        r = np.random.default_rng(0)
+        x, y = (mx.array(r.standard_normal(300001).astype(np.float32)) for _ in range(2))
+        x2 = mx.array(r.standard_normal((300, 1000)).astype(np.float32))
+        f = lambda x, y: ((x * y + 1.0) / (y - 0.5) - x) * 0.25
+        g = lambda x: (x - mx.mean(x, axis=-1, keepdims=True)) * 3.0 / 7.0 + 1.0
+        outs = [np.array(mx.compile(f)(x, y)), np.array(mx.compile(g)(x2))]
+        assert outs[0].tobytes() == np.array(f(x, y)).tobytes()
+        assert outs[1].tobytes() == np.array(g(x2)).tobytes()
+        print(hashlib.sha1(b"".join(o.tobytes() for o in outs)).hexdigest())
+    """)
+    digests = set()
+    for env in ({"MLXC_NUM_THREADS": "1"}, {"MLXC_NUM_THREADS": "3"},
+                {"MLXC_CPU_ISA": "avx2", "MLXC_NUM_THREADS": "2"},
+                {"MLXC_CPU_ISA": "scalar", "MLXC_NUM_THREADS": "2"}):
+        out = subprocess.run([sys.executable, "-c", code], env=child_env(**env), cwd=CHILD_CWD,
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        if "MLXC_CPU_ISA" not in env:      # (a level's reductions may sum in its own order)
+            digests.add(out.stdout.strip())
+    assert len(digests) == 1
