@@ -35,15 +35,25 @@ cdef enum:
     FIRST_PRED_BINARY = 9       # MLXC_EQ .. MLXC_LOGICAL_XOR give bool
     LAST_PRED_BINARY = 17
     MAX_GRID = 0xFFFFFFFF       # thread_position_in_grid is a uint
+    UINT64 = 4
+    COMPLEX64 = 13
+    RALL = 4                    # enum mlxc_reduce_op: ALL, ANY give bool
 
 _KERNELS = "elementwise.metal"
 
 
-cdef str dtype_suffix(int code, str op):
+cdef str dtype_suffix(int code, str op, bint complex_ok=False):
+    """The kernel-name suffix of dtype `code`; complex64 ("complex64") only where the
+    family's kernels are templated over it too (complex_ok)."""
+    if complex_ok and code == COMPLEX64:
+        return "complex64"
     cdef str name = _DTYPE_NAMES[code] if 0 <= code < len(_DTYPE_NAMES) else None
     if name is None:
+        if code == COMPLEX64:
+            raise TypeError(f"[{op}] complex64 has no Metal kernel for this op yet: run it "
+                            f"on the CPU (stream=mx.cpu).")
         raise TypeError(f"[{op}] {_DTYPE_FULL[code]} is not supported on the GPU (Metal has "
-                        f"no float64; complex64 has no Metal kernel yet).")
+                        f"no float64, as in MLX).")
     return name
 
 
@@ -96,19 +106,31 @@ cdef bytes u32(int64_t v):
     return _pack("<I", v)
 
 
+cdef str copy_kernel(int src, int dst, str op, int *out_code):
+    """elementwise.metal's copy_g_<src dtype> and its out-dtype code.  A complex64 ->
+    complex64 copy (reshape, concatenate, ...) moves 64-bit words: copy_g_uint64 (casts
+    to or from complex64 are complex.metal's)."""
+    if src == COMPLEX64 and dst == COMPLEX64:
+        out_code[0] = UINT64
+        return "copy_g_uint64"
+    dtype_suffix(dst, op)
+    out_code[0] = dst
+    return "copy_g_" + dtype_suffix(src, op)
+
+
 cdef int gpu_copy_into(array a, array out, str op) except -1:
     """out (allocated) = a cast to out's dtype, a seen through out's shape."""
-    cdef int nd
+    cdef int nd, code
     cdef int64_t n = out.size
+    name = copy_kernel(a.dtype, out.dtype, op, &code)
     if n == 0:
         return 0
     src, off = input_binding(a)
     cdef int64_t out_off = 0
     meta = layout_meta(out, [a, out], [off, out_off], &nd)
-    dtype_suffix(out.dtype, op)
     grid, tg = threads_1d(n)
-    dispatch(_KERNELS, "copy_g_" + dtype_suffix(a.dtype, op),
-             {0: src, 1: output_binding(out), 2: meta, 3: i32(nd), 4: i32(out.dtype), 5: u32(n)},
+    dispatch(_KERNELS, name,
+             {0: src, 1: output_binding(out), 2: meta, 3: i32(nd), 4: i32(code), 5: u32(n)},
              grid, tg)
     return 0
 
@@ -187,8 +209,9 @@ def reduce_gpu(Reduce prim, list inputs, list outputs):
     cdef array out = <array>outputs[0]
     cdef int op = prim.op, nred = len(prim.axes), i
     cdef int64_t nreduce = 1
-    cdef str sfx = dtype_suffix(a.dtype, prim.name())
-    if op < 4 and out.dtype != a.dtype:           # sum/prod/max/min keep the dtype
+    # complex64: sum, prod, all, any (the CPU's set)
+    cdef str sfx = dtype_suffix(a.dtype, prim.name(), op <= 1 or op >= RALL)
+    if op < RALL and out.dtype != a.dtype:           # sum/prod/max/min keep the dtype
         raise TypeError(f"[{prim.name()}] no Metal kernel for this dtype change.")
     alloc_output(out)
     if out.size == 0:
@@ -241,7 +264,6 @@ def reshape_gpu(Primitive prim, list inputs, list outputs):
     if a.size == 0 or (a.flags & ROW_CONTIG):
         prim.eval_cpu(inputs, outputs)
         return
-    dtype_suffix(a.dtype, "Reshape")
     c = new_empty(a.dtype, a._shape)
     gpu_copy_into(a, c, "Reshape")
     prim.eval_cpu([c], outputs)

@@ -1,0 +1,118 @@
+// complex64 for mlxc's kernel files: the type, its arithmetic (as the CPU kernels'
+// formulas: the plain product, Smith's division), |z|, exp, log, sqrt, the lexicographic
+// order of sort and cummax/cummin, and SIMD shuffles (Metal's take scalars and vectors:
+// a complex64 moves as its two float32 halves).  Included after mlxc_types.h.
+#pragma once
+#include "mlxc_types.h"
+
+// A complex64 is two float32s (real, imaginary), as MLX and C store it.
+struct c64 {
+    float re, im;
+};
+
+inline c64 cx(float re, float im) {
+    c64 r;
+    r.re = re;
+    r.im = im;
+    return r;
+}
+
+inline c64 cmul(c64 a, c64 b) {
+    return cx(a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re);
+}
+
+inline c64 cdiv(c64 a, c64 b) {                 // Smith's algorithm
+    if (fabs(b.re) >= fabs(b.im)) {
+        if (b.re == 0.0f && b.im == 0.0f) {
+            return cx(a.re / b.re, a.im / b.re);
+        }
+        float r = b.im / b.re, d = b.re + b.im * r;
+        return cx((a.re + a.im * r) / d, (a.im - a.re * r) / d);
+    }
+    float r = b.re / b.im, d = b.im + b.re * r;
+    return cx((a.re * r + a.im) / d, (a.im * r - a.re) / d);
+}
+
+inline float cabs_(c64 z) {                     // hypot without overflow
+    float a = fabs(z.re), b = fabs(z.im);
+    if (isinf(a) || isinf(b)) {
+        return INFINITY;
+    }
+    float hi = max(a, b), lo = min(a, b);
+    if (isnan(hi) || isnan(lo)) {
+        return NAN;
+    }
+    if (hi == 0.0f) {
+        return 0.0f;
+    }
+    float t = lo / hi;
+    return hi * sqrt(1.0f + t * t);
+}
+
+inline c64 cexp_(c64 z) {
+    if (z.im == 0.0f) {
+        return cx(exp(z.re), z.im);
+    }
+    float e = exp(z.re);
+    return cx(e * cos(z.im), e * sin(z.im));
+}
+
+inline c64 clog_(c64 z) {
+    float hi = max(fabs(z.re), fabs(z.im)), lo = min(fabs(z.re), fabs(z.im));
+    float re;
+    if (hi >= 0.5f && hi <= 2.0f) {
+        // |z| near 1: log|z| = log1p(|z|^2 - 1) / 2 with hi - 1 exact (Sterbenz),
+        // so the real part keeps its relative accuracy as it goes to 0
+        float d = (hi - 1.0f) * (hi + 1.0f) + lo * lo;
+        float u = 1.0f + d;
+        re = 0.5f * (u == 1.0f ? d : log(u) * (d / (u - 1.0f)));
+    } else {
+        re = log(cabs_(z));
+    }
+    return cx(re, atan2(z.im, z.re));
+}
+
+inline c64 csqrt_(c64 z) {                      // principal root, no cancellation
+    if (z.re == 0.0f && z.im == 0.0f) {
+        return cx(0.0f, z.im);
+    }
+    if (isinf(z.im)) {
+        return cx(INFINITY, z.im);
+    }
+    float t = sqrt((fabs(z.re) + cabs_(z)) * 0.5f);
+    if (z.re >= 0.0f) {
+        return cx(t, z.im / (2.0f * t));
+    }
+    return cx(fabs(z.im) / (2.0f * t), copysign(t, z.im));
+}
+
+inline c64 cscale(c64 z, float s) {
+    return cx(z.re * s, z.im * s);
+}
+
+inline c64 cadd(c64 a, c64 b) {
+    return cx(a.re + b.re, a.im + b.im);
+}
+
+inline bool operator==(c64 a, c64 b) {
+    return a.re == b.re && a.im == b.im;
+}
+inline bool operator!=(c64 a, c64 b) {
+    return !(a == b);
+}
+inline bool cnonzero(c64 z) {                   // as a bool cast: either part nonzero
+    return z.re != 0.0f || z.im != 0.0f;
+}
+
+// a < b by real part, then imaginary part (comparisons with NaN are false), as the
+// CPU's cummax/cummin
+inline bool clex_less(c64 a, c64 b) {
+    return a.re < b.re || (a.re == b.re && a.im < b.im);
+}
+
+inline c64 simd_shuffle_down(c64 v, ushort d) {
+    return cx(simd_shuffle_down(v.re, d), simd_shuffle_down(v.im, d));
+}
+inline c64 simd_shuffle_up(c64 v, ushort d) {
+    return cx(simd_shuffle_up(v.re, d), simd_shuffle_up(v.im, d));
+}
