@@ -26,11 +26,6 @@
 enum { S_SUM = 0, S_PROD, S_MAX, S_MIN, S_LAE };
 constant constexpr int SCAN_K = 4;           // elements per thread per chunk
 
-inline float log1p_f(float x) {              // MSL has no log1p: Kahan's correction
-    float u = 1.0f + x;
-    return u == 1.0f ? x : log(u) * (x / (u - 1.0f));
-}
-
 // combine(a, b): a is the earlier (in scan order) partial, b the later one.
 template <typename A, bool F = Kind<A>::is_float> struct SFold;
 template <typename A> struct SFold<A, true> {
