@@ -14,16 +14,59 @@
 // and hyperbolic functions (Hull et al.'s algorithm, below).
 #include "mlxc_complex.h"
 
-// sin, cos, tan and their hyperbolic forms from real sin/cos/sinh/cosh
-inline c64 csinh_(c64 z) { return cx(sinh(z.re) * cos(z.im), cosh(z.re) * sin(z.im)); }
-inline c64 ccosh_(c64 z) { return cx(cosh(z.re) * cos(z.im), sinh(z.re) * sin(z.im)); }
-inline c64 ctanh_(c64 z) {                     // Kahan's formulation (no cancellation)
-    if (fabs(z.re) > 20.0f) {                   // tanh(x + iy) -> +-1 + 0i (no inf / inf)
-        return cx(copysign(1.0f, z.re), copysign(0.0f, z.im) * exp(-2.0f * fabs(z.re)));
+// sin, cos, tan and their hyperbolic forms from real sin/cos/sinh/cosh; infinite and NaN
+// parts give C99 Annex G's values (the signs the CPU's C library picks where it leaves
+// them open)
+inline c64 csinh_(c64 z) {
+    float x = z.re, y = z.im;
+    if (isfinite(x) && isfinite(y)) {           // y == 0: no inf * 0 once sinh overflows
+        return y == 0.0f ? cx(sinh(x), y) : cx(sinh(x) * cos(y), cosh(x) * sin(y));
     }
-    float t = tan(z.im);
+    if (x == 0.0f) {
+        return cx(x, NAN);                      // +-0 + i NaN
+    }
+    if (isinf(x)) {
+        if (y == 0.0f) {
+            return z;
+        }
+        return isfinite(y) ? cx(x * cos(y), INFINITY * sin(y)) : cx(INFINITY, NAN);
+    }
+    return cx(NAN, isnan(x) && y == 0.0f ? y : NAN);
+}
+inline c64 ccosh_(c64 z) {
+    float x = z.re, y = z.im;
+    if (isfinite(x) && isfinite(y)) {
+        return y == 0.0f ? cx(cosh(x), signbit(x) != signbit(y) ? -0.0f : 0.0f)
+                         : cx(cosh(x) * cos(y), sinh(x) * sin(y));
+    }
+    if (x == 0.0f) {
+        return cx(NAN, 0.0f);
+    }
+    if (isinf(x)) {
+        if (y == 0.0f) {
+            return cx(INFINITY, signbit(x) != signbit(y) ? -0.0f : 0.0f);
+        }
+        return isfinite(y) ? cx(INFINITY * cos(y), x * sin(y)) : cx(INFINITY, NAN);
+    }
+    return cx(NAN, isnan(x) && y == 0.0f ? y : NAN);
+}
+inline c64 ctanh_(c64 z) {                     // Kahan's formulation (no cancellation)
+    float x = z.re, y = z.im;
+    if (isinf(x)) {
+        return cx(copysign(1.0f, x), copysign(0.0f, isfinite(y) ? sin(2.0f * y) : y));
+    }
+    if (!isfinite(y)) {
+        return cx(x == 0.0f ? x : NAN, NAN);
+    }
+    if (isnan(x)) {
+        return cx(NAN, y == 0.0f ? y : NAN);
+    }
+    if (fabs(x) > 20.0f) {                      // tanh(x + iy) -> +-1 + 0i (no inf / inf)
+        return cx(copysign(1.0f, x), 2.0f * sin(2.0f * y) * exp(-2.0f * fabs(x)));
+    }
+    float t = tan(y);
     float beta = 1.0f + t * t;
-    float s = sinh(z.re);
+    float s = sinh(x);
     float rho = sqrt(1.0f + s * s);
     float den = 1.0f + beta * s * s;
     return cx(beta * rho * s / den, t / den);
@@ -164,7 +207,13 @@ inline c64 unary_c(int op, c64 z) {
         case U_LOG: return clog_(z);
         case U_LOG2: return cscale(clog_(z), 1.4426950408889634f);
         case U_LOG10: return cscale(clog_(z), 0.43429448190325176f);
-        case U_SIN: return times_minus_i(csinh_(times_i(z)));    // sin z = -i sinh(i z)
+        case U_SIN: {                                            // sin z = -i sinh(i z)
+            c64 r = times_minus_i(csinh_(times_i(z)));
+            if (isinf(z.im) && !isfinite(z.re)) {
+                r.im = INFINITY;                // Annex G leaves the sign open: the CPU's +
+            }
+            return r;
+        }
         case U_COS: return ccosh_(times_i(z));                   // cos z = cosh(i z)
         case U_TAN: return times_minus_i(ctanh_(times_i(z)));    // tan z = -i tanh(i z)
         case U_SINH: return csinh_(z);

@@ -38,10 +38,10 @@ inline float cabs_(c64 z) {                     // hypot without overflow
     if (isinf(a) || isinf(b)) {
         return INFINITY;
     }
-    float hi = max(a, b), lo = min(a, b);
-    if (isnan(hi) || isnan(lo)) {
+    if (isnan(a) || isnan(b)) {                 // before max/min, which drop a NaN
         return NAN;
     }
+    float hi = max(a, b), lo = min(a, b);
     if (hi == 0.0f) {
         return 0.0f;
     }
@@ -50,6 +50,9 @@ inline float cabs_(c64 z) {                     // hypot without overflow
 }
 
 inline c64 cexp_(c64 z) {
+    if (isinf(z.re) && !isfinite(z.im)) {       // C99 Annex G: e^-inf -> 0, e^+inf -> inf
+        return z.re < 0.0f ? cx(0.0f, copysign(0.0f, z.im)) : cx(INFINITY, NAN);
+    }
     if (z.im == 0.0f) {
         return cx(exp(z.re), z.im);
     }
@@ -58,6 +61,9 @@ inline c64 cexp_(c64 z) {
 }
 
 inline c64 clog_(c64 z) {
+    if (isnan(z.re) || isnan(z.im)) {           // Annex G: |inf + i NaN| is inf
+        return cx(isinf(z.re) || isinf(z.im) ? INFINITY : NAN, NAN);
+    }
     float hi = max(fabs(z.re), fabs(z.im)), lo = min(fabs(z.re), fabs(z.im));
     float re;
     if (hi >= 0.5f && hi <= 2.0f) {
@@ -78,6 +84,10 @@ inline c64 csqrt_(c64 z) {                      // principal root, no cancellati
     }
     if (isinf(z.im)) {
         return cx(INFINITY, z.im);
+    }
+    if (isnan(z.re) || isnan(z.im)) {           // Annex G: sqrt(+-inf + i NaN)
+        return z.re == INFINITY ? cx(INFINITY, NAN) : z.re == -INFINITY ? cx(NAN, INFINITY)
+                                                                         : cx(NAN, NAN);
     }
     float t = sqrt((fabs(z.re) + cabs_(z)) * 0.5f);
     if (z.re >= 0.0f) {
