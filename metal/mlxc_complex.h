@@ -115,9 +115,24 @@ inline bool cnonzero(c64 z) {                   // as a bool cast: either part n
 }
 
 // a < b by real part, then imaginary part (comparisons with NaN are false), as the
-// CPU's cummax/cummin
+// CPU's cummax/cummin and scatter max/min
 inline bool clex_less(c64 a, c64 b) {
     return a.re < b.re || (a.re == b.re && a.im < b.im);
+}
+
+// -1, 0, 1: x below, equal to, above y in the sort order of floats (NaN last, NaNs
+// equal, -0 == +0)
+inline int float_order(float x, float y) {
+    bool nx = x != x, ny = y != y;
+    if (nx || ny) {
+        return nx == ny ? 0 : nx ? 1 : -1;
+    }
+    return x < y ? -1 : x > y ? 1 : 0;
+}
+// complex64 in the sort's (and searchsorted's) order: by real part, then imaginary part
+inline int csort_order(c64 a, c64 b) {
+    int c = float_order(a.re, b.re);
+    return c != 0 ? c : float_order(a.im, b.im);
 }
 
 inline c64 simd_shuffle_down(c64 v, ushort d) {

@@ -36,22 +36,11 @@ inline bool pair_less(T a, uint ia, T b, uint ib) {
     return x < y || (x == y && ia < ib);
 }
 
-// -1, 0, 1: x below, equal to, above y in the float order (NaN last, NaNs equal)
-inline int float_order(float x, float y) {
-    bool nx = x != x, ny = y != y;
-    if (nx || ny) {
-        return nx == ny ? 0 : nx ? 1 : -1;
-    }
-    return x < y ? -1 : x > y ? 1 : 0;
-}
 inline bool pair_less(c64 a, uint ia, c64 b, uint ib) {
     if (ia == PAD || ib == PAD) {
         return ia != PAD && ib == PAD;
     }
-    int c = float_order(a.re, b.re);
-    if (c == 0) {
-        c = float_order(a.im, b.im);
-    }
+    int c = csort_order(a, b);
     return c < 0 || (c == 0 && ia < ib);
 }
 

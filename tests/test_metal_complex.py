@@ -19,6 +19,8 @@ values; power within 16 eps32 of |result| (exp(b log a) carries log's error time
 |result|; cumsum within 2 n eps32 of the running sum of |parts| per component;
 logcumsumexp within 8 n eps32 (1 + |result|).
 """
+import re
+
 import numpy as np
 import pytest
 
@@ -331,11 +333,55 @@ def test_complex_moves(lanes):
     same(*both(assign, x))
 
 
-def test_complex_missing_ops_raise(gpu):
-    """complex64 matmul and the combining scatters have no kernel yet: a clear TypeError."""
+def test_complex_scatter_and_searchsorted(lanes):
+    """Combining scatters of complex64 run a column per thread in index order: the CPU's
+    bits (colliding indices included); searchsorted in the sort's order."""
+    z = mx.array(sort_values((9, 6), 22))
+    upd = mx.array(cvalues(42, 23).reshape(7, 6))
+    idx = mx.array(np.array([2, 0, 2, 8, -1, 2, 0], np.int64))
+    for mode in ("add", "multiply", "maximum", "minimum"):
+        same(*both(lambda a: getattr(a.at[idx], mode)(upd), z))
+    along = mx.array(np.array([[0, 2, 2], [1, 1, 0]] * 3, np.int32).reshape(6, 3)[:, :1])
+    same(*both(lambda a: mx.put_along_axis(a, along, a[:6, :1] * 2, axis=1), z[:6]))
+    seq = mx.sort(mx.array(sort_values((300,), 24)))
+    vals = mx.array(sort_values((5, 40), 25))
+    for side in ("left", "right"):
+        np.testing.assert_array_equal(*both(lambda v: mx.searchsorted(seq, v, side=side), vals))
+
+
+def test_complex_matmul(lanes):
+    """Within 4 K eps32 of sum_k |a_ik| |b_kj| (the CPU: four real GEMMs in its own order)."""
+    rng = np.random.default_rng(26)
+    for (m, k, n) in [(1, 1, 1), (33, 17, 40), (5, 70, 3)]:
+        a = cvalues(m * k, 27).reshape(m, k)
+        b = cvalues(k * n, 28).reshape(k, n)
+        g, c = both(mx.matmul, mx.array(a), mx.array(b))
+        bound = 4 * k * EPS32 * (np.abs(a) @ np.abs(b))
+        assert np.all(np.abs(g - c) <= bound)
+    # batched, transposed operand, AddMM (real alpha and beta scale both parts), K = 0
+    a = mx.array(cvalues(2 * 6 * 9, 29).reshape(2, 6, 9))
+    b = mx.array(cvalues(6 * 4, 30).reshape(6, 4))
+    g, c = both(lambda x, y: mx.swapaxes(x, 1, 2) @ y, a, b)
+    np.testing.assert_allclose(g, c, rtol=0, atol=4 * 6 * EPS32 * 30)
+    cm = mx.array(cvalues(4, 31))
+    g, c = both(lambda x, y: mx.addmm(cm, x[0].T, y, alpha=0.5, beta=-2.0), a, b)
+    np.testing.assert_allclose(g, c, rtol=0, atol=4 * 6 * EPS32 * 30)
+    e = mx.zeros((3, 0), mx.complex64)
+    same(*both(lambda x: mx.addmm(mx.ones((3, 2), mx.complex64), x, mx.zeros((0, 2),
+                                                                           mx.complex64)), e))
+
+
+def test_complex_errors_as_cpu(gpu):
+    """Ops the CPU rejects for complex64 are rejected the same way with a GPU stream; a bad
+    scatter index raises the CPU's error."""
     x = mx.array(cvalues(4, 9).reshape(2, 2))
-    with pytest.raises(TypeError, match=r"\[Matmul\] complex64 has no Metal kernel"):
-        mx.eval(mx.matmul(x, x, stream=mx.gpu))
-    with pytest.raises(TypeError, match=r"\[ScatterAdd\] complex64 has no Metal kernel"):
+    for f in (mx.expm1, mx.erf, mx.floor):
+        with pytest.raises(Exception) as cpu_err:
+            mx.eval(f(x))
+        with pytest.raises(type(cpu_err.value)):
+            mx.eval(f(x, stream=mx.gpu))
+    with pytest.raises(Exception) as cpu_err:
+        mx.eval(x.at[mx.array([5])].add(x[:1]))
+    with pytest.raises(type(cpu_err.value), match=re.escape(str(cpu_err.value))):
         with mx.stream(mx.gpu):
-            mx.eval(x.at[mx.array([0, 0])].add(x))
+            mx.eval(x.at[mx.array([5])].add(x[:1]))

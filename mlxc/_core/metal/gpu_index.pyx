@@ -233,8 +233,7 @@ def scatter_gpu(Scatter prim, list inputs, list outputs):
     cdef array out = <array>outputs[0]
     cdef int mode = prim.mode
     cdef str name = prim.name()
-    # complex64: assignment only (a 64-bit word move)
-    cdef str sfx = dtype_suffix(dst.dtype, name, mode == MLXC_SCATTER_PLAIN)
+    cdef str sfx = dtype_suffix(dst.dtype, name, True)   # complex64: a 64-bit type
     cdef int64_t outer = prod(dst, 0, prim.axis)
     cdef int64_t L = prod(dst, prim.axis, prim.axis + prim.naxes)
     cdef int64_t inner = prod(dst, prim.axis + prim.naxes, dst.ndim)
@@ -255,7 +254,8 @@ def scatter_gpu(Scatter prim, list inputs, list outputs):
                  {0: output_binding(out), 1: ub, 2: ib, 3: p, 5: word_binding(err),
                   6: u32(nupd)}, grid, tg)
     elif wide:
-        # int64/uint64: no 64-bit atomics in Metal; one thread per column, updates in order.
+        # int64/uint64/complex64: no 64-bit atomics in Metal; one thread per column,
+        # updates in order.
         grid, tg = threads_1d(outer * inner)
         dispatch(_SCATTER, "scatter_column_g_" + sfx,
                  {0: output_binding(out), 1: ub, 2: ib, 3: p, 4: i32(mode),
@@ -374,7 +374,7 @@ def searchsorted_gpu(SearchSorted prim, list inputs, list outputs):
     cdef array seq = <array>inputs[0]
     cdef array val = <array>inputs[1]
     cdef array out = <array>outputs[0]
-    cdef str sfx = dtype_suffix(seq.dtype, "searchsorted")
+    cdef str sfx = dtype_suffix(seq.dtype, "searchsorted", True)
     alloc_output(out)
     if val.size == 0:
         return
