@@ -139,7 +139,10 @@ kernel void reduce_g(device const T* in [[buffer(0)]],
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
     if (sg == 0) {
-        A v = lane < nsg ? partial[lane] : Fold<A>::identity(op);
+        A v = Fold<A>::identity(op);            // (no ?: of a threadgroup struct)
+        if (lane < nsg) {
+            v = partial[lane];
+        }
         v = SimdFold<A>::run(op, v);
         if (lane == 0) {
             if (logical) {

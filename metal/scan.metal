@@ -115,7 +115,10 @@ inline A shuffle_exclusive(int op, A v, uint lane) {
         }
     }
     A e = simd_shuffle_up(v, 1);
-    return lane == 0 ? SFold<A>::identity(op) : e;
+    if (lane == 0) {
+        e = SFold<A>::identity(op);
+    }
+    return e;
 }
 template <typename A, bool F = Kind<A>::is_float> struct SimdScan {
     static A exclusive(int op, A v, uint lane) { return shuffle_exclusive(op, v, lane); }
@@ -191,7 +194,10 @@ kernel void scan_g(device const T* in [[buffer(0)]],
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
         if (sg == 0) {
-            A t = lane < nsg ? sg_total[side + lane] : SFold<A>::identity(op);
+            A t = SFold<A>::identity(op);       // (no ?: of a threadgroup struct)
+            if (lane < nsg) {
+                t = sg_total[side + lane];
+            }
             sg_prefix[lane] = SimdScan<A>::exclusive(op, t, lane);
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
