@@ -29,8 +29,7 @@
 #include "mlxc_complex.h"
 
 enum { BM = 32, BN = 32, BK = 16, TM = 4, TN = 4, TX = BN / TN, TY = BM / TM, NT = TX * TY,
-       A_TILE = BK * BM, B_TILE = BK * BN };   // (sizes as one name: the emulator's pre-pass
-                                            // takes a '*' in a declaration for a pointer)
+       A_TILE = BK * BM, B_TILE = BK * BN };
 
 enum { G_M = 0, G_N, G_K, G_MODE, G_BND, G_HAS_C,
        G_A_OFF, G_A_RS, G_A_CS, G_B_OFF, G_B_RS, G_B_CS,
