@@ -1,4 +1,5 @@
-// complex64 elementwise kernels: unary, binary, casts to and from complex64, select.
+// complex64 elementwise kernels: unary, binary, casts to and from complex64 (select and
+// copies between complex64 arrays are elementwise.metal's uint64 kernels: 64-bit moves).
 //
 // A complex64 is two float32s (real, imaginary), as MLX and C store it.  Same layout
 // conventions as elementwise.metal (one thread per output element, strided inputs
@@ -7,112 +8,178 @@
 // is Smith's algorithm (x / 0 component-wise), power is exp(b log a), sign is z / |z|;
 // casts from complex take the real part (bool: either part nonzero), casts to complex
 // give a zero imaginary part.  Add, sub, mul, div, neg, conj, square, reciprocal, real,
-// imag, comparisons, casts and select are bit-identical to the CPU; |z| and the
+// imag, comparisons, and casts are bit-identical to the CPU; |z| and the
 // transcendentals go through metal:: float math (the CPU: the C library's complex
-// functions), so the tests allow a few ulps of |result|.  The inverse trigonometric and
-// hyperbolic functions have no kernel here (the host raises).
-#include "mlxc_types.h"
+// functions), so the tests allow a few ulps of |result|; so do the inverse trigonometric
+// and hyperbolic functions (Hull et al.'s algorithm, below).
+#include "mlxc_complex.h"
 
-struct c64 {
-    float re, im;
-};
-
-inline c64 cx(float re, float im) {
-    c64 r;
-    r.re = re;
-    r.im = im;
-    return r;
-}
-
-inline c64 cmul(c64 a, c64 b) {
-    return cx(a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re);
-}
-
-inline c64 cdiv(c64 a, c64 b) {                 // Smith's algorithm
-    if (fabs(b.re) >= fabs(b.im)) {
-        if (b.re == 0.0f && b.im == 0.0f) {
-            return cx(a.re / b.re, a.im / b.re);
+// sin, cos, tan and their hyperbolic forms from real sin/cos/sinh/cosh; infinite and NaN
+// parts give C99 Annex G's values (the signs the CPU's C library picks where it leaves
+// them open)
+inline c64 csinh_(c64 z) {
+    float x = z.re, y = z.im;
+    if (isfinite(x) && isfinite(y)) {           // y == 0: no inf * 0 once sinh overflows
+        return y == 0.0f ? cx(sinh(x), y) : cx(sinh(x) * cos(y), cosh(x) * sin(y));
+    }
+    if (x == 0.0f) {
+        return cx(x, NAN);                      // +-0 + i NaN
+    }
+    if (isinf(x)) {
+        if (y == 0.0f) {
+            return z;
         }
-        float r = b.im / b.re, d = b.re + b.im * r;
-        return cx((a.re + a.im * r) / d, (a.im - a.re * r) / d);
+        return isfinite(y) ? cx(x * cos(y), INFINITY * sin(y)) : cx(INFINITY, NAN);
     }
-    float r = b.re / b.im, d = b.im + b.re * r;
-    return cx((a.re * r + a.im) / d, (a.im * r - a.re) / d);
+    return cx(NAN, isnan(x) && y == 0.0f ? y : NAN);
 }
-
-inline float cabs_(c64 z) {                     // hypot without overflow
-    float a = fabs(z.re), b = fabs(z.im);
-    if (isinf(a) || isinf(b)) {
-        return INFINITY;
+inline c64 ccosh_(c64 z) {
+    float x = z.re, y = z.im;
+    if (isfinite(x) && isfinite(y)) {
+        return y == 0.0f ? cx(cosh(x), signbit(x) != signbit(y) ? -0.0f : 0.0f)
+                         : cx(cosh(x) * cos(y), sinh(x) * sin(y));
     }
-    float hi = max(a, b), lo = min(a, b);
-    if (isnan(hi) || isnan(lo)) {
-        return NAN;
+    if (x == 0.0f) {
+        return cx(NAN, 0.0f);
     }
-    if (hi == 0.0f) {
-        return 0.0f;
+    if (isinf(x)) {
+        if (y == 0.0f) {
+            return cx(INFINITY, signbit(x) != signbit(y) ? -0.0f : 0.0f);
+        }
+        return isfinite(y) ? cx(INFINITY * cos(y), x * sin(y)) : cx(INFINITY, NAN);
     }
-    float t = lo / hi;
-    return hi * sqrt(1.0f + t * t);
+    return cx(NAN, isnan(x) && y == 0.0f ? y : NAN);
 }
-
-inline c64 cexp_(c64 z) {
-    if (z.im == 0.0f) {
-        return cx(exp(z.re), z.im);
-    }
-    float e = exp(z.re);
-    return cx(e * cos(z.im), e * sin(z.im));
-}
-
-inline c64 clog_(c64 z) {
-    float hi = max(fabs(z.re), fabs(z.im)), lo = min(fabs(z.re), fabs(z.im));
-    float re;
-    if (hi >= 0.5f && hi <= 2.0f) {
-        // |z| near 1: log|z| = log1p(|z|^2 - 1) / 2 with hi - 1 exact (Sterbenz),
-        // so the real part keeps its relative accuracy as it goes to 0
-        float d = (hi - 1.0f) * (hi + 1.0f) + lo * lo;
-        float u = 1.0f + d;
-        re = 0.5f * (u == 1.0f ? d : log(u) * (d / (u - 1.0f)));
-    } else {
-        re = log(cabs_(z));
-    }
-    return cx(re, atan2(z.im, z.re));
-}
-
-inline c64 csqrt_(c64 z) {                      // principal root, no cancellation
-    if (z.re == 0.0f && z.im == 0.0f) {
-        return cx(0.0f, z.im);
-    }
-    if (isinf(z.im)) {
-        return cx(INFINITY, z.im);
-    }
-    float t = sqrt((fabs(z.re) + cabs_(z)) * 0.5f);
-    if (z.re >= 0.0f) {
-        return cx(t, z.im / (2.0f * t));
-    }
-    return cx(fabs(z.im) / (2.0f * t), copysign(t, z.im));
-}
-
-inline c64 cscale(c64 z, float s) {
-    return cx(z.re * s, z.im * s);
-}
-
-// sin, cos, tan and their hyperbolic forms from real sin/cos/sinh/cosh
-inline c64 csinh_(c64 z) { return cx(sinh(z.re) * cos(z.im), cosh(z.re) * sin(z.im)); }
-inline c64 ccosh_(c64 z) { return cx(cosh(z.re) * cos(z.im), sinh(z.re) * sin(z.im)); }
 inline c64 ctanh_(c64 z) {                     // Kahan's formulation (no cancellation)
-    if (fabs(z.re) > 20.0f) {                   // tanh(x + iy) -> +-1 + 0i (no inf / inf)
-        return cx(copysign(1.0f, z.re), copysign(0.0f, z.im) * exp(-2.0f * fabs(z.re)));
+    float x = z.re, y = z.im;
+    if (isinf(x)) {
+        return cx(copysign(1.0f, x), copysign(0.0f, isfinite(y) ? sin(2.0f * y) : y));
     }
-    float t = tan(z.im);
+    if (!isfinite(y)) {
+        return cx(x == 0.0f ? x : NAN, NAN);
+    }
+    if (isnan(x)) {
+        return cx(NAN, y == 0.0f ? y : NAN);
+    }
+    if (fabs(x) > 20.0f) {                      // tanh(x + iy) -> +-1 + 0i (no inf / inf)
+        return cx(copysign(1.0f, x), 2.0f * sin(2.0f * y) * exp(-2.0f * fabs(x)));
+    }
+    float t = tan(y);
     float beta = 1.0f + t * t;
-    float s = sinh(z.re);
+    float s = sinh(x);
     float rho = sqrt(1.0f + s * s);
     float den = 1.0f + beta * s * s;
     return cx(beta * rho * s / den, t / den);
 }
 inline c64 times_i(c64 z) { return cx(-z.im, z.re); }       // i z
 inline c64 times_minus_i(c64 z) { return cx(z.im, -z.re); } // -i z
+
+// ------------------------------------------------ inverse trigonometric / hyperbolic
+// The CPU runs the C library's casinf .. catanhf.  Here: the algorithm of Hull, Fairgrieve
+// and Tang (1997) for asin/acos on the first quadrant (no cancellation near the branch
+// points), the rest by symmetry: asinh z = -i asin(i z), acosh from acos, atan z =
+// -i atanh(i z).  Infinities and NaNs give C99 Annex G's values.
+
+constant constexpr float PI_F = 3.14159265358979f;
+constant constexpr float HALF_PI_F = 1.57079632679490f;
+constant constexpr float LN2_F = 0.693147180559945f;
+
+struct AsinQ {
+    float s;        // Re asin(x + iy)
+    float c;        // Re acos(x + iy)
+    float v;        // |Im asin(x + iy)| = |Im acos(x + iy)|
+};
+
+inline AsinQ asin_q(float x, float y) {        // x, y >= 0 (or NaN)
+    AsinQ r;
+    if (isnan(x) || isnan(y)) {
+        bool inf = isinf(x) || isinf(y);
+        r.s = x == 0.0f ? 0.0f : NAN;
+        r.c = x == 0.0f ? HALF_PI_F : NAN;
+        r.v = inf ? INFINITY : NAN;
+        return r;
+    }
+    if (isinf(x) || isinf(y)) {
+        r.s = isinf(y) ? (isinf(x) ? 0.25f * PI_F : 0.0f) : HALF_PI_F;
+        r.c = isinf(y) ? (isinf(x) ? 0.25f * PI_F : HALF_PI_F) : 0.0f;
+        r.v = INFINITY;
+        return r;
+    }
+    if (max(x, y) > 1e18f) {                    // |z| so large that asin z = arg + i log 2|z|
+        r.s = atan2(x, y);
+        r.c = atan2(y, x);
+        r.v = log(cabs_(cx(x, y))) + LN2_F;
+        return r;
+    }
+    float xp1 = x + 1.0f;
+    float R = cabs_(cx(xp1, y)), S = cabs_(cx(x - 1.0f, y));
+    float A = 0.5f * (R + S);                   // >= 1
+    float B = x / A;                            // in [0, 1]
+    float yy = y * y;
+    float am1;                                  // A - 1 without cancellation
+    if (x < 1.0f) {
+        am1 = 0.5f * (yy / (R + xp1) + yy / (S + (1.0f - x)));
+    } else {
+        am1 = 0.5f * (yy / (R + xp1) + (S + (x - 1.0f)));
+    }
+    if (B <= 0.6417f) {
+        r.s = asin(B);
+        r.c = acos(B);
+    } else if (x <= 1.0f) {
+        float d = sqrt(0.5f * (A + x) * (yy / (R + xp1) + (S + (1.0f - x))));
+        r.s = atan(x / d);
+        r.c = atan(d / x);
+    } else {
+        float d = y * sqrt(0.5f * ((A + x) / (R + xp1) + (A + x) / (S + (x - 1.0f))));
+        r.s = atan(x / d);
+        r.c = atan(d / x);
+    }
+    if (x < 1.0f && y < 0.0001220703125f * (1.0f - x)) {
+        r.v = y / sqrt((1.0f - x) * xp1);       // y^2 negligible (and may underflow)
+    } else if (A <= 1.5f) {
+        r.v = log1p_f(am1 + sqrt(am1 * (A + 1.0f)));
+    } else {
+        r.v = log(A + sqrt(A * A - 1.0f));
+    }
+    return r;
+}
+
+inline c64 casin_(c64 z) {
+    AsinQ q = asin_q(fabs(z.re), fabs(z.im));
+    return cx(copysign(q.s, z.re), copysign(q.v, z.im));
+}
+inline c64 cacos_(c64 z) {
+    AsinQ q = asin_q(fabs(z.re), fabs(z.im));
+    return cx(signbit(z.re) ? PI_F - q.c : q.c, -copysign(q.v, z.im));
+}
+inline c64 casinh_(c64 z) {                     // asinh z = -i asin(i z)
+    AsinQ q = asin_q(fabs(z.im), fabs(z.re));
+    return cx(copysign(q.v, z.re), copysign(q.s, z.im));
+}
+inline c64 cacosh_(c64 z) {                     // +-i acos z, with a real part >= 0
+    c64 a = cacos_(z);
+    return cx(fabs(a.im), copysign(a.re, z.im));
+}
+inline c64 catanh_(c64 z) {
+    float x = fabs(z.re), y = fabs(z.im), re, im;
+    if (isnan(x) || isnan(y)) {
+        re = isinf(x) || isinf(y) ? 0.0f : x == 0.0f ? 0.0f : NAN;
+        im = isinf(y) ? HALF_PI_F : NAN;
+    } else if (isinf(x) || isinf(y) || max(x, y) > 1e18f) {    // atanh z -> 1 / z + i pi/2
+        float h = cabs_(cx(x, y));
+        re = isinf(h) ? 0.0f : x / h / h;
+        im = HALF_PI_F;
+    } else {
+        float omx = 1.0f - x, den = omx * omx + y * y;    // |1 - z|^2
+        if (den < 1e-20f) {                     // near z = 1 (den may underflow): log form
+            re = 0.25f * log(4.0f * x) - 0.5f * log(cabs_(cx(omx, y)));
+        } else {
+            re = 0.25f * log1p_f(4.0f * x / den);
+        }
+        im = 0.5f * atan2(2.0f * y, omx * (1.0f + x) - y * y);
+    }
+    return cx(copysign(re, z.re), copysign(im, z.im));
+}
 
 // Op codes (enum mlxc_unary_op; the same numbering as elementwise.metal).
 enum {
@@ -140,12 +207,24 @@ inline c64 unary_c(int op, c64 z) {
         case U_LOG: return clog_(z);
         case U_LOG2: return cscale(clog_(z), 1.4426950408889634f);
         case U_LOG10: return cscale(clog_(z), 0.43429448190325176f);
-        case U_SIN: return times_minus_i(csinh_(times_i(z)));    // sin z = -i sinh(i z)
+        case U_SIN: {                                            // sin z = -i sinh(i z)
+            c64 r = times_minus_i(csinh_(times_i(z)));
+            if (isinf(z.im) && !isfinite(z.re)) {
+                r.im = INFINITY;                // Annex G leaves the sign open: the CPU's +
+            }
+            return r;
+        }
         case U_COS: return ccosh_(times_i(z));                   // cos z = cosh(i z)
         case U_TAN: return times_minus_i(ctanh_(times_i(z)));    // tan z = -i tanh(i z)
         case U_SINH: return csinh_(z);
         case U_COSH: return ccosh_(z);
         case U_TANH: return ctanh_(z);
+        case U_ARCSIN: return casin_(z);
+        case U_ARCCOS: return cacos_(z);
+        case U_ARCTAN: return times_minus_i(catanh_(times_i(z)));  // atan z = -i atanh(i z)
+        case U_ARCSINH: return casinh_(z);
+        case U_ARCCOSH: return cacosh_(z);
+        case U_ARCTANH: return catanh_(z);
         case U_CONJ: return cx(z.re, -z.im);
         default: return z;
     }
@@ -254,22 +333,6 @@ kernel void copy_to_c64_g(device const In* in [[buffer(0)]],
     In x = in[meta[3 * ndim] + elem_offset(gid, meta, meta + ndim, ndim)];
     long o = meta[3 * ndim + 1] + elem_offset(gid, meta, meta + 2 * ndim, ndim);
     out[o] = cx(float(Num<In>::get(x)), 0.0f);
-}
-
-kernel void select_c64_g(device const bool* cond [[buffer(0)]],
-                         device const c64* a [[buffer(1)]],
-                         device const c64* b [[buffer(2)]],
-                         device c64* out [[buffer(3)]],
-                         constant long* meta [[buffer(4)]],
-                         constant int& ndim [[buffer(5)]],
-                         constant uint& n [[buffer(6)]],
-                         uint gid [[thread_position_in_grid]]) {
-    if (gid >= n) {
-        return;
-    }
-    bool c = cond[meta[4 * ndim] + elem_offset(gid, meta, meta + ndim, ndim)];
-    out[gid] = c ? a[meta[4 * ndim + 1] + elem_offset(gid, meta, meta + 2 * ndim, ndim)]
-                 : b[meta[4 * ndim + 2] + elem_offset(gid, meta, meta + 3 * ndim, ndim)];
 }
 
 template [[host_name("copy_to_c64_g_bool_")]] [[kernel]] decltype(copy_to_c64_g<bool>) copy_to_c64_g<bool>;

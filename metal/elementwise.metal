@@ -157,20 +157,14 @@ inline float erfinv_f(float x) {
     return y - e / (1.1283791670955126f * exp(-y * y));
 }
 
-// expm1 and log1p (MSL has neither) by Kahan's correction of the rounded 1 + x.
+// expm1 and log1p (MSL has neither) by Kahan's correction of the rounded 1 + x
+// (log1p_f: mlxc_types.h).
 inline float expm1_f(float x) {
     float u = exp(x);
     if (u == 1.0f) return x;
     float d = u - 1.0f;
     if (d == -1.0f || isinf(u)) return d;
     return d * (x / log(u));
-}
-
-inline float log1p_f(float x) {
-    float u = 1.0f + x;
-    if (u == 1.0f) return x;
-    if (isinf(u) || u <= 0.0f) return log(u);
-    return log(u) * (x / (u - 1.0f));
 }
 
 inline float unary_float(int op, float x) {

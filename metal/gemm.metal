@@ -12,7 +12,10 @@
 // Numerics: float32 accumulation for every dtype, one fma per k in increasing k order,
 // so each output's sum has one fixed order whatever order lanes or groups run in.  The
 // epilogue is the CPU's: alpha * acc + beta * C (C read only when beta != 0), alpha *
-// acc when alpha != 1, rounded once to the output dtype.
+// acc when alpha != 1, rounded once to the output dtype.  complex64 (Matmul, AddMM):
+// complex tiles and accumulators, re += a.re b.re - a.im b.im and im += a.re b.im +
+// a.im b.re as two fmas each per k; the real alpha and beta scale both parts (the CPU
+// combines four real GEMMs: a tolerance).
 //
 // Batch modes (p[G_MODE]):
 //   0 strided: the batch index walks meta's collapsed batch shape; meta holds shape[bnd]
@@ -23,20 +26,36 @@
 //     p[G_B_BS], out's p[G_O_BS].
 //   2 segmented: out matrix z = A[:, k0:k1] @ B[k0:k1, :], (k0, k1) = idx0[s] and
 //     idx0[s + p[G_RS]], s = p[G_L_OFF] + z * p[G_LS]; an empty segment gives zeros.
-#include "mlxc_types.h"
+#include "mlxc_complex.h"
 
 enum { BM = 32, BN = 32, BK = 16, TM = 4, TN = 4, TX = BN / TN, TY = BM / TM, NT = TX * TY,
-       A_TILE = BK * BM, B_TILE = BK * BN };   // (sizes as one name: the emulator's pre-pass
-                                            // takes a '*' in a declaration for a pointer)
+       A_TILE = BK * BM, B_TILE = BK * BN };
 
 enum { G_M = 0, G_N, G_K, G_MODE, G_BND, G_HAS_C,
        G_A_OFF, G_A_RS, G_A_CS, G_B_OFF, G_B_RS, G_B_CS,
        G_C_OFF, G_C_RS, G_C_CS, G_O_OFF, G_O_RS, G_O_BS,
        G_A_BS, G_B_BS, G_NA, G_NB, G_LS, G_RS, G_L_OFF, G_R_OFF };
 
+// The accumulator arithmetic of compute type A: zero, acc + a b, the epilogue's real scale.
+template <typename A> struct Mac {
+    static A zero() { return 0.0f; }
+    static A mac(A a, A b, A acc) { return fma(a, b, acc); }
+    static A scale(float s, A v) { return s * v; }
+    static A add(A a, A b) { return a + b; }
+};
+template <> struct Mac<c64> {
+    static c64 zero() { return cx(0.0f, 0.0f); }
+    static c64 mac(c64 a, c64 b, c64 acc) {
+        return cx(fma(a.re, b.re, fma(-a.im, b.im, acc.re)),
+                  fma(a.re, b.im, fma(a.im, b.re, acc.im)));
+    }
+    static c64 scale(float s, c64 v) { return cx(s * v.re, s * v.im); }
+    static c64 add(c64 a, c64 b) { return cadd(a, b); }
+};
+
 template <typename T>
-kernel void gemm_g(device const T* A [[buffer(0)]],
-                   device const T* B [[buffer(1)]],
+kernel void gemm_g(device const T* a [[buffer(0)]],
+                   device const T* b [[buffer(1)]],
                    device const T* C [[buffer(2)]],
                    device T* out [[buffer(3)]],
                    constant long* p [[buffer(4)]],
@@ -46,8 +65,9 @@ kernel void gemm_g(device const T* A [[buffer(0)]],
                    constant float* alpha_beta [[buffer(8)]],
                    uint3 group [[threadgroup_position_in_grid]],
                    uint tid [[thread_index_in_threadgroup]]) {
-    threadgroup float As[A_TILE];       // As[kk * BM + r]
-    threadgroup float Bs[B_TILE];       // Bs[kk * BN + c]
+    typedef typename Num<T>::C A;       // float, or c64
+    threadgroup A As[A_TILE];           // As[kk * BM + r]
+    threadgroup A Bs[B_TILE];           // Bs[kk * BN + c]
     const long M = p[G_M], N = p[G_N];
     long K = p[G_K];
     long a_off = p[G_A_OFF], b_off = p[G_B_OFF], c_off = p[G_C_OFF], o_off = p[G_O_OFF];
@@ -77,10 +97,10 @@ kernel void gemm_g(device const T* A [[buffer(0)]],
     }
     const long row0 = long(group.y) * BM, col0 = long(group.x) * BN;
     const uint tx = tid % TX, ty = tid / TX;
-    float acc[TM][TN];
+    A acc[TM][TN];
     for (int i = 0; i < TM; ++i) {
         for (int j = 0; j < TN; ++j) {
-            acc[i][j] = 0.0f;
+            acc[i][j] = Mac<A>::zero();
         }
     }
     for (long k0 = 0; k0 < K; k0 += BK) {
@@ -88,18 +108,18 @@ kernel void gemm_g(device const T* A [[buffer(0)]],
         for (uint e = tid; e < uint(BM * BK); e += NT) {
             const uint r = e / BK, kk = e % BK;
             const long gr = row0 + r, gk = k0 + kk;
-            As[kk * BM + r] = (gr < M && gk < K) ? Num<T>::get(A[a_off + gr * a_rs + gk * a_cs])
-                                                 : 0.0f;
+            As[kk * BM + r] = (gr < M && gk < K) ? Num<T>::get(a[a_off + gr * a_rs + gk * a_cs])
+                                                 : Mac<A>::zero();
         }
         for (uint e = tid; e < uint(BK * BN); e += NT) {
             const uint kk = e / BN, c = e % BN;
             const long gc = col0 + c, gk = k0 + kk;
-            Bs[kk * BN + c] = (gc < N && gk < K) ? Num<T>::get(B[b_off + gk * b_rs + gc * b_cs])
-                                                 : 0.0f;
+            Bs[kk * BN + c] = (gc < N && gk < K) ? Num<T>::get(b[b_off + gk * b_rs + gc * b_cs])
+                                                 : Mac<A>::zero();
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
         for (int kk = 0; kk < int(kend); ++kk) {
-            float av[TM], bv[TN];
+            A av[TM], bv[TN];
             for (int i = 0; i < TM; ++i) {
                 av[i] = As[kk * BM + ty + TY * i];
             }
@@ -108,7 +128,7 @@ kernel void gemm_g(device const T* A [[buffer(0)]],
             }
             for (int i = 0; i < TM; ++i) {
                 for (int j = 0; j < TN; ++j) {
-                    acc[i][j] = fma(av[i], bv[j], acc[i][j]);
+                    acc[i][j] = Mac<A>::mac(av[i], bv[j], acc[i][j]);
                 }
             }
         }
@@ -122,13 +142,13 @@ kernel void gemm_g(device const T* A [[buffer(0)]],
         for (int j = 0; j < TN; ++j) {
             const long gc = col0 + tx + TX * j;
             if (gr < M && gc < N) {
-                float v = acc[i][j];
+                A v = acc[i][j];
                 if (has_c) {
-                    const float s = al * v;
-                    const float t = be * Num<T>::get(C[c_off + gr * c_rs + gc * c_cs]);
-                    v = s + t;
+                    const A s = Mac<A>::scale(al, v);
+                    const A t = Mac<A>::scale(be, Num<T>::get(C[c_off + gr * c_rs + gc * c_cs]));
+                    v = Mac<A>::add(s, t);
                 } else if (al != 1.0f) {
-                    v = al * v;
+                    v = Mac<A>::scale(al, v);
                 }
                 out[o_off + gr * o_rs + gc] = Num<T>::put(v);
             }
@@ -139,3 +159,4 @@ kernel void gemm_g(device const T* A [[buffer(0)]],
 template [[host_name("gemm_g_float32")]] [[kernel]] decltype(gemm_g<float>) gemm_g<float>;
 template [[host_name("gemm_g_float16")]] [[kernel]] decltype(gemm_g<half>) gemm_g<half>;
 template [[host_name("gemm_g_bfloat16")]] [[kernel]] decltype(gemm_g<bf16>) gemm_g<bf16>;
+template [[host_name("gemm_g_complex64")]] [[kernel]] decltype(gemm_g<c64>) gemm_g<c64>;

@@ -8,8 +8,9 @@
 // CPU).  Operands are row-contiguous with an element offset; the block of gathered axes is
 // one axis of length L between `outer` and `inner` dims (see prims/index.pxd).  A bad index
 // (outside [-L, L)) sets *err and skips its element; the host then reruns the CPU kernel,
-// which raises the CPU's exact error (the output is discarded).
-#include "mlxc_types.h"
+// which raises the CPU's exact error (the output is discarded).  complex64 moves as u64;
+// searchsorted orders it as the CPU's sort (real part, then imaginary part).
+#include "mlxc_complex.h"
 
 inline bool wrap_index(thread long& i, long L) {
     if (i < 0) {
@@ -185,6 +186,10 @@ template <typename T> struct Order<T, true> {
     }
 };
 
+template <> struct Order<c64, false> {
+    static bool below(c64 a, c64 b) { return csort_order(a, b) < 0; }
+};
+
 template <typename T>
 kernel void searchsorted_g(device const T* seq [[buffer(0)]],
                            device const T* values [[buffer(1)]],
@@ -247,3 +252,4 @@ template [[host_name("masked_scatter_g_u64")]] [[kernel]] decltype(masked_scatte
     BY_DTYPE(k, half, float16) BY_DTYPE(k, bf16, bfloat16) BY_DTYPE(k, float, float32)
 ALL_DTYPES(arange_g)
 ALL_DTYPES(searchsorted_g)
+BY_DTYPE(searchsorted_g, c64, complex64)

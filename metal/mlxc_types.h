@@ -65,3 +65,11 @@ inline long elem_offset(ulong i, constant long* shape, constant long* strides, i
     return off;
 }
 
+
+// log1p (MSL has none) by Kahan's correction of the rounded 1 + x.
+inline float log1p_f(float x) {
+    float u = 1.0f + x;
+    if (u == 1.0f) return x;
+    if (isinf(u) || u <= 0.0f) return log(u);
+    return log(u) * (x / (u - 1.0f));
+}

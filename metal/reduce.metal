@@ -9,7 +9,9 @@
 // mlxc_reduce_op.  Semantics as the CPU kernels: integer sums/products wrap, max/min
 // propagate NaN, all/any give bool, float16/bfloat16 accumulate in float; float sums and
 // products associate differently from the CPU's fixed order (tests use a tolerance).
-#include "mlxc_types.h"
+// complex64: sum, prod (the plain product; a tree here, so a tolerance), all, any (either
+// part nonzero); its lanes shuffle as two float32s (mlxc_complex.h).
+#include "mlxc_complex.h"
 
 enum { R_SUM = 0, R_PROD, R_MAX, R_MIN, R_ALL, R_ANY };
 
@@ -54,6 +56,24 @@ template <> struct Fold<bool, false> {                 // sum/max = any, prod/mi
     }
 };
 
+template <> struct Fold<c64, false> {                  // sum, prod, all, any
+    static c64 identity(int op) {
+        return op == R_PROD || op == R_ALL ? cx(1.0f, 0.0f) : cx(0.0f, 0.0f);
+    }
+    static c64 combine(int op, c64 a, c64 b) {
+        switch (op) {
+            case R_SUM: return cadd(a, b);
+            case R_PROD: return cmul(a, b);
+            case R_ALL: return cnonzero(a) && cnonzero(b) ? cx(1.0f, 0.0f) : cx(0.0f, 0.0f);
+            default: return cnonzero(a) || cnonzero(b) ? cx(1.0f, 0.0f) : cx(0.0f, 0.0f);
+        }
+    }
+};
+
+// x != 0, as all/any (and a cast to bool) see it
+template <typename A> inline bool nonzero(A x) { return x != A(0); }
+inline bool nonzero(c64 z) { return cnonzero(z); }
+
 // A simdgroup's combined value (valid in lane 0; every lane of the simdgroup calls it).
 template <typename A, bool F = Kind<A>::is_float> struct SimdFold {
     static A run(int op, A v) {
@@ -70,6 +90,17 @@ template <typename A> struct SimdFold<A, true> {
         }
         for (ushort d = 16; d > 0; d >>= 1) {
             v = Fold<A>::combine(op, v, simd_shuffle_down(v, d));
+        }
+        return v;
+    }
+};
+template <> struct SimdFold<c64, false> {
+    static c64 run(int op, c64 v) {
+        if (op == R_SUM) {
+            return cx(simd_sum(v.re), simd_sum(v.im));
+        }
+        for (ushort d = 16; d > 0; d >>= 1) {
+            v = Fold<c64>::combine(op, v, simd_shuffle_down(v, d));
         }
         return v;
     }
@@ -97,8 +128,8 @@ kernel void reduce_g(device const T* in [[buffer(0)]],
     A acc = Fold<A>::identity(op);
     for (ulong r = tid; r < nreduce; r += tsize) {
         A x = Num<T>::get(in[base + elem_offset(r, meta + nk, meta + ndim + nk, nred)]);
-        if (logical) {
-            x = x != A(0) ? A(1) : A(0);
+        if (logical) {                  // 1 or 0: the identities of all and any
+            x = nonzero(x) ? Fold<A>::identity(R_ALL) : Fold<A>::identity(R_ANY);
         }
         acc = Fold<A>::combine(op, acc, x);
     }
@@ -108,11 +139,14 @@ kernel void reduce_g(device const T* in [[buffer(0)]],
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
     if (sg == 0) {
-        A v = lane < nsg ? partial[lane] : Fold<A>::identity(op);
+        A v = Fold<A>::identity(op);            // (no ?: of a threadgroup struct)
+        if (lane < nsg) {
+            v = partial[lane];
+        }
         v = SimdFold<A>::run(op, v);
         if (lane == 0) {
             if (logical) {
-                reinterpret_cast<device bool*>(out)[group] = v != A(0);
+                reinterpret_cast<device bool*>(out)[group] = nonzero(v);
             } else {
                 reinterpret_cast<device T*>(out)[group] = Num<T>::put(v);
             }
@@ -132,6 +166,7 @@ template [[host_name("reduce_g_int64")]] [[kernel]] decltype(reduce_g<long>) red
 template [[host_name("reduce_g_float16")]] [[kernel]] decltype(reduce_g<half>) reduce_g<half>;
 template [[host_name("reduce_g_bfloat16")]] [[kernel]] decltype(reduce_g<bf16>) reduce_g<bf16>;
 template [[host_name("reduce_g_float32")]] [[kernel]] decltype(reduce_g<float>) reduce_g<float>;
+template [[host_name("reduce_g_complex64")]] [[kernel]] decltype(reduce_g<c64>) reduce_g<c64>;
 
 // ------------------------------------------------------------------ arg-reductions
 

@@ -14,15 +14,17 @@
 // NaN (else the first extreme: -0/+0 as the CPU), logcumsumexp adds from the larger
 // operand.  Float sums, products and logcumsumexp associate differently from the CPU's
 // fixed order (tests use a tolerance).
-#include "mlxc_types.h"
+//
+// complex64: cumsum, cumprod (the plain product) and logcumsumexp (from the larger
+// operand in the real-then-imaginary order: hi + log(1 + exp(lo - hi)), NaN -> NaN + NaN i)
+// run the same parallel scan (tolerance).  cummax/cummin order by real part, then
+// imaginary part, and keep the CPU's NaN rule (a running max is kept only while above the
+// new value, so a NaN is taken and then replaced), which is not associative: their rows
+// run serially in thread 0 of the group, in the CPU's order (bit-identical).
+#include "mlxc_complex.h"
 
 enum { S_SUM = 0, S_PROD, S_MAX, S_MIN, S_LAE };
 constant constexpr int SCAN_K = 4;           // elements per thread per chunk
-
-inline float log1p_f(float x) {              // MSL has no log1p: Kahan's correction
-    float u = 1.0f + x;
-    return u == 1.0f ? x : log(u) * (x / (u - 1.0f));
-}
 
 // combine(a, b): a is the earlier (in scan order) partial, b the later one.
 template <typename A, bool F = Kind<A>::is_float> struct SFold;
@@ -71,6 +73,37 @@ template <> struct SFold<bool, false> {                // sum/max = or, prod/min
     }
 };
 
+// complex64 (see above).  `serial`: the op's combine is not associative.
+template <> struct SFold<c64, false> {
+    static bool serial(int op) { return op == S_MAX || op == S_MIN; }
+    static c64 identity(int op) {
+        return op == S_PROD ? cx(1.0f, 0.0f) : op == S_MAX ? cx(-INFINITY, -INFINITY)
+             : op == S_MIN ? cx(INFINITY, INFINITY) : op == S_LAE ? cx(-INFINITY, 0.0f)
+             : cx(0.0f, 0.0f);
+    }
+    static c64 combine(int op, c64 a, c64 b) {
+        switch (op) {
+            case S_SUM: return cadd(a, b);
+            case S_PROD: return cmul(a, b);
+            case S_MAX: return clex_less(b, a) ? a : b;
+            case S_MIN: return clex_less(b, a) ? b : a;
+            default: {
+                if (isnan(a.re) || isnan(a.im) || isnan(b.re) || isnan(b.im)) {
+                    return cx(NAN, NAN);
+                }
+                if (a == b) {
+                    return cx(a.re + 0.6931471805599453f, a.im);
+                }
+                c64 hi = clex_less(b, a) ? a : b, lo = clex_less(b, a) ? b : a;
+                c64 e = cexp_(cx(lo.re - hi.re, lo.im - hi.im));
+                return cadd(hi, clog_(cx(1.0f + e.re, e.im)));
+            }
+        }
+    }
+};
+template <typename A> inline bool scan_serial(int op) { return false; }
+template <> inline bool scan_serial<c64>(int op) { return SFold<c64>::serial(op); }
+
 // Exclusive scan of v over the simdgroup's lanes (lane 0 gets the identity): a
 // simd_shuffle_up (Hillis-Steele) tree, or simd_prefix_exclusive_sum for float sums.
 template <typename A>
@@ -82,7 +115,10 @@ inline A shuffle_exclusive(int op, A v, uint lane) {
         }
     }
     A e = simd_shuffle_up(v, 1);
-    return lane == 0 ? SFold<A>::identity(op) : e;
+    if (lane == 0) {
+        e = SFold<A>::identity(op);
+    }
+    return e;
 }
 template <typename A, bool F = Kind<A>::is_float> struct SimdScan {
     static A exclusive(int op, A v, uint lane) { return shuffle_exclusive(op, v, lane); }
@@ -112,6 +148,27 @@ kernel void scan_g(device const T* in [[buffer(0)]],
     // previous chunk's carry reads (two barriers lie between a half's reuses)
     threadgroup A sg_total[64];
     threadgroup A sg_prefix[32];
+    if (scan_serial<A>(op)) {                  // uniform per group: no barrier below runs
+        if (tid == 0) {
+            int nk = ndim - 1;
+            long n = meta[nk], stride = meta[ndim + nk];
+            long base = meta[2 * ndim] + elem_offset(row, meta, meta + ndim, nk);
+            device T* orow = out + long(row) * n;
+            A acc = SFold<A>::identity(op);
+            for (long k = 0; k < n; ++k) {
+                long i = reverse ? n - 1 - k : k;
+                A v = Num<T>::get(in[base + i * stride]);
+                if (!inclusive) {
+                    orow[i] = Num<T>::put(acc);
+                }
+                acc = SFold<A>::combine(op, acc, v);
+                if (inclusive) {
+                    orow[i] = Num<T>::put(acc);
+                }
+            }
+        }
+        return;
+    }
     int nk = ndim - 1;
     long n = meta[nk];
     long stride = meta[ndim + nk];
@@ -137,7 +194,10 @@ kernel void scan_g(device const T* in [[buffer(0)]],
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
         if (sg == 0) {
-            A t = lane < nsg ? sg_total[side + lane] : SFold<A>::identity(op);
+            A t = SFold<A>::identity(op);       // (no ?: of a threadgroup struct)
+            if (lane < nsg) {
+                t = sg_total[side + lane];
+            }
             sg_prefix[lane] = SimdScan<A>::exclusive(op, t, lane);
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
@@ -174,3 +234,4 @@ template [[host_name("scan_g_int64")]] [[kernel]] decltype(scan_g<long>) scan_g<
 template [[host_name("scan_g_float16")]] [[kernel]] decltype(scan_g<half>) scan_g<half>;
 template [[host_name("scan_g_bfloat16")]] [[kernel]] decltype(scan_g<bf16>) scan_g<bf16>;
 template [[host_name("scan_g_float32")]] [[kernel]] decltype(scan_g<float>) scan_g<float>;
+template [[host_name("scan_g_complex64")]] [[kernel]] decltype(scan_g<c64>) scan_g<c64>;

@@ -11,13 +11,14 @@
 //     element (sub-word elements keep their neighbours' bytes); int32/uint32 add uses
 //     atomic_fetch_add.  Integer and bool results are exact; float sums and products of
 //     colliding updates round in the hardware's order, not the CPU's index order.
-//   - 64-bit types (Metal has no 64-bit atomic add/CAS): one thread per (o, k) column walks
-//     the updates in index order, so results equal the CPU's bit for bit.
+//   - 64-bit types (Metal has no 64-bit atomic add/CAS), complex64 among them (add, the
+//     plain product, max/min by real part then imaginary part): one thread per (o, k)
+//     column walks the updates in index order, so results equal the CPU's bit for bit.
 //   - assign: plain stores; with duplicate indices one of the updates wins (which one is
 //     unspecified, as in MLX).
 // A bad index (outside [-L, L)) sets *err and is skipped; the host then reruns the CPU
 // kernel, which raises the CPU's exact error.
-#include "mlxc_types.h"
+#include "mlxc_complex.h"
 
 enum { S_ASSIGN = 0, S_ADD, S_PROD, S_MAX, S_MIN };
 
@@ -69,6 +70,18 @@ template <typename T> struct Combine<T, false> {           // integers: wrap in 
 template <> struct Combine<bool, false> {
     static bool apply(bool a, bool b, int mode) {
         return (mode == S_ADD || mode == S_MAX) ? (a || b) : (a && b);
+    }
+};
+
+template <> struct Combine<c64, false> {
+    static c64 apply(c64 a, c64 b, int mode) {
+        switch (mode) {
+            case S_ADD: return cadd(a, b);
+            case S_PROD: return cmul(a, b);
+            case S_MAX: return clex_less(a, b) ? b : a;
+            case S_MIN: return clex_less(b, a) ? b : a;
+            default: return b;
+        }
     }
 };
 
@@ -215,6 +228,7 @@ SCATTER(bf16, bfloat16)
 SCATTER(float, float32)
 template [[host_name("scatter_column_g_uint64")]] [[kernel]] decltype(scatter_column_g<ulong>) scatter_column_g<ulong>;
 template [[host_name("scatter_column_g_int64")]] [[kernel]] decltype(scatter_column_g<long>) scatter_column_g<long>;
+template [[host_name("scatter_column_g_complex64")]] [[kernel]] decltype(scatter_column_g<c64>) scatter_column_g<c64>;
 template [[host_name("scatter_assign_g_u8")]] [[kernel]] decltype(scatter_assign_g<uchar>) scatter_assign_g<uchar>;
 template [[host_name("scatter_assign_g_u16")]] [[kernel]] decltype(scatter_assign_g<ushort>) scatter_assign_g<ushort>;
 template [[host_name("scatter_assign_g_u32")]] [[kernel]] decltype(scatter_assign_g<uint>) scatter_assign_g<uint>;

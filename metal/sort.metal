@@ -11,7 +11,11 @@
 // pairs (index PAD) above everything.  sort_merge_g: one thread per element merges
 // sorted runs of `width` pairwise: an element's place in the merged run is its place in
 // its own run plus the number of the partner run's pairs below it (a binary search).
-#include "mlxc_types.h"
+//
+// complex64 sorts lexicographically, as the CPU (a stable argsort by the imaginary part,
+// then by the real part): by real part, then imaginary part, each in the float order
+// above (NaN last, NaNs equal, -0 == +0), then by index.
+#include "mlxc_complex.h"
 
 constant constexpr uint PAD = 0xFFFFFFFFu;     // index of a padding pair
 
@@ -30,6 +34,14 @@ inline bool pair_less(T a, uint ia, T b, uint ib) {
         return ny && (!nx || ia < ib);
     }
     return x < y || (x == y && ia < ib);
+}
+
+inline bool pair_less(c64 a, uint ia, c64 b, uint ib) {
+    if (ia == PAD || ib == PAD) {
+        return ia != PAD && ib == PAD;
+    }
+    int c = csort_order(a, b);
+    return c < 0 || (c == 0 && ia < ib);
 }
 
 template <typename T>
@@ -141,6 +153,7 @@ template [[host_name("sort_block_g_int64")]] [[kernel]] decltype(sort_block_g<lo
 template [[host_name("sort_block_g_float16")]] [[kernel]] decltype(sort_block_g<half>) sort_block_g<half>;
 template [[host_name("sort_block_g_bfloat16")]] [[kernel]] decltype(sort_block_g<bf16>) sort_block_g<bf16>;
 template [[host_name("sort_block_g_float32")]] [[kernel]] decltype(sort_block_g<float>) sort_block_g<float>;
+template [[host_name("sort_block_g_complex64")]] [[kernel]] decltype(sort_block_g<c64>) sort_block_g<c64>;
 
 template [[host_name("sort_merge_g_bool_")]] [[kernel]] decltype(sort_merge_g<bool>) sort_merge_g<bool>;
 template [[host_name("sort_merge_g_uint8")]] [[kernel]] decltype(sort_merge_g<uchar>) sort_merge_g<uchar>;
@@ -154,3 +167,4 @@ template [[host_name("sort_merge_g_int64")]] [[kernel]] decltype(sort_merge_g<lo
 template [[host_name("sort_merge_g_float16")]] [[kernel]] decltype(sort_merge_g<half>) sort_merge_g<half>;
 template [[host_name("sort_merge_g_bfloat16")]] [[kernel]] decltype(sort_merge_g<bf16>) sort_merge_g<bf16>;
 template [[host_name("sort_merge_g_float32")]] [[kernel]] decltype(sort_merge_g<float>) sort_merge_g<float>;
+template [[host_name("sort_merge_g_complex64")]] [[kernel]] decltype(sort_merge_g<c64>) sort_merge_g<c64>;

@@ -98,10 +98,9 @@ def gpu():
 # Existing op-test modules run a second time with the default device set to the GPU.
 # Tests listed with a reason use primitives that have no Metal kernel yet (or types the
 # GPU lacks) and are skipped in the GPU run only.
-_NO_COMPLEX = "complex64 inverse trig/hyperbolic functions have no Metal kernel yet"
 GPU_SUBSET = {
     "test_binary.py": {},
-    "test_unary.py": {"test_complex_unary": _NO_COMPLEX},
+    "test_unary.py": {},
     "test_gather_scatter.py": {},
     "test_indexing.py": {},
 }

@@ -352,6 +352,48 @@ kernel void big(device float* out [[buffer(0)]], threadgroup float* dyn [[thread
         f.dispatch({0: out}, (32,), (32,), threadgroup_memory={0: 32768, 1: 16})
 
 
+def test_threadgroup_array_size_expressions():
+    """A kernel-scope threadgroup array whose size is an expression with '*' or '(' is
+    group memory (it was once taken for a pointer declaration and became per-thread):
+    threads see each other's writes, and its size counts against the 32 KiB."""
+    lib = planted("""
+constant constexpr uint W = 8;
+kernel void rev(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
+  threadgroup float t[4 * W];
+  threadgroup uint u[(W + 1) * 4 - 4];
+  t[lid] = float(lid);
+  u[31 - lid] = lid;
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  out[lid] = t[31 - lid] + float(u[lid]);
+}""", "tg_size_expr")
+    for order, seed in ORDERS:
+        out = np.zeros(32, np.float32)
+        lib.function("rev").dispatch({0: out}, (32,), (32,), lane_order=order, seed=seed)
+        same_bits(out, 2 * (31 - np.arange(32, dtype=np.float32)))
+    big = planted("""
+kernel void big(device float* out [[buffer(0)]], uint lid [[thread_position_in_threadgroup]]) {
+  threadgroup float a[64 * 129];  // BUG: 33 KiB
+  a[lid] = 1;
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  out[lid] = a[lid];
+}""", "tg_size_expr_big")
+    with pytest.raises(MetalError, match=r"tg_size_expr_big\.metal:5: threadgroup memory exceeds "
+                                         r"32 KiB"):
+        big.function("big").dispatch({0: np.zeros(32, np.float32)}, (32,), (32,))
+    # a threadgroup pointer is still a pointer (the keyword is erased, nothing allocated)
+    ptr = planted("""
+kernel void ptr(device float* out [[buffer(0)]], threadgroup float* dyn [[threadgroup(0)]],
+                uint lid [[thread_position_in_threadgroup]]) {
+  threadgroup float* p = dyn + 2 * 1;
+  p[lid] = float(lid);
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  out[lid] = dyn[2 + (lid + 1) % 32];
+}""", "tg_pointer")
+    out = np.zeros(32, np.float32)
+    ptr.function("ptr").dispatch({0: out}, (32,), (32,), threadgroup_memory={0: 36 * 4})
+    same_bits(out, ((np.arange(32) + 1) % 32).astype(np.float32))
+
+
 def test_planted_oversize_group(binary):
     a = np.zeros(2048, np.float32)
     f = binary.function("vv_add_float32")

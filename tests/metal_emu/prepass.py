@@ -119,6 +119,15 @@ def _match_close(code, i, open_c, close_c):
     raise ValueError("unbalanced")
 
 
+def _strip_brackets(decl):
+    """decl with the contents of its [...] (array sizes, which may hold '*' or '(') removed:
+    what is left tells a pointer or reference declaration from an array."""
+    prev = None
+    while prev != decl:
+        prev, decl = decl, re.sub(r"\[[^\[\]]*\]", "", decl)
+    return decl
+
+
 def _split_top(s, sep=","):
     parts, depth, cur = [], 0, []
     for c in s:
@@ -327,7 +336,7 @@ def rewrite(text, lint=False):
                                  "initializer (MSL; METAL.md rule 2)")
             continue
         decl = code[m.end():end]
-        if re.search(r"[*&(]", decl):
+        if re.search(r"[*&(]", _strip_brackets(decl)):
             continue  # a pointer or reference: the keyword is simply erased by the header
         if "=" in decl:
             raise MetalError(f"{where(m.start())}: a threadgroup variable cannot have an "

@@ -35,15 +35,25 @@ cdef enum:
     FIRST_PRED_BINARY = 9       # MLXC_EQ .. MLXC_LOGICAL_XOR give bool
     LAST_PRED_BINARY = 17
     MAX_GRID = 0xFFFFFFFF       # thread_position_in_grid is a uint
+    UINT64 = 4
+    COMPLEX64 = 13
+    RALL = 4                    # enum mlxc_reduce_op: ALL, ANY give bool
 
 _KERNELS = "elementwise.metal"
 
 
-cdef str dtype_suffix(int code, str op):
+cdef str dtype_suffix(int code, str op, bint complex_ok=False):
+    """The kernel-name suffix of dtype `code`; complex64 ("complex64") only where the
+    family's kernels are templated over it too (complex_ok)."""
+    if complex_ok and code == COMPLEX64:
+        return "complex64"
     cdef str name = _DTYPE_NAMES[code] if 0 <= code < len(_DTYPE_NAMES) else None
     if name is None:
+        if code == COMPLEX64:
+            raise TypeError(f"[{op}] complex64 has no Metal kernel for this op yet: run it "
+                            f"on the CPU (stream=mx.cpu).")
         raise TypeError(f"[{op}] {_DTYPE_FULL[code]} is not supported on the GPU (Metal has "
-                        f"no float64; complex64 has no Metal kernel yet).")
+                        f"no float64, as in MLX).")
     return name
 
 
@@ -96,21 +106,60 @@ cdef bytes u32(int64_t v):
     return _pack("<I", v)
 
 
-cdef int gpu_copy_into(array a, array out, str op) except -1:
-    """out (allocated) = a cast to out's dtype, a seen through out's shape."""
-    cdef int nd
+cdef str move_suffix(int code, str op):
+    """dtype_suffix for kernels that only move elements (copies, select): complex64 moves
+    as a 64-bit word (uint64)."""
+    return "uint64" if code == COMPLEX64 else dtype_suffix(code, op)
+
+
+cdef str copy_kernel(int src, int dst, str op, int *out_code):
+    """elementwise.metal's copy_g_<src dtype> and its out-dtype code.  A complex64 ->
+    complex64 copy (reshape, concatenate, ...) moves 64-bit words: copy_g_uint64 (casts
+    to or from complex64 are complex.metal's)."""
+    if src == COMPLEX64 and dst == COMPLEX64:
+        out_code[0] = UINT64
+        return "copy_g_uint64"
+    dtype_suffix(dst, op)
+    out_code[0] = dst
+    return "copy_g_" + dtype_suffix(src, op)
+
+
+cdef int dispatch_elementwise(str kernels, str name, list ins, array out, tuple consts,
+                              bint out_operand=False) except -1:
+    """The elementwise kernels' binding, one thread per element of out (allocated):
+    buffers 0.. the inputs, then out, the layout meta, ndim, each of `consts` as an int32,
+    the element count.  out_operand: out is a strided operand of the meta too (copies)."""
+    cdef int nd, k
     cdef int64_t n = out.size
+    cdef dict bind = {}
+    cdef list ops = list(ins), offs = []
     if n == 0:
         return 0
-    src, off = input_binding(a)
-    cdef int64_t out_off = 0
-    meta = layout_meta(out, [a, out], [off, out_off], &nd)
-    dtype_suffix(out.dtype, op)
+    for k in range(len(ins)):
+        bind[k], off = input_binding(<array>ins[k])
+        offs.append(off)
+    if out_operand:
+        ops.append(out)
+        offs.append(0)
+    k = len(ins)
+    bind[k] = output_binding(out)
+    bind[k + 1] = layout_meta(out, ops, offs, &nd)
+    bind[k + 2] = i32(nd)
+    k += 3
+    for c in consts:
+        bind[k] = i32(c)
+        k += 1
+    bind[k] = u32(n)
     grid, tg = threads_1d(n)
-    dispatch(_KERNELS, "copy_g_" + dtype_suffix(a.dtype, op),
-             {0: src, 1: output_binding(out), 2: meta, 3: i32(nd), 4: i32(out.dtype), 5: u32(n)},
-             grid, tg)
+    dispatch(kernels, name, bind, grid, tg)
     return 0
+
+
+cdef int gpu_copy_into(array a, array out, str op) except -1:
+    """out (allocated) = a cast to out's dtype, a seen through out's shape."""
+    cdef int code
+    name = copy_kernel(a.dtype, out.dtype, op, &code)
+    return dispatch_elementwise(_KERNELS, name, [a], out, (code,), True)
 
 
 def copy_gpu(Copy prim, list inputs, list outputs):
@@ -125,60 +174,31 @@ def copy_gpu(Copy prim, list inputs, list outputs):
 def unary_gpu(Unary prim, list inputs, list outputs):
     cdef array a = <array>inputs[0]
     cdef array out = <array>outputs[0]
-    cdef int nd, op = prim.op
-    cdef int64_t n = out.size
+    cdef int op = prim.op
     cdef str sfx = dtype_suffix(a.dtype, prim.name())
     if out.dtype != a.dtype and not (FIRST_PRED_UNARY <= op <= LAST_PRED_UNARY):
         raise TypeError(f"[{prim.name()}] no Metal kernel for this dtype change.")
     alloc_output_donate(out, inputs)
-    if n == 0:
-        return
-    src, off = input_binding(a)
-    meta = layout_meta(out, [a], [off], &nd)
     name = ("unary_pred_g_" if FIRST_PRED_UNARY <= op <= LAST_PRED_UNARY else "unary_g_") + sfx
-    grid, tg = threads_1d(n)
-    dispatch(_KERNELS, name, {0: src, 1: output_binding(out), 2: meta, 3: i32(nd), 4: i32(op),
-                              5: u32(n)}, grid, tg)
+    dispatch_elementwise(_KERNELS, name, inputs, out, (op,))
 
 
 def binary_gpu(Binary prim, list inputs, list outputs):
     cdef array a = <array>inputs[0]
-    cdef array b = <array>inputs[1]
     cdef array out = <array>outputs[0]
-    cdef int nd, op = prim.op
-    cdef int64_t n = out.size
+    cdef int op = prim.op
     cdef str sfx = dtype_suffix(a.dtype, prim.name())
     alloc_output_donate(out, inputs)
-    if n == 0:
-        return
-    sa, oa = input_binding(a)
-    sb, ob = input_binding(b)
-    meta = layout_meta(out, [a, b], [oa, ob], &nd)
     name = ("binary_pred_g_" if FIRST_PRED_BINARY <= op <= LAST_PRED_BINARY
             else "binary_g_") + sfx
-    grid, tg = threads_1d(n)
-    dispatch(_KERNELS, name, {0: sa, 1: sb, 2: output_binding(out), 3: meta, 4: i32(nd),
-                              5: i32(op), 6: u32(n)}, grid, tg)
+    dispatch_elementwise(_KERNELS, name, inputs, out, (op,))
 
 
 def select_gpu(Select prim, list inputs, list outputs):
-    cdef array c = <array>inputs[0]
-    cdef array a = <array>inputs[1]
-    cdef array b = <array>inputs[2]
     cdef array out = <array>outputs[0]
-    cdef int nd
-    cdef int64_t n = out.size
-    cdef str sfx = dtype_suffix(out.dtype, "Select")
+    cdef str sfx = move_suffix(out.dtype, "Select")
     alloc_output_donate(out, inputs[1:])
-    if n == 0:
-        return
-    sc, oc = input_binding(c)
-    sa, oa = input_binding(a)
-    sb, ob = input_binding(b)
-    meta = layout_meta(out, [c, a, b], [oc, oa, ob], &nd)
-    grid, tg = threads_1d(n)
-    dispatch(_KERNELS, "select_g_" + sfx, {0: sc, 1: sa, 2: sb, 3: output_binding(out),
-                                           4: meta, 5: i32(nd), 6: u32(n)}, grid, tg)
+    dispatch_elementwise(_KERNELS, "select_g_" + sfx, inputs, out, ())
 
 
 def reduce_gpu(Reduce prim, list inputs, list outputs):
@@ -187,8 +207,9 @@ def reduce_gpu(Reduce prim, list inputs, list outputs):
     cdef array out = <array>outputs[0]
     cdef int op = prim.op, nred = len(prim.axes), i
     cdef int64_t nreduce = 1
-    cdef str sfx = dtype_suffix(a.dtype, prim.name())
-    if op < 4 and out.dtype != a.dtype:           # sum/prod/max/min keep the dtype
+    # complex64: sum, prod, all, any (the CPU's set)
+    cdef str sfx = dtype_suffix(a.dtype, prim.name(), op <= 1 or op >= RALL)
+    if op < RALL and out.dtype != a.dtype:           # sum/prod/max/min keep the dtype
         raise TypeError(f"[{prim.name()}] no Metal kernel for this dtype change.")
     alloc_output(out)
     if out.size == 0:
@@ -241,7 +262,6 @@ def reshape_gpu(Primitive prim, list inputs, list outputs):
     if a.size == 0 or (a.flags & ROW_CONTIG):
         prim.eval_cpu(inputs, outputs)
         return
-    dtype_suffix(a.dtype, "Reshape")
     c = new_empty(a.dtype, a._shape)
     gpu_copy_into(a, c, "Reshape")
     prim.eval_cpu([c], outputs)

@@ -26,8 +26,8 @@ from mlxc._core.prims.index cimport (DynamicSlice, Diagonal, Gather, IndexLinear
                                      read_starts, alloc_for_update, index_strides)
 from mlxc._core.prims.join cimport Concatenate
 from mlxc._core.prims.search cimport SearchSorted
-from mlxc._core.metal.gpu_eval cimport (dtype_suffix, gpu_copy_into, i32, input_binding,
-                                        output_binding, u32)
+from mlxc._core.metal.gpu_eval cimport (copy_kernel, dtype_suffix, gpu_copy_into, i32,
+                                        input_binding, output_binding, u32)
 
 from struct import pack as _pack
 
@@ -73,7 +73,7 @@ cdef tuple contiguous(array x, int dtype, str op):
 
 
 cdef str raw_suffix(array x, str op):
-    dtype_suffix(x.dtype, op)            # float64/complex64 raise here, as elsewhere on the GPU
+    dtype_suffix(x.dtype, op, True)      # float64 raises; complex64 moves as 64-bit words
     return _RAW[itemsize(x.dtype)]
 
 
@@ -121,11 +121,12 @@ cdef int copy_region(array x, array dst, int ndim, const int64_t *shape, const i
         meta = PyBytes_FromStringAndSize(<char *>mem, (3 * nd + 2) * sizeof(int64_t))
     finally:
         free(mem)
-    dtype_suffix(dst.dtype, op)
+    cdef int code
+    name = copy_kernel(x.dtype, dst.dtype, op, &code)
     grid, tg = threads_1d(n)
-    dispatch("elementwise.metal", "copy_g_" + dtype_suffix(x.dtype, op),
+    dispatch("elementwise.metal", name,
              {0: src, 1: (<size_t>dst.buf.ptr, dst.buf.nbytes), 2: meta, 3: i32(nd),
-              4: i32(dst.dtype), 5: u32(n)}, grid, tg)
+              4: i32(code), 5: u32(n)}, grid, tg)
     return 0
 
 
@@ -232,7 +233,7 @@ def scatter_gpu(Scatter prim, list inputs, list outputs):
     cdef array out = <array>outputs[0]
     cdef int mode = prim.mode
     cdef str name = prim.name()
-    cdef str sfx = dtype_suffix(dst.dtype, name)
+    cdef str sfx = dtype_suffix(dst.dtype, name, True)   # complex64: a 64-bit type
     cdef int64_t outer = prod(dst, 0, prim.axis)
     cdef int64_t L = prod(dst, prim.axis, prim.axis + prim.naxes)
     cdef int64_t inner = prod(dst, prim.axis + prim.naxes, dst.ndim)
@@ -253,7 +254,8 @@ def scatter_gpu(Scatter prim, list inputs, list outputs):
                  {0: output_binding(out), 1: ub, 2: ib, 3: p, 5: word_binding(err),
                   6: u32(nupd)}, grid, tg)
     elif wide:
-        # int64/uint64: no 64-bit atomics in Metal; one thread per column, updates in order.
+        # int64/uint64/complex64: no 64-bit atomics in Metal; one thread per column,
+        # updates in order.
         grid, tg = threads_1d(outer * inner)
         dispatch(_SCATTER, "scatter_column_g_" + sfx,
                  {0: output_binding(out), 1: ub, 2: ib, 3: p, 4: i32(mode),
@@ -304,7 +306,7 @@ def concatenate_gpu(Concatenate prim, list inputs, list outputs):
     cdef array x
     cdef int64_t pos = 0
     cdef int ax = prim.axis
-    dtype_suffix(out.dtype, "Concatenate")
+    dtype_suffix(out.dtype, "Concatenate", True)
     alloc_output(out)
     for o in inputs:
         x = <array>o
@@ -320,8 +322,8 @@ def slice_update_gpu(SliceUpdate prim, list inputs, list outputs):
     cdef array out = <array>outputs[0]
     cdef int i, n = dst.ndim
     cdef int64_t off = 0
-    dtype_suffix(dst.dtype, "SliceUpdate")
-    dtype_suffix(upd.dtype, "SliceUpdate")
+    dtype_suffix(dst.dtype, "SliceUpdate", True)
+    dtype_suffix(upd.dtype, "SliceUpdate", True)
     update_copy(out, dst, inputs[1:], "SliceUpdate")
     if upd.size == 0:
         return
@@ -372,7 +374,7 @@ def searchsorted_gpu(SearchSorted prim, list inputs, list outputs):
     cdef array seq = <array>inputs[0]
     cdef array val = <array>inputs[1]
     cdef array out = <array>outputs[0]
-    cdef str sfx = dtype_suffix(seq.dtype, "searchsorted")
+    cdef str sfx = dtype_suffix(seq.dtype, "searchsorted", True)
     alloc_output(out)
     if val.size == 0:
         return

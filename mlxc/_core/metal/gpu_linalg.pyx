@@ -28,6 +28,7 @@ cdef enum:
     BM = 32                    # gemm.metal's tile (rows x columns) and group size
     BN = 32
     GEMM_THREADS = 64
+    COMPLEX64 = 13
 
 # Indices of gemm.metal's parameter block (enum G_*).
 cdef enum:
@@ -40,9 +41,10 @@ _FLOATS = (9, 10, 11)          # float16, bfloat16, float32 codes: the GEMM's dt
 _NOTHING = bytes(16)           # a bound but unread buffer
 
 
-cdef str float_suffix(int code, str op):
-    cdef str sfx = dtype_suffix(code, op)
-    if code not in _FLOATS:
+cdef str float_suffix(int code, str op, bint complex_ok=False):
+    """The GEMM's kernel suffix (complex64 for Matmul and AddMM, as the CPU)."""
+    cdef str sfx = dtype_suffix(code, op, complex_ok)
+    if code not in _FLOATS and not (complex_ok and code == COMPLEX64):
         raise TypeError(f"[{op}] the GPU kernel takes float16, bfloat16 or float32, "
                         f"not {sfx}.")
     return sfx
@@ -61,7 +63,7 @@ def run_gemm_kernel(str op, int dt, list p, int64_t nbatch, meta, a, b, c, out,
     if nbatch <= 0 or gx <= 0 or gy <= 0:
         return
     u32(gx * gy * nbatch * GEMM_THREADS)       # thread positions are 32-bit
-    dispatch("gemm.metal", "gemm_g_" + float_suffix(dt, op),
+    dispatch("gemm.metal", "gemm_g_" + float_suffix(dt, op, True),
              {0: a, 1: b, 2: c, 3: out, 4: _pack(f"<{G_COUNT}q", *p),
               5: meta if meta else _NOTHING, 6: idx0, 7: idx1,
               8: _pack("<2f", alpha, beta)},
@@ -75,7 +77,7 @@ cdef int matmul_into(array a, array b, array c, array out, double alpha, double 
     cdef int nb = out.ndim - 2, i, nd
     cdef int64_t M = out.dims[nb], N = out.dims[nb + 1], K = a.dims[nb + 1], nbatch = 1
     cdef int64_t *bst[4]
-    float_suffix(out.dtype, op)
+    float_suffix(out.dtype, op, True)
     alloc_output(out)
     if out.size == 0:
         return 0

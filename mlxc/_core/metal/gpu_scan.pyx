@@ -18,9 +18,12 @@ from mlxc._core.metal.dispatch import dispatch
 
 cdef enum:
     SCAN_K = 4                  # elements per thread per chunk (scan.metal's SCAN_K)
-    LOGCUMSUMEXP = 4            # enum mlxc_scan_op
+    CUMMAX = 2                  # enum mlxc_scan_op
+    CUMMIN = 3
+    LOGCUMSUMEXP = 4
+    COMPLEX64 = 13
 
-_FLOAT_CODES = (9, 10, 11)      # float16, bfloat16, float32
+_FLOAT_CODES = (9, 10, 11, 13)  # float16, bfloat16, float32, complex64
 
 
 cdef list axis_last_order(array a, int axis):
@@ -50,7 +53,7 @@ def scan_gpu(Scan prim, list inputs, list outputs):
     cdef array a = <array>inputs[0]
     cdef array out = <array>outputs[0]
     cdef int64_t n, nrows
-    cdef str sfx = dtype_suffix(a.dtype, prim.name())
+    cdef str sfx = dtype_suffix(a.dtype, prim.name(), True)
     if prim.op == LOGCUMSUMEXP and a.dtype not in _FLOAT_CODES:
         raise TypeError(f"[{prim.name()}] not supported for this dtype.")
     if out.dtype != a.dtype:
@@ -63,7 +66,9 @@ def scan_gpu(Scan prim, list inputs, list outputs):
     nrows = out.size // n
     u32(nrows)
     src, off = input_binding(a)
-    tg = 32 if n <= 32 * SCAN_K else 256
+    # complex64 cummax/cummin run each row serially in one thread (scan.metal)
+    serial = a.dtype == COMPLEX64 and prim.op in (CUMMAX, CUMMIN)
+    tg = 32 if serial or n <= 32 * SCAN_K else 256
     dispatch("scan.metal", "scan_g_" + sfx,
              {0: src, 1: output_binding(out), 2: rows_meta(a, order), 3: i32(a.ndim),
               4: i32(prim.op), 5: i32(prim.reverse), 6: i32(prim.inclusive)},
@@ -79,7 +84,7 @@ _SORT_BLOCK = 2048
 cdef int sort_rows(array a, int axis, array out, bint want_indices, str op) except -1:
     """Sort a's rows along axis into out (values, or uint32 argsort indices)."""
     cdef int64_t n = a.dims[axis], nrows = a.size // a.dims[axis], blk = 64, width
-    cdef str sfx = dtype_suffix(a.dtype, op)
+    cdef str sfx = dtype_suffix(a.dtype, op, True)
     cdef int64_t itm = itemsize(a.dtype)
     order = axis_last_order(a, axis)
     u32(n)
@@ -125,7 +130,7 @@ cdef int sort_rows(array a, int axis, array out, bint want_indices, str op) exce
 def sort_gpu(Sort prim, list inputs, list outputs):
     cdef array a = <array>inputs[0]
     cdef array out = <array>outputs[0]
-    dtype_suffix(a.dtype, "Sort")
+    dtype_suffix(a.dtype, "Sort", True)
     alloc_output(out)
     if out.size:
         sort_rows(a, prim.axis, out, False, "Sort")
@@ -134,7 +139,7 @@ def sort_gpu(Sort prim, list inputs, list outputs):
 def argsort_gpu(ArgSort prim, list inputs, list outputs):
     cdef array a = <array>inputs[0]
     cdef array out = <array>outputs[0]
-    dtype_suffix(a.dtype, "ArgSort")
+    dtype_suffix(a.dtype, "ArgSort", True)
     alloc_output(out)
     if out.size:
         sort_rows(a, prim.axis, out, True, "ArgSort")
