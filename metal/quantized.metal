@@ -1,6 +1,7 @@
-// Quantize and Dequantize (MLX 0.32's formats, as kernels/quant.c documents them); the
-// QuantizedMatmul of mlxc/_core/metal/gpu_linalg.pyx dequantizes with dequant_g into
-// float32 and multiplies with gemm.metal.
+// Quantize, Dequantize and the quantized matmuls (MLX 0.32's formats, as kernels/quant.c
+// documents them).  qmm_g is gemm.metal's tiled GEMM (gemm_body.h) whose B tiles are
+// decoded from the packed weights as they are staged: QuantizedMatmul and GatherQMM never
+// hold the float weights.
 //
 // Layout: the codes of a row of groups form one little-endian bit stream (code i at bit
 // i * bits), so 3/5/6-bit codes straddle bytes; a group of gs codes is gs * bits / 8
@@ -12,7 +13,7 @@
 // Numerics are the CPU's step by step, in float32 without fused multiply-adds, with
 // correctly rounded divisions (precise::divide) and rint (half to even), so both kernels
 // give the CPU's bits.
-#include "mlxc_types.h"
+#include "gemm_body.h"
 
 enum { Q_AFFINE = 0, Q_MXFP4, Q_MXFP8, Q_NVFP4 };
 enum { S_F16 = 9, S_BF16 = 10, S_F32 = 11 };     // scale dtype codes (mlxc_dtype)
@@ -88,42 +89,99 @@ inline uint e2m1_code(float x) {
 }
 
 // ------------------------------------------------------------------- dequantize
-// One thread per output element.  Affine: (code * scale) rounded to the output dtype,
-// plus the bias, rounded again; fp modes: value * scale (* global / 2688) in float32.
+// Element e of the packed weights (groups of gs codes one after another, whatever the
+// matrix shape), in float32: affine code * scale and the bias (added after the product
+// is rounded to the output dtype), fp modes value * scale (* global / 2688) and 0.
+struct Deq {
+    float v, b;
+};
+
+inline Deq dequant_parts(device const uchar* w, device const uchar* scales,
+                         device const uchar* biases, device const float* global_scale,
+                         constant int* q, long e) {   // q: mode, gs, bits, scale dtype, global?
+    const int mode = q[0], gs = q[1], bits = q[2];
+    const long g = e / gs, i = e % gs;
+    const uint c = get_code(w + g * gs * bits / 8, i, bits);
+    Deq d;
+    if (mode == Q_AFFINE) {
+        d.v = float(c) * load_scale(scales, g, q[3]);
+        d.b = load_scale(biases, g, q[3]);
+        return d;
+    }
+    float s;
+    if (mode == Q_NVFP4) {
+        s = as_type<float>(e4m3_bits(scales[g]));
+    } else {
+        const uint sb = scales[g];
+        s = as_type<float>(sb == 0u ? 0x400000u : sb << 23);
+    }
+    if (q[4] != 0) {
+        s = s * precise::divide(global_scale[0], 2688.0f);
+    }
+    d.v = (mode == Q_MXFP8 ? as_type<float>(e4m3_bits(c)) : e2m1_value(c)) * s;
+    d.b = 0.0f;
+    return d;
+}
+
+// One thread per output element.
 template <typename O>
 kernel void dequant_g(device const uchar* w [[buffer(0)]],
                       device const uchar* scales [[buffer(1)]],
                       device const uchar* biases [[buffer(2)]],
                       device const float* global_scale [[buffer(3)]],
                       device O* out [[buffer(4)]],
-                      constant int* q [[buffer(5)]],   // mode, gs, bits, scale dtype, global?
+                      constant int* q [[buffer(5)]],
                       constant ulong& n [[buffer(6)]],
                       uint gid [[thread_position_in_grid]]) {
     if (gid >= n) {
         return;
     }
-    const int mode = q[0], gs = q[1], bits = q[2];
-    const long g = long(gid) / gs, i = long(gid) % gs;
-    device const uchar* row = w + g * gs * bits / 8;
-    const uint c = get_code(row, i, bits);
-    if (mode == Q_AFFINE) {
-        const float s = load_scale(scales, g, q[3]), b = load_scale(biases, g, q[3]);
-        const float v = Num<O>::get(Num<O>::put(float(c) * s));
-        out[gid] = Num<O>::put(v + b);
-    } else {
-        float s;
-        if (mode == Q_NVFP4) {
-            s = as_type<float>(e4m3_bits(scales[g]));
-        } else {
-            const uint sb = scales[g];
-            s = as_type<float>(sb == 0u ? 0x400000u : sb << 23);
-        }
-        if (q[4] != 0) {
-            s = s * precise::divide(global_scale[0], 2688.0f);
-        }
-        const float v = mode == Q_MXFP8 ? as_type<float>(e4m3_bits(c)) : e2m1_value(c);
-        out[gid] = Num<O>::put(v * s);
+    const Deq d = dequant_parts(w, scales, biases, global_scale, q, long(gid));
+    out[gid] = q[0] == Q_AFFINE ? Num<O>::put(Num<O>::get(Num<O>::put(d.v)) + d.b)
+                                : Num<O>::put(d.v);
+}
+
+// ------------------------------------------------------------ quantized matmul
+// B decoded from packed weights: logical element e of the dequantized weights (stacked
+// matrices, row-major) is dequant_parts' element e, as dequant_g would write it in float32.
+struct QuantB {
+    device const uchar* w;
+    device const uchar* scales;
+    device const uchar* biases;
+    device const float* global_scale;
+    constant int* q;
+    float get(long e) const {
+        const Deq d = dequant_parts(w, scales, biases, global_scale, q, e);
+        return d.v + d.b;
     }
+};
+
+// out = x @ B with B the dequantized weights (transposed or not through p's B strides),
+// batched (mode 0) or gathered (mode 1) as gemm_g; float32 only.
+kernel void qmm_g(device const float* a [[buffer(0)]],
+                  device const uchar* w [[buffer(1)]],
+                  device const uchar* scales [[buffer(2)]],
+                  device const uchar* biases [[buffer(3)]],
+                  device const float* global_scale [[buffer(4)]],
+                  device float* out [[buffer(5)]],
+                  constant long* p [[buffer(6)]],
+                  constant long* meta [[buffer(7)]],
+                  device const long* idx0 [[buffer(8)]],
+                  device const long* idx1 [[buffer(9)]],
+                  constant float* alpha_beta [[buffer(10)]],
+                  constant int* q [[buffer(11)]],
+                  uint3 group [[threadgroup_position_in_grid]],
+                  uint tid [[thread_index_in_threadgroup]]) {
+    threadgroup float As[A_TILE];
+    threadgroup float Bs[B_TILE];
+    QuantB bsrc;
+    bsrc.w = w;
+    bsrc.scales = scales;
+    bsrc.biases = biases;
+    bsrc.global_scale = global_scale;
+    bsrc.q = q;
+    gemm_body<float, QuantB>(a, bsrc, out, out, p, meta, idx0, idx1, alpha_beta, group, tid,
+                             As, Bs);
 }
 
 // --------------------------------------------------------------------- quantize

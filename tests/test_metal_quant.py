@@ -133,8 +133,9 @@ def test_quant_bad_input(gpu):
 
 @pytest.mark.parametrize("transpose", [True, False])
 def test_gather_qmm(lanes, transpose):
-    """GatherQMM (gather_qmm, batched quantized_matmul): dequantize on the GPU, then the
-    GEMM over the gathered pairs; against the CPU's per-pair quantized products."""
+    """GatherQMM (gather_qmm, batched quantized_matmul): the GEMM over the gathered pairs
+    with each weight matrix decoded into its B tiles; against the CPU's per-pair quantized
+    products."""
     x = rand((3, 2, 128), seed=8)
     wshape = (4, 40, 128) if transpose else (4, 128, 64)
     for mode, gs, b in (("affine", 64, 4), ("mxfp4", 32, 4)):
@@ -153,3 +154,20 @@ def test_gather_qmm(lanes, transpose):
     with pytest.raises(IndexError, match="gather_qmm"):
         mx.eval(mx.gather_qmm(x, wq, s, bi, mx.array([0]), mx.array([9]), transpose, gs, b,
                               mode=mode, stream=mx.gpu))
+
+
+def test_quantized_matmuls_never_dequantize_whole_weights(gpu, monkeypatch):
+    """QuantizedMatmul and GatherQMM run qmm_g alone: no dequant_g pass writes the float
+    weights first."""
+    import mlxc._core.metal.gpu_linalg as gl
+    names = []
+    real = gl.dispatch
+    monkeypatch.setattr(gl, "dispatch", lambda f, k, *a, **kw: (names.append(k),
+                                                                 real(f, k, *a, **kw))[1])
+    x = rand((3, 64), seed=10)
+    wq, s, bi = mx.quantize(weights("float32", shape=(2 * 40, 64), seed=11), 32, 4)
+    mx.eval(mx.quantized_matmul(x, wq, s, bi, True, 32, 4, stream=mx.gpu))
+    w3 = [mx.reshape(a, (2, 40, a.shape[-1])) for a in (wq, s, bi)]
+    mx.eval(mx.gather_qmm(x, *w3, rhs_indices=mx.array([1]), transpose=True, group_size=32,
+                          bits=4, stream=mx.gpu))
+    assert names == ["qmm_g", "qmm_g"]

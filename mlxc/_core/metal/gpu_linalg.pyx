@@ -1,7 +1,7 @@
 """eval_gpu of the GEMM family: Matmul, AddMM, GatherMM, SegmentedMM (metal/gemm.metal),
 Convolution (an unfold in metal/conv.metal, then the GEMM) and the quantized ops
-(metal/quantized.metal; QuantizedMatmul and GatherQMM dequantize their weights, then the
-GEMM).
+(metal/quantized.metal; QuantizedMatmul and GatherQMM run the same tiled GEMM with the
+weights decoded as its B tiles are staged).
 
 Every product goes through one tiled GEMM kernel whose operands are read through their
 strides (transposed and broadcast operands are not copied); the batch is either a
@@ -56,18 +56,28 @@ def gemm_params():
 
 
 def run_gemm_kernel(str op, int dt, list p, int64_t nbatch, meta, a, b, c, out,
-                    idx0=_NOTHING, idx1=_NOTHING, double alpha=1.0, double beta=0.0):
+                    idx0=_NOTHING, idx1=_NOTHING, double alpha=1.0, double beta=0.0,
+                    tuple quant=None):
     """One dispatch of gemm_g: a, b, c bindings (c may be _NOTHING when p[G_HAS_C] is 0),
-    out the output binding, p the parameter block."""
+    out the output binding, p the parameter block.  quant: quantized.metal's qmm_g instead,
+    B decoded from (w, scales, biases, global scale, q parameters) bindings (b unused);
+    p's B offsets and strides then count elements of the dequantized weights."""
     cdef int64_t gx = (p[G_N] + BN - 1) // BN, gy = (p[G_M] + BM - 1) // BM
     if nbatch <= 0 or gx <= 0 or gy <= 0:
         return
     u32(gx * gy * nbatch * GEMM_THREADS)       # thread positions are 32-bit
-    dispatch("gemm.metal", "gemm_g_" + float_suffix(dt, op, True),
-             {0: a, 1: b, 2: c, 3: out, 4: _pack(f"<{G_COUNT}q", *p),
-              5: meta if meta else _NOTHING, 6: idx0, 7: idx1,
-              8: _pack("<2f", alpha, beta)},
-             (gx, gy, nbatch), (GEMM_THREADS, 1, 1), groups=True)
+    common = {6: _pack(f"<{G_COUNT}q", *p), 7: meta if meta else _NOTHING, 8: idx0,
+              9: idx1, 10: _pack("<2f", alpha, beta)}
+    if quant is None:
+        dispatch("gemm.metal", "gemm_g_" + float_suffix(dt, op, True),
+                 {0: a, 1: b, 2: c, 3: out, 4: common[6], 5: common[7], 6: idx0, 7: idx1,
+                  8: common[10]},
+                 (gx, gy, nbatch), (GEMM_THREADS, 1, 1), groups=True)
+    else:
+        common.update({0: a, 1: quant[0], 2: quant[1], 3: quant[2], 4: quant[3], 5: out,
+                       11: quant[4]})
+        dispatch("quantized.metal", "qmm_g", common, (gx, gy, nbatch), (GEMM_THREADS, 1, 1),
+                 groups=True)
 
 
 cdef int matmul_into(array a, array b, array c, array out, double alpha, double beta,
@@ -275,6 +285,16 @@ cdef tuple contig_binding(array a, str op, list keep):
     return (<size_t>c.data(), <size_t>(c.size * itemsize(c.dtype)))
 
 
+cdef tuple quant_bindings(int mode, int gs, int bits, array w, array sc, array bi,
+                          array glob, str op, list keep):
+    """The packed weights' bindings for dequant_g / qmm_g: w, scales, biases, global scale
+    (row-major; copies appended to keep), and the q parameter block."""
+    return (contig_binding(w, op, keep), contig_binding(sc, op, keep),
+            contig_binding(bi, op, keep) if bi is not None else _NOTHING,
+            contig_binding(glob, op, keep) if glob is not None else _NOTHING,
+            _pack("<5i", mode, gs, bits, sc.dtype, 1 if glob is not None else 0))
+
+
 cdef int dequant_into(int mode, int gs, int bits, array w, array sc, array bi, array glob,
                       array out, str op) except -1:
     """out (allocated, row-major) = dequantize(w, sc, bi[, glob]) over out's elements."""
@@ -284,12 +304,9 @@ cdef int dequant_into(int mode, int gs, int bits, array w, array sc, array bi, a
         return 0
     u32(n)
     grid, tg = threads_1d(n)
+    qb = quant_bindings(mode, gs, bits, w, sc, bi, glob, op, keep)
     dispatch("quantized.metal", "dequant_g_" + float_suffix(out.dtype, op),
-             {0: contig_binding(w, op, keep), 1: contig_binding(sc, op, keep),
-              2: contig_binding(bi, op, keep) if bi is not None else _NOTHING,
-              3: contig_binding(glob, op, keep) if glob is not None else _NOTHING,
-              4: output_binding(out),
-              5: _pack("<5i", mode, gs, bits, sc.dtype, 1 if glob is not None else 0),
+             {0: qb[0], 1: qb[1], 2: qb[2], 3: qb[3], 4: output_binding(out), 5: qb[4],
               6: _pack("<Q", n)}, grid, tg)
     return 0
 
@@ -332,10 +349,10 @@ def quantize_gpu(Quantize prim, list inputs, list outputs):
 
 
 def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
-    """out (float32) = x @ dequantize(w)^T (transpose) or x @ dequantize(w): the weights
-    are dequantized into a float32 matrix on the GPU, then multiplied by the GEMM."""
+    """out (float32) = x @ dequantize(w)^T (transpose) or x @ dequantize(w): qmm_g, the
+    tiled GEMM decoding the weights into its B tiles."""
     cdef array x = <array>inputs[0], w = <array>inputs[1], sc = <array>inputs[2]
-    cdef array out = <array>outputs[0], wd
+    cdef array out = <array>outputs[0]
     cdef bint affine = prim.mode == 0
     cdef int64_t wr = w.dims[w.ndim - 2], wc = w.dims[w.ndim - 1] * 32 // prim.bits
     cdef int64_t N = wr if prim.transpose else wc
@@ -347,9 +364,8 @@ def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
     if out.size == 0:
         return
     keep = []
-    wd = new_empty(out.dtype, (wr, wc))
-    dequant_into(prim.mode, prim.group_size, prim.bits, w, sc,
-                 <array>inputs[3] if affine else None, None, wd, "QuantizedMatmul")
+    qb = quant_bindings(prim.mode, prim.group_size, prim.bits, w, sc,
+                        <array>inputs[3] if affine else None, None, "QuantizedMatmul", keep)
     p = gemm_params()
     p[G_M], p[G_N], p[G_K] = M, N, K
     p[G_A_RS], p[G_A_CS] = K, 1
@@ -359,8 +375,8 @@ def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
         p[G_B_RS], p[G_B_CS] = N, 1
     p[G_O_RS] = N
     run_gemm_kernel("QuantizedMatmul", out.dtype, p, 1, None,
-                    contig_binding(x, "QuantizedMatmul", keep), output_binding(wd), _NOTHING,
-                    output_binding(out))
+                    contig_binding(x, "QuantizedMatmul", keep), _NOTHING, _NOTHING,
+                    output_binding(out), quant=qb)
 
 
 cdef array host_indices(array idx, int64_t bound, str name):
@@ -387,12 +403,12 @@ cdef array host_indices(array idx, int64_t bound, str name):
 
 
 def gather_qmm_gpu(GatherQMM prim, list inputs, list outputs):
-    """out (float32, (batch..., M, N)): every weight matrix dequantized into float32 on the
-    GPU, then the GEMM in its gather mode over the (lhs, rhs) pairs."""
+    """out (float32, (batch..., M, N)): qmm_g in the GEMM's gather mode over the (lhs, rhs)
+    pairs, each weight matrix decoded into the B tiles."""
     cdef bint affine = prim.mode == 0
     cdef int nq = 4 if affine else 3
     cdef array x = <array>inputs[0], w = <array>inputs[1], sc = <array>inputs[2]
-    cdef array out = <array>outputs[0], wd, li, ri
+    cdef array out = <array>outputs[0], li, ri
     cdef int64_t W = w.dims[0], wr = w.dims[1], wc = w.dims[2] * 32 // prim.bits
     cdef int64_t M = x.dims[1], K = x.dims[2], N = out.dims[out.ndim - 1]
     cdef int64_t P = (<array>inputs[nq]).size
@@ -404,9 +420,8 @@ def gather_qmm_gpu(GatherQMM prim, list inputs, list outputs):
     li = host_indices(<array>inputs[nq], x.dims[0], "lhs_indices")
     ri = host_indices(<array>inputs[nq + 1], W, "rhs_indices")
     keep = []
-    wd = new_empty(out.dtype, (W, wr, wc))
-    dequant_into(prim.mode, prim.group_size, prim.bits, w, sc,
-                 <array>inputs[3] if affine else None, None, wd, "GatherQMM")
+    qb = quant_bindings(prim.mode, prim.group_size, prim.bits, w, sc,
+                        <array>inputs[3] if affine else None, None, "GatherQMM", keep)
     p = gemm_params()
     p[G_MODE] = 1
     p[G_M], p[G_N], p[G_K] = M, N, K
@@ -420,8 +435,8 @@ def gather_qmm_gpu(GatherQMM prim, list inputs, list outputs):
     p[G_NA], p[G_NB] = x.dims[0], W
     p[G_LS], p[G_RS] = 1, 1
     run_gemm_kernel("GatherQMM", out.dtype, p, P, None, contig_binding(x, "GatherQMM", keep),
-                    output_binding(wd), _NOTHING, output_binding(out), output_binding(li),
-                    output_binding(ri))
+                    _NOTHING, _NOTHING, output_binding(out), output_binding(li),
+                    output_binding(ri), quant=qb)
 
 
 def register(dict table):
