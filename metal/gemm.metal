@@ -1,6 +1,6 @@
 // GEMM: out = alpha * A @ B + beta * C over a batch, for Matmul, AddMM, GatherMM,
-// SegmentedMM and (after an unfold) Convolution.  The body lives in gemm_body.h (shared
-// with quantized.metal's qmm_g).
+// SegmentedMM.  The body lives in gemm_body.h (shared with quantized.metal's qmm_g and
+// conv.metal's conv_g).
 //
 // Threadgroup tiling: a group of 64 threads owns a BM x BN tile of one output matrix
 // (grid groups: (tiles along N, tiles along M, batch)).  For each BK-deep slab of K it
@@ -44,10 +44,11 @@ kernel void gemm_g(device const T* a [[buffer(0)]],
     typedef typename Num<T>::C A;
     threadgroup A As[A_TILE];
     threadgroup A Bs[B_TILE];
-    StridedB<T> bsrc;
+    Strided<T> asrc, bsrc;
+    asrc.b = a;
     bsrc.b = b;
-    gemm_body<T, StridedB<T>>(a, bsrc, C, out, p, meta, idx0, idx1, alpha_beta, group, tid, As,
-                              Bs);
+    gemm_body<T, Strided<T>, Strided<T>>(asrc, bsrc, C, out, p, meta, idx0, idx1, alpha_beta,
+                                         group, tid, As, Bs);
 }
 
 template [[host_name("gemm_g_float32")]] [[kernel]] decltype(gemm_g<float>) gemm_g<float>;

@@ -1,6 +1,7 @@
-// The tiled GEMM of gemm.metal as a function over a B source, so QuantizedMatmul
-// (quantized.metal) runs the same tiles, order and epilogue with its weights decoded as
-// the B tiles are staged (the float weights never exist).  See gemm.metal for the tiling,
+// The tiled GEMM of gemm.metal as a function over A and B sources, so QuantizedMatmul
+// (quantized.metal) and Convolution (conv.metal) run the same tiles, order and epilogue
+// with their weights decoded / their input unfolded as the tiles are staged (neither the
+// float weights nor the unfolded input exist in memory).  See gemm.metal for the tiling,
 // numerics, parameter block and batch modes.
 #pragma once
 #include "mlxc_complex.h"
@@ -30,17 +31,18 @@ template <> struct Mac<c64> {
     static c64 add(c64 a, c64 b) { return cadd(a, b); }
 };
 
-// B read through its strides: element e of the B buffer.
-template <typename T> struct StridedB {
+// An operand read through its strides: element e of the buffer.
+template <typename T> struct Strided {
     device const T* b;
     typename Num<T>::C get(long e) const { return Num<T>::get(b[e]); }
 };
 
-// The kernel body for one output tile.  bsrc.get(e) gives B's element at logical offset
-// e = b_off + k * b_rs + n * b_cs (a strided buffer, or weights decoded on the fly);
-// As / Bs: the kernel's threadgroup tiles (A_TILE, B_TILE elements).
-template <typename T, typename BSrc>
-inline void gemm_body(device const T* a, BSrc bsrc, device const T* C, device T* out,
+// The kernel body for one output tile.  asrc.get(e) / bsrc.get(e) give A's and B's
+// elements at logical offsets e = a_off + m * a_rs + k * a_cs and b_off + k * b_rs +
+// n * b_cs: a strided buffer, or values made on the fly (decoded weights, a convolution's
+// unfolded input); As / Bs: the kernel's threadgroup tiles (A_TILE, B_TILE elements).
+template <typename T, typename ASrc, typename BSrc>
+inline void gemm_body(ASrc asrc, BSrc bsrc, device const T* C, device T* out,
                       constant long* p, constant long* meta, device const long* idx0,
                       device const long* idx1, constant float* alpha_beta, uint3 group,
                       uint tid, threadgroup typename Num<T>::C* As,
@@ -86,7 +88,7 @@ inline void gemm_body(device const T* a, BSrc bsrc, device const T* C, device T*
         for (uint e = tid; e < uint(BM * BK); e += NT) {
             const uint r = e / BK, kk = e % BK;
             const long gr = row0 + r, gk = k0 + kk;
-            As[kk * BM + r] = (gr < M && gk < K) ? Num<T>::get(a[a_off + gr * a_rs + gk * a_cs])
+            As[kk * BM + r] = (gr < M && gk < K) ? asrc.get(a_off + gr * a_rs + gk * a_cs)
                                                  : Mac<A>::zero();
         }
         for (uint e = tid; e < uint(BK * BN); e += NT) {

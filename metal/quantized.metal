@@ -157,19 +157,21 @@ struct QuantB {
 };
 
 // out = x @ B with B the dequantized weights (transposed or not through p's B strides),
-// batched (mode 0) or gathered (mode 1) as gemm_g; float32 only.
+// batched (mode 0) or gathered (mode 1) as gemm_g; float32 only.  Buffers 0 and 2-8 as
+// gemm_g's (C unread), the packed weights in 1, then scales, biases, global scale, q.
 kernel void qmm_g(device const float* a [[buffer(0)]],
                   device const uchar* w [[buffer(1)]],
-                  device const uchar* scales [[buffer(2)]],
-                  device const uchar* biases [[buffer(3)]],
-                  device const float* global_scale [[buffer(4)]],
-                  device float* out [[buffer(5)]],
-                  constant long* p [[buffer(6)]],
-                  constant long* meta [[buffer(7)]],
-                  device const long* idx0 [[buffer(8)]],
-                  device const long* idx1 [[buffer(9)]],
-                  constant float* alpha_beta [[buffer(10)]],
-                  constant int* q [[buffer(11)]],
+                  device const float* C [[buffer(2)]],
+                  device float* out [[buffer(3)]],
+                  constant long* p [[buffer(4)]],
+                  constant long* meta [[buffer(5)]],
+                  device const long* idx0 [[buffer(6)]],
+                  device const long* idx1 [[buffer(7)]],
+                  constant float* alpha_beta [[buffer(8)]],
+                  device const uchar* scales [[buffer(9)]],
+                  device const uchar* biases [[buffer(10)]],
+                  device const float* global_scale [[buffer(11)]],
+                  constant int* q [[buffer(12)]],
                   uint3 group [[threadgroup_position_in_grid]],
                   uint tid [[thread_index_in_threadgroup]]) {
     threadgroup float As[A_TILE];
@@ -180,8 +182,10 @@ kernel void qmm_g(device const float* a [[buffer(0)]],
     bsrc.biases = biases;
     bsrc.global_scale = global_scale;
     bsrc.q = q;
-    gemm_body<float, QuantB>(a, bsrc, out, out, p, meta, idx0, idx1, alpha_beta, group, tid,
-                             As, Bs);
+    Strided<float> asrc;
+    asrc.b = a;
+    gemm_body<float, Strided<float>, QuantB>(asrc, bsrc, C, out, p, meta, idx0, idx1,
+                                             alpha_beta, group, tid, As, Bs);
 }
 
 // --------------------------------------------------------------------- quantize

@@ -57,27 +57,25 @@ def gemm_params():
 
 def run_gemm_kernel(str op, int dt, list p, int64_t nbatch, meta, a, b, c, out,
                     idx0=_NOTHING, idx1=_NOTHING, double alpha=1.0, double beta=0.0,
-                    tuple quant=None):
+                    tuple kernel=None, dict extra=None):
     """One dispatch of gemm_g: a, b, c bindings (c may be _NOTHING when p[G_HAS_C] is 0),
-    out the output binding, p the parameter block.  quant: quantized.metal's qmm_g instead,
-    B decoded from (w, scales, biases, global scale, q parameters) bindings (b unused);
-    p's B offsets and strides then count elements of the dequantized weights."""
+    out the output binding, p the parameter block.  kernel: (file, name) of another
+    kernel on the same body (gemm_body.h) and buffers 0-8, extra: its further buffers
+    (conv.metal's conv_g reads A through the unfold, quantized.metal's qmm_g decodes B;
+    p's offsets and strides then count elements of the unfolded input / the dequantized
+    weights)."""
     cdef int64_t gx = (p[G_N] + BN - 1) // BN, gy = (p[G_M] + BM - 1) // BM
     if nbatch <= 0 or gx <= 0 or gy <= 0:
         return
     u32(gx * gy * nbatch * GEMM_THREADS)       # thread positions are 32-bit
-    common = {6: _pack(f"<{G_COUNT}q", *p), 7: meta if meta else _NOTHING, 8: idx0,
-              9: idx1, 10: _pack("<2f", alpha, beta)}
-    if quant is None:
-        dispatch("gemm.metal", "gemm_g_" + float_suffix(dt, op, True),
-                 {0: a, 1: b, 2: c, 3: out, 4: common[6], 5: common[7], 6: idx0, 7: idx1,
-                  8: common[10]},
-                 (gx, gy, nbatch), (GEMM_THREADS, 1, 1), groups=True)
-    else:
-        common.update({0: a, 1: quant[0], 2: quant[1], 3: quant[2], 4: quant[3], 5: out,
-                       11: quant[4]})
-        dispatch("quantized.metal", "qmm_g", common, (gx, gy, nbatch), (GEMM_THREADS, 1, 1),
-                 groups=True)
+    bindings = {0: a, 1: b, 2: c, 3: out, 4: _pack(f"<{G_COUNT}q", *p),
+                5: meta if meta else _NOTHING, 6: idx0, 7: idx1, 8: _pack("<2f", alpha, beta)}
+    if kernel is None:
+        kernel = ("gemm.metal", "gemm_g_" + float_suffix(dt, op, True))
+    if extra:
+        bindings.update(extra)
+    dispatch(kernel[0], kernel[1], bindings, (gx, gy, nbatch), (GEMM_THREADS, 1, 1),
+             groups=True)
 
 
 cdef int matmul_into(array a, array b, array c, array out, double alpha, double beta,
@@ -224,13 +222,14 @@ def segmented_mm_gpu(prim, list inputs, list outputs):
 
 
 def conv_gpu(Convolution prim, list inputs, list outputs):
-    """Unfold x (conv.metal) into col (N * O rows, G * taps * cig columns), then per group
-    out[:, g * cog:(g + 1) * cog] = col_g @ w_g^T through the GEMM (batch = groups)."""
+    """Per group out[:, g * cog:(g + 1) * cog] = col_g @ w_g^T (batch = groups) by
+    conv.metal's conv_g: the GEMM reading col, x unfolded (N * O rows, G * taps * cig
+    columns), straight from x."""
     cdef array x = <array>inputs[0], w = <array>inputs[1], out = <array>outputs[0]
     cdef int nsp = x.ndim - 2, d
     cdef int64_t G = prim.groups, cin = x.dims[x.ndim - 1], cout = w.dims[0]
-    cdef int64_t cig = cin // G, cog = cout // G, ntaps = 1, nout = 1, rows, total
-    cdef array col, wc
+    cdef int64_t cig = cin // G, cog = cout // G, ntaps = 1, nout = 1, rows
+    cdef array wc
     cdef str sfx = float_suffix(out.dtype, "Convolution")
     if x.dtype != out.dtype or w.dtype != out.dtype:
         raise TypeError("[Convolution] the GPU kernel takes x and w in the output's dtype.")
@@ -241,20 +240,12 @@ def conv_gpu(Convolution prim, list inputs, list outputs):
         ntaps *= w.dims[d + 1]
         nout *= out.dims[d + 1]
     rows = x.dims[0] * nout
-    total = rows * G * ntaps * cig
-    col = new_empty(out.dtype, (rows, G * ntaps * cig))
-    if total > 0:
-        sx, xoff = input_binding(x)
-        meta = [nsp, x.dims[0], G, cig, 1 if prim.flip else 0, xoff, x.strides[0],
-                x.strides[x.ndim - 1]]
-        for d in range(nsp):
-            meta += [x.dims[d + 1], w.dims[d + 1], out.dims[d + 1], prim.stride[d],
-                     prim.pad_lo[d], prim.kdil[d], prim.idil[d], x.strides[d + 1]]
-        grid, tg = threads_1d(total)
-        u32(total)
-        dispatch("conv.metal", "unfold_g_" + sfx,
-                 {0: sx, 1: output_binding(col), 2: _pack(f"<{len(meta)}q", *meta),
-                  3: _pack("<Q", total)}, grid, tg)
+    sx, xoff = input_binding(x)
+    um = [nsp, x.dims[0], G, cig, 1 if prim.flip else 0, xoff, x.strides[0],
+          x.strides[x.ndim - 1]]
+    for d in range(nsp):
+        um += [x.dims[d + 1], w.dims[d + 1], out.dims[d + 1], prim.stride[d],
+               prim.pad_lo[d], prim.kdil[d], prim.idil[d], x.strides[d + 1]]
     # The kernel as a (C_out, taps * cig) matrix: row-contiguous (copied on the GPU if not).
     wc = w
     if not (w.flags & ROW_CONTIG):
@@ -269,8 +260,9 @@ def conv_gpu(Convolution prim, list inputs, list outputs):
     p[G_B_OFF], p[G_B_RS], p[G_B_CS] = woff, 1, kk
     p[G_O_RS] = cout
     meta = _pack("<5q", G, kk, cog * kk, 0, cog)     # batch = groups: A, B, C, out strides
-    run_gemm_kernel("Convolution", out.dtype, p, G, meta, output_binding(col), sw, _NOTHING,
-                    output_binding(out))
+    run_gemm_kernel("Convolution", out.dtype, p, G, meta, sx, sw, _NOTHING,
+                    output_binding(out), kernel=("conv.metal", "conv_g_" + sfx),
+                    extra={9: _pack(f"<{len(um)}q", *um)})
 
 
 cdef tuple contig_binding(array a, str op, list keep):
@@ -289,6 +281,7 @@ cdef tuple quant_bindings(int mode, int gs, int bits, array w, array sc, array b
                           array glob, str op, list keep):
     """The packed weights' bindings for dequant_g / qmm_g: w, scales, biases, global scale
     (row-major; copies appended to keep), and the q parameter block."""
+    # (qmm_g takes w as B, buffer 1, and the rest as buffers 9-12: _qmm_extra)
     return (contig_binding(w, op, keep), contig_binding(sc, op, keep),
             contig_binding(bi, op, keep) if bi is not None else _NOTHING,
             contig_binding(glob, op, keep) if glob is not None else _NOTHING,
@@ -309,6 +302,13 @@ cdef int dequant_into(int mode, int gs, int bits, array w, array sc, array bi, a
              {0: qb[0], 1: qb[1], 2: qb[2], 3: qb[3], 4: output_binding(out), 5: qb[4],
               6: _pack("<Q", n)}, grid, tg)
     return 0
+
+
+_QMM = ("quantized.metal", "qmm_g")
+
+
+cdef dict _qmm_extra(tuple qb):
+    return {9: qb[1], 10: qb[2], 11: qb[3], 12: qb[4]}
 
 
 def dequantize_gpu(Dequantize prim, list inputs, list outputs):
@@ -375,8 +375,8 @@ def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
         p[G_B_RS], p[G_B_CS] = N, 1
     p[G_O_RS] = N
     run_gemm_kernel("QuantizedMatmul", out.dtype, p, 1, None,
-                    contig_binding(x, "QuantizedMatmul", keep), _NOTHING, _NOTHING,
-                    output_binding(out), quant=qb)
+                    contig_binding(x, "QuantizedMatmul", keep), qb[0], _NOTHING,
+                    output_binding(out), kernel=_QMM, extra=_qmm_extra(qb))
 
 
 cdef array host_indices(array idx, int64_t bound, str name):
@@ -435,8 +435,8 @@ def gather_qmm_gpu(GatherQMM prim, list inputs, list outputs):
     p[G_NA], p[G_NB] = x.dims[0], W
     p[G_LS], p[G_RS] = 1, 1
     run_gemm_kernel("GatherQMM", out.dtype, p, P, None, contig_binding(x, "GatherQMM", keep),
-                    _NOTHING, _NOTHING, output_binding(out), output_binding(li),
-                    output_binding(ri), quant=qb)
+                    qb[0], _NOTHING, output_binding(out), output_binding(li),
+                    output_binding(ri), kernel=_QMM, extra=_qmm_extra(qb))
 
 
 def register(dict table):
