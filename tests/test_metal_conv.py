@@ -1,4 +1,4 @@
-"""The GPU convolution (metal/conv.metal: an implicit GEMM on metal/gemm.metal.s body) against the CPU
+"""The GPU convolution (metal/conv.metal: the body of metal/gemm.metal as an implicit GEMM) vs the CPU
 primitive: 1-3 spatial dims, strides, padding (incl. asymmetric), kernel and input
 dilation, groups (incl. depthwise), flip, transposed convolutions (input dilation and
 negative padding through their rules), strided inputs, every GPU float dtype.
