@@ -165,8 +165,9 @@ KFN void SFX(mlxc_fk_rope_row)(float *y, const float *x, const float *c, const f
 #define FK_NS (FK_BK / VW)     /* vectors per score row */
 #define FK_NO (VW >= 8 ? 4 : 8) /* vectors of an output chunk */
 
-/* S[r][0:BK] = sum_d Qp[r][d] Kt[d][0:BK] for r < rows (a multiple of FK_MR) */
-FN void fk_qk(float *S, const float *Qp, const float *Kt, int64_t D, int64_t rows)
+/* S[r][0:BK] = sum_{d < D} Qp[r][d] Kt[d][0:BK] for r < rows (a multiple of FK_MR);
+ * Qp rows lda apart */
+FN void fk_qk(float *S, const float *Qp, int64_t lda, const float *Kt, int64_t D, int64_t rows)
 {
     for (int64_t r0 = 0; r0 < rows; r0 += FK_MR) {
         VF acc[FK_MR][FK_NS];
@@ -177,7 +178,7 @@ FN void fk_qk(float *S, const float *Qp, const float *Kt, int64_t D, int64_t row
             VF kv[FK_NS];
             for (int j = 0; j < FK_NS; j++) kv[j] = vload(kt + j * VW);
             for (int i = 0; i < FK_MR; i++) {
-                VF qv = vset(Qp[(r0 + i) * D + d]);
+                VF qv = vset(Qp[(r0 + i) * lda + d]);
                 for (int j = 0; j < FK_NS; j++) acc[i][j] = vfma(qv, kv[j], acc[i][j]);
             }
         }
@@ -186,9 +187,10 @@ FN void fk_qk(float *S, const float *Qp, const float *Kt, int64_t D, int64_t row
     }
 }
 
-/* O[r][0:Dvp] += sum_{j < kn} P[r][j] V[j][0:Dvp] for r < rows; V rows ldv apart */
-FN void fk_pv(float *O, int64_t Dvp, const float *P, const float *V, int64_t ldv, int64_t kn,
-              int64_t rows)
+/* O[r][0:Dvp] += sum_{j < kn} P[r][j] V[j][0:Dvp] for r < rows (a multiple of FK_MR);
+ * O, P and V rows Dvp, ldp and ldv apart */
+FN void fk_pv(float *O, int64_t Dvp, const float *P, int64_t ldp, const float *V, int64_t ldv,
+              int64_t kn, int64_t rows)
 {
     for (int64_t r0 = 0; r0 < rows; r0 += FK_MR) {
         int64_t c = 0;
@@ -200,7 +202,7 @@ FN void fk_pv(float *O, int64_t Dvp, const float *P, const float *V, int64_t ldv
                 VF vv[FK_NO];
                 for (int t = 0; t < FK_NO; t++) vv[t] = vload(V + j * ldv + c + t * VW);
                 for (int i = 0; i < FK_MR; i++) {
-                    VF p = vset(P[(r0 + i) * FK_BK + j]);
+                    VF p = vset(P[(r0 + i) * ldp + j]);
                     for (int t = 0; t < FK_NO; t++) acc[i][t] = vfma(p, vv[t], acc[i][t]);
                 }
             }
@@ -213,7 +215,7 @@ FN void fk_pv(float *O, int64_t Dvp, const float *P, const float *V, int64_t ldv
             for (int64_t j = 0; j < kn; j++) {
                 VF vv = vload(V + j * ldv + c);
                 for (int i = 0; i < FK_MR; i++)
-                    acc[i] = vfma(vset(P[(r0 + i) * FK_BK + j]), vv, acc[i]);
+                    acc[i] = vfma(vset(P[(r0 + i) * ldp + j]), vv, acc[i]);
             }
             for (int i = 0; i < FK_MR; i++) vstore(O + (r0 + i) * Dvp + c, acc[i]);
         }
@@ -238,6 +240,66 @@ FN void fk_pv1(float *O, int64_t Dvp, const float *P, const float *V, int64_t ld
         for (int64_t j = 0; j < kn; j++) acc = vfma(vset(P[j]), vload(V + j * ldv + c), acc);
         vstore(O + c, acc);
     }
+}
+
+/* Xt[d][0:FK_BK] = X[0:kn][d] for d < n, zero from column kn on: a block of kn rows of
+ * n floats, transposed */
+FN void fk_block_t(float *Xt, const float *X, int64_t n, int64_t kn)
+{
+    for (int64_t d = 0; d < n; d++) {
+        float *xt = Xt + d * FK_BK;
+        for (int64_t j = 0; j < kn; j++) xt[j] = X[j * n + d];
+        for (int64_t j = kn; j < FK_BK; j++) xt[j] = 0.0f;
+    }
+}
+
+/* The mask of row r of a block: `mask` advanced by off elements (float for an
+ * additive mask, uint8 for a boolean one); NULL for the other kinds. */
+FN const void *fk_mask_at(int kind, const void *mask, int64_t off)
+{
+    if (kind == MLXC_SDPA_MASK_ADD) return (const float *)mask + off;
+    if (kind == MLXC_SDPA_MASK_BOOL) return (const uint8_t *)mask + off;
+    return NULL;
+}
+
+/* The score row s[0:FK_BK] of query qi against keys [k0, k0 + kn): causal- or
+ * boolean-masked entries become `fill`, an additive mask is added when `add`, the
+ * columns from kn on become -inf.  mrow: the row's mask at key 0 (fk_mask_at), NULL
+ * for a padding row (a boolean / additive mask is then not read). */
+FN void fk_mask_row(float *s, int kind, int64_t qi, int64_t causal_off, const void *mrow,
+                    int64_t m_sk, int64_t k0, int64_t kn, float fill, int add)
+{
+    if (kind == MLXC_SDPA_MASK_CAUSAL) {
+        for (int64_t j = qi + causal_off + 1 - k0 < 0 ? 0 : qi + causal_off + 1 - k0; j < kn; j++)
+            s[j] = fill;
+    } else if (kind == MLXC_SDPA_MASK_BOOL && mrow) {
+        const uint8_t *mk = (const uint8_t *)mrow + k0 * m_sk;
+        for (int64_t j = 0; j < kn; j++)
+            if (!mk[j * m_sk]) s[j] = fill;
+    } else if (kind == MLXC_SDPA_MASK_ADD && mrow && add) {
+        const float *mk = (const float *)mrow + k0 * m_sk;
+        for (int64_t j = 0; j < kn; j++) s[j] += mk[j * m_sk];
+    }
+    for (int64_t j = kn; j < FK_BK; j++) s[j] = -INFINITY;
+}
+
+/* One key block of a row's online softmax: s[0:FK_BK] (masked) becomes exp(s - the new
+ * running max m), 0 from column kn on; the row sum l is updated.  Returns the factor
+ * earlier sums were rescaled by. */
+FN float fk_online_row(float *s, int64_t kn, float *m, float *l)
+{
+    VF mx = vload(s);
+    for (int j = 1; j < FK_NS; j++) mx = vmax(mx, vload(s + j * VW));
+    float bmax = vhmax(mx);
+    float mnew = *m > bmax ? *m : bmax;
+    float corr = expf(*m - mnew);
+    VF vm = vset(mnew), sum = vset(0.0f);
+    for (int j = 0; j < FK_NS; j++) vstore(s + j * VW, v_exp(vsub(vload(s + j * VW), vm)));
+    for (int64_t j = kn; j < FK_BK; j++) s[j] = 0.0f;
+    for (int j = 0; j < FK_NS; j++) sum = vadd(sum, vload(s + j * VW));
+    *l = *l * corr + vhsum(sum);
+    *m = mnew;
+    return corr;
 }
 
 KFN void SFX(mlxc_fk_attn)(const struct fk_attn *a, float *scratch)
@@ -280,12 +342,8 @@ KFN void SFX(mlxc_fk_attn)(const struct fk_attn *a, float *scratch)
             /* one query (decoding): dot products, no transposed copy of the keys */
             for (int64_t j = 0; j < kn; j++) S[j] = fk_dot(Qp, kb + j * D, D);
         } else {
-            for (int64_t d = 0; d < D; d++) {
-                float *kt = Kt + d * FK_BK;
-                for (int64_t j = 0; j < kn; j++) kt[j] = kb[j * D + d];
-                for (int64_t j = kn; j < FK_BK; j++) kt[j] = 0.0f;
-            }
-            fk_qk(S, Qp, Kt, D, rows);
+            fk_block_t(Kt, kb, D, kn);
+            fk_qk(S, Qp, D, Kt, D, rows);
         }
         const float *V = a->v + k0 * Dv;
         if (!direct_v) {
@@ -296,44 +354,205 @@ KFN void SFX(mlxc_fk_attn)(const struct fk_attn *a, float *scratch)
         const int64_t prow = nq == 1 ? 1 : rows;
         for (int64_t r = 0; r < prow; r++) {
             float *s = S + r * FK_BK;
-            const int64_t qi = a->q0 + r;
-            if (a->mask_kind == MLXC_SDPA_MASK_CAUSAL) {
-                for (int64_t j = 0; j < kn; j++)
-                    if (k0 + j > qi + a->causal_off) s[j] = -FLT_MAX;
-            } else if (a->mask_kind == MLXC_SDPA_MASK_BOOL && r < nq) {
-                const uint8_t *mk = (const uint8_t *)a->mask + r * a->m_sq + k0 * a->m_sk;
-                for (int64_t j = 0; j < kn; j++)
-                    if (!mk[j * a->m_sk]) s[j] = -FLT_MAX;
-            } else if (a->mask_kind == MLXC_SDPA_MASK_ADD && r < nq) {
-                const float *mk = (const float *)a->mask + r * a->m_sq + k0 * a->m_sk;
-                for (int64_t j = 0; j < kn; j++) s[j] += mk[j * a->m_sk];
-            }
-            for (int64_t j = kn; j < FK_BK; j++) s[j] = -INFINITY;
-            VF mx = vload(s);
-            for (int j = 1; j < FK_NS; j++) mx = vmax(mx, vload(s + j * VW));
-            float bmax = vhmax(mx);
-            float mnew = m[r] > bmax ? m[r] : bmax;
-            float corr = expf(m[r] - mnew);
-            VF vm = vset(mnew), sum = vset(0.0f);
-            for (int j = 0; j < FK_NS; j++) {
-                VF p = v_exp(vsub(vload(s + j * VW), vm));
-                vstore(s + j * VW, p);
-            }
-            for (int64_t j = kn; j < FK_BK; j++) s[j] = 0.0f;
-            for (int j = 0; j < FK_NS; j++) sum = vadd(sum, vload(s + j * VW));
-            l[r] = l[r] * corr + vhsum(sum);
-            m[r] = mnew;
+            fk_mask_row(s, a->mask_kind, a->q0 + r, a->causal_off,
+                        r < nq ? fk_mask_at(a->mask_kind, a->mask, r * a->m_sq) : NULL,
+                        a->m_sk, k0, kn, -FLT_MAX, 1);
+            float corr = fk_online_row(s, kn, &m[r], &l[r]);
             if (corr != 1.0f) {
                 VF vc = vset(corr);
                 for (int64_t c = 0; c < Dvp; c += VW) vstore(O + r * Dvp + c, vmul(vload(O + r * Dvp + c), vc));
             }
         }
         if (nq == 1) fk_pv1(O, Dvp, S, V, direct_v ? Dv : Dvp, kn);
-        else fk_pv(O, Dvp, S, V, direct_v ? Dv : Dvp, kn, rows);
+        else fk_pv(O, Dvp, S, FK_BK, V, direct_v ? Dv : Dvp, kn, rows);
     }
     for (int64_t r = 0; r < nq; r++) {
         /* no keys at all (Lk = 0, no sink): zeros, as MLX gives */
         float inv = l[r] == 0.0f ? 0.0f : 1.0f / l[r];
         for (int64_t c = 0; c < Dv; c++) a->o[r * Dv + c] = O[r * Dvp + c] * inv;
+    }
+}
+
+/* ------------------------------------------------------ attention backward */
+/* FlashAttention-2's backward in two passes that each own their outputs (no float
+ * atomics, no order that depends on threads):
+ *   q pass, per block of queries: the softmax statistics m, l over all keys (a sweep of
+ *     scores only, as the forward does), then per key block P = exp(S - m) / l,
+ *     dP = dO V^T, dS = P (dP - Dd) with Dd = rowsum(dO o), dQ += dS K;
+ *   kv pass, per block of keys: for each query head of its group and block of queries,
+ *     the same P and dS from the stored statistics, dV += P^T dO, dK += dS^T Q.
+ * Scores are taken on pre-scaled queries, so dK from them carries the scale.  Entries a
+ * causal / boolean mask hides are constants: their dS is 0. */
+
+/* rows [0, nr) of a block: X[r][0:n] * mul, rows ld apart, zero in the columns up to
+ * ldx and in the rows up to rows (padding) */
+FN void fk_rows_in(float *X, int64_t ldx, const float *src, int64_t n, int64_t nr,
+                   int64_t rows, float mul)
+{
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < ldx; c++)
+            X[r * ldx + c] = r < nr && c < n ? src[r * n + c] * mul : 0.0f;
+}
+
+/* row s[0:FK_BK] = exp(s - m) * il, the probabilities */
+FN void fk_probs_row(float *s, float m, float il)
+{
+    VF vm = vset(m), vi = vset(il);
+    for (int j = 0; j < FK_NS; j++)
+        vstore(s + j * VW, vmul(v_exp(vsub(vload(s + j * VW), vm)), vi));
+}
+
+/* row dp[0:FK_BK] = p * (dp - dd), the score cotangents */
+FN void fk_dscore_row(float *dp, const float *p, float dd)
+{
+    VF vd = vset(dd);
+    for (int j = 0; j < FK_NS; j++)
+        vstore(dp + j * VW, vmul(vload(p + j * VW), vsub(vload(dp + j * VW), vd)));
+}
+
+KFN void SFX(mlxc_fk_attn_bwd_q)(const struct fk_attn_bwd *a, float *scratch)
+{
+    const int64_t D = a->D, Dv = a->Dv, Lk = a->Lk, nq = a->n, q0 = a->i0;
+    const int64_t Dp = (D + VW - 1) / VW * VW;
+    const int64_t rows = (nq + FK_MR - 1) / FK_MR * FK_MR;
+    float *Qp = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    float *dO = Qp + FK_BQ * D;
+    float *Kt = dO + FK_BQ * Dv;
+    float *Vt = Kt + D * FK_BK;
+    float *Kp = Vt + Dv * FK_BK;
+    float *S = Kp + FK_BK * Dp;
+    float *dP = S + FK_BQ * FK_BK;
+    float *dQ = dP + FK_BQ * FK_BK;
+    float *m = dQ + FK_BQ * Dp;
+    float *l = m + FK_BQ;
+    float *dd = l + FK_BQ;
+
+    fk_rows_in(Qp, D, a->q + q0 * D, D, nq, rows, a->scale);
+    fk_rows_in(dO, Dv, a->dout + q0 * Dv, Dv, nq, rows, 1.0f);
+    for (int64_t r = 0; r < rows; r++) {
+        dd[r] = r < nq ? fk_dot(a->dout + (q0 + r) * Dv, a->o + (q0 + r) * Dv, Dv) : 0.0f;
+        m[r] = a->has_sink ? a->sink : -INFINITY;
+        l[r] = a->has_sink ? 1.0f : 0.0f;
+        for (int64_t c = 0; c < Dp; c++) dQ[r * Dp + c] = 0.0f;
+    }
+    /* the keys the forward visits (see mlxc_fk_attn) */
+    int64_t kend = Lk;
+    if (a->mask_kind == MLXC_SDPA_MASK_CAUSAL && q0 + a->causal_off >= 0) {
+        int64_t last = q0 + nq - 1 + a->causal_off + 1;
+        kend = last < Lk ? last : Lk;
+    }
+    /* sweep 1: the statistics */
+    for (int64_t k0 = 0; k0 < kend; k0 += FK_BK) {
+        const int64_t kn = kend - k0 < FK_BK ? kend - k0 : FK_BK;
+        fk_block_t(Kt, a->k + k0 * D, D, kn);
+        fk_qk(S, Qp, D, Kt, D, rows);
+        for (int64_t r = 0; r < rows; r++) {
+            fk_mask_row(S + r * FK_BK, a->mask_kind, q0 + r, a->causal_off,
+                        r < nq ? fk_mask_at(a->mask_kind, a->mask, (q0 + r) * a->m_sq) : NULL,
+                        a->m_sk, k0, kn, -FLT_MAX, 1);
+            fk_online_row(S + r * FK_BK, kn, &m[r], &l[r]);
+        }
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        l[r] = l[r] == 0.0f ? 0.0f : 1.0f / l[r];     /* from here on: 1 / l */
+        if (r < nq) {
+            a->m[q0 + r] = m[r];
+            a->il[q0 + r] = l[r];
+            a->dd[q0 + r] = dd[r];
+        }
+    }
+    /* sweep 2: dQ */
+    for (int64_t k0 = 0; k0 < kend; k0 += FK_BK) {
+        const int64_t kn = kend - k0 < FK_BK ? kend - k0 : FK_BK;
+        const float *kb = a->k + k0 * D;
+        fk_block_t(Kt, kb, D, kn);
+        fk_qk(S, Qp, D, Kt, D, rows);
+        fk_block_t(Vt, a->v + k0 * Dv, Dv, kn);
+        fk_qk(dP, dO, Dv, Vt, Dv, rows);
+        for (int64_t r = 0; r < rows; r++) {
+            float *s = S + r * FK_BK, *dp = dP + r * FK_BK;
+            if (r >= nq) {
+                for (int64_t j = 0; j < FK_BK; j++) dp[j] = 0.0f;
+                continue;
+            }
+            const void *mrow = fk_mask_at(a->mask_kind, a->mask, (q0 + r) * a->m_sq);
+            fk_mask_row(s, a->mask_kind, q0 + r, a->causal_off, mrow, a->m_sk, k0, kn,
+                        -FLT_MAX, 1);
+            fk_probs_row(s, m[r], l[r]);
+            fk_dscore_row(dp, s, dd[r]);
+            fk_mask_row(dp, a->mask_kind, q0 + r, a->causal_off, mrow, a->m_sk, k0, kn,
+                        0.0f, 0);
+            for (int64_t j = kn; j < FK_BK; j++) dp[j] = 0.0f;
+            if (a->ds)
+                for (int64_t j = 0; j < kn; j++) a->ds[(q0 + r) * Lk + k0 + j] = dp[j];
+        }
+        const float *K = kb;
+        if (D != Dp) {
+            for (int64_t j = 0; j < kn; j++)
+                for (int64_t c = 0; c < Dp; c++) Kp[j * Dp + c] = c < D ? kb[j * D + c] : 0.0f;
+            K = Kp;
+        }
+        fk_pv(dQ, Dp, dP, FK_BK, K, D != Dp ? Dp : D, kn, rows);
+    }
+    for (int64_t r = 0; r < nq; r++)
+        for (int64_t c = 0; c < D; c++) a->dq[(q0 + r) * D + c] = dQ[r * Dp + c] * a->scale;
+}
+
+KFN void SFX(mlxc_fk_attn_bwd_kv)(const struct fk_attn_bwd *a, float *scratch)
+{
+    const int64_t D = a->D, Dv = a->Dv, Lq = a->Lq, kn = a->n, k0 = a->i0;
+    const int64_t Dp = (D + VW - 1) / VW * VW, Dvp = (Dv + VW - 1) / VW * VW;
+    float *Kt = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    float *Vt = Kt + D * FK_BK;
+    float *dK = Vt + Dv * FK_BK;
+    float *dV = dK + FK_BK * Dp;
+    float *Qp = dV + FK_BK * Dvp;
+    float *dO = Qp + FK_BQ * Dp;
+    float *S = dO + FK_BQ * Dvp;
+    float *dP = S + FK_BQ * FK_BK;
+    float *Pt = dP + FK_BQ * FK_BK;
+    float *dSt = Pt + FK_BK * FK_BQ;
+
+    fk_block_t(Kt, a->k + k0 * D, D, kn);
+    fk_block_t(Vt, a->v + k0 * Dv, Dv, kn);
+    for (int64_t i = 0; i < FK_BK * Dp; i++) dK[i] = 0.0f;
+    for (int64_t i = 0; i < FK_BK * Dvp; i++) dV[i] = 0.0f;
+    for (int64_t g = 0; g < a->G; g++) {
+        const float *q = a->q + g * Lq * D, *dout = a->dout + g * Lq * Dv;
+        const float *m = a->m + g * Lq, *il = a->il + g * Lq, *dd = a->dd + g * Lq;
+        const void *mask = fk_mask_at(a->mask_kind, a->mask, g * a->m_sh);
+        for (int64_t q0 = 0; q0 < Lq; q0 += FK_BQ) {
+            const int64_t nq = Lq - q0 < FK_BQ ? Lq - q0 : FK_BQ;
+            const int64_t rows = (nq + FK_MR - 1) / FK_MR * FK_MR;
+            /* causal: every row sees some key but none of this block (P = 0) */
+            if (a->mask_kind == MLXC_SDPA_MASK_CAUSAL && q0 + a->causal_off >= 0 &&
+                q0 + nq - 1 + a->causal_off < k0)
+                continue;
+            fk_rows_in(Qp, Dp, q + q0 * D, D, nq, rows, a->scale);
+            fk_rows_in(dO, Dvp, dout + q0 * Dv, Dv, nq, rows, 1.0f);
+            fk_qk(S, Qp, Dp, Kt, D, rows);
+            fk_qk(dP, dO, Dvp, Vt, Dv, rows);
+            for (int64_t r = 0; r < nq; r++) {
+                float *s = S + r * FK_BK, *dp = dP + r * FK_BK;
+                const int64_t qi = q0 + r;
+                const void *mrow = fk_mask_at(a->mask_kind, mask, qi * a->m_sq);
+                fk_mask_row(s, a->mask_kind, qi, a->causal_off, mrow, a->m_sk, k0, kn,
+                            -FLT_MAX, 1);
+                fk_probs_row(s, m[qi], il[qi]);
+                fk_dscore_row(dp, s, dd[qi]);
+                fk_mask_row(dp, a->mask_kind, qi, a->causal_off, mrow, a->m_sk, k0, kn,
+                            0.0f, 0);
+                for (int64_t j = 0; j < FK_BK; j++) {
+                    Pt[j * FK_BQ + r] = j < kn ? s[j] : 0.0f;
+                    dSt[j * FK_BQ + r] = j < kn ? dp[j] : 0.0f;
+                }
+            }
+            fk_pv(dV, Dvp, Pt, FK_BQ, dO, Dvp, nq, FK_BK);
+            fk_pv(dK, Dp, dSt, FK_BQ, Qp, Dp, nq, FK_BK);
+        }
+    }
+    for (int64_t j = 0; j < kn; j++) {
+        for (int64_t c = 0; c < D; c++) a->dk[(k0 + j) * D + c] = dK[j * Dp + c];
+        for (int64_t c = 0; c < Dv; c++) a->dv[(k0 + j) * Dv + c] = dV[j * Dvp + c];
     }
 }
