@@ -188,9 +188,10 @@ FN void fk_qk(float *S, const float *Qp, int64_t lda, const float *Kt, int64_t D
 }
 
 /* O[r][0:Dvp] += sum_{j < kn} P[r][j] V[j][0:Dvp] for r < rows (a multiple of FK_MR);
- * O, P and V rows Dvp, ldp and ldv apart */
-FN void fk_pv(float *O, int64_t Dvp, const float *P, int64_t ldp, const float *V, int64_t ldv,
-              int64_t kn, int64_t rows)
+ * O and V rows Dvp and ldv apart; P[r][j] at P + r * pr + j * pc (pc = 1, pr = its row
+ * length; or, to read P transposed, pr = 1 and pc the row length) */
+FN void fk_pv(float *O, int64_t Dvp, const float *P, int64_t pr, int64_t pc, const float *V,
+              int64_t ldv, int64_t kn, int64_t rows)
 {
     for (int64_t r0 = 0; r0 < rows; r0 += FK_MR) {
         int64_t c = 0;
@@ -202,7 +203,7 @@ FN void fk_pv(float *O, int64_t Dvp, const float *P, int64_t ldp, const float *V
                 VF vv[FK_NO];
                 for (int t = 0; t < FK_NO; t++) vv[t] = vload(V + j * ldv + c + t * VW);
                 for (int i = 0; i < FK_MR; i++) {
-                    VF p = vset(P[(r0 + i) * ldp + j]);
+                    VF p = vset(P[(r0 + i) * pr + j * pc]);
                     for (int t = 0; t < FK_NO; t++) acc[i][t] = vfma(p, vv[t], acc[i][t]);
                 }
             }
@@ -215,7 +216,7 @@ FN void fk_pv(float *O, int64_t Dvp, const float *P, int64_t ldp, const float *V
             for (int64_t j = 0; j < kn; j++) {
                 VF vv = vload(V + j * ldv + c);
                 for (int i = 0; i < FK_MR; i++)
-                    acc[i] = vfma(vset(P[(r0 + i) * ldp + j]), vv, acc[i]);
+                    acc[i] = vfma(vset(P[(r0 + i) * pr + j * pc]), vv, acc[i]);
             }
             for (int i = 0; i < FK_MR; i++) vstore(O + (r0 + i) * Dvp + c, acc[i]);
         }
@@ -364,7 +365,7 @@ KFN void SFX(mlxc_fk_attn)(const struct fk_attn *a, float *scratch)
             }
         }
         if (nq == 1) fk_pv1(O, Dvp, S, V, direct_v ? Dv : Dvp, kn);
-        else fk_pv(O, Dvp, S, FK_BK, V, direct_v ? Dv : Dvp, kn, rows);
+        else fk_pv(O, Dvp, S, FK_BK, 1, V, direct_v ? Dv : Dvp, kn, rows);
     }
     for (int64_t r = 0; r < nq; r++) {
         /* no keys at all (Lk = 0, no sink): zeros, as MLX gives */
@@ -492,7 +493,7 @@ KFN void SFX(mlxc_fk_attn_bwd_q)(const struct fk_attn_bwd *a, float *scratch)
                 for (int64_t c = 0; c < Dp; c++) Kp[j * Dp + c] = c < D ? kb[j * D + c] : 0.0f;
             K = Kp;
         }
-        fk_pv(dQ, Dp, dP, FK_BK, K, D != Dp ? Dp : D, kn, rows);
+        fk_pv(dQ, Dp, dP, FK_BK, 1, K, D != Dp ? Dp : D, kn, rows);
     }
     for (int64_t r = 0; r < nq; r++)
         for (int64_t c = 0; c < D; c++) a->dq[(q0 + r) * D + c] = dQ[r * Dp + c] * a->scale;
@@ -510,10 +511,11 @@ KFN void SFX(mlxc_fk_attn_bwd_kv)(const struct fk_attn_bwd *a, float *scratch)
     float *dO = Qp + FK_BQ * Dp;
     float *S = dO + FK_BQ * Dvp;
     float *dP = S + FK_BQ * FK_BK;
-    float *Pt = dP + FK_BQ * FK_BK;
-    float *dSt = Pt + FK_BK * FK_BQ;
 
+    /* the scale goes on the keys here (S = Q (scale K)^T), so whole blocks of q and dout
+     * are read in place; dK = scale dS^T Q takes it at the end */
     fk_block_t(Kt, a->k + k0 * D, D, kn);
+    for (int64_t i = 0; i < D * FK_BK; i++) Kt[i] *= a->scale;
     fk_block_t(Vt, a->v + k0 * Dv, Dv, kn);
     for (int64_t i = 0; i < FK_BK * Dp; i++) dK[i] = 0.0f;
     for (int64_t i = 0; i < FK_BK * Dvp; i++) dV[i] = 0.0f;
@@ -528,10 +530,20 @@ KFN void SFX(mlxc_fk_attn_bwd_kv)(const struct fk_attn_bwd *a, float *scratch)
             if (a->mask_kind == MLXC_SDPA_MASK_CAUSAL && q0 + a->causal_off >= 0 &&
                 q0 + nq - 1 + a->causal_off < k0)
                 continue;
-            fk_rows_in(Qp, Dp, q + q0 * D, D, nq, rows, a->scale);
-            fk_rows_in(dO, Dvp, dout + q0 * Dv, Dv, nq, rows, 1.0f);
-            fk_qk(S, Qp, Dp, Kt, D, rows);
-            fk_qk(dP, dO, Dvp, Vt, Dv, rows);
+            const float *Q = q + q0 * D, *dOb = dout + q0 * Dv;
+            int64_t ldq = D, ldo = Dv;
+            if (D != Dp || rows != nq) {
+                fk_rows_in(Qp, Dp, Q, D, nq, rows, 1.0f);
+                Q = Qp;
+                ldq = Dp;
+            }
+            if (Dv != Dvp || rows != nq) {
+                fk_rows_in(dO, Dvp, dOb, Dv, nq, rows, 1.0f);
+                dOb = dO;
+                ldo = Dvp;
+            }
+            fk_qk(S, Q, ldq, Kt, D, rows);
+            fk_qk(dP, dOb, ldo, Vt, Dv, rows);
             for (int64_t r = 0; r < nq; r++) {
                 float *s = S + r * FK_BK, *dp = dP + r * FK_BK;
                 const int64_t qi = q0 + r;
@@ -542,17 +554,14 @@ KFN void SFX(mlxc_fk_attn_bwd_kv)(const struct fk_attn_bwd *a, float *scratch)
                 fk_dscore_row(dp, s, dd[qi]);
                 fk_mask_row(dp, a->mask_kind, qi, a->causal_off, mrow, a->m_sk, k0, kn,
                             0.0f, 0);
-                for (int64_t j = 0; j < FK_BK; j++) {
-                    Pt[j * FK_BQ + r] = j < kn ? s[j] : 0.0f;
-                    dSt[j * FK_BQ + r] = j < kn ? dp[j] : 0.0f;
-                }
             }
-            fk_pv(dV, Dvp, Pt, FK_BQ, dO, Dvp, nq, FK_BK);
-            fk_pv(dK, Dp, dSt, FK_BQ, Qp, Dp, nq, FK_BK);
+            /* dV += P^T dO, dK += dS^T Q: P and dS read transposed */
+            fk_pv(dV, Dvp, S, 1, FK_BK, dOb, ldo, nq, FK_BK);
+            fk_pv(dK, Dp, dP, 1, FK_BK, Q, ldq, nq, FK_BK);
         }
     }
     for (int64_t j = 0; j < kn; j++) {
-        for (int64_t c = 0; c < D; c++) a->dk[(k0 + j) * D + c] = dK[j * Dp + c];
+        for (int64_t c = 0; c < D; c++) a->dk[(k0 + j) * D + c] = dK[j * Dp + c] * a->scale;
         for (int64_t c = 0; c < Dv; c++) a->dv[(k0 + j) * Dv + c] = dV[j * Dvp + c];
     }
 }
