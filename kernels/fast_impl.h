@@ -375,15 +375,14 @@ KFN void SFX(mlxc_fk_attn)(const struct fk_attn *a, float *scratch)
 }
 
 /* ------------------------------------------------------ attention backward */
-/* FlashAttention-2's backward in two passes that each own their outputs (no float
- * atomics, no order that depends on threads):
- *   q pass, per block of queries: the softmax statistics m, l over all keys (a sweep of
- *     scores only, as the forward does), then per key block P = exp(S - m) / l,
- *     dP = dO V^T, dS = P (dP - Dd) with Dd = rowsum(dO o), dQ += dS K;
+/* FlashAttention-2's backward without float atomics or thread-dependent order:
+ *   stats pass, per block of queries: the softmax statistics m, l over all keys (a
+ *     sweep of scores only, as the forward does) and Dd = rowsum(dO o);
  *   kv pass, per block of keys: for each query head of its group and block of queries,
- *     the same P and dS from the stored statistics, dV += P^T dO, dK += dS^T Q.
- * Scores are taken on pre-scaled queries, so dK from them carries the scale.  Entries a
- * causal / boolean mask hides are constants: their dS is 0. */
+ *     P = exp(S - m) / l, dP = dO V^T, dS = P (dP - Dd); dV += P^T dO, dK += dS^T Q
+ *     (owned by the task), and dQ += dS K into the partial dQ of the task's chunk of
+ *     key blocks (a fixed split; the driver sums the chunks in order).
+ * Entries a causal / boolean mask hides are constants: their dS is 0. */
 
 /* rows [0, nr) of a block: X[r][0:n] * mul, rows ld apart, zero in the columns up to
  * ldx and in the rows up to rows (padding) */
@@ -411,30 +410,20 @@ FN void fk_dscore_row(float *dp, const float *p, float dd)
         vstore(dp + j * VW, vmul(vload(p + j * VW), vsub(vload(dp + j * VW), vd)));
 }
 
-KFN void SFX(mlxc_fk_attn_bwd_q)(const struct fk_attn_bwd *a, float *scratch)
+KFN void SFX(mlxc_fk_attn_bwd_stats)(const struct fk_attn_bwd *a, float *scratch)
 {
     const int64_t D = a->D, Dv = a->Dv, Lk = a->Lk, nq = a->n, q0 = a->i0;
-    const int64_t Dp = (D + VW - 1) / VW * VW;
     const int64_t rows = (nq + FK_MR - 1) / FK_MR * FK_MR;
     float *Qp = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
-    float *dO = Qp + FK_BQ * D;
-    float *Kt = dO + FK_BQ * Dv;
-    float *Vt = Kt + D * FK_BK;
-    float *Kp = Vt + Dv * FK_BK;
-    float *S = Kp + FK_BK * Dp;
-    float *dP = S + FK_BQ * FK_BK;
-    float *dQ = dP + FK_BQ * FK_BK;
-    float *m = dQ + FK_BQ * Dp;
+    float *Kt = Qp + FK_BQ * D;
+    float *S = Kt + D * FK_BK;
+    float *m = S + FK_BQ * FK_BK;
     float *l = m + FK_BQ;
-    float *dd = l + FK_BQ;
 
     fk_rows_in(Qp, D, a->q + q0 * D, D, nq, rows, a->scale);
-    fk_rows_in(dO, Dv, a->dout + q0 * Dv, Dv, nq, rows, 1.0f);
     for (int64_t r = 0; r < rows; r++) {
-        dd[r] = r < nq ? fk_dot(a->dout + (q0 + r) * Dv, a->o + (q0 + r) * Dv, Dv) : 0.0f;
         m[r] = a->has_sink ? a->sink : -INFINITY;
         l[r] = a->has_sink ? 1.0f : 0.0f;
-        for (int64_t c = 0; c < Dp; c++) dQ[r * Dp + c] = 0.0f;
     }
     /* the keys the forward visits (see mlxc_fk_attn) */
     int64_t kend = Lk;
@@ -442,86 +431,58 @@ KFN void SFX(mlxc_fk_attn_bwd_q)(const struct fk_attn_bwd *a, float *scratch)
         int64_t last = q0 + nq - 1 + a->causal_off + 1;
         kend = last < Lk ? last : Lk;
     }
-    /* sweep 1: the statistics */
     for (int64_t k0 = 0; k0 < kend; k0 += FK_BK) {
         const int64_t kn = kend - k0 < FK_BK ? kend - k0 : FK_BK;
         fk_block_t(Kt, a->k + k0 * D, D, kn);
         fk_qk(S, Qp, D, Kt, D, rows);
-        for (int64_t r = 0; r < rows; r++) {
+        for (int64_t r = 0; r < nq; r++) {
             fk_mask_row(S + r * FK_BK, a->mask_kind, q0 + r, a->causal_off,
-                        r < nq ? fk_mask_at(a->mask_kind, a->mask, (q0 + r) * a->m_sq) : NULL,
-                        a->m_sk, k0, kn, -FLT_MAX, 1);
+                        fk_mask_at(a->mask_kind, a->mask, (q0 + r) * a->m_sq), a->m_sk, k0,
+                        kn, -FLT_MAX, 1);
             fk_online_row(S + r * FK_BK, kn, &m[r], &l[r]);
         }
     }
-    for (int64_t r = 0; r < rows; r++) {
-        l[r] = l[r] == 0.0f ? 0.0f : 1.0f / l[r];     /* from here on: 1 / l */
-        if (r < nq) {
-            a->m[q0 + r] = m[r];
-            a->il[q0 + r] = l[r];
-            a->dd[q0 + r] = dd[r];
-        }
+    for (int64_t r = 0; r < nq; r++) {
+        a->m[q0 + r] = m[r];
+        a->il[q0 + r] = l[r] == 0.0f ? 0.0f : 1.0f / l[r];
+        a->dd[q0 + r] = fk_dot(a->dout + (q0 + r) * Dv, a->o + (q0 + r) * Dv, Dv);
     }
-    /* sweep 2: dQ */
-    for (int64_t k0 = 0; k0 < kend; k0 += FK_BK) {
-        const int64_t kn = kend - k0 < FK_BK ? kend - k0 : FK_BK;
-        const float *kb = a->k + k0 * D;
-        fk_block_t(Kt, kb, D, kn);
-        fk_qk(S, Qp, D, Kt, D, rows);
-        fk_block_t(Vt, a->v + k0 * Dv, Dv, kn);
-        fk_qk(dP, dO, Dv, Vt, Dv, rows);
-        for (int64_t r = 0; r < rows; r++) {
-            float *s = S + r * FK_BK, *dp = dP + r * FK_BK;
-            if (r >= nq) {
-                for (int64_t j = 0; j < FK_BK; j++) dp[j] = 0.0f;
-                continue;
-            }
-            const void *mrow = fk_mask_at(a->mask_kind, a->mask, (q0 + r) * a->m_sq);
-            fk_mask_row(s, a->mask_kind, q0 + r, a->causal_off, mrow, a->m_sk, k0, kn,
-                        -FLT_MAX, 1);
-            fk_probs_row(s, m[r], l[r]);
-            fk_dscore_row(dp, s, dd[r]);
-            fk_mask_row(dp, a->mask_kind, q0 + r, a->causal_off, mrow, a->m_sk, k0, kn,
-                        0.0f, 0);
-            for (int64_t j = kn; j < FK_BK; j++) dp[j] = 0.0f;
-            if (a->ds)
-                for (int64_t j = 0; j < kn; j++) a->ds[(q0 + r) * Lk + k0 + j] = dp[j];
-        }
-        const float *K = kb;
-        if (D != Dp) {
-            for (int64_t j = 0; j < kn; j++)
-                for (int64_t c = 0; c < Dp; c++) Kp[j * Dp + c] = c < D ? kb[j * D + c] : 0.0f;
-            K = Kp;
-        }
-        fk_pv(dQ, Dp, dP, FK_BK, 1, K, D != Dp ? Dp : D, kn, rows);
-    }
-    for (int64_t r = 0; r < nq; r++)
-        for (int64_t c = 0; c < D; c++) a->dq[(q0 + r) * D + c] = dQ[r * Dp + c] * a->scale;
 }
 
 KFN void SFX(mlxc_fk_attn_bwd_kv)(const struct fk_attn_bwd *a, float *scratch)
 {
-    const int64_t D = a->D, Dv = a->Dv, Lq = a->Lq, kn = a->n, k0 = a->i0;
-    const int64_t Dp = (D + VW - 1) / VW * VW, Dvp = (Dv + VW - 1) / VW * VW;
+    const int64_t D = a->D, Dv = a->Dv, Lq = a->Lq, Lk = a->Lk, kn = a->n, k0 = a->i0;
+    const int64_t Dp = fk_attn_bwd_dq_row(D), Dvp = (Dv + VW - 1) / VW * VW;
+    const int64_t Lqp = fk_attn_bwd_lqp(Lq);
     float *Kt = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     float *Vt = Kt + D * FK_BK;
-    float *dK = Vt + Dv * FK_BK;
+    float *Kp = Vt + Dv * FK_BK;
+    float *dK = Kp + FK_BK * Dp;
     float *dV = dK + FK_BK * Dp;
     float *Qp = dV + FK_BK * Dvp;
     float *dO = Qp + FK_BQ * Dp;
     float *S = dO + FK_BQ * Dvp;
     float *dP = S + FK_BQ * FK_BK;
 
-    /* the scale goes on the keys here (S = Q (scale K)^T), so whole blocks of q and dout
-     * are read in place; dK = scale dS^T Q takes it at the end */
-    fk_block_t(Kt, a->k + k0 * D, D, kn);
+    /* the scale goes on the keys' transposed copy (S = Q (scale K)^T), so whole blocks of
+     * q and dout are read in place; dK = scale dS^T Q and dQ = scale dS K take it later */
+    const float *kb = a->k + k0 * D;
+    fk_block_t(Kt, kb, D, kn);
     for (int64_t i = 0; i < D * FK_BK; i++) Kt[i] *= a->scale;
     fk_block_t(Vt, a->v + k0 * Dv, Dv, kn);
+    const float *K = kb;
+    if (D != Dp) {
+        for (int64_t j = 0; j < kn; j++)
+            for (int64_t c = 0; c < Dp; c++) Kp[j * Dp + c] = c < D ? kb[j * D + c] : 0.0f;
+        K = Kp;
+    }
     for (int64_t i = 0; i < FK_BK * Dp; i++) dK[i] = 0.0f;
     for (int64_t i = 0; i < FK_BK * Dvp; i++) dV[i] = 0.0f;
     for (int64_t g = 0; g < a->G; g++) {
         const float *q = a->q + g * Lq * D, *dout = a->dout + g * Lq * Dv;
         const float *m = a->m + g * Lq, *il = a->il + g * Lq, *dd = a->dd + g * Lq;
+        float *dqp = a->dqp + g * Lqp * Dp;
+        float *ds = a->ds ? a->ds + g * Lq * Lk : NULL;
         const void *mask = fk_mask_at(a->mask_kind, a->mask, g * a->m_sh);
         for (int64_t q0 = 0; q0 < Lq; q0 += FK_BQ) {
             const int64_t nq = Lq - q0 < FK_BQ ? Lq - q0 : FK_BQ;
@@ -544,9 +505,13 @@ KFN void SFX(mlxc_fk_attn_bwd_kv)(const struct fk_attn_bwd *a, float *scratch)
             }
             fk_qk(S, Q, ldq, Kt, D, rows);
             fk_qk(dP, dOb, ldo, Vt, Dv, rows);
-            for (int64_t r = 0; r < nq; r++) {
+            for (int64_t r = 0; r < rows; r++) {
                 float *s = S + r * FK_BK, *dp = dP + r * FK_BK;
                 const int64_t qi = q0 + r;
+                if (r >= nq) {          /* padding rows: nothing flows into dq's rows */
+                    for (int64_t j = 0; j < FK_BK; j++) dp[j] = 0.0f;
+                    continue;
+                }
                 const void *mrow = fk_mask_at(a->mask_kind, mask, qi * a->m_sq);
                 fk_mask_row(s, a->mask_kind, qi, a->causal_off, mrow, a->m_sk, k0, kn,
                             -FLT_MAX, 1);
@@ -554,10 +519,14 @@ KFN void SFX(mlxc_fk_attn_bwd_kv)(const struct fk_attn_bwd *a, float *scratch)
                 fk_dscore_row(dp, s, dd[qi]);
                 fk_mask_row(dp, a->mask_kind, qi, a->causal_off, mrow, a->m_sk, k0, kn,
                             0.0f, 0);
+                for (int64_t j = kn; j < FK_BK; j++) dp[j] = 0.0f;
+                if (ds)
+                    for (int64_t j = 0; j < kn; j++) ds[qi * Lk + k0 + j] = dp[j];
             }
-            /* dV += P^T dO, dK += dS^T Q: P and dS read transposed */
+            /* dV += P^T dO, dK += dS^T Q (P and dS read transposed), dQ += dS K */
             fk_pv(dV, Dvp, S, 1, FK_BK, dOb, ldo, nq, FK_BK);
             fk_pv(dK, Dp, dP, 1, FK_BK, Q, ldq, nq, FK_BK);
+            fk_pv(dqp + q0 * Dp, Dp, dP, FK_BK, 1, K, D != Dp ? Dp : D, kn, rows);
         }
     }
     for (int64_t j = 0; j < kn; j++) {

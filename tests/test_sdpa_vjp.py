@@ -401,8 +401,9 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
 
 @pytest.mark.mlxc_only
 def test_long_causal_backward_resident_size():
-    """The same in a fresh process by its peak resident size (which also counts the
-    kernel's own scratch, outside the array counters): far below the 256 MiB of L x L."""
+    """The same in a fresh process by its peak resident size, which also counts the
+    kernel's own memory outside the array counters (statistics, scratch, up to 8 partial
+    dq: 16 MiB here): far below the 256 MiB of one L x L float32 array."""
     from helpers import CHILD_CWD, child_env
     r = subprocess.run([sys.executable, "-c", _RSS_CHILD], env=child_env(), capture_output=True,
                        text=True, timeout=600, cwd=CHILD_CWD)
