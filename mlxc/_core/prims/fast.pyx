@@ -6,6 +6,8 @@
               offset_int, has_offset_array, has_freqs)
   SDPA        inputs (q, k, v[, mask][, sinks]); params (scale, mask_kind, has_sinks)
 
+SdpaVjp (a primitive of its own, CPU only) is attention's fused vjp; see its docstring.
+
 The op constructors (ops/fast.pyx) give every float input the output's dtype (float32,
 float16 or bfloat16), except that attention reads its inputs as float32 copies when they
 are not float32 already.  Non-contiguous inputs are copied to row-major first.  The

@@ -2,9 +2,12 @@
 primitive (prims/fast.pyx), by op code.
 
 The compositions compute what the kernels compute (float64, which the kernels do not
-cover, runs them directly) and serve the rules where a fused form would not pay:
-attention's vjp and jvp recompute the probabilities with matmuls (an L x L array per
-head, unlike the forward kernel).  Rules are mlxc ops, so they are differentiable again.
+cover, runs them directly) and serve the rules where a fused form would not pay.
+Attention's vjp is a fused node (SdpaVjp, kernels/attention_vjp.c: tiled, no L x L
+array); its composition (_vjp_parts, an L x L array per head) remains only where that
+kernel cannot run -- a GPU node (the kernel has no Metal version) -- and as the fused
+node's own vjp / jvp (second derivatives).  Attention's jvp recomputes the
+probabilities with matmuls.  Rules are mlxc ops, so they are differentiable again.
 """
 import mlxc.core as mx
 from mlxc._core.prims.fast import (LAYER_NORM, MASK_ADD, MASK_BOOL, MASK_CAUSAL, RMS_NORM,
