@@ -410,3 +410,48 @@ def test_long_causal_backward_resident_size():
     assert r.returncode == 0, r.stderr[-3000:]
     grown_kib = int(r.stdout.split()[-1])
     assert grown_kib < 48 * 1024, grown_kib
+
+
+# ------------------------------------------------ other dtypes, compile, export
+def test_float64_grads_vs_reference():
+    """float64 runs the composition (no fused kernel takes it): same cotangents."""
+    q, k, v, g, m, s = _case(1, 4, 2, 20, 30, 8, 8, ("add", (20, 30)), True, seed=50,
+                             dtype=mx.float64)
+    _check(q, k, v, g, m, s, 0.3, 1e-10)
+
+
+def test_compiled_and_exported_grad(tmp_path):
+    """mx.compile and export_function / import_function of a gradient whose graph holds
+    the fused vjp node give the eager numbers."""
+    q, k, v, _, _, _ = _case(1, 2, 1, 40, 40, 16, 16, None, False, seed=60)
+    gf = mx.grad(lambda q, k, v: (sd(q, k, v, scale=0.25, mask="causal") ** 2).sum(),
+                 argnums=(0, 1, 2))
+    want = [np.array(a) for a in gf(q, k, v)]
+    for got in (mx.compile(gf)(q, k, v), None):
+        if got is None:
+            path = str(tmp_path / "grad.mlxfn")
+            mx.export_function(path, lambda q, k, v: gf(q, k, v), q, k, v)
+            got = mx.import_function(path)(q, k, v)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(np.array(a), b)
+
+
+def test_gpu_nodes_take_the_composition():
+    """A vjp built for the GPU (the fused kernel is CPU only) gets no SdpaVjp node but
+    the composed rule (its graph is only built here: no GPU to run it)."""
+    from mlxc._core import device
+    from mlxc._core.array import _node_device, _set_node_device
+    from mlxc._core.prims import fast_rules
+    from mlxc._core.prims.fast import MASK_CAUSAL, _sdpa_vjp_node
+    q, k, v, g, _, _ = _case(1, 2, 1, 5, 6, 4, 4, None, False, seed=70)
+    o = sd(q, k, v, scale=0.5, mask="causal")
+    params = (0.5, MASK_CAUSAL, False)
+    assert _sdpa_vjp_node(params + (False,), (q, k, v, o, g)) is not None
+    _set_node_device(1, -1)
+    try:
+        assert _sdpa_vjp_node(params + (False,), (q, k, v, o, g)) is None
+        cots = fast_rules.vjp(3, params, [q, k, v], [g], [0, 1, 2], [o])
+    finally:
+        _set_node_device(getattr(device._state, "node_device", -1), -1)
+    assert [c.shape for c in cots] == [q.shape, k.shape, v.shape]
+    assert all(_node_device(c) == 1 for c in cots)

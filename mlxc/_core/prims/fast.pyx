@@ -291,9 +291,6 @@ cdef class SdpaVjp(Primitive):
     additive mask's, before unbroadcasting).  Its own rules (prims/fast_rules.py)
     differentiate the composed vjp."""
 
-    def __cinit__(self, tuple params=()):
-        self.params = params
-
     cdef int eval_cpu(self, list inputs, list outputs) except -1:
         cdef mlxc_sdpa_vjp_args a
         cdef list keep = []
@@ -345,12 +342,15 @@ cdef class SdpaVjp(Primitive):
 
 
 def _sdpa_vjp_node(tuple params, tuple inputs):
-    """The outputs of a fused attention vjp node (SdpaVjp) on inputs."""
-    cdef SdpaVjp p = SdpaVjp(params)
+    """The outputs of a fused attention vjp node (SdpaVjp) on inputs; None when the
+    node would run on the GPU (the kernel is CPU only)."""
+    cdef SdpaVjp p = SdpaVjp.__new__(SdpaVjp)
+    p.params = params
     shapes = p.output_shapes(list(inputs))
     dt = (<array>inputs[0]).dtype
     dtypes = [dt, dt, dt] + [MLXC_FLOAT32] * (len(shapes) - 3)
-    return new_nodes(dtypes, shapes, p, inputs)
+    outs = new_nodes(dtypes, shapes, p, inputs)
+    return None if (<array>outs[0]).device != 0 else outs
 
 
 cdef Fast fast_prim(int op, tuple params):

@@ -235,23 +235,15 @@ def _vjp_parts(params, q, k, v, m, sinks, out, g, want_ds):
     return res
 
 
-def _fused_vjp_applies(q):
-    """The fused kernel runs on the CPU (it has no Metal version; on the GPU the rule
-    falls back to the composition) for the dtypes the forward kernel takes (float64
-    never reaches the Fast primitive)."""
-    return (mx.default_device().type == mx.cpu
-            and q.dtype in (mx.float32, mx.float16, mx.bfloat16))
-
-
 def _sdpa_vjp(params, primals, g, argnums, out):
     from mlxc._core.prims.fast import _sdpa_vjp_node
     kind = params[1]
     q, k, v, m, sinks = _sdpa_inputs(params, primals)
     want_ds = kind == MASK_ADD and 3 in argnums
-    if _fused_vjp_applies(q):
-        parts = _sdpa_vjp_node(tuple(params) + (want_ds,), tuple(primals) + (out, g))
-    else:
-        # the L x L composition: only where the fused kernel cannot run (see above)
+    # the fused kernel (CPU, the Fast primitive's dtypes: float64 never reaches it)
+    parts = _sdpa_vjp_node(tuple(params) + (want_ds,), tuple(primals) + (out, g))
+    if parts is None:
+        # the L x L composition: only for a GPU node (the kernel has no Metal version)
         parts = _vjp_parts(params, q, k, v, m, sinks, out, g, want_ds)
     cots = {0: parts[0], 1: parts[1], 2: parts[2]}
     i = 3
@@ -447,21 +439,28 @@ def _merge_mask(m, axes, n, B):
     return mx.reshape(mx.broadcast_to(mm, full), (n * B,) + mm.shape[2:])
 
 
+def _vjp_node_call(params, inputs):
+    """An SdpaVjp node's outputs: the fused node, or its composition on the GPU."""
+    from mlxc._core.prims.fast import _sdpa_vjp_node
+    res = _sdpa_vjp_node(params, tuple(inputs))
+    return res if res is not None else _vjp_parts(params[:3],
+                                                  *_vjp_node_inputs(params, inputs), params[3])
+
+
 def vmap_of_vjp(params, inputs, axes):
     """The fused vjp node batched: the vmapped axis merged into the batch axis (the
     sinks' per-item cotangents come out per merged batch item); batched sinks: a loop."""
-    from mlxc._core.prims.fast import _sdpa_vjp_node
     q, k, v, m, s, out, g = _vjp_node_inputs(params, inputs)
     n = _size(inputs, axes)
     if params[2] and axes[-3] >= 0:
-        items = [_sdpa_vjp_node(params, tuple(x if a < 0 else mx.take(x, i, axis=a)
-                                              for x, a in zip(inputs, axes)))
+        items = [_vjp_node_call(params, [x if a < 0 else mx.take(x, i, axis=a)
+                                         for x, a in zip(inputs, axes)])
                  for i in range(n)]
         return ([mx.stack(list(o)) for o in zip(*items)], [0] * len(items[0]))
     arrs, B = _merge_batch([q, k, v, out, g], list(axes[:3]) + list(axes[-2:]), n)
     mask = _merge_mask(m, axes, n, B)
     ins = arrs[:3] + [t for t in (mask, s) if t is not None] + arrs[3:]
-    res = _sdpa_vjp_node(params, tuple(ins))
+    res = _vjp_node_call(params, ins)
     return ([mx.reshape(r, (n, B) + r.shape[1:]) for r in res], [0] * len(res))
 
 
