@@ -1580,7 +1580,8 @@ def conv_flops(case, tiny=False):
     return 3 * f if case == "conv2d_grad" else f
 # ---------------------------------------------------------------- mx.fast
 
-FAST_OPS = ("sdpa_causal", "sdpa_decode", "layer_norm", "rms_norm", "rope")
+FAST_OPS = ("sdpa_causal", "sdpa_causal_grad", "sdpa_decode", "layer_norm", "rms_norm",
+            "rope")
 
 
 def _fast_inputs(op, b, h, l, d, n):
@@ -1588,6 +1589,8 @@ def _fast_inputs(op, b, h, l, d, n):
     n keys), (x, w, b) of (n, n) for the norms, x (b, h, l, d) for rope."""
     if op == "sdpa_causal":
         return [_normal((b, h, l, d), s) for s in (0, 1, 2)]
+    if op == "sdpa_causal_grad":        # q, k, v and the output's cotangent
+        return [_normal((b, h, l, d), s) for s in (0, 1, 2, 3)]
     if op == "sdpa_decode":
         return [_normal((b, h, 1, d), 0)] + [_normal((b, h, n, d), s) for s in (1, 2)]
     if op in ("layer_norm", "rms_norm"):
@@ -1612,6 +1615,13 @@ def _rope_apply(xp_cat, x, c, s, half):
 def fast_op(mx, op, b, h, l, d, n):
     args = _mx_list(mx, _fast_inputs(op, b, h, l, d, n))
     F = mx.fast
+    if op == "sdpa_causal_grad":
+        # the vjp wrt q, k, v (forward included, as the peers' autodiff runs it)
+        q, k, v, g = args
+
+        def attn(q, k, v):
+            return F.scaled_dot_product_attention(q, k, v, scale=d ** -0.5, mask="causal")
+        return lambda: _evaluated(mx, mx.vjp(attn, [q, k, v], [g])[1])
     if op.startswith("sdpa"):
         mask = "causal" if op == "sdpa_causal" else None
         return lambda: _evaluated(mx, F.scaled_dot_product_attention(
@@ -1627,6 +1637,8 @@ def fast_op(mx, op, b, h, l, d, n):
 @fast_op.on("numpy")
 def _(np, op, b, h, l, d, n):
     args = _fast_inputs(op, b, h, l, d, n)
+    if op == "sdpa_causal_grad":
+        return lambda: _np_sdpa_causal_vjp(np, *args, d ** -0.5)
     if op.startswith("sdpa"):
         q, k, v = args
         lq, lk = q.shape[2], k.shape[2]
@@ -1652,10 +1664,30 @@ def _(np, op, b, h, l, d, n):
     return lambda: _rope_apply(np.concatenate, x, c, s, d // 2)
 
 
+def _np_sdpa_causal_vjp(np, q, k, v, g, scale):
+    """(dq, dk, dv) of causal attention by hand (materializes L x L)."""
+    lq, lk = q.shape[2], k.shape[2]
+    s = scale * q @ k.transpose(0, 1, 3, 2)
+    keep = np.tril(np.ones((lq, lk), bool), lk - lq)
+    s = np.where(keep, s, -np.inf)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    o = p @ v
+    ds = p * (g @ v.transpose(0, 1, 3, 2) - (g * o).sum(-1, keepdims=True))
+    return scale * ds @ k, scale * ds.transpose(0, 1, 3, 2) @ q, p.transpose(0, 1, 3, 2) @ g
+
+
 @fast_op.on("torch")
 def _(torch, op, b, h, l, d, n):
     F = torch.nn.functional
     args = _torch_list(torch, _fast_inputs(op, b, h, l, d, n))
+    if op == "sdpa_causal_grad":
+        q, k, v = (a.requires_grad_() for a in args[:3])
+
+        def run():
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=d ** -0.5)
+            return torch.autograd.grad(o, (q, k, v), args[3])
+        return run
     if op.startswith("sdpa"):
         causal = op == "sdpa_causal"
         return lambda: F.scaled_dot_product_attention(*args, is_causal=causal,
@@ -1672,6 +1704,17 @@ def _(torch, op, b, h, l, d, n):
 def _(jax, op, b, h, l, d, n):
     import jax.numpy as jnp
     args = _jax_list(jax, _fast_inputs(op, b, h, l, d, n))
+    if op == "sdpa_causal_grad":
+        tr = [jnp.swapaxes(a, 1, 2) for a in args]     # (batch, length, heads, dim)
+        for a in tr:
+            a.block_until_ready()
+
+        def vjp(q, k, v, g):
+            f = lambda q, k, v: jax.nn.dot_product_attention(q, k, v, scale=d ** -0.5,
+                                                             is_causal=True)
+            return jax.vjp(f, q, k, v)[1](g)
+        f = jax.jit(vjp)
+        return lambda: jax.block_until_ready(f(*tr))
     if op.startswith("sdpa"):
         causal = op == "sdpa_causal"
         # jax's layout is (batch, length, heads, dim)
@@ -1699,6 +1742,8 @@ def _(jax, op, b, h, l, d, n):
 def fast_bytes(op, b, h, l, d, n):
     if op == "sdpa_decode":
         return F32 * b * h * (2 * n * d + 2 * d)
+    if op == "sdpa_causal_grad":            # q, k, v, g read; dq, dk, dv written
+        return F32 * 7 * b * h * l * d
     if op in ("layer_norm", "rms_norm"):
         return F32 * 2 * n * n
     if op == "rope":
@@ -2300,6 +2345,9 @@ FAST = [
          {"op": "sdpa_causal", "b": 1, "h": 16, "l": 1024, "d": 64}, 1.0),
     Case("sdpa_decode_1x16x1_kv4096x128", "fast",
          {"op": "sdpa_decode", "b": 1, "h": 16, "d": 128, "n": 4096}, 1.0),
+    # the vjp wrt q, k, v (forward included) of the causal prefill above
+    Case("grad_sdpa_causal_1x16x1024x64", "fast",
+         {"op": "sdpa_causal_grad", "b": 1, "h": 16, "l": 1024, "d": 64}, 1.0),
     Case("layer_norm_4096^2", "fast", {"op": "layer_norm", "n": 4096}, 1.0),
     Case("rms_norm_4096^2", "fast", {"op": "rms_norm", "n": 4096}, 1.0),
     Case("rope_1x32x1024x128", "fast", {"op": "rope", "b": 1, "h": 32, "l": 1024, "d": 128},

@@ -28,7 +28,8 @@ FN VF v_cos(VF x) { return cosf(x); }
 #include "fast_impl.h"
 
 #define FK_ROW(sfx) {mlxc_fk_rms_row_##sfx, mlxc_fk_ln_row_##sfx, mlxc_fk_sincos_##sfx, \
-                     mlxc_fk_rope_row_##sfx, mlxc_fk_attn_##sfx}
+                     mlxc_fk_rope_row_##sfx, mlxc_fk_attn_##sfx, mlxc_fk_attn_bwd_stats_##sfx, \
+                     mlxc_fk_attn_bwd_kv_##sfx}
 static const struct fk_table fk_scalar = FK_ROW(scalar);
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 static const struct fk_table fk_avx2 = FK_ROW(avx2);

@@ -379,6 +379,18 @@ struct mlxc_sdpa_args {
     const float *sinks;
 };
 int mlxc_sdpa(const struct mlxc_sdpa_args *a);
+/* its vjp, float32: f the forward's arguments with f.out its output, dout the output's
+ * cotangent; writes dq, dk, dv (shaped as q, k, v; a kv head's cotangents are summed
+ * over the query heads that read it), dsinks (B x Hq, per batch item; when f.sinks)
+ * and, when ds is not NULL, the score cotangents (B, Hq, Lq, Lk) (the additive mask's
+ * before unbroadcasting).  Memory beyond those: 3 floats per query row and per-thread
+ * scratch, nothing of size Lq x Lk.  Results do not depend on the thread count. */
+struct mlxc_sdpa_vjp_args {
+    struct mlxc_sdpa_args f;
+    const float *dout;
+    float *dq, *dk, *dv, *dsinks, *ds;
+};
+int mlxc_sdpa_vjp(const struct mlxc_sdpa_vjp_args *a);
 
 #ifdef __cplusplus
 }

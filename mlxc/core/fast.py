@@ -5,9 +5,10 @@ rms_norm, layer_norm, rope and scaled_dot_product_attention are Fast primitives
 rope.c, attention.c; AVX-512 / AVX2 / scalar chosen at run time) threaded over rows or
 (batch, head, query block); their vjp, jvp and vmap rules are mlxc ops
 (prims/fast_rules.py).  Attention is a flash-attention kernel: an online softmax over
-key blocks, so no Lq x Lk score matrix is formed in the forward pass (its vjp and jvp
-recompute the probabilities with matmuls).  float64 inputs run the same maths composed
-of mlxc ops.
+key blocks, so no Lq x Lk score matrix is formed in the forward pass; its vjp is a
+tiled FlashAttention-2 style backward (kernels/attention_vjp.c), no Lq x Lk array either
+(its jvp recomputes the probabilities with matmuls).  float64 inputs run the same maths
+composed of mlxc ops.
 
 cross_entropy and gated_delta_update are composed of mlxc ops (MLX's CPU build does the
 same).  metal_kernel, cuda_kernel and precompiled_cuda_kernel exist and raise, as in

@@ -2,9 +2,12 @@
 primitive (prims/fast.pyx), by op code.
 
 The compositions compute what the kernels compute (float64, which the kernels do not
-cover, runs them directly) and serve the rules where a fused form would not pay:
-attention's vjp and jvp recompute the probabilities with matmuls (an L x L array per
-head, unlike the forward kernel).  Rules are mlxc ops, so they are differentiable again.
+cover, runs them directly) and serve the rules where a fused form would not pay.
+Attention's vjp is a fused node (SdpaVjp, kernels/attention_vjp.c: tiled, no L x L
+array); its composition (_vjp_parts, an L x L array per head) remains only where that
+kernel cannot run -- a GPU node (the kernel has no Metal version) -- and as the fused
+node's own vjp / jvp (second derivatives).  Attention's jvp recomputes the
+probabilities with matmuls.  Rules are mlxc ops, so they are differentiable again.
 """
 import mlxc.core as mx
 from mlxc._core.prims.fast import (LAYER_NORM, MASK_ADD, MASK_BOOL, MASK_CAUSAL, RMS_NORM,
@@ -201,9 +204,11 @@ def ref_sdpa(params, q, k, v, m, sinks):
     return mx.reshape(o, (B, Hq, Lq, v.shape[-1])).astype(q.dtype)
 
 
-def _sdpa_vjp(params, primals, g, argnums, out):
-    scale, kind, _ = params
-    q, k, v, m, sinks = _sdpa_inputs(params, primals)
+def _vjp_parts(params, q, k, v, m, sinks, out, g, want_ds):
+    """What the fused vjp node (SdpaVjp) outputs, composed of mlxc ops (an L x L array
+    per head): [dq, dk, dv (q's dtype)] + [the sinks' cotangents per batch item (B, Hq),
+    float32] + [the score cotangents (B, Hq, Lq, Lk), float32, when want_ds]."""
+    scale, kind, _ = params[:3]
     B, Hq, Lq, D = q.shape
     Hk, Lk, Dv = k.shape[1], k.shape[2], v.shape[3]
     G = Hq // Hk
@@ -221,19 +226,65 @@ def _sdpa_vjp(params, primals, g, argnums, out):
     qg = mx.reshape(q.astype(ct), (B, Hk, G, Lq, D))
     dq = scale * (ds @ mx.expand_dims(k.astype(ct), 2))
     dk = scale * (mx.swapaxes(ds, -1, -2) @ qg).sum(axis=2)
-    cots = {0: mx.reshape(dq, q.shape).astype(q.dtype), 1: dk.astype(k.dtype),
-            2: dv.astype(v.dtype)}
-    i = 3
-    if m is not None:
-        if kind == MASK_ADD:
-            cots[i] = unbroadcast(mx.reshape(ds, (B, Hq, Lq, Lk)), m.shape).astype(m.dtype)
-        else:
-            cots[i] = mx.zeros(m.shape, m.dtype)
-        i += 1
+    res = [mx.reshape(dq, q.shape).astype(q.dtype), dk.astype(q.dtype), dv.astype(q.dtype)]
     if sinks is not None:
         dsink = -(ps * delta)           # d(out)/d(sink) through the normalization only
-        cots[i] = mx.reshape(dsink.sum(axis=(0, 3, 4)), (Hq,)).astype(sinks.dtype)
+        res.append(mx.reshape(dsink.sum(axis=(3, 4)), (B, Hq)).astype(mx.float32))
+    if want_ds:
+        res.append(mx.reshape(ds, (B, Hq, Lq, Lk)).astype(mx.float32))
+    return res
+
+
+def _sdpa_vjp(params, primals, g, argnums, out):
+    from mlxc._core.prims.fast import _sdpa_vjp_node
+    kind = params[1]
+    q, k, v, m, sinks = _sdpa_inputs(params, primals)
+    want_ds = kind == MASK_ADD and 3 in argnums
+    # the fused kernel (CPU, the Fast primitive's dtypes: float64 never reaches it)
+    parts = _sdpa_vjp_node(tuple(params) + (want_ds,), tuple(primals) + (out, g))
+    if parts is None:
+        # the L x L composition: only for a GPU node (the kernel has no Metal version)
+        parts = _vjp_parts(params, q, k, v, m, sinks, out, g, want_ds)
+    cots = {0: parts[0], 1: parts[1], 2: parts[2]}
+    i = 3
+    if m is not None:
+        cots[3] = (unbroadcast(parts[-1], m.shape).astype(m.dtype) if want_ds
+                   else mx.zeros(m.shape, m.dtype))
+        i = 4
+    if sinks is not None:
+        cots[i] = parts[3].sum(axis=0).astype(sinks.dtype)
     return [cots[a] for a in argnums]
+
+
+def _vjp_node_inputs(params, primals):
+    """(q, k, v, m, sinks, out, g) of an SdpaVjp node's inputs."""
+    q, k, v, m, s = _sdpa_inputs(params, primals[:-2])
+    return q, k, v, m, s, primals[-2], primals[-1]
+
+
+def _vjp_node_fn(params, primals, argnums):
+    """The node's outputs as a function of the primals at argnums (the composition)."""
+    def f(*xs):
+        full = list(primals)
+        for a, x in zip(argnums, xs):
+            full[a] = x
+        return _vjp_parts(params[:3], *_vjp_node_inputs(params, full), params[3])
+    return f
+
+
+def vjp_of_vjp(params, primals, cotangents, argnums, outputs):
+    """The fused vjp's own vjp: that of its composition (second derivatives)."""
+    cots = [c if c is not None else mx.zeros(o.shape, o.dtype)
+            for c, o in zip(cotangents, outputs)]
+    _, res = mx.vjp(_vjp_node_fn(params, primals, argnums), [primals[a] for a in argnums],
+                    cots)
+    return list(res)
+
+
+def jvp_of_vjp(params, primals, tangents, argnums, outputs):
+    _, res = mx.jvp(_vjp_node_fn(params, primals, argnums), [primals[a] for a in argnums],
+                    list(tangents))
+    return list(res)
 
 
 def _sdpa_jvp(params, primals, tangents, argnums, out):
@@ -360,23 +411,57 @@ def vmap(op, params, inputs, axes):
     if sax >= 0:
         return _loop(lambda *xs: F.sdpa(*_sdpa_call_args(params, xs)), inputs, axes)
     n = _size(inputs, axes)
-    qkv = [materialize_batch(x, a, n) for x, a in zip(inputs[:3], axes[:3])]
-    B = qkv[0].shape[1]
-    qkv = [mx.reshape(x, (n * B,) + x.shape[2:]) for x in qkv]
-    mask = None
-    if params[1] == MASK_CAUSAL:
-        mask = "causal"
-    elif m is not None:
-        mb = axes[3]
-        if mb < 0 and (m.ndim < 4 or m.shape[0] == 1):
-            mask = m
-        else:
-            mm = materialize_batch(m, mb, n)
-            mm = mx.reshape(mm, (n,) + (1,) * (5 - mm.ndim) + mm.shape[1:])
-            full = (n, B) + mm.shape[2:]
-            mask = mx.reshape(mx.broadcast_to(mm, full), (n * B,) + mm.shape[2:])
+    qkv, B = _merge_batch(inputs[:3], axes[:3], n)
+    mask = "causal" if params[1] == MASK_CAUSAL else _merge_mask(m, axes, n, B)
     y = F.sdpa(*qkv, params[0], mask, s)
     return ([mx.reshape(y, (n, B) + y.shape[1:])], [0])
+
+
+def _merge_batch(xs, axes, n):
+    """Attention operands (batch, ...) with the vmapped axis merged into the batch
+    axis, and the batch size."""
+    xs = [materialize_batch(x, a, n) for x, a in zip(xs, axes)]
+    B = xs[0].shape[1]
+    return [mx.reshape(x, (n * B,) + x.shape[2:]) for x in xs], B
+
+
+def _merge_mask(m, axes, n, B):
+    """The mask (input 3) for the merged batch: itself when it is not batched and
+    broadcasts over the batch, else materialized (n * B, ...); None stays None."""
+    if m is None:
+        return None
+    mb = axes[3]
+    if mb < 0 and (m.ndim < 4 or m.shape[0] == 1):
+        return m
+    mm = materialize_batch(m, mb, n)
+    mm = mx.reshape(mm, (n,) + (1,) * (5 - mm.ndim) + mm.shape[1:])
+    full = (n, B) + mm.shape[2:]
+    return mx.reshape(mx.broadcast_to(mm, full), (n * B,) + mm.shape[2:])
+
+
+def _vjp_node_call(params, inputs):
+    """An SdpaVjp node's outputs: the fused node, or its composition on the GPU."""
+    from mlxc._core.prims.fast import _sdpa_vjp_node
+    res = _sdpa_vjp_node(params, tuple(inputs))
+    return res if res is not None else _vjp_parts(params[:3],
+                                                  *_vjp_node_inputs(params, inputs), params[3])
+
+
+def vmap_of_vjp(params, inputs, axes):
+    """The fused vjp node batched: the vmapped axis merged into the batch axis (the
+    sinks' per-item cotangents come out per merged batch item); batched sinks: a loop."""
+    q, k, v, m, s, out, g = _vjp_node_inputs(params, inputs)
+    n = _size(inputs, axes)
+    if params[2] and axes[-3] >= 0:
+        items = [_vjp_node_call(params, [x if a < 0 else mx.take(x, i, axis=a)
+                                         for x, a in zip(inputs, axes)])
+                 for i in range(n)]
+        return ([mx.stack(list(o)) for o in zip(*items)], [0] * len(items[0]))
+    arrs, B = _merge_batch([q, k, v, out, g], list(axes[:3]) + list(axes[-2:]), n)
+    mask = _merge_mask(m, axes, n, B)
+    ins = arrs[:3] + [t for t in (mask, s) if t is not None] + arrs[3:]
+    res = _vjp_node_call(params, ins)
+    return ([mx.reshape(r, (n, B) + r.shape[1:]) for r in res], [0] * len(res))
 
 
 def _sdpa_call_args(params, xs):
