@@ -65,11 +65,12 @@ static inline float load_f(int dtype, const void *p, int64_t i)
     }
 }
 
+/* v rounded to dtype at p[i], NaN with MLX's bit patterns */
 static inline void store_f(int dtype, void *p, int64_t i, float v)
 {
     switch (dtype) {
-    case MLXC_FLOAT16: ((uint16_t *)p)[i] = mlxc_f2h(v); break;
-    case MLXC_BFLOAT16: ((uint16_t *)p)[i] = mlxc_f2bf(v); break;
+    case MLXC_FLOAT16: ((uint16_t *)p)[i] = mlxc_f2h_mlx(v); break;
+    case MLXC_BFLOAT16: ((uint16_t *)p)[i] = mlxc_f2bf_mlx(v); break;
     default: ((float *)p)[i] = v;
     }
 }
@@ -159,8 +160,8 @@ static void quant_group(const qjob *j, int64_t g)
             else bias = 0.0f;
         }
         for (int i = 0; i < gs; i++) {
-            float r = fminf(rintf((v[i] - bias) / scale), nb);
-            q[i] = r > 0.0f ? (uint32_t)r : 0u;
+            float r = rintf((v[i] - bias) / scale);     /* NaN (a NaN or inf group): 0 */
+            q[i] = r > 0.0f ? (uint32_t)fminf(r, nb) : 0u;
         }
         store_f(j->dtype, j->scales, g, scale);
         store_f(j->dtype, j->biases, g, bias);

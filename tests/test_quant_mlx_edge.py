@@ -1,0 +1,96 @@
+"""quantize / dequantize on adversarial inputs (NaN, +-inf, subnormals, signed zeros,
+all-zero / all-NaN groups, group maxima on the scale boundaries, values on the e2m1 /
+e4m3 rounding boundaries, huge and tiny magnitudes) in float32 / float16 / bfloat16,
+bit for bit against MLX 0.32.4's recorded outputs (tests/data/quant_edge_mlx.npz,
+written by tests/data/gen_quant_edge.py): packed words, scales, biases and the
+dequantized values of every mode, with and without nvfp4's global scale."""
+import os
+
+import numpy as np
+import pytest
+
+import mlxc.core as mx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = np.load(os.path.join(HERE, "data", "quant_edge_mlx.npz"))
+
+DTS = {"f32": mx.float32, "f16": mx.float16, "bf16": mx.bfloat16}
+GLOBALS = (0.37, 1e-3, 1.0, 448.0 * 6.0, 3e-7, 7e5, 1e-30)     # as gen_quant_edge.py
+AFFINE = [(b, g) for b in (2, 3, 4, 5, 6, 8) for g in (32, 64, 128)]
+FP = [("mxfp4", 4, 32, None), ("mxfp8", 8, 32, None), ("nvfp4", 4, 16, None)]
+FP += [("nvfp4", 4, 16, i) for i in range(len(GLOBALS))]
+
+
+def _bits(a):
+    return np.array(a.view(mx.uint32 if a.dtype == mx.float32 else mx.uint16))
+
+
+def _from_bits(b, dname):
+    return mx.array(b).view(DTS[dname])
+
+
+def _w(dname):
+    return _from_bits(DATA[f"w_{dname}"], dname)
+
+
+def _diff(got, want, what):
+    """assert equal, naming the first differing positions."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape, (what, got.shape, want.shape)
+    bad = np.argwhere(got != want)
+    assert bad.size == 0, f"{what}: {len(bad)} differ, first at {bad[:5].tolist()}: " \
+        f"got {[got[tuple(i)] for i in bad[:5]]}, want {[want[tuple(i)] for i in bad[:5]]}"
+
+
+def test_inputs_are_adversarial():
+    """the recorded inputs hold what the file promises (so the test cannot pass on tame data)"""
+    w = np.array(_w("f32"))
+    assert np.isnan(w).any() and np.isposinf(w).any() and np.isneginf(w).any()
+    assert (np.abs(w[np.isfinite(w)]) < np.finfo(np.float32).tiny).sum() > 50
+    assert (np.abs(w) == np.finfo(np.float32).max).any()
+    assert np.isnan(w.reshape(-1, 16)).all(axis=1).any()
+    assert np.isinf(np.array(_w("f16").astype(mx.float32))).sum() > np.isinf(w).sum()
+
+
+@pytest.mark.parametrize("dname", list(DTS))
+@pytest.mark.parametrize("bits,gs", AFFINE)
+def test_affine(bits, gs, dname):
+    key = f"affine_{bits}_{gs}_{dname}"
+    wq, s, b = mx.quantize(_w(dname), gs, bits, "affine")
+    _diff(np.array(wq), DATA[key + "_wq"], key + " w_q")
+    _diff(_bits(s), DATA[key + "_s"], key + " scales")
+    _diff(_bits(b), DATA[key + "_b"], key + " biases")
+    # dequantize MLX's own packing (not ours), so each half is tested alone
+    d = mx.dequantize(mx.array(DATA[key + "_wq"]), _from_bits(DATA[key + "_s"], dname),
+                      _from_bits(DATA[key + "_b"], dname), gs, bits, "affine")
+    assert d.dtype == DTS[dname]
+    _diff(_bits(d), DATA[key + "_dq"], key + " dequantize")
+
+
+def _fp_case(mode, gi, dname):
+    if gi is None:
+        return f"{mode}_{4 if mode != 'mxfp8' else 8}_{32 if mode != 'nvfp4' else 16}_{dname}", None
+    return f"nvfp4_g{gi}_{dname}", mx.array(GLOBALS[gi], mx.float32)
+
+
+@pytest.mark.parametrize("dname", list(DTS))
+@pytest.mark.parametrize("mode,bits,gs,gi", FP)
+def test_fp_quantize(mode, bits, gs, gi, dname):
+    key, g = _fp_case(mode, gi, dname)
+    wq, s = mx.quantize(_w(dname), gs, bits, mode, global_scale=g)
+    assert s.dtype == mx.uint8
+    _diff(np.array(s), DATA[key + "_s"], key + " scales")
+    _diff(np.array(wq), DATA[key + "_wq"], key + " w_q")
+
+
+@pytest.mark.parametrize("odt", [("_dq", mx.bfloat16), ("_dq16", mx.float16),
+                                 ("_dq32", mx.float32)], ids=["bf16", "f16", "f32"])
+@pytest.mark.parametrize("dname", list(DTS))
+@pytest.mark.parametrize("mode,bits,gs,gi", FP)
+def test_fp_dequantize(mode, bits, gs, gi, dname, odt):
+    key, g = _fp_case(mode, gi, dname)
+    suf, dt = odt
+    d = mx.dequantize(mx.array(DATA[key + "_wq"]), mx.array(DATA[key + "_s"]), None, gs, bits,
+                      mode, global_scale=g, dtype=dt)
+    assert d.dtype == dt
+    _diff(_bits(d), DATA[key + suf], key + suf)
