@@ -21,7 +21,8 @@
  *
  * Dequantize: affine computes q * scale, rounds to the output dtype, adds the bias
  * and rounds again (MLX's arithmetic in the dtype); fp modes multiply the element's
- * value by the scale (times global_scale / 2688 for nvfp4) in float32, rounding once.
+ * value by the scale rounded to the output dtype (with nvfp4's global scale: by the
+ * scale times global_scale / 2688 in float32, the output being float32), rounding once.
  *
  * mlxc_qmm: out = x @ dequant(w)^T (transpose) or x @ dequant(w), float32.  Many rows
  * go through the GEMM of kernels/matmul.c with the weights dequantized while its B
@@ -269,7 +270,9 @@ static void deq_task(void *ctx, int64_t t, int tid)
             }
         } else {
             float s = fp_scale(j->mode, ((const uint8_t *)j->scales)[g]);
-            if (j->has_global) s = s * j->gmul;     /* MLX folds it into the scale */
+            /* MLX folds the global factor into the scale; without one it rounds the
+             * scale to the output dtype first (2^16 and up are inf in float16) */
+            s = j->has_global ? s * j->gmul : round_to(j->odtype, s);
             for (int i = 0; i < gs; i++)
                 store_f(j->odtype, j->out, g * gs + i, fp_value(j->mode, get_code(row, i, bits)) * s);
         }

@@ -178,6 +178,10 @@ def dequantize(w, /, scales, biases=None, group_size=None, bits=None, mode="affi
         if not is_float(out_dt) or out_dt == MLXC_COMPLEX64:
             raise ValueError(f"[dequantize] Only real floating types are supported but output "
                              f"dtype == {dtype_of(out_dt).name}.")
+        if g is not None:
+            # MLX: the output promotes with the float32 global scale (float16 / bfloat16
+            # requests give float32 values, not rounded to the half type)
+            out_dt = promote(out_dt, MLXC_FLOAT32)
     # float64 output: the float32 result widened (exact).
     cdef int node_dt = MLXC_FLOAT32 if out_dt == MLXC_FLOAT64 else out_dt
     inputs = [x, s]
