@@ -76,25 +76,50 @@ static inline void store_f(int dtype, void *p, int64_t i, float v)
     }
 }
 
-/* v rounded to dtype and back */
+/* v rounded to dtype and back (MLX's arithmetic in a half type), NaN as MLX's
+ * conversion writes it */
 static inline float round_to(int dtype, float v)
 {
     switch (dtype) {
-    case MLXC_FLOAT16: return mlxc_h2f(mlxc_f2h(v));
-    case MLXC_BFLOAT16: return mlxc_bf2f(mlxc_f2bf(v));
+    case MLXC_FLOAT16: return mlxc_h2f(mlxc_f2h_mlx(v));
+    case MLXC_BFLOAT16: return mlxc_bf2f(mlxc_f2bf_mlx(v));
     default: return v;
     }
+}
+
+/* w / 0 in dtype, as x86 and MLX give it: +-inf by w's sign, w itself if NaN, the
+ * negative default NaN for 0 / 0 (bfloat16 then drops the NaN's sign) */
+static inline float over_zero(int dtype, float w)
+{
+    float x = w == 0.0f ? mlxc_u2f(0xffc00000u) : isnan(w) ? w : copysignf(INFINITY, w);
+    return round_to(dtype, x);
 }
 
 static const float e2m1_val[16] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f,
                                    -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
 
+/* e2m1 code of x as MLX's CPU picks it: the first code (in code order 0..15, so +0
+ * before -0) whose value is nearest to x, the distances |x - value| computed in float32
+ * and compared with <.  So ties go to the smaller magnitude, a zero code has no sign,
+ * NaN and +-inf give 0, and far above 6 the rounded distances decide (x in [2^25,
+ * 2^27) gives codes 4..7 by its low bits, 2^27 and up 0).  Below 2^22 every distance
+ * that matters is exact and the thresholds 0.25 0.75 1.25 1.75 2.5 3.5 5 (ties down)
+ * give the same codes faster. */
 static inline uint32_t e2m1_code(float x)
 {
     float a = fabsf(x);
-    uint32_t c = a > 5.0f ? 7u : a > 3.5f ? 6u : a > 2.5f ? 5u : a > 1.75f ? 4u
-               : a > 1.25f ? 3u : a > 0.75f ? 2u : a > 0.25f ? 1u : 0u;
-    return c | (x < 0.0f && c ? 8u : 0u);
+    if (a < 0x1p22f) {
+        uint32_t c = a > 5.0f ? 7u : a > 3.5f ? 6u : a > 2.5f ? 5u : a > 1.75f ? 4u
+                   : a > 1.25f ? 3u : a > 0.75f ? 2u : a > 0.25f ? 1u : 0u;
+        return c | (x < 0.0f && c ? 8u : 0u);
+    }
+    uint32_t c = 0;
+    float best = fabsf(x - e2m1_val[0]);
+    for (uint32_t k = 1; k < 16; k++) {
+        float d = fabsf(x - e2m1_val[k]);
+        if (d < best) { best = d; c = k; }
+    }
+    return c;
 }
 
 /* ceil(log2(a)) for a >= 0 from its bits (a == 0: 0) */
@@ -167,27 +192,34 @@ static void quant_group(const qjob *j, int64_t g)
         store_f(j->dtype, j->scales, g, scale);
         store_f(j->dtype, j->biases, g, bias);
     } else {
+        /* MLX: the group's max |w| (a NaN wins), divided by the largest element (6
+         * or 448) and each w divided by the scale in the input's dtype (rounded to
+         * it), the rest in float32 */
         float amax = 0.0f;
-        for (int i = 0; i < gs; i++) amax = fmaxf(amax, fabsf(v[i]));
-        float a = amax / (j->mode == MODE_MXFP8 ? 448.0f : 6.0f), d;
+        for (int i = 0; i < gs; i++) {
+            float a = fabsf(v[i]);
+            amax = a > amax || isnan(a) ? a : amax;
+        }
+        float a = round_to(j->dtype, amax / (j->mode == MODE_MXFP8 ? 448.0f : 6.0f));
         uint8_t sb;
         if (j->mode == MODE_NVFP4) {
+            /* scale e4m3(a * enc) (NaN / inf saturate to 448); x = (w / scale) * enc */
             sb = e4m3_from_f32(mlxc_f2u(a * j->enc));
             float sf = mlxc_u2f(e4m3_to_f32(sb));
-            d = sf == 0.0f ? 0.0f : sf / j->enc;
-        } else if (!isfinite(a)) {
-            sb = 128;                       /* MLX's byte for an inf/NaN group */
-            d = INFINITY;
+            for (int i = 0; i < gs; i++)
+                q[i] = e2m1_code(round_to(j->dtype, v[i] / sf) * j->enc);
         } else {
-            int n = mx_exp(a);
-            sb = (uint8_t)((n + 127) & 0xff);
-            d = ldexpf(1.0f, n);
+            /* scale 2^n, n = ceil(log2(a)); a NaN / inf group: MLX's byte is 128 (2.0)
+             * for float32 input, 0 for the half types, and the elements are w / 0 */
+            int fin = isfinite(a), n = fin ? mx_exp(a) : 0;
+            sb = fin ? (uint8_t)((n + 127) & 0xff) : j->dtype == MLXC_FLOAT32 ? 128 : 0;
+            float d = ldexpf(1.0f, n);
+            for (int i = 0; i < gs; i++) {
+                float x = fin ? round_to(j->dtype, v[i] / d) : over_zero(j->dtype, v[i]);
+                q[i] = j->mode == MODE_MXFP8 ? e4m3_from_f32(mlxc_f2u(x)) : e2m1_code(x);
+            }
         }
         ((uint8_t *)j->scales)[g] = sb;
-        for (int i = 0; i < gs; i++) {
-            float x = d == 0.0f ? 0.0f : v[i] / d;
-            q[i] = j->mode == MODE_MXFP8 ? e4m3_from_f32(mlxc_f2u(x)) : e2m1_code(x);
-        }
     }
     for (int i = 0; i < gs; i++) {          /* LSB-first bit stream */
         int64_t bit = (int64_t)i * bits;
