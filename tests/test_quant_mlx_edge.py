@@ -3,7 +3,8 @@ all-zero / all-NaN groups, group maxima on the scale boundaries, values on the e
 e4m3 rounding boundaries, huge and tiny magnitudes) in float32 / float16 / bfloat16,
 bit for bit against MLX 0.32.4's recorded outputs (tests/data/quant_edge_mlx.npz,
 written by tests/data/gen_quant_edge.py): packed words, scales, biases and the
-dequantized values of every mode, with and without nvfp4's global scale."""
+dequantized values of every mode, with and without nvfp4's global scale.  On the CPU
+and on the GPU (metal/quantized.metal, emulated: it claims the CPU's bits)."""
 import os
 
 import numpy as np
@@ -15,10 +16,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = np.load(os.path.join(HERE, "data", "quant_edge_mlx.npz"))
 
 DTS = {"f32": mx.float32, "f16": mx.float16, "bf16": mx.bfloat16}
-GLOBALS = (0.37, 1e-3, 1.0, 448.0 * 6.0, 3e-7, 7e5, 1e-30)     # as gen_quant_edge.py
+GLOBALS = (0.37, 1e-3, 1.0, 448.0 * 6.0, 3e-7, 7e5, 1e-30, 6.0, 1e30)  # gen_quant_edge.py's
 AFFINE = [(b, g) for b in (2, 3, 4, 5, 6, 8) for g in (32, 64, 128)]
 FP = [("mxfp4", 4, 32, None), ("mxfp8", 8, 32, None), ("nvfp4", 4, 16, None)]
 FP += [("nvfp4", 4, 16, i) for i in range(len(GLOBALS))]
+
+
+@pytest.fixture(params=["cpu", "gpu"])
+def dev(request):
+    """the stream the ops run on (the GPU through conftest's gpu fixture)"""
+    if request.param == "gpu":
+        return request.getfixturevalue("gpu")
+    return mx.cpu
 
 
 def _bits(a):
@@ -54,15 +63,15 @@ def test_inputs_are_adversarial():
 
 @pytest.mark.parametrize("dname", list(DTS))
 @pytest.mark.parametrize("bits,gs", AFFINE)
-def test_affine(bits, gs, dname):
+def test_affine(bits, gs, dname, dev):
     key = f"affine_{bits}_{gs}_{dname}"
-    wq, s, b = mx.quantize(_w(dname), gs, bits, "affine")
+    wq, s, b = mx.quantize(_w(dname), gs, bits, "affine", stream=dev)
     _diff(np.array(wq), DATA[key + "_wq"], key + " w_q")
     _diff(_bits(s), DATA[key + "_s"], key + " scales")
     _diff(_bits(b), DATA[key + "_b"], key + " biases")
     # dequantize MLX's own packing (not ours), so each half is tested alone
     d = mx.dequantize(mx.array(DATA[key + "_wq"]), _from_bits(DATA[key + "_s"], dname),
-                      _from_bits(DATA[key + "_b"], dname), gs, bits, "affine")
+                      _from_bits(DATA[key + "_b"], dname), gs, bits, "affine", stream=dev)
     assert d.dtype == DTS[dname]
     _diff(_bits(d), DATA[key + "_dq"], key + " dequantize")
 
@@ -75,9 +84,9 @@ def _fp_case(mode, gi, dname):
 
 @pytest.mark.parametrize("dname", list(DTS))
 @pytest.mark.parametrize("mode,bits,gs,gi", FP)
-def test_fp_quantize(mode, bits, gs, gi, dname):
+def test_fp_quantize(mode, bits, gs, gi, dname, dev):
     key, g = _fp_case(mode, gi, dname)
-    wq, s = mx.quantize(_w(dname), gs, bits, mode, global_scale=g)
+    wq, s = mx.quantize(_w(dname), gs, bits, mode, global_scale=g, stream=dev)
     assert s.dtype == mx.uint8
     _diff(np.array(s), DATA[key + "_s"], key + " scales")
     _diff(np.array(wq), DATA[key + "_wq"], key + " w_q")
@@ -87,11 +96,11 @@ def test_fp_quantize(mode, bits, gs, gi, dname):
                                  ("_dq32", mx.float32)], ids=["bf16", "f16", "f32"])
 @pytest.mark.parametrize("dname", list(DTS))
 @pytest.mark.parametrize("mode,bits,gs,gi", FP)
-def test_fp_dequantize(mode, bits, gs, gi, dname, odt):
+def test_fp_dequantize(mode, bits, gs, gi, dname, odt, dev):
     key, g = _fp_case(mode, gi, dname)
     suf, dt = odt
     d = mx.dequantize(mx.array(DATA[key + "_wq"]), mx.array(DATA[key + "_s"]), None, gs, bits,
-                      mode, global_scale=g, dtype=dt)
+                      mode, global_scale=g, dtype=dt, stream=dev)
     # MLX: a (float32) global scale promotes the output to float32
     assert d.dtype == (dt if g is None else mx.float32)
     _diff(_bits(d), DATA[key + suf], key + suf)

@@ -7,7 +7,8 @@ stored as float32 values exact in each dtype, so the test reads them back:
            group, eight an affine group of 128): NaN, +-inf, all-NaN / all-inf,
            float32 and float16 subnormals, signed zeros, float32 extremes, values on
            the e2m1 / e4m3 / e8m0 rounding boundaries and just beside them, group
-           maxima exactly at scale boundaries, random blocks of many magnitudes.
+           maxima exactly at scale boundaries, nvfp4 elements far above 6 (a saturated
+           scale), random blocks of many magnitudes.
            Rounding to float16 / bfloat16 turns the largest ones into +-inf.
 For every case key c = <mode>_<bits>_<group>_<dt> (nvfp4 with a global scale:
 nvfp4_g<i>_<dt>, global scale GLOBALS[i]):
@@ -24,7 +25,7 @@ import numpy as np
 
 here = os.path.dirname(os.path.abspath(__file__))
 DTS = {"f32": mx.float32, "f16": mx.float16, "bf16": mx.bfloat16}
-GLOBALS = (0.37, 1e-3, 1.0, 448.0 * 6.0, 3e-7, 7e5, 1e-30)
+GLOBALS = (0.37, 1e-3, 1.0, 448.0 * 6.0, 3e-7, 7e5, 1e-30, 6.0, 1e30)
 AFFINE_BITS = (2, 3, 4, 5, 6, 8)
 AFFINE_GS = (32, 64, 128)
 FP = (("mxfp4", 4, 32), ("mxfp8", 8, 32), ("nvfp4", 4, 16))
@@ -123,6 +124,10 @@ def blocks(seed=0):
         v = rng.uniform(-1, 1, 16) * 6 * s
         v[rng.integers(16)] = 6 * s
         add(v)
+    # nvfp4 elements far above 6 (the scale saturates at 448, w / 448 in [2^22, 2^28]):
+    # MLX's nearest-code search then decides on float32-rounded distances
+    for lo in (22, 24, 25, 25, 26, 26, 27, 28):
+        add(rng.uniform(-1, 1, 16) * 2.0 ** (lo + 1) * 448 + np.sign(rng.standard_normal(16)) * 2.0 ** lo * 448)
     # random blocks of many magnitudes, some with a dominant outlier
     for i in range(40):
         v = rnd(10.0 ** rng.integers(-8, 9))
