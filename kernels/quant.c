@@ -24,7 +24,8 @@
  * value by the scale rounded to the output dtype (with nvfp4's global scale: by the
  * scale times global_scale / 2688 in float32, the output being float32), rounding once.
  *
- * mlxc_qmm: out = x @ dequant(w)^T (transpose) or x @ dequant(w), float32.  Many rows
+ * mlxc_qmm: out = x @ dequant(w)^T (transpose) or x @ dequant(w), float32.  The
+ * floating modes follow MLX's CPU order exactly (qmm_fp below).  Affine: many rows
  * go through the GEMM of kernels/matmul.c with the weights dequantized while its B
  * panels are packed (the float weight matrix never exists); few rows (decoding) go
  * through a matrix-vector kernel that reads the packed words once: for 2/4/8-bit
@@ -346,6 +347,7 @@ typedef struct {
     const float *xp, *xsum;     /* permuted x rows, group sums of x */
     int64_t xp_len, chunk;
     int isa, lanes;
+    int oom;                    /* set by a task whose buffer allocation failed */
 } qmm_job;
 
 /* n values of packed row r starting at column c0, dequantized in float32, to
@@ -689,6 +691,135 @@ static int qmm_matvec(qmm_job *j)
     return MLXC_OK;
 }
 
+/* ---- floating modes: MLX's CPU order, so the products are bit-identical to its.
+ *   transpose:     out[m][n] = sum over groups g in order of
+ *                  (sum over i in g in order of x[m][i] * v[n][i]) * scale[n][g]
+ *   not transpose: out[m][n] = sum over k in order of (x[m][k] * scale[k][n / gs]) * v[k][n]
+ * (v the e2m1 / e4m3 code values), every operation rounded to float32, none fused.
+ * Each output is one sequential chain; tasks own fixed blocks of output columns and
+ * run FPB chains side by side (independent, so the order inside each stays MLX's). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_CONTRACT __attribute__((optimize("fp-contract=off")))
+#else
+#define NO_CONTRACT
+#endif
+#define FPB 8                   /* transpose: output columns per chain block */
+typedef float fpv __attribute__((vector_size(FPB * sizeof(float))));   /* FPB chains */
+#define FPV_ZERO ((fpv){0})
+#define FPM 4                   /* transpose: rows of x per pass */
+#define FP_COLS 64              /* output columns per task: a fixed cut */
+
+/* Blocks of FPB rows of w (their code values transposed into vt, missing rows 0) meet
+ * FPM rows of x at a time (missing rows read row 0 and are not stored): FPM * FPB
+ * independent chains, fixed trip counts, so the compiler vectorizes across chains. */
+static inline __attribute__((always_inline)) void fp_cols_t(const qmm_job *j, int64_t n0, int64_t n1,
+                                                            float *restrict vt)
+{
+    const int gs = j->gs;
+    const int64_t K = j->K, G = K / gs, M = j->M;
+    for (int64_t b0 = n0; b0 < n1; b0 += FPB) {
+        const int nb = (int)qmin64(FPB, n1 - b0);
+        for (int r = 0; r < FPB; r++) {
+            const uint8_t *row = j->w + (b0 + (r < nb ? r : 0)) * j->row_bytes;
+            for (int64_t i = 0; i < K; i++)
+                vt[i * FPB + r] = r < nb ? fp_value(j->mode, get_code(row, i, j->bits)) : 0.0f;
+        }
+        for (int64_t m0 = 0; m0 < M; m0 += FPM) {
+            const float *xr[FPM];
+            for (int mm = 0; mm < FPM; mm++) xr[mm] = j->x + (m0 + mm < M ? m0 + mm : 0) * K;
+            fpv acc[FPM];
+            for (int mm = 0; mm < FPM; mm++) acc[mm] = FPV_ZERO;
+            for (int64_t g = 0; g < G; g++) {
+                fpv ga[FPM], sc;
+                for (int mm = 0; mm < FPM; mm++) ga[mm] = FPV_ZERO;
+                for (int64_t i = g * gs; i < (g + 1) * gs; i++) {
+                    fpv v;
+                    memcpy(&v, vt + i * FPB, sizeof v);
+                    for (int mm = 0; mm < FPM; mm++) ga[mm] = ga[mm] + xr[mm][i] * v;
+                }
+                for (int r = 0; r < FPB; r++)
+                    sc[r] = r < nb ? fp_scale(j->mode, j->s8[(b0 + r) * j->srow + g]) * j->gmul : 1.0f;
+                for (int mm = 0; mm < FPM; mm++) acc[mm] = acc[mm] + ga[mm] * sc;
+            }
+            for (int mm = 0; mm < FPM && m0 + mm < M; mm++)
+                for (int r = 0; r < nb; r++) j->out[(m0 + mm) * j->N + b0 + r] = acc[mm][r];
+        }
+    }
+}
+
+/* Columns n0..n1 (a multiple of gs wide): their code values in vb (k-major), then per
+ * row of x one pass over k, each column its own chain. */
+static inline __attribute__((always_inline)) void fp_cols_n(const qmm_job *j, int64_t n0, int64_t n1,
+                                                            float *restrict vb)
+{
+    const int gs = j->gs;
+    const int64_t K = j->K, N = j->N, w = n1 - n0, ng = w / gs;
+    for (int64_t k = 0; k < K; k++) {
+        const uint8_t *row = j->w + k * j->row_bytes;
+        for (int64_t c = 0; c < w; c++) vb[k * w + c] = fp_value(j->mode, get_code(row, n0 + c, j->bits));
+    }
+    for (int64_t m = 0; m < j->M; m++) {
+        const float *x = j->x + m * K;
+        float *restrict o = j->out + m * N + n0;
+        for (int64_t c = 0; c < w; c++) o[c] = 0.0f;
+        for (int64_t k = 0; k < K; k++) {
+            for (int64_t q = 0; q < ng; q++) {
+                const int64_t g = n0 / gs + q;
+                const float t = x[k] * (fp_scale(j->mode, j->s8[k * j->srow + g]) * j->gmul);
+                const float *restrict v = vb + k * w + q * gs;
+                float *restrict oq = o + q * gs;
+                for (int c = 0; c < gs; c++) oq[c] = oq[c] + t * v[c];
+            }
+        }
+    }
+}
+
+/* The bodies compiled for each SIMD level, none with fma (so no fused multiply-add can
+ * be formed): the same IEEE operations per chain, so every level gives the same bits. */
+NO_CONTRACT static void fp_cols_scalar(const qmm_job *j, int64_t n0, int64_t n1, float *vb)
+{
+    if (j->transpose) fp_cols_t(j, n0, n1, vb);
+    else fp_cols_n(j, n0, n1, vb);
+}
+#ifdef Q_X86
+NO_CONTRACT __attribute__((target("avx2"))) static void fp_cols_avx2(const qmm_job *j, int64_t n0,
+                                                                      int64_t n1, float *vb)
+{
+    if (j->transpose) fp_cols_t(j, n0, n1, vb);
+    else fp_cols_n(j, n0, n1, vb);
+}
+NO_CONTRACT __attribute__((target("avx512f,avx512vl,avx2"))) static void fp_cols_avx512(
+    const qmm_job *j, int64_t n0, int64_t n1, float *vb)
+{
+    if (j->transpose) fp_cols_t(j, n0, n1, vb);
+    else fp_cols_n(j, n0, n1, vb);
+}
+#endif
+
+static void fp_task(void *ctx, int64_t t, int tid)
+{
+    (void)tid;
+    const qmm_job *j = ctx;
+    int64_t n0 = t * FP_COLS, n1 = qmin64(n0 + FP_COLS, j->N);
+    float *vb = malloc((size_t)(j->K * (j->transpose ? FPB : FP_COLS)) * sizeof(float));
+    if (!vb) { __atomic_store_n(&((qmm_job *)ctx)->oom, 1, __ATOMIC_RELAXED); return; }
+#ifdef Q_X86
+    if (j->isa >= MLXC_ISA_AVX512) fp_cols_avx512(j, n0, n1, vb);
+    else if (j->isa >= MLXC_ISA_AVX2) fp_cols_avx2(j, n0, n1, vb);
+    else
+#endif
+    fp_cols_scalar(j, n0, n1, vb);
+    free(vb);
+}
+
+static int qmm_fp(qmm_job *j)
+{
+    int64_t tasks = (j->N + FP_COLS - 1) / FP_COLS;
+    int nthr = (double)j->N * (double)j->K * (double)j->M < 65536.0 ? 1 : mlxc_num_threads();
+    mlxc_parallel_for(tasks, nthr, fp_task, j);
+    return j->oom ? MLXC_ERR_NOMEM : MLXC_OK;
+}
+
 int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const uint32_t *w,
              const void *scales, const float *biases, int transpose, int group_size, int bits,
              const float *global_scale, float *out)
@@ -711,6 +842,7 @@ int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const ui
     j.out = out;
     j.isa = mlxc_isa_pick(mlxc_levels_quant);
     if (K <= 0) { memset(out, 0, (size_t)(M * N) * sizeof(float)); return MLXC_OK; }
+    if (mode != MODE_AFFINE) return qmm_fp(&j);
     if (transpose && M <= MV_MAXM && simd_affine(&j)) return qmm_matvec(&j);
     return mlxc_gemm_f32_packb(M, N, K, x, K, 1, qmm_packb, &j, out);
 }

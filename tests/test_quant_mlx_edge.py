@@ -3,14 +3,19 @@ all-zero / all-NaN groups, group maxima on the scale boundaries, values on the e
 e4m3 rounding boundaries, huge and tiny magnitudes) in float32 / float16 / bfloat16,
 bit for bit against MLX 0.32.4's recorded outputs (tests/data/quant_edge_mlx.npz,
 written by tests/data/gen_quant_edge.py): packed words, scales, biases and the
-dequantized values of every mode, with and without nvfp4's global scale.  On the CPU
+dequantized values of every mode, with and without nvfp4's global scale, and
+quantized_matmul of float32 activations in the floating modes (MLX's order of summation).  On the CPU
 and on the GPU (metal/quantized.metal, emulated: it claims the CPU's bits)."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import mlxc.core as mx
+from helpers import CHILD_CWD, child_env
+from test_quant import _isas
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = np.load(os.path.join(HERE, "data", "quant_edge_mlx.npz"))
@@ -104,3 +109,49 @@ def test_fp_dequantize(mode, bits, gs, gi, dname, odt, dev):
     # MLX: a (float32) global scale promotes the output to float32
     assert d.dtype == (dt if g is None else mx.float32)
     _diff(_bits(d), DATA[key + suf], key + suf)
+
+
+@pytest.mark.parametrize("dname", list(DTS))
+@pytest.mark.parametrize("mode,bits,gs,gi", FP[:3])
+def test_fp_quantized_matmul(mode, bits, gs, gi, dname):
+    """float32 products bit for bit, inf and NaN weights included (CPU: the GPU sums in
+    another order)"""
+    key, _ = _fp_case(mode, gi, dname)
+    wq, s = mx.array(DATA[key + "_wq"]), mx.array(DATA[key + "_s"])
+    rng = np.random.default_rng(2)                  # gen_quant_edge.activations
+    x = rng.standard_normal((3, 128)).astype(np.float32)
+    xt = rng.standard_normal((3, wq.shape[0])).astype(np.float32)
+    y = mx.quantized_matmul(mx.array(x), wq, s, None, True, gs, bits, mode)
+    _diff(_bits(y), DATA[key + "_mm"], key + " quantized_matmul")
+    yt = mx.quantized_matmul(mx.array(xt), wq, s, None, False, gs, bits, mode)
+    _diff(_bits(yt), DATA[key + "_mmT"], key + " quantized_matmul transpose=False")
+
+
+_FP_CHILD = r"""
+import hashlib, numpy as np, mlxc.core as mx
+h = hashlib.sha256()
+w = mx.random.normal((300, 512), key=mx.random.key(3)) * 4
+for mode in ("mxfp4", "mxfp8", "nvfp4"):
+    r = mx.quantize(w, mode=mode)
+    for M in (1, 3, 9):
+        x = mx.random.normal((M, 512), key=mx.random.key(M))
+        h.update(np.array(mx.quantized_matmul(x, *r, None, True, mode=mode)).tobytes())
+        xt = mx.random.normal((M, 300), key=mx.random.key(M + 9))
+        h.update(np.array(mx.quantized_matmul(xt, *r, None, False, mode=mode)).tobytes())
+print(h.hexdigest())
+"""
+
+
+@pytest.mark.mlxc_only
+def test_fp_quantized_matmul_same_bits_at_every_level():
+    """the floating modes' products are one fixed chain per output: the same bits at
+    every SIMD level and thread count (the affine matvec's lanes differ by level)"""
+    digests = set()
+    for isa in _isas():
+        for n in ("1", "2"):
+            r = subprocess.run([sys.executable, "-c", _FP_CHILD], capture_output=True, text=True,
+                               cwd=CHILD_CWD, env=child_env(MLXC_NUM_THREADS=n, MLXC_CPU_ISA=isa),
+                               timeout=300)
+            assert r.returncode == 0, r.stderr
+            digests.add(r.stdout.strip())
+    assert len(digests) == 1, digests

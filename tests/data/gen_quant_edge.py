@@ -15,8 +15,9 @@ nvfp4_g<i>_<dt>, global scale GLOBALS[i]):
   c_wq, c_s[, c_b]  quantize(w) (affine scales / biases as bit patterns in the dtype)
   c_dq              dequantize(...) bit patterns: affine in the dtype; fp modes in
                     bfloat16 (the default), float16 (c_dq16) and float32 (c_dq32)
-quantized_matmul is not recorded: it is dequantize followed by a float32 product, and
-tests/test_quant.py checks it against MLX on finite weights.
+  c_mm, c_mmT       fp modes without a global scale: quantized_matmul of float32 x
+                    (3, 128) with transpose=True and of xt (3, R) with transpose=False,
+                    MLX's float32 results bit for bit (its summation order is fixed)
 """
 import os
 
@@ -149,6 +150,12 @@ def weights(seed=0):
     return np.concatenate(b).reshape(-1, 128)
 
 
+def activations(rows, seed=2):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((3, 128)).astype(np.float32),
+            rng.standard_normal((3, rows)).astype(np.float32))
+
+
 def bits_of(a):
     """a's bit patterns (uint16 for the half types, uint32 for float32)."""
     return np.array(a.view(mx.uint16 if a.dtype != mx.float32 else mx.uint32))
@@ -157,6 +164,7 @@ def bits_of(a):
 def main():
     out = {}
     w32 = weights()
+    x, xt = activations(w32.shape[0])
     for dname, dt in DTS.items():
         w = mx.array(w32).astype(dt)
         out[f"w_{dname}"] = bits_of(w)
@@ -176,6 +184,11 @@ def main():
             for suf, odt in (("_dq", mx.bfloat16), ("_dq16", mx.float16), ("_dq32", mx.float32)):
                 out[key + suf] = bits_of(mx.dequantize(wq, s, None, gs, bits, mode,
                                                        global_scale=g, dtype=odt))
+            if g is None:
+                out[key + "_mm"] = bits_of(mx.quantized_matmul(mx.array(x), wq, s, None, True,
+                                                               gs, bits, mode))
+                out[key + "_mmT"] = bits_of(mx.quantized_matmul(mx.array(xt), wq, s, None,
+                                                                False, gs, bits, mode))
     np.savez_compressed(os.path.join(here, "quant_edge_mlx.npz"), **out)
 
 
