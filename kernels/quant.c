@@ -847,6 +847,68 @@ int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const ui
     return mlxc_gemm_f32_packb(M, N, K, x, K, 1, qmm_packb, &j, out);
 }
 
+/* ---- floating modes, float16 / bfloat16 x: MLX computes in that dtype, every
+ * operation's result rounded to it (NaN as its conversion writes it), in qmm_fp's
+ * orders; the scales too are rounded to it first (float16 has no 2^16 and up).  Scalar,
+ * fixed column cuts: the same bits at any thread count and level. */
+typedef struct {
+    int mode, dtype, gs, bits, transpose;
+    int64_t M, N, K, row_bytes, srow;
+    const uint16_t *x;
+    const uint8_t *w, *s8;
+    uint16_t *out;
+} fph_job;
+
+NO_CONTRACT static void fph_task(void *ctx, int64_t t, int tid)
+{
+    (void)tid;
+    const fph_job *j = ctx;
+    const int dt = j->dtype, gs = j->gs;
+    const int64_t K = j->K, N = j->N, n1 = qmin64((t + 1) * FP_COLS, N);
+    for (int64_t n = t * FP_COLS; n < n1; n++) {
+        for (int64_t m = 0; m < j->M; m++) {
+            float acc = 0.0f;
+            if (j->transpose) {
+                const uint8_t *row = j->w + n * j->row_bytes;
+                for (int64_t g = 0; g < K / gs; g++) {
+                    float ga = 0.0f;
+                    for (int64_t i = g * gs; i < (g + 1) * gs; i++) {
+                        float p = round_to(dt, load_f(dt, j->x, m * K + i)
+                                               * fp_value(j->mode, get_code(row, i, j->bits)));
+                        ga = round_to(dt, ga + p);
+                    }
+                    float sc = round_to(dt, fp_scale(j->mode, j->s8[n * j->srow + g]));
+                    acc = round_to(dt, acc + round_to(dt, ga * sc));
+                }
+            } else {
+                for (int64_t k = 0; k < K; k++) {
+                    float sc = round_to(dt, fp_scale(j->mode, j->s8[k * j->srow + n / gs]));
+                    float xs = round_to(dt, load_f(dt, j->x, m * K + k) * sc);
+                    float v = fp_value(j->mode, get_code(j->w + k * j->row_bytes, n, j->bits));
+                    acc = round_to(dt, acc + round_to(dt, xs * v));
+                }
+            }
+            store_f(dt, j->out, m * N + n, acc);
+        }
+    }
+}
+
+int mlxc_qmm_fp_half(int mode, int dtype, int64_t M, int64_t N, int64_t K, const uint16_t *x,
+                     const uint32_t *w, const uint8_t *scales, int transpose, int group_size,
+                     int bits, uint16_t *out)
+{
+    if (mode == MODE_AFFINE || !valid_mode(mode, group_size, bits)) return MLXC_ERR_UNSUPPORTED;
+    if (dtype != MLXC_FLOAT16 && dtype != MLXC_BFLOAT16) return MLXC_ERR_UNSUPPORTED;
+    if (M <= 0 || N <= 0) return MLXC_OK;
+    int64_t inner = transpose ? K : N;
+    fph_job j = {mode, dtype, group_size, bits, transpose, M, N, K, inner * bits / 8,
+                 inner / group_size, x, (const uint8_t *)w, scales, out};
+    int64_t tasks = (N + FP_COLS - 1) / FP_COLS;
+    int nthr = (double)N * (double)K * (double)M < 16384.0 ? 1 : mlxc_num_threads();
+    mlxc_parallel_for(tasks, nthr, fph_task, &j);
+    return MLXC_OK;
+}
+
 /* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
 #ifdef Q_X86
 const unsigned mlxc_levels_quant = MLXC_LEVELS_X86;

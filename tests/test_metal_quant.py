@@ -153,3 +153,22 @@ def test_gather_qmm(lanes, transpose):
     with pytest.raises(IndexError, match="gather_qmm"):
         mx.eval(mx.gather_qmm(x, wq, s, bi, mx.array([0]), mx.array([9]), transpose, gs, b,
                               mode=mode, stream=mx.gpu))
+
+
+@pytest.mark.parametrize("dt,eps", [("float16", 2.0 ** -11), ("bfloat16", 2.0 ** -8)])
+def test_quantized_matmul_half_x_fp_modes(gpu, dt, eps):
+    """A half x of a floating mode: the CPU computes in x's type step by step (MLX's
+    arithmetic), the GPU in float32 and casts: both in x's dtype, within the half type's
+    accumulated rounding (every one of the K steps rounds on the CPU)."""
+    x = rand((3, 128), seed=10).astype(getattr(mx, dt))
+    for mode, gs, b in FP:
+        for transpose in (True, False):
+            w = weights("float32", shape=(40, 128) if transpose else (128, 64), seed=11)
+            wq, s = mx.quantize(w, gs, b, mode=mode)
+            xx = x if transpose else rand((3, 128), seed=12).astype(getattr(mx, dt))
+            g, c = both(lambda: mx.quantized_matmul(xx, wq, s, None, transpose, gs, b, mode=mode))
+            assert g[0].dtype == c[0].dtype == getattr(mx, dt)
+            wd = f64(mx.dequantize(wq, s, None, gs, b, mode=mode, dtype=mx.float32))
+            absprod = np.abs(f64(xx)) @ np.abs(wd.T if transpose else wd)
+            a, r = f64(g[0]), f64(c[0])
+            assert np.all(np.abs(a - r) <= (128 + 2) * eps * absprod + eps * np.abs(r))

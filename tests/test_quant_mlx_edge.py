@@ -4,7 +4,8 @@ e4m3 rounding boundaries, huge and tiny magnitudes) in float32 / float16 / bfloa
 bit for bit against MLX 0.32.4's recorded outputs (tests/data/quant_edge_mlx.npz,
 written by tests/data/gen_quant_edge.py): packed words, scales, biases and the
 dequantized values of every mode, with and without nvfp4's global scale, and
-quantized_matmul of float32 activations in the floating modes (MLX's order of summation).  On the CPU
+quantized_matmul in the floating modes (MLX's order of summation; half activations in
+their type, as MLX computes them).  On the CPU
 and on the GPU (metal/quantized.metal, emulated: it claims the CPU's bits)."""
 import os
 import subprocess
@@ -111,20 +112,23 @@ def test_fp_dequantize(mode, bits, gs, gi, dname, odt, dev):
     _diff(_bits(d), DATA[key + suf], key + suf)
 
 
+@pytest.mark.parametrize("xname", list(DTS))
 @pytest.mark.parametrize("dname", list(DTS))
 @pytest.mark.parametrize("mode,bits,gs,gi", FP[:3])
-def test_fp_quantized_matmul(mode, bits, gs, gi, dname):
-    """float32 products bit for bit, inf and NaN weights included (CPU: the GPU sums in
-    another order)"""
+def test_fp_quantized_matmul(mode, bits, gs, gi, dname, xname):
+    """products bit for bit, inf and NaN weights included: float32 x in float32, half x in
+    its type (CPU: the GPU sums in another order)"""
     key, _ = _fp_case(mode, gi, dname)
+    sfx = "" if xname == "f32" else "_" + xname
     wq, s = mx.array(DATA[key + "_wq"]), mx.array(DATA[key + "_s"])
     rng = np.random.default_rng(2)                  # gen_quant_edge.activations
-    x = rng.standard_normal((3, 128)).astype(np.float32)
-    xt = rng.standard_normal((3, wq.shape[0])).astype(np.float32)
-    y = mx.quantized_matmul(mx.array(x), wq, s, None, True, gs, bits, mode)
-    _diff(_bits(y), DATA[key + "_mm"], key + " quantized_matmul")
-    yt = mx.quantized_matmul(mx.array(xt), wq, s, None, False, gs, bits, mode)
-    _diff(_bits(yt), DATA[key + "_mmT"], key + " quantized_matmul transpose=False")
+    x = mx.array(rng.standard_normal((3, 128)).astype(np.float32)).astype(DTS[xname])
+    xt = mx.array(rng.standard_normal((3, wq.shape[0])).astype(np.float32)).astype(DTS[xname])
+    y = mx.quantized_matmul(x, wq, s, None, True, gs, bits, mode)
+    assert y.dtype == DTS[xname]
+    _diff(_bits(y), DATA[key + "_mm" + sfx], key + " quantized_matmul " + xname)
+    yt = mx.quantized_matmul(xt, wq, s, None, False, gs, bits, mode)
+    _diff(_bits(yt), DATA[key + "_mmT" + sfx], key + " quantized_matmul transpose=False " + xname)
 
 
 _FP_CHILD = r"""
@@ -134,10 +138,13 @@ w = mx.random.normal((300, 512), key=mx.random.key(3)) * 4
 for mode in ("mxfp4", "mxfp8", "nvfp4"):
     r = mx.quantize(w, mode=mode)
     for M in (1, 3, 9):
-        x = mx.random.normal((M, 512), key=mx.random.key(M))
-        h.update(np.array(mx.quantized_matmul(x, *r, None, True, mode=mode)).tobytes())
-        xt = mx.random.normal((M, 300), key=mx.random.key(M + 9))
-        h.update(np.array(mx.quantized_matmul(xt, *r, None, False, mode=mode)).tobytes())
+        for dt in (mx.float32, mx.bfloat16):
+            x = mx.random.normal((M, 512), key=mx.random.key(M)).astype(dt)
+            y = mx.quantized_matmul(x, *r, None, True, mode=mode).astype(mx.float32)
+            h.update(np.array(y).tobytes())
+            xt = mx.random.normal((M, 300), key=mx.random.key(M + 9)).astype(dt)
+            y = mx.quantized_matmul(xt, *r, None, False, mode=mode).astype(mx.float32)
+            h.update(np.array(y).tobytes())
 print(h.hexdigest())
 """
 

@@ -17,7 +17,9 @@ nvfp4_g<i>_<dt>, global scale GLOBALS[i]):
                     bfloat16 (the default), float16 (c_dq16) and float32 (c_dq32)
   c_mm, c_mmT       fp modes without a global scale: quantized_matmul of float32 x
                     (3, 128) with transpose=True and of xt (3, R) with transpose=False,
-                    MLX's float32 results bit for bit (its summation order is fixed)
+                    MLX's float32 results bit for bit (its summation order is fixed);
+                    c_mm_f16 ... c_mmT_bf16 the same with x, xt rounded to a half type
+                    (MLX then computes in that type)
 """
 import os
 
@@ -184,11 +186,15 @@ def main():
             for suf, odt in (("_dq", mx.bfloat16), ("_dq16", mx.float16), ("_dq32", mx.float32)):
                 out[key + suf] = bits_of(mx.dequantize(wq, s, None, gs, bits, mode,
                                                        global_scale=g, dtype=odt))
-            if g is None:
-                out[key + "_mm"] = bits_of(mx.quantized_matmul(mx.array(x), wq, s, None, True,
-                                                               gs, bits, mode))
-                out[key + "_mmT"] = bits_of(mx.quantized_matmul(mx.array(xt), wq, s, None,
-                                                                False, gs, bits, mode))
+            for xn, xdt in DTS.items():
+                if g is not None:
+                    break
+                sfx = "" if xn == "f32" else "_" + xn
+                xa, xta = mx.array(x).astype(xdt), mx.array(xt).astype(xdt)
+                out[key + "_mm" + sfx] = bits_of(mx.quantized_matmul(xa, wq, s, None, True,
+                                                                     gs, bits, mode))
+                out[key + "_mmT" + sfx] = bits_of(mx.quantized_matmul(xta, wq, s, None, False,
+                                                                      gs, bits, mode))
     np.savez_compressed(os.path.join(here, "quant_edge_mlx.npz"), **out)
 
 

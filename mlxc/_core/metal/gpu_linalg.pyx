@@ -331,7 +331,8 @@ def quantize_gpu(Quantize prim, list inputs, list outputs):
 
 def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
     """out (float32) = x @ dequantize(w)^T (transpose) or x @ dequantize(w): the weights
-    are dequantized into a float32 matrix on the GPU, then multiplied by the GEMM."""
+    are dequantized into a float32 matrix on the GPU, then multiplied by the GEMM (a
+    half x of a floating mode through float32, the result cast back)."""
     cdef array x = <array>inputs[0], w = <array>inputs[1], sc = <array>inputs[2]
     cdef array out = <array>outputs[0], wd
     cdef bint affine = prim.mode == 0
@@ -339,13 +340,24 @@ def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
     cdef int64_t N = wr if prim.transpose else wc
     cdef int64_t K = wc if prim.transpose else wr
     cdef int64_t M = x.size // K if K > 0 else 0
+    cdef array res = out
     if out.dtype != 11 or x.dtype != 11:
-        raise TypeError("[QuantizedMatmul] the GPU kernel computes in float32.")
-    alloc_output(out)
-    if out.size == 0:
+        # (floating modes, a half x: the CPU computes in x's dtype as MLX does; here the
+        # product is float32, cast in and out)
+        if affine or x.dtype != out.dtype or out.dtype not in (9, 10):
+            raise TypeError("[QuantizedMatmul] the GPU kernel computes in float32.")
+        alloc_output(out)
+        if out.size == 0:
+            return
+        xf = new_empty(11, x._shape)
+        gpu_copy_into(x, xf, "QuantizedMatmul")
+        x = xf
+        res = new_empty(11, out._shape)
+    alloc_output(res)
+    if res.size == 0:
         return
     keep = []
-    wd = new_empty(out.dtype, (wr, wc))
+    wd = new_empty(11, (wr, wc))
     dequant_into(prim.mode, prim.group_size, prim.bits, w, sc,
                  <array>inputs[3] if affine else None, None, wd, "QuantizedMatmul")
     p = gemm_params()
@@ -356,9 +368,11 @@ def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
     else:
         p[G_B_RS], p[G_B_CS] = N, 1
     p[G_O_RS] = N
-    run_gemm_kernel("QuantizedMatmul", out.dtype, p, 1, None,
+    run_gemm_kernel("QuantizedMatmul", 11, p, 1, None,
                     contig_binding(x, "QuantizedMatmul", keep), output_binding(wd), _NOTHING,
-                    output_binding(out))
+                    output_binding(res))
+    if res is not out:
+        gpu_copy_into(res, out, "QuantizedMatmul")
 
 
 cdef array host_indices(array idx, int64_t bound, str name):

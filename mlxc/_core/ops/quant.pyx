@@ -277,6 +277,10 @@ def quantized_matmul(x, w, /, scales, biases=None, transpose=True, group_size=No
                     mx.broadcast_to(_batch_indices(wb), batch), m, gs, b, transpose)
         if a.ndim == 1:
             out = mx.reshape(out, tuple(out.shape[:-2]) + (N,))
+    elif m != 0 and out_dt in (MLXC_FLOAT16, MLXC_BFLOAT16) and a.dtype == out_dt:
+        # MLX computes the floating modes in x's half type (every step rounded to it)
+        return new_node(out_dt, a._shape[:-1] + (N,), QuantizedMatmul(m, gs, b, bool(transpose)),
+                        (a, wq, s))
     else:
         inputs = [astype_op(a, MLXC_FLOAT32), wq, astype_op(s, MLXC_FLOAT32) if m == 0 else s]
         if m == 0:

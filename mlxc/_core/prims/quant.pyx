@@ -18,12 +18,13 @@ Transform rules (mlxc ops, so they compose):
   * GatherQMM: the same, per gathered product, with the gradients summed back into the
     matrices the indices picked; vmap folds the vmapped axis into the gathered batch.
 """
-from libc.stdint cimport int64_t, uint32_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
 
 from mlxc._core.allocator cimport Buffer
 from mlxc._core.array cimport alloc_output, array, new_node
 from mlxc._core.dtype cimport dtype_of, itemsize
 from mlxc._core.kernels cimport (MLXC_FLOAT32, MLXC_QUANT_AFFINE, MLXC_UINT32, mlxc_dequantize, mlxc_qmm,
+                                 mlxc_qmm_fp_half,
                                  mlxc_quantize)
 from mlxc._core.prims.index cimport contig_or_none
 from mlxc._core.primitive cimport Primitive, check_status
@@ -152,7 +153,8 @@ cdef class QuantizedMatmul(Primitive):
         cdef array out = <array>outputs[0]
         cdef bint affine = self.mode == MLXC_QUANT_AFFINE
         cdef array bi = <array>inputs[3] if affine else None
-        cdef Buffer xb = contig_or_none(x, MLXC_FLOAT32)
+        # float32 x, or (floating modes) float16 / bfloat16 x computed in its dtype
+        cdef Buffer xb = contig_or_none(x, x.dtype)
         cdef Buffer wb = contig_or_none(w, w.dtype)
         cdef Buffer sb = contig_or_none(sc, sc.dtype)
         cdef Buffer bb = contig_or_none(bi, MLXC_FLOAT32) if affine else None
@@ -166,10 +168,16 @@ cdef class QuantizedMatmul(Primitive):
         cdef const void *xp = _ptr(x, xb)
         cdef const void *wp = _ptr(w, wb)
         cdef const void *sp = _ptr(sc, sb)
+        cdef int xdt = x.dtype
         with nogil:
-            st = mlxc_qmm(self.mode, M, N, K, <const float *>xp, <const uint32_t *>wp, sp,
-                          <const float *>bp, self.transpose, self.group_size, self.bits, NULL,
-                          <float *>out.data())
+            if xdt == MLXC_FLOAT32:
+                st = mlxc_qmm(self.mode, M, N, K, <const float *>xp, <const uint32_t *>wp, sp,
+                              <const float *>bp, self.transpose, self.group_size, self.bits,
+                              NULL, <float *>out.data())
+            else:
+                st = mlxc_qmm_fp_half(self.mode, xdt, M, N, K, <const uint16_t *>xp,
+                                      <const uint32_t *>wp, <const uint8_t *>sp, self.transpose,
+                                      self.group_size, self.bits, <uint16_t *>out.data())
         return check_status(st, "quantized_matmul")
 
     cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
