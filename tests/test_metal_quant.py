@@ -172,3 +172,21 @@ def test_quantized_matmul_half_x_fp_modes(gpu, dt, eps):
             absprod = np.abs(f64(xx)) @ np.abs(wd.T if transpose else wd)
             a, r = f64(g[0]), f64(c[0])
             assert np.all(np.abs(a - r) <= (128 + 2) * eps * absprod + eps * np.abs(r))
+
+
+def test_gather_qmm_half_x_fp_mode(gpu):
+    """GatherQMM with a bfloat16 x (mxfp4): GPU (float32, cast) against the CPU (in
+    bfloat16 step by step), as test_quantized_matmul_half_x_fp_modes."""
+    eps = 2.0 ** -8
+    x = rand((3, 2, 128), seed=8).astype(mx.bfloat16)
+    w = mx.reshape(weights("float32", shape=(4 * 40, 128), seed=9), (4, 40, 128))
+    wq, s = mx.quantize(w, mode="mxfp4")
+    lhs, rhs = mx.array([[0, 2], [1, 1]]), mx.array([[3, 0], [0, 2]])
+    g, c = both(lambda: mx.gather_qmm(x, wq, s, None, lhs, rhs, True, mode="mxfp4"))
+    assert g[0].dtype == c[0].dtype == mx.bfloat16
+    wd = np.swapaxes(f64(mx.dequantize(wq, s, None, mode="mxfp4", dtype=mx.float32)), -1, -2)
+    xa = np.abs(f64(x))
+    absprod = np.stack([np.stack([xa[int(lhs[i, j])] @ np.abs(wd[int(rhs[i, j])])
+                                  for j in range(2)]) for i in range(2)])
+    a, r = f64(g[0]), f64(c[0])
+    assert np.all(np.abs(a - r) <= (128 + 2) * eps * absprod + eps * np.abs(r))

@@ -162,3 +162,20 @@ def test_fp_quantized_matmul_same_bits_at_every_level():
             assert r.returncode == 0, r.stderr
             digests.add(r.stdout.strip())
     assert len(digests) == 1, digests
+
+
+@pytest.mark.parametrize("xname", list(DTS))
+@pytest.mark.parametrize("mode,bits,gs,gi", FP[:3])
+def test_fp_gather_qmm(mode, bits, gs, gi, xname):
+    """gather_qmm over edge weights: MLX's bits (half x in its type)"""
+    w3 = _w("f32")[:15].reshape(3, 5, 128)
+    wq, s = mx.quantize(w3, gs, bits, mode)
+    rng = np.random.default_rng(2)                  # gen_quant_edge.activations
+    x = rng.standard_normal((3, 128)).astype(np.float32)
+    xg = (mx.array(x[:2, None].repeat(3, 1)).astype(DTS[xname])
+          * mx.array([1.0, -2.0, 0.5])[:, None]).astype(DTS[xname])
+    lhs = mx.array(np.array([[0, 1], [1, 0]], np.uint32))      # gen_quant_edge.LHS / RHS
+    rhs = mx.array(np.array([[2, 0], [1, 1]], np.uint32))
+    y = mx.gather_qmm(xg, wq, s, None, lhs, rhs, True, gs, bits, mode)
+    assert y.dtype == DTS[xname]
+    _diff(_bits(y), DATA[f"gq_{mode}_{xname}"], f"gather_qmm {mode} {xname}")

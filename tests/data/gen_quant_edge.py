@@ -20,6 +20,8 @@ nvfp4_g<i>_<dt>, global scale GLOBALS[i]):
                     MLX's float32 results bit for bit (its summation order is fixed);
                     c_mm_f16 ... c_mmT_bf16 the same with x, xt rounded to a half type
                     (MLX then computes in that type)
+  gq_<mode>_<xdt>   gather_qmm of the float32 weights as 3 matrices of 5 rows (wq, scales
+                    reshaped), x (2, 3, 128) in xdt, LHS / RHS below
 """
 import os
 
@@ -33,6 +35,8 @@ AFFINE_BITS = (2, 3, 4, 5, 6, 8)
 AFFINE_GS = (32, 64, 128)
 FP = (("mxfp4", 4, 32), ("mxfp8", 8, 32), ("nvfp4", 4, 16))
 
+LHS = np.array([[0, 1], [1, 0]], np.uint32)
+RHS = np.array([[2, 0], [1, 1]], np.uint32)
 E2M1 = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6], np.float32)
 
 
@@ -195,6 +199,14 @@ def main():
                                                                      gs, bits, mode))
                 out[key + "_mmT" + sfx] = bits_of(mx.quantized_matmul(xta, wq, s, None, False,
                                                                       gs, bits, mode))
+    w3 = mx.array(w32[:15]).reshape(3, 5, 128)
+    for mode, bits, gs in FP:
+        wq, s = mx.quantize(w3, gs, bits, mode)
+        for xn, xdt in DTS.items():
+            xg = mx.array(x[:2, None].repeat(3, 1)).astype(xdt) * mx.array([1.0, -2.0, 0.5])[:, None]
+            out[f"gq_{mode}_{xn}"] = bits_of(mx.gather_qmm(xg.astype(xdt), wq, s, None,
+                                                           mx.array(LHS), mx.array(RHS), True,
+                                                           gs, bits, mode))
     np.savez_compressed(os.path.join(here, "quant_edge_mlx.npz"), **out)
 
 

@@ -408,15 +408,25 @@ def gather_qmm_gpu(GatherQMM prim, list inputs, list outputs):
     cdef int64_t W = w.dims[0], wr = w.dims[1], wc = w.dims[2] * 32 // prim.bits
     cdef int64_t M = x.dims[1], K = x.dims[2], N = out.dims[out.ndim - 1]
     cdef int64_t P = (<array>inputs[nq]).size
+    cdef array res = out
     if out.dtype != 11 or x.dtype != 11:
-        raise TypeError("[GatherQMM] the GPU kernel computes in float32.")
-    alloc_output(out)
-    if out.size == 0:
+        # a floating mode's half x (the CPU computes in it): float32 here, cast in and out
+        if affine or x.dtype != out.dtype or out.dtype not in (9, 10):
+            raise TypeError("[GatherQMM] the GPU kernel computes in float32.")
+        alloc_output(out)
+        if out.size == 0:
+            return
+        xf = new_empty(11, x._shape)
+        gpu_copy_into(x, xf, "GatherQMM")
+        x = xf
+        res = new_empty(11, out._shape)
+    alloc_output(res)
+    if res.size == 0:
         return
     li = host_indices(<array>inputs[nq], x.dims[0], "lhs_indices")
     ri = host_indices(<array>inputs[nq + 1], W, "rhs_indices")
     keep = []
-    wd = new_empty(out.dtype, (W, wr, wc))
+    wd = new_empty(11, (W, wr, wc))
     dequant_into(prim.mode, prim.group_size, prim.bits, w, sc,
                  <array>inputs[3] if affine else None, None, wd, "GatherQMM")
     p = gemm_params()
@@ -431,9 +441,11 @@ def gather_qmm_gpu(GatherQMM prim, list inputs, list outputs):
     p[G_O_BS], p[G_O_RS] = M * N, N
     p[G_NA], p[G_NB] = x.dims[0], W
     p[G_LS], p[G_RS] = 1, 1
-    run_gemm_kernel("GatherQMM", out.dtype, p, P, None, contig_binding(x, "GatherQMM", keep),
-                    output_binding(wd), _NOTHING, output_binding(out), output_binding(li),
+    run_gemm_kernel("GatherQMM", 11, p, P, None, contig_binding(x, "GatherQMM", keep),
+                    output_binding(wd), _NOTHING, output_binding(res), output_binding(li),
                     output_binding(ri))
+    if res is not out:
+        gpu_copy_into(res, out, "GatherQMM")
 
 
 def register(dict table):

@@ -219,7 +219,7 @@ cdef class GatherQMM(QuantizedMatmul):
         cdef array bi = <array>inputs[3] if affine else None
         cdef array li = <array>inputs[nq], ri = <array>inputs[nq + 1]
         cdef array out = <array>outputs[0]
-        cdef Buffer xb = contig_or_none(x, MLXC_FLOAT32)
+        cdef Buffer xb = contig_or_none(x, x.dtype)      # float32, or a half (fp modes)
         cdef Buffer wb = contig_or_none(w, w.dtype)
         cdef Buffer sb = contig_or_none(sc, sc.dtype)
         cdef Buffer bb = contig_or_none(bi, MLXC_FLOAT32) if affine else None
@@ -233,13 +233,14 @@ cdef class GatherQMM(QuantizedMatmul):
         alloc_output(out)
         if nb == 0 or M == 0 or N == 0:
             return 0
-        cdef const float *xp = <const float *>_ptr(x, xb)
+        cdef const char *xp = <const char *>_ptr(x, xb)
+        cdef int xdt = x.dtype, xs = itemsize(x.dtype)
         cdef const uint32_t *wp = <const uint32_t *>_ptr(w, wb)
         cdef const char *sp = <const char *>_ptr(sc, sb)
         cdef const float *bp = <const float *>_ptr(bi, bb) if affine else NULL
         cdef const uint32_t *lp = <const uint32_t *>_ptr(li, lb)
         cdef const uint32_t *rp = <const uint32_t *>_ptr(ri, rb)
-        cdef float *op = <float *>out.data()
+        cdef char *op = <char *>out.data()
         for t in range(nb):
             xi = lp[t]
             wi = rp[t]
@@ -247,10 +248,18 @@ cdef class GatherQMM(QuantizedMatmul):
                 raise IndexError(f"[gather_qmm] index out of range: lhs_indices holds {xi} "
                                  f"(x has {X} matrices), rhs_indices {wi} (w has {W}).")
             with nogil:
-                st = mlxc_qmm(self.mode, M, N, K, xp + xi * M * K, wp + wi * wstep,
-                              <const void *>(sp + wi * sstep),
-                              bp + wi * (sstep // 4) if affine else NULL, self.transpose,
-                              self.group_size, self.bits, NULL, op + t * M * N)
+                if xdt == MLXC_FLOAT32:
+                    st = mlxc_qmm(self.mode, M, N, K, <const float *>(xp + xi * M * K * xs),
+                                  wp + wi * wstep, <const void *>(sp + wi * sstep),
+                                  bp + wi * (sstep // 4) if affine else NULL, self.transpose,
+                                  self.group_size, self.bits, NULL,
+                                  <float *>(op + t * M * N * xs))
+                else:
+                    st = mlxc_qmm_fp_half(self.mode, xdt, M, N, K,
+                                          <const uint16_t *>(xp + xi * M * K * xs),
+                                          wp + wi * wstep, <const uint8_t *>(sp + wi * sstep),
+                                          self.transpose, self.group_size, self.bits,
+                                          <uint16_t *>(op + t * M * N * xs))
             if st != 0:
                 break
         return check_status(st, "gather_qmm")
@@ -264,9 +273,10 @@ cdef class GatherQMM(QuantizedMatmul):
                 raise RuntimeError("[GatherQMM::jvp] No JVP wrt the quantized matrix yet.")
         k = list(argnums).index(0) if 0 in argnums else -1
         import mlxc.core as mx
+        dt = primals[0].dtype                  # float32, or a floating mode's half x
         if k < 0:
-            return [mx.zeros(outputs[0].shape, mx.float32)]
-        return [gather_qmm_node(self, tangents[k].astype(mx.float32), primals[1:])]
+            return [mx.zeros(outputs[0].shape, dt)]
+        return [gather_qmm_node(self, tangents[k].astype(dt), primals[1:])]
 
     cpdef tuple vmap(self, list inputs, list axes, list outputs):
         return _gqmm_vmap(self, inputs, axes)
@@ -281,11 +291,12 @@ cdef class GatherQMM(QuantizedMatmul):
 
 
 def gather_qmm_node(GatherQMM p, x, list rest):
-    """A GatherQMM node of p's kind: x (X, M, K) float32, rest = [w, scales, (biases,)
-    lhs, rhs] as the primitive takes them."""
+    """A GatherQMM node of p's kind: x (X, M, K) float32 (floating modes: or float16 /
+    bfloat16, the output then in that type), rest = [w, scales, (biases,) lhs, rhs] as
+    the primitive takes them."""
     n = rest[0].shape[-2] if p.transpose else rest[0].shape[-1] * 32 // p.bits
-    return new_node(MLXC_FLOAT32, tuple(rest[-2].shape) + (x.shape[1], n), p,
-                       (x,) + tuple(rest))
+    return new_node((<array>x).dtype, tuple(rest[-2].shape) + (x.shape[1], n), p,
+                    (x,) + tuple(rest))
 
 
 # ---------------------------------------------------------------- rules (mlxc ops)
