@@ -10,14 +10,20 @@
  *                     |min| > |max|; edge = min or max (the larger magnitude);
  *                     q0 = rint(edge / scale); q0 != 0: scale = edge / q0, bias = edge
  *                     (so the edge is exact), else bias = 0
- *             q = min(rint((w - bias) / scale), 2^bits - 1)
- *           with the unrounded float scale; then scale and bias round to the dtype.
+ *             q = min(rint((w - bias) / scale), 2^bits - 1), a NaN quotient 0
+ *           with the unrounded float scale; then scale and bias round to the dtype
+ *           (MLX's NaN bits: float16 sign | 0x7d00, bfloat16 0x7fc0).
+ *   floating modes: amax = max |w| of the group, a NaN winning; a = amax / m rounded to
+ *           the input's dtype (m = 6, 448 for mxfp8); each w / scale also rounds to it.
  *   mxfp4 / mxfp8  e2m1 / e4m3 codes, groups of 32, scale 2^n as an e8m0 byte n + 127:
- *           n = ceil(log2(amax / m)) (m = 6 or 448; amax 0 gives n = 0), q = code(w / 2^n).
- *   nvfp4   e2m1 codes, groups of 16, scale an e4m3 byte s = e4m3(amax / 6 * enc),
- *           enc = 448 * 6 / global_scale (1 without one), q = code(w / (s / enc)).
- * e2m1 rounding is MLX's CPU rule: magnitude thresholds 0.25 0.75 1.25 1.75 2.5 3.5 5
- * with ties going down, saturating at 6, and no sign on a zero code.
+ *           n = ceil(log2(a)) (a = 0 gives n = 0), q = code(w / 2^n).  A NaN / inf a:
+ *           byte 128 (float32 input) or 0 (half input) and q = code(w / 0).
+ *   nvfp4   e2m1 codes, groups of 16, scale an e4m3 byte s = e4m3(a * enc) (NaN and
+ *           inf saturate to 448), enc = 448 * 6 / global_scale (1 without one),
+ *           q = code((w / s) * enc).
+ * e2m1 rounding is MLX's CPU search for the nearest code value (e2m1_code): below 2^22
+ * the magnitude thresholds 0.25 0.75 1.25 1.75 2.5 3.5 5 with ties going down, no sign
+ * on a zero code; NaN, +-inf and far larger values as the search finds them.
  *
  * Dequantize: affine computes q * scale, rounds to the output dtype, adds the bias
  * and rounds again (MLX's arithmetic in the dtype); fp modes multiply the element's
