@@ -718,8 +718,8 @@ typedef float fpv __attribute__((vector_size(FPB * sizeof(float))));   /* FPB ch
 /* Blocks of FPB rows of w (their code values transposed into vt, missing rows 0) meet
  * FPM rows of x at a time (missing rows read row 0 and are not stored): FPM * FPB
  * independent chains, fixed trip counts, so the compiler vectorizes across chains. */
-static inline __attribute__((always_inline)) void fp_cols_t(const qmm_job *j, int64_t n0, int64_t n1,
-                                                            float *restrict vt)
+#define FP_INLINE static inline __attribute__((always_inline))
+FP_INLINE void fp_cols_t(const qmm_job *j, int64_t n0, int64_t n1, float *restrict vt)
 {
     const int gs = j->gs;
     const int64_t K = j->K, G = K / gs, M = j->M;
@@ -744,7 +744,8 @@ static inline __attribute__((always_inline)) void fp_cols_t(const qmm_job *j, in
                     for (int mm = 0; mm < FPM; mm++) ga[mm] = ga[mm] + xr[mm][i] * v;
                 }
                 for (int r = 0; r < FPB; r++)
-                    sc[r] = r < nb ? fp_scale(j->mode, j->s8[(b0 + r) * j->srow + g]) * j->gmul : 1.0f;
+                    sc[r] = r < nb ? fp_scale(j->mode, j->s8[(b0 + r) * j->srow + g]) * j->gmul
+                                   : 1.0f;
                 for (int mm = 0; mm < FPM; mm++) acc[mm] = acc[mm] + ga[mm] * sc;
             }
             for (int mm = 0; mm < FPM && m0 + mm < M; mm++)
@@ -755,14 +756,14 @@ static inline __attribute__((always_inline)) void fp_cols_t(const qmm_job *j, in
 
 /* Columns n0..n1 (a multiple of gs wide): their code values in vb (k-major), then per
  * row of x one pass over k, each column its own chain. */
-static inline __attribute__((always_inline)) void fp_cols_n(const qmm_job *j, int64_t n0, int64_t n1,
-                                                            float *restrict vb)
+FP_INLINE void fp_cols_n(const qmm_job *j, int64_t n0, int64_t n1, float *restrict vb)
 {
     const int gs = j->gs;
     const int64_t K = j->K, N = j->N, w = n1 - n0, ng = w / gs;
     for (int64_t k = 0; k < K; k++) {
         const uint8_t *row = j->w + k * j->row_bytes;
-        for (int64_t c = 0; c < w; c++) vb[k * w + c] = fp_value(j->mode, get_code(row, n0 + c, j->bits));
+        for (int64_t c = 0; c < w; c++)
+            vb[k * w + c] = fp_value(j->mode, get_code(row, n0 + c, j->bits));
     }
     for (int64_t m = 0; m < j->M; m++) {
         const float *x = j->x + m * K;

@@ -4,9 +4,9 @@ e4m3 rounding boundaries, huge and tiny magnitudes) in float32 / float16 / bfloa
 bit for bit against MLX 0.32.4's recorded outputs (tests/data/quant_edge_mlx.npz,
 written by tests/data/gen_quant_edge.py): packed words, scales, biases and the
 dequantized values of every mode, with and without nvfp4's global scale, and
-quantized_matmul in the floating modes (MLX's order of summation; half activations in
-their type, as MLX computes them).  On the CPU
-and on the GPU (metal/quantized.metal, emulated: it claims the CPU's bits)."""
+quantized_matmul / gather_qmm in the floating modes (MLX's order of summation; half
+activations in their type, as MLX computes them).  Quantize and dequantize run on the
+CPU and on the GPU (metal/quantized.metal, emulated: it claims the CPU's bits)."""
 import os
 import subprocess
 import sys
@@ -46,6 +46,13 @@ def _from_bits(b, dname):
 
 def _w(dname):
     return _from_bits(DATA[f"w_{dname}"], dname)
+
+
+def _activations(rows):
+    """gen_quant_edge.activations: x (3, 128) and xt (3, rows), float32"""
+    rng = np.random.default_rng(2)
+    return (rng.standard_normal((3, 128)).astype(np.float32),
+            rng.standard_normal((3, rows)).astype(np.float32))
 
 
 def _diff(got, want, what):
@@ -121,9 +128,7 @@ def test_fp_quantized_matmul(mode, bits, gs, gi, dname, xname):
     key, _ = _fp_case(mode, gi, dname)
     sfx = "" if xname == "f32" else "_" + xname
     wq, s = mx.array(DATA[key + "_wq"]), mx.array(DATA[key + "_s"])
-    rng = np.random.default_rng(2)                  # gen_quant_edge.activations
-    x = mx.array(rng.standard_normal((3, 128)).astype(np.float32)).astype(DTS[xname])
-    xt = mx.array(rng.standard_normal((3, wq.shape[0])).astype(np.float32)).astype(DTS[xname])
+    x, xt = (mx.array(a).astype(DTS[xname]) for a in _activations(wq.shape[0]))
     y = mx.quantized_matmul(x, wq, s, None, True, gs, bits, mode)
     assert y.dtype == DTS[xname]
     _diff(_bits(y), DATA[key + "_mm" + sfx], key + " quantized_matmul " + xname)
@@ -170,8 +175,7 @@ def test_fp_gather_qmm(mode, bits, gs, gi, xname):
     """gather_qmm over edge weights: MLX's bits (half x in its type)"""
     w3 = _w("f32")[:15].reshape(3, 5, 128)
     wq, s = mx.quantize(w3, gs, bits, mode)
-    rng = np.random.default_rng(2)                  # gen_quant_edge.activations
-    x = rng.standard_normal((3, 128)).astype(np.float32)
+    x = _activations(1)[0]
     xg = (mx.array(x[:2, None].repeat(3, 1)).astype(DTS[xname])
           * mx.array([1.0, -2.0, 0.5])[:, None]).astype(DTS[xname])
     lhs = mx.array(np.array([[0, 1], [1, 0]], np.uint32))      # gen_quant_edge.LHS / RHS

@@ -134,7 +134,8 @@ def blocks(seed=0):
     # nvfp4 elements far above 6 (the scale saturates at 448, w / 448 in [2^22, 2^28]):
     # MLX's nearest-code search then decides on float32-rounded distances
     for lo in (22, 24, 25, 25, 26, 26, 27, 28):
-        add(rng.uniform(-1, 1, 16) * 2.0 ** (lo + 1) * 448 + np.sign(rng.standard_normal(16)) * 2.0 ** lo * 448)
+        sign = np.sign(rng.standard_normal(16))
+        add((rng.uniform(-1, 1, 16) * 2.0 ** (lo + 1) + sign * 2.0 ** lo) * 448)
     # random blocks of many magnitudes, some with a dominant outlier
     for i in range(40):
         v = rnd(10.0 ** rng.integers(-8, 9))
@@ -203,7 +204,8 @@ def main():
     for mode, bits, gs in FP:
         wq, s = mx.quantize(w3, gs, bits, mode)
         for xn, xdt in DTS.items():
-            xg = mx.array(x[:2, None].repeat(3, 1)).astype(xdt) * mx.array([1.0, -2.0, 0.5])[:, None]
+            xg = (mx.array(x[:2, None].repeat(3, 1)).astype(xdt)
+                  * mx.array([1.0, -2.0, 0.5])[:, None])
             out[f"gq_{mode}_{xn}"] = bits_of(mx.gather_qmm(xg.astype(xdt), wq, s, None,
                                                            mx.array(LHS), mx.array(RHS), True,
                                                            gs, bits, mode))
