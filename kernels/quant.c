@@ -354,6 +354,9 @@ typedef struct {
     int64_t xp_len, chunk;
     int isa, lanes;
     int oom;                    /* set by a task whose buffer allocation failed */
+    int xdt;                    /* fp modes: x's and out's dtype (float32 / a half type) */
+    const void *xv;             /* fp modes: x, out in that dtype */
+    void *outv;
 } qmm_job;
 
 /* n values of packed row r starting at column c0, dequantized in float32, to
@@ -714,12 +717,43 @@ typedef float fpv __attribute__((vector_size(FPB * sizeof(float))));   /* FPB ch
 #define FPV_ZERO ((fpv){0})
 #define FPM 4                   /* transpose: rows of x per pass */
 #define FP_COLS 64              /* output columns per task: a fixed cut */
+#define FP_INLINE static inline __attribute__((always_inline))
+
+/* The lanes of *v rounded to dt and back, lane by lane as round_to (float32: kept).  The
+ * half types by their bits: bfloat16 keeps the top 16 (nearest even), NaN 0x7fc0;
+ * float16 keeps 10 mantissa bits (nearest even), below 2^-14 multiples of 2^-24 (the
+ * FPU rounds a + 0.5), from 65520 inf, NaN sign | 0x7d00 (float32 sign | 0x7fa00000). */
+typedef uint32_t fpu __attribute__((vector_size(FPB * sizeof(uint32_t))));
+FP_INLINE void fpv_round(fpv *v, const int dt)
+{
+    if (dt == MLXC_FLOAT32) return;
+    fpu u, r;
+    memcpy(&u, v, sizeof u);
+    const fpu a = u & 0x7fffffffu, nan = (fpu)(a > 0x7f800000u);
+    if (dt == MLXC_BFLOAT16) {
+        r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+        r = (r & ~nan) | (nan & 0x7fc00000u);
+    } else {
+        fpv af, sf;
+        fpu sub;
+        memcpy(&af, &a, sizeof af);
+        sf = (af + 0.5f) - 0.5f;
+        memcpy(&sub, &sf, sizeof sub);
+        const fpu norm = (a + 0xfffu + ((a >> 13) & 1u)) & 0xffffe000u;
+        const fpu m_sub = (fpu)(a < 0x38800000u), m_inf = (fpu)(a >= 0x477ff000u);
+        r = (sub & m_sub) | (norm & ~m_sub);
+        r = (m_inf & 0x7f800000u) | (r & ~m_inf);
+        r = ((nan & 0x7fa00000u) | (r & ~nan)) | (u & 0x80000000u);
+    }
+    memcpy(v, &r, sizeof r);
+}
 
 /* Blocks of FPB rows of w (their code values transposed into vt, missing rows 0) meet
  * FPM rows of x at a time (missing rows read row 0 and are not stored): FPM * FPB
- * independent chains, fixed trip counts, so the compiler vectorizes across chains. */
-#define FP_INLINE static inline __attribute__((always_inline))
-FP_INLINE void fp_cols_t(const qmm_job *j, int64_t n0, int64_t n1, float *restrict vt)
+ * independent chains, fixed trip counts, so the compiler vectorizes across chains.
+ * dt: x's and out's dtype (a constant at each call), every step rounded to it. */
+FP_INLINE void fp_cols_t(const qmm_job *j, int64_t n0, int64_t n1, float *restrict vt,
+                         const int dt)
 {
     const int gs = j->gs;
     const int64_t K = j->K, G = K / gs, M = j->M;
@@ -731,8 +765,8 @@ FP_INLINE void fp_cols_t(const qmm_job *j, int64_t n0, int64_t n1, float *restri
                 vt[i * FPB + r] = r < nb ? fp_value(j->mode, get_code(row, i, j->bits)) : 0.0f;
         }
         for (int64_t m0 = 0; m0 < M; m0 += FPM) {
-            const float *xr[FPM];
-            for (int mm = 0; mm < FPM; mm++) xr[mm] = j->x + (m0 + mm < M ? m0 + mm : 0) * K;
+            int64_t xr[FPM];
+            for (int mm = 0; mm < FPM; mm++) xr[mm] = (m0 + mm < M ? m0 + mm : 0) * K;
             fpv acc[FPM];
             for (int mm = 0; mm < FPM; mm++) acc[mm] = FPV_ZERO;
             for (int64_t g = 0; g < G; g++) {
@@ -741,22 +775,34 @@ FP_INLINE void fp_cols_t(const qmm_job *j, int64_t n0, int64_t n1, float *restri
                 for (int64_t i = g * gs; i < (g + 1) * gs; i++) {
                     fpv v;
                     memcpy(&v, vt + i * FPB, sizeof v);
-                    for (int mm = 0; mm < FPM; mm++) ga[mm] = ga[mm] + xr[mm][i] * v;
+                    for (int mm = 0; mm < FPM; mm++) {
+                        fpv p = load_f(dt, j->xv, xr[mm] + i) * v;
+                        fpv_round(&p, dt);
+                        ga[mm] = ga[mm] + p;
+                        fpv_round(&ga[mm], dt);
+                    }
                 }
                 for (int r = 0; r < FPB; r++)
-                    sc[r] = r < nb ? fp_scale(j->mode, j->s8[(b0 + r) * j->srow + g]) * j->gmul
+                    sc[r] = r < nb ? round_to(dt, fp_scale(j->mode, j->s8[(b0 + r) * j->srow + g])
+                                                  * j->gmul)
                                    : 1.0f;
-                for (int mm = 0; mm < FPM; mm++) acc[mm] = acc[mm] + ga[mm] * sc;
+                for (int mm = 0; mm < FPM; mm++) {
+                    fpv p = ga[mm] * sc;
+                    fpv_round(&p, dt);
+                    acc[mm] = acc[mm] + p;
+                    fpv_round(&acc[mm], dt);
+                }
             }
             for (int mm = 0; mm < FPM && m0 + mm < M; mm++)
-                for (int r = 0; r < nb; r++) j->out[(m0 + mm) * j->N + b0 + r] = acc[mm][r];
+                for (int r = 0; r < nb; r++) store_f(dt, j->outv, (m0 + mm) * j->N + b0 + r, acc[mm][r]);
         }
     }
 }
 
-/* Columns n0..n1 (a multiple of gs wide): their code values in vb (k-major), then per
- * row of x one pass over k, each column its own chain. */
-FP_INLINE void fp_cols_n(const qmm_job *j, int64_t n0, int64_t n1, float *restrict vb)
+/* Columns n0..n1 (a multiple of gs wide, at most FP_COLS): their code values in vb
+ * (k-major), then per row of x one pass over k, each column its own chain. */
+FP_INLINE void fp_cols_n(const qmm_job *j, int64_t n0, int64_t n1, float *restrict vb,
+                         const int dt)
 {
     const int gs = j->gs;
     const int64_t K = j->K, N = j->N, w = n1 - n0, ng = w / gs;
@@ -766,40 +812,55 @@ FP_INLINE void fp_cols_n(const qmm_job *j, int64_t n0, int64_t n1, float *restri
             vb[k * w + c] = fp_value(j->mode, get_code(row, n0 + c, j->bits));
     }
     for (int64_t m = 0; m < j->M; m++) {
-        const float *x = j->x + m * K;
-        float *restrict o = j->out + m * N + n0;
-        for (int64_t c = 0; c < w; c++) o[c] = 0.0f;
+        fpv o[FP_COLS / FPB];
+        for (int c = 0; c < FP_COLS / FPB; c++) o[c] = FPV_ZERO;
         for (int64_t k = 0; k < K; k++) {
+            const float xk = load_f(dt, j->xv, m * K + k);
             for (int64_t q = 0; q < ng; q++) {
                 const int64_t g = n0 / gs + q;
-                const float t = x[k] * (fp_scale(j->mode, j->s8[k * j->srow + g]) * j->gmul);
-                const float *restrict v = vb + k * w + q * gs;
-                float *restrict oq = o + q * gs;
-                for (int c = 0; c < gs; c++) oq[c] = oq[c] + t * v[c];
+                const float t = round_to(dt, xk * round_to(dt, fp_scale(j->mode,
+                                                                        j->s8[k * j->srow + g])
+                                                                * j->gmul));
+                for (int c = (int)(q * gs); c < (q + 1) * gs; c += FPB) {
+                    fpv v;
+                    memcpy(&v, vb + k * w + c, sizeof v);
+                    fpv p = t * v;
+                    fpv_round(&p, dt);
+                    o[c / FPB] = o[c / FPB] + p;
+                    fpv_round(&o[c / FPB], dt);
+                }
             }
         }
+        for (int64_t c = 0; c < w; c++) store_f(dt, j->outv, m * N + n0 + c, o[c / FPB][c % FPB]);
     }
 }
+
+#define FP_BODY(j, n0, n1, vb)                                                        \
+    switch ((j)->xdt * 2 + (j)->transpose) {                                          \
+    case MLXC_FLOAT16 * 2 + 1: fp_cols_t(j, n0, n1, vb, MLXC_FLOAT16); break;         \
+    case MLXC_FLOAT16 * 2: fp_cols_n(j, n0, n1, vb, MLXC_FLOAT16); break;             \
+    case MLXC_BFLOAT16 * 2 + 1: fp_cols_t(j, n0, n1, vb, MLXC_BFLOAT16); break;       \
+    case MLXC_BFLOAT16 * 2: fp_cols_n(j, n0, n1, vb, MLXC_BFLOAT16); break;           \
+    case MLXC_FLOAT32 * 2 + 1: fp_cols_t(j, n0, n1, vb, MLXC_FLOAT32); break;         \
+    default: fp_cols_n(j, n0, n1, vb, MLXC_FLOAT32); break;                           \
+    }
 
 /* The bodies compiled for each SIMD level, none with fma (so no fused multiply-add can
  * be formed): the same IEEE operations per chain, so every level gives the same bits. */
 NO_CONTRACT static void fp_cols_scalar(const qmm_job *j, int64_t n0, int64_t n1, float *vb)
 {
-    if (j->transpose) fp_cols_t(j, n0, n1, vb);
-    else fp_cols_n(j, n0, n1, vb);
+    FP_BODY(j, n0, n1, vb)
 }
 #ifdef Q_X86
 NO_CONTRACT __attribute__((target("avx2"))) static void fp_cols_avx2(const qmm_job *j, int64_t n0,
                                                                       int64_t n1, float *vb)
 {
-    if (j->transpose) fp_cols_t(j, n0, n1, vb);
-    else fp_cols_n(j, n0, n1, vb);
+    FP_BODY(j, n0, n1, vb)
 }
 NO_CONTRACT __attribute__((target("avx512f,avx512vl,avx2"))) static void fp_cols_avx512(
     const qmm_job *j, int64_t n0, int64_t n1, float *vb)
 {
-    if (j->transpose) fp_cols_t(j, n0, n1, vb);
-    else fp_cols_n(j, n0, n1, vb);
+    FP_BODY(j, n0, n1, vb)
 }
 #endif
 
@@ -808,7 +869,7 @@ static void fp_task(void *ctx, int64_t t, int tid)
     (void)tid;
     const qmm_job *j = ctx;
     int64_t n0 = t * FP_COLS, n1 = qmin64(n0 + FP_COLS, j->N);
-    float *vb = malloc((size_t)(j->K * (j->transpose ? FPB : FP_COLS)) * sizeof(float));
+    float *vb = malloc((size_t)(j->K * (j->transpose ? FPB : FP_COLS) + 1) * sizeof(float));
     if (!vb) { __atomic_store_n(&((qmm_job *)ctx)->oom, 1, __ATOMIC_RELAXED); return; }
 #ifdef Q_X86
     if (j->isa >= MLXC_ISA_AVX512) fp_cols_avx512(j, n0, n1, vb);
@@ -849,57 +910,16 @@ int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const ui
     j.out = out;
     j.isa = mlxc_isa_pick(mlxc_levels_quant);
     if (K <= 0) { memset(out, 0, (size_t)(M * N) * sizeof(float)); return MLXC_OK; }
-    if (mode != MODE_AFFINE) return qmm_fp(&j);
+    if (mode != MODE_AFFINE) {
+        j.xdt = MLXC_FLOAT32; j.xv = x; j.outv = out;
+        return qmm_fp(&j);
+    }
     if (transpose && M <= MV_MAXM && simd_affine(&j)) return qmm_matvec(&j);
     return mlxc_gemm_f32_packb(M, N, K, x, K, 1, qmm_packb, &j, out);
 }
 
-/* ---- floating modes, float16 / bfloat16 x: MLX computes in that dtype, every
- * operation's result rounded to it (NaN as its conversion writes it), in qmm_fp's
- * orders; the scales too are rounded to it first (float16 has no 2^16 and up).  Scalar,
- * fixed column cuts: the same bits at any thread count and level. */
-typedef struct {
-    int mode, dtype, gs, bits, transpose;
-    int64_t M, N, K, row_bytes, srow;
-    const uint16_t *x;
-    const uint8_t *w, *s8;
-    uint16_t *out;
-} fph_job;
-
-NO_CONTRACT static void fph_task(void *ctx, int64_t t, int tid)
-{
-    (void)tid;
-    const fph_job *j = ctx;
-    const int dt = j->dtype, gs = j->gs;
-    const int64_t K = j->K, N = j->N, n1 = qmin64((t + 1) * FP_COLS, N);
-    for (int64_t n = t * FP_COLS; n < n1; n++) {
-        for (int64_t m = 0; m < j->M; m++) {
-            float acc = 0.0f;
-            if (j->transpose) {
-                const uint8_t *row = j->w + n * j->row_bytes;
-                for (int64_t g = 0; g < K / gs; g++) {
-                    float ga = 0.0f;
-                    for (int64_t i = g * gs; i < (g + 1) * gs; i++) {
-                        float p = round_to(dt, load_f(dt, j->x, m * K + i)
-                                               * fp_value(j->mode, get_code(row, i, j->bits)));
-                        ga = round_to(dt, ga + p);
-                    }
-                    float sc = round_to(dt, fp_scale(j->mode, j->s8[n * j->srow + g]));
-                    acc = round_to(dt, acc + round_to(dt, ga * sc));
-                }
-            } else {
-                for (int64_t k = 0; k < K; k++) {
-                    float sc = round_to(dt, fp_scale(j->mode, j->s8[k * j->srow + n / gs]));
-                    float xs = round_to(dt, load_f(dt, j->x, m * K + k) * sc);
-                    float v = fp_value(j->mode, get_code(j->w + k * j->row_bytes, n, j->bits));
-                    acc = round_to(dt, acc + round_to(dt, xs * v));
-                }
-            }
-            store_f(dt, j->out, m * N + n, acc);
-        }
-    }
-}
-
+/* The floating modes with a float16 / bfloat16 x (qmm_fp with every step rounded to
+ * that dtype, as MLX computes). */
 int mlxc_qmm_fp_half(int mode, int dtype, int64_t M, int64_t N, int64_t K, const uint16_t *x,
                      const uint32_t *w, const uint8_t *scales, int transpose, int group_size,
                      int bits, uint16_t *out)
@@ -907,13 +927,19 @@ int mlxc_qmm_fp_half(int mode, int dtype, int64_t M, int64_t N, int64_t K, const
     if (mode == MODE_AFFINE || !valid_mode(mode, group_size, bits)) return MLXC_ERR_UNSUPPORTED;
     if (dtype != MLXC_FLOAT16 && dtype != MLXC_BFLOAT16) return MLXC_ERR_UNSUPPORTED;
     if (M <= 0 || N <= 0) return MLXC_OK;
+    qmm_job j;
+    memset(&j, 0, sizeof j);
+    j.mode = mode; j.gs = group_size; j.bits = bits; j.transpose = transpose;
+    j.M = M; j.N = N; j.K = K;
+    j.w = (const uint8_t *)w;
     int64_t inner = transpose ? K : N;
-    fph_job j = {mode, dtype, group_size, bits, transpose, M, N, K, inner * bits / 8,
-                 inner / group_size, x, (const uint8_t *)w, scales, out};
-    int64_t tasks = (N + FP_COLS - 1) / FP_COLS;
-    int nthr = (double)N * (double)K * (double)M < 16384.0 ? 1 : mlxc_num_threads();
-    mlxc_parallel_for(tasks, nthr, fph_task, &j);
-    return MLXC_OK;
+    j.row_bytes = inner * bits / 8;
+    j.srow = inner / group_size;
+    j.s8 = scales;
+    j.gmul = 1.0f;
+    j.xdt = dtype; j.xv = x; j.outv = out;
+    j.isa = mlxc_isa_pick(mlxc_levels_quant);
+    return qmm_fp(&j);
 }
 
 /* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */
