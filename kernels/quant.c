@@ -704,9 +704,10 @@ static int qmm_matvec(qmm_job *j)
  *   transpose:     out[m][n] = sum over groups g in order of
  *                  (sum over i in g in order of x[m][i] * v[n][i]) * scale[n][g]
  *   not transpose: out[m][n] = sum over k in order of (x[m][k] * scale[k][n / gs]) * v[k][n]
- * (v the e2m1 / e4m3 code values), every operation rounded to float32, none fused.
- * Each output is one sequential chain; tasks own fixed blocks of output columns and
- * run FPB chains side by side (independent, so the order inside each stays MLX's). */
+ * (v the e2m1 / e4m3 code values), every operation rounded to float32 (a half x: to
+ * its type, scales included, as MLX computes in it), none fused.  Each output is one
+ * sequential chain; tasks own fixed blocks of output columns and run FPB chains side
+ * by side (independent, so the order inside each stays MLX's). */
 #if defined(__GNUC__) && !defined(__clang__)
 #define NO_CONTRACT __attribute__((optimize("fp-contract=off")))
 #else
