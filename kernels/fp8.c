@@ -81,14 +81,13 @@ static void fp8_range(const fp8_job *j, int64_t lo, int64_t hi)
     case MLXC_FLOAT16: {
         uint16_t *o = j->out;
         for (int64_t i = lo; i < hi; i++)
-            o[i] = E4M3_NAN(c[i]) ? (uint16_t)(((c[i] & 0x80u) << 8) | 0x7d00u)
-                                  : mlxc_f2h(mlxc_u2f(e4m3_to_f32(c[i])));
+            o[i] = mlxc_f2h_mlx(mlxc_u2f(e4m3_to_f32(c[i])));
         break;
     }
     case MLXC_BFLOAT16: {
         uint16_t *o = j->out;     /* every e4m3 value has <= 4 significant bits: exact */
         for (int64_t i = lo; i < hi; i++)
-            o[i] = E4M3_NAN(c[i]) ? (uint16_t)0x7fc0u : (uint16_t)(e4m3_to_f32(c[i]) >> 16);
+            o[i] = mlxc_f2bf_mlx(mlxc_u2f(e4m3_to_f32(c[i])));
         break;
     }
     default: {                                       /* MLXC_FLOAT64 */

@@ -78,6 +78,21 @@ static inline uint16_t mlxc_f2bf(float f)
     return (uint16_t)((x & 0x7fffffffu) > 0x7f800000u ? q : r);
 }
 
+/* float32 -> float16 / bfloat16 as MLX's CPU build converts (quantize's scales,
+ * dequantize's outputs, fp8 decoding): as mlxc_f2h / mlxc_f2bf except that every NaN
+ * becomes sign | 0x7d00 (float16) or 0x7fc0 (bfloat16, sign dropped). */
+static inline uint16_t mlxc_f2h_mlx(float f)
+{
+    uint32_t x = mlxc_f2u(f);
+    return (x & 0x7fffffffu) > 0x7f800000u ? (uint16_t)(((x >> 16) & 0x8000u) | 0x7d00u)
+                                           : mlxc_f2h(f);
+}
+
+static inline uint16_t mlxc_f2bf_mlx(float f)
+{
+    return (mlxc_f2u(f) & 0x7fffffffu) > 0x7f800000u ? (uint16_t)0x7fc0u : mlxc_f2bf(f);
+}
+
 /* ------------------------------------------------ safe float -> int casts */
 /* Out of range / NaN give what x86-64 hardware gives (the "integer
  * indefinite" value, truncated for narrow types), which is what MLX produces on

@@ -10,20 +10,28 @@
  *                     |min| > |max|; edge = min or max (the larger magnitude);
  *                     q0 = rint(edge / scale); q0 != 0: scale = edge / q0, bias = edge
  *                     (so the edge is exact), else bias = 0
- *             q = min(rint((w - bias) / scale), 2^bits - 1)
- *           with the unrounded float scale; then scale and bias round to the dtype.
+ *             q = min(rint((w - bias) / scale), 2^bits - 1), a NaN quotient 0
+ *           with the unrounded float scale; then scale and bias round to the dtype
+ *           (MLX's NaN bits: float16 sign | 0x7d00, bfloat16 0x7fc0).
+ *   floating modes: amax = max |w| of the group, a NaN winning; a = amax / m rounded to
+ *           the input's dtype (m = 6, 448 for mxfp8); each w / scale also rounds to it.
  *   mxfp4 / mxfp8  e2m1 / e4m3 codes, groups of 32, scale 2^n as an e8m0 byte n + 127:
- *           n = ceil(log2(amax / m)) (m = 6 or 448; amax 0 gives n = 0), q = code(w / 2^n).
- *   nvfp4   e2m1 codes, groups of 16, scale an e4m3 byte s = e4m3(amax / 6 * enc),
- *           enc = 448 * 6 / global_scale (1 without one), q = code(w / (s / enc)).
- * e2m1 rounding is MLX's CPU rule: magnitude thresholds 0.25 0.75 1.25 1.75 2.5 3.5 5
- * with ties going down, saturating at 6, and no sign on a zero code.
+ *           n = ceil(log2(a)) (a = 0 gives n = 0), q = code(w / 2^n).  A NaN / inf a:
+ *           byte 128 (float32 input) or 0 (half input) and q = code(w / 0).
+ *   nvfp4   e2m1 codes, groups of 16, scale an e4m3 byte s = e4m3(a * enc) (NaN and
+ *           inf saturate to 448), enc = 448 * 6 / global_scale (1 without one),
+ *           q = code((w / s) * enc).
+ * e2m1 rounding is MLX's CPU search for the nearest code value (e2m1_code): below 2^22
+ * the magnitude thresholds 0.25 0.75 1.25 1.75 2.5 3.5 5 with ties going down, no sign
+ * on a zero code; NaN, +-inf and far larger values as the search finds them.
  *
  * Dequantize: affine computes q * scale, rounds to the output dtype, adds the bias
  * and rounds again (MLX's arithmetic in the dtype); fp modes multiply the element's
- * value by the scale (times global_scale / 2688 for nvfp4) in float32, rounding once.
+ * value by the scale rounded to the output dtype (with nvfp4's global scale: by the
+ * scale times global_scale / 2688 in float32, the output being float32), rounding once.
  *
- * mlxc_qmm: out = x @ dequant(w)^T (transpose) or x @ dequant(w), float32.  Many rows
+ * mlxc_qmm: out = x @ dequant(w)^T (transpose) or x @ dequant(w), float32.  The
+ * floating modes follow MLX's CPU order exactly (qmm_fp below).  Affine: many rows
  * go through the GEMM of kernels/matmul.c with the weights dequantized while its B
  * panels are packed (the float weight matrix never exists); few rows (decoding) go
  * through a matrix-vector kernel that reads the packed words once: for 2/4/8-bit
@@ -65,34 +73,60 @@ static inline float load_f(int dtype, const void *p, int64_t i)
     }
 }
 
+/* v rounded to dtype at p[i], NaN with MLX's bit patterns */
 static inline void store_f(int dtype, void *p, int64_t i, float v)
 {
     switch (dtype) {
-    case MLXC_FLOAT16: ((uint16_t *)p)[i] = mlxc_f2h(v); break;
-    case MLXC_BFLOAT16: ((uint16_t *)p)[i] = mlxc_f2bf(v); break;
+    case MLXC_FLOAT16: ((uint16_t *)p)[i] = mlxc_f2h_mlx(v); break;
+    case MLXC_BFLOAT16: ((uint16_t *)p)[i] = mlxc_f2bf_mlx(v); break;
     default: ((float *)p)[i] = v;
     }
 }
 
-/* v rounded to dtype and back */
+/* v rounded to dtype and back (MLX's arithmetic in a half type), NaN as MLX's
+ * conversion writes it */
 static inline float round_to(int dtype, float v)
 {
     switch (dtype) {
-    case MLXC_FLOAT16: return mlxc_h2f(mlxc_f2h(v));
-    case MLXC_BFLOAT16: return mlxc_bf2f(mlxc_f2bf(v));
+    case MLXC_FLOAT16: return mlxc_h2f(mlxc_f2h_mlx(v));
+    case MLXC_BFLOAT16: return mlxc_bf2f(mlxc_f2bf_mlx(v));
     default: return v;
     }
+}
+
+/* w / 0 in dtype, as x86 and MLX give it: +-inf by w's sign, w itself if NaN, the
+ * negative default NaN for 0 / 0 (bfloat16 then drops the NaN's sign) */
+static inline float over_zero(int dtype, float w)
+{
+    float x = w == 0.0f ? mlxc_u2f(0xffc00000u) : isnan(w) ? w : copysignf(INFINITY, w);
+    return round_to(dtype, x);
 }
 
 static const float e2m1_val[16] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f,
                                    -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
 
+/* e2m1 code of x as MLX's CPU picks it: the first code (in code order 0..15, so +0
+ * before -0) whose value is nearest to x, the distances |x - value| computed in float32
+ * and compared with <.  So ties go to the smaller magnitude, a zero code has no sign,
+ * NaN and +-inf give 0, and far above 6 the rounded distances decide (x in [2^25,
+ * 2^27) gives codes 4..7 by its low bits, 2^27 and up 0).  Below 2^22 every distance
+ * that matters is exact and the thresholds 0.25 0.75 1.25 1.75 2.5 3.5 5 (ties down)
+ * give the same codes faster. */
 static inline uint32_t e2m1_code(float x)
 {
     float a = fabsf(x);
-    uint32_t c = a > 5.0f ? 7u : a > 3.5f ? 6u : a > 2.5f ? 5u : a > 1.75f ? 4u
-               : a > 1.25f ? 3u : a > 0.75f ? 2u : a > 0.25f ? 1u : 0u;
-    return c | (x < 0.0f && c ? 8u : 0u);
+    if (a < 0x1p22f) {
+        uint32_t c = a > 5.0f ? 7u : a > 3.5f ? 6u : a > 2.5f ? 5u : a > 1.75f ? 4u
+                   : a > 1.25f ? 3u : a > 0.75f ? 2u : a > 0.25f ? 1u : 0u;
+        return c | (x < 0.0f && c ? 8u : 0u);
+    }
+    uint32_t c = 0;
+    float best = fabsf(x - e2m1_val[0]);
+    for (uint32_t k = 1; k < 16; k++) {
+        float d = fabsf(x - e2m1_val[k]);
+        if (d < best) { best = d; c = k; }
+    }
+    return c;
 }
 
 /* ceil(log2(a)) for a >= 0 from its bits (a == 0: 0) */
@@ -159,33 +193,40 @@ static void quant_group(const qjob *j, int64_t g)
             else bias = 0.0f;
         }
         for (int i = 0; i < gs; i++) {
-            float r = fminf(rintf((v[i] - bias) / scale), nb);
-            q[i] = r > 0.0f ? (uint32_t)r : 0u;
+            float r = rintf((v[i] - bias) / scale);     /* NaN (a NaN or inf group): 0 */
+            q[i] = r > 0.0f ? (uint32_t)fminf(r, nb) : 0u;
         }
         store_f(j->dtype, j->scales, g, scale);
         store_f(j->dtype, j->biases, g, bias);
     } else {
+        /* MLX: the group's max |w| (a NaN wins), divided by the largest element (6
+         * or 448) and each w divided by the scale in the input's dtype (rounded to
+         * it), the rest in float32 */
         float amax = 0.0f;
-        for (int i = 0; i < gs; i++) amax = fmaxf(amax, fabsf(v[i]));
-        float a = amax / (j->mode == MODE_MXFP8 ? 448.0f : 6.0f), d;
+        for (int i = 0; i < gs; i++) {
+            float a = fabsf(v[i]);
+            amax = a > amax || isnan(a) ? a : amax;
+        }
+        float a = round_to(j->dtype, amax / (j->mode == MODE_MXFP8 ? 448.0f : 6.0f));
         uint8_t sb;
         if (j->mode == MODE_NVFP4) {
+            /* scale e4m3(a * enc) (NaN / inf saturate to 448); x = (w / scale) * enc */
             sb = e4m3_from_f32(mlxc_f2u(a * j->enc));
             float sf = mlxc_u2f(e4m3_to_f32(sb));
-            d = sf == 0.0f ? 0.0f : sf / j->enc;
-        } else if (!isfinite(a)) {
-            sb = 128;                       /* MLX's byte for an inf/NaN group */
-            d = INFINITY;
+            for (int i = 0; i < gs; i++)
+                q[i] = e2m1_code(round_to(j->dtype, v[i] / sf) * j->enc);
         } else {
-            int n = mx_exp(a);
-            sb = (uint8_t)((n + 127) & 0xff);
-            d = ldexpf(1.0f, n);
+            /* scale 2^n, n = ceil(log2(a)); a NaN / inf group: MLX's byte is 128 (2.0)
+             * for float32 input, 0 for the half types, and the elements are w / 0 */
+            int fin = isfinite(a), n = fin ? mx_exp(a) : 0;
+            sb = fin ? (uint8_t)((n + 127) & 0xff) : j->dtype == MLXC_FLOAT32 ? 128 : 0;
+            float d = ldexpf(1.0f, n);
+            for (int i = 0; i < gs; i++) {
+                float x = fin ? round_to(j->dtype, v[i] / d) : over_zero(j->dtype, v[i]);
+                q[i] = j->mode == MODE_MXFP8 ? e4m3_from_f32(mlxc_f2u(x)) : e2m1_code(x);
+            }
         }
         ((uint8_t *)j->scales)[g] = sb;
-        for (int i = 0; i < gs; i++) {
-            float x = d == 0.0f ? 0.0f : v[i] / d;
-            q[i] = j->mode == MODE_MXFP8 ? e4m3_from_f32(mlxc_f2u(x)) : e2m1_code(x);
-        }
     }
     for (int i = 0; i < gs; i++) {          /* LSB-first bit stream */
         int64_t bit = (int64_t)i * bits;
@@ -268,7 +309,9 @@ static void deq_task(void *ctx, int64_t t, int tid)
             }
         } else {
             float s = fp_scale(j->mode, ((const uint8_t *)j->scales)[g]);
-            if (j->has_global) s = s * j->gmul;     /* MLX folds it into the scale */
+            /* MLX folds the global factor into the scale; without one it rounds the
+             * scale to the output dtype first (2^16 and up are inf in float16) */
+            s = j->has_global ? s * j->gmul : round_to(j->odtype, s);
             for (int i = 0; i < gs; i++)
                 store_f(j->odtype, j->out, g * gs + i, fp_value(j->mode, get_code(row, i, bits)) * s);
         }
@@ -310,6 +353,10 @@ typedef struct {
     const float *xp, *xsum;     /* permuted x rows, group sums of x */
     int64_t xp_len, chunk;
     int isa, lanes;
+    int oom;                    /* set by a task whose buffer allocation failed */
+    int xdt;                    /* fp modes: x's and out's dtype (float32 / a half type) */
+    const void *xv;             /* fp modes: x, out in that dtype */
+    void *outv;
 } qmm_job;
 
 /* n values of packed row r starting at column c0, dequantized in float32, to
@@ -653,6 +700,195 @@ static int qmm_matvec(qmm_job *j)
     return MLXC_OK;
 }
 
+/* ---- floating modes: MLX's CPU order, so the products are bit-identical to its.
+ *   transpose:     out[m][n] = sum over groups g in order of
+ *                  (sum over i in g in order of x[m][i] * v[n][i]) * scale[n][g]
+ *   not transpose: out[m][n] = sum over k in order of (x[m][k] * scale[k][n / gs]) * v[k][n]
+ * (v the e2m1 / e4m3 code values), every operation rounded to float32 (a half x: to
+ * its type, scales included, as MLX computes in it), none fused.  Each output is one
+ * sequential chain; tasks own fixed blocks of output columns and run FPB chains side
+ * by side (independent, so the order inside each stays MLX's). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NO_CONTRACT __attribute__((optimize("fp-contract=off")))
+#else
+#define NO_CONTRACT
+#endif
+#define FPB 8                   /* transpose: output columns per chain block */
+typedef float fpv __attribute__((vector_size(FPB * sizeof(float))));   /* FPB chains */
+#define FPV_ZERO ((fpv){0})
+#define FPM 4                   /* transpose: rows of x per pass */
+#define FP_COLS 64              /* output columns per task: a fixed cut */
+#define FP_INLINE static inline __attribute__((always_inline))
+
+/* The lanes of *v rounded to dt and back, lane by lane as round_to (float32: kept).  The
+ * half types by their bits: bfloat16 keeps the top 16 (nearest even), NaN 0x7fc0;
+ * float16 keeps 10 mantissa bits (nearest even), below 2^-14 multiples of 2^-24 (the
+ * FPU rounds a + 0.5), from 65520 inf, NaN sign | 0x7d00 (float32 sign | 0x7fa00000). */
+typedef uint32_t fpu __attribute__((vector_size(FPB * sizeof(uint32_t))));
+FP_INLINE void fpv_round(fpv *v, const int dt)
+{
+    if (dt == MLXC_FLOAT32) return;
+    fpu u, r;
+    memcpy(&u, v, sizeof u);
+    const fpu a = u & 0x7fffffffu, nan = (fpu)(a > 0x7f800000u);
+    if (dt == MLXC_BFLOAT16) {
+        r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+        r = (r & ~nan) | (nan & 0x7fc00000u);
+    } else {
+        fpv af, sf;
+        fpu sub;
+        memcpy(&af, &a, sizeof af);
+        sf = (af + 0.5f) - 0.5f;
+        memcpy(&sub, &sf, sizeof sub);
+        const fpu norm = (a + 0xfffu + ((a >> 13) & 1u)) & 0xffffe000u;
+        const fpu m_sub = (fpu)(a < 0x38800000u), m_inf = (fpu)(a >= 0x477ff000u);
+        r = (sub & m_sub) | (norm & ~m_sub);
+        r = (m_inf & 0x7f800000u) | (r & ~m_inf);
+        r = ((nan & 0x7fa00000u) | (r & ~nan)) | (u & 0x80000000u);
+    }
+    memcpy(v, &r, sizeof r);
+}
+
+/* Blocks of FPB rows of w (their code values transposed into vt, missing rows 0) meet
+ * FPM rows of x at a time (missing rows read row 0 and are not stored): FPM * FPB
+ * independent chains, fixed trip counts, so the compiler vectorizes across chains.
+ * dt: x's and out's dtype (a constant at each call), every step rounded to it. */
+FP_INLINE void fp_cols_t(const qmm_job *j, int64_t n0, int64_t n1, float *restrict vt,
+                         const int dt)
+{
+    const int gs = j->gs;
+    const int64_t K = j->K, G = K / gs, M = j->M;
+    for (int64_t b0 = n0; b0 < n1; b0 += FPB) {
+        const int nb = (int)qmin64(FPB, n1 - b0);
+        for (int r = 0; r < FPB; r++) {
+            const uint8_t *row = j->w + (b0 + (r < nb ? r : 0)) * j->row_bytes;
+            for (int64_t i = 0; i < K; i++)
+                vt[i * FPB + r] = r < nb ? fp_value(j->mode, get_code(row, i, j->bits)) : 0.0f;
+        }
+        for (int64_t m0 = 0; m0 < M; m0 += FPM) {
+            int64_t xr[FPM];
+            for (int mm = 0; mm < FPM; mm++) xr[mm] = (m0 + mm < M ? m0 + mm : 0) * K;
+            fpv acc[FPM];
+            for (int mm = 0; mm < FPM; mm++) acc[mm] = FPV_ZERO;
+            for (int64_t g = 0; g < G; g++) {
+                fpv ga[FPM], sc;
+                for (int mm = 0; mm < FPM; mm++) ga[mm] = FPV_ZERO;
+                for (int64_t i = g * gs; i < (g + 1) * gs; i++) {
+                    fpv v;
+                    memcpy(&v, vt + i * FPB, sizeof v);
+                    for (int mm = 0; mm < FPM; mm++) {
+                        fpv p = load_f(dt, j->xv, xr[mm] + i) * v;
+                        fpv_round(&p, dt);
+                        ga[mm] = ga[mm] + p;
+                        fpv_round(&ga[mm], dt);
+                    }
+                }
+                for (int r = 0; r < FPB; r++)
+                    sc[r] = r < nb ? round_to(dt, fp_scale(j->mode, j->s8[(b0 + r) * j->srow + g])
+                                                  * j->gmul)
+                                   : 1.0f;
+                for (int mm = 0; mm < FPM; mm++) {
+                    fpv p = ga[mm] * sc;
+                    fpv_round(&p, dt);
+                    acc[mm] = acc[mm] + p;
+                    fpv_round(&acc[mm], dt);
+                }
+            }
+            for (int mm = 0; mm < FPM && m0 + mm < M; mm++)
+                for (int r = 0; r < nb; r++) store_f(dt, j->outv, (m0 + mm) * j->N + b0 + r, acc[mm][r]);
+        }
+    }
+}
+
+/* Columns n0..n1 (a multiple of gs wide, at most FP_COLS): their code values in vb
+ * (k-major), then per row of x one pass over k, each column its own chain. */
+FP_INLINE void fp_cols_n(const qmm_job *j, int64_t n0, int64_t n1, float *restrict vb,
+                         const int dt)
+{
+    const int gs = j->gs;
+    const int64_t K = j->K, N = j->N, w = n1 - n0, ng = w / gs;
+    for (int64_t k = 0; k < K; k++) {
+        const uint8_t *row = j->w + k * j->row_bytes;
+        for (int64_t c = 0; c < w; c++)
+            vb[k * w + c] = fp_value(j->mode, get_code(row, n0 + c, j->bits));
+    }
+    for (int64_t m = 0; m < j->M; m++) {
+        fpv o[FP_COLS / FPB];
+        for (int c = 0; c < FP_COLS / FPB; c++) o[c] = FPV_ZERO;
+        for (int64_t k = 0; k < K; k++) {
+            const float xk = load_f(dt, j->xv, m * K + k);
+            for (int64_t q = 0; q < ng; q++) {
+                const int64_t g = n0 / gs + q;
+                const float t = round_to(dt, xk * round_to(dt, fp_scale(j->mode,
+                                                                        j->s8[k * j->srow + g])
+                                                                * j->gmul));
+                for (int c = (int)(q * gs); c < (q + 1) * gs; c += FPB) {
+                    fpv v;
+                    memcpy(&v, vb + k * w + c, sizeof v);
+                    fpv p = t * v;
+                    fpv_round(&p, dt);
+                    o[c / FPB] = o[c / FPB] + p;
+                    fpv_round(&o[c / FPB], dt);
+                }
+            }
+        }
+        for (int64_t c = 0; c < w; c++) store_f(dt, j->outv, m * N + n0 + c, o[c / FPB][c % FPB]);
+    }
+}
+
+#define FP_BODY(j, n0, n1, vb)                                                        \
+    switch ((j)->xdt * 2 + (j)->transpose) {                                          \
+    case MLXC_FLOAT16 * 2 + 1: fp_cols_t(j, n0, n1, vb, MLXC_FLOAT16); break;         \
+    case MLXC_FLOAT16 * 2: fp_cols_n(j, n0, n1, vb, MLXC_FLOAT16); break;             \
+    case MLXC_BFLOAT16 * 2 + 1: fp_cols_t(j, n0, n1, vb, MLXC_BFLOAT16); break;       \
+    case MLXC_BFLOAT16 * 2: fp_cols_n(j, n0, n1, vb, MLXC_BFLOAT16); break;           \
+    case MLXC_FLOAT32 * 2 + 1: fp_cols_t(j, n0, n1, vb, MLXC_FLOAT32); break;         \
+    default: fp_cols_n(j, n0, n1, vb, MLXC_FLOAT32); break;                           \
+    }
+
+/* The bodies compiled for each SIMD level, none with fma (so no fused multiply-add can
+ * be formed): the same IEEE operations per chain, so every level gives the same bits. */
+NO_CONTRACT static void fp_cols_scalar(const qmm_job *j, int64_t n0, int64_t n1, float *vb)
+{
+    FP_BODY(j, n0, n1, vb)
+}
+#ifdef Q_X86
+NO_CONTRACT __attribute__((target("avx2"))) static void fp_cols_avx2(const qmm_job *j, int64_t n0,
+                                                                      int64_t n1, float *vb)
+{
+    FP_BODY(j, n0, n1, vb)
+}
+NO_CONTRACT __attribute__((target("avx512f,avx512vl,avx2"))) static void fp_cols_avx512(
+    const qmm_job *j, int64_t n0, int64_t n1, float *vb)
+{
+    FP_BODY(j, n0, n1, vb)
+}
+#endif
+
+static void fp_task(void *ctx, int64_t t, int tid)
+{
+    (void)tid;
+    const qmm_job *j = ctx;
+    int64_t n0 = t * FP_COLS, n1 = qmin64(n0 + FP_COLS, j->N);
+    float *vb = malloc((size_t)(j->K * (j->transpose ? FPB : FP_COLS) + 1) * sizeof(float));
+    if (!vb) { __atomic_store_n(&((qmm_job *)ctx)->oom, 1, __ATOMIC_RELAXED); return; }
+#ifdef Q_X86
+    if (j->isa >= MLXC_ISA_AVX512) fp_cols_avx512(j, n0, n1, vb);
+    else if (j->isa >= MLXC_ISA_AVX2) fp_cols_avx2(j, n0, n1, vb);
+    else
+#endif
+    fp_cols_scalar(j, n0, n1, vb);
+    free(vb);
+}
+
+static int qmm_fp(qmm_job *j)
+{
+    int64_t tasks = (j->N + FP_COLS - 1) / FP_COLS;
+    int nthr = (double)j->N * (double)j->K * (double)j->M < 65536.0 ? 1 : mlxc_num_threads();
+    mlxc_parallel_for(tasks, nthr, fp_task, j);
+    return j->oom ? MLXC_ERR_NOMEM : MLXC_OK;
+}
+
 int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const uint32_t *w,
              const void *scales, const float *biases, int transpose, int group_size, int bits,
              const float *global_scale, float *out)
@@ -675,8 +911,36 @@ int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const ui
     j.out = out;
     j.isa = mlxc_isa_pick(mlxc_levels_quant);
     if (K <= 0) { memset(out, 0, (size_t)(M * N) * sizeof(float)); return MLXC_OK; }
+    if (mode != MODE_AFFINE) {
+        j.xdt = MLXC_FLOAT32; j.xv = x; j.outv = out;
+        return qmm_fp(&j);
+    }
     if (transpose && M <= MV_MAXM && simd_affine(&j)) return qmm_matvec(&j);
     return mlxc_gemm_f32_packb(M, N, K, x, K, 1, qmm_packb, &j, out);
+}
+
+/* The floating modes with a float16 / bfloat16 x (qmm_fp with every step rounded to
+ * that dtype, as MLX computes). */
+int mlxc_qmm_fp_half(int mode, int dtype, int64_t M, int64_t N, int64_t K, const uint16_t *x,
+                     const uint32_t *w, const uint8_t *scales, int transpose, int group_size,
+                     int bits, uint16_t *out)
+{
+    if (mode == MODE_AFFINE || !valid_mode(mode, group_size, bits)) return MLXC_ERR_UNSUPPORTED;
+    if (dtype != MLXC_FLOAT16 && dtype != MLXC_BFLOAT16) return MLXC_ERR_UNSUPPORTED;
+    if (M <= 0 || N <= 0) return MLXC_OK;
+    qmm_job j;
+    memset(&j, 0, sizeof j);
+    j.mode = mode; j.gs = group_size; j.bits = bits; j.transpose = transpose;
+    j.M = M; j.N = N; j.K = K;
+    j.w = (const uint8_t *)w;
+    int64_t inner = transpose ? K : N;
+    j.row_bytes = inner * bits / 8;
+    j.srow = inner / group_size;
+    j.s8 = scales;
+    j.gmul = 1.0f;
+    j.xdt = dtype; j.xv = x; j.outv = out;
+    j.isa = mlxc_isa_pick(mlxc_levels_quant);
+    return qmm_fp(&j);
 }
 
 /* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */

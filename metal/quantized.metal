@@ -79,23 +79,70 @@ inline float e2m1_value(uint c) {
     return (c & 8u) != 0u ? -mag[c & 7u] : mag[c & 7u];
 }
 
-// e2m1 rounding: thresholds 0.25 0.75 1.25 1.75 2.5 3.5 5 (ties down), saturating at 6,
-// no sign on a zero code.
+// e2m1 rounding as the CPU's (MLX's): the first code 0..15 whose value is nearest to x,
+// |x - value| in float32 compared with <; below 2^22 that is the thresholds 0.25 0.75
+// 1.25 1.75 2.5 3.5 5 (ties down) with no sign on a zero code; NaN and +-inf give 0.
 inline uint e2m1_code(float x) {
     const float a = fabs(x);
-    const uint c = a > 5.0f ? 7u : a > 3.5f ? 6u : a > 2.5f ? 5u : a > 1.75f ? 4u
-                 : a > 1.25f ? 3u : a > 0.75f ? 2u : a > 0.25f ? 1u : 0u;
-    return c | ((x < 0.0f && c != 0u) ? 8u : 0u);
+    if (a < 4194304.0f) {
+        const uint c = a > 5.0f ? 7u : a > 3.5f ? 6u : a > 2.5f ? 5u : a > 1.75f ? 4u
+                     : a > 1.25f ? 3u : a > 0.75f ? 2u : a > 0.25f ? 1u : 0u;
+        return c | ((x < 0.0f && c != 0u) ? 8u : 0u);
+    }
+    uint c = 0u;
+    float best = fabs(x - e2m1_value(0u));
+    for (uint k = 1u; k < 16u; ++k) {
+        const float d = fabs(x - e2m1_value(k));
+        if (d < best) {
+            best = d;
+            c = k;
+        }
+    }
+    return c;
+}
+
+// float32 to T as the CPU (MLX) converts: NaN becomes sign | 0x7d00 in float16 and 0x7fc0
+// in bfloat16 (the hardware's own NaN bits differ).
+template <typename T> inline T mlx_put(float x) {
+    return Num<T>::put(x);
+}
+template <> inline half mlx_put<half>(float x) {
+    if (isnan(x)) {
+        return as_type<half>(ushort(((as_type<uint>(x) >> 16) & 0x8000u) | 0x7d00u));
+    }
+    return half(x);
+}
+template <> inline bf16 mlx_put<bf16>(float x) {
+    if (isnan(x)) {
+        bf16 r;
+        r.bits = ushort(0x7fc0u);
+        return r;
+    }
+    return Num<bf16>::put(x);
+}
+
+// x rounded to T and back: MLX's arithmetic in a half type.
+template <typename T> inline float rnd(float x) {
+    return Num<T>::get(mlx_put<T>(x));
+}
+
+// w / 0 in T (the elements of a NaN / inf mx group): +-inf by w's sign, w if NaN, x86's
+// negative default NaN for 0 / 0 (bfloat16 then drops the NaN's sign).
+template <typename T> inline float over_zero(float w) {
+    const float x = w == 0.0f ? as_type<float>(0xffc00000u) : isnan(w) ? w : copysign(INFINITY, w);
+    return rnd<T>(x);
 }
 
 // ------------------------------------------------------------------- dequantize
 // Element e of the packed weights (groups of gs codes one after another, whatever the
-// matrix shape), in float32: affine code * scale and the bias (added after the product
-// is rounded to the output dtype), fp modes value * scale (* global / 2688) and 0.
+// matrix shape) as dequant_g computes it for output dtype O: affine (code * scale rounded
+// to O) and the bias; fp modes value * scale, the scale first rounded to O (with a global
+// scale: times global / 2688 in float32), and no bias.
 struct Deq {
     float v, b;
 };
 
+template <typename O>
 inline Deq dequant_parts(device const uchar* w, device const uchar* scales,
                          device const uchar* biases, device const float* global_scale,
                          constant int* q, long e) {   // q: mode, gs, bits, scale dtype, global?
@@ -103,8 +150,9 @@ inline Deq dequant_parts(device const uchar* w, device const uchar* scales,
     const long g = e / gs, i = e % gs;
     const uint c = get_code(w + g * gs * bits / 8, i, bits);
     Deq d;
+    d.b = 0.0f;
     if (mode == Q_AFFINE) {
-        d.v = float(c) * load_scale(scales, g, q[3]);
+        d.v = rnd<O>(float(c) * load_scale(scales, g, q[3]));
         d.b = load_scale(biases, g, q[3]);
         return d;
     }
@@ -115,11 +163,8 @@ inline Deq dequant_parts(device const uchar* w, device const uchar* scales,
         const uint sb = scales[g];
         s = as_type<float>(sb == 0u ? 0x400000u : sb << 23);
     }
-    if (q[4] != 0) {
-        s = s * precise::divide(global_scale[0], 2688.0f);
-    }
+    s = q[4] != 0 ? s * precise::divide(global_scale[0], 2688.0f) : rnd<O>(s);
     d.v = (mode == Q_MXFP8 ? as_type<float>(e4m3_bits(c)) : e2m1_value(c)) * s;
-    d.b = 0.0f;
     return d;
 }
 
@@ -136,9 +181,8 @@ kernel void dequant_g(device const uchar* w [[buffer(0)]],
     if (gid >= n) {
         return;
     }
-    const Deq d = dequant_parts(w, scales, biases, global_scale, q, long(gid));
-    out[gid] = q[0] == Q_AFFINE ? Num<O>::put(Num<O>::get(Num<O>::put(d.v)) + d.b)
-                                : Num<O>::put(d.v);
+    const Deq d = dequant_parts<O>(w, scales, biases, global_scale, q, long(gid));
+    out[gid] = mlx_put<O>(q[0] == Q_AFFINE ? d.v + d.b : d.v);
 }
 
 // ------------------------------------------------------------ quantized matmul
@@ -151,8 +195,8 @@ struct QuantB {
     device const float* global_scale;
     constant int* q;
     float get(long e) const {
-        const Deq d = dequant_parts(w, scales, biases, global_scale, q, e);
-        return d.v + d.b;
+        const Deq d = dequant_parts<float>(w, scales, biases, global_scale, q, e);
+        return q[0] == Q_AFFINE ? d.v + d.b : d.v;
     }
 };
 
@@ -210,7 +254,8 @@ kernel void quant_g(device const T* w [[buffer(0)]],
     for (int b = 0; b < gs * bits / 8; ++b) {
         o[b] = 0;
     }
-    float scale = 0.0f, bias = 0.0f, d = 0.0f;
+    float scale = 0.0f, bias = 0.0f, d = 1.0f, enc = 1.0f;
+    bool fin = true;
     const float nb = float((1 << bits) - 1);
     if (mode == Q_AFFINE) {
         float wmin = INFINITY, wmax = -INFINITY;
@@ -235,23 +280,24 @@ kernel void quant_g(device const T* w [[buffer(0)]],
                 bias = edge;
             }
         }
-        scales[g] = Num<T>::put(scale);
-        biases[g] = Num<T>::put(bias);
+        scales[g] = mlx_put<T>(scale);
+        biases[g] = mlx_put<T>(bias);
     } else {
+        // a NaN wins the max; amax / 6 (448) rounds to T
         float amax = 0.0f;
         for (int i = 0; i < gs; ++i) {
-            amax = fmax(amax, fabs(Num<T>::get(v[i])));
+            const float a = fabs(Num<T>::get(v[i]));
+            amax = (a > amax || isnan(a)) ? a : amax;
         }
-        const float a = precise::divide(amax, mode == Q_MXFP8 ? 448.0f : 6.0f);
+        const float a = rnd<T>(precise::divide(amax, mode == Q_MXFP8 ? 448.0f : 6.0f));
         uint sb;
-        if (mode == Q_NVFP4) {
-            const float enc = q[4] != 0 ? precise::divide(2688.0f, global_scale[0]) : 1.0f;
+        if (mode == Q_NVFP4) {                        // x = rnd(w / scale) * enc
+            enc = q[4] != 0 ? precise::divide(2688.0f, global_scale[0]) : 1.0f;
             sb = e4m3_code(as_type<uint>(a * enc));
-            const float sf = as_type<float>(e4m3_bits(sb));
-            d = sf == 0.0f ? 0.0f : precise::divide(sf, enc);
-        } else if (!isfinite(a)) {
-            sb = 128u;                                // MLX's byte for an inf/NaN group
-            d = INFINITY;
+            d = as_type<float>(e4m3_bits(sb));
+        } else if (!isfinite(a)) {                    // byte 128 (float32) / 0, x = w / 0
+            sb = sizeof(T) == 4 ? 128u : 0u;
+            fin = false;
         } else {                                      // n = ceil(log2(a)) from the bits
             const uint u = as_type<uint>(a);
             int e = 0;
@@ -276,10 +322,10 @@ kernel void quant_g(device const T* w [[buffer(0)]],
         const float x = Num<T>::get(v[i]);
         uint c;
         if (mode == Q_AFFINE) {
-            const float r = fmin(rint(precise::divide(x - bias, scale)), nb);
-            c = r > 0.0f ? uint(r) : 0u;
+            const float r = rint(precise::divide(x - bias, scale));   // NaN: 0
+            c = r > 0.0f ? uint(fmin(r, nb)) : 0u;
         } else {
-            const float y = d == 0.0f ? 0.0f : precise::divide(x, d);
+            const float y = fin ? rnd<T>(precise::divide(x, d)) * enc : over_zero<T>(x);
             c = mode == Q_MXFP8 ? e4m3_code(as_type<uint>(y)) : e2m1_code(y);
         }
         const long bit = long(i) * bits;

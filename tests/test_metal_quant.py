@@ -171,3 +171,40 @@ def test_quantized_matmuls_never_dequantize_whole_weights(gpu, monkeypatch):
     mx.eval(mx.gather_qmm(x, *w3, rhs_indices=mx.array([1]), transpose=True, group_size=32,
                           bits=4, stream=mx.gpu))
     assert names == ["qmm_g", "qmm_g"]
+
+
+@pytest.mark.parametrize("dt,eps", [("float16", 2.0 ** -11), ("bfloat16", 2.0 ** -8)])
+def test_quantized_matmul_half_x_fp_modes(gpu, dt, eps):
+    """A half x of a floating mode: the CPU computes in x's type step by step (MLX's
+    arithmetic), the GPU in float32 and casts: both in x's dtype, within the half type's
+    accumulated rounding (every one of the K steps rounds on the CPU)."""
+    x = rand((3, 128), seed=10).astype(getattr(mx, dt))
+    for mode, gs, b in FP:
+        for transpose in (True, False):
+            w = weights("float32", shape=(40, 128) if transpose else (128, 64), seed=11)
+            wq, s = mx.quantize(w, gs, b, mode=mode)
+            xx = x if transpose else rand((3, 128), seed=12).astype(getattr(mx, dt))
+            g, c = both(lambda: mx.quantized_matmul(xx, wq, s, None, transpose, gs, b, mode=mode))
+            assert g[0].dtype == c[0].dtype == getattr(mx, dt)
+            wd = f64(mx.dequantize(wq, s, None, gs, b, mode=mode, dtype=mx.float32))
+            absprod = np.abs(f64(xx)) @ np.abs(wd.T if transpose else wd)
+            a, r = f64(g[0]), f64(c[0])
+            assert np.all(np.abs(a - r) <= (128 + 2) * eps * absprod + eps * np.abs(r))
+
+
+def test_gather_qmm_half_x_fp_mode(gpu):
+    """GatherQMM with a bfloat16 x (mxfp4): GPU (float32, cast) against the CPU (in
+    bfloat16 step by step), as test_quantized_matmul_half_x_fp_modes."""
+    eps = 2.0 ** -8
+    x = rand((3, 2, 128), seed=8).astype(mx.bfloat16)
+    w = mx.reshape(weights("float32", shape=(4 * 40, 128), seed=9), (4, 40, 128))
+    wq, s = mx.quantize(w, mode="mxfp4")
+    lhs, rhs = mx.array([[0, 2], [1, 1]]), mx.array([[3, 0], [0, 2]])
+    g, c = both(lambda: mx.gather_qmm(x, wq, s, None, lhs, rhs, True, mode="mxfp4"))
+    assert g[0].dtype == c[0].dtype == mx.bfloat16
+    wd = np.swapaxes(f64(mx.dequantize(wq, s, None, mode="mxfp4", dtype=mx.float32)), -1, -2)
+    xa = np.abs(f64(x))
+    absprod = np.stack([np.stack([xa[int(lhs[i, j])] @ np.abs(wd[int(rhs[i, j])])
+                                  for j in range(2)]) for i in range(2)])
+    a, r = f64(g[0]), f64(c[0])
+    assert np.all(np.abs(a - r) <= (128 + 2) * eps * absprod + eps * np.abs(r))

@@ -291,7 +291,9 @@ int mlxc_from_fp8(int dtype, void *out, const uint8_t *in, int64_t n);
  *   out_dtype (float32/float16/bfloat16).
  * mlxc_qmm: out (M x N, float32) = x (M x K, contiguous float32) @ W^T (transpose:
  *   w packs N rows of K) or @ W (w packs K rows of N); affine scales/biases float32,
- *   fp scales bytes.  Same bits at any thread count. ---- */
+ *   fp scales bytes.  Same bits at any thread count.
+ * mlxc_qmm_fp_half: the fp modes with x and out (M x N) float16 / bfloat16 (dtype),
+ *   computed in that dtype as MLX does. ---- */
 enum mlxc_quant_mode { MLXC_QUANT_AFFINE = 0, MLXC_QUANT_MXFP4, MLXC_QUANT_MXFP8,
                        MLXC_QUANT_NVFP4 };
 int mlxc_quantize(int mode, int dtype, const void *w, int64_t n, int group_size, int bits,
@@ -302,6 +304,9 @@ int mlxc_dequantize(int mode, int sdtype, const uint32_t *w, const void *scales,
 int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const uint32_t *w,
              const void *scales, const float *biases, int transpose, int group_size, int bits,
              const float *global_scale, float *out);
+int mlxc_qmm_fp_half(int mode, int dtype, int64_t M, int64_t N, int64_t K, const uint16_t *x,
+                     const uint32_t *w, const uint8_t *scales, int transpose, int group_size,
+                     int bits, uint16_t *out);
 
 /* ---- half conversions, exposed for the engine (scalars, printing) ---- */
 float mlxc_half_to_float(uint16_t h);

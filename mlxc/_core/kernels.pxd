@@ -117,6 +117,9 @@ cdef extern from "mlxc_kernels.h" nogil:
     int mlxc_qmm(int mode, int64_t M, int64_t N, int64_t K, const float *x, const uint32_t *w,
                  const void *scales, const float *biases, int transpose, int group_size,
                  int bits, const float *global_scale, float *out)
+    int mlxc_qmm_fp_half(int mode, int dtype, int64_t M, int64_t N, int64_t K,
+                         const uint16_t *x, const uint32_t *w, const uint8_t *scales,
+                         int transpose, int group_size, int bits, uint16_t *out)
     enum:
         MLXC_FFT_C2C, MLXC_FFT_C2C_INV, MLXC_FFT_R2C, MLXC_FFT_C2R
     int mlxc_fft(int kind, int in_dtype, const void *inp, void *out, int64_t n,

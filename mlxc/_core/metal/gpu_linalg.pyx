@@ -350,7 +350,8 @@ def quantize_gpu(Quantize prim, list inputs, list outputs):
 
 def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
     """out (float32) = x @ dequantize(w)^T (transpose) or x @ dequantize(w): qmm_g, the
-    tiled GEMM decoding the weights into its B tiles."""
+    tiled GEMM decoding the weights into its B tiles (a half x of a floating mode through
+    float32, the result cast back)."""
     cdef array x = <array>inputs[0], w = <array>inputs[1], sc = <array>inputs[2]
     cdef array out = <array>outputs[0]
     cdef bint affine = prim.mode == 0
@@ -358,10 +359,21 @@ def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
     cdef int64_t N = wr if prim.transpose else wc
     cdef int64_t K = wc if prim.transpose else wr
     cdef int64_t M = x.size // K if K > 0 else 0
+    cdef array res = out
     if out.dtype != 11 or x.dtype != 11:
-        raise TypeError("[QuantizedMatmul] the GPU kernel computes in float32.")
-    alloc_output(out)
-    if out.size == 0:
+        # (floating modes, a half x: the CPU computes in x's dtype as MLX does; here the
+        # product is float32, cast in and out)
+        if affine or x.dtype != out.dtype or out.dtype not in (9, 10):
+            raise TypeError("[QuantizedMatmul] the GPU kernel computes in float32.")
+        alloc_output(out)
+        if out.size == 0:
+            return
+        xf = new_empty(11, x._shape)
+        gpu_copy_into(x, xf, "QuantizedMatmul")
+        x = xf
+        res = new_empty(11, out._shape)
+    alloc_output(res)
+    if res.size == 0:
         return
     keep = []
     qb = quant_bindings(prim.mode, prim.group_size, prim.bits, w, sc,
@@ -374,9 +386,11 @@ def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
     else:
         p[G_B_RS], p[G_B_CS] = N, 1
     p[G_O_RS] = N
-    run_gemm_kernel("QuantizedMatmul", out.dtype, p, 1, None,
+    run_gemm_kernel("QuantizedMatmul", 11, p, 1, None,
                     contig_binding(x, "QuantizedMatmul", keep), qb[0], _NOTHING,
-                    output_binding(out), kernel=_QMM, extra=_qmm_extra(qb))
+                    output_binding(res), kernel=_QMM, extra=_qmm_extra(qb))
+    if res is not out:
+        gpu_copy_into(res, out, "QuantizedMatmul")
 
 
 cdef array host_indices(array idx, int64_t bound, str name):
@@ -412,10 +426,20 @@ def gather_qmm_gpu(GatherQMM prim, list inputs, list outputs):
     cdef int64_t W = w.dims[0], wr = w.dims[1], wc = w.dims[2] * 32 // prim.bits
     cdef int64_t M = x.dims[1], K = x.dims[2], N = out.dims[out.ndim - 1]
     cdef int64_t P = (<array>inputs[nq]).size
+    cdef array res = out
     if out.dtype != 11 or x.dtype != 11:
-        raise TypeError("[GatherQMM] the GPU kernel computes in float32.")
-    alloc_output(out)
-    if out.size == 0:
+        # a floating mode's half x (the CPU computes in it): float32 here, cast in and out
+        if affine or x.dtype != out.dtype or out.dtype not in (9, 10):
+            raise TypeError("[GatherQMM] the GPU kernel computes in float32.")
+        alloc_output(out)
+        if out.size == 0:
+            return
+        xf = new_empty(11, x._shape)
+        gpu_copy_into(x, xf, "GatherQMM")
+        x = xf
+        res = new_empty(11, out._shape)
+    alloc_output(res)
+    if res.size == 0:
         return
     li = host_indices(<array>inputs[nq], x.dims[0], "lhs_indices")
     ri = host_indices(<array>inputs[nq + 1], W, "rhs_indices")
@@ -434,9 +458,11 @@ def gather_qmm_gpu(GatherQMM prim, list inputs, list outputs):
     p[G_O_BS], p[G_O_RS] = M * N, N
     p[G_NA], p[G_NB] = x.dims[0], W
     p[G_LS], p[G_RS] = 1, 1
-    run_gemm_kernel("GatherQMM", out.dtype, p, P, None, contig_binding(x, "GatherQMM", keep),
-                    qb[0], _NOTHING, output_binding(out), output_binding(li),
+    run_gemm_kernel("GatherQMM", 11, p, P, None, contig_binding(x, "GatherQMM", keep),
+                    qb[0], _NOTHING, output_binding(res), output_binding(li),
                     output_binding(ri), kernel=_QMM, extra=_qmm_extra(qb))
+    if res is not out:
+        gpu_copy_into(res, out, "GatherQMM")
 
 
 def register(dict table):

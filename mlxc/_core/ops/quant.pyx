@@ -178,6 +178,10 @@ def dequantize(w, /, scales, biases=None, group_size=None, bits=None, mode="affi
         if not is_float(out_dt) or out_dt == MLXC_COMPLEX64:
             raise ValueError(f"[dequantize] Only real floating types are supported but output "
                              f"dtype == {dtype_of(out_dt).name}.")
+        if g is not None:
+            # MLX: the output promotes with the float32 global scale (float16 / bfloat16
+            # requests give float32 values, not rounded to the half type)
+            out_dt = promote(out_dt, MLXC_FLOAT32)
     # float64 output: the float32 result widened (exact).
     cdef int node_dt = MLXC_FLOAT32 if out_dt == MLXC_FLOAT64 else out_dt
     inputs = [x, s]
@@ -242,7 +246,9 @@ cdef array _gqmm(array a, array wq, array s, bi, lhs, rhs, int m, int gs, int b,
     """A GatherQMM node: x (..., M, K) and the packed weights flattened to their matrices,
     output matrix t = x[lhs[t]] @ w[rhs[t]] (indices broadcast together)."""
     import mlxc.core as mx
-    xf = mx.reshape(astype_op(a, MLXC_FLOAT32), (-1,) + tuple(a._shape[-2:]))
+    # float32, or (floating modes, as MLX) a half x computed in its type
+    xt = a if m != 0 and a.dtype in (MLXC_FLOAT16, MLXC_BFLOAT16) else astype_op(a, MLXC_FLOAT32)
+    xf = mx.reshape(xt, (-1,) + tuple(a._shape[-2:]))
     rest = [mx.reshape(v, (-1,) + tuple(v.shape[-2:]))
             for v in ([wq, astype_op(s, MLXC_FLOAT32), astype_op(bi, MLXC_FLOAT32)]
                       if m == 0 else [wq, s])]
@@ -273,6 +279,12 @@ def quantized_matmul(x, w, /, scales, biases=None, transpose=True, group_size=No
                     mx.broadcast_to(_batch_indices(wb), batch), m, gs, b, transpose)
         if a.ndim == 1:
             out = mx.reshape(out, tuple(out.shape[:-2]) + (N,))
+        if out.dtype == out_dt:
+            return out
+    elif m != 0 and out_dt in (MLXC_FLOAT16, MLXC_BFLOAT16) and a.dtype == out_dt:
+        # MLX computes the floating modes in x's half type (every step rounded to it)
+        return new_node(out_dt, a._shape[:-1] + (N,), QuantizedMatmul(m, gs, b, bool(transpose)),
+                        (a, wq, s))
     else:
         inputs = [astype_op(a, MLXC_FLOAT32), wq, astype_op(s, MLXC_FLOAT32) if m == 0 else s]
         if m == 0:
@@ -341,7 +353,7 @@ def gather_qmm(x, w, /, scales, biases=None, lhs_indices=None, rhs_indices=None,
             raise ValueError(f"[gather_qmm] Got {name} with invalid dtype. Indices must be "
                              f"integral.")
     r = _gqmm(a, wq, sc, bi, lhs, rhs, m, gs, b, transpose)
-    return r if out_dt == MLXC_FLOAT32 else astype_op(r, out_dt)
+    return r if r.dtype == out_dt else astype_op(r, out_dt)
 
 
 def _qq_operand(v, scales, group_size, bits, mode, global_scale, op):

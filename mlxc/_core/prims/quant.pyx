@@ -18,12 +18,13 @@ Transform rules (mlxc ops, so they compose):
   * GatherQMM: the same, per gathered product, with the gradients summed back into the
     matrices the indices picked; vmap folds the vmapped axis into the gathered batch.
 """
-from libc.stdint cimport int64_t, uint32_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
 
 from mlxc._core.allocator cimport Buffer
 from mlxc._core.array cimport alloc_output, array, new_node
 from mlxc._core.dtype cimport dtype_of, itemsize
 from mlxc._core.kernels cimport (MLXC_FLOAT32, MLXC_QUANT_AFFINE, MLXC_UINT32, mlxc_dequantize, mlxc_qmm,
+                                 mlxc_qmm_fp_half,
                                  mlxc_quantize)
 from mlxc._core.prims.index cimport contig_or_none
 from mlxc._core.primitive cimport Primitive, check_status
@@ -152,7 +153,8 @@ cdef class QuantizedMatmul(Primitive):
         cdef array out = <array>outputs[0]
         cdef bint affine = self.mode == MLXC_QUANT_AFFINE
         cdef array bi = <array>inputs[3] if affine else None
-        cdef Buffer xb = contig_or_none(x, MLXC_FLOAT32)
+        # float32 x, or (floating modes) float16 / bfloat16 x computed in its dtype
+        cdef Buffer xb = contig_or_none(x, x.dtype)
         cdef Buffer wb = contig_or_none(w, w.dtype)
         cdef Buffer sb = contig_or_none(sc, sc.dtype)
         cdef Buffer bb = contig_or_none(bi, MLXC_FLOAT32) if affine else None
@@ -166,10 +168,16 @@ cdef class QuantizedMatmul(Primitive):
         cdef const void *xp = _ptr(x, xb)
         cdef const void *wp = _ptr(w, wb)
         cdef const void *sp = _ptr(sc, sb)
+        cdef int xdt = x.dtype
         with nogil:
-            st = mlxc_qmm(self.mode, M, N, K, <const float *>xp, <const uint32_t *>wp, sp,
-                          <const float *>bp, self.transpose, self.group_size, self.bits, NULL,
-                          <float *>out.data())
+            if xdt == MLXC_FLOAT32:
+                st = mlxc_qmm(self.mode, M, N, K, <const float *>xp, <const uint32_t *>wp, sp,
+                              <const float *>bp, self.transpose, self.group_size, self.bits,
+                              NULL, <float *>out.data())
+            else:
+                st = mlxc_qmm_fp_half(self.mode, xdt, M, N, K, <const uint16_t *>xp,
+                                      <const uint32_t *>wp, <const uint8_t *>sp, self.transpose,
+                                      self.group_size, self.bits, <uint16_t *>out.data())
         return check_status(st, "quantized_matmul")
 
     cpdef list vjp(self, list primals, list cotangents, list argnums, list outputs):
@@ -211,7 +219,7 @@ cdef class GatherQMM(QuantizedMatmul):
         cdef array bi = <array>inputs[3] if affine else None
         cdef array li = <array>inputs[nq], ri = <array>inputs[nq + 1]
         cdef array out = <array>outputs[0]
-        cdef Buffer xb = contig_or_none(x, MLXC_FLOAT32)
+        cdef Buffer xb = contig_or_none(x, x.dtype)      # float32, or a half (fp modes)
         cdef Buffer wb = contig_or_none(w, w.dtype)
         cdef Buffer sb = contig_or_none(sc, sc.dtype)
         cdef Buffer bb = contig_or_none(bi, MLXC_FLOAT32) if affine else None
@@ -225,13 +233,14 @@ cdef class GatherQMM(QuantizedMatmul):
         alloc_output(out)
         if nb == 0 or M == 0 or N == 0:
             return 0
-        cdef const float *xp = <const float *>_ptr(x, xb)
+        cdef const char *xp = <const char *>_ptr(x, xb)
+        cdef int xdt = x.dtype, xs = itemsize(x.dtype)
         cdef const uint32_t *wp = <const uint32_t *>_ptr(w, wb)
         cdef const char *sp = <const char *>_ptr(sc, sb)
         cdef const float *bp = <const float *>_ptr(bi, bb) if affine else NULL
         cdef const uint32_t *lp = <const uint32_t *>_ptr(li, lb)
         cdef const uint32_t *rp = <const uint32_t *>_ptr(ri, rb)
-        cdef float *op = <float *>out.data()
+        cdef char *op = <char *>out.data()
         for t in range(nb):
             xi = lp[t]
             wi = rp[t]
@@ -239,10 +248,18 @@ cdef class GatherQMM(QuantizedMatmul):
                 raise IndexError(f"[gather_qmm] index out of range: lhs_indices holds {xi} "
                                  f"(x has {X} matrices), rhs_indices {wi} (w has {W}).")
             with nogil:
-                st = mlxc_qmm(self.mode, M, N, K, xp + xi * M * K, wp + wi * wstep,
-                              <const void *>(sp + wi * sstep),
-                              bp + wi * (sstep // 4) if affine else NULL, self.transpose,
-                              self.group_size, self.bits, NULL, op + t * M * N)
+                if xdt == MLXC_FLOAT32:
+                    st = mlxc_qmm(self.mode, M, N, K, <const float *>(xp + xi * M * K * xs),
+                                  wp + wi * wstep, <const void *>(sp + wi * sstep),
+                                  bp + wi * (sstep // 4) if affine else NULL, self.transpose,
+                                  self.group_size, self.bits, NULL,
+                                  <float *>(op + t * M * N * xs))
+                else:
+                    st = mlxc_qmm_fp_half(self.mode, xdt, M, N, K,
+                                          <const uint16_t *>(xp + xi * M * K * xs),
+                                          wp + wi * wstep, <const uint8_t *>(sp + wi * sstep),
+                                          self.transpose, self.group_size, self.bits,
+                                          <uint16_t *>(op + t * M * N * xs))
             if st != 0:
                 break
         return check_status(st, "gather_qmm")
@@ -256,9 +273,10 @@ cdef class GatherQMM(QuantizedMatmul):
                 raise RuntimeError("[GatherQMM::jvp] No JVP wrt the quantized matrix yet.")
         k = list(argnums).index(0) if 0 in argnums else -1
         import mlxc.core as mx
+        dt = primals[0].dtype                  # float32, or a floating mode's half x
         if k < 0:
-            return [mx.zeros(outputs[0].shape, mx.float32)]
-        return [gather_qmm_node(self, tangents[k].astype(mx.float32), primals[1:])]
+            return [mx.zeros(outputs[0].shape, dt)]
+        return [gather_qmm_node(self, tangents[k].astype(dt), primals[1:])]
 
     cpdef tuple vmap(self, list inputs, list axes, list outputs):
         return _gqmm_vmap(self, inputs, axes)
@@ -273,11 +291,12 @@ cdef class GatherQMM(QuantizedMatmul):
 
 
 def gather_qmm_node(GatherQMM p, x, list rest):
-    """A GatherQMM node of p's kind: x (X, M, K) float32, rest = [w, scales, (biases,)
-    lhs, rhs] as the primitive takes them."""
+    """A GatherQMM node of p's kind: x (X, M, K) float32 (floating modes: or float16 /
+    bfloat16, the output then in that type), rest = [w, scales, (biases,) lhs, rhs] as
+    the primitive takes them."""
     n = rest[0].shape[-2] if p.transpose else rest[0].shape[-1] * 32 // p.bits
-    return new_node(MLXC_FLOAT32, tuple(rest[-2].shape) + (x.shape[1], n), p,
-                       (x,) + tuple(rest))
+    return new_node((<array>x).dtype, tuple(rest[-2].shape) + (x.shape[1], n), p,
+                    (x,) + tuple(rest))
 
 
 # ---------------------------------------------------------------- rules (mlxc ops)
