@@ -685,6 +685,10 @@ static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
  * that block only, so each NR panel is packed into the same small buffer and
  * multiplied at once, while it is in L1, instead of packing the whole KC x NC slab
  * (megabytes for a wide C) first.  Same sums in the same order as the loop below. */
+static int panel_at_once(const struct gjob *j, int64_t rows)
+{
+    return j->pbx && !j->pah && !j->negate_a && rows <= j->bk.mc;
+}
 #define TILE_PANELS(T, EPI)                                                             \
     int64_t mc = i1 - i0;                                                           \
     for (int64_t ir = 0; ir < mc; ir += MR)                                         \
@@ -726,7 +730,7 @@ static void tile_##SFX(const struct gjob *j, int64_t bi, int64_t i0, int64_t i1,
             int64_t kc = min64(KC, K - pc);                                         \
             int beta = pc > 0 || j->accumulate;                                     \
             const struct epi *ep = pc + kc >= K && !j->H ? j->ep : NULL; /* last slab */ \
-            if (j->pbx && !j->pah && !j->negate_a && i1 - i0 <= MC) {                 \
+            if (panel_at_once(j, i1 - i0)) {                                        \
                 TILE_PANELS(T, EPI)                                                 \
                 continue;                                                           \
             }                                                                       \
@@ -835,6 +839,7 @@ static int run_gemm(struct gjob *j, int64_t batch, size_t tsz)
     /* packing buffers sized by what a tile can use */
     int64_t kc = min64(b->kc, K);
     int64_t nc = min64(b->nc, round_up(j->tn, b->nr));
+    if (panel_at_once(j, j->tm)) nc = b->nr;    /* one B panel at a time */
     int64_t mc = min64(b->mc, round_up(j->tm, b->mr));
     size_t bsz = ((size_t)(kc * nc) * tsz + 63) & ~(size_t)63;
     size_t asz = ((size_t)(kc * mc) * tsz + 63) & ~(size_t)63;
