@@ -340,11 +340,13 @@ static void decode_seg(const qmm_job *j, int64_t r, int64_t c0, int64_t n, float
  * columns are gathered once per group.  A slab's last kc/E mod 8 words are gathered. */
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
-/* the E codes of word vector v, dequantized, to rows d, d + NR, ... */
-#define PK_EMIT(V, CVT, AND, FMA, ST, SRL, v, d)                                   \
-    for (int e_ = 0; e_ < E; e_++) {                                                \
-        ST(d + e_ * NR, FMA(CVT(AND(v, mask)), s, b));                               \
-        v = SRL(v, (unsigned)bits);                                                  \
+/* the E codes of word vector v, dequantized, to rows d, d + NR, ...: v copied to a
+ * local (an element of an array indexed in a loop lives in memory, and shifting it
+ * in place would chain stores and reloads) and shifted by e * bits, independently */
+#define PK_EMIT(V, CVT, AND, FMA, ST, SRL, v, d) {                                  \
+    const V v_ = v;                                                                 \
+    for (int e_ = 0; e_ < E; e_++)                                                  \
+        ST(d + e_ * NR, FMA(CVT(AND(SRL(v_, (unsigned)(e_ * bits)), mask)), s, b));  \
     }
 
 TGT_AVX2 static ALWAYS_INLINE void packb_t_avx2_b(const qmm_job *j, float *dst, int64_t pc,
