@@ -625,6 +625,10 @@ TGT_AVX512 static ALWAYS_INLINE void mv_body_avx512(const qmm_job *j, int64_t j0
     const __m512i mask = _mm512_set1_epi32((1 << bits) - 1);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const int gsh = __builtin_ctz((unsigned)j->gs);
+    /* 2/4-bit: the code's float from a 16-entry table indexed by the lane's low four
+     * bits (one permute instead of a mask and a conversion) */
+    const __m512 tab = bits == 2 ? _mm512_setr_ps(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3)
+                                 : _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (int64_t jj = j0; jj < j1; jj++) {
         const int *wr = (const int *)(const void *)(j->w + jj * j->row_bytes);
         const float *sr = j->s + jj * j->srow, *br = j->b + jj * j->srow;
@@ -649,8 +653,9 @@ TGT_AVX512 static ALWAYS_INLINE void mv_body_avx512(const qmm_job *j, int64_t j0
             __m512 acc[MV_MAXM];
             for (int m = 0; m < M; m++) acc[m] = _mm512_setzero_ps();
             for (int e = 0; e < E; e++) {
-                __m512 q = _mm512_cvtepi32_ps(_mm512_and_si512(v, mask));
-                v = _mm512_srli_epi32(v, (unsigned)bits);
+                __m512i ve = _mm512_srli_epi32(v, (unsigned)(e * bits));
+                __m512 q = bits == 8 ? _mm512_cvtepi32_ps(_mm512_and_si512(ve, mask))
+                                     : _mm512_permutexvar_ps(ve, tab);
                 for (int m = 0; m < M; m++)
                     acc[m] = _mm512_fmadd_ps(q, _mm512_loadu_ps(xc + m * j->xp_len + e * L), acc[m]);
             }
