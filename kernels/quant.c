@@ -340,6 +340,13 @@ static void decode_seg(const qmm_job *j, int64_t r, int64_t c0, int64_t n, float
  * columns are gathered once per group.  A slab's last kc/E mod 8 words are gathered. */
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
+/* the same words of the panel after next (columns j0 + 2 NR ...), one cache line per
+ * row: they come from memory while the panels before them are multiplied
+ * (prefetches do not fault) */
+#define PK_PREFETCH(ROWS)                                                           \
+    for (int i = 0; i < ROWS; i++)                                                  \
+        _mm_prefetch((const char *)(wb + (2 * NR + i) * rw + t), _MM_HINT_T1);
+
 /* the E codes of word vector v, dequantized, to rows d, d + NR, ...: v copied to a
  * local (an element of an array indexed in a loop lives in memory, and shifting it
  * in place would chain stores and reloads) and shifted by e * bits, independently */
@@ -367,6 +374,7 @@ TGT_AVX2 static ALWAYS_INLINE void packb_t_avx2_b(const qmm_job *j, float *dst, 
         int64_t t = 0;
         for (; t + 8 <= nw; t += 8) {
             __m256i r[8], u[8];
+            if ((t & 15) == 0) PK_PREFETCH(8)
             for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_si256((const __m256i *)(wb + i * rw + t));
             /* 8 x 8 transpose: u[w] = word t + w of the eight rows */
             for (int i = 0; i < 8; i += 2) {
@@ -433,6 +441,7 @@ TGT_AVX512 static ALWAYS_INLINE void packb_t_avx512_b(const qmm_job *j, float *d
              * (unpacks within 128-bit quarters, then the quarters regrouped) leaves
              * u[w] = word t + w of the sixteen rows */
             __m512i r[8], u[8];
+            if ((t & 15) == 0) PK_PREFETCH(16)
             for (int i = 0; i < 8; i++)
                 r[i] = _mm512_inserti64x4(
                     _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(wb + i * rw + t))),
