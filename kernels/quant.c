@@ -617,11 +617,17 @@ TGT_AVX2 static ALWAYS_INLINE void mv_body_avx2(const qmm_job *j, int64_t j0, in
             }
             for (int m = 0; m < M; m++) tot[m] = _mm256_fmadd_ps(acc[m], s, tot[m]);
         }
-        for (int m = 0; m < M; m++) {
+        for (int m = 0; m < M; m++) {      /* bias term: 8 lanes, then their sum */
             const float *xs = j->xsum + m * G;
-            float bs = 0.0f;
-            for (int64_t g = 0; g < G; g++) bs += br[g] * xs[g];
-            j->out[m * j->N + jj] = q_hsum256(tot[m]) + bs;
+            __m256 bs = _mm256_setzero_ps();
+            int64_t g = 0;
+            for (; g + 8 <= G; g += 8)
+                bs = _mm256_fmadd_ps(_mm256_loadu_ps(br + g), _mm256_loadu_ps(xs + g), bs);
+            if (g < G) {
+                __m256i gm = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(G - g)), lane);
+                bs = _mm256_fmadd_ps(_mm256_maskload_ps(br + g, gm), _mm256_maskload_ps(xs + g, gm), bs);
+            }
+            j->out[m * j->N + jj] = q_hsum256(tot[m]) + q_hsum256(bs);
         }
     }
 }
@@ -670,11 +676,18 @@ TGT_AVX512 static ALWAYS_INLINE void mv_body_avx512(const qmm_job *j, int64_t j0
             }
             for (int m = 0; m < M; m++) tot[m] = _mm512_fmadd_ps(acc[m], s, tot[m]);
         }
-        for (int m = 0; m < M; m++) {
+        for (int m = 0; m < M; m++) {      /* bias term: 16 lanes, then their sum */
             const float *xs = j->xsum + m * G;
-            float bs = 0.0f;
-            for (int64_t g = 0; g < G; g++) bs += br[g] * xs[g];
-            j->out[m * j->N + jj] = _mm512_reduce_add_ps(tot[m]) + bs;
+            __m512 bs = _mm512_setzero_ps();
+            int64_t g = 0;
+            for (; g + 16 <= G; g += 16)
+                bs = _mm512_fmadd_ps(_mm512_loadu_ps(br + g), _mm512_loadu_ps(xs + g), bs);
+            if (g < G) {
+                __mmask16 gm = (__mmask16)((1u << (G - g)) - 1u);
+                bs = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(gm, br + g),
+                                     _mm512_maskz_loadu_ps(gm, xs + g), bs);
+            }
+            j->out[m * j->N + jj] = _mm512_reduce_add_ps(tot[m]) + _mm512_reduce_add_ps(bs);
         }
     }
 }
