@@ -172,6 +172,9 @@ GEN_UKR_X86(ukr_f64_avx2, TGT_AVX2, double, __m256d, 4, 6, REP6, _mm256_setzero_
             _mm256_fmadd_pd, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_add_pd)
 GEN_UKR_X86(ukr_f32_avx512, TGT_AVX512, float, __m512, 16, 12, REP12, _mm512_setzero_ps, BC512S,
             _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps)
+/* 8 rows: for row counts that 12 would pad (32 = 4 x 8, not 3 x 12) */
+GEN_UKR_X86(ukr_f32_avx512_8, TGT_AVX512, float, __m512, 16, 8, REP8, _mm512_setzero_ps, BC512S,
+            _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps)
 GEN_UKR_X86(ukr_f64_avx512, TGT_AVX512, double, __m512d, 8, 12, REP12, _mm512_setzero_pd, BC512D,
             _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_add_pd)
 #endif
@@ -678,6 +681,39 @@ struct gjob {
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
+/* The caller's B packer (dequantizing) and all rows in one MC block: B is used by
+ * that block only, so each NR panel is packed into the same small buffer and
+ * multiplied at once, while it is in L1, instead of packing the whole KC x NC slab
+ * (megabytes for a wide C) first.  Same sums in the same order as the loop below. */
+static int panel_at_once(const struct gjob *j, int64_t rows)
+{
+    return j->pbx && !j->pah && !j->negate_a && rows <= j->bk.mc;
+}
+#define TILE_PANELS(T, EPI)                                                             \
+    int64_t mc = i1 - i0;                                                           \
+    for (int64_t ir = 0; ir < mc; ir += MR)                                         \
+        j->pa(Ap + ir * kc, A + ((i0 + ir) * j->ars + pc * j->acs) * z,             \
+              j->ars, j->acs, min64(MR, mc - ir), kc, MR);                          \
+    for (int64_t jr = 0; jr < nc; jr += NR) {                                       \
+        int64_t nr = min64(NR, nc - jr);                                            \
+        j->pbx(j->pbx_ctx, (float *)(void *)Bp, pc, kc, jc + jr, nr, NR);           \
+        for (int64_t ir = 0; ir < mc; ir += MR) {                                   \
+            int64_t mr = min64(MR, mc - ir);                                        \
+            T *c = C + (i0 + ir) * N + jc + jr;                                     \
+            if (mr == MR && nr == NR) {                                             \
+                uk(kc, Ap + ir * kc, Bp, c, N, beta);                               \
+            } else {                                                                \
+                T t[MAX_MR * MAX_NR];                                               \
+                uk(kc, Ap + ir * kc, Bp, t, NR, 0);                                 \
+                for (int64_t r = 0; r < mr; r++)                                    \
+                    for (int64_t q = 0; q < nr; q++)                                \
+                        c[r * N + q] = beta ? c[r * N + q] + t[r * NR + q]          \
+                                            : t[r * NR + q];                        \
+            }                                                                       \
+        }                                                                           \
+    }                                                                               \
+    if (ep) EPI(ep, C + i0 * N + jc, N, bi, i0, jc, mc, nc);
+
 #define GEN_TILE(T, SFX, UKT, EPI)                                                  \
 static void tile_##SFX(const struct gjob *j, int64_t bi, int64_t i0, int64_t i1,    \
                        int64_t j0, int64_t j1, T *Ap, T *Bp)                        \
@@ -694,6 +730,10 @@ static void tile_##SFX(const struct gjob *j, int64_t bi, int64_t i0, int64_t i1,
             int64_t kc = min64(KC, K - pc);                                         \
             int beta = pc > 0 || j->accumulate;                                     \
             const struct epi *ep = pc + kc >= K && !j->H ? j->ep : NULL; /* last slab */ \
+            if (panel_at_once(j, i1 - i0)) {                                        \
+                TILE_PANELS(T, EPI)                                                 \
+                continue;                                                           \
+            }                                                                       \
             for (int64_t jr = 0; jr < nc; jr += NR) {                               \
                 if (j->pbx)                                                         \
                     j->pbx(j->pbx_ctx, (float *)(void *)(Bp + jr * kc), pc, kc,     \
@@ -799,6 +839,7 @@ static int run_gemm(struct gjob *j, int64_t batch, size_t tsz)
     /* packing buffers sized by what a tile can use */
     int64_t kc = min64(b->kc, K);
     int64_t nc = min64(b->nc, round_up(j->tn, b->nr));
+    if (panel_at_once(j, j->tm)) nc = b->nr;    /* one B panel at a time */
     int64_t mc = min64(b->mc, round_up(j->tm, b->mr));
     size_t bsz = ((size_t)(kc * nc) * tsz + 63) & ~(size_t)63;
     size_t asz = ((size_t)(kc * mc) * tsz + 63) & ~(size_t)63;
@@ -1231,6 +1272,12 @@ int mlxc_gemm_f32_packb(int64_t M, int64_t N, int64_t K, const float *A, int64_t
     j.pa = pack_a_f32;
 #ifdef GEMM_X86
     if (mlxc_isa_pick(mlxc_levels_matmul) >= MLXC_ISA_AVX2) j.pa = pack_a_f32_avx2;
+    /* few rows (the B panels are used by them only): a register tile of 8 rows when
+     * 12 would compute padding rows (MR does not change any sum) */
+    if (kn == &kerns[MLXC_ISA_AVX512] && M <= j.bk.mc && round_up(M, 8) < round_up(M, 12)) {
+        j.bk.mr = 8;
+        j.ukr = (void *)ukr_f32_avx512_8;
+    }
 #endif
 #ifdef GEMM_NEON
     if (kn == &kerns[MLXC_ISA_NEON]) j.pa = pack_a_f32_neon;

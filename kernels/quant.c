@@ -380,36 +380,85 @@ static void decode_seg(const qmm_job *j, int64_t r, int64_t c0, int64_t n, float
 
 #ifdef Q_X86
 /* B panel from transposed 2/4/8-bit affine weights: B[p][q] = W[j0+q][pc+p].  Eight
- * (AVX2) / sixteen (AVX-512) columns at once: one gathered word per column holds the
- * next 32/bits codes of that column, shifted out one k at a time. */
+ * (AVX2) / sixteen (AVX-512) columns at once, one vector of words per k-word: word t of
+ * each column.  The words come from plain loads of eight consecutive words of each
+ * column's row, transposed in registers (a gather per word is slow); each word's
+ * 32/bits codes are then shifted out one k at a time.  The scales and biases of the
+ * columns are gathered once per group.  A slab's last kc/E mod 8 words are gathered. */
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* the same words of the panel after next (columns j0 + 2 NR ...), one cache line per
+ * row: they come from memory while the panels before them are multiplied
+ * (prefetches do not fault) */
+#define PK_PREFETCH(ROWS)                                                           \
+    for (int i = 0; i < ROWS; i++)                                                  \
+        _mm_prefetch((const char *)(wb + (2 * NR + i) * rw + t), _MM_HINT_T1);
+
+/* the E codes of word vector v, dequantized, to rows d, d + NR, ...: v copied to a
+ * local (an element of an array indexed in a loop lives in memory, and shifting it
+ * in place would chain stores and reloads) and shifted by e * bits, independently */
+#define PK_EMIT(V, CVT, AND, FMA, ST, SRL, v, d) {                                  \
+    const V v_ = v;                                                                 \
+    for (int e_ = 0; e_ < E; e_++)                                                  \
+        ST(d + e_ * NR, FMA(CVT(AND(SRL(v_, (unsigned)(e_ * bits)), mask)), s, b));  \
+    }
+
 TGT_AVX2 static ALWAYS_INLINE void packb_t_avx2_b(const qmm_job *j, float *dst, int64_t pc,
                                                   int64_t kc, int64_t j0, int NR, const int bits)
 {
-    const int E = 32 / bits, gs = j->gs;
+    const int E = 32 / bits;
+    const int64_t W0 = pc / E, nw = kc / E, rw = j->row_words;
+    const int64_t wm = j->gs / E - 1;                /* words per group - 1 (2^n - 1) */
+    const int wsh = __builtin_ctzll((unsigned long long)(j->gs / E));
     const __m256i mask = _mm256_set1_epi32((1 << bits) - 1);
-    const __m256i widx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                            _mm256_set1_epi32((int)j->row_words));
-    const __m256i sidx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                            _mm256_set1_epi32((int)j->srow));
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i widx = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)rw));
+    const __m256i sidx = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)j->srow));
     for (int qb = 0; qb < NR; qb += 8) {
-        const int *wb = (const int *)(const void *)(j->w + (j0 + qb) * j->row_bytes) + pc / E;
+        const int *wb = (const int *)(const void *)(j->w + (j0 + qb) * j->row_bytes) + W0;
         const float *sb = j->s + (j0 + qb) * j->srow, *bb = j->b + (j0 + qb) * j->srow;
         __m256 s = _mm256_setzero_ps(), b = s;
-        for (int64_t t = 0; t < kc / E; t++) {
-            int64_t p = t * E;
-            if ((pc + p) % gs == 0) {
-                int64_t g = (pc + p) / gs;
-                s = _mm256_i32gather_ps(sb + g, sidx, 4);
-                b = _mm256_i32gather_ps(bb + g, sidx, 4);
+        int64_t t = 0;
+        for (; t + 8 <= nw; t += 8) {
+            __m256i r[8], u[8];
+            if ((t & 15) == 0) PK_PREFETCH(8)
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_si256((const __m256i *)(wb + i * rw + t));
+            /* 8 x 8 transpose: u[w] = word t + w of the eight rows */
+            for (int i = 0; i < 8; i += 2) {
+                u[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+                u[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 8; i += 4) {
+                r[i] = _mm256_unpacklo_epi64(u[i], u[i + 2]);
+                r[i + 1] = _mm256_unpackhi_epi64(u[i], u[i + 2]);
+                r[i + 2] = _mm256_unpacklo_epi64(u[i + 1], u[i + 3]);
+                r[i + 3] = _mm256_unpackhi_epi64(u[i + 1], u[i + 3]);
+            }
+            for (int i = 0; i < 4; i++) {
+                u[i] = _mm256_permute2x128_si256(r[i], r[i + 4], 0x20);
+                u[i + 4] = _mm256_permute2x128_si256(r[i], r[i + 4], 0x31);
+            }
+            for (int w = 0; w < 8; w++) {
+                int64_t tw = W0 + t + w;
+                if ((tw & wm) == 0) {
+                    s = _mm256_i32gather_ps(sb + (tw >> wsh), sidx, 4);
+                    b = _mm256_i32gather_ps(bb + (tw >> wsh), sidx, 4);
+                }
+                float *d = dst + (t + w) * E * NR + qb;
+                PK_EMIT(__m256i, _mm256_cvtepi32_ps, _mm256_and_si256, _mm256_fmadd_ps,
+                        _mm256_storeu_ps, _mm256_srli_epi32, u[w], d)
+            }
+        }
+        for (; t < nw; t++) {
+            int64_t tw = W0 + t;
+            if ((tw & wm) == 0) {
+                s = _mm256_i32gather_ps(sb + (tw >> wsh), sidx, 4);
+                b = _mm256_i32gather_ps(bb + (tw >> wsh), sidx, 4);
             }
             __m256i v = _mm256_i32gather_epi32(wb + t, widx, 4);
-            float *d = dst + p * NR + qb;
-            for (int e = 0; e < E; e++, d += NR) {
-                __m256 q = _mm256_cvtepi32_ps(_mm256_and_si256(v, mask));
-                _mm256_storeu_ps(d, _mm256_fmadd_ps(q, s, b));
-                v = _mm256_srli_epi32(v, bits);
-            }
+            float *d = dst + t * E * NR + qb;
+            PK_EMIT(__m256i, _mm256_cvtepi32_ps, _mm256_and_si256, _mm256_fmadd_ps,
+                    _mm256_storeu_ps, _mm256_srli_epi32, v, d)
         }
     }
 }
@@ -418,29 +467,67 @@ TGT_AVX512 static ALWAYS_INLINE void packb_t_avx512_b(const qmm_job *j, float *d
                                                       int64_t kc, int64_t j0, int NR,
                                                       const int bits)
 {
-    const int E = 32 / bits, gs = j->gs;
+    const int E = 32 / bits;
+    const int64_t W0 = pc / E, nw = kc / E, rw = j->row_words;
+    const int64_t wm = j->gs / E - 1;                /* words per group - 1 (2^n - 1) */
+    const int wsh = __builtin_ctzll((unsigned long long)(j->gs / E));
     const __m512i mask = _mm512_set1_epi32((1 << bits) - 1);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    const __m512i widx = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)j->row_words));
+    const __m512i widx = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)rw));
     const __m512i sidx = _mm512_mullo_epi32(lane, _mm512_set1_epi32((int)j->srow));
+    /* 128-bit quarters [a0 b0 a2 b2] and [a1 b1 a3 b3], as 64-bit indices */
+    const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+    const __m512i hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
     for (int qb = 0; qb < NR; qb += 16) {
-        const int *wb = (const int *)(const void *)(j->w + (j0 + qb) * j->row_bytes) + pc / E;
+        const int *wb = (const int *)(const void *)(j->w + (j0 + qb) * j->row_bytes) + W0;
         const float *sb = j->s + (j0 + qb) * j->srow, *bb = j->b + (j0 + qb) * j->srow;
         __m512 s = _mm512_setzero_ps(), b = s;
-        for (int64_t t = 0; t < kc / E; t++) {
-            int64_t p = t * E;
-            if ((pc + p) % gs == 0) {
-                int64_t g = (pc + p) / gs;
-                s = _mm512_i32gather_ps(sidx, sb + g, 4);
-                b = _mm512_i32gather_ps(sidx, bb + g, 4);
+        int64_t t = 0;
+        for (; t + 8 <= nw; t += 8) {
+            /* rows i and i + 8 in the halves of r[i]; an 8 x 8 transpose in each half
+             * (unpacks within 128-bit quarters, then the quarters regrouped) leaves
+             * u[w] = word t + w of the sixteen rows */
+            __m512i r[8], u[8];
+            if ((t & 15) == 0) PK_PREFETCH(16)
+            for (int i = 0; i < 8; i++)
+                r[i] = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(wb + i * rw + t))),
+                    _mm256_loadu_si256((const __m256i *)(wb + (i + 8) * rw + t)), 1);
+            for (int i = 0; i < 8; i += 2) {
+                u[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+                u[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 8; i += 4) {
+                r[i] = _mm512_unpacklo_epi64(u[i], u[i + 2]);
+                r[i + 1] = _mm512_unpackhi_epi64(u[i], u[i + 2]);
+                r[i + 2] = _mm512_unpacklo_epi64(u[i + 1], u[i + 3]);
+                r[i + 3] = _mm512_unpackhi_epi64(u[i + 1], u[i + 3]);
+            }
+            for (int i = 0; i < 4; i++) {
+                u[i] = _mm512_permutex2var_epi64(r[i], lo, r[i + 4]);
+                u[i + 4] = _mm512_permutex2var_epi64(r[i], hi, r[i + 4]);
+            }
+            for (int w = 0; w < 8; w++) {
+                int64_t tw = W0 + t + w;
+                if ((tw & wm) == 0) {
+                    s = _mm512_i32gather_ps(sidx, sb + (tw >> wsh), 4);
+                    b = _mm512_i32gather_ps(sidx, bb + (tw >> wsh), 4);
+                }
+                float *d = dst + (t + w) * E * NR + qb;
+                PK_EMIT(__m512i, _mm512_cvtepi32_ps, _mm512_and_si512, _mm512_fmadd_ps,
+                        _mm512_storeu_ps, _mm512_srli_epi32, u[w], d)
+            }
+        }
+        for (; t < nw; t++) {
+            int64_t tw = W0 + t;
+            if ((tw & wm) == 0) {
+                s = _mm512_i32gather_ps(sidx, sb + (tw >> wsh), 4);
+                b = _mm512_i32gather_ps(sidx, bb + (tw >> wsh), 4);
             }
             __m512i v = _mm512_i32gather_epi32(widx, wb + t, 4);
-            float *d = dst + p * NR + qb;
-            for (int e = 0; e < E; e++, d += NR) {
-                __m512 q = _mm512_cvtepi32_ps(_mm512_and_si512(v, mask));
-                _mm512_storeu_ps(d, _mm512_fmadd_ps(q, s, b));
-                v = _mm512_srli_epi32(v, (unsigned)bits);
-            }
+            float *d = dst + t * E * NR + qb;
+            PK_EMIT(__m512i, _mm512_cvtepi32_ps, _mm512_and_si512, _mm512_fmadd_ps,
+                    _mm512_storeu_ps, _mm512_srli_epi32, v, d)
         }
     }
 }
@@ -577,11 +664,17 @@ TGT_AVX2 static ALWAYS_INLINE void mv_body_avx2(const qmm_job *j, int64_t j0, in
             }
             for (int m = 0; m < M; m++) tot[m] = _mm256_fmadd_ps(acc[m], s, tot[m]);
         }
-        for (int m = 0; m < M; m++) {
+        for (int m = 0; m < M; m++) {      /* bias term: 8 lanes, then their sum */
             const float *xs = j->xsum + m * G;
-            float bs = 0.0f;
-            for (int64_t g = 0; g < G; g++) bs += br[g] * xs[g];
-            j->out[m * j->N + jj] = q_hsum256(tot[m]) + bs;
+            __m256 bs = _mm256_setzero_ps();
+            int64_t g = 0;
+            for (; g + 8 <= G; g += 8)
+                bs = _mm256_fmadd_ps(_mm256_loadu_ps(br + g), _mm256_loadu_ps(xs + g), bs);
+            if (g < G) {
+                __m256i gm = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(G - g)), lane);
+                bs = _mm256_fmadd_ps(_mm256_maskload_ps(br + g, gm), _mm256_maskload_ps(xs + g, gm), bs);
+            }
+            j->out[m * j->N + jj] = q_hsum256(tot[m]) + q_hsum256(bs);
         }
     }
 }
@@ -594,6 +687,10 @@ TGT_AVX512 static ALWAYS_INLINE void mv_body_avx512(const qmm_job *j, int64_t j0
     const __m512i mask = _mm512_set1_epi32((1 << bits) - 1);
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     const int gsh = __builtin_ctz((unsigned)j->gs);
+    /* 2/4-bit: the code's float from a 16-entry table indexed by the lane's low four
+     * bits (one permute instead of a mask and a conversion) */
+    const __m512 tab = bits == 2 ? _mm512_setr_ps(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3)
+                                 : _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (int64_t jj = j0; jj < j1; jj++) {
         const int *wr = (const int *)(const void *)(j->w + jj * j->row_bytes);
         const float *sr = j->s + jj * j->srow, *br = j->b + jj * j->srow;
@@ -618,18 +715,26 @@ TGT_AVX512 static ALWAYS_INLINE void mv_body_avx512(const qmm_job *j, int64_t j0
             __m512 acc[MV_MAXM];
             for (int m = 0; m < M; m++) acc[m] = _mm512_setzero_ps();
             for (int e = 0; e < E; e++) {
-                __m512 q = _mm512_cvtepi32_ps(_mm512_and_si512(v, mask));
-                v = _mm512_srli_epi32(v, (unsigned)bits);
+                __m512i ve = _mm512_srli_epi32(v, (unsigned)(e * bits));
+                __m512 q = bits == 8 ? _mm512_cvtepi32_ps(_mm512_and_si512(ve, mask))
+                                     : _mm512_permutexvar_ps(ve, tab);
                 for (int m = 0; m < M; m++)
                     acc[m] = _mm512_fmadd_ps(q, _mm512_loadu_ps(xc + m * j->xp_len + e * L), acc[m]);
             }
             for (int m = 0; m < M; m++) tot[m] = _mm512_fmadd_ps(acc[m], s, tot[m]);
         }
-        for (int m = 0; m < M; m++) {
+        for (int m = 0; m < M; m++) {      /* bias term: 16 lanes, then their sum */
             const float *xs = j->xsum + m * G;
-            float bs = 0.0f;
-            for (int64_t g = 0; g < G; g++) bs += br[g] * xs[g];
-            j->out[m * j->N + jj] = _mm512_reduce_add_ps(tot[m]) + bs;
+            __m512 bs = _mm512_setzero_ps();
+            int64_t g = 0;
+            for (; g + 16 <= G; g += 16)
+                bs = _mm512_fmadd_ps(_mm512_loadu_ps(br + g), _mm512_loadu_ps(xs + g), bs);
+            if (g < G) {
+                __mmask16 gm = (__mmask16)((1u << (G - g)) - 1u);
+                bs = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(gm, br + g),
+                                     _mm512_maskz_loadu_ps(gm, xs + g), bs);
+            }
+            j->out[m * j->N + jj] = _mm512_reduce_add_ps(tot[m]) + _mm512_reduce_add_ps(bs);
         }
     }
 }

@@ -410,6 +410,51 @@ def test_same_bits_at_any_thread_count(isa):
     assert len(digests) == 1, digests
 
 
+_LEVEL_CHILD = r"""
+import sys, numpy as np, mlxc.core as mx
+out = {}
+for (N, K, cases) in ((96, 1056, ((2, 32), (4, 32), (8, 32))),
+                      (64, 1152, ((2, 64), (4, 64), (4, 128), (8, 128)))):
+    for bits, gs in cases:
+        rng = np.random.default_rng(bits * 1000 + gs + K)
+        w = rng.standard_normal((N, K)).astype(np.float32)
+        r = mx.quantize(mx.array(w), gs, bits)
+        out[f"wd_{N}_{K}_{bits}_{gs}"] = np.array(mx.dequantize(*r, gs, bits))
+        out[f"mag_{N}_{K}_{bits}_{gs}"] = np.array(
+            mx.dequantize(r[0], mx.abs(r[1]), mx.abs(r[2]), gs, bits))
+        for M in (1, 3, 8, 32):
+            x = rng.standard_normal((M, K)).astype(np.float32)
+            out[f"x_{N}_{K}_{bits}_{gs}_{M}"] = x
+            out[f"y_{N}_{K}_{bits}_{gs}_{M}"] = np.array(
+                mx.quantized_matmul(mx.array(x), *r, True, gs, bits))
+np.savez(sys.argv[1], **out)
+"""
+
+
+@pytest.mark.mlxc_only
+@pytest.mark.parametrize("isa", _isas())
+def test_quantized_matmul_at_each_simd_level(isa, tmp_path):
+    """The SIMD paths of quantized_matmul (transposed 2/4/8-bit affine weights) at every
+    level against float64: whole 16- and 8-column weight blocks, K slabs whose word count
+    is not a multiple of 8 (1056 = 4 x 256 + 32), groups of 32/64/128, matrix-vector
+    rows (1, 3) and GEMM rows (8, 32: one or several register tiles)."""
+    f = str(tmp_path / "out.npz")
+    r = subprocess.run([sys.executable, "-c", _LEVEL_CHILD, f], capture_output=True, text=True,
+                       cwd=CHILD_CWD, env=child_env(MLXC_CPU_ISA=isa), timeout=300)
+    assert r.returncode == 0, r.stderr
+    d = np.load(f)
+    n = 0
+    for key in d.files:
+        if not key.startswith("y_"):
+            continue
+        cfg = key[2:].rsplit("_", 1)[0]
+        x = d["x_" + key[2:]].astype(np.float64)
+        _close_to(d[key], x @ d["wd_" + cfg].astype(np.float64).T, x,
+                  d["mag_" + cfg].astype(np.float64).T)
+        n += 1
+    assert n == 28
+
+
 _HAD = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "hadamard_mlx.npz"))
 
 
