@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import mlxc.core as mx
-from conftest import METAL_REAL
 from helpers import internal
 
 _node_device = internal("mlxc._core.array", "_node_device")
@@ -102,23 +101,14 @@ def test_compiled_step_without_kernel_raises(compiled_calls):
         _gpu_table[Scan] = saved
 
 
-def test_compiled_runs_metal_kernels(compiled_calls):
-    if METAL_REAL:
-        pytest.skip("counts the emulated executor's dispatches")
-    from mlxc._core.metal import backend
-    ex = backend.executor()
-    seen = []
-    real = ex.dispatch
-    ex.dispatch = lambda fn, *a: (seen.append(fn.name), real(fn, *a))
-    try:
-        f = mx.compile(lambda a, b: mx.exp(a) + b * 2)
-        with mx.stream(mx.gpu):
-            r = f(rand((4,), 6), rand((4,), 7))
-        mx.eval(r)
-    finally:
-        ex.dispatch = real
+def test_compiled_runs_metal_kernels(compiled_calls, dispatched):
+    f = mx.compile(lambda a, b: mx.exp(a) + b * 2)
+    with mx.stream(mx.gpu):
+        r = f(rand((4,), 6), rand((4,), 7))
+    mx.eval(r)
     assert len(compiled_calls) == 1
-    assert seen.count("unary_g_float32") == 1 and seen.count("binary_g_float32") == 2
+    assert dispatched.count("unary_g_float32") == 1
+    assert dispatched.count("binary_g_float32") == 2
 
 
 # ---------------------------------------------------------------- linalg, collectives
