@@ -13,6 +13,7 @@ import mlxc.core as mx
 from helpers import internal
 
 _node_device = internal("mlxc._core.array", "_node_device")
+_node_inputs = internal("mlxc._core.array", "_node_inputs")
 
 
 def rand(shape, seed, dtype=mx.float32):
@@ -161,3 +162,18 @@ def test_collective_on_gpu_is_the_identity(gpu):
     mx.eval(rs)
     for r in rs:
         np.testing.assert_array_equal(np.array(r), np.array(x))
+
+
+def test_cpu_fallback_stays_on_the_cpu_in_a_gpu_context(dispatched):
+    # A CPU Compiled node that falls back to its original nodes (a shapeless call at new
+    # shapes) replays them on the CPU, whatever stream context the eval runs in.
+    cf = mx.compile(rows, shapeless=True)
+    mx.eval(cf(rand((2, 8), 1), rand((8,), 2)))            # traced at (2, 8)
+    x, y = rand((3, 8), 3), rand((8,), 4)
+    r = cf(x, y)
+    assert _node_device(r) == 0
+    assert all(_node_inputs(t) is None for t in _node_inputs(r))   # one fused node
+    with mx.stream(mx.gpu):
+        mx.eval(r)
+    assert dispatched == []
+    np.testing.assert_allclose(np.array(r), np.array(rows(x, y)), rtol=1e-6)
