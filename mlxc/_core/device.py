@@ -12,7 +12,6 @@ the GPU is a slow test tool, and on macOS not every primitive has a Metal kernel
 for it with set_default_device(gpu), stream(gpu) or stream=gpu.
 """
 import enum
-import os
 import platform
 import threading
 
