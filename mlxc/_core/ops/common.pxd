@@ -12,7 +12,7 @@ cdef object check_nbytes(tuple shape, int dtype, str op)   # byte size; Overflow
 # common.pyx); the scope sets the device of the nodes made until the op returns.
 cdef class StreamScope:
     cdef int saved               # the thread's node device before the scope
-    cdef bint active
+    cdef bint active             # close() still has to restore saved
     cdef void close(self) noexcept
 cdef int stream_device(object stream, str op) except -1   # 0 cpu / 1 gpu, or an error
 cdef StreamScope enter_stream(object stream, str op)
