@@ -95,6 +95,23 @@ def gpu():
         backend.set_emulated_for_tests(before)
 
 
+@pytest.fixture
+def dispatched(gpu):
+    """The GPU on, and the names of the kernels the emulated executor dispatches during the
+    test, in order (the oracle of which nodes ran on the GPU; skipped on real Metal)."""
+    if METAL_REAL:
+        pytest.skip("counts the emulated executor's dispatches")
+    from mlxc._core.metal import backend
+    ex = backend.executor()
+    names = []
+    real = ex.dispatch
+    ex.dispatch = lambda fn, *a: (names.append(fn.name), real(fn, *a))[1]
+    try:
+        yield names
+    finally:
+        ex.dispatch = real
+
+
 # Existing op-test modules run a second time with the default device set to the GPU.
 # Tests listed with a reason use primitives that have no Metal kernel yet (or types the
 # GPU lacks) and are skipped in the GPU run only.

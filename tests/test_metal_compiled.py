@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import mlxc.core as mx
-from conftest import METAL_REAL
 from helpers import internal
 
 _node_device = internal("mlxc._core.array", "_node_device")
+_node_inputs = internal("mlxc._core.array", "_node_inputs")
 
 
 def rand(shape, seed, dtype=mx.float32):
@@ -102,23 +102,14 @@ def test_compiled_step_without_kernel_raises(compiled_calls):
         _gpu_table[Scan] = saved
 
 
-def test_compiled_runs_metal_kernels(compiled_calls):
-    if METAL_REAL:
-        pytest.skip("counts the emulated executor's dispatches")
-    from mlxc._core.metal import backend
-    ex = backend.executor()
-    seen = []
-    real = ex.dispatch
-    ex.dispatch = lambda fn, *a: (seen.append(fn.name), real(fn, *a))
-    try:
-        f = mx.compile(lambda a, b: mx.exp(a) + b * 2)
-        with mx.stream(mx.gpu):
-            r = f(rand((4,), 6), rand((4,), 7))
-        mx.eval(r)
-    finally:
-        ex.dispatch = real
+def test_compiled_runs_metal_kernels(compiled_calls, dispatched):
+    f = mx.compile(lambda a, b: mx.exp(a) + b * 2)
+    with mx.stream(mx.gpu):
+        r = f(rand((4,), 6), rand((4,), 7))
+    mx.eval(r)
     assert len(compiled_calls) == 1
-    assert seen.count("unary_g_float32") == 1 and seen.count("binary_g_float32") == 2
+    assert dispatched.count("unary_g_float32") == 1
+    assert dispatched.count("binary_g_float32") == 2
 
 
 # ---------------------------------------------------------------- linalg, collectives
@@ -171,3 +162,18 @@ def test_collective_on_gpu_is_the_identity(gpu):
     mx.eval(rs)
     for r in rs:
         np.testing.assert_array_equal(np.array(r), np.array(x))
+
+
+def test_cpu_fallback_stays_on_the_cpu_in_a_gpu_context(dispatched):
+    # A CPU Compiled node that falls back to its original nodes (a shapeless call at new
+    # shapes) replays them on the CPU, whatever stream context the eval runs in.
+    cf = mx.compile(rows, shapeless=True)
+    mx.eval(cf(rand((2, 8), 1), rand((8,), 2)))            # traced at (2, 8)
+    x, y = rand((3, 8), 3), rand((8,), 4)
+    r = cf(x, y)
+    assert _node_device(r) == 0
+    assert all(_node_inputs(t) is None for t in _node_inputs(r))   # one fused node
+    with mx.stream(mx.gpu):
+        mx.eval(r)
+    assert dispatched == []
+    np.testing.assert_allclose(np.array(r), np.array(rows(x, y)), rtol=1e-6)

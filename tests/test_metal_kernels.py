@@ -128,26 +128,16 @@ def test_gpu_routing_and_device_info(gpu):
     np.testing.assert_allclose(np.array(y), np.exp([1.0, 2.0]) + 1, rtol=1e-6)
 
 
-def test_gpu_nodes_run_on_the_gpu_executor(gpu):
-    if METAL_REAL:
-        pytest.skip("counts the emulated executor's dispatches")
-    from mlxc._core.metal import backend
-    ex = backend.executor()
-    seen = []
-    real = ex.dispatch
-    ex.dispatch = lambda fn, *a: (seen.append(fn), real(fn, *a))
-    try:
-        x = mx.array([1.0, -2.0, 3.0])
-        mx.eval(mx.abs(x) * 2)                      # CPU: no dispatch
-        assert seen == []
-        mx.eval(mx.abs(x, stream=mx.gpu) * 2)       # abs on the GPU, * on the CPU
-        assert len(seen) == 1
-        with mx.stream(mx.gpu):
-            r = mx.abs(x) * 2
-        mx.eval(r)
-        assert len(seen) == 3
-    finally:
-        ex.dispatch = real
+def test_gpu_nodes_run_on_the_gpu_executor(dispatched):
+    x = mx.array([1.0, -2.0, 3.0])
+    mx.eval(mx.abs(x) * 2)                      # CPU: no dispatch
+    assert dispatched == []
+    mx.eval(mx.abs(x, stream=mx.gpu) * 2)       # abs on the GPU, * on the CPU
+    assert len(dispatched) == 1
+    with mx.stream(mx.gpu):
+        r = mx.abs(x) * 2
+    mx.eval(r)
+    assert len(dispatched) == 3
     np.testing.assert_array_equal(np.array(r), [2.0, 4.0, 6.0])
 
 

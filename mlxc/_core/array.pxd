@@ -57,7 +57,8 @@ cdef array scalar_array(object value, int dtype)        # a 0-d evaluated array 
 cdef array as_array(object x)                           # array, or a Python value converted
 cdef int ensure_evaluated(array a) except -1         # evaluated and not being written by a thread
 cdef int transform_depth_add(int delta) noexcept  # >0 inside grad/vjp/jvp (this thread): eval keeps graphs
-cdef int set_node_device(int thread_device, int default_device) noexcept  # device.py's routing
+cdef int set_node_device(int thread_device, int default_device) noexcept  # -> the previous
+cdef int current_node_device() noexcept   # the device (0 cpu, 1 gpu) a node made now records
 cdef tuple node_outputs(array a)          # (a,) or a's siblings
 cdef void release_inputs(tuple inputs) noexcept     # readers -= 1 for each input
 

@@ -33,9 +33,10 @@ BUFFER_FORMATS[:] = [b"?", b"B", b"H", b"I", b"Q", b"b", b"h", b"i", b"q", b"e",
 
 # ---------------------------------------------------------------- building arrays
 
-# The device new nodes are created on (0 cpu, 1 gpu): this thread's stream context or
-# default stream when it set one (-1: none), else the process-wide default device.
-# device.py keeps them in step with its Python state; new_node reads them, nothing else.
+# The device new nodes are created on (0 cpu, 1 gpu): the op's stream= argument or this
+# thread's stream context while one is active (-1: none; ops/common.pyx's StreamScope and
+# device.py's StreamContext set it), else the process-wide default device
+# (set_default_device).  new_node reads them, nothing else.
 cdef extern from *:
     """
     #if defined(_MSC_VER)
@@ -51,23 +52,34 @@ cdef extern from *:
 
 cdef int set_node_device(int thread_device, int default_device) noexcept:
     """thread_device: -2 leaves this thread's choice unchanged; default_device: -1 leaves
-    the process-wide default unchanged."""
+    the process-wide default unchanged.  Returns this thread's previous choice (op stream
+    scopes restore it)."""
     global mlxc_thread_device, mlxc_default_device
+    cdef int before = mlxc_thread_device
     if thread_device != -2:
         mlxc_thread_device = thread_device
     if default_device != -1:
         mlxc_default_device = default_device
-    return 0
+    return before
+
+
+cdef int current_node_device() noexcept:
+    return mlxc_thread_device if mlxc_thread_device >= 0 else mlxc_default_device
 
 
 def _set_node_device(int thread_device, int default_device):
     """device.py's hook into set_node_device (private)."""
-    set_node_device(thread_device, default_device)
+    return set_node_device(thread_device, default_device)
 
 
 def _node_device(array a):
     """The device code (0 cpu, 1 gpu) of a's node (private; tests and printing)."""
     return a.device
+
+
+def _node_inputs(array a):
+    """The inputs of a's node, None once evaluated (private; tests walk graphs with it)."""
+    return a.inputs if a.primitive is not None else None
 
 cdef int set_shape(array a, tuple shape) except -1:
     cdef int n = len(shape)
@@ -656,7 +668,7 @@ cdef class array:
 
     def astype(self, dtype, stream=None):
         """astype(self, dtype: Dtype, stream=None) -> array: a copy cast to dtype."""
-        return _py_hooks["astype"](self, dtype)
+        return _py_hooks["astype"](self, dtype, stream)
 
     def __repr__(self):
         return _py_hooks["format"](self, True)

@@ -3,14 +3,15 @@
 The CPU runs everything unless a GPU backend is present (mlxc._core.metal.backend: Metal on
 macOS, or the test suite's emulated Metal device with MLXC_METAL_EMULATE=1); without one the
 GPU exists as in MLX's CPU-only build.  Each graph node records the device it was created
-on (the stream context, the thread's default stream, else the default device); eval runs
-GPU nodes through Primitive.eval_gpu.  The default device stays the CPU even with a GPU
-present (unlike MLX on a Mac): under emulation the GPU is a slow test tool, and on macOS
-not every primitive has a Metal kernel yet; ask for it with set_default_device(gpu),
-stream(gpu) or stream=gpu.
+on: the op's stream= argument (resolved once, at the op's entry: mlxc/_core/ops/common.pyx),
+else the thread's stream context (stream(...)), else the default device; eval runs GPU
+nodes through Primitive.eval_gpu.  As in MLX, set_default_stream changes the stream
+default_stream(device) answers for that stream's device, not the default device.  The
+default device stays the CPU even with a GPU present (unlike MLX on a Mac): under emulation
+the GPU is a slow test tool, and on macOS not every primitive has a Metal kernel yet; ask
+for it with set_default_device(gpu), stream(gpu) or stream=gpu.
 """
 import enum
-import os
 import platform
 import threading
 
@@ -132,8 +133,9 @@ def _gpu():
 
 
 def _set_node_device(thread_device, default_device):
+    """array.pyx's node device (see set_node_device there): returns the thread's previous."""
     from mlxc._core.array import _set_node_device as set_
-    set_(thread_device, default_device)
+    return set_(thread_device, default_device)
 
 
 def is_available(device):
@@ -185,16 +187,19 @@ def default_stream(device):
     if d.type != cpu:
         if not _gpu():
             raise ValueError("[default_stream] Cannot get gpu stream without gpu backend.")
-        s = getattr(_state, "stream", None) or getattr(_state, "default", None)
+        s = getattr(_state, "stream", None)
         if s is not None and s.device.type == gpu:
+            return s
+        s = getattr(_state, "gpu_default", None)
+        if s is not None:
             return s
         if _gpu_stream is None:
             _gpu_stream = _next_stream(Device(gpu))
         return _gpu_stream
     s = getattr(_state, "stream", None)
-    if s is None or s.device.type != cpu:
-        s = _thread_default()
-    return s if s.device.type == cpu else _main_stream
+    if s is not None and s.device.type == cpu:
+        return s
+    return _thread_default()
 
 
 def set_default_stream(stream):
@@ -202,14 +207,18 @@ def set_default_stream(stream):
     if not isinstance(stream, Stream):
         raise TypeError(f"[set_default_stream] Expected a Stream, got {stream!r}.")
     _check_device(stream.device, "set_default_stream")
-    _state.default = stream
-    _state.node_device = 1 if stream.device.type == gpu else 0
-    _set_node_device(_state.node_device, -1)
+    if stream.device.type == gpu:
+        _state.gpu_default = stream
+    else:
+        _state.default = stream
 
 
 def new_stream(device):
     """new_stream(device: Device | DeviceType) -> Stream"""
-    return _next_stream(_check_device(device, "new_stream"))
+    d = Device(device)
+    if d.type != cpu and not _gpu():
+        raise ValueError("[new_stream] Cannot make gpu stream without gpu backend.")
+    return _next_stream(d)
 
 
 def new_thread_local_stream(device):
@@ -273,79 +282,20 @@ class StreamContext:
                             f"{s!r}.")
 
     def __enter__(self):
+        # the thread's node device (array.pyx) follows the context's device
+        code = 1 if self._device.type == gpu else 0
         self._saved = (getattr(_state, "device", None), getattr(_state, "stream", None),
-                       getattr(_state, "node_device", -1))
+                       _set_node_device(code, -1))
         _state.device = self._device
         _state.stream = self._stream
-        _state.node_device = 1 if self._device.type == gpu else 0
-        _set_node_device(_state.node_device, -1)
-        return self
+        return None
 
     def __exit__(self, *exc):
-        _state.device, _state.stream, _state.node_device = self._saved
-        _set_node_device(_state.node_device, -1)
+        _state.device, _state.stream, code = self._saved
+        _set_node_device(code, -1)
         return False
 
 
 def stream(s):
     """stream(s: Stream | Device | DeviceType) -> StreamContext"""
     return StreamContext(s)
-
-
-def _routed(f, pos):
-    """f with its `stream` argument applied as a stream context around the call, so every
-    node the op creates (its own and those of the ops it is built from) records that
-    stream's device.  pos: the argument's position, or -1 when it is keyword-only."""
-    import functools
-
-    @functools.wraps(f)
-    def op(*args, **kwargs):
-        s = kwargs.get("stream")
-        if s is None and 0 <= pos < len(args):
-            s = args[pos]
-        if s is None:
-            return f(*args, **kwargs)
-        with StreamContext(s):
-            return f(*args, **kwargs)
-    return op
-
-
-_routing_saved = []      # (namespace, name, original function) while routing is installed
-
-
-def set_stream_routing(on):
-    """Install (or remove) the stream= routing on mlxc.core and its op submodules."""
-    import sys
-    if bool(on) == bool(_routing_saved):
-        return
-    if not on:
-        for ns, name, f in _routing_saved:
-            ns[name] = f
-        _routing_saved.clear()
-        return
-    mx = sys.modules["mlxc.core"]
-    for m in (mx, mx.fft, mx.linalg, mx.random, mx.fast):
-        ns = vars(m)
-        before = dict(ns)
-        route_stream_keywords(ns)
-        _routing_saved.extend((ns, k, f) for k, f in before.items() if ns[k] is not f)
-
-
-def route_stream_keywords(namespace):
-    """Wrap each public function of a module namespace (a dict) that has a `stream`
-    parameter (see _routed).  Called only when a GPU backend may be present: on the CPU
-    path nothing is wrapped, so ops cost what they did (an explicit CPU stream already
-    means the CPU)."""
-    import inspect
-    for name, f in list(namespace.items()):
-        if name.startswith("_") or not callable(f) or isinstance(f, type):
-            continue
-        try:
-            params = list(inspect.signature(f).parameters.values())
-        except (TypeError, ValueError):
-            continue
-        for i, p in enumerate(params):
-            if p.name == "stream":
-                pos = i if p.kind == p.POSITIONAL_OR_KEYWORD else -1
-                namespace[name] = _routed(f, pos)
-                break

@@ -1,8 +1,11 @@
 """Function transforms as graph walks over the primitive dispatch table:
 vjp, jvp, grad, value_and_grad, vmap.  No tracer types: the user's function runs on
 ordinary lazy arrays and the resulting graph is walked, calling each primitive's rule.
+A rule builds its nodes on the device of the node it transforms (as MLX builds them on
+the primitive's stream): set_node_device around each rule call.
 """
-from mlxc._core.array cimport array, new_node, node_outputs, transform_depth_add
+from mlxc._core.array cimport (array, new_node, node_outputs, set_node_device,
+                               transform_depth_add)
 from mlxc._core.primitive cimport Primitive
 from mlxc._core.prims.views cimport Identity, StopGradient
 
@@ -144,7 +147,11 @@ cdef list backprop(list outputs, list cotangents, list primals):
         cots = [(_zeros_like(o) if c is None else c) for o, c in zip(outs, cots)]
         inputs = list(node.inputs)
         argnums = [i for i, x in enumerate(inputs) if id(x) in active]
-        grads = node.primitive.vjp(inputs, cots, argnums, outs)
+        saved = set_node_device(node.device, -1)
+        try:
+            grads = node.primitive.vjp(inputs, cots, argnums, outs)
+        finally:
+            set_node_device(saved, -1)
         if len(grads) != len(argnums):
             raise ValueError(f"[vjp] {node.primitive.name()} returned {len(grads)} cotangents "
                              f"for {len(argnums)} inputs.")
@@ -169,7 +176,12 @@ cdef list forward_tangents(list outputs, list primals, list tangents):
         if not argnums:
             continue
         outs = list(node_outputs(node))
-        ts = node.primitive.jvp(inputs, [tan[id(inputs[i])] for i in argnums], argnums, outs)
+        saved = set_node_device(node.device, -1)
+        try:
+            ts = node.primitive.jvp(inputs, [tan[id(inputs[i])] for i in argnums], argnums,
+                                    outs)
+        finally:
+            set_node_device(saved, -1)
         for o, t in zip(outs, ts):
             tan[id(o)] = t
     return [tan[id(o)] if id(o) in tan else _zeros_like(o) for o in outputs]
@@ -559,7 +571,11 @@ cdef list replay(list outputs, object call, size):
             inputs.append(v)
             axes.append(ax)
         outs = list(node_outputs(node))
-        new_outs, new_axes = node.primitive.vmap(inputs, axes, outs)
+        saved = set_node_device(node.device, -1)
+        try:
+            new_outs, new_axes = node.primitive.vmap(inputs, axes, outs)
+        finally:
+            set_node_device(saved, -1)
         for o, v, ax in zip(outs, new_outs, new_axes):
             mapping[id(o)] = (v, -1 if ax is None else ax)
     return [mapping.get(id(o), (o, -1)) for o in outputs]

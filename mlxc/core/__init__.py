@@ -90,11 +90,3 @@ _py_hooks["ops"] = _sys.modules[__name__]
 # mx.distributed) as MLX's CPU-only build has them.
 from mlxc.core import cuda, distributed, fft, linalg, metal, random  # noqa: E402
 from mlxc.core import fast  # noqa: E402
-
-# With a GPU backend possible (macOS, or MLXC_METAL_EMULATE=1), an op's stream= argument
-# applies to every node the op creates; without one nothing is wrapped.
-from mlxc._core.metal import backend as _backend  # noqa: E402
-if _backend.requested():
-    from mlxc._core.device import set_stream_routing as _routing
-    _routing(True)
-    del _routing

@@ -6,6 +6,7 @@ the identity.  The collectives are still graph nodes (prims/distributed.Collecti
 their transform rules, so they behave under grad, vjp, jvp and vmap as MLX's do.
 """
 from mlxc._core.dtype import Dtype
+from mlxc._core.ops.common import stream_scope
 from mlxc._core.ops.distributed import collective as _collective
 
 __all__ = ["Group", "is_available", "init", "all_sum", "all_max", "all_min", "all_gather",
@@ -113,35 +114,40 @@ def all_sum(x, *, group=None, stream=None):
     """all_sum(x: array, *, group: Group | None = None, stream=None) -> array
 
     The sum of x over every process of the group (x itself in one process)."""
-    return _collective(x, _ALL_SUM, _group(group, "all_sum"))
+    with stream_scope(stream, "all_sum"):
+        return _collective(x, _ALL_SUM, _group(group, "all_sum"))
 
 
 def all_max(x, *, group=None, stream=None):
     """all_max(x: array, *, group: Group | None = None, stream=None) -> array
 
     The elementwise maximum of x over every process of the group."""
-    return _collective(x, _ALL_MAX, _group(group, "all_max"))
+    with stream_scope(stream, "all_max"):
+        return _collective(x, _ALL_MAX, _group(group, "all_max"))
 
 
 def all_min(x, *, group=None, stream=None):
     """all_min(x: array, *, group: Group | None = None, stream=None) -> array
 
     The elementwise minimum of x over every process of the group."""
-    return _collective(x, _ALL_MIN, _group(group, "all_min"))
+    with stream_scope(stream, "all_min"):
+        return _collective(x, _ALL_MIN, _group(group, "all_min"))
 
 
 def all_gather(x, *, group=None, stream=None):
     """all_gather(x: array, *, group: Group | None = None, stream=None) -> array
 
     The x of every process concatenated along the first axis, in rank order."""
-    return _collective(x, _ALL_GATHER, _group(group, "all_gather"))
+    with stream_scope(stream, "all_gather"):
+        return _collective(x, _ALL_GATHER, _group(group, "all_gather"))
 
 
 def sum_scatter(x, *, group=None, stream=None):
     """sum_scatter(x: array, *, group: Group | None = None, stream=None) -> array
 
     The sum of x over the group, of which each process keeps its block of the first axis."""
-    return _collective(x, _SUM_SCATTER, _group(group, "sum_scatter"))
+    with stream_scope(stream, "sum_scatter"):
+        return _collective(x, _SUM_SCATTER, _group(group, "sum_scatter"))
 
 
 def send(x, dst, *, group=None, stream=None):
@@ -149,11 +155,12 @@ def send(x, dst, *, group=None, stream=None):
 
     Send x to process dst of the group.  A group of one process has no other to send to:
     ValueError, as in MLX."""
-    _check_int(dst, "send", "dst")
-    g = _group(group, "send")
-    if g.size() == 1:
-        raise ValueError("Cannot send to a singleton group")
-    raise RuntimeError("[send] No distributed backend is available.")
+    with stream_scope(stream, "send"):
+        _check_int(dst, "send", "dst")
+        g = _group(group, "send")
+        if g.size() == 1:
+            raise ValueError("Cannot send to a singleton group")
+        raise RuntimeError("[send] No distributed backend is available.")
 
 
 def recv(shape, dtype, src, *, group=None, stream=None):
@@ -161,27 +168,29 @@ def recv(shape, dtype, src, *, group=None, stream=None):
 
     Receive an array of shape and dtype from process src.  A group of one process has no
     other to receive from: ValueError, as in MLX."""
-    try:
-        shape = tuple(shape)
-    except TypeError:
-        raise TypeError(f"[recv] shape must be a sequence of ints, got "
-                        f"{type(shape).__name__}.") from None
-    for d in shape:
-        _check_int(d, "recv", "shape")
-    if not isinstance(dtype, Dtype):
-        raise TypeError(f"[recv] dtype must be a Dtype, got {type(dtype).__name__}.")
-    _check_int(src, "recv", "src")
-    g = _group(group, "recv")
-    if g.size() == 1:
-        raise ValueError("Cannot recv from a singleton group")
-    raise RuntimeError("[recv] No distributed backend is available.")
+    with stream_scope(stream, "recv"):
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            raise TypeError(f"[recv] shape must be a sequence of ints, got "
+                            f"{type(shape).__name__}.") from None
+        for d in shape:
+            _check_int(d, "recv", "shape")
+        if not isinstance(dtype, Dtype):
+            raise TypeError(f"[recv] dtype must be a Dtype, got {type(dtype).__name__}.")
+        _check_int(src, "recv", "src")
+        g = _group(group, "recv")
+        if g.size() == 1:
+            raise ValueError("Cannot recv from a singleton group")
+        raise RuntimeError("[recv] No distributed backend is available.")
 
 
 def recv_like(x, src, *, group=None, stream=None):
     """recv_like(x: array, src: int, *, group=None, stream=None) -> array
 
     recv with the shape and dtype of x."""
-    from mlxc._core.array import array
-    if not isinstance(x, array):
-        raise TypeError(f"[recv_like] x must be an array, got {type(x).__name__}.")
-    return recv(x.shape, x.dtype, src, group=group, stream=stream)
+    with stream_scope(stream, "recv_like"):
+        from mlxc._core.array import array
+        if not isinstance(x, array):
+            raise TypeError(f"[recv_like] x must be an array, got {type(x).__name__}.")
+        return recv(x.shape, x.dtype, src, group=group)

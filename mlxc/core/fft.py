@@ -8,6 +8,7 @@ dtypes (integers, bool, float16, bfloat16) are cast to float32 first.  fftshift,
 ifftshift, fftfreq, rfftfreq, stft and istft are built from mlxc ops.
 """
 import mlxc.core as mx
+from mlxc._core.ops.common import stream_scope
 from mlxc._core.ops.fft import (fft, fft2, fftn, ifft, ifft2, ifftn, irfft, irfft2,  # noqa: F401
                                 irfftn, rfft, rfft2, rfftn)
 
@@ -58,18 +59,20 @@ def fftfreq(n, d=1.0, stream=None):
     """fftfreq(n: int, d: float = 1.0, stream: Stream | Device | None = None) -> array.
 
     The sample frequencies of an n-point FFT with sample spacing d (float32)."""
-    _freq_n(n, "fftfreq")
-    k = mx.arange(n, dtype=mx.int32, stream=stream)
-    k = mx.where(k < (n + 1) // 2, k, k - n, stream=stream)
-    return k.astype(mx.float32) / (n * d)
+    with stream_scope(stream, "fftfreq"):
+        _freq_n(n, "fftfreq")
+        k = mx.arange(n, dtype=mx.int32)
+        k = mx.where(k < (n + 1) // 2, k, k - n)
+        return k.astype(mx.float32) / (n * d)
 
 
 def rfftfreq(n, d=1.0, stream=None):
     """rfftfreq(n: int, d: float = 1.0, stream: Stream | Device | None = None) -> array.
 
     The sample frequencies of rfft's n // 2 + 1 outputs (float32)."""
-    _freq_n(n, "rfftfreq")
-    return mx.arange(n // 2 + 1, dtype=mx.float32, stream=stream) / (n * d)
+    with stream_scope(stream, "rfftfreq"):
+        _freq_n(n, "rfftfreq")
+        return mx.arange(n // 2 + 1, dtype=mx.float32) / (n * d)
 
 
 def _window(window, win_length, n_fft, op):
@@ -106,42 +109,43 @@ def stft(x, n_fft=2048, hop_length=None, win_length=None, window=None, center=Tr
     n_fft // 2 samples at both ends with pad_mode ('reflect', 'constant' or 'edge');
     onesided (default: for real input) keeps the n_fft // 2 + 1 non-negative
     frequencies."""
-    if not isinstance(x, mx.array):
-        raise TypeError(f"stft(): x must be an array, got {type(x).__name__}.")
-    n_fft = _positive(n_fft, "n_fft", "stft")
-    hop = _positive(n_fft // 4 if hop_length is None else hop_length, "hop_length", "stft")
-    win_length = _positive(n_fft if win_length is None else win_length, "win_length", "stft")
-    if win_length > n_fft:
-        raise ValueError(f"[stft] win_length ({win_length}) must be at most n_fft ({n_fft}).")
-    if pad_mode not in ("reflect", "constant", "edge"):
-        raise ValueError(f"[stft] Invalid pad_mode '{pad_mode}'. Expected 'reflect', "
-                         f"'constant' or 'edge'.")
-    if x.ndim < 1:
-        raise ValueError("[stft] The input must have at least one dimension.")
-    w = _window(window, win_length, n_fft, "stft")
-    is_complex = x.dtype == mx.complex64
-    if onesided is None:
-        onesided = not is_complex
-    if onesided and is_complex:
-        raise ValueError("[stft] onesided is not possible for complex input.")
-    if center:
-        p = n_fft // 2
-        if pad_mode == "reflect" and x.shape[-1] <= p:
-            raise ValueError(f"[stft] Reflect padding of {p} needs an input longer than the "
-                             f"padding, got {x.shape[-1]} samples.")
-        widths = [(0, 0)] * (x.ndim - 1) + [(p, p)]
-        x = mx.pad(x, widths, mode=pad_mode, stream=stream)
-    length = x.shape[-1]
-    if length < n_fft:
-        raise ValueError(f"[stft] The (padded) input has {length} samples, fewer than n_fft "
-                         f"({n_fft}).")
-    n_frames = 1 + (length - n_fft) // hop
-    idx = (mx.arange(n_frames, dtype=mx.int32)[:, None] * hop
-           + mx.arange(n_fft, dtype=mx.int32)[None, :])
-    frames = mx.take(x, idx, axis=-1, stream=stream) * w.astype(
-        mx.float64 if x.dtype == mx.float64 else mx.float32)
-    spec = (rfft if onesided else fft)(frames, norm=norm, stream=stream)
-    return mx.swapaxes(spec, -1, -2)
+    with stream_scope(stream, "stft"):
+        if not isinstance(x, mx.array):
+            raise TypeError(f"stft(): x must be an array, got {type(x).__name__}.")
+        n_fft = _positive(n_fft, "n_fft", "stft")
+        hop = _positive(n_fft // 4 if hop_length is None else hop_length, "hop_length", "stft")
+        win_length = _positive(n_fft if win_length is None else win_length, "win_length", "stft")
+        if win_length > n_fft:
+            raise ValueError(f"[stft] win_length ({win_length}) must be at most n_fft ({n_fft}).")
+        if pad_mode not in ("reflect", "constant", "edge"):
+            raise ValueError(f"[stft] Invalid pad_mode '{pad_mode}'. Expected 'reflect', "
+                             f"'constant' or 'edge'.")
+        if x.ndim < 1:
+            raise ValueError("[stft] The input must have at least one dimension.")
+        w = _window(window, win_length, n_fft, "stft")
+        is_complex = x.dtype == mx.complex64
+        if onesided is None:
+            onesided = not is_complex
+        if onesided and is_complex:
+            raise ValueError("[stft] onesided is not possible for complex input.")
+        if center:
+            p = n_fft // 2
+            if pad_mode == "reflect" and x.shape[-1] <= p:
+                raise ValueError(f"[stft] Reflect padding of {p} needs an input longer than the "
+                                 f"padding, got {x.shape[-1]} samples.")
+            widths = [(0, 0)] * (x.ndim - 1) + [(p, p)]
+            x = mx.pad(x, widths, mode=pad_mode)
+        length = x.shape[-1]
+        if length < n_fft:
+            raise ValueError(f"[stft] The (padded) input has {length} samples, fewer than n_fft "
+                             f"({n_fft}).")
+        n_frames = 1 + (length - n_fft) // hop
+        idx = (mx.arange(n_frames, dtype=mx.int32)[:, None] * hop
+               + mx.arange(n_fft, dtype=mx.int32)[None, :])
+        frames = mx.take(x, idx, axis=-1) * w.astype(
+            mx.float64 if x.dtype == mx.float64 else mx.float32)
+        spec = (rfft if onesided else fft)(frames, norm=norm)
+        return mx.swapaxes(spec, -1, -2)
 
 
 def _overlap_add(frames, hop, out_len):
@@ -163,42 +167,43 @@ def istft(stft_matrix, n_fft=None, hop_length=None, win_length=None, window=None
     and divided by the overlap-added squared window (where it is not ~0); center drops
     n_fft // 2 samples at the start and, when length is not given, at the end; length trims
     or zero-pads the result."""
-    if not isinstance(stft_matrix, mx.array):
-        raise TypeError(f"istft(): stft_matrix must be an array, got "
-                        f"{type(stft_matrix).__name__}.")
-    s = stft_matrix
-    if s.ndim < 2:
-        raise ValueError(f"[istft] The STFT must have at least two dimensions (n_freq, "
-                         f"n_frames), got {s.ndim}.")
-    if onesided is None:
-        onesided = True
-    n_freq, n_frames = s.shape[-2], s.shape[-1]
-    if n_fft is None:
-        n_fft = 2 * (n_freq - 1) if onesided else n_freq
-    n_fft = _positive(n_fft, "n_fft", "istft")
-    hop = _positive(n_fft // 4 if hop_length is None else hop_length, "hop_length", "istft")
-    win_length = _positive(n_fft if win_length is None else win_length, "win_length", "istft")
-    if win_length > n_fft:
-        raise ValueError(f"[istft] win_length ({win_length}) must be at most n_fft ({n_fft}).")
-    w = _window(window, win_length, n_fft, "istft")
-    spec = mx.swapaxes(s, -1, -2)
-    if onesided:
-        frames = irfft(spec, n=n_fft, norm=norm, stream=stream)
-    else:
-        frames = mx.real(ifft(spec, n=n_fft, norm=norm, stream=stream))
-    frames = frames * w
-    out_len = n_fft + hop * (n_frames - 1)
-    y = _overlap_add(frames, hop, out_len)
-    env = _overlap_add(mx.broadcast_to(w * w, (n_frames, n_fft)), hop, out_len)
-    y = y / mx.where(env > 1e-11, env, 1.0)
-    if center:   # drop the padding at the start; at the end only when no length is given
-        p = n_fft // 2
-        y = y[..., p:] if length is not None else y[..., p:max(out_len - p, p)]
-    if length is not None:
-        length = int(length)
-        cur = y.shape[-1]
-        if cur >= length:
-            y = y[..., :length]
+    with stream_scope(stream, "istft"):
+        if not isinstance(stft_matrix, mx.array):
+            raise TypeError(f"istft(): stft_matrix must be an array, got "
+                            f"{type(stft_matrix).__name__}.")
+        s = stft_matrix
+        if s.ndim < 2:
+            raise ValueError(f"[istft] The STFT must have at least two dimensions (n_freq, "
+                             f"n_frames), got {s.ndim}.")
+        if onesided is None:
+            onesided = True
+        n_freq, n_frames = s.shape[-2], s.shape[-1]
+        if n_fft is None:
+            n_fft = 2 * (n_freq - 1) if onesided else n_freq
+        n_fft = _positive(n_fft, "n_fft", "istft")
+        hop = _positive(n_fft // 4 if hop_length is None else hop_length, "hop_length", "istft")
+        win_length = _positive(n_fft if win_length is None else win_length, "win_length", "istft")
+        if win_length > n_fft:
+            raise ValueError(f"[istft] win_length ({win_length}) must be at most n_fft ({n_fft}).")
+        w = _window(window, win_length, n_fft, "istft")
+        spec = mx.swapaxes(s, -1, -2)
+        if onesided:
+            frames = irfft(spec, n=n_fft, norm=norm)
         else:
-            y = mx.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, length - cur)])
-    return y
+            frames = mx.real(ifft(spec, n=n_fft, norm=norm))
+        frames = frames * w
+        out_len = n_fft + hop * (n_frames - 1)
+        y = _overlap_add(frames, hop, out_len)
+        env = _overlap_add(mx.broadcast_to(w * w, (n_frames, n_fft)), hop, out_len)
+        y = y / mx.where(env > 1e-11, env, 1.0)
+        if center:   # drop the padding at the start; at the end only when no length is given
+            p = n_fft // 2
+            y = y[..., p:] if length is not None else y[..., p:max(out_len - p, p)]
+        if length is not None:
+            length = int(length)
+            cur = y.shape[-1]
+            if cur >= length:
+                y = y[..., :length]
+            else:
+                y = mx.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, length - cur)])
+        return y

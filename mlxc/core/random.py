@@ -16,6 +16,7 @@ import time as _time
 
 import mlxc.core as mx
 from mlxc._core.ops import random as _r
+from mlxc._core.ops.common import stream_scope
 
 __all__ = ["key", "split", "seed", "state", "uniform", "normal", "randint", "bernoulli",
            "truncated_normal", "gumbel", "laplace", "categorical", "permutation",
@@ -85,9 +86,9 @@ def _bits(shape, k, mode=_r.BITS, *params):
 
 def split(key, num=2, stream=None):
     """Split a key into `num` keys, an array of shape (num, 2)."""
-    _r.check_stream_arg(stream, "split")
-    shape = _r.bits_shape((num, 2))
-    return _r.random_bits(_r.check_key(key), shape)
+    with stream_scope(stream, "split"):
+        shape = _r.bits_shape((num, 2))
+        return _r.random_bits(_r.check_key(key), shape)
 
 
 def _floating(dtype):
@@ -140,8 +141,8 @@ def _uniform(low, high, shape, dtype, k, op="uniform"):
 
 def uniform(low=0, high=1, shape=[], dtype=mx.float32, key=None, stream=None):
     """Uniform samples in [low, high)."""
-    _r.check_stream_arg(stream, "uniform")
-    return _uniform(low, high, shape, dtype, key)
+    with stream_scope(stream, "uniform"):
+        return _uniform(low, high, shape, dtype, key)
 
 
 _SQRT2 = _math.sqrt(2.0)
@@ -150,104 +151,104 @@ _NORMAL_LO = -(1.0 - 2.0 ** -24)      # nextafter(-1, 0) in float32
 
 def normal(shape=[], dtype=mx.float32, loc=None, scale=None, key=None, stream=None):
     """Normal samples: sqrt(2) erfinv(u) for u uniform in (-1, 1), scaled and shifted."""
-    _r.check_stream_arg(stream, "normal")
-    if dtype is None:
-        dtype = mx.float32
-    if dtype == mx.complex64:
-        # real and imaginary parts of variance 1/2 each: erfinv(u) (sqrt(2) / sqrt(2))
-        shape = tuple(_r.bits_shape(shape))
-        z = mx.view(_bits(shape + (2,), key, _r.ERFINV), mx.complex64).reshape(shape)
+    with stream_scope(stream, "normal"):
+        if dtype is None:
+            dtype = mx.float32
+        if dtype == mx.complex64:
+            # real and imaginary parts of variance 1/2 each: erfinv(u) (sqrt(2) / sqrt(2))
+            shape = tuple(_r.bits_shape(shape))
+            z = mx.view(_bits(shape + (2,), key, _r.ERFINV), mx.complex64).reshape(shape)
+            if scale is not None:
+                z = _in_dtype(scale, mx.complex64) * z
+            if loc is not None:
+                z = _in_dtype(loc, mx.complex64) + z
+            return z
+        if not _floating(dtype):
+            raise ValueError("[normal] Only floating point and complex64 types are supported.")
+        shape = _r.bits_shape(shape)
+        if dtype == mx.float32 and loc is None and scale is None:
+            return _bits(shape, key, _r.NORMAL)
+        samples = mx.astype(_bits(shape, key, _r.ERFINV), dtype)
+        applied = mx.array(_SQRT2, dtype)
         if scale is not None:
-            z = _in_dtype(scale, mx.complex64) * z
+            applied = applied * _in_dtype(scale, dtype)
+        samples = applied * samples
         if loc is not None:
-            z = _in_dtype(loc, mx.complex64) + z
-        return z
-    if not _floating(dtype):
-        raise ValueError("[normal] Only floating point and complex64 types are supported.")
-    shape = _r.bits_shape(shape)
-    if dtype == mx.float32 and loc is None and scale is None:
-        return _bits(shape, key, _r.NORMAL)
-    samples = mx.astype(_bits(shape, key, _r.ERFINV), dtype)
-    applied = mx.array(_SQRT2, dtype)
-    if scale is not None:
-        applied = applied * _in_dtype(scale, dtype)
-    samples = applied * samples
-    if loc is not None:
-        samples = _in_dtype(loc, dtype) + samples
-    return samples
+            samples = _in_dtype(loc, dtype) + samples
+        return samples
 
 
 def randint(low, high, shape=[], dtype=mx.int32, key=None, stream=None):
     """Random integers in [low, high): floor(uniform(low, high)) in dtype, clamped to
     [low, high - 1] cast to dtype (MLX's formula, wrap-arounds of the casts included)."""
-    _r.check_stream_arg(stream, "randint")
-    if dtype is None:
-        dtype = mx.int32
-    if mx.issubdtype(dtype, mx.inexact):
-        raise ValueError("[randint] randint only accepts integer dtypes and bool.")
-    if (dtype == mx.int32 and type(low) is int and type(high) is int
-            and -2 ** 31 <= low < 2 ** 31 and -2 ** 31 < high < 2 ** 31):
-        # the whole formula in the generator's pass
-        shape = _r.bits_shape(shape)
-        lo = _f32(float(low))
-        return _bits(shape, key, _r.RANDINT, lo, _f32(_f32(float(high)) - lo), low, high - 1)
-    low, high = mx.asarray(low), mx.asarray(high)
-    u = _uniform(low, high, shape, mx.float32, key)
-    v = mx.astype(mx.floor(u), dtype)
-    v = mx.minimum(v, mx.astype(high - 1, dtype))
-    return mx.maximum(v, mx.astype(low, dtype))
+    with stream_scope(stream, "randint"):
+        if dtype is None:
+            dtype = mx.int32
+        if mx.issubdtype(dtype, mx.inexact):
+            raise ValueError("[randint] randint only accepts integer dtypes and bool.")
+        if (dtype == mx.int32 and type(low) is int and type(high) is int
+                and -2 ** 31 <= low < 2 ** 31 and -2 ** 31 < high < 2 ** 31):
+            # the whole formula in the generator's pass
+            shape = _r.bits_shape(shape)
+            lo = _f32(float(low))
+            return _bits(shape, key, _r.RANDINT, lo, _f32(_f32(float(high)) - lo), low, high - 1)
+        low, high = mx.asarray(low), mx.asarray(high)
+        u = _uniform(low, high, shape, mx.float32, key)
+        v = mx.astype(mx.floor(u), dtype)
+        v = mx.minimum(v, mx.astype(high - 1, dtype))
+        return mx.maximum(v, mx.astype(low, dtype))
 
 
 def bernoulli(p=0.5, shape=None, key=None, stream=None):
     """Bernoulli samples: True with probability p."""
-    _r.check_stream_arg(stream, "bernoulli")
-    p = mx.asarray(p)
-    if not _floating(p.dtype):
-        raise ValueError("[bernoulli] bernoulli probability `p` must be a float type.")
-    if shape is None:
-        shape = p.shape
-    shape = _r.bits_shape(shape)
-    mx.broadcast_shapes(shape, p.shape)
-    return mx.less(_uniform(0, 1, shape, p.dtype, key), p)
+    with stream_scope(stream, "bernoulli"):
+        p = mx.asarray(p)
+        if not _floating(p.dtype):
+            raise ValueError("[bernoulli] bernoulli probability `p` must be a float type.")
+        if shape is None:
+            shape = p.shape
+        shape = _r.bits_shape(shape)
+        mx.broadcast_shapes(shape, p.shape)
+        return mx.less(_uniform(0, 1, shape, p.dtype, key), p)
 
 
 def truncated_normal(lower, upper, shape=None, dtype=mx.float32, key=None, stream=None):
     """Normal samples truncated to [lower, upper]."""
-    _r.check_stream_arg(stream, "truncated_normal")
-    if dtype is None:
-        dtype = mx.float32
-    if not _floating(dtype):
-        raise ValueError("[trunc_normal] trunc_normal only accepts floating point dtypes.")
-    lower, upper = mx.asarray(lower), mx.asarray(upper)
-    if shape is None:
-        shape = mx.broadcast_shapes(lower.shape, upper.shape)
-    sqrt2 = mx.array(_SQRT2, dtype)
-    lo, hi = mx.astype(lower, dtype), mx.astype(upper, dtype)
-    a = _r.mlx_math(lo / sqrt2, _r.ERF)
-    b = _r.mlx_math(hi / sqrt2, _r.ERF)
-    u = _uniform(a, b, shape, dtype, key)
-    out = sqrt2 * _r.mlx_math(u, _r.ERFINV_F)
-    return mx.maximum(mx.minimum(hi, out), lo)
+    with stream_scope(stream, "truncated_normal"):
+        if dtype is None:
+            dtype = mx.float32
+        if not _floating(dtype):
+            raise ValueError("[trunc_normal] trunc_normal only accepts floating point dtypes.")
+        lower, upper = mx.asarray(lower), mx.asarray(upper)
+        if shape is None:
+            shape = mx.broadcast_shapes(lower.shape, upper.shape)
+        sqrt2 = mx.array(_SQRT2, dtype)
+        lo, hi = mx.astype(lower, dtype), mx.astype(upper, dtype)
+        a = _r.mlx_math(lo / sqrt2, _r.ERF)
+        b = _r.mlx_math(hi / sqrt2, _r.ERF)
+        u = _uniform(a, b, shape, dtype, key)
+        out = sqrt2 * _r.mlx_math(u, _r.ERFINV_F)
+        return mx.maximum(mx.minimum(hi, out), lo)
 
 
 def gumbel(shape=[], dtype=mx.float32, key=None, stream=None):
     """Gumbel samples: -log(-log(u))."""
-    _r.check_stream_arg(stream, "gumbel")
-    u = _uniform(0, 1, shape, dtype, key)
-    return -_r.mlx_math(-_r.mlx_math(u, _r.LOG), _r.LOG)
+    with stream_scope(stream, "gumbel"):
+        u = _uniform(0, 1, shape, dtype, key)
+        return -_r.mlx_math(-_r.mlx_math(u, _r.LOG), _r.LOG)
 
 
 def laplace(shape=[], dtype=mx.float32, loc=0.0, scale=1.0, key=None, stream=None):
     """Laplace samples by the inverse CDF of u uniform in (-1, 1)."""
-    _r.check_stream_arg(stream, "laplace")
-    if dtype is None:
-        dtype = mx.float32
-    if not _floating(dtype):
-        raise ValueError("[laplace] Only real floating point types are supported.")
-    u = _uniform(_NORMAL_LO, 1.0, shape, mx.float32, key)
-    samples = mx.sign(u) * _r.mlx_math(-mx.abs(u), _r.LOG1P)
-    samples = mx.astype(samples, dtype)
-    return mx.array(loc, dtype) + mx.array(scale, dtype) * samples
+    with stream_scope(stream, "laplace"):
+        if dtype is None:
+            dtype = mx.float32
+        if not _floating(dtype):
+            raise ValueError("[laplace] Only real floating point types are supported.")
+        u = _uniform(_NORMAL_LO, 1.0, shape, mx.float32, key)
+        samples = mx.sign(u) * _r.mlx_math(-mx.abs(u), _r.LOG1P)
+        samples = mx.astype(samples, dtype)
+        return mx.array(loc, dtype) + mx.array(scale, dtype) * samples
 
 
 def _categorical_cdf(logits, ax, shape, k):
@@ -270,53 +271,53 @@ def _categorical_cdf(logits, ax, shape, k):
 
 def categorical(logits, axis=-1, shape=None, num_samples=None, key=None, stream=None):
     """Samples of a categorical distribution with unnormalized log-probabilities logits."""
-    _r.check_stream_arg(stream, "categorical")
-    if shape is not None and num_samples is not None:
-        raise ValueError("[categorical] At most one of shape or num_samples can be specified.")
-    logits = mx.asarray(logits)
-    nd = logits.ndim
-    ax = axis + nd if axis < 0 else axis
-    if ax < 0 or ax >= nd:
-        raise IndexError(f"[categorical] Invalid axis {axis} for logits with {nd} dimensions.")
-    reduced = logits.shape[:ax] + logits.shape[ax + 1:]
-    if num_samples is not None:
-        out_shape = tuple(_r.bits_shape(reduced + (num_samples,)))
-    elif shape is None:
-        out_shape = reduced
-    else:
-        out_shape = tuple(_r.bits_shape(shape))
-        mx.broadcast_shapes(out_shape, reduced)
-    if logits.shape[ax] == 0:
-        raise ValueError("[argmax] Cannot argmax reduce zero size array.")
-    batch = 1
-    for d in reduced:
-        batch *= d
-    if batch == 1 and len(out_shape) > 0:
-        return _categorical_cdf(logits, ax, out_shape, key)
-    if num_samples is not None:
-        # the samples are a last axis of the noise; logits broadcast along it
-        g = gumbel(logits.shape + (num_samples,), mx.float32, key)
-        return mx.argmax(g + mx.expand_dims(logits, -1), axis=ax)
-    offset = ax + len(out_shape) - nd + 1
-    gshape = out_shape[:offset] + (logits.shape[ax],) + out_shape[offset:]
-    g = gumbel(gshape, mx.float32, key)
-    return mx.argmax(g + logits, axis=offset)
+    with stream_scope(stream, "categorical"):
+        if shape is not None and num_samples is not None:
+            raise ValueError("[categorical] At most one of shape or num_samples can be specified.")
+        logits = mx.asarray(logits)
+        nd = logits.ndim
+        ax = axis + nd if axis < 0 else axis
+        if ax < 0 or ax >= nd:
+            raise IndexError(f"[categorical] Invalid axis {axis} for logits with {nd} dimensions.")
+        reduced = logits.shape[:ax] + logits.shape[ax + 1:]
+        if num_samples is not None:
+            out_shape = tuple(_r.bits_shape(reduced + (num_samples,)))
+        elif shape is None:
+            out_shape = reduced
+        else:
+            out_shape = tuple(_r.bits_shape(shape))
+            mx.broadcast_shapes(out_shape, reduced)
+        if logits.shape[ax] == 0:
+            raise ValueError("[argmax] Cannot argmax reduce zero size array.")
+        batch = 1
+        for d in reduced:
+            batch *= d
+        if batch == 1 and len(out_shape) > 0:
+            return _categorical_cdf(logits, ax, out_shape, key)
+        if num_samples is not None:
+            # the samples are a last axis of the noise; logits broadcast along it
+            g = gumbel(logits.shape + (num_samples,), mx.float32, key)
+            return mx.argmax(g + mx.expand_dims(logits, -1), axis=ax)
+        offset = ax + len(out_shape) - nd + 1
+        gshape = out_shape[:offset] + (logits.shape[ax],) + out_shape[offset:]
+        g = gumbel(gshape, mx.float32, key)
+        return mx.argmax(g + logits, axis=offset)
 
 
 def permutation(x, axis=0, key=None, stream=None):
     """A random permutation of range(x), or of x's entries along axis."""
-    _r.check_stream_arg(stream, "permutation")
-    if isinstance(x, int) and not isinstance(x, bool):
-        return mx.argsort(_bits(_r.bits_shape((x,)), key))
-    if not isinstance(x, mx.array):
-        raise TypeError(f"[permutation] Expected an int or an array, got {type(x).__name__}.")
-    if x.ndim == 0:
-        raise IndexError("[permutation] Cannot permute a 0-dimensional array.")
-    if not -x.ndim <= axis < x.ndim:
-        raise IndexError(f"[permutation] Axis {axis} is out of bounds for array with "
-                         f"{x.ndim} dimensions.")
-    idx = mx.argsort(_bits((x.shape[axis],), key))
-    return mx.take(x, idx, axis)
+    with stream_scope(stream, "permutation"):
+        if isinstance(x, int) and not isinstance(x, bool):
+            return mx.argsort(_bits(_r.bits_shape((x,)), key))
+        if not isinstance(x, mx.array):
+            raise TypeError(f"[permutation] Expected an int or an array, got {type(x).__name__}.")
+        if x.ndim == 0:
+            raise IndexError("[permutation] Cannot permute a 0-dimensional array.")
+        if not -x.ndim <= axis < x.ndim:
+            raise IndexError(f"[permutation] Axis {axis} is out of bounds for array with "
+                             f"{x.ndim} dimensions.")
+        idx = mx.argsort(_bits((x.shape[axis],), key))
+        return mx.take(x, idx, axis)
 
 
 def multivariate_normal(mean, cov, shape=[], dtype=mx.float32, key=None, stream=None):
@@ -324,26 +325,26 @@ def multivariate_normal(mean, cov, shape=[], dtype=mx.float32, key=None, stream=
     normal(shape + (n,)) from the same key and sqrt(cov) = U diag(sqrt(S)) Vt from the
     SVD of cov (float32, so the numbers agree with MLX's to rounding)."""
     op = "multivariate_normal"
-    _r.check_stream_arg(stream, op)
-    if dtype != mx.float32:
-        raise ValueError(f"[{op}] dtype must be float32.")
-    mean, cov = mx.asarray(mean), mx.asarray(cov)
-    if mean.ndim < 1:
-        raise ValueError(f"[{op}] mean must have at least one dimension.")
-    if cov.ndim < 2:
-        raise ValueError(f"[{op}] cov must have at least two dimensions.")
-    n = mean.shape[-1]
-    if cov.shape[-1] != cov.shape[-2]:
-        raise ValueError(f"[{op}] last two dimensions of cov must be equal.")
-    if cov.shape[-1] != n:
-        raise ValueError(f"[{op}] mean and cov must have compatible shapes.")
-    if not shape:
-        batch = mx.broadcast_shapes(mean.shape[:-1], cov.shape[:-2])
-    else:
-        batch = tuple(_r.bits_shape(shape))
-        mx.broadcast_shapes(batch, mean.shape[:-1], cov.shape[:-2])   # MLX's error
-    u, sv, vt = mx.linalg.svd(mx.astype(cov, mx.float32))
-    std = mx.matmul(u * mx.expand_dims(mx.sqrt(sv), -2), vt)
-    z = normal(tuple(batch) + (n,), mx.float32, key=key)
-    return mx.astype(mean, mx.float32) + mx.squeeze(
-        mx.matmul(mx.expand_dims(z, -2), std), -2)
+    with stream_scope(stream, op):
+        if dtype != mx.float32:
+            raise ValueError(f"[{op}] dtype must be float32.")
+        mean, cov = mx.asarray(mean), mx.asarray(cov)
+        if mean.ndim < 1:
+            raise ValueError(f"[{op}] mean must have at least one dimension.")
+        if cov.ndim < 2:
+            raise ValueError(f"[{op}] cov must have at least two dimensions.")
+        n = mean.shape[-1]
+        if cov.shape[-1] != cov.shape[-2]:
+            raise ValueError(f"[{op}] last two dimensions of cov must be equal.")
+        if cov.shape[-1] != n:
+            raise ValueError(f"[{op}] mean and cov must have compatible shapes.")
+        if not shape:
+            batch = mx.broadcast_shapes(mean.shape[:-1], cov.shape[:-2])
+        else:
+            batch = tuple(_r.bits_shape(shape))
+            mx.broadcast_shapes(batch, mean.shape[:-1], cov.shape[:-2])   # MLX's error
+        u, sv, vt = mx.linalg.svd(mx.astype(cov, mx.float32))
+        std = mx.matmul(u * mx.expand_dims(mx.sqrt(sv), -2), vt)
+        z = normal(tuple(batch) + (n,), mx.float32, key=key)
+        return mx.astype(mean, mx.float32) + mx.squeeze(
+            mx.matmul(mx.expand_dims(z, -2), std), -2)

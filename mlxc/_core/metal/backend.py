@@ -58,17 +58,14 @@ def available():
 def set_emulated_for_tests(on):
     """Switch the emulated device on or off in this process (the test suite's GPU
     fixtures; MLXC_METAL_EMULATE=1 does it for a whole process).  Returns the previous
-    state.  Also (un)installs the stream= routing of mlxc.core's ops."""
+    state."""
     global _forced, _decided, _executor
     from mlxc._core.primitive import _gpu_table
-    import mlxc.core as mx
-    from mlxc._core.device import set_stream_routing
     before = emulated()
     _forced = bool(on)
     _decided = False
     _executor = None
     _gpu_table.clear()
-    set_stream_routing(requested())
     if on:
         executor()
     return before

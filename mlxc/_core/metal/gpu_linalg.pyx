@@ -18,7 +18,8 @@ from mlxc._core.metal.gpu_eval cimport (dtype_suffix, gpu_copy_into, input_bindi
 from mlxc._core.prims.conv cimport Convolution
 from mlxc._core.prims.linalg cimport AddMM, Matmul
 from mlxc._core.prims.quant cimport Dequantize, GatherQMM, Quantize, QuantizedMatmul
-from mlxc._core.prims.matmul_variants import GatherMM, SegmentedMM
+from mlxc._core.prims.matmul_variants import (GatherMM, SegmentedMM, check_gather_indices,
+                                              check_segments)
 
 from struct import pack as _pack
 
@@ -48,6 +49,14 @@ cdef str float_suffix(int code, str op, bint complex_ok=False):
         raise TypeError(f"[{op}] the GPU kernel takes float16, bfloat16 or float32, "
                         f"not {sfx}.")
     return sfx
+
+
+cdef bint gemm_output(array out, str op, bint complex_ok=False) except -1:
+    """The GEMM's output: its dtype checked (complex64 too where complex_ok), its buffer
+    allocated; False when it is empty (nothing to run)."""
+    float_suffix(out.dtype, op, complex_ok)
+    alloc_output(out)
+    return out.size != 0
 
 
 def gemm_params():
@@ -85,9 +94,7 @@ cdef int matmul_into(array a, array b, array c, array out, double alpha, double 
     cdef int nb = out.ndim - 2, i, nd
     cdef int64_t M = out.dims[nb], N = out.dims[nb + 1], K = a.dims[nb + 1], nbatch = 1
     cdef int64_t *bst[4]
-    float_suffix(out.dtype, op, True)
-    alloc_output(out)
-    if out.size == 0:
+    if not gemm_output(out, op, True):
         return 0
     cdef int w = max(out.ndim, 1)
     cdef int64_t *mem = <int64_t *>malloc(5 * w * sizeof(int64_t))
@@ -149,29 +156,13 @@ def addmm_gpu(AddMM prim, list inputs, list outputs):
 
 def gather_mm_gpu(prim, list inputs, list outputs):
     """Canonical inputs a (Ba, M, K), b (Bb, K, N), lhs/rhs int64 (P,); out (P, M, N).
-    The indices are checked here (unified memory: the host reads the index buffers) so a
-    bad one raises the CPU's IndexError before anything runs."""
+    The indices are checked first, by the CPU's check (the host reads the index buffers in
+    unified memory)."""
     cdef array a = <array>inputs[0], b = <array>inputs[1]
     cdef array l = <array>inputs[2], r = <array>inputs[3], out = <array>outputs[0]
-    cdef int64_t P, i, v
-    cdef const int64_t *lp
-    cdef const int64_t *rp
-    float_suffix(out.dtype, "GatherMM")
-    alloc_output(out)
-    if out.size == 0:
+    if not gemm_output(out, "GatherMM"):
         return
-    P = out.dims[0]
-    lp = <const int64_t *>l.data()
-    rp = <const int64_t *>r.data()
-    for i in range(P):
-        v = lp[i * l.strides[0]]
-        if not -a.dims[0] <= v < a.dims[0]:
-            raise IndexError(f"[gather_mm] Index {v} in lhs_indices is out of bounds for "
-                             f"{a.dims[0]} matrices.")
-        v = rp[i * r.strides[0]]
-        if not -b.dims[0] <= v < b.dims[0]:
-            raise IndexError(f"[gather_mm] Index {v} in rhs_indices is out of bounds for "
-                             f"{b.dims[0]} matrices.")
+    check_gather_indices(a, b, l, r)
     p = gemm_params()
     sa, p[G_A_OFF] = input_binding(a)
     sb, p[G_B_OFF] = input_binding(b)
@@ -184,29 +175,19 @@ def gather_mm_gpu(prim, list inputs, list outputs):
     p[G_O_BS], p[G_O_RS] = out.strides[0], out.strides[1]
     p[G_NA], p[G_NB] = a.dims[0], b.dims[0]
     p[G_LS], p[G_RS] = l.strides[0], r.strides[0]
-    run_gemm_kernel("GatherMM", out.dtype, p, P, None, sa, sb, _NOTHING, output_binding(out),
-                    sl, sr)
+    run_gemm_kernel("GatherMM", out.dtype, p, out.dims[0], None, sa, sb, _NOTHING,
+                    output_binding(out), sl, sr)
 
 
 def segmented_mm_gpu(prim, list inputs, list outputs):
     """Canonical inputs a (M, K), b (K, N), segments int64 (S, 2); out (S, M, N).  The
-    segment bounds are checked here, before anything runs (as the CPU)."""
+    segment bounds are checked first, by the CPU's check."""
     cdef array a = <array>inputs[0], b = <array>inputs[1], sg = <array>inputs[2]
     cdef array out = <array>outputs[0]
-    cdef int64_t S, s, k0, k1, K = a.dims[1]
-    cdef const int64_t *sp
-    float_suffix(out.dtype, "SegmentedMM")
-    alloc_output(out)
-    if out.size == 0:
+    cdef int64_t K = a.dims[1]
+    if not gemm_output(out, "SegmentedMM"):
         return
-    S = out.dims[0]
-    sp = <const int64_t *>sg.data()
-    for s in range(S):
-        k0 = sp[s * sg.strides[0]]
-        k1 = sp[s * sg.strides[0] + sg.strides[1]]
-        if k0 < 0 or k0 > K or k1 < 0 or k1 > K:
-            raise IndexError(f"[segmented_mm] Segment bound {k0 if (k0 < 0 or k0 > K) else k1}"
-                             f" is out of range for an inner dimension of size {K}.")
+    check_segments(sg, K)
     p = gemm_params()
     sa, p[G_A_OFF] = input_binding(a)
     sb, p[G_B_OFF] = input_binding(b)
@@ -217,7 +198,7 @@ def segmented_mm_gpu(prim, list inputs, list outputs):
     p[G_B_RS], p[G_B_CS] = b.strides[0], b.strides[1]
     p[G_O_BS], p[G_O_RS] = out.strides[0], out.strides[1]
     p[G_LS], p[G_RS] = sg.strides[0], sg.strides[1]
-    run_gemm_kernel("SegmentedMM", out.dtype, p, S, None, sa, sb, _NOTHING,
+    run_gemm_kernel("SegmentedMM", out.dtype, p, out.dims[0], None, sa, sb, _NOTHING,
                     output_binding(out), ss)
 
 

@@ -1,7 +1,9 @@
-"""Argument validation shared by the op constructors (shapes, axes, integer arguments)."""
+"""Argument validation shared by the op constructors (shapes, axes, integer arguments,
+the stream argument)."""
 from cpython.long cimport PyLong_Check
 from operator import index as _index
 
+from mlxc._core.array cimport set_node_device
 from mlxc._core.dtype cimport dtype_of, itemsize
 
 import numpy as np
@@ -117,20 +119,80 @@ cdef tuple check_shape(object shape, str op):
     return shape
 
 
-cdef int check_stream(object stream, str op) except -1:
-    if stream is None:
-        return 0
-    from mlxc._core.device import Device, DeviceType, Stream, ThreadLocalStream
+# ---------------------------------------------------------------- streams
+# An op's stream= argument is resolved once, at the op's entry: the StreamScope it makes
+# sets this thread's node device (array.pyx) for the rest of the call, so every node the
+# op creates, directly or through the ops it is built from, records that device, and
+# eval runs it with eval_cpu or eval_gpu.  stream=None costs one comparison.
+
+cdef object _DEVICE_TYPES = None      # (Device, DeviceType, Stream, ThreadLocalStream, cpu)
+cdef object _gpu_available = None     # mlxc._core.metal.backend.available
+
+
+cdef int stream_device(object stream, str op) except -1:
+    """The device code (0 cpu, 1 gpu) that an op's stream argument names; TypeError for
+    anything but a Stream, ThreadLocalStream, Device or DeviceType, ValueError for the GPU
+    without a GPU backend."""
+    global _DEVICE_TYPES, _gpu_available
+    if _DEVICE_TYPES is None:
+        from mlxc._core.device import Device, DeviceType, Stream, ThreadLocalStream
+        from mlxc._core.metal.backend import available
+        _DEVICE_TYPES = (Device, DeviceType, Stream, ThreadLocalStream, DeviceType.cpu)
+        _gpu_available = available
+    Device, DeviceType, Stream, ThreadLocalStream, cpu = _DEVICE_TYPES
     if isinstance(stream, (Stream, ThreadLocalStream)):
-        dev = stream.device
-    elif isinstance(stream, (Device, DeviceType)):
-        dev = Device(stream)
+        kind = stream.device.type
+    elif isinstance(stream, Device):
+        kind = stream.type
+    elif isinstance(stream, DeviceType):
+        kind = stream
     else:
         raise TypeError(f"[{op}] stream must be a Stream, ThreadLocalStream, Device or "
                         f"DeviceType, got {stream!r}.")
-    if dev.type != DeviceType.cpu:
-        from mlxc._core.metal.backend import available
-        if not available():
-            raise ValueError(f"[{op}] Cannot run on {dev}: there is no gpu backend in this "
-                             f"build.")
-    return 0
+    if kind is cpu:
+        return 0
+    if not _gpu_available():
+        raise ValueError(f"[{op}] Cannot run on the gpu: there is no gpu backend in this "
+                         f"build.")
+    return 1
+
+
+cdef class StreamScope:
+    """While it lives (or inside its with block), this thread's new nodes record its
+    device; then the previous choice comes back.  Cython ops hold one in a local for the
+    duration of the call (released when the op returns or raises); Python ops use it in a
+    with statement (a frame kept by a traceback must not keep it active)."""
+
+    def __dealloc__(self):
+        self.close()
+
+    cdef void close(self) noexcept:
+        if self.active:
+            self.active = False
+            set_node_device(self.saved, -1)
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+cdef StreamScope enter_stream(object stream, str op):
+    cdef int device = stream_device(stream, op)
+    cdef StreamScope s = StreamScope.__new__(StreamScope)
+    s.saved = set_node_device(device, -1)
+    s.active = True
+    return s
+
+
+cdef StreamScope _NO_SCOPE = StreamScope.__new__(StreamScope)     # never active
+
+
+def stream_scope(stream, str op):
+    """on_stream for ops written in Python: `with stream_scope(stream, "op"):` around the
+    body (a no-op scope for stream=None)."""
+    if stream is None:
+        return _NO_SCOPE
+    return enter_stream(stream, op)

@@ -9,7 +9,7 @@ from operator import index as _index
 
 import mlxc.core as mx
 from mlxc._core.dtype import Dtype, promote_types
-from mlxc._core.ops.common import integer_argument
+from mlxc._core.ops.common import integer_argument, stream_scope
 
 __all__ = ["diff", "kron", "trunc", "vecdot", "matrix_transpose", "bartlett", "blackman",
            "hamming", "hanning", "can_cast", "result_type", "isdtype"]
@@ -30,95 +30,100 @@ def diff(a, /, n=1, axis=-1, *, stream=None):
     """diff(a: array, /, n: int = 1, axis: int = -1, *, stream: StreamOrDevice = None) -> array
 
     The n-th discrete difference along the given axis."""
-    x = mx.asarray(a)
-    n = _int(n, "diff", "n")
-    axis = _axis(axis, "diff")
-    if n < 0:
-        raise ValueError(f"[diff] Order `n` must be non-negative, got {n}.")
-    if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
-        raise IndexError(f"[diff] Axis {axis} is out of bounds for an array with {x.ndim} "
-                         f"dimensions.")
-    ax = axis % x.ndim
-    length = x.shape[ax]
-    if n >= length:
-        # Every difference of order >= length is empty (and the loop below would be long).
-        n = min(n, length)
-    lo = [slice(None)] * x.ndim
-    hi = [slice(None)] * x.ndim
-    lo[ax] = slice(None, -1)
-    hi[ax] = slice(1, None)
-    lo, hi = tuple(lo), tuple(hi)
-    for _ in range(n):
-        # bool differences are "changed or not", as numpy and MLX compute them
-        x = (mx.not_equal(x[hi], x[lo]) if x.dtype == mx.bool_
-             else mx.subtract(x[hi], x[lo]))
-    return x
+    with stream_scope(stream, "diff"):
+        x = mx.asarray(a)
+        n = _int(n, "diff", "n")
+        axis = _axis(axis, "diff")
+        if n < 0:
+            raise ValueError(f"[diff] Order `n` must be non-negative, got {n}.")
+        if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
+            raise IndexError(f"[diff] Axis {axis} is out of bounds for an array with {x.ndim} "
+                             f"dimensions.")
+        ax = axis % x.ndim
+        length = x.shape[ax]
+        if n >= length:
+            # Every difference of order >= length is empty (and the loop below would be long).
+            n = min(n, length)
+        lo = [slice(None)] * x.ndim
+        hi = [slice(None)] * x.ndim
+        lo[ax] = slice(None, -1)
+        hi[ax] = slice(1, None)
+        lo, hi = tuple(lo), tuple(hi)
+        for _ in range(n):
+            # bool differences are "changed or not", as numpy and MLX compute them
+            x = (mx.not_equal(x[hi], x[lo]) if x.dtype == mx.bool_
+                 else mx.subtract(x[hi], x[lo]))
+        return x
 
 
 def kron(a, b, *, stream=None):
     """kron(a: array, b: array, *, stream: StreamOrDevice = None) -> array
 
     The Kronecker product of a and b."""
-    x, y = mx.asarray(a), mx.asarray(b)
-    nd = max(x.ndim, y.ndim)
-    xs = (1,) * (nd - x.ndim) + x.shape
-    ys = (1,) * (nd - y.ndim) + y.shape
-    # out[i * ys + j] = x[i] * y[j]: interleave the axes of x and y, then merge each pair.
-    inter_x = tuple(d for s in xs for d in (s, 1))
-    inter_y = tuple(d for s in ys for d in (1, s))
-    shape = tuple(p * q for p, q in zip(xs, ys))
-    size = math.prod(shape)
-    if size > _INT64_MAX:
-        raise OverflowError(f"[kron] The product of shapes {x.shape} and {y.shape} has "
-                            f"{size} elements, more than 2**63 - 1.")
-    prod = mx.multiply(mx.reshape(x, inter_x), mx.reshape(y, inter_y))
-    return mx.reshape(prod, shape)
+    with stream_scope(stream, "kron"):
+        x, y = mx.asarray(a), mx.asarray(b)
+        nd = max(x.ndim, y.ndim)
+        xs = (1,) * (nd - x.ndim) + x.shape
+        ys = (1,) * (nd - y.ndim) + y.shape
+        # out[i * ys + j] = x[i] * y[j]: interleave the axes of x and y, then merge each pair.
+        inter_x = tuple(d for s in xs for d in (s, 1))
+        inter_y = tuple(d for s in ys for d in (1, s))
+        shape = tuple(p * q for p, q in zip(xs, ys))
+        size = math.prod(shape)
+        if size > _INT64_MAX:
+            raise OverflowError(f"[kron] The product of shapes {x.shape} and {y.shape} has "
+                                f"{size} elements, more than 2**63 - 1.")
+        prod = mx.multiply(mx.reshape(x, inter_x), mx.reshape(y, inter_y))
+        return mx.reshape(prod, shape)
 
 
 def trunc(a, /, *, stream=None):
     """trunc(a: array, /, *, stream: StreamOrDevice = None) -> array
 
     Element-wise truncation towards zero."""
-    x = mx.asarray(a)
-    if x.dtype == mx.complex64:
-        raise ValueError(f"[trunc] Not supported for {x.dtype.name}.")
-    if not mx.issubdtype(x.dtype, mx.floating):
-        return x                      # integers and bools are already whole
-    return mx.where(x < 0, mx.ceil(x), mx.floor(x))
+    with stream_scope(stream, "trunc"):
+        x = mx.asarray(a)
+        if x.dtype == mx.complex64:
+            raise ValueError(f"[trunc] Not supported for {x.dtype.name}.")
+        if not mx.issubdtype(x.dtype, mx.floating):
+            return x                      # integers and bools are already whole
+        return mx.where(x < 0, mx.ceil(x), mx.floor(x))
 
 
 def matrix_transpose(a, /, *, stream=None):
     """matrix_transpose(a: array, /, *, stream: StreamOrDevice = None) -> array
 
     Transpose the last two dimensions of the array."""
-    x = mx.asarray(a)
-    if x.ndim < 2:
-        raise ValueError(f"[matrix_transpose] Input array must have at least 2 dimensions, "
-                         f"got {x.ndim}.")
-    return mx.swapaxes(x, -1, -2)
+    with stream_scope(stream, "matrix_transpose"):
+        x = mx.asarray(a)
+        if x.ndim < 2:
+            raise ValueError(f"[matrix_transpose] Input array must have at least 2 dimensions, "
+                             f"got {x.ndim}.")
+        return mx.swapaxes(x, -1, -2)
 
 
 def vecdot(a, b, /, *, axis=-1, stream=None):
     """vecdot(a: array, b: array, /, *, axis: int = -1, stream: StreamOrDevice = None) -> array
 
     The vector dot product sum(conj(a) * b) along an axis; the other axes broadcast."""
-    x, y = mx.asarray(a), mx.asarray(b)
-    axis = _axis(axis, "vecdot")
-    if x.ndim == 0 or y.ndim == 0:
-        raise ValueError("[vecdot] inputs must be at least 1D.")
-    if not -x.ndim <= axis < x.ndim:
-        raise IndexError(f"[vecdot] axis {axis} is out of bounds for an array with {x.ndim} "
-                         f"dimensions.")
-    if x.ndim != y.ndim:
-        # MLX requires equal ranks (the axis names the same dimension of both).
-        raise ValueError(f"[vecdot] axis is out of bounds: a has {x.ndim} dimensions and b "
-                         f"has {y.ndim}.")
-    if x.shape[axis] != y.shape[axis]:
-        raise ValueError(f"[vecdot] a and b must have the same size along axis {axis}, got "
-                         f"{x.shape[axis]} and {y.shape[axis]}.")
-    if x.dtype == mx.complex64:
-        x = mx.conj(x)
-    return mx.sum(mx.multiply(x, y), axis=axis)
+    with stream_scope(stream, "vecdot"):
+        x, y = mx.asarray(a), mx.asarray(b)
+        axis = _axis(axis, "vecdot")
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError("[vecdot] inputs must be at least 1D.")
+        if not -x.ndim <= axis < x.ndim:
+            raise IndexError(f"[vecdot] axis {axis} is out of bounds for an array with {x.ndim} "
+                             f"dimensions.")
+        if x.ndim != y.ndim:
+            # MLX requires equal ranks (the axis names the same dimension of both).
+            raise ValueError(f"[vecdot] axis is out of bounds: a has {x.ndim} dimensions and b "
+                             f"has {y.ndim}.")
+        if x.shape[axis] != y.shape[axis]:
+            raise ValueError(f"[vecdot] a and b must have the same size along axis {axis}, got "
+                             f"{x.shape[axis]} and {y.shape[axis]}.")
+        if x.dtype == mx.complex64:
+            x = mx.conj(x)
+        return mx.sum(mx.multiply(x, y), axis=axis)
 
 
 # ---------------------------------------------------------------- windows
@@ -142,33 +147,37 @@ def bartlett(M, *, stream=None):
     """bartlett(M: int, *, stream: StreamOrDevice = None) -> array
 
     The Bartlett (triangular) window: 1 - |2n/(M-1) - 1|."""
-    return _window(M, "bartlett", lambda n, M: 1.0 - mx.abs(n * (2.0 / (M - 1)) - 1.0))
+    with stream_scope(stream, "bartlett"):
+        return _window(M, "bartlett", lambda n, M: 1.0 - mx.abs(n * (2.0 / (M - 1)) - 1.0))
 
 
 def hanning(M, *, stream=None):
     """hanning(M: int, *, stream: StreamOrDevice = None) -> array
 
     The Hanning window: 0.5 - 0.5 cos(2 pi n / (M-1))."""
-    return _window(M, "hanning",
-                   lambda n, M: 0.5 - 0.5 * mx.cos(n * (2.0 * math.pi / (M - 1))))
+    with stream_scope(stream, "hanning"):
+        return _window(M, "hanning",
+                       lambda n, M: 0.5 - 0.5 * mx.cos(n * (2.0 * math.pi / (M - 1))))
 
 
 def hamming(M, *, stream=None):
     """hamming(M: int, *, stream: StreamOrDevice = None) -> array
 
     The Hamming window: 0.54 - 0.46 cos(2 pi n / (M-1))."""
-    return _window(M, "hamming",
-                   lambda n, M: 0.54 - 0.46 * mx.cos(n * (2.0 * math.pi / (M - 1))))
+    with stream_scope(stream, "hamming"):
+        return _window(M, "hamming",
+                       lambda n, M: 0.54 - 0.46 * mx.cos(n * (2.0 * math.pi / (M - 1))))
 
 
 def blackman(M, *, stream=None):
     """blackman(M: int, *, stream: StreamOrDevice = None) -> array
 
     The Blackman window: 0.42 - 0.5 cos(2 pi n/(M-1)) + 0.08 cos(4 pi n/(M-1))."""
-    def f(n, M):
-        t = n * (2.0 * math.pi / (M - 1))
-        return 0.42 - 0.5 * mx.cos(t) + 0.08 * mx.cos(2.0 * t)
-    return _window(M, "blackman", f)
+    with stream_scope(stream, "blackman"):
+        def f(n, M):
+            t = n * (2.0 * math.pi / (M - 1))
+            return 0.42 - 0.5 * mx.cos(t) + 0.08 * mx.cos(2.0 * t)
+        return _window(M, "blackman", f)
 
 
 # ---------------------------------------------------------------- dtype queries

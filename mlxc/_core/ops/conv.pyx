@@ -6,7 +6,7 @@ from cpython.long cimport PyLong_Check
 
 from mlxc._core.array cimport array, as_array, new_node
 from mlxc._core.dtype cimport dtype_of, promote
-from mlxc._core.ops.common cimport check_stream
+from mlxc._core.ops.common cimport on_stream
 from mlxc._core.ops.elementwise cimport astype_op
 from mlxc._core.ops.shape cimport reshape_op
 from mlxc._core.prims.conv cimport conv_prim
@@ -166,7 +166,7 @@ def conv_general(input, weight, /, stride=1, padding=0, kernel_dilation=1,
     General convolution over channels-last input (N, ..., C_in) with weight
     (C_out, ..., C_in / groups): strides, low/high padding, kernel and input dilation,
     groups, and flip (a true convolution instead of a cross-correlation)."""
-    check_stream(stream, "conv_general")
+    scope = on_stream(stream, "conv_general")
     return _general(input, weight, stride, padding, kernel_dilation, input_dilation, groups,
                     flip)
 
@@ -192,7 +192,7 @@ def conv1d(input, weight, /, stride=1, padding=0, dilation=1, groups=1, *, strea
     """conv1d(input: array, weight: array, /, stride: int = 1, padding: int = 0, dilation: int = 1, groups: int = 1, *, stream: StreamOrDevice = None) -> array
 
     1-d convolution: input (N, L, C_in), weight (C_out, K, C_in / groups)."""
-    check_stream(stream, "conv1d")
+    scope = on_stream(stream, "conv1d")
     return _convnd("conv1d", 1, input, weight, stride, padding, dilation, groups)
 
 
@@ -200,7 +200,7 @@ def conv2d(input, weight, /, stride=1, padding=0, dilation=1, groups=1, *, strea
     """conv2d(input: array, weight: array, /, stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1, groups: int = 1, *, stream: StreamOrDevice = None) -> array
 
     2-d convolution: input (N, H, W, C_in), weight (C_out, KH, KW, C_in / groups)."""
-    check_stream(stream, "conv2d")
+    scope = on_stream(stream, "conv2d")
     return _convnd("conv2d", 2, input, weight, stride, padding, dilation, groups)
 
 
@@ -208,7 +208,7 @@ def conv3d(input, weight, /, stride=1, padding=0, dilation=1, groups=1, *, strea
     """conv3d(input: array, weight: array, /, stride: int | tuple[int, int, int] = 1, padding: int | tuple[int, int, int] = 0, dilation: int | tuple[int, int, int] = 1, groups: int = 1, *, stream: StreamOrDevice = None) -> array
 
     3-d convolution: input (N, D, H, W, C_in), weight (C_out, KD, KH, KW, C_in / groups)."""
-    check_stream(stream, "conv3d")
+    scope = on_stream(stream, "conv3d")
     return _convnd("conv3d", 3, input, weight, stride, padding, dilation, groups)
 
 
@@ -246,7 +246,7 @@ def conv_transpose1d(input, weight, /, stride=1, padding=0, dilation=1, output_p
     """conv_transpose1d(input: array, weight: array, /, stride: int = 1, padding: int = 0, dilation: int = 1, output_padding: int = 0, groups: int = 1, *, stream: StreamOrDevice = None) -> array
 
     1-d transposed convolution: input (N, L, C_in), weight (C_out, K, C_in / groups)."""
-    check_stream(stream, "conv_transpose1d")
+    scope = on_stream(stream, "conv_transpose1d")
     return _transpose("conv_transpose1d", 1, input, weight, stride, padding, dilation,
                       output_padding, groups)
 
@@ -256,7 +256,7 @@ def conv_transpose2d(input, weight, /, stride=1, padding=0, dilation=1, output_p
     """conv_transpose2d(input: array, weight: array, /, stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1, output_padding: int | tuple[int, int] = 0, groups: int = 1, *, stream: StreamOrDevice = None) -> array
 
     2-d transposed convolution: input (N, H, W, C_in), weight (C_out, KH, KW, C_in / groups)."""
-    check_stream(stream, "conv_transpose2d")
+    scope = on_stream(stream, "conv_transpose2d")
     return _transpose("conv_transpose2d", 2, input, weight, stride, padding, dilation,
                       output_padding, groups)
 
@@ -266,7 +266,7 @@ def conv_transpose3d(input, weight, /, stride=1, padding=0, dilation=1, output_p
     """conv_transpose3d(input: array, weight: array, /, stride: int | tuple[int, int, int] = 1, padding: int | tuple[int, int, int] = 0, dilation: int | tuple[int, int, int] = 1, output_padding: int | tuple[int, int, int] = 0, groups: int = 1, *, stream: StreamOrDevice = None) -> array
 
     3-d transposed convolution: input (N, D, H, W, C_in), weight (C_out, KD, KH, KW, C_in / groups)."""
-    check_stream(stream, "conv_transpose3d")
+    scope = on_stream(stream, "conv_transpose3d")
     return _transpose("conv_transpose3d", 3, input, weight, stride, padding, dilation,
                       output_padding, groups)
 
@@ -275,7 +275,7 @@ def convolve(a, v, /, mode="full", *, stream=None):
     """convolve(a: array, v: array, /, mode: str = "full", *, stream: StreamOrDevice = None) -> array
 
     NumPy's 1-d discrete convolution; mode "full", "same" or "valid"."""
-    check_stream(stream, "convolve")
+    scope = on_stream(stream, "convolve")
     if not isinstance(a, array) or not isinstance(v, array):
         raise TypeError(f"convolve(): a and v must be arrays, got {type(a).__name__} and "
                         f"{type(v).__name__}.")

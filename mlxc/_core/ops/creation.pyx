@@ -9,7 +9,7 @@ from mlxc._core.array cimport array, as_array, new_node, scalar_array
 from mlxc._core.dlpack cimport import_dlpack
 from mlxc._core.dtype cimport dtype_of, is_float, kind_of, promote, to_dtype
 from mlxc._core.kernels cimport *
-from mlxc._core.ops.common cimport check_int_range, check_shape, int_arg
+from mlxc._core.ops.common cimport check_int_range, check_shape, int_arg, on_stream
 from mlxc._core.ops.elementwise cimport astype_op, binary_op, to_array_like
 from mlxc._core.ops.shape cimport reshape_op
 from mlxc._core.prims.elementwise cimport Arange, copy_prim, select_prim
@@ -23,6 +23,7 @@ cdef int _dtype_code(object dtype, int default) except -1:
 
 def full(shape, vals, dtype=None, *, stream=None):
     """full(shape: int | Sequence[int], vals: scalar | array, dtype=None, *, stream=None)"""
+    scope = on_stream(stream, "full")
     shape = check_shape(shape, "full")
     cdef array v
     if isinstance(vals, array):
@@ -47,6 +48,7 @@ cdef array _weak_scalar(object val, int dtype):
 
 def zeros(shape, dtype=None, *, stream=None):
     """zeros(shape: int | Sequence[int], dtype: Dtype | None = float32, *, stream=None)"""
+    scope = on_stream(stream, "zeros")
     shape = check_shape(shape, "zeros")
     return new_node(_dtype_code(dtype, MLXC_FLOAT32), shape, copy_prim(),
                     (scalar_array(0, _dtype_code(dtype, MLXC_FLOAT32)),))
@@ -54,6 +56,7 @@ def zeros(shape, dtype=None, *, stream=None):
 
 def ones(shape, dtype=None, *, stream=None):
     """ones(shape: int | Sequence[int], dtype: Dtype | None = float32, *, stream=None)"""
+    scope = on_stream(stream, "ones")
     shape = check_shape(shape, "ones")
     return new_node(_dtype_code(dtype, MLXC_FLOAT32), shape, copy_prim(),
                     (scalar_array(1, _dtype_code(dtype, MLXC_FLOAT32)),))
@@ -61,6 +64,7 @@ def ones(shape, dtype=None, *, stream=None):
 
 def zeros_like(a, /, dtype=None, *, stream=None):
     """zeros_like(a: array, /, dtype=None, *, stream=None): zeros with a's shape (and dtype)."""
+    scope = on_stream(stream, "zeros_like")
     cdef array x = as_array(a)
     cdef int dt = _dtype_code(dtype, x.dtype)
     return new_node(dt, x._shape, copy_prim(), (scalar_array(0, dt),))
@@ -68,6 +72,7 @@ def zeros_like(a, /, dtype=None, *, stream=None):
 
 def ones_like(a, /, dtype=None, *, stream=None):
     """ones_like(a: array, /, dtype=None, *, stream=None): ones with a's shape (and dtype)."""
+    scope = on_stream(stream, "ones_like")
     cdef array x = as_array(a)
     cdef int dt = _dtype_code(dtype, x.dtype)
     return new_node(dt, x._shape, copy_prim(), (scalar_array(1, dt),))
@@ -75,6 +80,7 @@ def ones_like(a, /, dtype=None, *, stream=None):
 
 def full_like(a, vals, dtype=None, *, stream=None):
     """full_like(a: array, vals: scalar | array, dtype=None, *, stream=None)"""
+    scope = on_stream(stream, "full_like")
     cdef array x = as_array(a)
     cdef int dt = _dtype_code(dtype, x.dtype)
     cdef array v = <array>vals if isinstance(vals, array) else _weak_scalar(vals, dt)
@@ -89,6 +95,7 @@ def arange(*args, start=None, stop=None, step=None, dtype=None, stream=None):
 
     Values from start (default 0) up to stop by step (default 1).  The dtype is int32 when
     every given bound is an int, else float32."""
+    scope = on_stream(stream, "arange")
     args = list(args)
     if args and (isinstance(args[-1], type(dtype_of(0))) or args[-1] is None) and len(args) > 1:
         dtype = args.pop() if dtype is None else dtype
@@ -146,6 +153,7 @@ def arange(*args, start=None, stop=None, step=None, dtype=None, stream=None):
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None, stream=None):
     """linspace(start, stop, num: int = 50, endpoint: bool = True, dtype=float32, stream=None)"""
+    scope = on_stream(stream, "linspace")
     if not PyLong_Check(num):
         raise TypeError(f"[linspace] num must be an integer, got {num!r}.")
     if num < 0:
@@ -176,6 +184,7 @@ def tri(n, m=None, k=0, dtype=None, *, stream=None):
     """tri(n: int, m: int | None = None, k: int = 0, dtype=float32, *, stream=None)
 
     Ones at and below the k-th diagonal, zeros elsewhere."""
+    scope = on_stream(stream, "tri")
     if m is None:
         m = n
     n, m = check_shape((n, m), "tri")
@@ -188,6 +197,7 @@ def tri(n, m=None, k=0, dtype=None, *, stream=None):
 
 def eye(n, m=None, k=0, dtype=None, *, stream=None):
     """eye(n: int, m: int | None = None, k: int = 0, dtype=float32, *, stream=None)"""
+    scope = on_stream(stream, "eye")
     if m is None:
         m = n
     n, m = check_shape((n, m), "eye")
@@ -200,6 +210,7 @@ def eye(n, m=None, k=0, dtype=None, *, stream=None):
 
 def identity(n, dtype=None, *, stream=None):
     """identity(n: int, dtype=float32, *, stream=None): the n x n identity matrix."""
+    scope = on_stream(stream, "identity")
     return eye(n, n, 0, dtype)
 
 
@@ -217,6 +228,7 @@ def _tri_mask(array x, k, bint lower):
 
 def tril(x, k=0, *, stream=None):
     """tril(x: array, k: int = 0, *, stream=None): zero the elements above the k-th diagonal."""
+    scope = on_stream(stream, "tril")
     from mlxc._core.ops.elementwise import where
     cdef array a = as_array(x)
     return where(_tri_mask(a, k, True), a, scalar_array(0, a.dtype))
@@ -224,6 +236,7 @@ def tril(x, k=0, *, stream=None):
 
 def triu(x, k=0, *, stream=None):
     """triu(x: array, k: int = 0, *, stream=None): zero the elements below the k-th diagonal."""
+    scope = on_stream(stream, "triu")
     from mlxc._core.ops.elementwise import where
     cdef array a = as_array(x)
     return where(_tri_mask(a, k, False), a, scalar_array(0, a.dtype))
@@ -231,6 +244,7 @@ def triu(x, k=0, *, stream=None):
 
 def meshgrid(*arrays, sparse=False, indexing="xy", stream=None):
     """meshgrid(*arrays, sparse: bool = False, indexing: str = 'xy', stream=None)"""
+    scope = on_stream(stream, "meshgrid")
     if indexing not in ("xy", "ij"):
         raise ValueError(f"[meshgrid] indexing must be 'xy' or 'ij', got {indexing!r}.")
     xs = [as_array(a) for a in arrays]
@@ -291,5 +305,6 @@ def asarray(a, dtype=None, *, copy=None):
 
 def copy(a, *, stream=None):
     """copy(a: array, *, stream=None) -> array: a new array with the same values."""
+    scope = on_stream(stream, "copy")
     cdef array x = as_array(a)
     return new_node(x.dtype, x._shape, copy_prim(), (x,))

@@ -17,6 +17,7 @@ subscripts, shapes and dtypes replays them (the parsing and planning cost is pai
 import math
 
 import mlxc.core as mx
+from mlxc._core.ops.common import stream_scope
 
 __all__ = ["einsum", "einsum_path"]
 
@@ -206,36 +207,37 @@ def einsum(subscripts, *operands, stream=None):
     """einsum(subscripts: str, *operands, stream: StreamOrDevice = None) -> array
 
     Einstein summation over the operands' subscripts."""
-    operands = [mx.asarray(x) for x in operands]
-    # The pattern of repeated operand objects is part of the key: a program recorded with
-    # one array passed twice reads it from one slot.
-    ids = [id(x) for x in operands]
-    key = (subscripts, tuple(x.shape for x in operands), tuple(x.dtype for x in operands),
-           tuple(ids.index(i) for i in ids))
-    prog = _PROGRAMS.get(key)
-    if prog is not None:
-        return _replay(prog, operands)
-    ins, out, sizes, path = _plan(subscripts, operands, "einsum")
-    rec = _Recorder(operands)
-    terms = [(x, list(t)) for x, t in zip(operands, ins)]
-    for i, (pos, keep, _, _) in enumerate(path):
-        last = i == len(path) - 1
-        want = out if last else [c for c in _union([terms[p][1] for p in pos]) if c in keep]
-        group = [terms[p] for p in pos]
-        terms = [t for k, t in enumerate(terms) if k not in pos]
-        if len(group) == 2:
-            res = _pair(rec, group[0], group[1], set(want))
-        else:
-            res = _many(rec, group, set(want))
-        terms.append(res)
-    x, t = terms[0]
-    res = _finish(rec, x, t, out)
-    prog = rec.program(res)
-    if prog is not None:
-        if len(_PROGRAMS) >= 256:
-            _PROGRAMS.pop(next(iter(_PROGRAMS)))
-        _PROGRAMS[key] = prog
-    return res
+    with stream_scope(stream, "einsum"):
+        operands = [mx.asarray(x) for x in operands]
+        # The pattern of repeated operand objects is part of the key: a program recorded with
+        # one array passed twice reads it from one slot.
+        ids = [id(x) for x in operands]
+        key = (subscripts, tuple(x.shape for x in operands), tuple(x.dtype for x in operands),
+               tuple(ids.index(i) for i in ids))
+        prog = _PROGRAMS.get(key)
+        if prog is not None:
+            return _replay(prog, operands)
+        ins, out, sizes, path = _plan(subscripts, operands, "einsum")
+        rec = _Recorder(operands)
+        terms = [(x, list(t)) for x, t in zip(operands, ins)]
+        for i, (pos, keep, _, _) in enumerate(path):
+            last = i == len(path) - 1
+            want = out if last else [c for c in _union([terms[p][1] for p in pos]) if c in keep]
+            group = [terms[p] for p in pos]
+            terms = [t for k, t in enumerate(terms) if k not in pos]
+            if len(group) == 2:
+                res = _pair(rec, group[0], group[1], set(want))
+            else:
+                res = _many(rec, group, set(want))
+            terms.append(res)
+        x, t = terms[0]
+        res = _finish(rec, x, t, out)
+        prog = rec.program(res)
+        if prog is not None:
+            if len(_PROGRAMS) >= 256:
+                _PROGRAMS.pop(next(iter(_PROGRAMS)))
+            _PROGRAMS[key] = prog
+        return res
 
 
 _PROGRAMS = {}

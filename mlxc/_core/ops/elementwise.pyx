@@ -11,7 +11,7 @@ from cpython.bool cimport PyBool_Check
 from mlxc._core.array cimport array, as_array, hooks, new_node, scalar_array
 from mlxc._core.dtype cimport Dtype, dtype_of, is_float, is_integral, kind_of, promote, to_dtype
 from mlxc._core.kernels cimport *
-from mlxc._core.ops.common cimport broadcast_shapes2, check_stream
+from mlxc._core.ops.common cimport broadcast_shapes2, on_stream
 from mlxc._core.prims.elementwise cimport (FP8, binary_prim, copy_prim, select_prim,
                                            unary_prim)
 from mlxc._core.prims.views cimport StopGradient
@@ -239,107 +239,108 @@ hooks().unary = _unary_hook
 
 def add(a, b, stream=None):
     """add(a: scalar | array, b: scalar | array, stream=None) -> array: element-wise a + b."""
-    check_stream(stream, "add")
+    scope = on_stream(stream, "add")
     return binary_op(a, b, MLXC_ADD)
 
 def subtract(a, b, stream=None):
     """Element-wise a - b."""
-    check_stream(stream, "subtract")
+    scope = on_stream(stream, "subtract")
     return binary_op(a, b, MLXC_SUB)
 
 def multiply(a, b, stream=None):
     """Element-wise a * b."""
-    check_stream(stream, "multiply")
+    scope = on_stream(stream, "multiply")
     return binary_op(a, b, MLXC_MUL)
 
 def divide(a, b, stream=None):
     """Element-wise true division; integers divide in float32."""
-    check_stream(stream, "divide")
+    scope = on_stream(stream, "divide")
     return binary_op(a, b, MLXC_DIV)
 
 def floor_divide(a, b, stream=None):
     """Element-wise division rounded toward negative infinity."""
-    check_stream(stream, "floor_divide")
+    scope = on_stream(stream, "floor_divide")
     return binary_op(a, b, MLXC_FLOOR_DIV)
 
 def remainder(a, b, stream=None):
     """Element-wise remainder with the sign of the divisor (Python's %)."""
-    check_stream(stream, "remainder")
+    scope = on_stream(stream, "remainder")
     return binary_op(a, b, MLXC_REMAINDER)
 
 def divmod(a, b, stream=None):
     """divmod(a, b) -> (floor_divide(a, b), remainder(a, b))."""
+    scope = on_stream(stream, "divmod")
     return (binary_op(a, b, MLXC_FLOOR_DIV), binary_op(a, b, MLXC_REMAINDER))
 
 def power(a, b, stream=None):
     """Element-wise a ** b."""
-    check_stream(stream, "power")
+    scope = on_stream(stream, "power")
     return binary_op(a, b, MLXC_POWER)
 
 def maximum(a, b, stream=None):
     """Element-wise maximum (NaN propagates)."""
-    check_stream(stream, "maximum")
+    scope = on_stream(stream, "maximum")
     return binary_op(a, b, MLXC_MAXIMUM)
 
 def minimum(a, b, stream=None):
     """Element-wise minimum (NaN propagates)."""
-    check_stream(stream, "minimum")
+    scope = on_stream(stream, "minimum")
     return binary_op(a, b, MLXC_MINIMUM)
 
 def equal(a, b, stream=None):
-    check_stream(stream, "equal")
+    scope = on_stream(stream, "equal")
     return binary_op(a, b, MLXC_EQ)
 
 def not_equal(a, b, stream=None):
-    check_stream(stream, "not_equal")
+    scope = on_stream(stream, "not_equal")
     return binary_op(a, b, MLXC_NE)
 
 def less(a, b, stream=None):
-    check_stream(stream, "less")
+    scope = on_stream(stream, "less")
     return binary_op(a, b, MLXC_LT)
 
 def less_equal(a, b, stream=None):
-    check_stream(stream, "less_equal")
+    scope = on_stream(stream, "less_equal")
     return binary_op(a, b, MLXC_LE)
 
 def greater(a, b, stream=None):
-    check_stream(stream, "greater")
+    scope = on_stream(stream, "greater")
     return binary_op(a, b, MLXC_GT)
 
 def greater_equal(a, b, stream=None):
-    check_stream(stream, "greater_equal")
+    scope = on_stream(stream, "greater_equal")
     return binary_op(a, b, MLXC_GE)
 
 def logical_and(a, b, stream=None):
-    check_stream(stream, "logical_and")
+    scope = on_stream(stream, "logical_and")
     return binary_op(a, b, MLXC_LOGICAL_AND)
 
 def logical_or(a, b, stream=None):
-    check_stream(stream, "logical_or")
+    scope = on_stream(stream, "logical_or")
     return binary_op(a, b, MLXC_LOGICAL_OR)
 
 def logical_xor(a, b, stream=None):
-    check_stream(stream, "logical_xor")
+    scope = on_stream(stream, "logical_xor")
     return binary_op(a, b, MLXC_LOGICAL_XOR)
 
 def bitwise_and(a, b, stream=None):
-    check_stream(stream, "bitwise_and")
+    scope = on_stream(stream, "bitwise_and")
     return _bitwise(a, b, MLXC_BITWISE_AND)
 
 def bitwise_or(a, b, stream=None):
-    check_stream(stream, "bitwise_or")
+    scope = on_stream(stream, "bitwise_or")
     return _bitwise(a, b, MLXC_BITWISE_OR)
 
 def bitwise_xor(a, b, stream=None):
-    check_stream(stream, "bitwise_xor")
+    scope = on_stream(stream, "bitwise_xor")
     return _bitwise(a, b, MLXC_BITWISE_XOR)
 
 def left_shift(a, b, stream=None):
-    check_stream(stream, "left_shift")
+    scope = on_stream(stream, "left_shift")
     return _bitwise(a, b, MLXC_LEFT_SHIFT)
 
 def right_shift(a, b, stream=None):
-    check_stream(stream, "right_shift")
+    scope = on_stream(stream, "right_shift")
     return _bitwise(a, b, MLXC_RIGHT_SHIFT)
 
 cdef array _bitwise(object a, object b, int op):
@@ -351,19 +352,19 @@ cdef array _bitwise(object a, object b, int op):
 
 
 def arctan2(a, b, stream=None):
-    check_stream(stream, "arctan2")
+    scope = on_stream(stream, "arctan2")
     return binary_op(a, b, MLXC_ARCTAN2)
 
 def logaddexp(a, b, stream=None):
     """Element-wise log(exp(a) + exp(b)), computed stably."""
-    check_stream(stream, "logaddexp")
+    scope = on_stream(stream, "logaddexp")
     return binary_op(a, b, MLXC_LOGADDEXP)
 
 
 def _unary(int op):
     name = _UN_NAMES[op]
     def f(a, /, *, stream=None):
-        check_stream(stream, name)
+        scope = on_stream(stream, name)
         return unary_op(a, op)
     f.__name__ = f.__qualname__ = _UN_NAMES[op]
     f.__doc__ = f"{_UN_NAMES[op]}(a: array, /, *, stream=None) -> array: element-wise."
@@ -414,11 +415,13 @@ imag = _unary(MLXC_IMAG)
 
 def positive(a, stream=None):
     """Element-wise +a (the array itself)."""
+    scope = on_stream(stream, "positive")
     return as_array(a)
 
 
 def round(a, decimals=0, stream=None):
     """round(a: array, /, decimals: int = 0, stream=None) -> array: half to even."""
+    scope = on_stream(stream, "round")
     cdef array x = as_array(a)
     if not isinstance(decimals, int):
         raise TypeError(f"[round] decimals must be an integer, got {decimals!r}.")
@@ -436,11 +439,13 @@ def round(a, decimals=0, stream=None):
 
 def degrees(a, stream=None):
     """Convert angles from radians to degrees."""
+    scope = on_stream(stream, "degrees")
     return binary_op(a, 57.29577951308232, MLXC_MUL)
 
 
 def radians(a, stream=None):
     """Convert angles from degrees to radians."""
+    scope = on_stream(stream, "radians")
     return binary_op(a, 0.017453292519943295, MLXC_MUL)
 
 
@@ -453,6 +458,7 @@ def to_fp8(x, *, stream=None):
 
     Convert a floating array to float8 e4m3 codes (uint8): round to nearest even; values
     past +-448, infinities and NaN saturate to +-448, as in MLX."""
+    scope = on_stream(stream, "to_fp8")
     cdef array a = as_array(x)
     if not _real_float(a.dtype):
         raise ValueError(f"[to_fp8] Only real floating types are supported but x.dtype() == "
@@ -464,6 +470,7 @@ def from_fp8(x, dtype=dtype_of(MLXC_BFLOAT16), *, stream=None):
     """from_fp8(x: array, dtype: Dtype = bfloat16, *, stream: StreamOrDevice = None) -> array
 
     Convert float8 e4m3 codes (uint8) to a floating type (exact)."""
+    scope = on_stream(stream, "from_fp8")
     cdef array a = as_array(x)
     cdef int dt = MLXC_BFLOAT16 if dtype is None else to_dtype(dtype).code
     if a.dtype != MLXC_UINT8:
@@ -477,11 +484,13 @@ def from_fp8(x, dtype=dtype_of(MLXC_BFLOAT16), *, stream=None):
 
 def astype(a, dtype, stream=None):
     """astype(a: array, dtype: Dtype, /, *, stream=None) -> array."""
+    scope = on_stream(stream, "astype")
     return astype_op(as_array(a), to_dtype(dtype).code)
 
 
 def where(condition, x, y, stream=None):
     """where(condition, x, y, /, *, stream=None) -> array: x where condition else y."""
+    scope = on_stream(stream, "where")
     cdef array c, a, b
     if isinstance(x, array):
         a = <array>x
@@ -504,6 +513,7 @@ def where(condition, x, y, stream=None):
 
 def clip(a, a_min, a_max, stream=None):
     """clip(a: array, /, a_min, a_max, *, stream=None) -> array."""
+    scope = on_stream(stream, "clip")
     if a_min is None and a_max is None:
         raise ValueError("[clip] At most one of a_min and a_max may be None.")
     cdef array x = as_array(a)
@@ -516,12 +526,14 @@ def clip(a, a_min, a_max, stream=None):
 
 def stop_gradient(a, stream=None):
     """stop_gradient(a: array, /, *, stream=None) -> array: a, with no gradient flowing back."""
+    scope = on_stream(stream, "stop_gradient")
     cdef array x = as_array(a)
     return new_node(x.dtype, x._shape, StopGradient(), (x,))
 
 
 def nan_to_num(a, nan=0.0, posinf=None, neginf=None, stream=None):
     """Replace NaN and infinities with finite numbers."""
+    scope = on_stream(stream, "nan_to_num")
     from mlxc._core.dtype import finfo
     cdef array x = as_array(a)
     if not is_float(x.dtype):
@@ -536,6 +548,7 @@ def nan_to_num(a, nan=0.0, posinf=None, neginf=None, stream=None):
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False, stream=None):
     """|a - b| <= atol + rtol * |b| element-wise (infinities equal when they match)."""
+    scope = on_stream(stream, "isclose")
     x, y = as_array(a), as_array(b)
     diff = unary_op(binary_op(x, y, MLXC_SUB), MLXC_ABS)
     tol = binary_op(binary_op(unary_op(y, MLXC_ABS), rtol, MLXC_MUL), atol, MLXC_ADD)
@@ -548,12 +561,14 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False, stream=None):
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False, stream=None):
     """all(isclose(a, b, ...)) as a 0-d bool array."""
+    scope = on_stream(stream, "allclose")
     from mlxc._core.ops.reduce import all as all_
     return all_(isclose(a, b, rtol, atol, equal_nan))
 
 
 def array_equal(a, b, equal_nan=False, stream=None):
     """True when a and b have the same shape and equal values (any dtypes)."""
+    scope = on_stream(stream, "array_equal")
     from mlxc._core.ops.reduce import all as all_
     x, y = as_array(a), as_array(b)
     if x.shape != y.shape:

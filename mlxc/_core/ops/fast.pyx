@@ -6,7 +6,7 @@ cover) runs the same maths composed of mlxc ops (prims/fast_rules.py)."""
 import mlxc.core as mx
 from mlxc._core.array cimport array, as_array, new_node
 from mlxc._core.dtype cimport dtype_of
-from mlxc._core.ops.common cimport check_stream
+from mlxc._core.ops.common cimport on_stream
 from mlxc._core.prims.fast cimport fast_prim
 
 from mlxc._core.prims.fast import (LAYER_NORM, MASK_ADD, MASK_BOOL, MASK_CAUSAL, MASK_NONE,
@@ -39,7 +39,7 @@ def _vector(w, str name, str op, n, wname):
 def norm(int op, x, weight, bias, eps, stream=None):
     """rms_norm (bias None) or layer_norm."""
     name = "rms_norm" if op == RMS_NORM else "layer_norm"
-    check_stream(stream, name)
+    scope = on_stream(stream, name)
     a = <object>as_array(x)
     if a.ndim == 0:
         raise ValueError(f"[{name}] Input must have at least 1 dimension but got input "
@@ -67,7 +67,7 @@ def norm(int op, x, weight, bias, eps, stream=None):
 
 
 def rope(a, dims, traditional, base, scale, offset, freqs=None, stream=None):
-    check_stream(stream, "rope")
+    scope = on_stream(stream, "rope")
     x = <object>as_array(a)
     if x.ndim < 3:
         raise ValueError(f"[rope] Input must have at least 3 dimensions but got input "
@@ -122,7 +122,7 @@ def rope(a, dims, traditional, base, scale, offset, freqs=None, stream=None):
 
 def sdpa(q, k, v, scale, mask=None, sinks=None, stream=None):
     op = "scaled_dot_product_attention"
-    check_stream(stream, op)
+    scope = on_stream(stream, op)
     q, k, v = as_array(q), as_array(k), as_array(v)
     for t in (q, k, v):
         if t.ndim != 4:

@@ -11,7 +11,7 @@ import math
 from mlxc._core.array cimport array
 from mlxc._core.dtype cimport dtype_of
 from mlxc._core.kernels cimport MLXC_COMPLEX64, MLXC_FLOAT32, MLXC_FLOAT64
-from mlxc._core.ops.common cimport check_stream
+from mlxc._core.ops.common cimport on_stream
 from mlxc._core.ops.elementwise cimport astype_op
 from mlxc._core.ops.shape cimport slice_op
 from mlxc._core.prims.fft import C2C, C2C_INV, C2R, R2C, fft_node
@@ -67,7 +67,7 @@ def transform(a, s, axes, norm, int mode, str op, stream):
     if not isinstance(norm, str) or norm not in ("backward", "ortho", "forward"):
         raise ValueError(f"[{op}] Invalid norm. Expected one of {{'backward', 'ortho', "
                          f"'forward'}}.")
-    check_stream(stream, op)
+    scope = on_stream(stream, op)
     cdef array x = <array>a
     cdef int nd = x.ndim
     base = _BASE[mode]

@@ -19,6 +19,7 @@ from mlxc._core.kernels cimport (MLXC_BOOL, MLXC_INT32, MLXC_INT64, MLXC_MAXIMUM
                                  MLXC_ADD, MLXC_SUB, MLXC_DIV, MLXC_SCATTER_ADD, MLXC_SCATTER_MAX,
                                  MLXC_SCATTER_MIN, MLXC_SCATTER_PLAIN, MLXC_SCATTER_PROD)
 from mlxc._core.ops.common cimport broadcast_shapes2, check_nbytes, int_arg, normalize_axis
+from mlxc._core.ops.common cimport on_stream
 from mlxc._core.ops.elementwise cimport astype_op, binary_op, to_array_like
 from mlxc._core.ops.shape cimport broadcast_to_op, reshape_op, slice_op
 from mlxc._core.prims.index cimport (Diagonal, DynamicSlice, Gather, IndexLinear,
@@ -544,6 +545,7 @@ def _at(a):
 
 def take(a, /, indices, axis=None, *, stream=None):
     """take(a: array, /, indices: int | array, axis: int | None = None, *, stream=None) -> array."""
+    scope = on_stream(stream, "take")
     cdef array x = as_array(a)
     cdef array idx
     cdef int ax
@@ -595,6 +597,7 @@ cdef tuple _along_shapes(array x, array idx, int ax, str op):
 
 def take_along_axis(a, /, indices, axis=-1, *, stream=None):
     """take_along_axis(a: array, /, indices: array, axis: int | None = -1, *, stream=None) -> array."""
+    scope = on_stream(stream, "take_along_axis")
     cdef array x = as_array(a)
     if not isinstance(indices, array):
         raise TypeError(f"[take_along_axis] indices must be an array, got "
@@ -617,6 +620,7 @@ def take_along_axis(a, /, indices, axis=-1, *, stream=None):
 
 def put_along_axis(a, /, indices, values, axis=None, *, stream=None):
     """put_along_axis(a: array, /, indices: array, values: array, axis: int | None = None, *, stream=None) -> array."""
+    scope = on_stream(stream, "put_along_axis")
     cdef array x = as_array(a)
     if not isinstance(indices, array) or not isinstance(values, array):
         raise TypeError("[put_along_axis] indices and values must be arrays, got "
@@ -689,6 +693,7 @@ cdef tuple _start_axes(array x, object start_indices, object axes, str op):
 
 def slice(a, start_indices, axes, slice_size, *, stream=None):
     """slice(a: array, start_indices: array, axes: Sequence[int], slice_size: Sequence[int], *, stream=None) -> array."""
+    scope = on_stream(stream, "slice")
     cdef array x = as_array(a)
     s, axes = _start_axes(x, start_indices, axes, "slice")
     size = tuple(slice_size)
@@ -704,6 +709,7 @@ def slice(a, start_indices, axes, slice_size, *, stream=None):
 
 def slice_update(a, update, start_indices, axes, *, stream=None):
     """slice_update(a: array, update: array, start_indices: array, axes: Sequence[int], *, stream=None) -> array."""
+    scope = on_stream(stream, "slice_update")
     cdef array x = as_array(a)
     cdef array u = as_array(update)
     s, axes = _start_axes(x, start_indices, axes, "slice_update")
@@ -741,6 +747,7 @@ cdef tuple _diag_axes(array x, object offset, object axis1, object axis2, str op
 
 def diagonal(a, offset=0, axis1=0, axis2=1, stream=None):
     """diagonal(a: array, offset: int = 0, axis1: int = 0, axis2: int = 1, stream=None) -> array."""
+    scope = on_stream(stream, "diagonal")
     cdef array x = as_array(a)
     a1, a2 = _diag_axes(x, offset, axis1, axis2, "diagonal")
     n1, n2 = x._shape[a1], x._shape[a2]
@@ -753,6 +760,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1, stream=None):
 
 def diag(a, /, k=0, *, stream=None):
     """diag(a: array, /, k: int = 0, *, stream=None) -> array."""
+    scope = on_stream(stream, "diag")
     cdef array x = as_array(a)
     if x.ndim == 2:
         return diagonal(x, k, 0, 1)
@@ -774,6 +782,7 @@ def diag(a, /, k=0, *, stream=None):
 
 def trace(a, /, offset=0, axis1=0, axis2=1, dtype=None, *, stream=None):
     """trace(a: array, /, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Dtype | None = None, *, stream=None) -> array."""
+    scope = on_stream(stream, "trace")
     cdef array x = as_array(a)
     d = diagonal(x, offset, axis1, axis2) if x.ndim >= 2 else None
     if d is None:

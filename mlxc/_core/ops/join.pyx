@@ -5,7 +5,7 @@ from cpython.long cimport PyLong_Check
 from mlxc._core.array cimport array, as_array, new_node
 from mlxc._core.dtype cimport promote
 from mlxc._core.ops.common cimport (broadcast_shapes2, check_int_range, check_nbytes,
-                                     normalize_axes, normalize_axis)
+                                     normalize_axes, normalize_axis, on_stream)
 from mlxc._core.ops.elementwise cimport astype_op
 from mlxc._core.ops.shape cimport broadcast_to_op, reshape_op, slice_op
 from mlxc._core.prims.join cimport Concatenate
@@ -65,6 +65,7 @@ def _fmt(tuple shape):
 
 def concatenate(arrays, axis=0, *, stream=None):
     """concatenate(arrays: list[array], axis: int | None = 0, *, stream=None) -> array."""
+    scope = on_stream(stream, "concatenate")
     cdef list xs = _arrays(arrays, "concatenate")
     cdef array x0, x
     if not xs:
@@ -91,11 +92,13 @@ def concatenate(arrays, axis=0, *, stream=None):
 
 def concat(arrays, axis=0, *, stream=None):
     """concat(arrays: list[array], axis: int | None = 0, *, stream=None) -> array."""
+    scope = on_stream(stream, "concat")
     return concatenate(arrays, axis)
 
 
 def stack(arrays, axis=0, *, stream=None):
     """stack(arrays: list[array], axis: int | None = 0, *, stream=None) -> array."""
+    scope = on_stream(stream, "stack")
     cdef list xs = _arrays(arrays, "stack")
     cdef array x0
     if not xs:
@@ -117,6 +120,7 @@ def stack(arrays, axis=0, *, stream=None):
 
 def split(a, /, indices_or_sections, axis=0, *, stream=None):
     """split(a: array, /, indices_or_sections: int | Sequence[int], axis: int = 0, *, stream=None) -> list[array]."""
+    scope = on_stream(stream, "split")
     cdef array x = as_array(a)
     ax = normalize_axis(axis, x.ndim, "split")
     n = x._shape[ax]
@@ -157,6 +161,7 @@ def split(a, /, indices_or_sections, axis=0, *, stream=None):
 
 def unstack(x, /, *, axis=0, stream=None):
     """unstack(x: array, /, *, axis: int = 0, stream=None) -> tuple[array, ...]."""
+    scope = on_stream(stream, "unstack")
     cdef array a = as_array(x)
     ax = normalize_axis(axis, a.ndim, "unstack")
     shape = a._shape[:ax] + a._shape[ax + 1:]
@@ -237,6 +242,7 @@ cdef list _pad_pairs(object pad_width, int ndim):
 
 def pad(a, pad_width, mode="constant", constant_values=0, *, stream=None):
     """pad(a: array, pad_width: int | tuple[int] | tuple[int, int] | list[tuple[int, int]], mode: Literal['constant', 'edge', 'reflect', 'symmetric'] = 'constant', constant_values: scalar | array = 0, *, stream=None) -> array."""
+    scope = on_stream(stream, "pad")
     cdef array x = as_array(a)
     cdef array c
     if mode not in ("constant", "edge", "reflect", "symmetric"):
@@ -308,6 +314,7 @@ cdef array _pad_index_array(str mode, object n, object lo, object hi):
 
 def tile(a, reps, /, *, stream=None):
     """tile(a: array, reps: int | Sequence[int], /, *, stream=None) -> array."""
+    scope = on_stream(stream, "tile")
     cdef array x = as_array(a)
     if PyLong_Check(reps):
         reps = (reps,)
@@ -333,6 +340,7 @@ def tile(a, reps, /, *, stream=None):
 
 def repeat(array, repeats, axis=None, *, stream=None):
     """repeat(array: array, repeats: int, axis: int | None = None, *, stream=None) -> array."""
+    scope = on_stream(stream, "repeat")
     x = as_array(array)
     _count(repeats, "Repeats", "repeat")
     r = repeats
@@ -350,6 +358,7 @@ def repeat(array, repeats, axis=None, *, stream=None):
 
 def flip(a, /, axis=None, *, stream=None):
     """flip(a: array, /, axis: None | int | Sequence[int] = None, *, stream=None) -> array."""
+    scope = on_stream(stream, "flip")
     cdef array x = as_array(a)
     if axis is None:
         axes = range(x.ndim)
@@ -369,6 +378,7 @@ def flip(a, /, axis=None, *, stream=None):
 
 def roll(a, shift, axis=None, *, stream=None):
     """roll(a: array, shift: int | tuple[int], axis: None | int | tuple[int] = None, *, stream=None) -> array."""
+    scope = on_stream(stream, "roll")
     cdef array x = as_array(a)
     shifts = [shift] if PyLong_Check(shift) else list(shift)
     for s in shifts:

@@ -1,10 +1,10 @@
 """Op constructors of the LAPACK-backed primitives: argument checks (MLX's messages),
 batch broadcasting of two-operand solves (as views), output shapes and dtypes, node
 creation.  The public functions composing them are in mlxc/core/linalg.py."""
-from mlxc._core.array cimport array, as_array, new_nodes
+from mlxc._core.array cimport array, as_array, current_node_device, new_nodes
 from mlxc._core.dtype cimport dtype_of
 from mlxc._core.kernels cimport MLXC_COMPLEX64, MLXC_FLOAT32, MLXC_FLOAT64, MLXC_UINT32
-from mlxc._core.ops.common cimport broadcast_shapes2, check_stream
+from mlxc._core.ops.common cimport broadcast_shapes2
 from mlxc._core.ops.shape cimport broadcast_to_op
 from mlxc._core.prims.lapack cimport lapack_prim
 
@@ -27,13 +27,11 @@ cdef array check_matrix(object x, str op, bint square):
     return a
 
 
-def matrix(x, str op, bint square=True, stream=None):
+def matrix(x, str op, bint square=True):
     """x checked as check_matrix does; the op must run on the CPU (MLX runs no linalg
-    decomposition on the GPU and says so when one is asked for there)."""
-    check_stream(stream, "linalg::" + op)
-    from mlxc._core.device import Device, DeviceType, default_device
-    dev = default_device() if stream is None else getattr(stream, "device", stream)
-    if Device(dev).type == DeviceType.gpu:
+    decomposition on the GPU and says so when one is asked for there: by stream=, a stream
+    context or the default device, all of which set the device of the nodes made now)."""
+    if current_node_device() == 1:
         raise ValueError(f"[linalg::{op}] This op is not yet supported on the GPU. "
                          f"Explicitly pass a CPU stream to run it.")
     return check_matrix(x, op, square)

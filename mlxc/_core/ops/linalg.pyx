@@ -4,7 +4,7 @@ from cpython.long cimport PyLong_Check
 from mlxc._core.array cimport array, as_array, new_node
 from mlxc._core.dtype cimport dtype_of, is_float, promote
 from mlxc._core.kernels cimport MLXC_MUL
-from mlxc._core.ops.common cimport broadcast_shapes2
+from mlxc._core.ops.common cimport broadcast_shapes2, on_stream
 from mlxc._core.ops.elementwise cimport astype_op, binary_op
 from mlxc._core.ops.shape cimport broadcast_to_op, reshape_op, transpose_op
 from mlxc._core.prims.linalg cimport addmm_prim, matmul_prim
@@ -86,12 +86,14 @@ cdef array addmm_op(array c, array a, array b, int dt, double alpha, double beta
 
 def matmul(a, b, /, *, stream=None):
     """matmul(a: array, b: array, /, *, stream=None) -> array."""
+    scope = on_stream(stream, "matmul")
     cdef array x = as_array(a), y = as_array(b)
     return matmul_op(x, y, _matmul_dtype(x, y, promote(x.dtype, y.dtype), "matmul"), "matmul")
 
 
 def addmm(c, a, b, /, alpha=1.0, beta=1.0, *, stream=None):
     """addmm(c: array, a: array, b: array, /, alpha: float = 1.0, beta: float = 1.0, *, stream=None) -> array."""
+    scope = on_stream(stream, "addmm")
     cdef array z = as_array(c), x = as_array(a), y = as_array(b)
     alpha = float(alpha)
     beta = float(beta)
@@ -149,6 +151,7 @@ cdef array tensordot_op(array x, array y, list ax_a, list ax_b):
 
 def tensordot(a, b, /, axes=2, *, stream=None):
     """tensordot(a: array, b: array, /, axes: int | list[Sequence[int]] = 2, *, stream=None) -> array."""
+    scope = on_stream(stream, "tensordot")
     cdef array x = as_array(a), y = as_array(b)
     if PyLong_Check(axes) and not isinstance(axes, bool):
         n = axes
@@ -178,6 +181,7 @@ def tensordot(a, b, /, axes=2, *, stream=None):
 
 def inner(a, b, /, *, stream=None):
     """inner(a: array, b: array, /, *, stream=None) -> array."""
+    scope = on_stream(stream, "inner")
     cdef array x = as_array(a), y = as_array(b)
     if x.ndim == 0 or y.ndim == 0:
         return binary_op(x, y, MLXC_MUL)
@@ -189,6 +193,7 @@ def inner(a, b, /, *, stream=None):
 
 def outer(a, b, /, *, stream=None):
     """outer(a: array, b: array, /, *, stream=None) -> array."""
+    scope = on_stream(stream, "outer")
     cdef array x = as_array(a), y = as_array(b)
     return binary_op(reshape_op(x, (x.size, 1)), reshape_op(y, (y.size,)), MLXC_MUL)
 

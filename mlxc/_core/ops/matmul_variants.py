@@ -11,6 +11,7 @@ ops it is made of.
 import math
 
 import mlxc.core as mx
+from mlxc._core.ops.common import stream_scope
 from mlxc._core.prims.matmul_variants import gather_mm_node, segmented_mm_node
 
 __all__ = ["gather_mm", "block_masked_mm", "segmented_mm"]
@@ -84,28 +85,29 @@ def gather_mm(a, b, /, lhs_indices=None, rhs_indices=None, *, sorted_indices=Fal
 
     Matrix products of the batch entries of a and b picked by the index arrays: out[i] =
     a[lhs_indices[i]] @ b[rhs_indices[i]] over the indices' broadcast shape."""
-    a, b = mx.asarray(a), mx.asarray(b)
-    a, b, va, vb = _matrices(a, b, "gather_mm")
-    dt = _real_float(a, b, "gather_mm")
-    ba, bb = a.shape[:-2], b.shape[:-2]
-    na, nb = math.prod(ba), math.prod(bb)
-    if lhs_indices is None:
-        lhs = mx.reshape(mx.arange(na, dtype=mx.int64), ba)
-    else:
-        lhs = _indices(lhs_indices, "gather_mm", "indices")
-    if rhs_indices is None:
-        rhs = mx.reshape(mx.arange(nb, dtype=mx.int64), bb)
-    else:
-        rhs = _indices(rhs_indices, "gather_mm", "indices")
-    shape = _broadcast(lhs.shape, rhs.shape)
-    P = math.prod(shape)
-    M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
-    a3 = mx.reshape(a.astype(dt), (na, M, K))
-    b3 = mx.reshape(b.astype(dt), (nb, K, N))
-    lhs = mx.reshape(mx.broadcast_to(lhs.astype(mx.int64), shape), (P,))
-    rhs = mx.reshape(mx.broadcast_to(rhs.astype(mx.int64), shape), (P,))
-    out = gather_mm_node(a3, b3, lhs, rhs, bool(sorted_indices))
-    return _drop_vec(mx.reshape(out, tuple(shape) + (M, N)), va, vb)
+    with stream_scope(stream, "gather_mm"):
+        a, b = mx.asarray(a), mx.asarray(b)
+        a, b, va, vb = _matrices(a, b, "gather_mm")
+        dt = _real_float(a, b, "gather_mm")
+        ba, bb = a.shape[:-2], b.shape[:-2]
+        na, nb = math.prod(ba), math.prod(bb)
+        if lhs_indices is None:
+            lhs = mx.reshape(mx.arange(na, dtype=mx.int64), ba)
+        else:
+            lhs = _indices(lhs_indices, "gather_mm", "indices")
+        if rhs_indices is None:
+            rhs = mx.reshape(mx.arange(nb, dtype=mx.int64), bb)
+        else:
+            rhs = _indices(rhs_indices, "gather_mm", "indices")
+        shape = _broadcast(lhs.shape, rhs.shape)
+        P = math.prod(shape)
+        M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
+        a3 = mx.reshape(a.astype(dt), (na, M, K))
+        b3 = mx.reshape(b.astype(dt), (nb, K, N))
+        lhs = mx.reshape(mx.broadcast_to(lhs.astype(mx.int64), shape), (P,))
+        rhs = mx.reshape(mx.broadcast_to(rhs.astype(mx.int64), shape), (P,))
+        out = gather_mm_node(a3, b3, lhs, rhs, bool(sorted_indices))
+        return _drop_vec(mx.reshape(out, tuple(shape) + (M, N)), va, vb)
 
 
 def _expand_mask(m, bs, rows, cols):
@@ -131,41 +133,42 @@ def block_masked_mm(a, b, /, block_size=64, mask_out=None, mask_lhs=None, mask_r
     a @ b with block masks: mask_lhs (..., ceil(M/bs), ceil(K/bs)) on a, mask_rhs
     (..., ceil(K/bs), ceil(N/bs)) on b and mask_out (..., ceil(M/bs), ceil(N/bs)) on the
     product; boolean masks zero blocks out, float masks scale them."""
-    a, b = mx.asarray(a), mx.asarray(b)
-    a, b, va, vb = _matrices(a, b, "block_masked_mm")
-    dt = mx.promote_types(a.dtype, b.dtype)
-    if not mx.issubdtype(dt, mx.inexact):
-        raise ValueError(f"[block_masked_mm] Only inexact types are supported but "
-                         f"{_name(a.dtype)} and {_name(b.dtype)} were provided which results "
-                         f"in {_name(dt)}, which is not a floating point type.")
-    bs = int(block_size)
-    if (mask_out is not None or mask_lhs is not None or mask_rhs is not None) and \
-            bs not in (32, 64):
-        # MLX's rule (its kernels' tile sizes); without masks this is a plain matmul.
-        raise ValueError(f"[block_masked_mm] Only block_sizes 32, 64 are supported.Got block "
-                         f"size {bs}.")
-    M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
-    tm, tk, tn = -(-M // bs), -(-K // bs), -(-N // bs)
-    a = a.astype(dt)
-    b = b.astype(dt)
-    masks = []
-    for m, want in ((mask_out, (tm, tn)), (mask_lhs, (tm, tk)), (mask_rhs, (tk, tn))):
-        if m is not None:
-            m = mx.asarray(m)
-            if m.ndim < 2:
-                m = mx.broadcast_to(m, want)
-            _broadcast(m.shape[-2:], want)
-            if tuple(m.shape[-2:]) != want:
-                m = mx.broadcast_to(m, m.shape[:-2] + want)
-        masks.append(m)
-    if masks[1] is not None:
-        a = _apply(a, _expand_mask(masks[1], bs, M, K), dt)
-    if masks[2] is not None:
-        b = _apply(b, _expand_mask(masks[2], bs, K, N), dt)
-    out = mx.matmul(a, b)
-    if masks[0] is not None:
-        out = _apply(out, _expand_mask(masks[0], bs, M, N), dt)
-    return _drop_vec(out, va, vb)
+    with stream_scope(stream, "block_masked_mm"):
+        a, b = mx.asarray(a), mx.asarray(b)
+        a, b, va, vb = _matrices(a, b, "block_masked_mm")
+        dt = mx.promote_types(a.dtype, b.dtype)
+        if not mx.issubdtype(dt, mx.inexact):
+            raise ValueError(f"[block_masked_mm] Only inexact types are supported but "
+                             f"{_name(a.dtype)} and {_name(b.dtype)} were provided which results "
+                             f"in {_name(dt)}, which is not a floating point type.")
+        bs = int(block_size)
+        if (mask_out is not None or mask_lhs is not None or mask_rhs is not None) and \
+                bs not in (32, 64):
+            # MLX's rule (its kernels' tile sizes); without masks this is a plain matmul.
+            raise ValueError(f"[block_masked_mm] Only block_sizes 32, 64 are supported.Got block "
+                             f"size {bs}.")
+        M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
+        tm, tk, tn = -(-M // bs), -(-K // bs), -(-N // bs)
+        a = a.astype(dt)
+        b = b.astype(dt)
+        masks = []
+        for m, want in ((mask_out, (tm, tn)), (mask_lhs, (tm, tk)), (mask_rhs, (tk, tn))):
+            if m is not None:
+                m = mx.asarray(m)
+                if m.ndim < 2:
+                    m = mx.broadcast_to(m, want)
+                _broadcast(m.shape[-2:], want)
+                if tuple(m.shape[-2:]) != want:
+                    m = mx.broadcast_to(m, m.shape[:-2] + want)
+            masks.append(m)
+        if masks[1] is not None:
+            a = _apply(a, _expand_mask(masks[1], bs, M, K), dt)
+        if masks[2] is not None:
+            b = _apply(b, _expand_mask(masks[2], bs, K, N), dt)
+        out = mx.matmul(a, b)
+        if masks[0] is not None:
+            out = _apply(out, _expand_mask(masks[0], bs, M, N), dt)
+        return _drop_vec(out, va, vb)
 
 
 def segmented_mm(a, b, /, segments, *, stream=None):
@@ -173,23 +176,24 @@ def segmented_mm(a, b, /, segments, *, stream=None):
 
     For each [start, end) pair on the last axis of segments, a[:, start:end] @
     b[start:end, :]; the result has shape segments.shape[:-1] + (M, N)."""
-    a, b = mx.asarray(a), mx.asarray(b)
-    if a.ndim != 2 or b.ndim != 2:
-        raise ValueError("[segmented_mm] Batched matmul not supported")
-    # MLX's order: the dtypes, the segments' shape, their dtype (then the inner sizes,
-    # which MLX leaves unchecked).
-    dt = _real_float(a, b, "segmented_mm")
-    seg = mx.asarray(segments)
-    if seg.ndim == 0 or seg.shape[-1] != 2:
-        raise ValueError(f"[segmented_mm] The segments should have shape (..., 2) but "
-                         f"{_fmt(seg.shape)} was provided.")
-    seg = _indices(seg, "segmented_mm", "segments")
-    if a.shape[1] != b.shape[0]:
-        raise ValueError(f"[segmented_mm] Last dimension of first input with shape "
-                         f"{_fmt(a.shape)} must match second to last dimension of second "
-                         f"input with shape {_fmt(b.shape)}.")
-    lead = seg.shape[:-1]
-    S = math.prod(lead)
-    seg2 = mx.reshape(seg.astype(mx.int64), (S, 2))
-    out = segmented_mm_node(a.astype(dt), b.astype(dt), seg2)
-    return mx.reshape(out, tuple(lead) + out.shape[1:])
+    with stream_scope(stream, "segmented_mm"):
+        a, b = mx.asarray(a), mx.asarray(b)
+        if a.ndim != 2 or b.ndim != 2:
+            raise ValueError("[segmented_mm] Batched matmul not supported")
+        # MLX's order: the dtypes, the segments' shape, their dtype (then the inner sizes,
+        # which MLX leaves unchecked).
+        dt = _real_float(a, b, "segmented_mm")
+        seg = mx.asarray(segments)
+        if seg.ndim == 0 or seg.shape[-1] != 2:
+            raise ValueError(f"[segmented_mm] The segments should have shape (..., 2) but "
+                             f"{_fmt(seg.shape)} was provided.")
+        seg = _indices(seg, "segmented_mm", "segments")
+        if a.shape[1] != b.shape[0]:
+            raise ValueError(f"[segmented_mm] Last dimension of first input with shape "
+                             f"{_fmt(a.shape)} must match second to last dimension of second "
+                             f"input with shape {_fmt(b.shape)}.")
+        lead = seg.shape[:-1]
+        S = math.prod(lead)
+        seg2 = mx.reshape(seg.astype(mx.int64), (S, 2))
+        out = segmented_mm_node(a.astype(dt), b.astype(dt), seg2)
+        return mx.reshape(out, tuple(lead) + out.shape[1:])

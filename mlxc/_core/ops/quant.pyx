@@ -11,7 +11,7 @@ from mlxc._core.array cimport array, as_array, new_node, new_nodes
 from mlxc._core.dtype cimport Dtype, dtype_of, is_float, promote, to_dtype
 from mlxc._core.kernels cimport (MLXC_BFLOAT16, MLXC_COMPLEX64, MLXC_FLOAT16, MLXC_FLOAT32,
                                  MLXC_FLOAT64, MLXC_UINT8, MLXC_UINT32)
-from mlxc._core.ops.common cimport check_stream, int_arg
+from mlxc._core.ops.common cimport on_stream, int_arg
 from mlxc._core.ops.elementwise cimport astype_op
 from mlxc._core.prims.quant cimport Dequantize, GatherQMM, QuantizedMatmul, Quantize
 from mlxc._core.prims.quant import gather_qmm_node
@@ -85,7 +85,7 @@ def quantize(w, /, group_size=None, bits=None, mode="affine", *, global_scale=No
     axis (modes ``affine``, ``mxfp4``, ``mxfp8``, ``nvfp4``).  Returns ``(w_q, scales,
     biases)`` for ``affine`` and ``(w_q, scales)`` otherwise; the packed words, scales
     and biases are bit-identical to MLX's."""
-    check_stream(stream, "quantize")
+    scope = on_stream(stream, "quantize")
     if not isinstance(w, array):
         raise TypeError(f"quantize(): w must be an array, got {type(w).__name__}.")
     cdef array x = <array>w
@@ -150,7 +150,7 @@ def dequantize(w, /, scales, biases=None, group_size=None, bits=None, mode="affi
     Dequantize ``w`` given its ``scales`` (and ``biases`` for ``affine``): each group of
     ``group_size`` codes becomes ``scale * q + bias`` (``affine``) or the code's float
     value times the group's scale (the floating modes)."""
-    check_stream(stream, "dequantize")
+    scope = on_stream(stream, "dequantize")
     cdef array x = as_array(w), s = as_array(scales), bi
     cdef int m = _mode(mode, "dequantize")
     gs, b = _params(group_size, bits, m, "dequantize")
@@ -262,7 +262,7 @@ def quantized_matmul(x, w, /, scales, biases=None, transpose=True, group_size=No
 
     ``x @ dequantize(w).T`` (``transpose=True``) or ``x @ dequantize(w)``, with the
     weights dequantized inside the matrix product (never materialized)."""
-    check_stream(stream, "quantized_matmul")
+    scope = on_stream(stream, "quantized_matmul")
     cdef array a = as_array(x), wq = as_array(w), s = as_array(scales), bi
     cdef int m = _mode(mode, "quantized_matmul")
     gs, b = _params(group_size, bits, m, "quantized_matmul")
@@ -326,7 +326,7 @@ def gather_qmm(x, w, /, scales, biases=None, lhs_indices=None, rhs_indices=None,
     quantized_matmul with matrix-level gather on the batch dims of x (``lhs_indices``)
     and of the quantized weights (``rhs_indices``)."""
     import mlxc.core as mx
-    check_stream(stream, "gather_qmm")
+    scope = on_stream(stream, "gather_qmm")
     cdef array a = as_array(x)
     if lhs_indices is None and rhs_indices is None and global_scale is None:
         return quantized_matmul(a, w, scales, biases, transpose, group_size, bits, mode)
@@ -376,7 +376,7 @@ def qqmm(x, w, scales=None, group_size=None, bits=None, mode="nvfp4", global_sca
     ``x @ w.T`` with both operands in a floating quantized format (``x`` is quantized
     here; ``w`` is either quantized here or given packed with its ``scales``)."""
     import mlxc.core as mx
-    check_stream(stream, "qqmm")
+    scope = on_stream(stream, "qqmm")
     cdef int m = _mode(mode, "qqmm")
     if m == 0:
         raise ValueError("[qqmm] Only 'mxfp4', 'mxfp8' and 'nvfp4' modes are supported, got "
@@ -396,7 +396,7 @@ def gather_qqmm(x, w, /, scales=None, lhs_indices=None, rhs_indices=None, group_
 
     qqmm with matrix-level gather on the batch dims of x and w."""
     import mlxc.core as mx
-    check_stream(stream, "gather_qqmm")
+    scope = on_stream(stream, "gather_qqmm")
     cdef int m = _mode(mode, "gather_qqmm")
     if m == 0:
         raise ValueError("[gather_qqmm] Only 'mxfp4', 'mxfp8' and 'nvfp4' modes are "
@@ -470,7 +470,7 @@ def hadamard_transform(a, scale=None, stream=None):
     n = m * 2^k with m in (1, 12, 20, 28): the matrix is MLX's m x m Hadamard matrix
     Kronecker Sylvester's 2^k one (the transform of x is x @ kron(H_m, H_2^k))."""
     import mlxc.core as mx
-    check_stream(stream, "hadamard_transform")
+    scope = on_stream(stream, "hadamard_transform")
     cdef array x = as_array(a)
     if x.ndim < 1:
         raise ValueError("[hadamard_transform] Input must have at least 1 dimension, got a "

@@ -3,7 +3,7 @@ public functions (mx.random) are in mlxc/core/random.py, built on these."""
 from mlxc._core.array cimport array, as_array
 from mlxc._core.dtype cimport dtype_of
 from mlxc._core.kernels cimport *
-from mlxc._core.ops.common cimport check_shape, check_stream
+from mlxc._core.ops.common cimport check_shape
 from mlxc._core.ops.elementwise cimport astype_op
 from mlxc._core.prims.random cimport mlx_math as _mlx_math_node, random_node
 
@@ -37,10 +37,6 @@ def bits_shape(shape):
         return check_shape(shape, "bits")
     except ValueError:
         raise ValueError("[bits] Negative dimensions not allowed.") from None
-
-
-def check_stream_arg(stream, str op):
-    check_stream(stream, op)
 
 
 def random_bits(key, shape, int mode=MLXC_RANDOM_BITS, float low=0.0, float range=1.0,

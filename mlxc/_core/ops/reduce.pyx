@@ -12,6 +12,7 @@ from operator import index as _index
 from mlxc._core.array cimport array, as_array, new_node, scalar_array
 from mlxc._core.dtype cimport dtype_of, is_float, kind_of, to_dtype
 from mlxc._core.kernels cimport *
+from mlxc._core.ops.common cimport on_stream
 from mlxc._core.ops.elementwise cimport astype_op, binary_op, unary_op
 from mlxc._core.ops.shape cimport reshape_op, slice_op, transpose_op
 from mlxc._core.prims.elementwise cimport select_prim
@@ -139,12 +140,14 @@ cdef array _float_input(object a):
 
 def sum(a, /, axis=None, keepdims=False, *, stream=None):
     """sum(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "sum")
     cdef array x = as_array(a)
     return sum_op(x, reduce_axes(axis, x.ndim, "sum"), keepdims)
 
 
 def prod(a, /, axis=None, keepdims=False, *, stream=None):
     """prod(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "prod")
     cdef array x = as_array(a)
     cdef tuple axes = reduce_axes(axis, x.ndim, "prod")
     if len(axes) == 0:
@@ -196,28 +199,33 @@ cdef array _extreme(object a, object axis, bint keepdims, int op, str name):
 
 def max(a, /, axis=None, keepdims=False, *, stream=None):
     """max(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "max")
     return _extreme(a, axis, keepdims, MLXC_RMAX, "max")
 
 
 def min(a, /, axis=None, keepdims=False, *, stream=None):
     """min(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "min")
     return _extreme(a, axis, keepdims, MLXC_RMIN, "min")
 
 
 def minmax(a, /, axis=None, keepdims=False, *, stream=None):
     """minmax(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, *, stream=None) -> tuple[array, array]."""
+    scope = on_stream(stream, "minmax")
     return (_extreme(a, axis, keepdims, MLXC_RMIN, "minmax"),
             _extreme(a, axis, keepdims, MLXC_RMAX, "minmax"))
 
 
 def all(a, /, axis=None, keepdims=False, *, stream=None):
     """all(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "all")
     cdef array x = as_array(a)
     return reduce_op(x, reduce_axes(axis, x.ndim, "all"), keepdims, MLXC_RALL)
 
 
 def any(a, /, axis=None, keepdims=False, *, stream=None):
     """any(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "any")
     cdef array x = as_array(a)
     return reduce_op(x, reduce_axes(axis, x.ndim, "any"), keepdims, MLXC_RANY)
 
@@ -239,6 +247,7 @@ cdef array _mean(array x, tuple axes, bint keepdims):
 
 def mean(a, /, axis=None, keepdims=False, *, stream=None):
     """mean(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "mean")
     cdef array x = as_array(a)
     cdef tuple axes = reduce_axes(axis, x.ndim, "mean")
     return _mean(_float_input(x), axes, keepdims)
@@ -272,16 +281,19 @@ cdef array _var(object a, object axis, bint keepdims, object ddof, str name):
 
 def var(a, /, axis=None, keepdims=False, ddof=0, *, stream=None):
     """var(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, ddof: int = 0, *, stream=None) -> array."""
+    scope = on_stream(stream, "var")
     return _var(a, axis, keepdims, ddof, "var")
 
 
 def std(a, /, axis=None, keepdims=False, ddof=0, *, stream=None):
     """std(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, ddof: int = 0, *, stream=None) -> array."""
+    scope = on_stream(stream, "std")
     return unary_op(_var(a, axis, keepdims, ddof, "std"), MLXC_SQRT)
 
 
 def logsumexp(a, /, axis=None, keepdims=False, *, stream=None):
     """logsumexp(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "logsumexp")
     cdef array x = as_array(a)
     cdef tuple axes = reduce_axes(axis, x.ndim, "logsumexp")
     if x.size == 0:
@@ -300,6 +312,7 @@ def logsumexp(a, /, axis=None, keepdims=False, *, stream=None):
 
 def softmax(a, /, axis=None, *, precise=False, stream=None):
     """softmax(a: array, /, axis: None | int | Sequence[int] = None, *, precise: bool = False, stream=None) -> array."""
+    scope = on_stream(stream, "softmax")
     cdef array x = as_array(a)
     cdef tuple axes = reduce_axes(axis, x.ndim, "softmax")
     x = _float_input(x)
@@ -315,6 +328,7 @@ def softmax(a, /, axis=None, *, precise=False, stream=None):
 
 def count_nonzero(a, /, axis=None, keepdims=False, *, stream=None):
     """count_nonzero(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "count_nonzero")
     cdef array x = as_array(a)
     cdef tuple axes = reduce_axes(axis, x.ndim, "count_nonzero")
     cdef array nz = astype_op(x, MLXC_BOOL)          # x != 0 (NaN counts as nonzero)
@@ -367,11 +381,13 @@ cdef array _complex_argreduce(array x, int ax, int op):
 
 def argmax(a, /, axis=None, keepdims=False, *, stream=None):
     """argmax(a: array, /, axis: None | int = None, keepdims: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "argmax")
     return _argreduce(a, axis, keepdims, MLXC_ARGMAX, "argmax")
 
 
 def argmin(a, /, axis=None, keepdims=False, *, stream=None):
     """argmin(a: array, /, axis: None | int = None, keepdims: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "argmin")
     return _argreduce(a, axis, keepdims, MLXC_ARGMIN, "argmin")
 
 
@@ -395,21 +411,25 @@ cdef array _scan(object a, object axis, object reverse, object inclusive, object
 
 def cumsum(a, /, axis=None, *, reverse=False, inclusive=True, dtype=None, stream=None):
     """cumsum(a: array, /, axis: int | None = None, *, reverse: bool = False, inclusive: bool = True, dtype: Dtype | None = None, stream=None) -> array."""
+    scope = on_stream(stream, "cumsum")
     return _scan(a, axis, reverse, inclusive, dtype, MLXC_CUMSUM, "cumsum")
 
 
 def cumprod(a, /, axis=None, *, reverse=False, inclusive=True, dtype=None, stream=None):
     """cumprod(a: array, /, axis: int | None = None, *, reverse: bool = False, inclusive: bool = True, dtype: Dtype | None = None, stream=None) -> array."""
+    scope = on_stream(stream, "cumprod")
     return _scan(a, axis, reverse, inclusive, dtype, MLXC_CUMPROD, "cumprod")
 
 
 def cummax(a, /, axis=None, *, reverse=False, inclusive=True, stream=None):
     """cummax(a: array, /, axis: int | None = None, *, reverse: bool = False, inclusive: bool = True, stream=None) -> array."""
+    scope = on_stream(stream, "cummax")
     return _scan(a, axis, reverse, inclusive, None, MLXC_CUMMAX, "cummax")
 
 
 def cummin(a, /, axis=None, *, reverse=False, inclusive=True, stream=None):
     """cummin(a: array, /, axis: int | None = None, *, reverse: bool = False, inclusive: bool = True, stream=None) -> array."""
+    scope = on_stream(stream, "cummin")
     return _scan(a, axis, reverse, inclusive, None, MLXC_CUMMIN, "cummin")
 
 
@@ -419,6 +439,7 @@ cumulative_prod = cumprod
 
 def logcumsumexp(a, /, axis=None, *, reverse=False, inclusive=True, stream=None):
     """logcumsumexp(a: array, /, axis: int | None = None, *, reverse: bool = False, inclusive: bool = True, stream=None) -> array."""
+    scope = on_stream(stream, "logcumsumexp")
     cdef array x = _float_input(a)
     cdef int dt = x.dtype
     if _is_half(dt):
@@ -439,12 +460,14 @@ cdef tuple _sort_input(object a, object axis, str name):
 
 def sort(a, /, axis=-1, *, stream=None):
     """sort(a: array, /, axis: None | int = -1, *, stream=None) -> array."""
+    scope = on_stream(stream, "sort")
     x, ax = _sort_input(a, axis, "sort")
     return new_node((<array>x).dtype, (<array>x)._shape, Sort(ax), (x,))
 
 
 def argsort(a, /, axis=-1, *, stream=None):
     """argsort(a: array, /, axis: None | int = -1, *, stream=None) -> array."""
+    scope = on_stream(stream, "argsort")
     x, ax = _sort_input(a, axis, "argsort")
     return new_node(MLXC_UINT32, (<array>x)._shape, ArgSort(ax), (x,))
 
@@ -463,6 +486,7 @@ cdef int _check_kth(object kth, array x, int ax, object axis, str name) except -
 
 def partition(a, /, kth, axis=-1, *, stream=None):
     """partition(a: array, /, kth: int, axis: None | int = -1, *, stream=None) -> array."""
+    scope = on_stream(stream, "partition")
     # A full sort satisfies partition's contract (kth in place, smaller before, larger after).
     x, ax = _sort_input(a, axis, "partition")
     _check_kth(kth, x, ax, axis, "partition")
@@ -471,6 +495,7 @@ def partition(a, /, kth, axis=-1, *, stream=None):
 
 def argpartition(a, /, kth, axis=-1, *, stream=None):
     """argpartition(a: array, /, kth: int, axis: None | int = -1, *, stream=None) -> array."""
+    scope = on_stream(stream, "argpartition")
     x, ax = _sort_input(a, axis, "argpartition")
     _check_kth(kth, x, ax, axis, "argpartition")
     return new_node(MLXC_UINT32, (<array>x)._shape, ArgSort(ax), (x,))
@@ -478,6 +503,7 @@ def argpartition(a, /, kth, axis=-1, *, stream=None):
 
 def topk(a, /, k, axis=-1, *, stream=None):
     """topk(a: array, /, k: int, axis: None | int = -1, *, stream=None) -> array: the k largest along axis."""
+    scope = on_stream(stream, "topk")
     x, ax = _sort_input(a, axis, "topk")
     cdef array s = <array>x
     cdef long long n = s._shape[ax]
@@ -496,6 +522,7 @@ def topk(a, /, k, axis=-1, *, stream=None):
 
 def median(a, /, axis=None, keepdims=False, *, stream=None):
     """median(a: array, /, axis: None | int | Sequence[int] = None, keepdims: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "median")
     cdef array x = as_array(a)
     cdef tuple axes = reduce_axes(axis, x.ndim, "median")
     cdef long long n = _count(x, axes)

@@ -12,7 +12,7 @@ import numpy as np
 from mlxc._core.array cimport array, new_node
 from mlxc._core.dtype cimport dtype_of, promote
 from mlxc._core.kernels cimport MLXC_BOOL, MLXC_UINT32
-from mlxc._core.ops.common cimport check_stream
+from mlxc._core.ops.common cimport on_stream
 from mlxc._core.ops.elementwise cimport astype_op
 from mlxc._core.prims.search cimport SearchSorted
 
@@ -33,7 +33,7 @@ def searchsorted(sorted_sequence, values, /, side="left", *, stream=None):
         raise TypeError(f"searchsorted(): side must be a str, got {type(side).__name__}.")
     if side != "left" and side != "right":
         raise ValueError(f"[searchsorted] Invalid side '{side}'. Expected 'left' or 'right'.")
-    check_stream(stream, "searchsorted")
+    scope = on_stream(stream, "searchsorted")
     cdef array seq = <array>sorted_sequence
     cdef array val = <array>values
     if seq.ndim != 1:
@@ -76,7 +76,7 @@ def unique(a, /, size, return_index=False, return_inverse=False, return_counts=F
     size = int(size)
     if size < 0:
         raise ValueError(f"[unique] Received negative size {size}.")
-    check_stream(stream, "unique")
+    scope = on_stream(stream, "unique")
     cdef array x = <array>a
     cdef int dt = x.dtype
     fill = _fill_array(fill_value, dt)

@@ -4,6 +4,7 @@ from cpython.long cimport PyLong_Check
 from mlxc._core.array cimport array, as_array, new_node, new_nodes
 from mlxc._core.dtype cimport dtype_of, itemsize, to_dtype
 from mlxc._core.ops.common cimport broadcast_shapes2, check_shape, normalize_axes, normalize_axis
+from mlxc._core.ops.common cimport on_stream
 from mlxc._core.ops.elementwise cimport contiguous_op
 from mlxc._core.prims.views cimport (AsStrided, Broadcast, Depends, Reshape, Slice, Transpose,
                                      View)
@@ -76,6 +77,7 @@ def _resolve_shape(tuple shape, long long size, str op):
 
 def reshape(a, /, shape, *, stream=None):
     """reshape(a: array, /, shape: Sequence[int], *, stream=None) -> array."""
+    scope = on_stream(stream, "reshape")
     cdef array x = as_array(a)
     cdef Reshape prim
     if PyLong_Check(shape):
@@ -91,6 +93,7 @@ def reshape(a, /, shape, *, stream=None):
 
 def flatten(a, /, start_axis=0, end_axis=-1, *, stream=None):
     """flatten(a: array, /, start_axis: int = 0, end_axis: int = -1, *, stream=None) -> array."""
+    scope = on_stream(stream, "flatten")
     cdef array x = as_array(a)
     if x.ndim == 0:
         return reshape_op(x, (1,))
@@ -106,6 +109,7 @@ def flatten(a, /, start_axis=0, end_axis=-1, *, stream=None):
 
 def unflatten(a, /, axis, shape, *, stream=None):
     """unflatten(a: array, /, axis: int, shape: Sequence[int], *, stream=None) -> array."""
+    scope = on_stream(stream, "unflatten")
     cdef array x = as_array(a)
     ax = normalize_axis(axis, x.ndim, "unflatten")
     shape = tuple(shape)
@@ -117,6 +121,7 @@ def unflatten(a, /, axis, shape, *, stream=None):
 
 def squeeze(a, /, axis=None, *, stream=None):
     """squeeze(a: array, /, axis: None | int | Sequence[int] = None, *, stream=None) -> array."""
+    scope = on_stream(stream, "squeeze")
     cdef array x = as_array(a)
     if axis is None:
         return reshape_op(x, tuple([d for d in x._shape if d != 1]))
@@ -130,6 +135,7 @@ def squeeze(a, /, axis=None, *, stream=None):
 
 def expand_dims(a, /, axis, *, stream=None):
     """expand_dims(a: array, /, axis: int | Sequence[int], *, stream=None) -> array."""
+    scope = on_stream(stream, "expand_dims")
     cdef array x = as_array(a)
     axes = (axis,) if PyLong_Check(axis) else tuple(axis)
     n = x.ndim + len(axes)
@@ -142,6 +148,7 @@ def expand_dims(a, /, axis, *, stream=None):
 
 def transpose(a, /, axes=None, *, stream=None):
     """transpose(a: array, /, axes: Sequence[int] | None = None, *, stream=None) -> array."""
+    scope = on_stream(stream, "transpose")
     cdef array x = as_array(a)
     if axes is None:
         perm = tuple(range(x.ndim - 1, -1, -1))
@@ -158,11 +165,13 @@ def transpose(a, /, axes=None, *, stream=None):
 
 def permute_dims(a, /, axes=None, *, stream=None):
     """permute_dims(a: array, /, axes: Sequence[int] | None = None, *, stream=None) -> array."""
+    scope = on_stream(stream, "permute_dims")
     return transpose(a, axes)
 
 
 def swapaxes(a, /, axis1, axis2, *, stream=None):
     """swapaxes(a: array, /, axis1: int, axis2: int, *, stream=None) -> array."""
+    scope = on_stream(stream, "swapaxes")
     cdef array x = as_array(a)
     i = normalize_axis(axis1, x.ndim, "swapaxes")
     j = normalize_axis(axis2, x.ndim, "swapaxes")
@@ -173,6 +182,7 @@ def swapaxes(a, /, axis1, axis2, *, stream=None):
 
 def moveaxis(a, /, source, destination, *, stream=None):
     """moveaxis(a: array, /, source: int, destination: int, *, stream=None) -> array."""
+    scope = on_stream(stream, "moveaxis")
     cdef array x = as_array(a)
     s = normalize_axis(source, x.ndim, "moveaxis")
     d = normalize_axis(destination, x.ndim, "moveaxis")
@@ -201,6 +211,7 @@ def broadcast_shapes(*shapes):
 
 def broadcast_to(a, /, shape, *, stream=None):
     """broadcast_to(a: scalar | array, /, shape: Sequence[int], *, stream=None) -> array."""
+    scope = on_stream(stream, "broadcast_to")
     cdef array x = as_array(a)
     shape = check_shape(shape, "broadcast_to")
     if len(shape) < x.ndim or broadcast_shapes2(x._shape, shape, "broadcast_to") != shape:
@@ -211,6 +222,7 @@ def broadcast_to(a, /, shape, *, stream=None):
 
 def broadcast_arrays(*arrays, stream=None):
     """broadcast_arrays(*arrays: array, stream=None) -> list[array] (a list, as MLX returns)."""
+    scope = on_stream(stream, "broadcast_arrays")
     xs = [as_array(a) for a in arrays]
     shape = broadcast_shapes(*[x.shape for x in xs]) if xs else ()
     return [broadcast_to_op(x, shape) for x in xs]
@@ -234,16 +246,19 @@ def _atleast(arys, int n):
 
 def atleast_1d(*arys, stream=None):
     """View inputs with at least one dimension."""
+    scope = on_stream(stream, "atleast_1d")
     return _atleast(arys, 1)
 
 
 def atleast_2d(*arys, stream=None):
     """View inputs with at least two dimensions."""
+    scope = on_stream(stream, "atleast_2d")
     return _atleast(arys, 2)
 
 
 def atleast_3d(*arys, stream=None):
     """View inputs with at least three dimensions."""
+    scope = on_stream(stream, "atleast_3d")
     return _atleast(arys, 3)
 
 
@@ -252,6 +267,7 @@ def as_strided(a, /, shape=None, strides=None, offset=0, *, stream=None):
 
     A view of a's row-major data with the given shape and element strides.  Unlike MLX,
     a view reaching outside a's data raises ValueError instead of reading stray memory."""
+    scope = on_stream(stream, "as_strided")
     cdef array x = contiguous_op(as_array(a))
     shape = x.shape if shape is None else check_shape(shape, "as_strided")
     if strides is None:
@@ -281,11 +297,13 @@ def as_strided(a, /, shape=None, strides=None, offset=0, *, stream=None):
 
 def contiguous(a, /, allow_col_major=False, *, stream=None):
     """contiguous(a: array, /, allow_col_major: bool = False, *, stream=None) -> array."""
+    scope = on_stream(stream, "contiguous")
     return contiguous_op(as_array(a))
 
 
 def view(a, dtype, *, stream=None):
     """view(a: array, dtype: Dtype, *, stream=None) -> array: the same bytes as another dtype."""
+    scope = on_stream(stream, "view")
     cdef array x = as_array(a)
     d = to_dtype(dtype)
     cdef int ibytes = itemsize(x.dtype), obytes = d.size

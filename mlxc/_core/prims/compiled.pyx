@@ -13,7 +13,7 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 
 from mlxc._core.array cimport (alloc_output, array, hooks, new_node, new_nodes,
-                               share_buffer)
+                               set_node_device, share_buffer)
 from mlxc._core.layout cimport broadcast_strides, collapse
 from mlxc._core.primitive cimport Primitive, check_status
 
@@ -200,13 +200,13 @@ cdef class Compiled(Primitive):
         cdef int n_in = self.ninputs
         for o in outputs:
             if o._shape != out0._shape:
-                return self.interpret(inputs, outputs)
+                return self.interpret(inputs, outputs, 0)
         for x in inputs:
             if x.ndim > nd:
-                return self.interpret(inputs, outputs)
+                return self.interpret(inputs, outputs, 0)
             for d in range(x.ndim):
                 if x.dims[d] != 1 and x.dims[d] != out0.dims[nd - x.ndim + d]:
-                    return self.interpret(inputs, outputs)
+                    return self.interpret(inputs, outputs, 0)
         cdef int width = max(nd, 1)
         cdef Operands p
         operands_alloc(&p, inputs, outputs, width)
@@ -244,13 +244,13 @@ cdef class Compiled(Primitive):
         cdef int64_t want, size = 1, L = 1
         for k in range(n_in):
             if (<array>inputs[k])._shape != self.traced_in[k]:
-                return self.interpret(inputs, outputs)     # a shapeless call, new shapes
+                return self.interpret(inputs, outputs, 0)     # a shapeless call, new shapes
         for d in range(nd):
             size *= self.domain[d]
             if d >= a0:
                 L *= self.domain[d]
         if size == 0 or L > MLXC_FUSED_ROW_MAX:
-            return self.interpret(inputs, outputs)
+            return self.interpret(inputs, outputs, 0)
         # a reduction of an input reads it as the unfused one would only when the
         # reduced dims are contiguous (else mlxc_reduce may sum columns in another order)
         for k in self.reduce_in:
@@ -258,7 +258,7 @@ cdef class Compiled(Primitive):
             want = 1
             for d in range(nd - 1, a0 - 1, -1):
                 if x.dims[d] != 1 and x.strides[d] != want:
-                    return self.interpret(inputs, outputs)
+                    return self.interpret(inputs, outputs, 0)
                 want *= x.dims[d]
         cdef Operands p
         operands_alloc(&p, inputs, outputs, nd)
@@ -298,9 +298,15 @@ cdef class Compiled(Primitive):
             operands_free(&p)
         return 0
 
-    cdef int interpret(self, list inputs, list outputs) except -1:
-        """Run the original nodes one by one and take over their results."""
-        cdef list res = self.replay(inputs)
+    cpdef int interpret(self, list inputs, list outputs, int device) except -1:
+        """Run the original nodes rebuilt on device (0 cpu, 1 gpu; eval runs each through
+        its eval_cpu or eval_gpu) and take over their results: the CPU's fallback when the
+        fused program cannot run, and the node's eval_gpu (metal/gpu_compiled.pyx)."""
+        cdef int saved = set_node_device(device, -1)
+        try:
+            res = self.replay(inputs)
+        finally:
+            set_node_device(saved, -1)
         cdef array o, r
         cdef int i
         hooks().eval(res)

@@ -23,7 +23,8 @@ cdef int _gather_mm(int dt, int64_t P, int64_t M, int64_t N, int64_t K,
                     const char *A, int64_t Ba, int64_t a_bs, int64_t a_rs, int64_t a_cs,
                     const char *B, int64_t Bb, int64_t b_bs, int64_t b_rs, int64_t b_cs,
                     const int64_t *L, int64_t ls, const int64_t *R, int64_t rs,
-                    char *out, int64_t *bad) noexcept nogil:
+                    char *out) noexcept nogil:
+    """The indices are in range (check_gather_indices)."""
     cdef int64_t z = itemsize(dt), p = 0, r, i, j, q, qi, qj
     # Matrices of a stack as rows when each one's rows follow the previous one's.
     cdef bint stack = (M == 1) or (a_bs == M * a_rs)
@@ -36,14 +37,6 @@ cdef int _gather_mm(int dt, int64_t P, int64_t M, int64_t N, int64_t K,
             i += Ba
         if j < 0:
             j += Bb
-        if i < 0 or i >= Ba:
-            bad[0] = L[p * ls]
-            bad[1] = Ba
-            return 2
-        if j < 0 or j >= Bb:
-            bad[0] = R[p * rs]
-            bad[1] = Bb
-            return 3
         r = 1
         if stack:
             while p + r < P:
@@ -53,7 +46,7 @@ cdef int _gather_mm(int dt, int64_t P, int64_t M, int64_t N, int64_t K,
                     qi += Ba
                 if qj < 0:
                     qj += Bb
-                if qi != i + r or qj != j or qi >= Ba:
+                if qi != i + r or qj != j:
                     break
                 r += 1
         run_rs = a_bs if M == 1 else a_rs
@@ -65,6 +58,26 @@ cdef int _gather_mm(int dt, int64_t P, int64_t M, int64_t N, int64_t K,
     return 0
 
 
+cpdef int check_gather_indices(array a, array b, array lhs, array rhs) except -1:
+    """Every lhs index names one of a's matrices and every rhs index one of b's (negative
+    ones count from the end), checked in pair order before any product runs (CPU and GPU:
+    the GPU's host reads the index buffers in unified memory); IndexError for the first
+    bad one."""
+    cdef int64_t p, v
+    cdef const int64_t *L = <const int64_t *>lhs.data()
+    cdef const int64_t *R = <const int64_t *>rhs.data()
+    for p in range(lhs.dims[0]):
+        v = L[p * lhs.strides[0]]
+        if not -a.dims[0] <= v < a.dims[0]:
+            raise IndexError(f"[gather_mm] Index {v} in lhs_indices is out of bounds for "
+                             f"{a.dims[0]} matrices.")
+        v = R[p * rhs.strides[0]]
+        if not -b.dims[0] <= v < b.dims[0]:
+            raise IndexError(f"[gather_mm] Index {v} in rhs_indices is out of bounds for "
+                             f"{b.dims[0]} matrices.")
+    return 0
+
+
 cdef class GatherMM(Primitive):
     """Inputs (a, b, lhs, rhs) in the canonical form above."""
     cdef readonly bint sorted_indices
@@ -72,23 +85,18 @@ cdef class GatherMM(Primitive):
     cdef int eval_cpu(self, list inputs, list outputs) except -1:
         cdef array a = inputs[0], b = inputs[1], l = inputs[2], r = inputs[3]
         cdef array out = outputs[0]
-        cdef int64_t bad[2]
         cdef int st
-        bad[0] = bad[1] = 0
         alloc_output(out)
         if out.size == 0:
             return 0
+        check_gather_indices(a, b, l, r)
         cdef int64_t P = out.dims[0], M = out.dims[1], N = out.dims[2], K = a.dims[2]
         with nogil:
             st = _gather_mm(out.dtype, P, M, N, K,
                             a.data(), a.dims[0], a.strides[0], a.strides[1], a.strides[2],
                             b.data(), b.dims[0], b.strides[0], b.strides[1], b.strides[2],
                             <const int64_t *>l.data(), l.strides[0],
-                            <const int64_t *>r.data(), r.strides[0], out.data(), bad)
-        if st == 2 or st == 3:
-            which = "lhs_indices" if st == 2 else "rhs_indices"
-            raise IndexError(f"[gather_mm] Index {bad[0]} in {which} is out of bounds for "
-                             f"{bad[1]} matrices.")
+                            <const int64_t *>r.data(), r.strides[0], out.data())
         return check_status(st, "gather_mm")
 
     cpdef list output_shapes(self, list inputs):
@@ -125,16 +133,10 @@ cdef int _segmented_mm(int dt, int64_t S, int64_t M, int64_t N, int64_t K,
                        const char *A, int64_t a_rs, int64_t a_cs,
                        const char *B, int64_t b_rs, int64_t b_cs,
                        const int64_t *seg, int64_t s_s, int64_t s_e,
-                       char *out, int64_t *bad) noexcept nogil:
+                       char *out) noexcept nogil:
+    """The segment bounds are in range (check_segments)."""
     cdef int64_t z = itemsize(dt), s, k0, k1
     cdef int st
-    # Check every segment before any GEMM runs.
-    for s in range(S):
-        k0 = seg[s * s_s]
-        k1 = seg[s * s_s + s_e]
-        if k0 < 0 or k0 > K or k1 < 0 or k1 > K:
-            bad[0] = k0 if (k0 < 0 or k0 > K) else k1
-            return 2
     for s in range(S):
         k0 = seg[s * s_s]
         k1 = seg[s * s_s + s_e]
@@ -148,27 +150,37 @@ cdef int _segmented_mm(int dt, int64_t S, int64_t M, int64_t N, int64_t K,
     return 0
 
 
+cpdef int check_segments(array segments, int64_t K) except -1:
+    """Both bounds of every segment within [0, K], checked before any product runs (CPU
+    and GPU, as check_gather_indices); IndexError for the first bad one."""
+    cdef int64_t s, k0, k1
+    cdef const int64_t *sp = <const int64_t *>segments.data()
+    for s in range(segments.dims[0]):
+        k0 = sp[s * segments.strides[0]]
+        k1 = sp[s * segments.strides[0] + segments.strides[1]]
+        if k0 < 0 or k0 > K or k1 < 0 or k1 > K:
+            raise IndexError(f"[segmented_mm] Segment bound {k0 if (k0 < 0 or k0 > K) else k1}"
+                             f" is out of range for an inner dimension of size {K}.")
+    return 0
+
+
 cdef class SegmentedMM(Primitive):
     """Inputs (a, b, segments) in the canonical form of the module's docstring."""
 
     cdef int eval_cpu(self, list inputs, list outputs) except -1:
         cdef array a = inputs[0], b = inputs[1], sg = inputs[2]
         cdef array out = outputs[0]
-        cdef int64_t bad[1]
         cdef int st
-        bad[0] = 0
         alloc_output(out)
         if out.size == 0:
             return 0
+        check_segments(sg, a.dims[1])
         with nogil:
             st = _segmented_mm(out.dtype, out.dims[0], out.dims[1], out.dims[2], a.dims[1],
                                a.data(), a.strides[0], a.strides[1],
                                b.data(), b.strides[0], b.strides[1],
                                <const int64_t *>sg.data(), sg.strides[0], sg.strides[1],
-                               out.data(), bad)
-        if st == 2:
-            raise IndexError(f"[segmented_mm] Segment bound {bad[0]} is out of range for "
-                             f"an inner dimension of size {a.dims[1]}.")
+                               out.data())
         return check_status(st, "segmented_mm")
 
     cpdef list output_shapes(self, list inputs):
