@@ -6,7 +6,7 @@ the identity.  The collectives are still graph nodes (prims/distributed.Collecti
 their transform rules, so they behave under grad, vjp, jvp and vmap as MLX's do.
 """
 from mlxc._core.dtype import Dtype
-from mlxc._core.ops.common import stream_scope
+from mlxc._core.ops.common import stream_scope as _stream_scope
 from mlxc._core.ops.distributed import collective as _collective
 
 __all__ = ["Group", "is_available", "init", "all_sum", "all_max", "all_min", "all_gather",
@@ -114,7 +114,7 @@ def all_sum(x, *, group=None, stream=None):
     """all_sum(x: array, *, group: Group | None = None, stream=None) -> array
 
     The sum of x over every process of the group (x itself in one process)."""
-    with stream_scope(stream, "all_sum"):
+    with _stream_scope(stream, "all_sum"):
         return _collective(x, _ALL_SUM, _group(group, "all_sum"))
 
 
@@ -122,7 +122,7 @@ def all_max(x, *, group=None, stream=None):
     """all_max(x: array, *, group: Group | None = None, stream=None) -> array
 
     The elementwise maximum of x over every process of the group."""
-    with stream_scope(stream, "all_max"):
+    with _stream_scope(stream, "all_max"):
         return _collective(x, _ALL_MAX, _group(group, "all_max"))
 
 
@@ -130,7 +130,7 @@ def all_min(x, *, group=None, stream=None):
     """all_min(x: array, *, group: Group | None = None, stream=None) -> array
 
     The elementwise minimum of x over every process of the group."""
-    with stream_scope(stream, "all_min"):
+    with _stream_scope(stream, "all_min"):
         return _collective(x, _ALL_MIN, _group(group, "all_min"))
 
 
@@ -138,7 +138,7 @@ def all_gather(x, *, group=None, stream=None):
     """all_gather(x: array, *, group: Group | None = None, stream=None) -> array
 
     The x of every process concatenated along the first axis, in rank order."""
-    with stream_scope(stream, "all_gather"):
+    with _stream_scope(stream, "all_gather"):
         return _collective(x, _ALL_GATHER, _group(group, "all_gather"))
 
 
@@ -146,7 +146,7 @@ def sum_scatter(x, *, group=None, stream=None):
     """sum_scatter(x: array, *, group: Group | None = None, stream=None) -> array
 
     The sum of x over the group, of which each process keeps its block of the first axis."""
-    with stream_scope(stream, "sum_scatter"):
+    with _stream_scope(stream, "sum_scatter"):
         return _collective(x, _SUM_SCATTER, _group(group, "sum_scatter"))
 
 
@@ -155,7 +155,7 @@ def send(x, dst, *, group=None, stream=None):
 
     Send x to process dst of the group.  A group of one process has no other to send to:
     ValueError, as in MLX."""
-    with stream_scope(stream, "send"):
+    with _stream_scope(stream, "send"):
         _check_int(dst, "send", "dst")
         g = _group(group, "send")
         if g.size() == 1:
@@ -168,7 +168,7 @@ def recv(shape, dtype, src, *, group=None, stream=None):
 
     Receive an array of shape and dtype from process src.  A group of one process has no
     other to receive from: ValueError, as in MLX."""
-    with stream_scope(stream, "recv"):
+    with _stream_scope(stream, "recv"):
         try:
             shape = tuple(shape)
         except TypeError:
@@ -189,7 +189,7 @@ def recv_like(x, src, *, group=None, stream=None):
     """recv_like(x: array, src: int, *, group=None, stream=None) -> array
 
     recv with the shape and dtype of x."""
-    with stream_scope(stream, "recv_like"):
+    with _stream_scope(stream, "recv_like"):
         from mlxc._core.array import array
         if not isinstance(x, array):
             raise TypeError(f"[recv_like] x must be an array, got {type(x).__name__}.")

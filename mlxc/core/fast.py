@@ -16,7 +16,7 @@ MLX's CPU-only build, since there is no Metal or CUDA back-end.
 """
 import mlxc.core as mx
 from mlxc._core.ops import fast as _ops
-from mlxc._core.ops.common import stream_scope
+from mlxc._core.ops.common import stream_scope as _stream_scope
 from mlxc._core.ops.fast import shape_str as _shape_str
 from mlxc._core.prims.fast import LAYER_NORM as _LN, RMS_NORM as _RMS
 
@@ -61,7 +61,7 @@ def scaled_dot_product_attention(q, k, v, *, scale, mask=None, sinks=None,
 def cross_entropy(logits, targets, *, stream=None):
     """cross_entropy(logits: array, targets: array, *, stream=None) -> array.
     logsumexp(logits, axis=-1) - logits[..., targets], float32, shaped like targets."""
-    with stream_scope(stream, "cross_entropy"):
+    with _stream_scope(stream, "cross_entropy"):
         logits = logits if isinstance(logits, mx.array) else mx.array(logits)
         targets = targets if isinstance(targets, mx.array) else mx.array(targets)
         if not mx.issubdtype(logits.dtype, mx.floating):
@@ -86,7 +86,7 @@ def gated_delta_update(q, k, v, gamma, beta, initial_state=None, mask=None, stre
     q, k (B, T, Hk, Dk) shared by Hv / Hk value heads, v (B, T, Hv, Dv), gamma (B, T, Hv)
     or (B, T, Hv, Dk), beta (B, T, Hv), state (B, Hv, Dv, Dk) (zeros by default), mask
     (B, T) (a masked step leaves the state and gives y = 0).  Returns [y, final state]."""
-    with stream_scope(stream, "gated_delta_update"):
+    with _stream_scope(stream, "gated_delta_update"):
         op = "gated_delta_update"
         q, k, v, gamma, beta = [x if isinstance(x, mx.array) else mx.array(x)
                                 for x in (q, k, v, gamma, beta)]

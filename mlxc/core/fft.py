@@ -8,7 +8,7 @@ dtypes (integers, bool, float16, bfloat16) are cast to float32 first.  fftshift,
 ifftshift, fftfreq, rfftfreq, stft and istft are built from mlxc ops.
 """
 import mlxc.core as mx
-from mlxc._core.ops.common import stream_scope
+from mlxc._core.ops.common import stream_scope as _stream_scope
 from mlxc._core.ops.fft import (fft, fft2, fftn, ifft, ifft2, ifftn, irfft, irfft2,  # noqa: F401
                                 irfftn, rfft, rfft2, rfftn)
 
@@ -59,7 +59,7 @@ def fftfreq(n, d=1.0, stream=None):
     """fftfreq(n: int, d: float = 1.0, stream: Stream | Device | None = None) -> array.
 
     The sample frequencies of an n-point FFT with sample spacing d (float32)."""
-    with stream_scope(stream, "fftfreq"):
+    with _stream_scope(stream, "fftfreq"):
         _freq_n(n, "fftfreq")
         k = mx.arange(n, dtype=mx.int32)
         k = mx.where(k < (n + 1) // 2, k, k - n)
@@ -70,7 +70,7 @@ def rfftfreq(n, d=1.0, stream=None):
     """rfftfreq(n: int, d: float = 1.0, stream: Stream | Device | None = None) -> array.
 
     The sample frequencies of rfft's n // 2 + 1 outputs (float32)."""
-    with stream_scope(stream, "rfftfreq"):
+    with _stream_scope(stream, "rfftfreq"):
         _freq_n(n, "rfftfreq")
         return mx.arange(n // 2 + 1, dtype=mx.float32) / (n * d)
 
@@ -109,7 +109,7 @@ def stft(x, n_fft=2048, hop_length=None, win_length=None, window=None, center=Tr
     n_fft // 2 samples at both ends with pad_mode ('reflect', 'constant' or 'edge');
     onesided (default: for real input) keeps the n_fft // 2 + 1 non-negative
     frequencies."""
-    with stream_scope(stream, "stft"):
+    with _stream_scope(stream, "stft"):
         if not isinstance(x, mx.array):
             raise TypeError(f"stft(): x must be an array, got {type(x).__name__}.")
         n_fft = _positive(n_fft, "n_fft", "stft")
@@ -167,7 +167,7 @@ def istft(stft_matrix, n_fft=None, hop_length=None, win_length=None, window=None
     and divided by the overlap-added squared window (where it is not ~0); center drops
     n_fft // 2 samples at the start and, when length is not given, at the end; length trims
     or zero-pads the result."""
-    with stream_scope(stream, "istft"):
+    with _stream_scope(stream, "istft"):
         if not isinstance(stft_matrix, mx.array):
             raise TypeError(f"istft(): stft_matrix must be an array, got "
                             f"{type(stft_matrix).__name__}.")

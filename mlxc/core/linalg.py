@@ -13,7 +13,7 @@ full U / Vt of a non-square svd are not defined (their extra columns are arbitra
 import math
 
 import mlxc.core as mx
-from mlxc._core.ops.common import stream_scope
+from mlxc._core.ops.common import stream_scope as _stream_scope
 from mlxc._core.ops.lapack import lapack as _lapack, matrix as _matrix
 from mlxc._core.prims import lapack as _op      # op codes of the Lapack primitive
 
@@ -47,7 +47,7 @@ def _rhs(a, b, op):
 
 def solve(a, b, *, stream=None):
     """solve(a: array, b: array, *, stream=None) -> array.  x with a @ x = b."""
-    with stream_scope(stream, "linalg::solve"):
+    with _stream_scope(stream, "linalg::solve"):
         a = _matrix(a, "solve")
         a, b, vec = _rhs(a, b, "solve")
         x = _lapack(_op.SOLVE, 0, a, b)[0]
@@ -57,7 +57,7 @@ def solve(a, b, *, stream=None):
 def solve_triangular(a, b, *, upper=False, stream=None):
     """solve_triangular(a: array, b: array, *, upper: bool = False, stream=None) -> array.
     Only the lower (upper) triangle of a is read."""
-    with stream_scope(stream, "linalg::solve_triangular"):
+    with _stream_scope(stream, "linalg::solve_triangular"):
         a = _matrix(a, "solve_triangular")
         a, b, vec = _rhs(a, b, "solve_triangular")
         x = _lapack(_op.SOLVE_TRI, int(bool(upper)), a, b)[0]
@@ -66,7 +66,7 @@ def solve_triangular(a, b, *, upper=False, stream=None):
 
 def inv(a, *, stream=None):
     """inv(a: array, *, stream=None) -> array.  LU, then LAPACK's getri."""
-    with stream_scope(stream, "linalg::inv"):
+    with _stream_scope(stream, "linalg::inv"):
         a = _matrix(a, "inv")
         return _lapack(_op.INV, 0, a)[0]
 
@@ -74,7 +74,7 @@ def inv(a, *, stream=None):
 def cholesky(a, upper=False, *, stream=None):
     """cholesky(a: array, upper: bool = False, *, stream=None) -> array.
     L with a = L L^T (upper: U with a = U^T U); only that triangle of a is read."""
-    with stream_scope(stream, "linalg::cholesky"):
+    with _stream_scope(stream, "linalg::cholesky"):
         if isinstance(a, mx.array) and a.ndim >= 2 and a.shape[-1] != a.shape[-2]:
             raise ValueError("[linalg::cholesky] Cholesky decomposition is only defined for "
                              "square matrices.")
@@ -84,7 +84,7 @@ def cholesky(a, upper=False, *, stream=None):
 
 def tri_inv(a, upper=False, *, stream=None):
     """tri_inv(a: array, upper: bool = False, *, stream=None) -> array."""
-    with stream_scope(stream, "linalg::tri_inv"):
+    with _stream_scope(stream, "linalg::tri_inv"):
         a = _matrix(a, "tri_inv")
         return _lapack(_op.TRI_INV, int(bool(upper)), a)[0]
 
@@ -92,7 +92,7 @@ def tri_inv(a, upper=False, *, stream=None):
 def cholesky_inv(a, upper=False, *, stream=None):
     """cholesky_inv(a: array, upper: bool = False, *, stream=None) -> array.
     inv(A) from A's Cholesky factor a: L^-T L^-1 (upper: U^-1 U^-T)."""
-    with stream_scope(stream, "linalg::cholesky_inv"):
+    with _stream_scope(stream, "linalg::cholesky_inv"):
         a = _matrix(a, "cholesky_inv")
         t = tri_inv(a, upper=upper)
         return t @ _mT(t) if upper else _mT(t) @ t
@@ -101,7 +101,7 @@ def cholesky_inv(a, upper=False, *, stream=None):
 def lu_factor(a, *, stream=None):
     """lu_factor(a: array, *, stream=None) -> tuple[array, array].
     (LU packed, pivots): row i was swapped with row pivots[i] (0-based), as LAPACK."""
-    with stream_scope(stream, "linalg::lu_factor"):
+    with _stream_scope(stream, "linalg::lu_factor"):
         a = _matrix(a, "lu_factor", square=False)
         lu_, piv = _lapack(_op.LU, 0, a)
         return lu_, piv
@@ -110,7 +110,7 @@ def lu_factor(a, *, stream=None):
 def lu(a, *, stream=None):
     """lu(a: array, *, stream=None) -> tuple[array, array, array].
     (P, L, U) with a = (L @ U)[..., P, :]."""
-    with stream_scope(stream, "linalg::lu"):
+    with _stream_scope(stream, "linalg::lu"):
         a = _matrix(a, "lu", square=False)
         lu_, _, perm = _lapack(_op.LU, 1, a)
         m, n = a.shape[-2], a.shape[-1]
@@ -122,7 +122,7 @@ def lu(a, *, stream=None):
 
 def qr(a, *, stream=None):
     """qr(a: array, *, stream=None) -> tuple[array, array].  Reduced QR: Q (m, k), R (k, n)."""
-    with stream_scope(stream, "linalg::qr"):
+    with _stream_scope(stream, "linalg::qr"):
         a = _matrix(a, "qr", square=False)
         q, r = _lapack(_op.QR, 0, a)
         return q, r
@@ -132,7 +132,7 @@ def svd(a, compute_uv=True, *, stream=None):
     """svd(a: array, compute_uv: bool = True, *, stream=None) -> tuple[array, array, array].
     Full U (m, m), S (k,) descending, Vt (n, n); with compute_uv=False only S.
     Gradients through U and Vt assume distinct singular values."""
-    with stream_scope(stream, "linalg::svd"):
+    with _stream_scope(stream, "linalg::svd"):
         a = _matrix(a, "svd", square=False)
         if not compute_uv:
             return _lapack(_op.SVD, 0, a)[0]
@@ -149,7 +149,7 @@ def eigh(a, UPLO="L", *, stream=None):
     """eigh(a: array, UPLO: str = 'L', *, stream=None) -> tuple[array, array].
     Eigenvalues ascending and eigenvectors (columns) of a symmetric matrix, read from its
     UPLO triangle.  Gradients through the eigenvectors assume distinct eigenvalues."""
-    with stream_scope(stream, "linalg::eigh"):
+    with _stream_scope(stream, "linalg::eigh"):
         a = _matrix(a, "eigh")
         w, v = _lapack(_op.EIGH, _uplo(UPLO, "eigh") | 2, a)
         return w, v
@@ -157,7 +157,7 @@ def eigh(a, UPLO="L", *, stream=None):
 
 def eigvalsh(a, UPLO="L", *, stream=None):
     """eigvalsh(a: array, UPLO: str = 'L', *, stream=None) -> array."""
-    with stream_scope(stream, "linalg::eigvalsh"):
+    with _stream_scope(stream, "linalg::eigvalsh"):
         a = _matrix(a, "eigvalsh")
         return _lapack(_op.EIGH, _uplo(UPLO, "eigvalsh"), a)[0]
 
@@ -165,7 +165,7 @@ def eigvalsh(a, UPLO="L", *, stream=None):
 def eig(a, *, stream=None):
     """eig(a: array, *, stream=None) -> tuple[array, array].  complex64 eigenvalues and
     unit-norm eigenvectors (columns), as MLX (for float64 input too)."""
-    with stream_scope(stream, "linalg::eig"):
+    with _stream_scope(stream, "linalg::eig"):
         a = _matrix(a, "eig")
         w, v = _lapack(_op.EIG, 1, a)
         return w, v
@@ -173,7 +173,7 @@ def eig(a, *, stream=None):
 
 def eigvals(a, *, stream=None):
     """eigvals(a: array, *, stream=None) -> array.  complex64 eigenvalues."""
-    with stream_scope(stream, "linalg::eigvals"):
+    with _stream_scope(stream, "linalg::eigvals"):
         a = _matrix(a, "eigvals")
         return _lapack(_op.EIG, 0, a)[0]
 
@@ -181,7 +181,7 @@ def eigvals(a, *, stream=None):
 def slogdet(a, *, stream=None):
     """slogdet(a: array, *, stream=None) -> tuple[array, array].  (sign, log|det|);
     a singular matrix gives (0, -inf)."""
-    with stream_scope(stream, "linalg::slogdet"):
+    with _stream_scope(stream, "linalg::slogdet"):
         a = _matrix(a, "slogdet")
         sign, logabs = _lapack(_op.SLOGDET, 0, a)
         return sign, logabs
@@ -189,7 +189,7 @@ def slogdet(a, *, stream=None):
 
 def det(a, *, stream=None):
     """det(a: array, *, stream=None) -> array.  sign * exp(log|det|) from one LU."""
-    with stream_scope(stream, "linalg::det"):
+    with _stream_scope(stream, "linalg::det"):
         a = _matrix(a, "det")
         sign, logabs = _lapack(_op.SLOGDET, 0, a)
         return sign * mx.exp(logabs)
@@ -198,7 +198,7 @@ def det(a, *, stream=None):
 def pinv(a, *, stream=None):
     """pinv(a: array, *, stream=None) -> array.  From the reduced SVD; singular values
     at or below max(m, n) * eps * s_max count as zero (NumPy's and MLX's cut-off)."""
-    with stream_scope(stream, "linalg::pinv"):
+    with _stream_scope(stream, "linalg::pinv"):
         a = _matrix(a, "pinv", square=False)
         m, n = a.shape[-2], a.shape[-1]
         if min(m, n) == 0:
@@ -214,7 +214,7 @@ def pinv(a, *, stream=None):
 def cross(a, b, axis=-1, *, stream=None):
     """cross(a: array, b: array, axis: int = -1, *, stream=None) -> array.
     Vectors of size 2 are padded with a zero third component, as MLX."""
-    with stream_scope(stream, "linalg::cross"):
+    with _stream_scope(stream, "linalg::cross"):
         a = a if isinstance(a, mx.array) else mx.array(a)
         b = b if isinstance(b, mx.array) else mx.array(b)
         for x in (a, b):
@@ -280,7 +280,7 @@ def norm(a, /, ord=None, axis=None, keepdims=False, *, stream=None):
     """norm(a: array, /, ord: None | int | float | str = None, axis: None | int | list[int] = None, keepdims: bool = False, *, stream=None) -> array.
     Vector norms over one axis, matrix norms ('fro', 'nuc', +-1, +-2, +-inf) over two;
     ord=None with axis=None is the 2-norm of every entry.  Integer input gives float32."""
-    with stream_scope(stream, "linalg::norm"):
+    with _stream_scope(stream, "linalg::norm"):
         x = a if isinstance(a, mx.array) else mx.array(a)
         if mx.issubdtype(x.dtype, mx.complexfloating):
             x = mx.abs(x)                   # every norm depends on the moduli only

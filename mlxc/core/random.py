@@ -16,7 +16,7 @@ import time as _time
 
 import mlxc.core as mx
 from mlxc._core.ops import random as _r
-from mlxc._core.ops.common import stream_scope
+from mlxc._core.ops.common import stream_scope as _stream_scope
 
 __all__ = ["key", "split", "seed", "state", "uniform", "normal", "randint", "bernoulli",
            "truncated_normal", "gumbel", "laplace", "categorical", "permutation",
@@ -86,7 +86,7 @@ def _bits(shape, k, mode=_r.BITS, *params):
 
 def split(key, num=2, stream=None):
     """Split a key into `num` keys, an array of shape (num, 2)."""
-    with stream_scope(stream, "split"):
+    with _stream_scope(stream, "split"):
         shape = _r.bits_shape((num, 2))
         return _r.random_bits(_r.check_key(key), shape)
 
@@ -141,7 +141,7 @@ def _uniform(low, high, shape, dtype, k, op="uniform"):
 
 def uniform(low=0, high=1, shape=[], dtype=mx.float32, key=None, stream=None):
     """Uniform samples in [low, high)."""
-    with stream_scope(stream, "uniform"):
+    with _stream_scope(stream, "uniform"):
         return _uniform(low, high, shape, dtype, key)
 
 
@@ -151,7 +151,7 @@ _NORMAL_LO = -(1.0 - 2.0 ** -24)      # nextafter(-1, 0) in float32
 
 def normal(shape=[], dtype=mx.float32, loc=None, scale=None, key=None, stream=None):
     """Normal samples: sqrt(2) erfinv(u) for u uniform in (-1, 1), scaled and shifted."""
-    with stream_scope(stream, "normal"):
+    with _stream_scope(stream, "normal"):
         if dtype is None:
             dtype = mx.float32
         if dtype == mx.complex64:
@@ -181,7 +181,7 @@ def normal(shape=[], dtype=mx.float32, loc=None, scale=None, key=None, stream=No
 def randint(low, high, shape=[], dtype=mx.int32, key=None, stream=None):
     """Random integers in [low, high): floor(uniform(low, high)) in dtype, clamped to
     [low, high - 1] cast to dtype (MLX's formula, wrap-arounds of the casts included)."""
-    with stream_scope(stream, "randint"):
+    with _stream_scope(stream, "randint"):
         if dtype is None:
             dtype = mx.int32
         if mx.issubdtype(dtype, mx.inexact):
@@ -201,7 +201,7 @@ def randint(low, high, shape=[], dtype=mx.int32, key=None, stream=None):
 
 def bernoulli(p=0.5, shape=None, key=None, stream=None):
     """Bernoulli samples: True with probability p."""
-    with stream_scope(stream, "bernoulli"):
+    with _stream_scope(stream, "bernoulli"):
         p = mx.asarray(p)
         if not _floating(p.dtype):
             raise ValueError("[bernoulli] bernoulli probability `p` must be a float type.")
@@ -214,7 +214,7 @@ def bernoulli(p=0.5, shape=None, key=None, stream=None):
 
 def truncated_normal(lower, upper, shape=None, dtype=mx.float32, key=None, stream=None):
     """Normal samples truncated to [lower, upper]."""
-    with stream_scope(stream, "truncated_normal"):
+    with _stream_scope(stream, "truncated_normal"):
         if dtype is None:
             dtype = mx.float32
         if not _floating(dtype):
@@ -233,14 +233,14 @@ def truncated_normal(lower, upper, shape=None, dtype=mx.float32, key=None, strea
 
 def gumbel(shape=[], dtype=mx.float32, key=None, stream=None):
     """Gumbel samples: -log(-log(u))."""
-    with stream_scope(stream, "gumbel"):
+    with _stream_scope(stream, "gumbel"):
         u = _uniform(0, 1, shape, dtype, key)
         return -_r.mlx_math(-_r.mlx_math(u, _r.LOG), _r.LOG)
 
 
 def laplace(shape=[], dtype=mx.float32, loc=0.0, scale=1.0, key=None, stream=None):
     """Laplace samples by the inverse CDF of u uniform in (-1, 1)."""
-    with stream_scope(stream, "laplace"):
+    with _stream_scope(stream, "laplace"):
         if dtype is None:
             dtype = mx.float32
         if not _floating(dtype):
@@ -271,7 +271,7 @@ def _categorical_cdf(logits, ax, shape, k):
 
 def categorical(logits, axis=-1, shape=None, num_samples=None, key=None, stream=None):
     """Samples of a categorical distribution with unnormalized log-probabilities logits."""
-    with stream_scope(stream, "categorical"):
+    with _stream_scope(stream, "categorical"):
         if shape is not None and num_samples is not None:
             raise ValueError("[categorical] At most one of shape or num_samples can be specified.")
         logits = mx.asarray(logits)
@@ -306,7 +306,7 @@ def categorical(logits, axis=-1, shape=None, num_samples=None, key=None, stream=
 
 def permutation(x, axis=0, key=None, stream=None):
     """A random permutation of range(x), or of x's entries along axis."""
-    with stream_scope(stream, "permutation"):
+    with _stream_scope(stream, "permutation"):
         if isinstance(x, int) and not isinstance(x, bool):
             return mx.argsort(_bits(_r.bits_shape((x,)), key))
         if not isinstance(x, mx.array):
@@ -325,7 +325,7 @@ def multivariate_normal(mean, cov, shape=[], dtype=mx.float32, key=None, stream=
     normal(shape + (n,)) from the same key and sqrt(cov) = U diag(sqrt(S)) Vt from the
     SVD of cov (float32, so the numbers agree with MLX's to rounding)."""
     op = "multivariate_normal"
-    with stream_scope(stream, op):
+    with _stream_scope(stream, op):
         if dtype != mx.float32:
             raise ValueError(f"[{op}] dtype must be float32.")
         mean, cov = mx.asarray(mean), mx.asarray(cov)
