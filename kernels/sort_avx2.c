@@ -12,7 +12,6 @@
 #define KFN TGT
 #define SFX(name) name##_avx2
 typedef __m256i V;
-typedef __m256i VMK;
 
 FN V vld(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 FN void vst(int32_t *p, V v) { _mm256_storeu_si256((__m256i *)p, v); }
@@ -23,14 +22,41 @@ FN V vmax(V a, V b) { return _mm256_max_epi32(a, b); }
 FN V vxor(V a, V b) { return _mm256_xor_si256(a, b); }
 FN V vand(V a, V b) { return _mm256_and_si256(a, b); }
 FN V vsrai31(V a) { return _mm256_srai_epi32(a, 31); }
-FN V vpermx(V v, V idx) { return _mm256_permutevar8x32_epi32(v, idx); }
-FN VMK vbit(V iota, int s)
+FN V vxperm(V v, int c)
 {
-    V b = vset1(s);
-    return _mm256_cmpeq_epi32(_mm256_and_si256(iota, b), b);
+    switch (c) {         /* in-lane shuffles with immediates where they reach */
+    case 1: return _mm256_shuffle_epi32(v, 0xb1);
+    case 2: return _mm256_shuffle_epi32(v, 0x4e);
+    case 3: return _mm256_shuffle_epi32(v, 0x1b);
+    case 4: return _mm256_permute4x64_epi64(v, 0x4e);
+    default: return _mm256_permutevar8x32_epi32(v, vxor(viota(), vset1(c)));
+    }
 }
-FN V vblend(VMK m, V a, V b) { return _mm256_blendv_epi8(a, b, m); }
-FN V vrev(V v) { return _mm256_permutevar8x32_epi32(v, _mm256_set_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+FN V vcmpx(V v, V p, int s)
+{
+    V lo = _mm256_min_epi32(v, p), hi = _mm256_max_epi32(v, p);
+    switch (s) {
+    case 1: return _mm256_blend_epi32(lo, hi, 0xaa);
+    case 2: return _mm256_blend_epi32(lo, hi, 0xcc);
+    default: return _mm256_blend_epi32(lo, hi, 0xf0);
+    }
+}
+FN V vrev(V v) { return vxperm(v, 7); }
+FN V vlanes(int cnt) { return _mm256_cmpgt_epi32(vset1(cnt), viota()); }
+FN V vld_fill(const int32_t *p, int cnt, int32_t fill)
+{
+    V m = vlanes(cnt);
+    return _mm256_blendv_epi8(vset1(fill), _mm256_maskload_epi32(p, m), m);
+}
+FN void vst_part(int32_t *p, V v, int cnt) { _mm256_maskstore_epi32(p, vlanes(cnt), v); }
+/* NaN or zero: 2|x| - 2 * 0x7f800001 (mod 2^32) is below 2^24 - 1 unsigned for
+ * exactly those; the bias 2^31 makes the compare a signed one */
+FN unsigned vspecial(V x)
+{
+    V t = _mm256_add_epi32(_mm256_slli_epi32(x, 1), vset1((int32_t)0x80fffffeu));
+    V m = _mm256_cmpgt_epi32(vset1((int32_t)0x80ffffffu), t);
+    return (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(m));
+}
 
 /* per lane mask m (bit i: lane i goes left): the permutation putting the left
  * lanes first and the right ones after, both in order, as 8 nibbles */

@@ -1,19 +1,24 @@
 /* Sorting of int32 keys (sort_isa.h) for one SIMD level.  The level's file
  * defines, before including this:
- *   V, VW (lanes), VMK (a lane mask), TGT, FN (inlined, target), KFN, SFX(name)
- *   vld/vst (unaligned), vset1, viota, vmin, vmax, vxor, vand, vsrai31, vpermx(v, idx),
- *   vbit(iota, s) -> VMK of the lanes with bit s set, vblend(m, a, b) (b where m),
- *   vrev (lanes reversed), vpart(v, pivot, le, left, right_end) -> nl: the lanes
+ *   V, VW (lanes), TGT, FN (inlined, target), KFN, SFX(name)
+ *   vld/vst (unaligned), vset1, vmin, vmax, vxor, vand, vsrai31,
+ *   vld_fill(p, cnt, fill) (lanes >= cnt: fill) / vst_part(p, v, cnt) (0 < cnt < VW),
+ *   vxperm(v, c) (lane i gets lane i ^ c; c = 1, 2, 3, 4, 7, ..., VW - 1),
+ *   vcmpx(v, p, s) (lanes with bit s set: max(v, p), the others min(v, p)),
+ *   vrev (lanes reversed), vspecial(x) -> bit i set when float lane i is a NaN or
+ *   a zero, vpart(v, pivot, le, left, right_end) -> nl: the lanes
  *   < pivot (<= with le) to left[0, nl) (it may write up to left[VW)), the others
  *   to right_end[-(VW - nl), 0), vpart_exact (the same writing nothing else),
  *   vflags_acc / vflags_done: SK_* flags of float
  *   keys, and optionally SORT_SIMD_INIT (tables made once).
  *
  * Short rows: one bitonic network over the row padded with INT32_MAX to a power
- * of two (at least VW).  In the network every comparator is ascending: block size
- * k's first step pairs i with i ^ (k - 1), the next ones i with i ^ j (j = k/4 ..
- * 1); strides below VW are lane permutations inside a register, larger ones pair
- * whole registers (the first step with one of them reversed).
+ * of two registers, held in registers from load to store.  Each register is
+ * first sorted on its own (block size k's first step pairs lane i with i ^ (k - 1),
+ * the next ones i with i ^ j, j = k/4 .. 1); then blocks of kv registers are
+ * merged: register p of the lower half against the reverse of register kv-1-p
+ * (the upper half comes out reversed as a whole, still bitonic), then registers
+ * jv apart, then the strides inside each register.
  * Long rows: quicksort in place whose partition (vpart) moves each register's
  * two sides to the two ends at once; pieces of at most SORT_NET_MAX go through the
  * network.
@@ -21,69 +26,64 @@
  * algorithm, the level or the pivots. */
 
 #define ALIGNED64 __attribute__((aligned(64)))
+#define NET_REGS (SORT_NET_MAX / VW)
 
 /* one in-register step: lane i against lane i ^ c, the lanes with bit s set
  * keep the larger */
-FN V step_in(V v, int c, int s)
-{
-    V iota = viota();
-    V p = vpermx(v, vxor(iota, vset1(c)));
-    return vblend(vbit(iota, s), vmin(v, p), vmax(v, p));
-}
-/* the steps of block size k inside a register, from its flip on (k <= VW) */
-FN V block_in(V v, int k)
-{
-    v = step_in(v, k - 1, k / 2);
-    for (int j = k / 4; j >= 1; j /= 2) v = step_in(v, j, j);
-    return v;
-}
+FN V step_in(V v, int c, int s) { return vcmpx(v, vxperm(v, c), s); }
 /* the half steps j = VW/2 .. 1 */
 FN V halves_in(V v)
 {
+#pragma GCC unroll 8
     for (int j = VW / 2; j >= 1; j /= 2) v = step_in(v, j, j);
     return v;
 }
+/* one register sorted */
+FN V sort_in(V v)
+{
+#pragma GCC unroll 8
+    for (int k = 2; k <= VW; k *= 2) {
+        v = step_in(v, k - 1, k / 2);
+#pragma GCC unroll 8
+        for (int j = k / 4; j >= 1; j /= 2) v = step_in(v, j, j);
+    }
+    return v;
+}
 
-/* bitonic sort of buf[0, m), m a power of two >= VW (a constant after inlining) */
-FN void bitonic(int32_t *buf, int m)
+/* registers r[0, nr) sorted as one sequence (nr a power of two, a constant
+ * after inlining: the loops unroll and r stays in registers) */
+FN void net_regs(V *r, int nr)
 {
-    int nv = m / VW;
-    for (int p = 0; p < nv; p++) {
-        V v = vld(buf + p * VW);
-        for (int k = 2; k <= VW; k *= 2) v = block_in(v, k);
-        vst(buf + p * VW, v);
-    }
-    for (int kv = 2; kv <= nv; kv *= 2) {             /* block of kv registers */
-        for (int p = 0; p < nv; p++) {                /* the flip */
-            int q = p ^ (kv - 1);
-            if (q < p) continue;
-            V a = vld(buf + p * VW), b = vrev(vld(buf + q * VW));
-            vst(buf + p * VW, vmin(a, b));
-            vst(buf + q * VW, vrev(vmax(a, b)));
-        }
-        for (int jv = kv / 4; jv >= 1; jv /= 2)
-            for (int p = 0; p < nv; p++) {
-                if (p & jv) continue;
-                V a = vld(buf + p * VW), b = vld(buf + (p + jv) * VW);
-                vst(buf + p * VW, vmin(a, b));
-                vst(buf + (p + jv) * VW, vmax(a, b));
+#pragma GCC unroll 32
+    for (int p = 0; p < nr; p++) r[p] = sort_in(r[p]);
+#pragma GCC unroll 8
+    for (int kv = 2; kv <= nr; kv *= 2) {
+        int m = kv / 2;
+#pragma GCC unroll 32
+        for (int b = 0; b < nr; b += kv) {
+            V hi[NET_REGS / 2];
+#pragma GCC unroll 32
+            for (int j = 0; j < m; j++) {
+                V x = r[b + j], y = vrev(r[b + kv - 1 - j]);
+                r[b + j] = vmin(x, y);
+                hi[j] = vmax(x, y);
             }
-        for (int p = 0; p < nv; p++) vst(buf + p * VW, halves_in(vld(buf + p * VW)));
+#pragma GCC unroll 32
+            for (int j = 0; j < m; j++) r[b + m + j] = hi[j];
+        }
+#pragma GCC unroll 8
+        for (int jv = kv / 4; jv >= 1; jv /= 2)
+#pragma GCC unroll 32
+            for (int p = 0; p < nr; p++) {
+                if (p & jv) continue;
+                V x = r[p], y = r[p + jv];
+                r[p] = vmin(x, y);
+                r[p + jv] = vmax(x, y);
+            }
+#pragma GCC unroll 32
+        for (int p = 0; p < nr; p++) r[p] = halves_in(r[p]);
     }
 }
-/* buf[0, m) with m the smallest power of two >= n and >= VW, each size compiled
- * on its own so its loops unroll */
-FN void bitonic_any(int32_t *buf, int64_t n)
-{
-    if (n <= VW) bitonic(buf, VW);
-    else if (n <= 2 * VW) bitonic(buf, 2 * VW);
-    else if (n <= 4 * VW) bitonic(buf, 4 * VW);
-    else if (n <= 8 * VW) bitonic(buf, 8 * VW);
-    else if (n <= 16 * VW) bitonic(buf, 16 * VW);
-    else if (n <= 32 * VW) bitonic(buf, 32 * VW);
-    else bitonic(buf, 64 * VW);
-}
-#define NET_BUF (SORT_NET_MAX > 64 * VW ? 64 * VW : SORT_NET_MAX)
 
 /* the key map (its own inverse): x ^ ((x >> 31) & a) ^ b */
 static inline void kind_ab(int kind, int32_t *a, int32_t *b)
@@ -94,52 +94,66 @@ static inline void kind_ab(int kind, int32_t *a, int32_t *b)
 FN V vkey(V x, V a, V b) { return vxor(vxor(x, vand(vsrai31(x), a)), b); }
 static inline int32_t skey(int32_t x, int32_t a, int32_t b) { return x ^ ((x >> 31) & a) ^ b; }
 
-/* n <= NET_BUF elements src (mapped by a, b) into buf, padded to the network size */
-FN void net_load(int32_t *buf, const int32_t *src, int64_t n, int32_t a, int32_t b)
+/* SK_* flags of float elements x[0, n) */
+static int raw_flags(const int32_t *x, int64_t n)
 {
-    V va = vset1(a), vb = vset1(b);
-    int64_t i = 0;
-    for (; i + VW <= n; i += VW) vst(buf + i, vkey(vld(src + i), va, vb));
-    for (; i < n; i++) buf[i] = skey(src[i], a, b);
-    int64_t m = VW;
-    while (m < n) m *= 2;
-    V top = vset1(INT32_MAX);
-    for (; i < m && (i & (VW - 1)); i++) buf[i] = INT32_MAX;
-    for (; i < m; i += VW) vst(buf + i, top);
-}
-FN void net_store(int32_t *dst, const int32_t *buf, int64_t n, int32_t a, int32_t b)
-{
-    V va = vset1(a), vb = vset1(b);
-    int64_t i = 0;
-    for (; i + VW <= n; i += VW) vst(dst + i, vkey(vld(buf + i), va, vb));
-    for (; i < n; i++) dst[i] = skey(buf[i], a, b);
-}
-
-/* SK_* flags of sorted float keys k[0, n): NaNs sit at the ends, zeros side by side */
-static int sorted_flags(const int32_t *k, int64_t n)
-{
-    int f = n > 0 && (k[0] < (int32_t)0x807fffffu || k[n - 1] > 0x7f800000) ? SK_NAN : 0;
-    int64_t lo = 0, hi = n;                  /* the first key >= 0 */
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (k[mid] < 0) lo = mid + 1;
-        else hi = mid;
+    int f = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t u = x[i];
+        f |= (u & 0x7fffffff) > 0x7f800000 ? SK_NAN : 0;
+        f |= u == 0 ? SK_PZERO : u == INT32_MIN ? SK_NZERO : 0;
     }
-    if (lo < n && k[lo] == 0) f |= SK_PZERO;
-    if (lo > 0 && k[lo - 1] == -1) f |= SK_NZERO;
     return f;
 }
 
+/* row[0, n) of kind sorted in place by the network over nr registers (n <= nr VW);
+ * returns 1 with the row untouched when it needs the stable sort */
+FN int net_row(int32_t *row, int64_t n, int kind, int nr)
+{
+    V r[NET_REGS];
+    int32_t a, b;
+    kind_ab(kind, &a, &b);
+    V va = vset1(a), vb = vset1(b);
+    unsigned sp = 0;                 /* lanes holding float NaNs or zeros */
+#pragma GCC unroll 32
+    for (int p = 0; p < nr; p++) {
+        int64_t left = n - (int64_t)p * VW;
+        V x;
+        if (left >= VW) {
+            x = vld(row + p * VW);
+            sp |= vspecial(x);
+        } else if (left > 0) {
+            /* the fill maps to the key INT32_MAX */
+            x = vld_fill(row + p * VW, (int)left, skey(INT32_MAX, a, b));
+            sp |= vspecial(x) & ((1u << left) - 1);
+        } else {
+            r[p] = vset1(INT32_MAX);
+            continue;
+        }
+        r[p] = vkey(x, va, vb);
+    }
+    if (kind == SK_FLOAT && sp && sk_needs_stable(raw_flags(row, n))) return 1;
+    net_regs(r, nr);
+#pragma GCC unroll 32
+    for (int p = 0; p < nr; p++) {
+        int64_t left = n - (int64_t)p * VW;
+        if (left >= VW) vst(row + p * VW, vkey(r[p], va, vb));
+        else if (left > 0) vst_part(row + p * VW, vkey(r[p], va, vb), (int)left);
+    }
+    return 0;
+}
+
+/* row[0, n) (n <= SORT_NET_MAX) by the network of the smallest fitting size, each
+ * size compiled on its own */
 KFN static int SFX(row)(int32_t *row, int64_t n, int kind)
 {
-    int32_t buf[NET_BUF] ALIGNED64, a, b;
-    if (n > NET_BUF) return 1;
-    kind_ab(kind, &a, &b);
-    net_load(buf, row, n, a, b);
-    bitonic_any(buf, n);
-    if (kind == SK_FLOAT && sk_needs_stable(sorted_flags(buf, n))) return 1;
-    net_store(row, buf, n, a, b);
-    return 0;
+    if (n <= VW) return net_row(row, n, kind, 1);
+    if (n <= 2 * VW) return net_row(row, n, kind, 2);
+    if (n <= 4 * VW) return net_row(row, n, kind, 4);
+    if (n <= 8 * VW) return net_row(row, n, kind, 8);
+    if (NET_REGS >= 16 && n <= 16 * VW) return net_row(row, n, kind, 16);
+    if (NET_REGS >= 32 && n <= 32 * VW) return net_row(row, n, kind, 32);
+    return 1;
 }
 
 /* ------------------------------------------------------------ quicksort */
@@ -174,7 +188,7 @@ FN int32_t pivot_of(const int32_t *s, int64_t n)
     int32_t buf[64] ALIGNED64;
     int64_t step = n / 64;
     for (int i = 0; i < 64; i++) buf[i] = s[i * step + step / 2];
-    bitonic(buf, 64);
+    SFX(row)(buf, 64, SK_INT);
     return buf[32];
 }
 
@@ -235,7 +249,7 @@ FN int64_t partition(int32_t *a, int64_t n, int32_t pivot, int le)
 /* a[0, n) sorted in place */
 KFN static void SFX(qsort)(int32_t *a, int64_t n, int depth)
 {
-    while (n > NET_BUF) {
+    while (n > SORT_NET_MAX) {
         if (depth-- == 0) {
             heap_sort(a, n);
             return;
@@ -259,10 +273,7 @@ KFN static void SFX(qsort)(int32_t *a, int64_t n, int depth)
             n = nl;
         }
     }
-    int32_t buf[NET_BUF] ALIGNED64;
-    net_load(buf, a, n, 0, 0);
-    bitonic_any(buf, n);
-    net_store(a, buf, n, 0, 0);
+    SFX(row)(a, n, SK_INT);
 }
 
 KFN static void SFX(keys)(int32_t *a, int32_t *tmp, int64_t n)
