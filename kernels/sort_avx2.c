@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #define VW 8
+#define LVW 3        /* log2 VW */
 #define TGT __attribute__((target("avx2,popcnt")))
 #define FN static inline __attribute__((always_inline)) TGT
 #define KFN TGT

@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #define VW 16
+#define LVW 4        /* log2 VW */
 #define TGT __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,popcnt")))
 #define FN static inline __attribute__((always_inline)) TGT
 #define KFN TGT

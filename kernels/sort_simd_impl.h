@@ -1,6 +1,6 @@
 /* Sorting of int32 keys (sort_isa.h) for one SIMD level.  The level's file
  * defines, before including this:
- *   V, VW (lanes), TGT, FN (inlined, target), KFN, SFX(name)
+ *   V, VW (lanes), LVW (log2 VW), TGT, FN (inlined, target), KFN, SFX(name)
  *   vld/vst (unaligned), vset1, vmin, vmax, vxor, vand, vsrai31,
  *   vld_fill(p, cnt, fill) (lanes >= cnt: fill) / vst_part(p, v, cnt) (0 < cnt < VW),
  *   vxperm(v, c) (lane i gets lane i ^ c; c = 1, 2, 3, 4, 7, ..., VW - 1),
@@ -31,34 +31,37 @@
 /* one in-register step: lane i against lane i ^ c, the lanes with bit s set
  * keep the larger */
 FN V step_in(V v, int c, int s) { return vcmpx(v, vxperm(v, c), s); }
+/* (the loops below count in log2: GCC fully unrolls loops whose trip count it
+ * can compute, not ones stepping by k *= 2) */
 /* the half steps j = VW/2 .. 1 */
 FN V halves_in(V v)
 {
 #pragma GCC unroll 8
-    for (int j = VW / 2; j >= 1; j /= 2) v = step_in(v, j, j);
+    for (int lj = LVW - 1; lj >= 0; lj--) v = step_in(v, 1 << lj, 1 << lj);
     return v;
 }
 /* one register sorted */
 FN V sort_in(V v)
 {
 #pragma GCC unroll 8
-    for (int k = 2; k <= VW; k *= 2) {
-        v = step_in(v, k - 1, k / 2);
+    for (int lk = 1; lk <= LVW; lk++) {
+        v = step_in(v, (1 << lk) - 1, 1 << (lk - 1));
 #pragma GCC unroll 8
-        for (int j = k / 4; j >= 1; j /= 2) v = step_in(v, j, j);
+        for (int lj = lk - 2; lj >= 0; lj--) v = step_in(v, 1 << lj, 1 << lj);
     }
     return v;
 }
 
-/* registers r[0, nr) sorted as one sequence (nr a power of two, a constant
- * after inlining: the loops unroll and r stays in registers) */
-FN void net_regs(V *r, int nr)
+/* registers r[0, 2^lnr) sorted as one sequence (lnr a constant after inlining:
+ * the loops unroll and r stays in registers) */
+FN void net_regs(V *r, int lnr)
 {
+    int nr = 1 << lnr;
 #pragma GCC unroll 32
     for (int p = 0; p < nr; p++) r[p] = sort_in(r[p]);
 #pragma GCC unroll 8
-    for (int kv = 2; kv <= nr; kv *= 2) {
-        int m = kv / 2;
+    for (int lkv = 1; lkv <= lnr; lkv++) {
+        int kv = 1 << lkv, m = kv / 2;
 #pragma GCC unroll 32
         for (int b = 0; b < nr; b += kv) {
             V hi[NET_REGS / 2];
@@ -72,9 +75,10 @@ FN void net_regs(V *r, int nr)
             for (int j = 0; j < m; j++) r[b + m + j] = hi[j];
         }
 #pragma GCC unroll 8
-        for (int jv = kv / 4; jv >= 1; jv /= 2)
+        for (int ljv = lkv - 2; ljv >= 0; ljv--)
 #pragma GCC unroll 32
             for (int p = 0; p < nr; p++) {
+                int jv = 1 << ljv;
                 if (p & jv) continue;
                 V x = r[p], y = r[p + jv];
                 r[p] = vmin(x, y);
@@ -106,10 +110,11 @@ static int raw_flags(const int32_t *x, int64_t n)
     return f;
 }
 
-/* row[0, n) of kind sorted in place by the network over nr registers (n <= nr VW);
- * returns 1 with the row untouched when it needs the stable sort */
-FN int net_row(int32_t *row, int64_t n, int kind, int nr)
+/* row[0, n) of kind sorted in place by the network over nr = 2^lnr registers
+ * (n <= nr VW); returns 1 with the row untouched when it needs the stable sort */
+FN int net_row(int32_t *row, int64_t n, int kind, int lnr)
 {
+    int nr = 1 << lnr;
     V r[NET_REGS];
     int32_t a, b;
     kind_ab(kind, &a, &b);
@@ -133,7 +138,7 @@ FN int net_row(int32_t *row, int64_t n, int kind, int nr)
         r[p] = vkey(x, va, vb);
     }
     if (kind == SK_FLOAT && sp && sk_needs_stable(raw_flags(row, n))) return 1;
-    net_regs(r, nr);
+    net_regs(r, lnr);
 #pragma GCC unroll 32
     for (int p = 0; p < nr; p++) {
         int64_t left = n - (int64_t)p * VW;
@@ -147,12 +152,12 @@ FN int net_row(int32_t *row, int64_t n, int kind, int nr)
  * size compiled on its own */
 KFN static int SFX(row)(int32_t *row, int64_t n, int kind)
 {
-    if (n <= VW) return net_row(row, n, kind, 1);
-    if (n <= 2 * VW) return net_row(row, n, kind, 2);
-    if (n <= 4 * VW) return net_row(row, n, kind, 4);
-    if (n <= 8 * VW) return net_row(row, n, kind, 8);
-    if (NET_REGS >= 16 && n <= 16 * VW) return net_row(row, n, kind, 16);
-    if (NET_REGS >= 32 && n <= 32 * VW) return net_row(row, n, kind, 32);
+    if (n <= VW) return net_row(row, n, kind, 0);
+    if (n <= 2 * VW) return net_row(row, n, kind, 1);
+    if (n <= 4 * VW) return net_row(row, n, kind, 2);
+    if (n <= 8 * VW) return net_row(row, n, kind, 3);
+    if (NET_REGS >= 16 && n <= 16 * VW) return net_row(row, n, kind, 4);
+    if (NET_REGS >= 32 && n <= 32 * VW) return net_row(row, n, kind, 5);
     return 1;
 }
 
