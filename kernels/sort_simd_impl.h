@@ -110,9 +110,9 @@ static int raw_flags(const int32_t *x, int64_t n)
     return f;
 }
 
-/* row[0, n) of kind sorted in place by the network over nr = 2^lnr registers
- * (n <= nr VW); returns 1 with the row untouched when it needs the stable sort */
-FN int net_row(int32_t *row, int64_t n, int kind, int lnr)
+/* src[0, n) of kind sorted into dst by the network over nr = 2^lnr registers
+ * (n <= nr VW); returns 1 with dst untouched when it needs the stable sort */
+FN int net_row(int32_t *dst, const int32_t *src, int64_t n, int kind, int lnr)
 {
     int nr = 1 << lnr;
     V r[NET_REGS];
@@ -125,11 +125,11 @@ FN int net_row(int32_t *row, int64_t n, int kind, int lnr)
         int64_t left = n - (int64_t)p * VW;
         V x;
         if (left >= VW) {
-            x = vld(row + p * VW);
+            x = vld(src + p * VW);
             sp |= vspecial(x);
         } else if (left > 0) {
             /* the fill maps to the key INT32_MAX */
-            x = vld_fill(row + p * VW, (int)left, skey(INT32_MAX, a, b));
+            x = vld_fill(src + p * VW, (int)left, skey(INT32_MAX, a, b));
             sp |= vspecial(x) & ((1u << left) - 1);
         } else {
             r[p] = vset1(INT32_MAX);
@@ -137,27 +137,27 @@ FN int net_row(int32_t *row, int64_t n, int kind, int lnr)
         }
         r[p] = vkey(x, va, vb);
     }
-    if (kind == SK_FLOAT && sp && sk_needs_stable(raw_flags(row, n))) return 1;
+    if (kind == SK_FLOAT && sp && sk_needs_stable(raw_flags(src, n))) return 1;
     net_regs(r, lnr);
 #pragma GCC unroll 32
     for (int p = 0; p < nr; p++) {
         int64_t left = n - (int64_t)p * VW;
-        if (left >= VW) vst(row + p * VW, vkey(r[p], va, vb));
-        else if (left > 0) vst_part(row + p * VW, vkey(r[p], va, vb), (int)left);
+        if (left >= VW) vst(dst + p * VW, vkey(r[p], va, vb));
+        else if (left > 0) vst_part(dst + p * VW, vkey(r[p], va, vb), (int)left);
     }
     return 0;
 }
 
-/* row[0, n) (n <= SORT_NET_MAX) by the network of the smallest fitting size, each
- * size compiled on its own */
-KFN static int SFX(row)(int32_t *row, int64_t n, int kind)
+/* src[0, n) (n <= SORT_NET_MAX) into dst by the network of the smallest fitting
+ * size, each size compiled on its own */
+KFN static int SFX(row)(int32_t *dst, const int32_t *src, int64_t n, int kind)
 {
-    if (n <= VW) return net_row(row, n, kind, 0);
-    if (n <= 2 * VW) return net_row(row, n, kind, 1);
-    if (n <= 4 * VW) return net_row(row, n, kind, 2);
-    if (n <= 8 * VW) return net_row(row, n, kind, 3);
-    if (NET_REGS >= 16 && n <= 16 * VW) return net_row(row, n, kind, 4);
-    if (NET_REGS >= 32 && n <= 32 * VW) return net_row(row, n, kind, 5);
+    if (n <= VW) return net_row(dst, src, n, kind, 0);
+    if (n <= 2 * VW) return net_row(dst, src, n, kind, 1);
+    if (n <= 4 * VW) return net_row(dst, src, n, kind, 2);
+    if (n <= 8 * VW) return net_row(dst, src, n, kind, 3);
+    if (NET_REGS >= 16 && n <= 16 * VW) return net_row(dst, src, n, kind, 4);
+    if (NET_REGS >= 32 && n <= 32 * VW) return net_row(dst, src, n, kind, 5);
     return 1;
 }
 
@@ -193,7 +193,7 @@ FN int32_t pivot_of(const int32_t *s, int64_t n)
     int32_t buf[64] ALIGNED64;
     int64_t step = n / 64;
     for (int i = 0; i < 64; i++) buf[i] = s[i * step + step / 2];
-    SFX(row)(buf, 64, SK_INT);
+    SFX(row)(buf, buf, 64, SK_INT);
     return buf[32];
 }
 
@@ -278,7 +278,7 @@ KFN static void SFX(qsort)(int32_t *a, int64_t n, int depth)
             n = nl;
         }
     }
-    SFX(row)(a, n, SK_INT);
+    SFX(row)(a, a, n, SK_INT);
 }
 
 KFN static void SFX(keys)(int32_t *a, int32_t *tmp, int64_t n)
