@@ -5,7 +5,7 @@
  *   vld_fill(p, cnt, fill) (lanes >= cnt: fill) / vst_part(p, v, cnt) (0 < cnt < VW),
  *   vxperm(v, c) (lane i gets lane i ^ c; c = 1, 2, 3, 4, 7, ..., VW - 1),
  *   vcmpx(v, p, s) (lanes with bit s set: max(v, p), the others min(v, p)),
- *   vrev (lanes reversed), vspecial(x) -> bit i set when float lane i is a NaN or
+ *   vrev (lanes reversed), vtranspose(r) (VW registers as a VW x VW matrix), vspecial(x) -> bit i set when float lane i is a NaN or
  *   a zero, vpart(v, pivot, le, left, right_end) -> nl: the lanes
  *   < pivot (<= with le) to left[0, nl) (it may write up to left[VW)), the others
  *   to right_end[-(VW - nl), 0), vpart_exact (the same writing nothing else),
@@ -57,8 +57,38 @@ FN V sort_in(V v)
 FN void net_regs(V *r, int lnr)
 {
     int nr = 1 << lnr;
+    if (lnr >= LVW) {
+        /* VW registers at a time: their columns sorted (registers compared whole,
+         * no shuffles), then transposed */
+#pragma GCC unroll 4
+        for (int g = 0; g < nr; g += VW) {
+            V *q = r + g;
+#pragma GCC unroll 8
+            for (int lk = 1; lk <= LVW; lk++) {
 #pragma GCC unroll 32
-    for (int p = 0; p < nr; p++) r[p] = sort_in(r[p]);
+                for (int p = 0; p < VW; p++) {
+                    int o = p ^ ((1 << lk) - 1);
+                    if (o < p) continue;
+                    V x = q[p], y = q[o];
+                    q[p] = vmin(x, y);
+                    q[o] = vmax(x, y);
+                }
+#pragma GCC unroll 8
+                for (int lj = lk - 2; lj >= 0; lj--)
+#pragma GCC unroll 32
+                    for (int p = 0; p < VW; p++) {
+                        if (p & (1 << lj)) continue;
+                        V x = q[p], y = q[p + (1 << lj)];
+                        q[p] = vmin(x, y);
+                        q[p + (1 << lj)] = vmax(x, y);
+                    }
+            }
+            vtranspose(q);
+        }
+    } else {
+#pragma GCC unroll 32
+        for (int p = 0; p < nr; p++) r[p] = sort_in(r[p]);
+    }
 #pragma GCC unroll 8
     for (int lkv = 1; lkv <= lnr; lkv++) {
         int kv = 1 << lkv, m = kv / 2;
