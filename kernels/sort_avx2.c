@@ -50,27 +50,27 @@ FN V vld_fill(const int32_t *p, int cnt, int32_t fill)
     return _mm256_blendv_epi8(vset1(fill), _mm256_maskload_epi32(p, m), m);
 }
 FN void vst_part(int32_t *p, V v, int cnt) { _mm256_maskstore_epi32(p, vlanes(cnt), v); }
+/* in each 128-bit lane: the 4 x 4 matrix of r[0, 4) transposed */
+FN void vtranspose4(V *r)
+{
+    V t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+    V t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+    r[0] = _mm256_unpacklo_epi64(t0, t2);
+    r[1] = _mm256_unpackhi_epi64(t0, t2);
+    r[2] = _mm256_unpacklo_epi64(t1, t3);
+    r[3] = _mm256_unpackhi_epi64(t1, t3);
+}
 /* r[0, 8) transposed (lane j of r[i] to lane i of r[j]) */
 FN void vtranspose(V *r)
 {
-    V t[8], u[8];
-#pragma GCC unroll 16
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    /* u[4g + c], 128-bit lane L: rows 4g .. 4g+3 of column 4L + c */
-#pragma GCC unroll 16
-    for (int g = 0; g < 8; g += 4) {
-        u[g] = _mm256_unpacklo_epi64(t[g], t[g + 2]);
-        u[g + 1] = _mm256_unpackhi_epi64(t[g], t[g + 2]);
-        u[g + 2] = _mm256_unpacklo_epi64(t[g + 1], t[g + 3]);
-        u[g + 3] = _mm256_unpackhi_epi64(t[g + 1], t[g + 3]);
-    }
+    /* then r[4g + c], 128-bit lane L: rows 4g .. 4g+3 of column 4L + c */
+#pragma GCC unroll 4
+    for (int g = 0; g < 8; g += 4) vtranspose4(r + g);
 #pragma GCC unroll 16
     for (int c = 0; c < 4; c++) {
-        r[c] = _mm256_permute2x128_si256(u[c], u[4 + c], 0x20);
-        r[4 + c] = _mm256_permute2x128_si256(u[c], u[4 + c], 0x31);
+        V lo = _mm256_permute2x128_si256(r[c], r[4 + c], 0x20);
+        r[4 + c] = _mm256_permute2x128_si256(r[c], r[4 + c], 0x31);
+        r[c] = lo;
     }
 }
 /* NaN or zero: 2|x| - 2 * 0x7f800001 (mod 2^32) is below 2^24 - 1 unsigned for

@@ -49,29 +49,28 @@ FN void vst_part(int32_t *p, V v, int cnt)
 {
     _mm512_mask_storeu_epi32((void *)p, (__mmask16)((1u << cnt) - 1), v);
 }
+/* in each 128-bit lane: the 4 x 4 matrix of r[0, 4) transposed */
+FN void vtranspose4(V *r)
+{
+    V t0 = _mm512_unpacklo_epi32(r[0], r[1]), t1 = _mm512_unpackhi_epi32(r[0], r[1]);
+    V t2 = _mm512_unpacklo_epi32(r[2], r[3]), t3 = _mm512_unpackhi_epi32(r[2], r[3]);
+    r[0] = _mm512_unpacklo_epi64(t0, t2);
+    r[1] = _mm512_unpackhi_epi64(t0, t2);
+    r[2] = _mm512_unpacklo_epi64(t1, t3);
+    r[3] = _mm512_unpackhi_epi64(t1, t3);
+}
 /* r[0, 16) transposed (lane j of r[i] to lane i of r[j]) */
 FN void vtranspose(V *r)
 {
-    V t[16], u[16];
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    /* u[4g + c], 128-bit lane L: rows 4g .. 4g+3 of column 4L + c */
-#pragma GCC unroll 16
-    for (int g = 0; g < 16; g += 4) {
-        u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
-        u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
-        u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
-        u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
-    }
-    /* for each c a 4 x 4 transpose of 128-bit lanes over u[c], u[4+c], u[8+c], u[12+c] */
+    /* then r[4g + c], 128-bit lane L: rows 4g .. 4g+3 of column 4L + c */
+#pragma GCC unroll 4
+    for (int g = 0; g < 16; g += 4) vtranspose4(r + g);
+    /* for each c a 4 x 4 transpose of 128-bit lanes over r[c], r[4+c], r[8+c], r[12+c] */
 #pragma GCC unroll 16
     for (int c = 0; c < 4; c++) {
-        V s0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), s1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
-        V s2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44);
-        V s3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
+        V s0 = _mm512_shuffle_i32x4(r[c], r[4 + c], 0x44), s1 = _mm512_shuffle_i32x4(r[c], r[4 + c], 0xee);
+        V s2 = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0x44);
+        V s3 = _mm512_shuffle_i32x4(r[8 + c], r[12 + c], 0xee);
         r[c] = _mm512_shuffle_i32x4(s0, s2, 0x88);
         r[4 + c] = _mm512_shuffle_i32x4(s0, s2, 0xdd);
         r[8 + c] = _mm512_shuffle_i32x4(s1, s3, 0x88);

@@ -5,7 +5,8 @@
  *   vld_fill(p, cnt, fill) (lanes >= cnt: fill) / vst_part(p, v, cnt) (0 < cnt < VW),
  *   vxperm(v, c) (lane i gets lane i ^ c; c = 1, 2, 3, 4, 7, ..., VW - 1),
  *   vcmpx(v, p, s) (lanes with bit s set: max(v, p), the others min(v, p)),
- *   vrev (lanes reversed), vtranspose(r) (VW registers as a VW x VW matrix), vspecial(x) -> bit i set when float lane i is a NaN or
+ *   vrev (lanes reversed), vtranspose(r) (VW registers as a VW x VW matrix),
+ *   vtranspose4(r) (4 registers: a 4 x 4 transpose in each 128-bit lane), vspecial(x) -> bit i set when float lane i is a NaN or
  *   a zero, vpart(v, pivot, le, left, right_end) -> nl: the lanes
  *   < pivot (<= with le) to left[0, nl) (it may write up to left[VW)), the others
  *   to right_end[-(VW - nl), 0), vpart_exact (the same writing nothing else),
@@ -40,16 +41,42 @@ FN V halves_in(V v)
     for (int lj = LVW - 1; lj >= 0; lj--) v = step_in(v, 1 << lj, 1 << lj);
     return v;
 }
-/* one register sorted */
-FN V sort_in(V v)
+/* one register sorted, its aligned groups of 2^(lk0 - 1) lanes already sorted */
+FN V sort_in_from(V v, int lk0)
 {
 #pragma GCC unroll 8
-    for (int lk = 1; lk <= LVW; lk++) {
+    for (int lk = lk0; lk <= LVW; lk++) {
         v = step_in(v, (1 << lk) - 1, 1 << (lk - 1));
 #pragma GCC unroll 8
         for (int lj = lk - 2; lj >= 0; lj--) v = step_in(v, 1 << lj, 1 << lj);
     }
     return v;
+}
+
+/* each lane sorted across registers q[0, 2^lq) (a bitonic network of whole
+ * registers: no shuffles) */
+FN void cols_sort(V *q, int lq)
+{
+#pragma GCC unroll 8
+    for (int lk = 1; lk <= lq; lk++) {
+#pragma GCC unroll 32
+        for (int p = 0; p < (1 << lq); p++) {
+            int o = p ^ ((1 << lk) - 1);
+            if (o < p) continue;
+            V x = q[p], y = q[o];
+            q[p] = vmin(x, y);
+            q[o] = vmax(x, y);
+        }
+#pragma GCC unroll 8
+        for (int lj = lk - 2; lj >= 0; lj--)
+#pragma GCC unroll 32
+            for (int p = 0; p < (1 << lq); p++) {
+                if (p & (1 << lj)) continue;
+                V x = q[p], y = q[p + (1 << lj)];
+                q[p] = vmin(x, y);
+                q[p + (1 << lj)] = vmax(x, y);
+            }
+    }
 }
 
 /* registers r[0, 2^lnr) sorted as one sequence (lnr a constant after inlining:
@@ -62,32 +89,19 @@ FN void net_regs(V *r, int lnr)
          * no shuffles), then transposed */
 #pragma GCC unroll 4
         for (int g = 0; g < nr; g += VW) {
-            V *q = r + g;
-#pragma GCC unroll 8
-            for (int lk = 1; lk <= LVW; lk++) {
-#pragma GCC unroll 32
-                for (int p = 0; p < VW; p++) {
-                    int o = p ^ ((1 << lk) - 1);
-                    if (o < p) continue;
-                    V x = q[p], y = q[o];
-                    q[p] = vmin(x, y);
-                    q[o] = vmax(x, y);
-                }
-#pragma GCC unroll 8
-                for (int lj = lk - 2; lj >= 0; lj--)
-#pragma GCC unroll 32
-                    for (int p = 0; p < VW; p++) {
-                        if (p & (1 << lj)) continue;
-                        V x = q[p], y = q[p + (1 << lj)];
-                        q[p] = vmin(x, y);
-                        q[p + (1 << lj)] = vmax(x, y);
-                    }
-            }
-            vtranspose(q);
+            cols_sort(r + g, LVW);
+            vtranspose(r + g);
         }
+    } else if (lnr == 2) {
+        /* columns of 4 sorted, then 4 x 4 transposes in each 128-bit lane: each
+         * register holds sorted groups of 4 lanes */
+        cols_sort(r, 2);
+        vtranspose4(r);
+#pragma GCC unroll 4
+        for (int p = 0; p < 4; p++) r[p] = sort_in_from(r[p], 3);
     } else {
 #pragma GCC unroll 32
-        for (int p = 0; p < nr; p++) r[p] = sort_in(r[p]);
+        for (int p = 0; p < nr; p++) r[p] = sort_in_from(r[p], 1);
     }
 #pragma GCC unroll 8
     for (int lkv = 1; lkv <= lnr; lkv++) {
