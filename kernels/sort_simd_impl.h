@@ -57,10 +57,11 @@ FN V sort_in_from(V v, int lk0)
  * registers: no shuffles) */
 FN void cols_sort(V *q, int lq)
 {
+    int nq = 1 << lq;
 #pragma GCC unroll 8
     for (int lk = 1; lk <= lq; lk++) {
 #pragma GCC unroll 32
-        for (int p = 0; p < (1 << lq); p++) {
+        for (int p = 0; p < nq; p++) {
             int o = p ^ ((1 << lk) - 1);
             if (o < p) continue;
             V x = q[p], y = q[o];
@@ -70,7 +71,7 @@ FN void cols_sort(V *q, int lq)
 #pragma GCC unroll 8
         for (int lj = lk - 2; lj >= 0; lj--)
 #pragma GCC unroll 32
-            for (int p = 0; p < (1 << lq); p++) {
+            for (int p = 0; p < nq; p++) {
                 if (p & (1 << lj)) continue;
                 V x = q[p], y = q[p + (1 << lj)];
                 q[p] = vmin(x, y);
