@@ -6,20 +6,26 @@
  *   vxperm(v, c) (lane i gets lane i ^ c; c = 1, 2, 3, 4, 7, ..., VW - 1),
  *   vcmpx(v, p, s) (lanes with bit s set: max(v, p), the others min(v, p)),
  *   vrev (lanes reversed), vtranspose(r) (VW registers as a VW x VW matrix),
- *   vtranspose4(r) (4 registers: a 4 x 4 transpose in each 128-bit lane), vspecial(x) -> bit i set when float lane i is a NaN or
- *   a zero, vpart(v, pivot, le, left, right_end) -> nl: the lanes
+ *   vtranspose4(r) (4 registers: a 4 x 4 transpose in each 128-bit lane),
+ *   vspecial(x) -> bit i set when float lane i is a NaN or a zero,
+ *   vpart(v, pivot, le, left, right_end) -> nl: the lanes
  *   < pivot (<= with le) to left[0, nl) (it may write up to left[VW)), the others
  *   to right_end[-(VW - nl), 0), vpart_exact (the same writing nothing else),
  *   vflags_acc / vflags_done: SK_* flags of float
  *   keys, and optionally SORT_SIMD_INIT (tables made once).
  *
  * Short rows: one bitonic network over the row padded with INT32_MAX to a power
- * of two registers, held in registers from load to store.  Each register is
- * first sorted on its own (block size k's first step pairs lane i with i ^ (k - 1),
- * the next ones i with i ^ j, j = k/4 .. 1); then blocks of kv registers are
- * merged: register p of the lower half against the reverse of register kv-1-p
- * (the upper half comes out reversed as a whole, still bitonic), then registers
- * jv apart, then the strides inside each register.
+ * of two registers, held in registers from load to store (fully unrolled per
+ * size).  First every register is sorted: with VW or more registers, VW at a time
+ * by sorting their columns (whole registers compared, no shuffles) and
+ * transposing; with 4, columns of 4 and 4 x 4 transposes in 128-bit lanes, then
+ * the in-register stages from block size 8; else in-register stages alone (block
+ * size k's first step pairs lane i with i ^ (k - 1), the next ones i with i ^ j,
+ * j = k/4 .. 1).  Then blocks of kv registers are merged: register p of the lower
+ * half against the reverse of register kv-1-p (the upper half comes out reversed
+ * as a whole, still bitonic), then registers jv apart, then the strides inside
+ * each register.  Float rows holding a NaN or a zero (a vector test on the load)
+ * get their exact flags; those needing the stable sort are left as they were.
  * Long rows: quicksort in place whose partition (vpart) moves each register's
  * two sides to the two ends at once; pieces of at most SORT_NET_MAX go through the
  * network.
