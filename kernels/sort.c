@@ -464,11 +464,13 @@ static int simd_kind(int dtype)
     }
 }
 
-/* One row of n on this thread by the key kernels (tmp: n more); returns 1 with
- * the row as it was when it needs the stable sort. */
-static int simd_row(const struct sort_simd *S, int kind, int32_t *row, int32_t *tmp, int64_t n)
+/* One row of n on this thread by the key kernels from src (row itself, or another
+ * row when n <= SORT_NET_MAX) into row (tmp: n more); returns 1 with the row as it
+ * was when it needs the stable sort. */
+static int simd_row(const struct sort_simd *S, int kind, int32_t *row, const int32_t *src,
+                    int32_t *tmp, int64_t n)
 {
-    if (n <= SORT_NET_MAX) return S->row(row, n, kind);
+    if (n <= SORT_NET_MAX) return S->row(row, src, n, kind);
     if (sk_needs_stable(S->to_keys(row, row, n, kind))) {
         S->from_keys(row, row, n, kind);
         return 1;
@@ -643,6 +645,7 @@ typedef struct {
     const sorter *so;
     size_t isz;
     char *data;              /* the rows: sorted in place, or argsort's input */
+    const char *src;         /* sort: the rows to sort into data, or NULL (in place) */
     uint32_t *idx;           /* argsort output, or NULL */
     char *scratch;           /* per thread: L.bytes */
     layout L;
@@ -661,7 +664,11 @@ static void rows_task(void *vc, int64_t t, int tid)
     for (int64_t r = t * c->rows_per_task; r < r1; r++) {
         char *row = c->data + (size_t)r * (size_t)len * c->isz;
         uint32_t *ix = c->idx ? c->idx + r * len : NULL;
-        if (c->S && simd_row(c->S, c->kind, (int32_t *)row, (int32_t *)tmp, len) == 0) continue;
+        const char *srow = c->src ? c->src + (size_t)r * (size_t)len * c->isz : row;
+        if (c->S && simd_row(c->S, c->kind, (int32_t *)row, (const int32_t *)srow, (int32_t *)tmp,
+                             len) == 0)
+            continue;
+        if (srow != row) memcpy(row, srow, (size_t)len * c->isz);
         /* (long_row on one thread measured slower than plain LSD: float keys
          * cluster in few top-byte buckets, so the buckets rarely fit in cache) */
         if (len < RADIX_MIN(c->so->kb)) {
@@ -673,19 +680,30 @@ static void rows_task(void *vc, int64_t t, int tid)
     }
 }
 
-/* sort (idx == NULL: data in place) or argsort (into idx) */
-static int sort_any(int dtype, uint32_t *idx, void *data, int64_t nrows, int64_t len)
+/* sort (idx == NULL: data in place, or from src into data) or argsort (into idx) */
+static int sort_any(int dtype, uint32_t *idx, void *data, const void *src, int64_t nrows,
+                    int64_t len)
 {
     if (dtype < 0 || dtype >= MLXC_NUM_DTYPES || !sorters[dtype].kb) return MLXC_ERR_UNSUPPORTED;
     if (idx && len > (int64_t)UINT32_MAX) return MLXC_ERR_UNSUPPORTED;
-    if (nrows <= 0 || len <= 0 || (!idx && len == 1)) return MLXC_OK;
+    if (nrows <= 0 || len <= 0) return MLXC_OK;
     const sorter *so = &sorters[dtype];
     size_t isz = mlxc_itemsize(dtype);
+    int kind = idx ? -1 : simd_kind(dtype);
+    const struct sort_simd *S = kind >= 0 ? mlxc_sort_simd() : NULL;
+    if (src == data) src = NULL;
+    /* only the networks read their rows from src: the rest sort in place */
+    if (src && !(S && len <= SORT_NET_MAX)) {
+        memcpy(data, src, (size_t)nrows * (size_t)len * isz);
+        src = NULL;
+    }
+    if (!idx && len == 1) {
+        if (src) memcpy(data, src, (size_t)nrows * isz);
+        return MLXC_OK;
+    }
     int nt = mlxc_num_threads();
     if (nrows * len < PAR_TOTAL_MIN) nt = 1;
     layout L;
-    int kind = idx ? -1 : simd_kind(dtype);
-    const struct sort_simd *S = kind >= 0 ? mlxc_sort_simd() : NULL;
 
     if (S && nt > 1 && nrows < nt && len >= PAR_ROW_MIN) {
         /* few long 32-bit rows: the key kernels, each row by all threads; a
@@ -720,7 +738,7 @@ static int sort_any(int dtype, uint32_t *idx, void *data, int64_t nrows, int64_t
     if ((size_t)nt > SIZE_MAX / L.bytes) return MLXC_ERR_NOMEM;
     char *scratch = scratch_alloc(L.bytes * (size_t)nt);
     if (!scratch) return MLXC_ERR_NOMEM;
-    rows_ctx c = {so, isz, data, idx, scratch, L, nrows, len, per, S, kind};
+    rows_ctx c = {so, isz, data, src, idx, scratch, L, nrows, len, per, S, kind};
     mlxc_parallel_for(ntask, nt, rows_task, &c);
     free(scratch);
     return MLXC_OK;
@@ -728,12 +746,17 @@ static int sort_any(int dtype, uint32_t *idx, void *data, int64_t nrows, int64_t
 
 int mlxc_sort(int dtype, void *data, int64_t nrows, int64_t len)
 {
-    return sort_any(dtype, NULL, data, nrows, len);
+    return sort_any(dtype, NULL, data, NULL, nrows, len);
+}
+
+int mlxc_sort_from(int dtype, void *out, const void *src, int64_t nrows, int64_t len)
+{
+    return sort_any(dtype, NULL, out, src, nrows, len);
 }
 
 int mlxc_argsort(int dtype, uint32_t *idx, const void *data, int64_t nrows, int64_t len)
 {
-    return sort_any(dtype, idx, (void *)data, nrows, len);
+    return sort_any(dtype, idx, (void *)data, NULL, nrows, len);
 }
 
 /* the SIMD levels this family has code for (mlxc_cpu.h: cpu_info reports the pick) */

@@ -7,12 +7,12 @@
 #include <immintrin.h>
 
 #define VW 8
+#define LVW 3        /* log2 VW */
 #define TGT __attribute__((target("avx2,popcnt")))
 #define FN static inline __attribute__((always_inline)) TGT
 #define KFN TGT
 #define SFX(name) name##_avx2
 typedef __m256i V;
-typedef __m256i VMK;
 
 FN V vld(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 FN void vst(int32_t *p, V v) { _mm256_storeu_si256((__m256i *)p, v); }
@@ -23,14 +23,64 @@ FN V vmax(V a, V b) { return _mm256_max_epi32(a, b); }
 FN V vxor(V a, V b) { return _mm256_xor_si256(a, b); }
 FN V vand(V a, V b) { return _mm256_and_si256(a, b); }
 FN V vsrai31(V a) { return _mm256_srai_epi32(a, 31); }
-FN V vpermx(V v, V idx) { return _mm256_permutevar8x32_epi32(v, idx); }
-FN VMK vbit(V iota, int s)
+FN V vxperm(V v, int c)
 {
-    V b = vset1(s);
-    return _mm256_cmpeq_epi32(_mm256_and_si256(iota, b), b);
+    switch (c) {         /* in-lane shuffles with immediates where they reach */
+    case 1: return _mm256_shuffle_epi32(v, 0xb1);
+    case 2: return _mm256_shuffle_epi32(v, 0x4e);
+    case 3: return _mm256_shuffle_epi32(v, 0x1b);
+    case 4: return _mm256_permute4x64_epi64(v, 0x4e);
+    default: return _mm256_permutevar8x32_epi32(v, vxor(viota(), vset1(c)));
+    }
 }
-FN V vblend(VMK m, V a, V b) { return _mm256_blendv_epi8(a, b, m); }
-FN V vrev(V v) { return _mm256_permutevar8x32_epi32(v, _mm256_set_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+FN V vcmpx(V v, V p, int s)
+{
+    V lo = _mm256_min_epi32(v, p), hi = _mm256_max_epi32(v, p);
+    switch (s) {
+    case 1: return _mm256_blend_epi32(lo, hi, 0xaa);
+    case 2: return _mm256_blend_epi32(lo, hi, 0xcc);
+    default: return _mm256_blend_epi32(lo, hi, 0xf0);
+    }
+}
+FN V vrev(V v) { return vxperm(v, 7); }
+FN V vlanes(int cnt) { return _mm256_cmpgt_epi32(vset1(cnt), viota()); }
+FN V vld_fill(const int32_t *p, int cnt, int32_t fill)
+{
+    V m = vlanes(cnt);
+    return _mm256_blendv_epi8(vset1(fill), _mm256_maskload_epi32(p, m), m);
+}
+FN void vst_part(int32_t *p, V v, int cnt) { _mm256_maskstore_epi32(p, vlanes(cnt), v); }
+/* in each 128-bit lane: the 4 x 4 matrix of r[0, 4) transposed */
+FN void vtranspose4(V *r)
+{
+    V t0 = _mm256_unpacklo_epi32(r[0], r[1]), t1 = _mm256_unpackhi_epi32(r[0], r[1]);
+    V t2 = _mm256_unpacklo_epi32(r[2], r[3]), t3 = _mm256_unpackhi_epi32(r[2], r[3]);
+    r[0] = _mm256_unpacklo_epi64(t0, t2);
+    r[1] = _mm256_unpackhi_epi64(t0, t2);
+    r[2] = _mm256_unpacklo_epi64(t1, t3);
+    r[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+/* r[0, 8) transposed (lane j of r[i] to lane i of r[j]) */
+FN void vtranspose(V *r)
+{
+    /* then r[4g + c], 128-bit lane L: rows 4g .. 4g+3 of column 4L + c */
+#pragma GCC unroll 4
+    for (int g = 0; g < 8; g += 4) vtranspose4(r + g);
+#pragma GCC unroll 16
+    for (int c = 0; c < 4; c++) {
+        V lo = _mm256_permute2x128_si256(r[c], r[4 + c], 0x20);
+        r[4 + c] = _mm256_permute2x128_si256(r[c], r[4 + c], 0x31);
+        r[c] = lo;
+    }
+}
+/* NaN or zero: 2|x| - 2 * 0x7f800001 (mod 2^32) is below 2^24 - 1 unsigned for
+ * exactly those; the bias 2^31 makes the compare a signed one */
+FN unsigned vspecial(V x)
+{
+    V t = _mm256_add_epi32(_mm256_slli_epi32(x, 1), vset1((int32_t)0x80fffffeu));
+    V m = _mm256_cmpgt_epi32(vset1((int32_t)0x80ffffffu), t);
+    return (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(m));
+}
 
 /* per lane mask m (bit i: lane i goes left): the permutation putting the left
  * lanes first and the right ones after, both in order, as 8 nibbles */

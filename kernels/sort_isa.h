@@ -28,9 +28,9 @@ struct sort_simd {
     void (*init)(void);        /* once before use (idempotent, thread-safe) */
     /* keys a[0, n) sorted in place (tmp: unused, may be NULL) */
     void (*keys)(int32_t *a, int32_t *tmp, int64_t n);
-    /* a row of n <= SORT_NET_MAX elements of kind sorted in place; returns 0, or
-     * 1 with the row untouched when it needs the stable sort */
-    int (*row)(int32_t *row, int64_t n, int kind);
+    /* a row of n <= SORT_NET_MAX elements of kind sorted from src into dst (may be
+     * the same); returns 0, or 1 with dst untouched when it needs the stable sort */
+    int (*row)(int32_t *dst, const int32_t *src, int64_t n, int kind);
     /* elements of kind from src -> keys to dst (may be the same); returns the SK_*
      * flags of what was seen (floats only) */
     int (*to_keys)(int32_t *dst, const int32_t *src, int64_t n, int kind);

@@ -1,19 +1,31 @@
 /* Sorting of int32 keys (sort_isa.h) for one SIMD level.  The level's file
  * defines, before including this:
- *   V, VW (lanes), VMK (a lane mask), TGT, FN (inlined, target), KFN, SFX(name)
- *   vld/vst (unaligned), vset1, viota, vmin, vmax, vxor, vand, vsrai31, vpermx(v, idx),
- *   vbit(iota, s) -> VMK of the lanes with bit s set, vblend(m, a, b) (b where m),
- *   vrev (lanes reversed), vpart(v, pivot, le, left, right_end) -> nl: the lanes
+ *   V, VW (lanes), LVW (log2 VW), TGT, FN (inlined, target), KFN, SFX(name)
+ *   vld/vst (unaligned), vset1, vmin, vmax, vxor, vand, vsrai31,
+ *   vld_fill(p, cnt, fill) (lanes >= cnt: fill) / vst_part(p, v, cnt) (0 < cnt < VW),
+ *   vxperm(v, c) (lane i gets lane i ^ c; c = 1, 2, 3, 4, 7, ..., VW - 1),
+ *   vcmpx(v, p, s) (lanes with bit s set: max(v, p), the others min(v, p)),
+ *   vrev (lanes reversed), vtranspose(r) (VW registers as a VW x VW matrix),
+ *   vtranspose4(r) (4 registers: a 4 x 4 transpose in each 128-bit lane),
+ *   vspecial(x) -> bit i set when float lane i is a NaN or a zero,
+ *   vpart(v, pivot, le, left, right_end) -> nl: the lanes
  *   < pivot (<= with le) to left[0, nl) (it may write up to left[VW)), the others
  *   to right_end[-(VW - nl), 0), vpart_exact (the same writing nothing else),
  *   vflags_acc / vflags_done: SK_* flags of float
  *   keys, and optionally SORT_SIMD_INIT (tables made once).
  *
  * Short rows: one bitonic network over the row padded with INT32_MAX to a power
- * of two (at least VW).  In the network every comparator is ascending: block size
- * k's first step pairs i with i ^ (k - 1), the next ones i with i ^ j (j = k/4 ..
- * 1); strides below VW are lane permutations inside a register, larger ones pair
- * whole registers (the first step with one of them reversed).
+ * of two registers, held in registers from load to store (fully unrolled per
+ * size).  First every register is sorted: with VW or more registers, VW at a time
+ * by sorting their columns (whole registers compared, no shuffles) and
+ * transposing; with 4, columns of 4 and 4 x 4 transposes in 128-bit lanes, then
+ * the in-register stages from block size 8; else in-register stages alone (block
+ * size k's first step pairs lane i with i ^ (k - 1), the next ones i with i ^ j,
+ * j = k/4 .. 1).  Then blocks of kv registers are merged: register p of the lower
+ * half against the reverse of register kv-1-p (the upper half comes out reversed
+ * as a whole, still bitonic), then registers jv apart, then the strides inside
+ * each register.  Float rows holding a NaN or a zero (a vector test on the load)
+ * get their exact flags; those needing the stable sort are left as they were.
  * Long rows: quicksort in place whose partition (vpart) moves each register's
  * two sides to the two ends at once; pieces of at most SORT_NET_MAX go through the
  * network.
@@ -21,69 +33,112 @@
  * algorithm, the level or the pivots. */
 
 #define ALIGNED64 __attribute__((aligned(64)))
+#define NET_REGS (SORT_NET_MAX / VW)
 
 /* one in-register step: lane i against lane i ^ c, the lanes with bit s set
  * keep the larger */
-FN V step_in(V v, int c, int s)
-{
-    V iota = viota();
-    V p = vpermx(v, vxor(iota, vset1(c)));
-    return vblend(vbit(iota, s), vmin(v, p), vmax(v, p));
-}
-/* the steps of block size k inside a register, from its flip on (k <= VW) */
-FN V block_in(V v, int k)
-{
-    v = step_in(v, k - 1, k / 2);
-    for (int j = k / 4; j >= 1; j /= 2) v = step_in(v, j, j);
-    return v;
-}
+FN V step_in(V v, int c, int s) { return vcmpx(v, vxperm(v, c), s); }
+/* (the loops below count in log2: GCC fully unrolls loops whose trip count it
+ * can compute, not ones stepping by k *= 2) */
 /* the half steps j = VW/2 .. 1 */
 FN V halves_in(V v)
 {
-    for (int j = VW / 2; j >= 1; j /= 2) v = step_in(v, j, j);
+#pragma GCC unroll 8
+    for (int lj = LVW - 1; lj >= 0; lj--) v = step_in(v, 1 << lj, 1 << lj);
+    return v;
+}
+/* one register sorted, its aligned groups of 2^(lk0 - 1) lanes already sorted */
+FN V sort_in_from(V v, int lk0)
+{
+#pragma GCC unroll 8
+    for (int lk = lk0; lk <= LVW; lk++) {
+        v = step_in(v, (1 << lk) - 1, 1 << (lk - 1));
+#pragma GCC unroll 8
+        for (int lj = lk - 2; lj >= 0; lj--) v = step_in(v, 1 << lj, 1 << lj);
+    }
     return v;
 }
 
-/* bitonic sort of buf[0, m), m a power of two >= VW (a constant after inlining) */
-FN void bitonic(int32_t *buf, int m)
+/* each lane sorted across registers q[0, 2^lq) (a bitonic network of whole
+ * registers: no shuffles) */
+FN void cols_sort(V *q, int lq)
 {
-    int nv = m / VW;
-    for (int p = 0; p < nv; p++) {
-        V v = vld(buf + p * VW);
-        for (int k = 2; k <= VW; k *= 2) v = block_in(v, k);
-        vst(buf + p * VW, v);
-    }
-    for (int kv = 2; kv <= nv; kv *= 2) {             /* block of kv registers */
-        for (int p = 0; p < nv; p++) {                /* the flip */
-            int q = p ^ (kv - 1);
-            if (q < p) continue;
-            V a = vld(buf + p * VW), b = vrev(vld(buf + q * VW));
-            vst(buf + p * VW, vmin(a, b));
-            vst(buf + q * VW, vrev(vmax(a, b)));
+    int nq = 1 << lq;
+#pragma GCC unroll 8
+    for (int lk = 1; lk <= lq; lk++) {
+#pragma GCC unroll 32
+        for (int p = 0; p < nq; p++) {
+            int o = p ^ ((1 << lk) - 1);
+            if (o < p) continue;
+            V x = q[p], y = q[o];
+            q[p] = vmin(x, y);
+            q[o] = vmax(x, y);
         }
-        for (int jv = kv / 4; jv >= 1; jv /= 2)
-            for (int p = 0; p < nv; p++) {
-                if (p & jv) continue;
-                V a = vld(buf + p * VW), b = vld(buf + (p + jv) * VW);
-                vst(buf + p * VW, vmin(a, b));
-                vst(buf + (p + jv) * VW, vmax(a, b));
+#pragma GCC unroll 8
+        for (int lj = lk - 2; lj >= 0; lj--)
+#pragma GCC unroll 32
+            for (int p = 0; p < nq; p++) {
+                if (p & (1 << lj)) continue;
+                V x = q[p], y = q[p + (1 << lj)];
+                q[p] = vmin(x, y);
+                q[p + (1 << lj)] = vmax(x, y);
             }
-        for (int p = 0; p < nv; p++) vst(buf + p * VW, halves_in(vld(buf + p * VW)));
     }
 }
-/* buf[0, m) with m the smallest power of two >= n and >= VW, each size compiled
- * on its own so its loops unroll */
-FN void bitonic_any(int32_t *buf, int64_t n)
+
+/* registers r[0, 2^lnr) sorted as one sequence (lnr a constant after inlining:
+ * the loops unroll and r stays in registers) */
+FN void net_regs(V *r, int lnr)
 {
-    if (n <= VW) bitonic(buf, VW);
-    else if (n <= 2 * VW) bitonic(buf, 2 * VW);
-    else if (n <= 4 * VW) bitonic(buf, 4 * VW);
-    else if (n <= 8 * VW) bitonic(buf, 8 * VW);
-    else if (n <= 16 * VW) bitonic(buf, 16 * VW);
-    else if (n <= 32 * VW) bitonic(buf, 32 * VW);
-    else bitonic(buf, 64 * VW);
+    int nr = 1 << lnr;
+    if (lnr >= LVW) {
+        /* VW registers at a time: their columns sorted (registers compared whole,
+         * no shuffles), then transposed */
+#pragma GCC unroll 4
+        for (int g = 0; g < nr; g += VW) {
+            cols_sort(r + g, LVW);
+            vtranspose(r + g);
+        }
+    } else if (lnr == 2) {
+        /* columns of 4 sorted, then 4 x 4 transposes in each 128-bit lane: each
+         * register holds sorted groups of 4 lanes */
+        cols_sort(r, 2);
+        vtranspose4(r);
+#pragma GCC unroll 4
+        for (int p = 0; p < 4; p++) r[p] = sort_in_from(r[p], 3);
+    } else {
+#pragma GCC unroll 32
+        for (int p = 0; p < nr; p++) r[p] = sort_in_from(r[p], 1);
+    }
+#pragma GCC unroll 8
+    for (int lkv = 1; lkv <= lnr; lkv++) {
+        int kv = 1 << lkv, m = kv / 2;
+#pragma GCC unroll 32
+        for (int b = 0; b < nr; b += kv) {
+            V hi[NET_REGS / 2];
+#pragma GCC unroll 32
+            for (int j = 0; j < m; j++) {
+                V x = r[b + j], y = vrev(r[b + kv - 1 - j]);
+                r[b + j] = vmin(x, y);
+                hi[j] = vmax(x, y);
+            }
+#pragma GCC unroll 32
+            for (int j = 0; j < m; j++) r[b + m + j] = hi[j];
+        }
+#pragma GCC unroll 8
+        for (int ljv = lkv - 2; ljv >= 0; ljv--)
+#pragma GCC unroll 32
+            for (int p = 0; p < nr; p++) {
+                int jv = 1 << ljv;
+                if (p & jv) continue;
+                V x = r[p], y = r[p + jv];
+                r[p] = vmin(x, y);
+                r[p + jv] = vmax(x, y);
+            }
+#pragma GCC unroll 32
+        for (int p = 0; p < nr; p++) r[p] = halves_in(r[p]);
+    }
 }
-#define NET_BUF (SORT_NET_MAX > 64 * VW ? 64 * VW : SORT_NET_MAX)
 
 /* the key map (its own inverse): x ^ ((x >> 31) & a) ^ b */
 static inline void kind_ab(int kind, int32_t *a, int32_t *b)
@@ -94,52 +149,67 @@ static inline void kind_ab(int kind, int32_t *a, int32_t *b)
 FN V vkey(V x, V a, V b) { return vxor(vxor(x, vand(vsrai31(x), a)), b); }
 static inline int32_t skey(int32_t x, int32_t a, int32_t b) { return x ^ ((x >> 31) & a) ^ b; }
 
-/* n <= NET_BUF elements src (mapped by a, b) into buf, padded to the network size */
-FN void net_load(int32_t *buf, const int32_t *src, int64_t n, int32_t a, int32_t b)
+/* SK_* flags of float elements x[0, n) */
+static int raw_flags(const int32_t *x, int64_t n)
 {
-    V va = vset1(a), vb = vset1(b);
-    int64_t i = 0;
-    for (; i + VW <= n; i += VW) vst(buf + i, vkey(vld(src + i), va, vb));
-    for (; i < n; i++) buf[i] = skey(src[i], a, b);
-    int64_t m = VW;
-    while (m < n) m *= 2;
-    V top = vset1(INT32_MAX);
-    for (; i < m && (i & (VW - 1)); i++) buf[i] = INT32_MAX;
-    for (; i < m; i += VW) vst(buf + i, top);
-}
-FN void net_store(int32_t *dst, const int32_t *buf, int64_t n, int32_t a, int32_t b)
-{
-    V va = vset1(a), vb = vset1(b);
-    int64_t i = 0;
-    for (; i + VW <= n; i += VW) vst(dst + i, vkey(vld(buf + i), va, vb));
-    for (; i < n; i++) dst[i] = skey(buf[i], a, b);
-}
-
-/* SK_* flags of sorted float keys k[0, n): NaNs sit at the ends, zeros side by side */
-static int sorted_flags(const int32_t *k, int64_t n)
-{
-    int f = n > 0 && (k[0] < (int32_t)0x807fffffu || k[n - 1] > 0x7f800000) ? SK_NAN : 0;
-    int64_t lo = 0, hi = n;                  /* the first key >= 0 */
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (k[mid] < 0) lo = mid + 1;
-        else hi = mid;
+    int f = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t u = x[i];
+        f |= (u & 0x7fffffff) > 0x7f800000 ? SK_NAN : 0;
+        f |= u == 0 ? SK_PZERO : u == INT32_MIN ? SK_NZERO : 0;
     }
-    if (lo < n && k[lo] == 0) f |= SK_PZERO;
-    if (lo > 0 && k[lo - 1] == -1) f |= SK_NZERO;
     return f;
 }
 
-KFN static int SFX(row)(int32_t *row, int64_t n, int kind)
+/* src[0, n) of kind sorted into dst by the network over nr = 2^lnr registers
+ * (n <= nr VW); returns 1 with dst untouched when it needs the stable sort */
+FN int net_row(int32_t *dst, const int32_t *src, int64_t n, int kind, int lnr)
 {
-    int32_t buf[NET_BUF] ALIGNED64, a, b;
-    if (n > NET_BUF) return 1;
+    int nr = 1 << lnr;
+    V r[NET_REGS];
+    int32_t a, b;
     kind_ab(kind, &a, &b);
-    net_load(buf, row, n, a, b);
-    bitonic_any(buf, n);
-    if (kind == SK_FLOAT && sk_needs_stable(sorted_flags(buf, n))) return 1;
-    net_store(row, buf, n, a, b);
+    V va = vset1(a), vb = vset1(b);
+    unsigned sp = 0;                 /* lanes holding float NaNs or zeros */
+#pragma GCC unroll 32
+    for (int p = 0; p < nr; p++) {
+        int64_t left = n - (int64_t)p * VW;
+        V x;
+        if (left >= VW) {
+            x = vld(src + p * VW);
+            sp |= vspecial(x);
+        } else if (left > 0) {
+            /* the fill maps to the key INT32_MAX */
+            x = vld_fill(src + p * VW, (int)left, skey(INT32_MAX, a, b));
+            sp |= vspecial(x) & ((1u << left) - 1);
+        } else {
+            r[p] = vset1(INT32_MAX);
+            continue;
+        }
+        r[p] = vkey(x, va, vb);
+    }
+    if (kind == SK_FLOAT && sp && sk_needs_stable(raw_flags(src, n))) return 1;
+    net_regs(r, lnr);
+#pragma GCC unroll 32
+    for (int p = 0; p < nr; p++) {
+        int64_t left = n - (int64_t)p * VW;
+        if (left >= VW) vst(dst + p * VW, vkey(r[p], va, vb));
+        else if (left > 0) vst_part(dst + p * VW, vkey(r[p], va, vb), (int)left);
+    }
     return 0;
+}
+
+/* src[0, n) (n <= SORT_NET_MAX) into dst by the network of the smallest fitting
+ * size, each size compiled on its own */
+KFN static int SFX(row)(int32_t *dst, const int32_t *src, int64_t n, int kind)
+{
+    if (n <= VW) return net_row(dst, src, n, kind, 0);
+    if (n <= 2 * VW) return net_row(dst, src, n, kind, 1);
+    if (n <= 4 * VW) return net_row(dst, src, n, kind, 2);
+    if (n <= 8 * VW) return net_row(dst, src, n, kind, 3);
+    if (NET_REGS >= 16 && n <= 16 * VW) return net_row(dst, src, n, kind, 4);
+    if (NET_REGS >= 32 && n <= 32 * VW) return net_row(dst, src, n, kind, 5);
+    return 1;
 }
 
 /* ------------------------------------------------------------ quicksort */
@@ -174,7 +244,7 @@ FN int32_t pivot_of(const int32_t *s, int64_t n)
     int32_t buf[64] ALIGNED64;
     int64_t step = n / 64;
     for (int i = 0; i < 64; i++) buf[i] = s[i * step + step / 2];
-    bitonic(buf, 64);
+    SFX(row)(buf, buf, 64, SK_INT);
     return buf[32];
 }
 
@@ -235,7 +305,7 @@ FN int64_t partition(int32_t *a, int64_t n, int32_t pivot, int le)
 /* a[0, n) sorted in place */
 KFN static void SFX(qsort)(int32_t *a, int64_t n, int depth)
 {
-    while (n > NET_BUF) {
+    while (n > SORT_NET_MAX) {
         if (depth-- == 0) {
             heap_sort(a, n);
             return;
@@ -259,10 +329,7 @@ KFN static void SFX(qsort)(int32_t *a, int64_t n, int depth)
             n = nl;
         }
     }
-    int32_t buf[NET_BUF] ALIGNED64;
-    net_load(buf, a, n, 0, 0);
-    bitonic_any(buf, n);
-    net_store(a, buf, n, 0, 0);
+    SFX(row)(a, a, n, SK_INT);
 }
 
 KFN static void SFX(keys)(int32_t *a, int32_t *tmp, int64_t n)

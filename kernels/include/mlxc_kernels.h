@@ -169,6 +169,9 @@ int mlxc_scan(int op, int dtype, void *out, const void *in,
  * writes uint32 indices of a stable ascending sort of each row of data (data
  * unchanged).  Real dtypes and bool; complex64 unsupported. ---- */
 int mlxc_sort(int dtype, void *data, int64_t nrows, int64_t len);
+/* the same sorting the contiguous rows src into out (the same or not overlapping;
+ * the short 32-bit rows are read from src and written once) */
+int mlxc_sort_from(int dtype, void *out, const void *src, int64_t nrows, int64_t len);
 int mlxc_argsort(int dtype, uint32_t *idx, const void *data, int64_t nrows, int64_t len);
 
 /* ---- take: src is contiguous, viewed as (outer, axis_len, inner);

@@ -64,6 +64,7 @@ cdef extern from "mlxc_kernels.h" nogil:
                   int ndim, const int64_t *shape, const int64_t *strides,
                   int reverse, int inclusive)
     int mlxc_sort(int dtype, void *data, int64_t nrows, int64_t length)
+    int mlxc_sort_from(int dtype, void *out, const void *src, int64_t nrows, int64_t length)
     int mlxc_argsort(int dtype, uint32_t *idx, const void *data, int64_t nrows, int64_t length)
     int mlxc_take(int dtype, void *out, const void *src,
                   int64_t outer, int64_t axis_len, int64_t inner,

@@ -279,15 +279,24 @@ cdef class Sort(Primitive):
         cdef list order = axis_last(a.ndim, self.axis)
         cdef Perm P = make_perm(a, order)
         cdef int64_t n = a.dims[self.axis], nrows
+        cdef int i
+        cdef bint rows = dt != MLXC_COMPLEX64
         alloc_output(out)
         if out.size == 0:
             return 0
         nrows = out.size // n
+        for i in range(P.ndim):
+            if P.shape[i] != 1 and P.strides[i] != P.cstrides[i]:
+                rows = False
         with nogil:
-            # Rows of the input, axis last, into the output buffer; then sort in place.
-            st = mlxc_copy(dt, dt, out.data(), P.cstrides, a.data(), P.strides, P.ndim,
-                           P.shape)
-            if st == MLXC_OK:
+            if rows:
+                # contiguous rows along the axis: sorted from the input into the output
+                st = mlxc_sort_from(dt, out.data(), a.data(), nrows, n)
+            else:
+                # Rows of the input, axis last, into the output buffer; then sort in place.
+                st = mlxc_copy(dt, dt, out.data(), P.cstrides, a.data(), P.strides, P.ndim,
+                               P.shape)
+            if st == MLXC_OK and not rows:
                 if dt == MLXC_COMPLEX64:
                     st = complex_sort_rows(out.data(), nrows, n)
                 else:
