@@ -11,7 +11,7 @@ from libc.stdint cimport int64_t
 
 from mlxc._core.array cimport ROW_CONTIG, alloc_output, array, new_empty
 from mlxc._core.kernels cimport MLXC_BOOL, MLXC_FLOAT32, MLXC_INT64
-from mlxc._core.prims.fast cimport Fast
+from mlxc._core.prims.fast cimport Fast, SdpaVjp
 from mlxc._core.metal.gpu_eval cimport (dtype_suffix, gpu_copy_into, i32, input_binding,
                                         output_binding, u32)
 
@@ -189,5 +189,23 @@ cdef _sdpa(Fast prim, list inputs, array out, str sfx):
              (B * Hq * nqb, 1, 1), (nsg * SIMD, 1, 1), {0: nsg * row * 4}, groups=True)
 
 
+def sdpa_vjp_gpu(SdpaVjp prim, list inputs, list outputs):
+    """Attention's fused vjp has no Metal kernel of its own: its composition (the tiled
+    C kernel's maths as mlxc ops, fast_rules._vjp_parts) built on the GPU and run there,
+    its results copied into the node's outputs."""
+    import mlxc.core as mx
+    from mlxc._core.ops.common import stream_scope
+    from mlxc._core.prims.fast_rules import _vjp_node_inputs, _vjp_parts
+    params = prim.params
+    with stream_scope(mx.gpu, "scaled_dot_product_attention"):
+        res = _vjp_parts(params[:3], *_vjp_node_inputs(params, inputs), params[3])
+        mx.eval(res)
+    cdef array o
+    for o, r in zip(outputs, res):
+        alloc_output(o)
+        gpu_copy_into(<array>r, o, "scaled_dot_product_attention")
+
+
 def register(dict table):
     table[Fast] = fast_gpu
+    table[SdpaVjp] = sdpa_vjp_gpu
