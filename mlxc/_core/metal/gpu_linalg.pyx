@@ -329,6 +329,25 @@ def quantize_gpu(Quantize prim, list inputs, list outputs):
               6: _pack("<Q", ngroups)}, grid, tg)
 
 
+cdef tuple qmm_float32(array x, array out, bint affine, str op):
+    """The float32 operands of qmm_g: (x, result) — x and out themselves, or for a floating
+    mode's half x (the CPU computes in x's dtype, as MLX) a float32 copy of x and a float32
+    result the caller casts into out; None when out is empty."""
+    cdef array res = out
+    if out.dtype != 11 or x.dtype != 11:
+        if affine or x.dtype != out.dtype or out.dtype not in (9, 10):
+            raise TypeError(f"[{op}] the GPU kernel computes in float32.")
+        alloc_output(out)
+        if out.size == 0:
+            return None
+        xf = new_empty(11, x._shape)
+        gpu_copy_into(x, xf, op)
+        x = xf
+        res = new_empty(11, out._shape)
+    alloc_output(res)
+    return (x, res) if res.size != 0 else None
+
+
 def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
     """out (float32) = x @ dequantize(w)^T (transpose) or x @ dequantize(w): qmm_g, the
     tiled GEMM decoding the weights into its B tiles (a half x of a floating mode through
@@ -340,22 +359,10 @@ def quantized_matmul_gpu(QuantizedMatmul prim, list inputs, list outputs):
     cdef int64_t N = wr if prim.transpose else wc
     cdef int64_t K = wc if prim.transpose else wr
     cdef int64_t M = x.size // K if K > 0 else 0
-    cdef array res = out
-    if out.dtype != 11 or x.dtype != 11:
-        # (floating modes, a half x: the CPU computes in x's dtype as MLX does; here the
-        # product is float32, cast in and out)
-        if affine or x.dtype != out.dtype or out.dtype not in (9, 10):
-            raise TypeError("[QuantizedMatmul] the GPU kernel computes in float32.")
-        alloc_output(out)
-        if out.size == 0:
-            return
-        xf = new_empty(11, x._shape)
-        gpu_copy_into(x, xf, "QuantizedMatmul")
-        x = xf
-        res = new_empty(11, out._shape)
-    alloc_output(res)
-    if res.size == 0:
+    ops = qmm_float32(x, out, affine, "QuantizedMatmul")
+    if ops is None:
         return
+    x, res = ops
     keep = []
     qb = quant_bindings(prim.mode, prim.group_size, prim.bits, w, sc,
                         <array>inputs[3] if affine else None, None, "QuantizedMatmul", keep)
@@ -407,21 +414,10 @@ def gather_qmm_gpu(GatherQMM prim, list inputs, list outputs):
     cdef int64_t W = w.dims[0], wr = w.dims[1], wc = w.dims[2] * 32 // prim.bits
     cdef int64_t M = x.dims[1], K = x.dims[2], N = out.dims[out.ndim - 1]
     cdef int64_t P = (<array>inputs[nq]).size
-    cdef array res = out
-    if out.dtype != 11 or x.dtype != 11:
-        # a floating mode's half x (the CPU computes in it): float32 here, cast in and out
-        if affine or x.dtype != out.dtype or out.dtype not in (9, 10):
-            raise TypeError("[GatherQMM] the GPU kernel computes in float32.")
-        alloc_output(out)
-        if out.size == 0:
-            return
-        xf = new_empty(11, x._shape)
-        gpu_copy_into(x, xf, "GatherQMM")
-        x = xf
-        res = new_empty(11, out._shape)
-    alloc_output(res)
-    if res.size == 0:
+    ops = qmm_float32(x, out, affine, "GatherQMM")
+    if ops is None:
         return
+    x, res = ops
     li = host_indices(<array>inputs[nq], x.dims[0], "lhs_indices")
     ri = host_indices(<array>inputs[nq + 1], W, "rhs_indices")
     keep = []
