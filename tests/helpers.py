@@ -207,6 +207,17 @@ def child_env(**extra):
     return env
 
 
+def child_json(code, timeout=300, **env):
+    """Run code in a child interpreter (child_env(**env)) and return the JSON it prints."""
+    import json
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", code], env=child_env(**env), capture_output=True,
+                       text=True, timeout=timeout, cwd=CHILD_CWD)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout)
+
+
 # ------------------------------------------------------- mlxc internals --
 class _AbsentInternal:
     """Stands in for mlxc-internal names under MLXC_TEST_REFERENCE=mlx, where

@@ -5,8 +5,6 @@ tests/data/make_conv_reference.py), gradients by finite differences in float64, 
 against a Python loop, thread counts and SIMD levels in child interpreters, and errors."""
 import itertools
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -319,12 +317,8 @@ print(json.dumps(res))
 
 
 def _child(**env):
-    from helpers import CHILD_CWD, child_env
-    import json
-    r = subprocess.run([sys.executable, "-c", _CHILD], env=child_env(**env), capture_output=True,
-                       text=True, timeout=300, cwd=CHILD_CWD)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(r.stdout)
+    from helpers import child_json
+    return child_json(_CHILD, timeout=300, **env)
 
 
 @pytest.mark.mlxc_only

@@ -5,9 +5,7 @@ Oracles: results and vjps recorded from MLX 0.32.4 (tests/data/fast_mlx.npz, wri
 tests/data/gen_fast.py from the cases of tests/data/fast_cases.py); float64 numpy
 references written here; finite differences for jvp; a Python loop for vmap; child
 interpreters for thread-count invariance (bit for bit) and every SIMD level."""
-import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -361,11 +359,8 @@ print(json.dumps({"isa": mx.cpu_info()["isa"],
 
 
 def _child(**env):
-    from helpers import CHILD_CWD, child_env
-    r = subprocess.run([sys.executable, "-c", _CHILD], env=child_env(**env), capture_output=True,
-                       text=True, timeout=300, cwd=CHILD_CWD)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(r.stdout)
+    from helpers import child_json
+    return child_json(_CHILD, timeout=300, **env)
 
 
 @pytest.mark.mlxc_only

@@ -6,7 +6,6 @@ types); central differences of a float64 numpy forward; child interpreters for
 thread-count invariance (bit for bit at 1, 2, 3 threads) and every SIMD level; a Python
 loop for vmap; peak-memory counters and the child's resident size for a long causal
 backward (which must not hold an L x L array)."""
-import json
 import subprocess
 import sys
 
@@ -301,11 +300,8 @@ print(json.dumps(out))
 
 
 def _child(**env):
-    from helpers import CHILD_CWD, child_env
-    r = subprocess.run([sys.executable, "-c", _CHILD], env=child_env(**env), capture_output=True,
-                       text=True, timeout=600, cwd=CHILD_CWD)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return json.loads(r.stdout)
+    from helpers import child_json
+    return child_json(_CHILD, timeout=600, **env)
 
 
 @pytest.mark.mlxc_only
