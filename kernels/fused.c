@@ -168,29 +168,24 @@ static int chain_op(const mlxc_fused_instr *in, int dtype)
 }
 
 /* chain[i]: how many instructions from i run as one chain (1: alone; 0: inside a
- * chain); chain[ninstr + j]: 1 when instruction j inside a chain (not its last) must
- * also store its value (a tee: the register is read again after the next instruction,
- * or is an output).  last[r]: the instruction reading register r last (ninstr: an
- * output); ok[r]: r may be a chain's destination (the runner's own conditions). */
+ * chain).  last[r]: the instruction reading register r last (ninstr: an output);
+ * ok[r]: r may be a chain's destination (the runner's own conditions). */
 static void find_chains(int ninstr, const mlxc_fused_instr *code, const int *last,
                         const char *ok, int *chain)
 {
-    int *tee = chain + ninstr;
     for (int i = 0; i < ninstr;) {
         int len = 1;
         if (chain_op(&code[i], code[i].dtype) && ok[code[i].dst]) {
             while (i + len < ninstr && len < CHAIN_MAX) {
                 const mlxc_fused_instr *nx = &code[i + len];
                 int d = code[i + len - 1].dst;
-                if (!chain_op(nx, code[i].dtype) || !ok[nx->dst] ||
+                if (!chain_op(nx, code[i].dtype) || !ok[nx->dst] || last[d] != i + len ||
                     (nx->src[0] != d && nx->src[1] != d))
                     break;
-                tee[i + len - 1] = last[d] != i + len;
                 len++;
             }
         }
         chain[i] = len;
-        tee[i + len - 1] = 0;
         for (int k = 1; k < len; k++) chain[i + k] = 0;
         i += len;
     }
@@ -201,7 +196,7 @@ static void find_chains(int ninstr, const mlxc_fused_instr *code, const int *las
  * besides, or -1 (it reads the running value twice) */
 static mlxc_chain_step chain_step(const mlxc_fused_instr *in, int d, int *other)
 {
-    mlxc_chain_step s = {in->op, 0, NULL, 0, NULL};
+    mlxc_chain_step s = {in->op, 0, NULL, 0};
     int acc = d < 0 ? in->src[0] : d;
     int o = in->src[0] == acc ? in->src[1] : in->src[0];
     s.swap = in->src[0] != acc;
@@ -211,7 +206,7 @@ static mlxc_chain_step chain_step(const mlxc_fused_instr *in, int d, int *other)
 
 /* Scratch slots for the registers the instructions write: slot[d] for each
  * destination that needs one (need[d]), a slot free again after its register's last
- * read (last[]).  A chain writes only its last destination and its tees, and its operands stay
+ * read (last[]).  A chain writes only its last destination, and its operands stay
  * live until it ends: it reads them all while it writes (a ROW operand read as a
  * broadcast must not share a slot with the output).  slot[] holds -1 or the slots
  * already given (nslots of them); returns the number of slots, -1 without memory. */
@@ -220,13 +215,9 @@ static int assign_slots(int ninstr, const mlxc_fused_instr *code, const int *cha
 {
     int *freed = malloc(((size_t)nregs + 1) * sizeof(int)), nfree = 0;
     if (!freed) return -1;
-    const int *tee = chain + ninstr;
     for (int i = 0; i < ninstr;) {
         int len = chain[i] > 1 ? chain[i] : 1, e = code[i + len - 1].dst;
-        for (int j = i; j < i + len; j++) {          /* the chain's stored values */
-            int d = code[j].dst;
-            if ((d == e || tee[j]) && need[d]) slot[d] = nfree ? freed[--nfree] : nslots++;
-        }
+        if (need[e]) slot[e] = nfree ? freed[--nfree] : nslots++;
         for (int j = i; j < i + len; j++)
             for (int k = 0; k < nsrc(code[j].kind); k++) {
                 int r = code[j].src[k], dup = 0;
@@ -284,15 +275,6 @@ static void run_tiles(const fz_job *J, int64_t first, int64_t last)
                     if (o >= 0) {
                         steps[k].p = ptr[o];
                         steps[k].s = str[o];
-                    }
-                    if (J->chain[J->ninstr + i + k]) {      /* a tee */
-                        int t = J->code[i + k].dst;
-                        char *tp = J->out_of[t] >= 0
-                            ? J->out_data[J->out_of[t]] + t0 * (int64_t)mlxc_itemsize(J->reg_dtype[t])
-                            : slots + (size_t)J->slot[t] * SLOT_BYTES;
-                        steps[k].tee = tp;
-                        ptr[t] = tp;
-                        str[t] = 1;
                     }
                 }
                 run_chain(in->dtype, J->isa, out, ptr[in->src[0]], str[in->src[0]], steps, len, n);
@@ -438,14 +420,14 @@ static struct mlxc_fused_plan *plan_new(int ninstr, const mlxc_fused_instr *code
     for (int k = 0; k < noutputs; k++) last[out_reg[k]] = ninstr;
     /* scratch slots: gathered inputs first, then each register not written straight
      * into an output; a slot is free again after its register's last read */
-    p->chain = malloc(2 * (size_t)ninstr * sizeof(int) + nr);
+    p->chain = malloc((size_t)ninstr * sizeof(int) + nr);
     if (!p->chain) {
         free(last);
         plan_free(p);
         *status = MLXC_ERR_NOMEM;
         return NULL;
     }
-    char *flag = (char *)(p->chain + 2 * ninstr);
+    char *flag = (char *)(p->chain + ninstr);
     for (int r = 0; r < nregs; r++) flag[r] = !p->scalar[r];    /* a chain may write it */
     find_chains(ninstr, code, last, flag, p->chain);
     int nslots = 0;
@@ -613,11 +595,9 @@ static void fr_chain(const fr_job *J, const char *const *ptr, int i, int len, ch
 {
     const mlxc_fused_instr *code = J->code;
     int perrow = 0, other[CHAIN_MAX];
-    char *tee[CHAIN_MAX];
     mlxc_chain_step steps[CHAIN_MAX];
     for (int k = 0; k < len; k++) {
         steps[k] = chain_step(&code[i + k], k ? code[i + k - 1].dst : -1, &other[k]);
-        tee[k] = J->chain[J->ninstr + i + k] ? (char *)ptr[code[i + k].dst] : NULL;
         int lv = other[k] >= 0 ? J->reg_level[other[k]] : MLXC_FL_FULL;
         perrow |= lv == MLXC_FL_ROW || lv == MLXC_FL_COL;
     }
@@ -629,10 +609,8 @@ static void fr_chain(const fr_job *J, const char *const *ptr, int i, int len, ch
         const void *pa;
         int64_t sa;
         fr_operand(J, ptr, a, r, &pa, &sa);
-        for (int k = 0; k < len; k++) {
+        for (int k = 0; k < len; k++)
             if (other[k] >= 0) fr_operand(J, ptr, other[k], r, &steps[k].p, &steps[k].s);
-            if (tee[k]) steps[k].tee = tee[k] + r * J->L * (int64_t)zd;
-        }
         run_chain(code[i].dtype, J->isa, out + r * J->L * (int64_t)zd, pa, sa, steps, len, cnt);
     }
 }
@@ -678,12 +656,6 @@ static void fr_tiles(const fr_job *J, int64_t first, int64_t last)
             int d = in->dst, dl = J->reg_level[d];
             if (J->chain[i] > 1) {
                 int len = J->chain[i], e = J->code[i + len - 1].dst;
-                for (int k = 0; k < len - 1; k++)          /* the tees' places */
-                    if (J->chain[J->ninstr + i + k]) {
-                        int t = J->code[i + k].dst;
-                        char *tp = fr_direct(J, t, r0);
-                        ptr[t] = tp ? tp : slots + (size_t)J->slot[t] * J->slot_bytes;
-                    }
                 char *out = fr_direct(J, e, r0);
                 if (!out) out = slots + (size_t)J->slot[e] * J->slot_bytes;
                 fr_chain(J, ptr, i, len, out, n);
@@ -819,10 +791,10 @@ int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const i
         for (int k = 0; k < nsrc(code[i].kind); k++) last[code[i].src[k]] = i;
     for (int k = 0; k < noutputs; k++) last[out_reg[k]] = ninstr;
     /* chains: of FULL registers only (the ROW work is a few values per row) */
-    int *chain = malloc(2 * (size_t)ninstr * sizeof(int) + nr);
+    int *chain = malloc((size_t)ninstr * sizeof(int) + nr);
     if (!chain) st = MLXC_ERR_NOMEM;
     if (st == MLXC_OK) {
-        char *flag = (char *)(chain + 2 * ninstr);
+        char *flag = (char *)(chain + ninstr);
         for (int r = 0; r < nregs; r++) flag[r] = reg_level[r] == MLXC_FL_FULL;
         find_chains(ninstr, code, last, flag, chain);
         for (int r = 0; r < nregs; r++) flag[r] = out_of[r] < 0;      /* needs a slot */

@@ -4,8 +4,6 @@
  * and reload every intermediate (a pass over L1 per instruction, bound by the store
  * port); here each element is loaded once per operand and stored once.
  *
- * A step may also store its running value (tee: an intermediate read again later).
- *
  * Every step is one IEEE operation of the element type, in the instruction's operand
  * order (the order decides which NaN payload survives), so the results are the bits
  * the unfused binary kernels give.  No step is contracted into an fma: each is its
@@ -36,7 +34,6 @@ static void tail_##T(T *out, const T *a, int64_t sa, const mlxc_chain_step *st, 
             const mlxc_chain_step *s = &st[k];                                        \
             T w = s->p ? ((const T *)s->p)[i * s->s] : acc;                           \
             SCALAR_STEP(T, acc, w, s->op, s->swap)                                    \
-            if (s->tee) ((T *)s->tee)[i] = acc;                                       \
         }                                                                             \
         out[i] = acc;                                                                 \
     }                                                                                 \
@@ -103,11 +100,6 @@ TGT static void chain_##T##_##SFX(void *out_, const void *a_, int64_t sa,       
                 case MLXC_MUL: v0 = v0 * w0; v1 = v1 * w1; v2 = v2 * w2; v3 = v3 * w3; break; \
                 default: v0 = v0 / w0; v1 = v1 / w1; v2 = v2 / w2; v3 = v3 / w3; break;      \
                 }                                                                     \
-            }                                                                         \
-            if (s->tee) {                                                             \
-                T *t = (T *)s->tee + i;                                               \
-                *(U *)t = v0; *(U *)(t + W) = v1; *(U *)(t + 2 * W) = v2;             \
-                *(U *)(t + 3 * W) = v3;                                               \
             }                                                                         \
         }                                                                             \
         *(U *)(out + i) = v0; *(U *)(out + i + W) = v1;                               \

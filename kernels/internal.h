@@ -470,8 +470,7 @@ int mlxc_cast_rowop(int dtype_in, int dtype_out, mlxc_rowop *r);
  * acc = swap ? op(w, acc) : op(acc, w) with w = p[i * s] (s 0 or 1; p NULL: w is
  * acc itself), out[i] = acc; one IEEE op per step, as the binary kernels.  Steps'
  * ops: add, sub, mul, div (mlxc_chain_op_ok) of float32 / float64. */
-typedef struct { int op, swap; const void *p; int64_t s; void *tee; } mlxc_chain_step;
-/* (tee: where the step's running value is also stored, contiguous, or NULL) */
+typedef struct { int op, swap; const void *p; int64_t s; } mlxc_chain_step;
 typedef void (*mlxc_chain_fn)(void *out, const void *a, int64_t sa, const mlxc_chain_step *st,
                               int nst, int64_t n);
 int mlxc_chain_op_ok(int op, int dtype);

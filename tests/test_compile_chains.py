@@ -70,10 +70,6 @@ def _programs():
         ("long", lambda x, y, z: (((((x + y) * z) - x) / y) + z) * 0.5 - y),
         ("after_unary", lambda x, y, z: mx.exp(x) * y + z),
         ("two_chains", lambda x, y, z: (x * y + z, (x - z) / y)),
-        # tees: an intermediate read again later in the chain / after it / as an output
-        ("tee_in_chain", lambda x, y, z: (lambda a: (a * 2.0 - x) / a)(x * y + z)),
-        ("tee_later", lambda x, y, z: (lambda a: mx.exp((a * a - y) * 0.5) + a)(x - z)),
-        ("tee_output", lambda x, y, z: (lambda a: ((a * 2.0 - x) * z, a))(x * y + z)),
     ]
 
 
