@@ -689,6 +689,23 @@ static int panel_at_once(const struct gjob *j, int64_t rows)
 {
     return j->pbx && !j->pah && !j->negate_a && rows <= j->bk.mc;
 }
+/* One MR x NR block of C at c (row stride N; mr x nr of it inside the matrix): the
+ * micro-kernel writes C directly, or an edge block through a full-size temporary. */
+#define UK_BLOCK(T, uk, kc, a, b, c, N, beta, mr, nr, MR, NR)                        \
+    do {                                                                            \
+        T *c_ = (c);                                                                \
+        if ((mr) == (MR) && (nr) == (NR)) {                                         \
+            uk(kc, a, b, c_, N, beta);                                              \
+        } else {                                                                    \
+            T t_[MAX_MR * MAX_NR];                                                  \
+            uk(kc, a, b, t_, NR, 0);                                                \
+            for (int64_t r_ = 0; r_ < (mr); r_++)                                   \
+                for (int64_t q_ = 0; q_ < (nr); q_++)                               \
+                    c_[r_ * (N) + q_] = (beta) ? c_[r_ * (N) + q_] + t_[r_ * (NR) + q_] \
+                                               : t_[r_ * (NR) + q_];                \
+        }                                                                           \
+    } while (0)
+
 #define TILE_PANELS(T, EPI)                                                             \
     int64_t mc = i1 - i0;                                                           \
     for (int64_t ir = 0; ir < mc; ir += MR)                                         \
@@ -699,17 +716,8 @@ static int panel_at_once(const struct gjob *j, int64_t rows)
         j->pbx(j->pbx_ctx, (float *)(void *)Bp, pc, kc, jc + jr, nr, NR);           \
         for (int64_t ir = 0; ir < mc; ir += MR) {                                   \
             int64_t mr = min64(MR, mc - ir);                                        \
-            T *c = C + (i0 + ir) * N + jc + jr;                                     \
-            if (mr == MR && nr == NR) {                                             \
-                uk(kc, Ap + ir * kc, Bp, c, N, beta);                               \
-            } else {                                                                \
-                T t[MAX_MR * MAX_NR];                                               \
-                uk(kc, Ap + ir * kc, Bp, t, NR, 0);                                 \
-                for (int64_t r = 0; r < mr; r++)                                    \
-                    for (int64_t q = 0; q < nr; q++)                                \
-                        c[r * N + q] = beta ? c[r * N + q] + t[r * NR + q]          \
-                                            : t[r * NR + q];                        \
-            }                                                                       \
+            UK_BLOCK(T, uk, kc, Ap + ir * kc, Bp, C + (i0 + ir) * N + jc + jr, N, beta, \
+                     mr, nr, MR, NR);                                               \
         }                                                                           \
     }                                                                               \
     if (ep) EPI(ep, C + i0 * N + jc, N, bi, i0, jc, mc, nc);
@@ -758,17 +766,8 @@ static void tile_##SFX(const struct gjob *j, int64_t bi, int64_t i0, int64_t i1,
                     int64_t nr = min64(NR, nc - jr);                                \
                     for (int64_t ir = 0; ir < mc; ir += MR) {                       \
                         int64_t mr = min64(MR, mc - ir);                            \
-                        T *c = C + (ic + ir) * N + jc + jr;                         \
-                        if (mr == MR && nr == NR) {                                 \
-                            uk(kc, Ap + ir * kc, Bp + jr * kc, c, N, beta);         \
-                        } else {                                                    \
-                            T t[MAX_MR * MAX_NR];                                   \
-                            uk(kc, Ap + ir * kc, Bp + jr * kc, t, NR, 0);           \
-                            for (int64_t r = 0; r < mr; r++)                        \
-                                for (int64_t q = 0; q < nr; q++)                    \
-                                    c[r * N + q] = beta ? c[r * N + q] + t[r * NR + q] \
-                                                        : t[r * NR + q];            \
-                        }                                                           \
+                        UK_BLOCK(T, uk, kc, Ap + ir * kc, Bp + jr * kc,             \
+                                 C + (ic + ir) * N + jc + jr, N, beta, mr, nr, MR, NR); \
                     }                                                               \
                 }                                                                   \
                 if (ep)         /* the block is final and still in L2 */            \
