@@ -218,6 +218,17 @@ def child_json(code, timeout=300, **env):
     return json.loads(r.stdout)
 
 
+def assert_same_at_thread_counts(code, timeout=300, counts=("2", "3")):
+    """code's JSON (child_json) at MLXC_NUM_THREADS=1 equals it at each of counts, key
+    by key; returns the one-thread result."""
+    one = child_json(code, timeout, MLXC_NUM_THREADS="1")
+    for n in counts:
+        other = child_json(code, timeout, MLXC_NUM_THREADS=n)
+        for key in one:
+            assert other[key] == one[key], (n, key)
+    return one
+
+
 # ------------------------------------------------------- mlxc internals --
 class _AbsentInternal:
     """Stands in for mlxc-internal names under MLXC_TEST_REFERENCE=mlx, where
