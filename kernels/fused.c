@@ -155,11 +155,18 @@ static char *scratch(size_t bytes)
 static int64_t chain_runs;       /* chain passes run, for the tests (mlxc_fused_chain_runs) */
 int64_t mlxc_fused_chain_runs(void) { return __atomic_load_n(&chain_runs, __ATOMIC_RELAXED); }
 
+/* *runs counts the passes of one task, added to chain_runs once at its end (an
+ * atomic add per pass would share one cache line between the threads) */
 static void run_chain(int dtype, int isa, void *out, const void *a, int64_t sa,
-                      const mlxc_chain_step *steps, int len, int64_t n)
+                      const mlxc_chain_step *steps, int len, int64_t n, int how, int64_t *runs)
 {
-    mlxc_chain_kernel(dtype, isa)(out, a, sa, steps, len, n);
-    __atomic_fetch_add(&chain_runs, 1, __ATOMIC_RELAXED);
+    mlxc_chain_kernel(dtype, isa)(out, a, sa, steps, len, n, how);
+    ++*runs;
+}
+
+static void count_runs(int64_t runs)
+{
+    if (runs) __atomic_fetch_add(&chain_runs, runs, __ATOMIC_RELAXED);
 }
 
 static int chain_op(const mlxc_fused_instr *in, int dtype)
@@ -168,21 +175,35 @@ static int chain_op(const mlxc_fused_instr *in, int dtype)
 }
 
 /* chain[i]: how many instructions from i run as one chain (1: alone; 0: inside a
- * chain).  last[r]: the instruction reading register r last (ninstr: an output);
- * ok[r]: r may be a chain's destination (the runner's own conditions). */
+ * chain); chain[ninstr + j]: 1 when instruction j inside a chain must also store its
+ * value (a tee: the register is read again after the next instruction, or is an
+ * output).  last[r]: the instruction reading register r last (ninstr: an output);
+ * ok[r]: r may be a chain's destination (the runner's own conditions).  sum: a row
+ * sum (MLXC_FK_REDUCE) of a chain's last value may end the chain (row programs with
+ * rows of <= MLXC_SUM_LEAF elements): it is then the chain's last instruction, and
+ * the value it sums is stored only if read again (a tee). */
 static void find_chains(int ninstr, const mlxc_fused_instr *code, const int *last,
-                        const char *ok, int *chain)
+                        const char *ok, int sum, int *chain)
 {
+    int *tee = chain + ninstr;
     for (int i = 0; i < ninstr;) {
         int len = 1;
+        tee[i] = 0;
         if (chain_op(&code[i], code[i].dtype) && ok[code[i].dst]) {
             while (i + len < ninstr && len < CHAIN_MAX) {
                 const mlxc_fused_instr *nx = &code[i + len];
                 int d = code[i + len - 1].dst;
-                if (!chain_op(nx, code[i].dtype) || !ok[nx->dst] || last[d] != i + len ||
+                if (sum && nx->kind == MLXC_FK_REDUCE && nx->op == MLXC_RSUM &&
+                    nx->dtype == code[i].dtype && nx->src[0] == d) {
+                    tee[i + len - 1] = last[d] != i + len;
+                    tee[i + len++] = 0;
+                    break;
+                }
+                if (!chain_op(nx, code[i].dtype) || !ok[nx->dst] ||
                     (nx->src[0] != d && nx->src[1] != d))
                     break;
-                len++;
+                tee[i + len - 1] = last[d] != i + len;
+                tee[i + len++] = 0;
             }
         }
         chain[i] = len;
@@ -191,12 +212,37 @@ static void find_chains(int ninstr, const mlxc_fused_instr *code, const int *las
     }
 }
 
+/* a chain ending in a row sum */
+static int chain_sums(const mlxc_fused_instr *code, int i, int len)
+{
+    return code[i + len - 1].kind == MLXC_FK_REDUCE;
+}
+
+/* When the outputs are streamed (use_stream), a chain whose last value is a FULL
+ * output (full[k]) that no later instruction reads stores it straight into the
+ * output with non-temporal stores: chain[2 * ninstr + i] = 1 + that output for the
+ * chain starting at i, else 0. */
+static void stream_chains(int ninstr, const mlxc_fused_instr *code, int *chain, int noutputs,
+                          const int *out_reg, const char *full)
+{
+    int *nt = chain + 2 * ninstr;
+    for (int i = 0; i < ninstr; i++) nt[i] = 0;
+    for (int i = 0; i < ninstr; i += chain[i]) {
+        int len = chain[i], e = code[i + len - 1].dst, read = 0;
+        if (len < 2 || chain_sums(code, i, len)) continue;
+        for (int j = i + len; j < ninstr && !read; j++)
+            for (int k = 0; k < nsrc(code[j].kind); k++) read |= code[j].src[k] == e;
+        for (int k = 0; k < noutputs && !read && !nt[i]; k++)
+            if (out_reg[k] == e && full[k]) nt[i] = 1 + k;
+    }
+}
+
 /* the step of instruction in whose running value is register d (-1: the first
  * instruction, whose src[0] is the running value); *other: the register it reads
  * besides, or -1 (it reads the running value twice) */
 static mlxc_chain_step chain_step(const mlxc_fused_instr *in, int d, int *other)
 {
-    mlxc_chain_step s = {in->op, 0, NULL, 0};
+    mlxc_chain_step s = {in->op, 0, NULL, 0, NULL};
     int acc = d < 0 ? in->src[0] : d;
     int o = in->src[0] == acc ? in->src[1] : in->src[0];
     s.swap = in->src[0] != acc;
@@ -206,7 +252,7 @@ static mlxc_chain_step chain_step(const mlxc_fused_instr *in, int d, int *other)
 
 /* Scratch slots for the registers the instructions write: slot[d] for each
  * destination that needs one (need[d]), a slot free again after its register's last
- * read (last[]).  A chain writes only its last destination, and its operands stay
+ * read (last[]).  A chain writes only its last destination and its tees, and its operands stay
  * live until it ends: it reads them all while it writes (a ROW operand read as a
  * broadcast must not share a slot with the output).  slot[] holds -1 or the slots
  * already given (nslots of them); returns the number of slots, -1 without memory. */
@@ -215,9 +261,13 @@ static int assign_slots(int ninstr, const mlxc_fused_instr *code, const int *cha
 {
     int *freed = malloc(((size_t)nregs + 1) * sizeof(int)), nfree = 0;
     if (!freed) return -1;
+    const int *tee = chain + ninstr;
     for (int i = 0; i < ninstr;) {
         int len = chain[i] > 1 ? chain[i] : 1, e = code[i + len - 1].dst;
-        if (need[e]) slot[e] = nfree ? freed[--nfree] : nslots++;
+        for (int j = i; j < i + len; j++) {          /* the chain's stored values */
+            int d = code[j].dst;
+            if ((d == e || tee[j]) && need[d]) slot[d] = nfree ? freed[--nfree] : nslots++;
+        }
         for (int j = i; j < i + len; j++)
             for (int k = 0; k < nsrc(code[j].kind); k++) {
                 int r = code[j].src[k], dup = 0;
@@ -245,6 +295,7 @@ static void run_tiles(const fz_job *J, int64_t first, int64_t last)
     const char **ptr = (const char **)buf;
     int64_t *str = (int64_t *)(buf + (size_t)J->nregs * sizeof(const char *));
     char *slots = buf + table;
+    int64_t runs = 0;
     for (int64_t t = first; t < last; t++) {
         int64_t t0 = t * TILE, n = J->total - t0 < TILE ? J->total - t0 : TILE;
         for (int k = 0; k < J->ninputs; k++) {
@@ -265,9 +316,14 @@ static void run_tiles(const fz_job *J, int64_t first, int64_t last)
             int d = in->dst, sc = J->scalar[d];
             if (J->chain[i] > 1) {
                 int len = J->chain[i], e = J->code[i + len - 1].dst;
-                char *out = J->out_of[e] >= 0
-                    ? J->out_data[J->out_of[e]] + t0 * (int64_t)mlxc_itemsize(J->reg_dtype[e])
-                    : slots + (size_t)J->slot[e] * SLOT_BYTES;
+                int nt = J->chain[2 * J->ninstr + i], how = MLXC_CHAIN_STORE;
+                size_t ze = mlxc_itemsize(J->reg_dtype[e]);
+                char *out = J->out_of[e] >= 0 ? J->out_data[J->out_of[e]] + t0 * (int64_t)ze
+                          : slots + (size_t)J->slot[e] * SLOT_BYTES;
+                if (nt && J->stream) {
+                    out = J->out_data[nt - 1] + t0 * (int64_t)ze;
+                    how = MLXC_CHAIN_STREAM;
+                }
                 mlxc_chain_step steps[CHAIN_MAX];
                 for (int k = 0; k < len; k++) {
                     int o;
@@ -276,8 +332,18 @@ static void run_tiles(const fz_job *J, int64_t first, int64_t last)
                         steps[k].p = ptr[o];
                         steps[k].s = str[o];
                     }
+                    if (J->chain[J->ninstr + i + k]) {      /* a tee */
+                        int t = J->code[i + k].dst;
+                        char *tp = J->out_of[t] >= 0
+                            ? J->out_data[J->out_of[t]] + t0 * (int64_t)mlxc_itemsize(J->reg_dtype[t])
+                            : slots + (size_t)J->slot[t] * SLOT_BYTES;
+                        steps[k].tee = tp;
+                        ptr[t] = tp;
+                        str[t] = 1;
+                    }
                 }
-                run_chain(in->dtype, J->isa, out, ptr[in->src[0]], str[in->src[0]], steps, len, n);
+                run_chain(in->dtype, J->isa, out, ptr[in->src[0]], str[in->src[0]], steps, len, n,
+                          how, &runs);
                 ptr[e] = out;
                 str[e] = 1;
                 i += len - 1;
@@ -302,11 +368,13 @@ static void run_tiles(const fz_job *J, int64_t first, int64_t last)
             int r = J->out_reg[k];
             size_t z = mlxc_itemsize(J->reg_dtype[r]);
             char *dst = J->out_data[k] + t0 * (int64_t)z;
+            if (ptr[r] == dst) continue;
             if (J->stream && str[r] != 0) copy_stream(dst, ptr[r], (size_t)n * z);
-            else if (ptr[r] != dst) store(dst, ptr[r], str[r] == 0, n, z);
+            else store(dst, ptr[r], str[r] == 0, n, z);
         }
     }
     if (J->stream) stream_fence();    /* the streamed lines before the pool's handoff */
+    count_runs(runs);
 }
 
 /* the tiles [*first, *last) of task `task` out of ntiles */
@@ -420,16 +488,18 @@ static struct mlxc_fused_plan *plan_new(int ninstr, const mlxc_fused_instr *code
     for (int k = 0; k < noutputs; k++) last[out_reg[k]] = ninstr;
     /* scratch slots: gathered inputs first, then each register not written straight
      * into an output; a slot is free again after its register's last read */
-    p->chain = malloc((size_t)ninstr * sizeof(int) + nr);
+    p->chain = malloc(3 * (size_t)ninstr * sizeof(int) + (nr > (size_t)noutputs ? nr : (size_t)noutputs));
     if (!p->chain) {
         free(last);
         plan_free(p);
         *status = MLXC_ERR_NOMEM;
         return NULL;
     }
-    char *flag = (char *)(p->chain + ninstr);
+    char *flag = (char *)(p->chain + 3 * ninstr);
     for (int r = 0; r < nregs; r++) flag[r] = !p->scalar[r];    /* a chain may write it */
-    find_chains(ninstr, code, last, flag, p->chain);
+    find_chains(ninstr, code, last, flag, 0, p->chain);
+    for (int k = 0; k < noutputs; k++) flag[k] = !p->scalar[out_reg[k]];
+    stream_chains(ninstr, code, p->chain, noutputs, out_reg, flag);
     int nslots = 0;
     for (int k = 0; k < ninputs; k++)
         if (kinds[k] == IN_GATHER) p->slot[k] = nslots++;
@@ -590,28 +660,36 @@ static void fr_operand(const fr_job *J, const char *const *ptr, int reg, int64_t
     }
 }
 
-/* instructions i .. i+len-1 (a chain of FULL registers) over the block of n rows */
-static void fr_chain(const fr_job *J, const char *const *ptr, int i, int len, char *out, int64_t n)
+/* instructions i .. i+len-1 (a chain of FULL registers, maybe ending in a row sum into
+ * a ROW register) over the block of n rows; how: the final values' MLXC_CHAIN_* */
+static void fr_chain(const fr_job *J, const char *const *ptr, int i, int len, char *out,
+                     int64_t n, int how, int64_t *runs)
 {
     const mlxc_fused_instr *code = J->code;
-    int perrow = 0, other[CHAIN_MAX];
+    int perrow = how == MLXC_CHAIN_SUM, other[CHAIN_MAX];
+    int nst = how == MLXC_CHAIN_SUM ? len - 1 : len;
+    char *tee[CHAIN_MAX];
     mlxc_chain_step steps[CHAIN_MAX];
-    for (int k = 0; k < len; k++) {
+    for (int k = 0; k < nst; k++) {
         steps[k] = chain_step(&code[i + k], k ? code[i + k - 1].dst : -1, &other[k]);
+        tee[k] = J->chain[J->ninstr + i + k] ? (char *)ptr[code[i + k].dst] : NULL;
         int lv = other[k] >= 0 ? J->reg_level[other[k]] : MLXC_FL_FULL;
         perrow |= lv == MLXC_FL_ROW || lv == MLXC_FL_COL;
     }
     int a = code[i].src[0];
     perrow |= J->reg_level[a] == MLXC_FL_ROW || J->reg_level[a] == MLXC_FL_COL;
     int64_t rows = perrow ? n : 1, cnt = perrow ? J->L : n * J->L;
-    size_t zd = mlxc_itemsize(J->reg_dtype[code[i + len - 1].dst]);
+    size_t zd = mlxc_itemsize(code[i].dtype);
+    int64_t ostep = how == MLXC_CHAIN_SUM ? (int64_t)zd : J->L * (int64_t)zd;
     for (int64_t r = 0; r < rows; r++) {
         const void *pa;
         int64_t sa;
         fr_operand(J, ptr, a, r, &pa, &sa);
-        for (int k = 0; k < len; k++)
+        for (int k = 0; k < nst; k++) {
             if (other[k] >= 0) fr_operand(J, ptr, other[k], r, &steps[k].p, &steps[k].s);
-        run_chain(code[i].dtype, J->isa, out + r * J->L * (int64_t)zd, pa, sa, steps, len, cnt);
+            if (tee[k]) steps[k].tee = tee[k] + r * J->L * (int64_t)zd;
+        }
+        run_chain(code[i].dtype, J->isa, out + r * ostep, pa, sa, steps, nst, cnt, how, runs);
     }
 }
 
@@ -625,7 +703,7 @@ static void fr_tiles(const fr_job *J, int64_t first, int64_t last)
     }
     const char **ptr = (const char **)buf;
     char *slots = buf + table;
-    int64_t L = J->L;
+    int64_t L = J->L, runs = 0;
     for (int64_t t = first; t < last; t++) {
         int64_t r0 = t * J->R, n = J->nrows - r0 < J->R ? J->nrows - r0 : J->R;
         for (int k = 0; k < J->ninputs; k++) {
@@ -655,10 +733,21 @@ static void fr_tiles(const fr_job *J, int64_t first, int64_t last)
             const mlxc_fused_instr *in = &J->code[i];
             int d = in->dst, dl = J->reg_level[d];
             if (J->chain[i] > 1) {
-                int len = J->chain[i], e = J->code[i + len - 1].dst;
+                int len = J->chain[i], e = J->code[i + len - 1].dst, nt = J->chain[2 * J->ninstr + i];
+                int how = chain_sums(J->code, i, len) ? MLXC_CHAIN_SUM : MLXC_CHAIN_STORE;
+                for (int k = 0; k < len - 1; k++)          /* the tees' places */
+                    if (J->chain[J->ninstr + i + k]) {
+                        int t = J->code[i + k].dst;
+                        char *tp = fr_direct(J, t, r0);
+                        ptr[t] = tp ? tp : slots + (size_t)J->slot[t] * J->slot_bytes;
+                    }
                 char *out = fr_direct(J, e, r0);
                 if (!out) out = slots + (size_t)J->slot[e] * J->slot_bytes;
-                fr_chain(J, ptr, i, len, out, n);
+                if (nt && J->stream) {     /* straight into the output, past the caches */
+                    out = J->out_data[nt - 1] + r0 * L * (int64_t)mlxc_itemsize(J->reg_dtype[e]);
+                    how = MLXC_CHAIN_STREAM;
+                }
+                fr_chain(J, ptr, i, len, out, n, how, &runs);
                 ptr[e] = out;
                 i += len - 1;
                 continue;
@@ -706,6 +795,7 @@ static void fr_tiles(const fr_job *J, int64_t first, int64_t last)
         }
     }
     if (J->stream) stream_fence();    /* the streamed lines before the pool's handoff */
+    count_runs(runs);
 }
 
 static void fr_task(void *ctx, int64_t task, int tid)
@@ -791,12 +881,15 @@ int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const i
         for (int k = 0; k < nsrc(code[i].kind); k++) last[code[i].src[k]] = i;
     for (int k = 0; k < noutputs; k++) last[out_reg[k]] = ninstr;
     /* chains: of FULL registers only (the ROW work is a few values per row) */
-    int *chain = malloc((size_t)ninstr * sizeof(int) + nr);
+    int *chain = malloc(3 * (size_t)ninstr * sizeof(int) + (nr > (size_t)noutputs ? nr : (size_t)noutputs));
     if (!chain) st = MLXC_ERR_NOMEM;
     if (st == MLXC_OK) {
-        char *flag = (char *)(chain + ninstr);
+        char *flag = (char *)(chain + 3 * ninstr);
         for (int r = 0; r < nregs; r++) flag[r] = reg_level[r] == MLXC_FL_FULL;
-        find_chains(ninstr, code, last, flag, chain);
+        find_chains(ninstr, code, last, flag, L <= MLXC_SUM_LEAF, chain);
+        for (int k = 0; k < noutputs; k++)
+            flag[k] = out_level[k] == MLXC_FL_FULL && reg_level[out_reg[k]] == MLXC_FL_FULL;
+        stream_chains(ninstr, code, chain, noutputs, out_reg, flag);
         for (int r = 0; r < nregs; r++) flag[r] = out_of[r] < 0;      /* needs a slot */
         nslots = assign_slots(ninstr, code, chain, last, flag, nregs, slot, nslots);
         if (nslots < 0) st = MLXC_ERR_NOMEM;

@@ -4,6 +4,12 @@
  * and reload every intermediate (a pass over L1 per instruction, bound by the store
  * port); here each element is loaded once per operand and stored once.
  *
+ * A step may also store its running value (tee: an intermediate read again later).
+ * The final value is stored, streamed past the caches (non-temporal stores, for
+ * outputs too large to stay cached), or summed (a row sum ending the chain: the sum
+ * of a softmax / layer norm, in the order of mlxc_reduce's leaf, so without storing
+ * the values first).
+ *
  * Every step is one IEEE operation of the element type, in the instruction's operand
  * order (the order decides which NaN payload survives), so the results are the bits
  * the unfused binary kernels give.  No step is contracted into an fma: each is its
@@ -23,54 +29,120 @@
     default: acc = swap ? (T)(w / acc) : (T)(acc / w); break;             \
     }
 
-/* elements [i0, n) one by one */
-#define GEN_TAIL(T)                                                                   \
+/* element i's final value (its tees stored); elements [i0, n) stored into out, or
+ * added into the sum lanes (lane[i % MLXC_SUM_LANES]); the lanes folded into one sum
+ * as mlxc_reduce's leaf folds them */
+#define GEN_SCALAR(T)                                                                 \
+static inline T one_##T(const T *a, int64_t sa, const mlxc_chain_step *st, int nst,   \
+                        int64_t i)                                                    \
+{                                                                                     \
+    T acc = a[i * sa];                                                                \
+    for (int k = 0; k < nst; k++) {                                                   \
+        const mlxc_chain_step *s = &st[k];                                            \
+        T w = s->p ? ((const T *)s->p)[i * s->s] : acc;                               \
+        SCALAR_STEP(T, acc, w, s->op, s->swap)                                        \
+        if (s->tee) ((T *)s->tee)[i] = acc;                                           \
+    }                                                                                 \
+    return acc;                                                                       \
+}                                                                                     \
 static void tail_##T(T *out, const T *a, int64_t sa, const mlxc_chain_step *st,      \
                      int nst, int64_t i0, int64_t n)                                  \
 {                                                                                     \
-    for (int64_t i = i0; i < n; i++) {                                                \
-        T acc = a[i * sa];                                                            \
-        for (int k = 0; k < nst; k++) {                                               \
-            const mlxc_chain_step *s = &st[k];                                        \
-            T w = s->p ? ((const T *)s->p)[i * s->s] : acc;                           \
-            SCALAR_STEP(T, acc, w, s->op, s->swap)                                    \
-        }                                                                             \
-        out[i] = acc;                                                                 \
+    for (int64_t i = i0; i < n; i++) out[i] = one_##T(a, sa, st, nst, i);             \
+}                                                                                     \
+static T lanes_##T(T *lane, const T *a, int64_t sa, const mlxc_chain_step *st,       \
+                   int nst, int64_t i0, int64_t n)                                    \
+{                                                                                     \
+    for (int64_t i = i0; i < n; i++)                                                  \
+        lane[i % MLXC_SUM_LANES] += one_##T(a, sa, st, nst, i);                       \
+    for (int w = MLXC_SUM_LANES / 2; w >= 1; w >>= 1)                                 \
+        for (int k = 0; k < w; k++) lane[k] += lane[k + w];                           \
+    return lane[0];                                                                   \
+}
+GEN_SCALAR(float)
+GEN_SCALAR(double)
+
+#define GEN_SCALAR_CHAIN(T)                                                           \
+static void chain_scalar_##T(void *out, const void *a, int64_t sa,                   \
+                             const mlxc_chain_step *st, int nst, int64_t n, int how)  \
+{                                                                                     \
+    if (how == MLXC_CHAIN_SUM) {                                                      \
+        T lane[MLXC_SUM_LANES] = {0};                                                 \
+        *(T *)out = lanes_##T(lane, a, sa, st, nst, 0, n);                            \
+    } else {                                                                          \
+        tail_##T(out, a, sa, st, nst, 0, n);                                          \
     }                                                                                 \
 }
-GEN_TAIL(float)
-GEN_TAIL(double)
-
-static void chain_scalar_float(void *out, const void *a, int64_t sa, const mlxc_chain_step *st,
-                               int nst, int64_t n)
-{
-    tail_float(out, a, sa, st, nst, 0, n);
-}
-static void chain_scalar_double(void *out, const void *a, int64_t sa, const mlxc_chain_step *st,
-                                int nst, int64_t n)
-{
-    tail_double(out, a, sa, st, nst, 0, n);
-}
+GEN_SCALAR_CHAIN(float)
+GEN_SCALAR_CHAIN(double)
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
 #define CHAIN_X86 1
-/* One SIMD level: VB bytes per vector, four vectors per block held in registers.
- * A broadcast operand is x - (+0) in every lane: x itself, -0 and NaN included. */
-#define GEN_SIMD(T, VB, SFX, TGT)                                                     \
+/* One SIMD level: VB bytes per vector, four vectors (a block) per step held in
+ * registers.  A broadcast operand is x - (+0) in every lane: x itself, -0 and NaN
+ * included.  BLOCK(i) leaves elements i .. i + 4W - 1's final values in v0 .. v3. */
+#define GEN_SIMD(T, VB, SFX, TGT, NTSTORE)                                            \
 TGT static void chain_##T##_##SFX(void *out_, const void *a_, int64_t sa,             \
-                                  const mlxc_chain_step *st, int nst, int64_t n)      \
+                                  const mlxc_chain_step *st, int nst, int64_t n,      \
+                                  int how)                                            \
 {                                                                                     \
     typedef T V __attribute__((vector_size(VB)));                                     \
     typedef T U __attribute__((vector_size(VB), aligned(sizeof(T)), may_alias));      \
-    enum { W = VB / (int)sizeof(T) };                                                 \
+    enum { W = VB / (int)sizeof(T), NA = MLXC_SUM_LANES / W };                        \
     T *out = out_;                                                                    \
     const T *a = a_;                                                                  \
+    V v0, v1, v2, v3;                                                                 \
     int64_t i = 0;                                                                    \
-    for (; i + 4 * W <= n; i += 4 * W) {                                              \
-        V v0, v1, v2, v3;                                                             \
+    if (how == MLXC_CHAIN_SUM) {                                                      \
+        /* lane j of vector m sums elements k * 64 + m * W + j */                     \
+        V acc[NA];                                                                    \
+        for (int m = 0; m < NA; m++) acc[m] = (V){0};                                 \
+        for (; i + MLXC_SUM_LANES <= n; i += MLXC_SUM_LANES)                          \
+            for (int b = 0; b < NA; b += 4) {                                         \
+                BLOCK(T, i + b * W)                                                   \
+                acc[b] += v0; acc[b + 1] += v1; acc[b + 2] += v2; acc[b + 3] += v3;   \
+            }                                                                         \
+        T lane[MLXC_SUM_LANES];                                                       \
+        if (i < n) {                  /* the rest into its lanes, one by one */        \
+            for (int m = 0; m < NA; m++) *(U *)(lane + m * W) = acc[m];               \
+            for (; i < n; i++) lane[i % MLXC_SUM_LANES] += one_##T(a, sa, st, nst, i); \
+            for (int m = 0; m < NA; m++) acc[m] = *(const U *)(lane + m * W);         \
+        }                                                                             \
+        /* the fold: lane k += lane k + w, whole vectors while w >= W */              \
+        for (int m = NA / 2; m >= 1; m /= 2)                                          \
+            for (int j = 0; j < m; j++) acc[j] += acc[j + m];                         \
+        *(U *)lane = acc[0];                                                          \
+        for (int w = W / 2; w >= 1; w >>= 1)                                          \
+            for (int k = 0; k < w; k++) lane[k] += lane[k + w];                       \
+        *out = lane[0];                                                               \
+        return;                                                                       \
+    }                                                                                 \
+    if (how == MLXC_CHAIN_STREAM && (uintptr_t)out % sizeof(T) == 0) {               \
+        int64_t h = (int64_t)((VB - (uintptr_t)out % VB) % VB / sizeof(T));           \
+        if (h > n) h = n;                                                             \
+        tail_##T(out, a, sa, st, nst, 0, h);                                          \
+        for (i = h; i + 4 * W <= n; i += 4 * W) {                                     \
+            BLOCK(T, i)                                                               \
+            NTSTORE(out + i, v0); NTSTORE(out + i + W, v1);                           \
+            NTSTORE(out + i + 2 * W, v2); NTSTORE(out + i + 3 * W, v3);               \
+        }                                                                             \
+    } else {                                                                          \
+        for (; i + 4 * W <= n; i += 4 * W) {                                          \
+            BLOCK(T, i)                                                               \
+            *(U *)(out + i) = v0; *(U *)(out + i + W) = v1;                           \
+            *(U *)(out + i + 2 * W) = v2; *(U *)(out + i + 3 * W) = v3;               \
+        }                                                                             \
+    }                                                                                 \
+    tail_##T(out, a, sa, st, nst, i, n);                                              \
+}
+
+#define BLOCK(T, i0)                                                                  \
+    {                                                                                 \
+        int64_t e = (i0);                                                             \
         if (sa) {                                                                     \
-            v0 = *(const U *)(a + i); v1 = *(const U *)(a + i + W);                   \
-            v2 = *(const U *)(a + i + 2 * W); v3 = *(const U *)(a + i + 3 * W);       \
+            v0 = *(const U *)(a + e); v1 = *(const U *)(a + e + W);                   \
+            v2 = *(const U *)(a + e + 2 * W); v3 = *(const U *)(a + e + 3 * W);       \
         } else {                                                                      \
             v0 = a[0] - (V){0}; v1 = v0; v2 = v0; v3 = v0;                            \
         }                                                                             \
@@ -81,8 +153,8 @@ TGT static void chain_##T##_##SFX(void *out_, const void *a_, int64_t sa,       
             if (!p) {                                                                 \
                 w0 = v0; w1 = v1; w2 = v2; w3 = v3;                                   \
             } else if (s->s) {                                                        \
-                w0 = *(const U *)(p + i); w1 = *(const U *)(p + i + W);               \
-                w2 = *(const U *)(p + i + 2 * W); w3 = *(const U *)(p + i + 3 * W);   \
+                w0 = *(const U *)(p + e); w1 = *(const U *)(p + e + W);               \
+                w2 = *(const U *)(p + e + 2 * W); w3 = *(const U *)(p + e + 3 * W);   \
             } else {                                                                  \
                 w0 = p[0] - (V){0}; w1 = w0; w2 = w0; w3 = w0;                        \
             }                                                                         \
@@ -101,19 +173,24 @@ TGT static void chain_##T##_##SFX(void *out_, const void *a_, int64_t sa,       
                 default: v0 = v0 / w0; v1 = v1 / w1; v2 = v2 / w2; v3 = v3 / w3; break;      \
                 }                                                                     \
             }                                                                         \
+            if (s->tee) {                                                             \
+                T *t = (T *)s->tee + e;                                               \
+                *(U *)t = v0; *(U *)(t + W) = v1; *(U *)(t + 2 * W) = v2;             \
+                *(U *)(t + 3 * W) = v3;                                               \
+            }                                                                         \
         }                                                                             \
-        *(U *)(out + i) = v0; *(U *)(out + i + W) = v1;                               \
-        *(U *)(out + i + 2 * W) = v2; *(U *)(out + i + 3 * W) = v3;                   \
-    }                                                                                 \
-    tail_##T(out, a, sa, st, nst, i, n);                                              \
-}
+    }
 
 #define TGT2 __attribute__((target("avx2")))
 #define TGT5 __attribute__((target("avx512f,prefer-vector-width=512")))
-GEN_SIMD(float, 32, avx2, TGT2)
-GEN_SIMD(double, 32, avx2, TGT2)
-GEN_SIMD(float, 64, avx512, TGT5)
-GEN_SIMD(double, 64, avx512, TGT5)
+#define NT_F2(p, v) _mm256_stream_ps(p, (__m256)(v))
+#define NT_D2(p, v) _mm256_stream_pd(p, (__m256d)(v))
+#define NT_F5(p, v) _mm512_stream_ps(p, (__m512)(v))
+#define NT_D5(p, v) _mm512_stream_pd(p, (__m512d)(v))
+GEN_SIMD(float, 32, avx2, TGT2, NT_F2)
+GEN_SIMD(double, 32, avx2, TGT2, NT_D2)
+GEN_SIMD(float, 64, avx512, TGT5, NT_F5)
+GEN_SIMD(double, 64, avx512, TGT5, NT_D5)
 #endif
 
 int mlxc_chain_op_ok(int op, int dtype)

@@ -466,13 +466,24 @@ int mlxc_binary_rowop(int op, int dtype, mlxc_rowop *r);
 int mlxc_select_rowop(int dtype, mlxc_rowop *r);
 int mlxc_cast_rowop(int dtype_in, int dtype_out, mlxc_rowop *r);
 
+/* Float sums (reduce.c): a row of <= MLXC_SUM_LEAF elements is one leaf, element i
+ * added into lane i % MLXC_SUM_LANES, the lanes folded by halving; the chains' sums
+ * (fused_chain.c) add in the same order. */
+#define MLXC_SUM_LANES 64
+#define MLXC_SUM_LEAF 2048
+
 /* Chains (fused_chain.c): acc = a[i * sa], then for each step
  * acc = swap ? op(w, acc) : op(acc, w) with w = p[i * s] (s 0 or 1; p NULL: w is
- * acc itself), out[i] = acc; one IEEE op per step, as the binary kernels.  Steps'
- * ops: add, sub, mul, div (mlxc_chain_op_ok) of float32 / float64. */
-typedef struct { int op, swap; const void *p; int64_t s; } mlxc_chain_step;
+ * acc itself); one IEEE op per step, as the binary kernels.  Steps' ops: add, sub,
+ * mul, div (mlxc_chain_op_ok) of float32 / float64.  The final acc goes by `how`:
+ * STORE out[i] = acc; STREAM the same with non-temporal stores where aligned (the
+ * caller fences); SUM out[0] = the sum of the n <= MLXC_SUM_LEAF values, bit for bit
+ * mlxc_reduce's sum of them. */
+typedef struct { int op, swap; const void *p; int64_t s; void *tee; } mlxc_chain_step;
+/* (tee: where the step's running value is also stored, contiguous, or NULL) */
+enum { MLXC_CHAIN_STORE = 0, MLXC_CHAIN_STREAM, MLXC_CHAIN_SUM };
 typedef void (*mlxc_chain_fn)(void *out, const void *a, int64_t sa, const mlxc_chain_step *st,
-                              int nst, int64_t n);
+                              int nst, int64_t n, int how);
 int mlxc_chain_op_ok(int op, int dtype);
 mlxc_chain_fn mlxc_chain_kernel(int dtype, int isa);   /* NULL: no chain for the dtype */
 

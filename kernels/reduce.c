@@ -35,8 +35,8 @@
 #endif
 
 #define PAR_MIN ((int64_t)1 << 18)   /* input elements below which the caller runs alone */
-#define PS_LANES 64
-#define PS_LEAF 2048
+#define PS_LANES MLXC_SUM_LANES      /* internal.h: the chains' sums add in this order too */
+#define PS_LEAF MLXC_SUM_LEAF
 #define PS_CUT ((int64_t)1 << 16)    /* subtree size of a threaded long sum (>= PS_LEAF) */
 #define RB_BLK ((int64_t)1 << 16)    /* block of a long max/min/integer sum */
 #define RB_MIN (2 * RB_BLK)

@@ -3,10 +3,12 @@ before, run by kernels/fused_chain.c in one pass with the running value in regis
 The oracle is the uncompiled graph (each op its own binary kernel over whole arrays):
 the compiled results must have the same bits, including NaN payload order, -0, inf,
 subnormals, operand order (swapped sub/div), scalar / row / column / full operands,
-tails shorter than a SIMD block, the large-output (streamed) path, and every SIMD
+tails shorter than a SIMD block, row sums ending a chain (summed in mlxc_reduce's
+order), the large-output path (streamed straight into the output), and every SIMD
 level and thread count.  One freedom: when both operands of a commutative op (+, *)
 are NaNs, which payload survives is the compiler's choice in the binary kernels too
-(it may commute the operands), so those programs compare NaNs as NaNs."""
+(it may commute the operands), so those programs, and the row sums (NaN + NaN in a
+lane), compare NaNs as NaNs."""
 import ctypes
 import subprocess
 import sys
@@ -70,6 +72,10 @@ def _programs():
         ("long", lambda x, y, z: (((((x + y) * z) - x) / y) + z) * 0.5 - y),
         ("after_unary", lambda x, y, z: mx.exp(x) * y + z),
         ("two_chains", lambda x, y, z: (x * y + z, (x - z) / y)),
+        # tees: an intermediate read again later in the chain / after it / as an output
+        ("tee_in_chain", lambda x, y, z: (lambda a: (a * 2.0 - x) / a)(x * y + z)),
+        ("tee_later", lambda x, y, z: (lambda a: mx.exp((a * a - y) * 0.5) + a)(x - z)),
+        ("tee_output", lambda x, y, z: (lambda a: ((a * 2.0 - x) * z, a))(x * y + z)),
     ]
 
 
@@ -117,6 +123,41 @@ def test_row_program_chains(shape):
     assert _chain_runs() > before
 
 
+def _row_sum_programs():
+    # row sums ending a chain (summed in mlxc_reduce's order, values not stored), with
+    # the summed value also read later (a tee), ROW / COL operands, and mean / var
+    return [
+        ("sum_mul", lambda x, w: mx.sum(x * w, axis=-1)),
+        ("sum_sq_dev", lambda x, w: mx.sum((x - 0.5) * (x - 0.5), axis=-1, keepdims=True)),
+        ("mean_chain", lambda x, w: mx.mean((x * w + 1.0) / 3.0, axis=-1)),
+        ("tee_summed", lambda x, w: (lambda a: a / mx.sum(a, axis=-1, keepdims=True))(x * w - x)),
+        ("layer_norm", lambda x, w: (lambda xc: xc * mx.rsqrt(
+            mx.mean(xc * xc, axis=-1, keepdims=True) + 1e-5) * w)(
+            x - mx.mean(x, axis=-1, keepdims=True))),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("L", [1, 15, 64, 65, 127, 1000, 2048, 2049])
+def test_row_sum_chains_bit_identical(dtype, L):
+    rows = 9
+    x = mx.array(_special(rows * L, dtype, 11).reshape(rows, L))
+    w = mx.array(_special(L, dtype, 12))
+    for name, f in _row_sum_programs():
+        before = _chain_runs()
+        # (a sum of two NaNs keeps either payload: see the module's docstring)
+        _bits_equal(mx.compile(f)(x, w), f(x, w), any_nan=True)
+        if name == "sum_mul" and 1 < L <= 2048:    # (L == 1: the sum is a reshape)
+            # a lone multiply is a chain only when a row sum ends it
+            assert _chain_runs() > before
+    # plain values too (the special ones make most sums NaN)
+    r = np.random.default_rng(L)
+    x = mx.array(r.standard_normal((rows, L)).astype(dtype))
+    w = mx.array(r.standard_normal(L).astype(dtype))
+    for name, f in _row_sum_programs():
+        _bits_equal(mx.compile(f)(x, w), f(x, w))
+
+
 def test_large_output_streamed_path():
     n = (1 << 22) + 37                      # > 16 MiB of float32 output: streamed stores
     x, y = (mx.array(_special(n, np.float32, s)) for s in (7, 8))
@@ -134,6 +175,13 @@ def test_large_output_streamed_path():
         return xc * mx.rsqrt(mx.mean(xc * xc, axis=-1, keepdims=True) + 1e-5) * w
 
     _bits_equal(mx.compile(ln)(big, w), ln(big, w))
+    # rows of 1023: the streamed chain's rows start unaligned (a head of plain stores)
+    odd = mx.array(_special(4200 * 1023, np.float32, 13).reshape(4200, 1023))
+    _bits_equal(mx.compile(ln)(odd, w[:1023]), ln(odd, w[:1023]), any_nan=True)
+    # a streamed chain output that is also read by the program after the chain
+    h = lambda x, y: (lambda a: (a, a * 2.0 + mx.exp(a)))(x * y + 1.0)  # noqa: E731
+    for g, want in zip(mx.compile(h)(x, y), h(x, y)):
+        _bits_equal(g, want)
 
 
 def test_same_bits_at_every_level_and_thread_count():
@@ -144,9 +192,13 @@ def test_same_bits_at_every_level_and_thread_count():
         x2 = mx.array(r.standard_normal((300, 1000)).astype(np.float32))
         f = lambda x, y: ((x * y + 1.0) / (y - 0.5) - x) * 0.25
         g = lambda x: (x - mx.mean(x, axis=-1, keepdims=True)) * 3.0 / 7.0 + 1.0
-        outs = [np.array(mx.compile(f)(x, y)), np.array(mx.compile(g)(x2))]
+        h = lambda x: (lambda xc: xc * mx.rsqrt(mx.mean(xc * xc, axis=-1, keepdims=True)
+                                                + 1e-5))(x - mx.mean(x, axis=-1, keepdims=True))
+        outs = [np.array(mx.compile(f)(x, y)), np.array(mx.compile(g)(x2)),
+                np.array(mx.compile(h)(x2))]
         assert outs[0].tobytes() == np.array(f(x, y)).tobytes()
         assert outs[1].tobytes() == np.array(g(x2)).tobytes()
+        assert outs[2].tobytes() == np.array(h(x2)).tobytes()
         print(hashlib.sha1(b"".join(o.tobytes() for o in outs)).hexdigest())
     """)
     digests = set()
