@@ -266,6 +266,12 @@ static const bi_fn bi_tab[MLXC_NUM_BINARY][MLXC_NUM_DTYPES] = { BINARY_LIST(DO_E
 #define FOP_DIV(x, y) ((x) / (y))
 #define FOP_MAXIMUM(x, y) (((x) > (y) || (x) != (x)) ? (x) : (y))
 #define FOP_MINIMUM(x, y) (((x) < (y) || (x) != (x)) ? (x) : (y))
+#define COP_EQ(x, y) ((x) == (y))
+#define COP_NE(x, y) ((x) != (y))
+#define COP_LT(x, y) ((x) < (y))
+#define COP_LE(x, y) ((x) <= (y))
+#define COP_GT(x, y) ((x) > (y))
+#define COP_GE(x, y) ((x) >= (y))
 #include <immintrin.h>
 #define BS_AVX512 0
 #include "binary_simd.h"
@@ -275,8 +281,12 @@ static const bi_fn bi_tab[MLXC_NUM_BINARY][MLXC_NUM_DTYPES] = { BINARY_LIST(DO_E
 #undef BS_AVX512
 #define FAST_ENT(op, lvl) [MLXC_##op][MLXC_FLOAT32] = fast_##op##_float_##lvl,         \
                           [MLXC_##op][MLXC_FLOAT64] = fast_##op##_double_##lvl,
+#define CMP_ENT(op, lvl) [MLXC_##op][MLXC_FLOAT32] = cmp_##op##_float_##lvl,           \
+                         [MLXC_##op][MLXC_FLOAT64] = cmp_##op##_double_##lvl,
 #define FAST_ROW(lvl) { FAST_ENT(ADD, lvl) FAST_ENT(SUB, lvl) FAST_ENT(MUL, lvl)          \
-                        FAST_ENT(DIV, lvl) FAST_ENT(MAXIMUM, lvl) FAST_ENT(MINIMUM, lvl) }
+                        FAST_ENT(DIV, lvl) FAST_ENT(MAXIMUM, lvl) FAST_ENT(MINIMUM, lvl)  \
+                        CMP_ENT(EQ, lvl) CMP_ENT(NE, lvl) CMP_ENT(LT, lvl) CMP_ENT(LE, lvl) \
+                        CMP_ENT(GT, lvl) CMP_ENT(GE, lvl) }
 static const bi_fn fast_tab[2][MLXC_NUM_BINARY][MLXC_NUM_DTYPES] = { FAST_ROW(avx2), FAST_ROW(avx512) };
 
 /* The same four ops with non-temporal stores, for outputs far larger than the

@@ -3,7 +3,8 @@
  * includes this file once per level.  Vectors are GCC vector types of VBYTES
  * bytes, so the ops' C expressions (FOP_*) apply lane by lane, IEEE like the
  * scalar ones.  Makes fast_<op>_<T>_<level> (plain loops that gcc vectorizes
- * at the level's width) and stream_<op>_<T>_<level> (non-temporal stores). */
+ * at the level's width), cmp_<op>_<T>_<level> (comparisons into bool, the same)
+ * and stream_<op>_<T>_<level> (non-temporal stores). */
 
 #if BS_AVX512
 #define VBYTES 64
@@ -66,7 +67,30 @@ TGT static void SFX(stream_##op##_##T)(void *o_, const void *a_, int64_t sa,    
     _mm_sfence();     /* order the streamed lines before the pool's handoff */      \
 }
 
-#define GEN_LEVEL(T) GEN_FAST(ADD, T) GEN_FAST(SUB, T) GEN_FAST(MUL, T) GEN_FAST(DIV, T) \
+/* comparisons into bool (uint8_t 0 / 1): the C predicate lane by lane (ordered for
+ * < <= > >= ==, unordered-true for !=, as the scalar code) */
+#define GEN_CMP(op, T)                                                              \
+TGT static void SFX(cmp_##op##_##T)(void *o_, const void *a_, int64_t sa,           \
+                                    const void *b_, int64_t sb, int64_t n)          \
+{                                                                                   \
+    uint8_t *restrict o = o_;                                                       \
+    const T *restrict a = a_;                                                       \
+    const T *restrict b = b_;                                                       \
+    if (sa == 1 && sb == 1) {                                                       \
+        for (int64_t i = 0; i < n; i++) o[i] = (uint8_t)COP_##op(a[i], b[i]);       \
+    } else if (sa == 0 && sb == 1) {                                                \
+        T x = a[0];                                                                 \
+        for (int64_t i = 0; i < n; i++) o[i] = (uint8_t)COP_##op(x, b[i]);          \
+    } else if (sa == 1 && sb == 0) {                                                \
+        T y = b[0];                                                                 \
+        for (int64_t i = 0; i < n; i++) o[i] = (uint8_t)COP_##op(a[i], y);          \
+    } else {                                                                        \
+        for (int64_t i = 0; i < n; i++) o[i] = (uint8_t)COP_##op(a[i * sa], b[i * sb]); \
+    }                                                                               \
+}
+
+#define GEN_LEVEL(T) GEN_CMP(EQ, T) GEN_CMP(NE, T) GEN_CMP(LT, T) GEN_CMP(LE, T)     \
+    GEN_CMP(GT, T) GEN_CMP(GE, T) GEN_FAST(ADD, T) GEN_FAST(SUB, T) GEN_FAST(MUL, T) GEN_FAST(DIV, T) \
     GEN_FAST(MAXIMUM, T) GEN_FAST(MINIMUM, T)                                       \
     GEN_STREAM(ADD, T) GEN_STREAM(SUB, T) GEN_STREAM(MUL, T) GEN_STREAM(DIV, T)
 GEN_LEVEL(float)
@@ -75,6 +99,7 @@ GEN_LEVEL(double)
 #undef GEN_LEVEL
 #undef GEN_STREAM
 #undef GEN_FAST
+#undef GEN_CMP
 #undef VSTREAM_double
 #undef VSTREAM_float
 #undef SFX

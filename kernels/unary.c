@@ -251,6 +251,37 @@ UNARY_LIST(DO_GEN)
 
 static const un_fn un_tab[MLXC_NUM_UNARY][MLXC_NUM_DTYPES] = { UNARY_LIST(DO_ENT) };
 
+/* ------------------------------------------- per-level float arithmetic */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define UFAST_X86 1
+#define US_AVX512 0
+#include "unary_simd.h"
+#undef US_AVX512
+#define US_AVX512 1
+#include "unary_simd.h"
+#undef US_AVX512
+#define UFAST_ENT(op, lvl) [MLXC_##op][MLXC_FLOAT32] = ufast_##op##_float_##lvl,       \
+                           [MLXC_##op][MLXC_FLOAT64] = ufast_##op##_double_##lvl,
+#define UFAST_ROW(lvl) { UFAST_ENT(NEG, lvl) UFAST_ENT(ABS, lvl) UFAST_ENT(SQRT, lvl)     \
+                         UFAST_ENT(SQUARE, lvl) UFAST_ENT(RSQRT, lvl)                    \
+                         UFAST_ENT(RECIPROCAL, lvl) }
+static const un_fn ufast_tab[2][MLXC_NUM_UNARY][MLXC_NUM_DTYPES] = {
+    UFAST_ROW(avx2), UFAST_ROW(avx512) };
+#endif
+
+/* the kernel of (op, dtype) at the current SIMD level */
+static un_fn un_pick(int op, int dtype)
+{
+#ifdef UFAST_X86
+    int isa = mlxc_isa_pick(mlxc_levels_unary);
+    if (isa == MLXC_ISA_AVX2 || isa == MLXC_ISA_AVX512) {
+        un_fn f = ufast_tab[isa == MLXC_ISA_AVX512][op][dtype];
+        if (f) return f;
+    }
+#endif
+    return un_tab[op][dtype];
+}
+
 /* ------------------------------------------------- vector math, threads */
 /* half types: convert a block to float32, run the kernel in place, round back */
 #define VM_BLOCK 512
@@ -308,7 +339,7 @@ int mlxc_unary(int op, int dtype, void *out, const void *in,
 {
     if (op < 0 || op >= MLXC_NUM_UNARY || dtype < 0 || dtype >= MLXC_NUM_DTYPES)
         return MLXC_ERR_UNSUPPORTED;
-    un_fn fn = un_tab[op][dtype];
+    un_fn fn = un_pick(op, dtype);
     if (!fn) return MLXC_ERR_UNSUPPORTED;
     int64_t zi = (int64_t)mlxc_itemsize(dtype), zo = zi;
     if (op >= MLXC_ISNAN && op <= MLXC_ISNEGINF) zo = 1;
@@ -353,7 +384,7 @@ int mlxc_unary_rowop(int op, int dtype, mlxc_rowop *r)
 {
     if (op < 0 || op >= MLXC_NUM_UNARY || dtype < 0 || dtype >= MLXC_NUM_DTYPES)
         return MLXC_ERR_UNSUPPORTED;
-    un_fn fn = un_tab[op][dtype];
+    un_fn fn = un_pick(op, dtype);
     if (!fn) return MLXC_ERR_UNSUPPORTED;
     r->run = un_row;
     r->fn = (mlxc_anyfn)fn;

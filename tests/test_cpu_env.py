@@ -41,7 +41,7 @@ _X86_FAMILY_LEVELS = {
     "matmul": ("scalar", "avx2", "avx512"), "unary": ("scalar", "avx2", "avx512"),
     "binary": ("scalar", "avx2", "avx512"), "reduce": ("scalar", "avx2", "avx512"),
     "argreduce": ("scalar", "avx2", "avx512"), "scan": ("scalar", "avx2"),
-    "copy": ("scalar", "avx2"), "cast": ("scalar", "avx2"), "select": ("scalar",),
+    "copy": ("scalar", "avx2"), "cast": ("scalar", "avx2"), "select": ("scalar", "avx2", "avx512"),
     "sort": ("scalar", "avx2", "avx512"), "gather": ("scalar",), "fft": ("scalar", "avx2", "avx512"),
     "conv": ("scalar", "avx2", "avx512"), "random": ("scalar", "avx2", "avx512"),
     "fast": ("scalar", "avx2", "avx512"), "quant": ("scalar", "avx2", "avx512"),
