@@ -351,6 +351,34 @@ TGT_AVX2 static void pack_a_f32_avx2(void *dst_, const void *src_, int64_t rs, i
     for (; p < k; p++)
         for (int r = 0; r < MR; r++) dst[p * MR + r] = src[r * rs + p];
 }
+/* B with contiguous columns (rs 1: the transpose of a row-major matrix, nn.Linear's
+ * x @ W.T) is the same transpose: 8 columns x 8 rows per register block, columns
+ * n .. NR-1 zero; other layouts and widths go to the scalar loops. */
+TGT_AVX2 static void pack_b_f32_avx2(void *dst_, const void *src_, int64_t rs, int64_t cs,
+                                     int64_t k, int64_t n, int NR)
+{
+    if (rs != 1 || NR % 8 != 0 || cs == 1) {
+        pack_b_f32(dst_, src_, rs, cs, k, n, NR);
+        return;
+    }
+    float *dst = dst_;
+    const float *src = src_;
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8) {
+        for (int g = 0; g < NR; g += 8) {   /* columns g .. g+7 */
+            int64_t valid = n - g < 0 ? 0 : n - g > 8 ? 8 : n - g;
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = i < valid ? _mm256_loadu_ps(src + (g + i) * cs + p) : _mm256_setzero_ps();
+            transpose8(r);
+            float *d = dst + p * NR + g;
+            for (int l = 0; l < 8; l++) _mm256_storeu_ps(d + l * NR, r[l]);
+        }
+    }
+    for (; p < k; p++)
+        for (int q = 0; q < NR; q++) dst[p * NR + q] = q < n ? src[q * cs + p] : 0.0f;
+}
+
 /* dst[p * mr + r] = src[r][p] for r < mr, p < n, a NULL row giving zeros: the
  * implicit GEMM's A panels (conv.c), where each row is a run of contiguous input
  * channels.  8 x 8 blocks transposed in registers, as pack_a_f32_avx2. */
@@ -1181,6 +1209,9 @@ int mlxc_addmm(int dtype, int64_t batch, int64_t M, int64_t N, int64_t K,
         if (!dbl && kn == &kerns[MLXC_ISA_NEON]) j.pa = pack_a_f32_neon;
 #endif
         j.pb = dbl ? pack_b_f64 : pack_b_f32;
+#ifdef GEMM_X86
+        if (!dbl && mlxc_isa_pick(mlxc_levels_matmul) >= MLXC_ISA_AVX2) j.pb = pack_b_f32_avx2;
+#endif
         return run_gemm(&j, batch, dbl ? 8 : 4);
     }
 
