@@ -323,12 +323,19 @@ TGT_AVX2 static void transpose8(__m256 r[8])
 TGT_AVX2 static void pack_a_f32_avx2(void *dst_, const void *src_, int64_t rs, int64_t cs,
                                      int64_t m, int64_t k, int MR)
 {
+    float *dst = dst_;
+    const float *src = src_;
+    if (rs == 1 && m == MR && MR == 12) {   /* columns contiguous (A transposed): copies */
+        for (int64_t p = 0; p < k; p++) {
+            _mm256_storeu_ps(dst + p * 12, _mm256_loadu_ps(src + p * cs));
+            _mm_storeu_ps(dst + p * 12 + 8, _mm_loadu_ps(src + p * cs + 8));
+        }
+        return;
+    }
     if (cs != 1 || m != MR || (MR != 6 && MR != 12)) {
         pack_a_f32(dst_, src_, rs, cs, m, k, MR);
         return;
     }
-    float *dst = dst_;
-    const float *src = src_;
     int64_t p = 0;
     for (; p + 8 <= k; p += 8) {
         for (int g = 0; g < MR; g += 8) {   /* rows g .. g+7, the missing ones zero */
