@@ -1,4 +1,5 @@
 /* mlxc_fused: elementwise programs run tile by tile (see mlxc_fused.h). */
+#include <string.h>
 #include "internal.h"
 #include "mlxc_fused.h"
 #include "mlxc_threads.h"
@@ -818,7 +819,100 @@ static int fr_contig(const int64_t *st, const int64_t *shape, int lo, int hi)
     return 1;
 }
 
+static int rows_run(int ninstr, const mlxc_fused_instr *code, int nregs, const int *reg_dtype,
+                    const int *reg_level, int ninputs, const void *const *in_data,
+                    const int64_t *const *in_strides, int noutputs, void *const *out_data,
+                    const int *out_reg, const int *out_level, int ndim, const int64_t *shape,
+                    int a0);
+
+/* A FULL value made by one arithmetic instruction from values every block has at hand
+ * (inputs and ROW / COL / SCALAR registers) and read by several instructions: each
+ * later reader that can chain gets its own copy, computed right before it, so the
+ * value joins that reader's chain instead of being stored for it (a layer norm's
+ * x - mu, read by the variance's square and by the epilogue: one store and reload
+ * of a block less).  A copy is the same IEEE op on the same operands: the same bits.
+ * cand[r]: the instruction making r when r is such a value, else -1. */
+static int remat_reader(const mlxc_fused_instr *in, int dtype, const int *reg_level)
+{
+    return chain_op(in, dtype) && reg_level[in->dst] == MLXC_FL_FULL;
+}
+
 int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const int *reg_dtype,
+                    const int *reg_level, int ninputs, const void *const *in_data,
+                    const int64_t *const *in_strides, int noutputs, void *const *out_data,
+                    const int *out_reg, const int *out_level, int ndim, const int64_t *shape,
+                    int a0)
+{
+    if (ninputs < 0 || ninstr < 0 || ninstr + ninputs > nregs)
+        return MLXC_ERR_UNSUPPORTED;
+    int *cand = malloc(((size_t)nregs + 1) * sizeof(int));
+    if (!cand) return MLXC_ERR_NOMEM;
+    for (int r = 0; r < nregs; r++) cand[r] = -1;
+    for (int i = 0; i < ninstr; i++) {
+        const mlxc_fused_instr *in = &code[i];
+        int ok = in->dst >= ninputs && in->dst < nregs && remat_reader(in, in->dtype, reg_level);
+        for (int k = 0; k < 2 && ok; k++)
+            ok = in->src[k] >= 0 && in->src[k] < nregs &&
+                 (in->src[k] < ninputs || reg_level[in->src[k]] != MLXC_FL_FULL);
+        for (int k = 0; k < noutputs && ok; k++) ok = out_reg[k] != in->dst;
+        if (ok) cand[in->dst] = i;
+    }
+    /* copies: one per (later chaining reader, candidate it reads) */
+    int extra = 0;
+    char *seen = calloc((size_t)nregs + 1, 1);
+    if (!seen) { free(cand); return MLXC_ERR_NOMEM; }
+    for (int j = 0; j < ninstr; j++)
+        for (int k = 0; k < nsrc(code[j].kind); k++) {
+            int d = code[j].src[k];
+            if (d < 0 || d >= nregs || cand[d] < 0) continue;
+            if (seen[d] && remat_reader(&code[j], code[cand[d]].dtype, reg_level) &&
+                !(k == 1 && code[j].src[0] == d))
+                extra++;
+            if (k == nsrc(code[j].kind) - 1 || code[j].src[k + 1] != d) seen[d] = 1;
+        }
+    if (!extra) {
+        free(seen);
+        free(cand);
+        return rows_run(ninstr, code, nregs, reg_dtype, reg_level, ninputs, in_data, in_strides,
+                        noutputs, out_data, out_reg, out_level, ndim, shape, a0);
+    }
+    mlxc_fused_instr *c2 = malloc(((size_t)ninstr + extra) * sizeof(*c2));
+    int *rd = malloc(2 * ((size_t)nregs + extra) * sizeof(int));
+    if (!c2 || !rd) {
+        free(c2); free(rd); free(seen); free(cand);
+        return MLXC_ERR_NOMEM;
+    }
+    int *rl = rd + nregs + extra, n2 = 0, nr2 = nregs;
+    memcpy(rd, reg_dtype, (size_t)nregs * sizeof(int));
+    memcpy(rl, reg_level, (size_t)nregs * sizeof(int));
+    memset(seen, 0, (size_t)nregs);
+    for (int j = 0; j < ninstr; j++) {
+        mlxc_fused_instr in = code[j];
+        for (int k = 0; k < nsrc(in.kind); k++) {
+            int d = code[j].src[k];
+            if (d < 0 || d >= nregs || cand[d] < 0) continue;
+            if (seen[d] && remat_reader(&code[j], code[cand[d]].dtype, reg_level) &&
+                !(k == 1 && code[j].src[0] == d)) {
+                mlxc_fused_instr cp = code[cand[d]];
+                cp.dst = nr2;
+                rd[nr2] = reg_dtype[d];
+                rl[nr2] = reg_level[d];
+                c2[n2++] = cp;
+                for (int kk = k; kk < nsrc(in.kind); kk++)   /* d * d: both operands */
+                    if (code[j].src[kk] == d) in.src[kk] = nr2;
+                nr2++;
+            }
+            if (k == nsrc(code[j].kind) - 1 || code[j].src[k + 1] != d) seen[d] = 1;
+        }
+        c2[n2++] = in;
+    }
+    int st = rows_run(n2, c2, nr2, rd, rl, ninputs, in_data, in_strides, noutputs, out_data,
+                      out_reg, out_level, ndim, shape, a0);
+    free(c2); free(rd); free(seen); free(cand);
+    return st;
+}
+
+static int rows_run(int ninstr, const mlxc_fused_instr *code, int nregs, const int *reg_dtype,
                     const int *reg_level, int ninputs, const void *const *in_data,
                     const int64_t *const *in_strides, int noutputs, void *const *out_data,
                     const int *out_reg, const int *out_level, int ndim, const int64_t *shape,

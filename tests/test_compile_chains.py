@@ -158,6 +158,25 @@ def test_row_sum_chains_bit_identical(dtype, L):
         _bits_equal(mx.compile(f)(x, w), f(x, w))
 
 
+def test_recomputed_operands_bit_identical():
+    # x - mu read by several chains: each later chaining reader computes its own copy
+    # (kernels/fused.c, mlxc_fused_rows); readers that cannot chain (exp) read the
+    # stored value, a reader using it twice (d * d) gets one copy
+    def f(x, w):
+        d = x - mx.mean(x, axis=-1, keepdims=True)
+        return d * d + w, mx.exp(d), d * w - 1.0, mx.sum(d * d, axis=-1)
+
+    for L in (33, 1024):
+        x = mx.array(_special(5 * L, np.float32, 14).reshape(5, L))
+        w = mx.array(_special(L, np.float32, 15))
+        for g, want in zip(mx.compile(f)(x, w), f(x, w)):
+            _bits_equal(g, want, any_nan=True)
+        r = np.random.default_rng(L)
+        x = mx.array(r.standard_normal((5, L)).astype(np.float32))
+        for g, want in zip(mx.compile(f)(x, w), f(x, w)):
+            _bits_equal(g, want)
+
+
 def test_large_output_streamed_path():
     n = (1 << 22) + 37                      # > 16 MiB of float32 output: streamed stores
     x, y = (mx.array(_special(n, np.float32, s)) for s in (7, 8))
