@@ -172,7 +172,9 @@ static void count_runs(int64_t runs)
 
 static int chain_op(const mlxc_fused_instr *in, int dtype)
 {
-    return in->kind == MLXC_FK_BINARY && in->dtype == dtype && mlxc_chain_op_ok(in->op, dtype);
+    return in->dtype == dtype &&
+           ((in->kind == MLXC_FK_BINARY && mlxc_chain_op_ok(in->op, dtype)) ||
+            (in->kind == MLXC_FK_UNARY && mlxc_chain_unary_ok(in->op, dtype)));
 }
 
 /* chain[i]: how many instructions from i run as one chain (1: alone; 0: inside a
@@ -201,7 +203,7 @@ static void find_chains(int ninstr, const mlxc_fused_instr *code, const int *las
                     break;
                 }
                 if (!chain_op(nx, code[i].dtype) || !ok[nx->dst] ||
-                    (nx->src[0] != d && nx->src[1] != d))
+                    (nx->src[0] != d && (nx->kind == MLXC_FK_UNARY || nx->src[1] != d)))
                     break;
                 tee[i + len - 1] = last[d] != i + len;
                 tee[i + len++] = 0;
@@ -243,7 +245,11 @@ static void stream_chains(int ninstr, const mlxc_fused_instr *code, int *chain, 
  * besides, or -1 (it reads the running value twice) */
 static mlxc_chain_step chain_step(const mlxc_fused_instr *in, int d, int *other)
 {
-    mlxc_chain_step s = {in->op, 0, NULL, 0, NULL};
+    mlxc_chain_step s = {in->op, 0, NULL, 0, NULL, in->kind == MLXC_FK_UNARY};
+    if (s.unary) {
+        *other = -1;
+        return s;
+    }
     int acc = d < 0 ? in->src[0] : d;
     int o = in->src[0] == acc ? in->src[1] : in->src[0];
     s.swap = in->src[0] != acc;
@@ -850,7 +856,8 @@ int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const i
     for (int r = 0; r < nregs; r++) cand[r] = -1;
     for (int i = 0; i < ninstr; i++) {
         const mlxc_fused_instr *in = &code[i];
-        int ok = in->dst >= ninputs && in->dst < nregs && remat_reader(in, in->dtype, reg_level);
+        int ok = in->kind == MLXC_FK_BINARY && in->dst >= ninputs && in->dst < nregs &&
+                 remat_reader(in, in->dtype, reg_level);
         for (int k = 0; k < 2 && ok; k++)
             ok = in->src[k] >= 0 && in->src[k] < nregs &&
                  (in->src[k] < ninputs || reg_level[in->src[k]] != MLXC_FL_FULL);

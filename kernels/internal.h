@@ -474,17 +474,21 @@ int mlxc_cast_rowop(int dtype_in, int dtype_out, mlxc_rowop *r);
 
 /* Chains (fused_chain.c): acc = a[i * sa], then for each step
  * acc = swap ? op(w, acc) : op(acc, w) with w = p[i * s] (s 0 or 1; p NULL: w is
- * acc itself); one IEEE op per step, as the binary kernels.  Steps' ops: add, sub,
- * mul, div (mlxc_chain_op_ok) of float32 / float64.  The final acc goes by `how`:
+ * acc itself), or acc = op(acc) for a unary step; one IEEE op per step, as the
+ * binary / unary kernels.  Steps' ops: add, sub, mul, div, maximum, minimum
+ * (mlxc_chain_op_ok) and neg, abs, sqrt, square (mlxc_chain_unary_ok) of float32 /
+ * float64.  The final acc goes by `how`:
  * STORE out[i] = acc; STREAM the same with non-temporal stores where aligned (the
  * caller fences); SUM out[0] = the sum of the n <= MLXC_SUM_LEAF values, bit for bit
  * mlxc_reduce's sum of them. */
-typedef struct { int op, swap; const void *p; int64_t s; void *tee; } mlxc_chain_step;
-/* (tee: where the step's running value is also stored, contiguous, or NULL) */
+typedef struct { int op, swap; const void *p; int64_t s; void *tee; int unary; } mlxc_chain_step;
+/* (tee: where the step's running value is also stored, contiguous, or NULL; unary: op
+ * is a unary op code) */
 enum { MLXC_CHAIN_STORE = 0, MLXC_CHAIN_STREAM, MLXC_CHAIN_SUM };
 typedef void (*mlxc_chain_fn)(void *out, const void *a, int64_t sa, const mlxc_chain_step *st,
                               int nst, int64_t n, int how);
 int mlxc_chain_op_ok(int op, int dtype);
+int mlxc_chain_unary_ok(int op, int dtype);
 mlxc_chain_fn mlxc_chain_kernel(int dtype, int isa);   /* NULL: no chain for the dtype */
 
 #endif

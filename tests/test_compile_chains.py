@@ -1,5 +1,6 @@
-"""mx.compile's arithmetic chains: runs of float add/sub/mul/div, each reading the one
-before, run by kernels/fused_chain.c in one pass with the running value in registers.
+"""mx.compile's arithmetic chains: runs of float add/sub/mul/div/maximum/minimum and
+neg/abs/sqrt/square, each reading the one before, run by kernels/fused_chain.c in one
+pass with the running value in registers.
 The oracle is the uncompiled graph (each op its own binary kernel over whole arrays):
 the compiled results must have the same bits, including NaN payload order, -0, inf,
 subnormals, operand order (swapped sub/div), scalar / row / column / full operands,
@@ -76,6 +77,13 @@ def _programs():
         ("tee_in_chain", lambda x, y, z: (lambda a: (a * 2.0 - x) / a)(x * y + z)),
         ("tee_later", lambda x, y, z: (lambda a: mx.exp((a * a - y) * 0.5) + a)(x - z)),
         ("tee_output", lambda x, y, z: (lambda a: ((a * 2.0 - x) * z, a))(x * y + z)),
+        # unary steps (neg, abs, sqrt, square) and maximum / minimum, both operand orders
+        ("unary_steps", lambda x, y, z: mx.sqrt(mx.abs(-(x * y) + z)) * 2.0),
+        ("square_step", lambda x, y, z: mx.square(x - y) / z),
+        ("max_min", lambda x, y, z: mx.minimum(mx.maximum(x * y, z), 1.5) - x),
+        # (swapped maximum / minimum operands; the final + adds two NaNs: commuted)
+        ("commuted_max_min", lambda x, y, z: mx.maximum(z, x + y) * y + mx.minimum(-0.5, x * z)),
+        ("unary_first", lambda x, y, z: mx.abs(x) * y - mx.sqrt(z)),
     ]
 
 
@@ -213,11 +221,13 @@ def test_same_bits_at_every_level_and_thread_count():
         g = lambda x: (x - mx.mean(x, axis=-1, keepdims=True)) * 3.0 / 7.0 + 1.0
         h = lambda x: (lambda xc: xc * mx.rsqrt(mx.mean(xc * xc, axis=-1, keepdims=True)
                                                 + 1e-5))(x - mx.mean(x, axis=-1, keepdims=True))
+        u = lambda x, y: mx.sqrt(mx.abs(mx.maximum(x * y, -0.5) - y)) * mx.minimum(2.0, -x)
         outs = [np.array(mx.compile(f)(x, y)), np.array(mx.compile(g)(x2)),
-                np.array(mx.compile(h)(x2))]
+                np.array(mx.compile(h)(x2)), np.array(mx.compile(u)(x, y))]
         assert outs[0].tobytes() == np.array(f(x, y)).tobytes()
         assert outs[1].tobytes() == np.array(g(x2)).tobytes()
         assert outs[2].tobytes() == np.array(h(x2)).tobytes()
+        assert outs[3].tobytes() == np.array(u(x, y)).tobytes()
         print(hashlib.sha1(b"".join(o.tobytes() for o in outs)).hexdigest())
     """)
     digests = set()
