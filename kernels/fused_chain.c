@@ -117,10 +117,15 @@ GEN_SCALAR_CHAIN(double)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define CHAIN_X86 1
-/* One SIMD level: VB bytes per vector, four vectors (a block) per step held in
- * registers.  A broadcast operand is x - (+0) in every lane: x itself, -0 and NaN
- * included.  BLOCK(i) leaves elements i .. i + 4W - 1's final values in v0 .. v3. */
-#define GEN_SIMD(T, IT, VB, SFX, TGT, NTSTORE, VSQRT)                                \
+/* One SIMD level: VB bytes per vector.  A block of K vectors runs each step over
+ * all K before the next step, the running values in registers, so a step's
+ * dispatch is paid once per block: blocks of NB vectors (16 with AVX-512's 32
+ * registers, the operands read straight from memory), then of 4, then single
+ * vectors, then the scalar tail.  A broadcast operand is x - (+0) in every lane: x
+ * itself, -0 and NaN included.  BLOCK(.., i, K) leaves elements i .. i + K * W - 1's
+ * final values in v[0 .. K-1].  Sums: lane j of acc[m] sums elements
+ * k * 64 + m * W + j, whole 64-lane rounds first, the rest through the lanes. */
+#define GEN_SIMD(T, IT, VB, NB, SFX, TGT, NTSTORE, VSQRT)                            \
 TGT static void chain_##T##_##SFX(void *out_, const void *a_, int64_t sa,             \
                                   const mlxc_chain_step *st, int nst, int64_t n,      \
                                   int how)                                            \
@@ -132,20 +137,28 @@ TGT static void chain_##T##_##SFX(void *out_, const void *a_, int64_t sa,       
     const VI sign = (VI){0} + (IT)((uint64_t)1 << (8 * sizeof(T) - 1));               \
     T *out = out_;                                                                    \
     const T *a = a_;                                                                  \
-    V v0, v1, v2, v3;                                                                 \
+    V v[NB];                                                                          \
     int64_t i = 0;                                                                    \
     if (how == MLXC_CHAIN_SUM) {                                                      \
-        /* lane j of vector m sums elements k * 64 + m * W + j */                     \
         V acc[NA];                                                                    \
         for (int m = 0; m < NA; m++) acc[m] = (V){0};                                 \
+        if (NB * W >= MLXC_SUM_LANES)                                                 \
+            for (; i + NB * W <= n; i += NB * W) {                                    \
+                BLOCK(VSQRT, T, i, NB)                                                \
+                for (int j = 0; j < NB; j++) acc[j % NA] += v[j];                     \
+            }                                                                         \
         for (; i + MLXC_SUM_LANES <= n; i += MLXC_SUM_LANES)                          \
             for (int b = 0; b < NA; b += 4) {                                         \
-                BLOCK(VSQRT, T, i + b * W)                                                   \
-                acc[b] += v0; acc[b + 1] += v1; acc[b + 2] += v2; acc[b + 3] += v3;   \
+                BLOCK(VSQRT, T, i + b * W, 4)                                         \
+                for (int j = 0; j < 4; j++) acc[b + j] += v[j];                       \
             }                                                                         \
         T lane[MLXC_SUM_LANES];                                                       \
-        if (i < n) {                  /* the rest into its lanes, one by one */        \
+        if (i < n) {                  /* the rest into its lanes */                   \
             for (int m = 0; m < NA; m++) *(U *)(lane + m * W) = acc[m];               \
+            for (; i + W <= n; i += W) {                                              \
+                BLOCK(VSQRT, T, i, 1)                                                 \
+                *(U *)(lane + i % MLXC_SUM_LANES) += v[0];                            \
+            }                                                                         \
             for (; i < n; i++) lane[i % MLXC_SUM_LANES] += one_##T(a, sa, st, nst, i); \
             for (int m = 0; m < NA; m++) acc[m] = *(const U *)(lane + m * W);         \
         }                                                                             \
@@ -158,98 +171,85 @@ TGT static void chain_##T##_##SFX(void *out_, const void *a_, int64_t sa,       
         *out = lane[0];                                                               \
         return;                                                                       \
     }                                                                                 \
-    if (how == MLXC_CHAIN_STREAM && (uintptr_t)out % sizeof(T) == 0) {               \
+    int nt = how == MLXC_CHAIN_STREAM && (uintptr_t)out % sizeof(T) == 0;            \
+    if (nt) {                                                                         \
         int64_t h = (int64_t)((VB - (uintptr_t)out % VB) % VB / sizeof(T));           \
         if (h > n) h = n;                                                             \
         tail_##T(out, a, sa, st, nst, 0, h);                                          \
-        for (i = h; i + 4 * W <= n; i += 4 * W) {                                     \
-            BLOCK(VSQRT, T, i)                                                               \
-            NTSTORE(out + i, v0); NTSTORE(out + i + W, v1);                           \
-            NTSTORE(out + i + 2 * W, v2); NTSTORE(out + i + 3 * W, v3);               \
+        for (i = h; i + NB * W <= n; i += NB * W) {                                   \
+            BLOCK(VSQRT, T, i, NB)                                                    \
+            for (int j = 0; j < NB; j++) NTSTORE(out + i + j * W, v[j]);              \
         }                                                                             \
-    } else {                                                                          \
-        for (; i + 4 * W <= n; i += 4 * W) {                                          \
-            BLOCK(VSQRT, T, i)                                                               \
-            *(U *)(out + i) = v0; *(U *)(out + i + W) = v1;                           \
-            *(U *)(out + i + 2 * W) = v2; *(U *)(out + i + 3 * W) = v3;               \
-        }                                                                             \
+    }                                                                                 \
+    for (; i + NB * W <= n; i += NB * W) {                                            \
+        BLOCK(VSQRT, T, i, NB)                                                        \
+        for (int j = 0; j < NB; j++) *(U *)(out + i + j * W) = v[j];                  \
+    }                                                                                 \
+    for (; i + 4 * W <= n; i += 4 * W) {                                              \
+        BLOCK(VSQRT, T, i, 4)                                                         \
+        for (int j = 0; j < 4; j++) *(U *)(out + i + j * W) = v[j];                   \
+    }                                                                                 \
+    for (; i + W <= n; i += W) {                                                      \
+        BLOCK(VSQRT, T, i, 1)                                                         \
+        *(U *)(out + i) = v[0];                                                       \
     }                                                                                 \
     tail_##T(out, a, sa, st, nst, i, n);                                              \
 }
 
-#define BLOCK(VSQRT, T, i0)                                                                  \
+/* one binary step over the block: v[j] = v[j] OP w or w OP v[j] (swap), w the
+ * running value itself (p NULL), a contiguous operand or a broadcast one */
+#define BSTEP(K, F)                                                                   \
+    if (!p) {                                                                         \
+        for (int j = 0; j < K; j++) v[j] = F(v[j], v[j]);                             \
+    } else if (s->s) {                                                                \
+        if (s->swap) for (int j = 0; j < K; j++) v[j] = F(*(const U *)(p + e + j * W), v[j]); \
+        else for (int j = 0; j < K; j++) v[j] = F(v[j], *(const U *)(p + e + j * W)); \
+    } else {                                                                          \
+        V bc = p[0] - (V){0};                                                         \
+        if (s->swap) for (int j = 0; j < K; j++) v[j] = F(bc, v[j]);                  \
+        else for (int j = 0; j < K; j++) v[j] = F(v[j], bc);                          \
+    }
+#define VADD_(x, y) ((x) + (y))
+#define VSUB_(x, y) ((x) - (y))
+#define VMUL_(x, y) ((x) * (y))
+#define VDIV_(x, y) ((x) / (y))
+#define VMAX_(x, y) VPICK(((x) > (y)) | ((x) != (x)), x, y)
+#define VMIN_(x, y) VPICK(((x) < (y)) | ((x) != (x)), x, y)
+
+#define BLOCK(VSQRT, T, i0, K)                                                        \
     {                                                                                 \
         int64_t e = (i0);                                                             \
         if (sa) {                                                                     \
-            v0 = *(const U *)(a + e); v1 = *(const U *)(a + e + W);                   \
-            v2 = *(const U *)(a + e + 2 * W); v3 = *(const U *)(a + e + 3 * W);       \
+            for (int j = 0; j < K; j++) v[j] = *(const U *)(a + e + j * W);           \
         } else {                                                                      \
-            v0 = a[0] - (V){0}; v1 = v0; v2 = v0; v3 = v0;                            \
+            V bc = a[0] - (V){0};                                                     \
+            for (int j = 0; j < K; j++) v[j] = bc;                                    \
         }                                                                             \
         for (int k = 0; k < nst; k++) {                                               \
             const mlxc_chain_step *s = &st[k];                                        \
             const T *p = s->p;                                                        \
-            V w0, w1, w2, w3;                                                         \
             if (s->unary) {                                                           \
                 switch (s->op) {                                                      \
-                case MLXC_NEG: v0 = -v0; v1 = -v1; v2 = -v2; v3 = -v3; break;         \
+                case MLXC_NEG: for (int j = 0; j < K; j++) v[j] = -v[j]; break;       \
                 case MLXC_ABS:                                                        \
-                    v0 = (V)((VI)v0 & ~sign); v1 = (V)((VI)v1 & ~sign);               \
-                    v2 = (V)((VI)v2 & ~sign); v3 = (V)((VI)v3 & ~sign); break;        \
-                case MLXC_SQRT:                                                       \
-                    v0 = (V)VSQRT(v0); v1 = (V)VSQRT(v1);                             \
-                    v2 = (V)VSQRT(v2); v3 = (V)VSQRT(v3); break;                      \
-                default: v0 = v0 * v0; v1 = v1 * v1; v2 = v2 * v2; v3 = v3 * v3; break; \
-                }                                                                     \
-            } else {                                                                  \
-            if (!p) {                                                                 \
-                w0 = v0; w1 = v1; w2 = v2; w3 = v3;                                   \
-            } else if (s->s) {                                                        \
-                w0 = *(const U *)(p + e); w1 = *(const U *)(p + e + W);               \
-                w2 = *(const U *)(p + e + 2 * W); w3 = *(const U *)(p + e + 3 * W);   \
-            } else {                                                                  \
-                w0 = p[0] - (V){0}; w1 = w0; w2 = w0; w3 = w0;                        \
-            }                                                                         \
-            if (s->swap) {                                                            \
-                switch (s->op) {                                                      \
-                case MLXC_ADD: v0 = w0 + v0; v1 = w1 + v1; v2 = w2 + v2; v3 = w3 + v3; break; \
-                case MLXC_SUB: v0 = w0 - v0; v1 = w1 - v1; v2 = w2 - v2; v3 = w3 - v3; break; \
-                case MLXC_MUL: v0 = w0 * v0; v1 = w1 * v1; v2 = w2 * v2; v3 = w3 * v3; break; \
-                case MLXC_DIV: v0 = w0 / v0; v1 = w1 / v1; v2 = w2 / v2; v3 = w3 / v3; break; \
-                case MLXC_MAXIMUM:                                                    \
-                    v0 = VPICK((w0 > v0) | (w0 != w0), w0, v0);                       \
-                    v1 = VPICK((w1 > v1) | (w1 != w1), w1, v1);                       \
-                    v2 = VPICK((w2 > v2) | (w2 != w2), w2, v2);                       \
-                    v3 = VPICK((w3 > v3) | (w3 != w3), w3, v3); break;                \
-                default:                                                              \
-                    v0 = VPICK((w0 < v0) | (w0 != w0), w0, v0);                       \
-                    v1 = VPICK((w1 < v1) | (w1 != w1), w1, v1);                       \
-                    v2 = VPICK((w2 < v2) | (w2 != w2), w2, v2);                       \
-                    v3 = VPICK((w3 < v3) | (w3 != w3), w3, v3); break;                \
+                    for (int j = 0; j < K; j++) v[j] = (V)((VI)v[j] & ~sign);         \
+                    break;                                                            \
+                case MLXC_SQRT: for (int j = 0; j < K; j++) v[j] = (V)VSQRT(v[j]); break; \
+                default: for (int j = 0; j < K; j++) v[j] = v[j] * v[j]; break;       \
                 }                                                                     \
             } else {                                                                  \
                 switch (s->op) {                                                      \
-                case MLXC_ADD: v0 = v0 + w0; v1 = v1 + w1; v2 = v2 + w2; v3 = v3 + w3; break; \
-                case MLXC_SUB: v0 = v0 - w0; v1 = v1 - w1; v2 = v2 - w2; v3 = v3 - w3; break; \
-                case MLXC_MUL: v0 = v0 * w0; v1 = v1 * w1; v2 = v2 * w2; v3 = v3 * w3; break; \
-                case MLXC_DIV: v0 = v0 / w0; v1 = v1 / w1; v2 = v2 / w2; v3 = v3 / w3; break; \
-                case MLXC_MAXIMUM:                                                    \
-                    v0 = VPICK((v0 > w0) | (v0 != v0), v0, w0);                       \
-                    v1 = VPICK((v1 > w1) | (v1 != v1), v1, w1);                       \
-                    v2 = VPICK((v2 > w2) | (v2 != v2), v2, w2);                       \
-                    v3 = VPICK((v3 > w3) | (v3 != v3), v3, w3); break;                \
-                default:                                                              \
-                    v0 = VPICK((v0 < w0) | (v0 != v0), v0, w0);                       \
-                    v1 = VPICK((v1 < w1) | (v1 != v1), v1, w1);                       \
-                    v2 = VPICK((v2 < w2) | (v2 != v2), v2, w2);                       \
-                    v3 = VPICK((v3 < w3) | (v3 != v3), v3, w3); break;                \
+                case MLXC_ADD: BSTEP(K, VADD_) break;                                 \
+                case MLXC_SUB: BSTEP(K, VSUB_) break;                                 \
+                case MLXC_MUL: BSTEP(K, VMUL_) break;                                 \
+                case MLXC_DIV: BSTEP(K, VDIV_) break;                                 \
+                case MLXC_MAXIMUM: BSTEP(K, VMAX_) break;                             \
+                default: BSTEP(K, VMIN_) break;                                       \
                 }                                                                     \
-            }                                                                         \
             }                                                                         \
             if (s->tee) {                                                             \
                 T *t = (T *)s->tee + e;                                               \
-                *(U *)t = v0; *(U *)(t + W) = v1; *(U *)(t + 2 * W) = v2;             \
-                *(U *)(t + 3 * W) = v3;                                               \
+                for (int j = 0; j < K; j++) *(U *)(t + j * W) = v[j];                 \
             }                                                                         \
         }                                                                             \
     }
@@ -267,10 +267,11 @@ TGT static void chain_##T##_##SFX(void *out_, const void *a_, int64_t sa,       
 #define SQ_D2(v) _mm256_sqrt_pd((__m256d)(v))
 #define SQ_F5(v) _mm512_sqrt_ps((__m512)(v))
 #define SQ_D5(v) _mm512_sqrt_pd((__m512d)(v))
-GEN_SIMD(float, int32_t, 32, avx2, TGT2, NT_F2, SQ_F2)
-GEN_SIMD(double, int64_t, 32, avx2, TGT2, NT_D2, SQ_D2)
-GEN_SIMD(float, int32_t, 64, avx512, TGT5, NT_F5, SQ_F5)
-GEN_SIMD(double, int64_t, 64, avx512, TGT5, NT_D5, SQ_D5)
+/* blocks: 4 vectors with AVX2's 16 registers, 16 with AVX-512's 32 */
+GEN_SIMD(float, int32_t, 32, 4, avx2, TGT2, NT_F2, SQ_F2)
+GEN_SIMD(double, int64_t, 32, 4, avx2, TGT2, NT_D2, SQ_D2)
+GEN_SIMD(float, int32_t, 64, 16, avx512, TGT5, NT_F5, SQ_F5)
+GEN_SIMD(double, int64_t, 64, 16, avx512, TGT5, NT_D5, SQ_D5)
 #endif
 
 int mlxc_chain_op_ok(int op, int dtype)

@@ -88,7 +88,7 @@ def _programs():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n", [1, 15, 64, 65, 2048, 2049, 70001])
+@pytest.mark.parametrize("n", [1, 15, 64, 65, 293, 2048, 2049, 70001])
 def test_chains_bit_identical(dtype, n):
     x, y, z = (mx.array(_special(n, dtype, s)) for s in range(3))
     before = _chain_runs()
