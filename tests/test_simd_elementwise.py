@@ -21,9 +21,8 @@ _ORDER = ["scalar", "avx2", "avx512"]
 _DETECTED = mx.cpu_info()["isa"]
 LEVELS = _ORDER[:_ORDER.index(_DETECTED) + 1] if _DETECTED in _ORDER else [_DETECTED]
 
-# In the child: each result as hex bytes, with the kernel families' picks.
-_CHILD = r"""
-import json, numpy as np, mlxc.core as mx
+# The inputs, made the same way in the child and here (special values, NaN payloads).
+_SPECIAL = r"""
 def special(n, dt, seed):
     r = np.random.default_rng(seed)
     a = (r.standard_normal(n) * 3).astype(dt)
@@ -39,6 +38,13 @@ def special(n, dt, seed):
     k = np.flatnonzero(pick == 6)
     a[k] = payload[k % 2].view(dt)
     return a
+"""
+exec(_SPECIAL)
+
+# In the child: each result as hex bytes, with the kernel families' picks.
+_CHILD = r"""
+import json, numpy as np, mlxc.core as mx
+""" + _SPECIAL + r"""
 out = {"kernels": mx.cpu_info()["kernels"]}
 for dt in (np.float32, np.float64):
     for n in (1, 7, 16, 33, 1000, 70001):
@@ -65,29 +71,12 @@ print(json.dumps(out))
 """
 
 
-def _special(n, dt, seed):
-    r = np.random.default_rng(seed)
-    a = (r.standard_normal(n) * 3).astype(dt)
-    pick = r.integers(0, 10, n)
-    a[pick == 0] = np.nan
-    a[pick == 1] = np.inf
-    a[pick == 2] = -np.inf
-    a[pick == 3] = -0.0
-    a[pick == 4] = 0.0
-    a[pick == 5] = np.finfo(dt).tiny / dt(4)
-    payload = np.array([0x7fc00123, 0xffc00456], np.uint32) if dt == np.float32 else \
-        np.array([0x7ff8000000000123, 0xfff8000000000456], np.uint64)
-    k = np.flatnonzero(pick == 6)
-    a[k] = payload[k % 2].view(dt)
-    return a
-
-
 def _expected():
     want = {}
     with np.errstate(all="ignore"):
         for dt in (np.float32, np.float64):
             for n in (1, 7, 16, 33, 1000, 70001):
-                x, y = _special(n, dt, n), _special(n, dt, n + 1)
+                x, y = special(n, dt, n), special(n, dt, n + 1)  # noqa: F821
                 key = "%s_%d_" % (np.dtype(dt).name, n)
                 one = dt(1)
                 for f, v in (("negative", -x), ("abs", np.abs(x)), ("sqrt", np.sqrt(x)),
