@@ -63,7 +63,9 @@ int mlxc_fused(int ninstr, const mlxc_fused_instr *code, int nregs, const int *r
  * MLXC_FK_REDUCE (op: enum mlxc_reduce_op, dtype: the source dtype) reduces a
  * FULL register over each row into a ROW register by calling mlxc_reduce on the
  * block of rows in scratch, contiguous, so every row gets the same reduction
- * tree (and bits) as mlxc_reduce over a contiguous array of the domain.
+ * tree (and bits) as mlxc_reduce over a contiguous array of the domain; a float
+ * sum ending a chain of arithmetic (rows of <= 2048) is added up inside the chain
+ * in that same order instead, without storing the values.
  * Inputs: in_level[k] and element strides over the domain's dims (ROW inputs
  * use dims < a0, COL inputs dims >= a0, 0 where broadcast).  Output k is the
  * register out_reg[k] written at level out_level[k] (>= the register's level:

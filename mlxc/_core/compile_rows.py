@@ -10,9 +10,10 @@ the right: a broadcast weight), SCALAR (one element).  A step joins when its out
 each operand have a level, each operand as the step reads it (numpy broadcasting) agrees
 with the level of the value, and the group stays convex (no path leaves it and comes
 back), so groups can be ordered.  Values read outside the group become its outputs.
-Results are bit-identical to the unfused graph: the same elementwise row kernels, and
-each row reduced by mlxc_reduce over a contiguous block, as the unfused Reduce sees its
-contiguous elementwise input.
+Results are bit-identical to the unfused graph: the same elementwise row kernels (or
+chains doing the same IEEE ops in registers), and each row reduced in mlxc_reduce's
+order over a contiguous block, as the unfused Reduce sees its contiguous elementwise
+input.
 """
 from mlxc._core import compile_graph as _cg
 from mlxc._core.prims import compiled as _compiled
