@@ -843,6 +843,20 @@ static int remat_reader(const mlxc_fused_instr *in, int dtype, const int *reg_le
     return chain_op(in, dtype) && reg_level[in->dst] == MLXC_FL_FULL;
 }
 
+/* does operand k of instruction j get a copy of its candidate (a chaining reader after
+ * the first reader; a register read twice is copied once, at its first operand)?
+ * Marks the register seen after its last operand in j. */
+static int remat_here(const mlxc_fused_instr *code, int j, int k, int nregs, const int *cand,
+                      char *seen, const int *reg_level)
+{
+    int d = code[j].src[k], ns = nsrc(code[j].kind);
+    if (d < 0 || d >= nregs || cand[d] < 0) return 0;
+    int copy = seen[d] && remat_reader(&code[j], code[cand[d]].dtype, reg_level) &&
+               !(k == 1 && code[j].src[0] == d);
+    if (k == ns - 1 || code[j].src[k + 1] != d) seen[d] = 1;
+    return copy;
+}
+
 int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const int *reg_dtype,
                     const int *reg_level, int ninputs, const void *const *in_data,
                     const int64_t *const *in_strides, int noutputs, void *const *out_data,
@@ -869,14 +883,8 @@ int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const i
     char *seen = calloc((size_t)nregs + 1, 1);
     if (!seen) { free(cand); return MLXC_ERR_NOMEM; }
     for (int j = 0; j < ninstr; j++)
-        for (int k = 0; k < nsrc(code[j].kind); k++) {
-            int d = code[j].src[k];
-            if (d < 0 || d >= nregs || cand[d] < 0) continue;
-            if (seen[d] && remat_reader(&code[j], code[cand[d]].dtype, reg_level) &&
-                !(k == 1 && code[j].src[0] == d))
-                extra++;
-            if (k == nsrc(code[j].kind) - 1 || code[j].src[k + 1] != d) seen[d] = 1;
-        }
+        for (int k = 0; k < nsrc(code[j].kind); k++)
+            extra += remat_here(code, j, k, nregs, cand, seen, reg_level);
     if (!extra) {
         free(seen);
         free(cand);
@@ -897,9 +905,7 @@ int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const i
         mlxc_fused_instr in = code[j];
         for (int k = 0; k < nsrc(in.kind); k++) {
             int d = code[j].src[k];
-            if (d < 0 || d >= nregs || cand[d] < 0) continue;
-            if (seen[d] && remat_reader(&code[j], code[cand[d]].dtype, reg_level) &&
-                !(k == 1 && code[j].src[0] == d)) {
+            if (remat_here(code, j, k, nregs, cand, seen, reg_level)) {
                 mlxc_fused_instr cp = code[cand[d]];
                 cp.dst = nr2;
                 rd[nr2] = reg_dtype[d];
@@ -909,7 +915,6 @@ int mlxc_fused_rows(int ninstr, const mlxc_fused_instr *code, int nregs, const i
                     if (code[j].src[kk] == d) in.src[kk] = nr2;
                 nr2++;
             }
-            if (k == nsrc(code[j].kind) - 1 || code[j].src[k + 1] != d) seen[d] = 1;
         }
         c2[n2++] = in;
     }

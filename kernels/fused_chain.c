@@ -23,30 +23,12 @@
 #endif
 
 #include <math.h>
-#include <string.h>
 
-#define FMAX(x, y) (((x) > (y) || (x) != (x)) ? (x) : (y))     /* as binary.c's */
-#define FMIN(x, y) (((x) < (y) || (x) != (x)) ? (x) : (y))
-
-/* |x| by clearing the sign bit (fabs on the bits: a signalling NaN stays one) */
-static inline float abs_float(float x)
-{
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    u &= 0x7fffffffu;
-    memcpy(&x, &u, 4);
-    return x;
-}
-static inline double abs_double(double x)
-{
-    uint64_t u;
-    memcpy(&u, &x, 8);
-    u &= 0x7fffffffffffffffull;
-    memcpy(&x, &u, 8);
-    return x;
-}
-static inline float sqrt_float(float x) { return sqrtf(x); }
-static inline double sqrt_double(double x) { return sqrt(x); }
+/* the scalar kernels' own functions (fabs clears the sign bit: no NaN is quieted) */
+#define abs_float fabsf
+#define abs_double fabs
+#define sqrt_float sqrtf
+#define sqrt_double sqrt
 
 #define SCALAR_STEP(T, acc, w, s)                                                 \
     if (s->unary) {                                                               \
@@ -62,8 +44,8 @@ static inline double sqrt_double(double x) { return sqrt(x); }
         case MLXC_SUB: acc = s->swap ? (T)(w - acc) : (T)(acc - w); break;        \
         case MLXC_MUL: acc = s->swap ? (T)(w * acc) : (T)(acc * w); break;        \
         case MLXC_DIV: acc = s->swap ? (T)(w / acc) : (T)(acc / w); break;        \
-        case MLXC_MAXIMUM: acc = s->swap ? FMAX(w, acc) : FMAX(acc, w); break;    \
-        default: acc = s->swap ? FMIN(w, acc) : FMIN(acc, w); break;              \
+        case MLXC_MAXIMUM: acc = s->swap ? MLXC_FMAX(w, acc) : MLXC_FMAX(acc, w); break;    \
+        default: acc = s->swap ? MLXC_FMIN(w, acc) : MLXC_FMIN(acc, w); break;              \
         }                                                                         \
     }
 

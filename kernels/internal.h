@@ -466,6 +466,11 @@ int mlxc_binary_rowop(int op, int dtype, mlxc_rowop *r);
 int mlxc_select_rowop(int dtype, mlxc_rowop *r);
 int mlxc_cast_rowop(int dtype_in, int dtype_out, mlxc_rowop *r);
 
+/* Float maximum / minimum as MLX has them: NaN wins (the first operand's when both
+ * are NaN); binary.c's kernels and the chains (fused_chain.c) share them. */
+#define MLXC_FMAX(x, y) (((x) > (y) || (x) != (x)) ? (x) : (y))
+#define MLXC_FMIN(x, y) (((x) < (y) || (x) != (x)) ? (x) : (y))
+
 /* Float sums (reduce.c): a row of <= MLXC_SUM_LEAF elements is one leaf, element i
  * added into lane i % MLXC_SUM_LANES, the lanes folded by halving; the chains' sums
  * (fused_chain.c) add in the same order. */
