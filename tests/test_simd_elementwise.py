@@ -21,7 +21,8 @@ _ORDER = ["scalar", "avx2", "avx512"]
 _DETECTED = mx.cpu_info()["isa"]
 LEVELS = _ORDER[:_ORDER.index(_DETECTED) + 1] if _DETECTED in _ORDER else [_DETECTED]
 
-# The inputs, made the same way in the child and here (special values, NaN payloads).
+# The inputs, made the same way in the child and here (special values, NaN payloads;
+# select's conditions and operands).
 _SPECIAL = r"""
 def special(n, dt, seed):
     r = np.random.default_rng(seed)
@@ -38,6 +39,10 @@ def special(n, dt, seed):
     k = np.flatnonzero(pick == 6)
     a[k] = payload[k % 2].view(dt)
     return a
+def where_inputs(it, n):
+    r = np.random.default_rng(n)
+    c = r.integers(0, 2, n).astype(bool)
+    return c, r.integers(0, 100, n).astype(it), r.integers(100, 200, n).astype(it)
 """
 exec(_SPECIAL)
 
@@ -59,10 +64,7 @@ for dt in (np.float32, np.float64):
             out[key + f + "_scalar"] = np.array(getattr(mx, f)(X, Y[0])).tobytes().hex()
 for it in ("uint8", "int16", "float32", "float64"):
     for n in (1, 31, 64, 1000, 70001):
-        r = np.random.default_rng(n)
-        c = r.integers(0, 2, n).astype(bool)
-        a = r.integers(0, 100, n).astype(it)
-        b = r.integers(100, 200, n).astype(it)
+        c, a, b = where_inputs(it, n)
         key = "where_%s_%d" % (it, n)
         A, B = (mx.array(v, dtype=getattr(mx, it)) for v in (a, b))
         out[key] = np.array(mx.where(mx.array(c), A, B)).tobytes().hex()
@@ -90,10 +92,7 @@ def _expected():
                     want[key + f + "_scalar"] = getattr(np, f)(x, y[0])
         for it in ("uint8", "int16", "float32", "float64"):
             for n in (1, 31, 64, 1000, 70001):
-                r = np.random.default_rng(n)
-                c = r.integers(0, 2, n).astype(bool)
-                a = r.integers(0, 100, n).astype(it)
-                b = r.integers(100, 200, n).astype(it)
+                c, a, b = where_inputs(it, n)  # noqa: F821
                 key = "where_%s_%d" % (it, n)
                 want[key] = np.where(c, a, b)
                 want[key + "_bcast"] = np.where(c, a[0], b)
