@@ -1,9 +1,9 @@
 """The per-level float kernels of unary.c (unary_simd.h: neg, abs, sqrt, square,
 rsqrt, reciprocal), binary.c (binary_simd.h: the six comparisons) and select.c (one
 kernel per element size), at every SIMD level this machine has (MLXC_CPU_ISA, one
-interpreter per level), against numpy bit for bit: special values (NaN payloads,
-signed zeros, infinities, subnormals), lengths around the vector widths, strided
-and broadcast operands."""
+interpreter per level) and at 1 and 3 threads, against numpy bit for bit: special
+values (NaN payloads, signed zeros, infinities, subnormals), lengths around the vector
+widths and the threads' chunks, strided and broadcast operands."""
 import json
 import subprocess
 import sys
@@ -102,9 +102,11 @@ def _expected():
 _EXACT_NAN = ("negative", "abs", "neg_strided")   # sign flips: the payload is kept
 
 
+@pytest.mark.parametrize("threads", ["1", "3"])
 @pytest.mark.parametrize("level", LEVELS)
-def test_float_kernels_at_level(level):
-    out = subprocess.run([sys.executable, "-c", _CHILD], env=child_env(MLXC_CPU_ISA=level),
+def test_float_kernels_at_level(level, threads):
+    out = subprocess.run([sys.executable, "-c", _CHILD],
+                         env=child_env(MLXC_CPU_ISA=level, MLXC_NUM_THREADS=threads),
                          cwd=CHILD_CWD, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)
